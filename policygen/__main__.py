@@ -1,0 +1,5 @@
+"""`python -m policygen` runs the CLI."""
+
+from policygen.cli import main
+
+main()

@@ -1,0 +1,120 @@
+"""What a build produces, consumed by validate, evaluate, plan/apply and export.
+
+Bodies are REST form (`{"name": ..., "properties": {...}}`, assignments also `identity`/`location`),
+exactly what is written to `OUT/definitions|initiatives|assignments/<name>.json` and sent to Azure.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ArtefactKind = Literal["definition", "initiative", "assignment"]
+FOLDERS: dict[str, str] = {"definition": "definitions", "initiative": "initiatives", "assignment": "assignments"}
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where something came from in the intent YAML (1-based line/col)."""
+
+    file: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}" if self.line else self.file
+
+
+@dataclass
+class Artefact:
+    kind: ArtefactKind
+    name: str
+    body: dict[str, Any]
+    source: SourceRef
+    intent: str  # the intent's name (a definition intent fanning out to several types shares it)
+    # Assignments only: the resolved ARM scope (management group, subscription or resource group id).
+    scope: str | None = None
+    # Assignments only: remediation settings from the intent ({"enabled": bool, ...}).
+    remediation: dict[str, Any] = field(default_factory=dict)
+    # Pointer (JSON pointer into body) → SourceRef, for mapping findings back to YAML lines.
+    pointers: dict[str, SourceRef] = field(default_factory=dict)
+
+    @property
+    def relpath(self) -> str:
+        return f"{FOLDERS[self.kind]}/{self.name}.json"
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return self.body["properties"]
+
+    def text(self) -> str:
+        """Deterministic serialisation: sorted keys, two-space indent, final newline."""
+        return json.dumps(self.body, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    def source_for(self, pointer: str) -> SourceRef:
+        """The most specific YAML location known for a JSON pointer into the body."""
+        while pointer:
+            if pointer in self.pointers:
+                return self.pointers[pointer]
+            pointer = pointer.rsplit("/", 1)[0]
+        return self.source
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What a policy unit test expects. Unset fields are not checked."""
+
+    compliant: bool | None = None  # None: the effect resolves to disabled / not applicable
+    effect: str | None = None  # lower-case resolved effect, e.g. "deny"
+    matched: bool | None = None  # the `if` result
+    modified: dict[str, Any] | None = None  # for modify/append: a subset the modified resource must contain
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """A policy unit test carried by a definition intent (`tests:` in its YAML)."""
+
+    __test__ = False  # not a pytest class
+
+    definition: str  # artefact name of the definition under test
+    name: str
+    resource: dict[str, Any]
+    expect: Expectation
+    source: SourceRef
+    parameters: dict[str, Any] = field(default_factory=dict)
+    related: list[dict[str, Any]] = field(default_factory=list)  # for auditIfNotExists/deployIfNotExists
+
+
+@dataclass
+class PackSettings:
+    """`policygen.yaml`: pack identity and deployment environments (raw environment dicts, validated)."""
+
+    name: str
+    owner_id: str
+    definition_scope: str
+    root: str  # pack folder
+    version: str = "1.0.0"
+    default_category: str = "General"
+    environments: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Build:
+    pack: PackSettings
+    definitions: dict[str, Artefact] = field(default_factory=dict)
+    initiatives: dict[str, Artefact] = field(default_factory=dict)
+    assignments: dict[str, Artefact] = field(default_factory=dict)
+    tests: list[TestCase] = field(default_factory=list)
+
+    def artefacts(self) -> list[Artefact]:
+        """Every artefact in dependency order (definitions, initiatives, assignments), sorted by name."""
+        out: list[Artefact] = []
+        for group in (self.definitions, self.initiatives, self.assignments):
+            out.extend(group[name] for name in sorted(group))
+        return out
+
+    def definition_id(self, kind: ArtefactKind, name: str, scope: str | None = None) -> str:
+        """ARM id of a custom definition or initiative living at the pack's definition scope."""
+        rtype = "policyDefinitions" if kind == "definition" else "policySetDefinitions"
+        return f"{(scope or self.pack.definition_scope).rstrip('/')}/providers/Microsoft.Authorization/{rtype}/{name}"
