@@ -1,0 +1,173 @@
+"""Load a pack: `policygen.yaml` plus definition, initiative and assignment intents.
+
+Every problem of every file is collected and reported together as `file:line:col: message`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from policygen.errors import DiagnosticSink, InputError
+from policygen.intents.models import AssignmentIntent, DefinitionIntent, InitiativeIntent, PackFile
+from policygen.intents.yamlload import key_position, load_yaml, position
+
+M = TypeVar("M", bound=BaseModel)
+SETTINGS_FILE = "policygen.yaml"
+FOLDERS = {"definitions": DefinitionIntent, "initiatives": InitiativeIntent, "assignments": AssignmentIntent}
+
+
+@dataclass
+class Loaded(Generic[M]):
+    """A validated intent with its file, raw located data (for positions) and its effective name."""
+
+    model: M
+    file: str  # as shown in messages (relative to the working directory when possible)
+    data: Any
+    name: str
+    rel: str = ""  # relative to the pack root: stable, used in rendered metadata
+
+    def pos(self, *loc: Any) -> tuple[int, int]:
+        return position(self.data, loc)
+
+
+@dataclass
+class Pack:
+    root: Path
+    settings: PackFile
+    settings_file: str
+    definitions: list[Loaded[DefinitionIntent]]
+    initiatives: list[Loaded[InitiativeIntent]]
+    assignments: list[Loaded[AssignmentIntent]]
+
+
+def display_path(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent if root.name else root))
+    except ValueError:
+        return str(path)
+
+
+def load_pack(root: Path) -> Pack:
+    """Read and validate everything under `root`; raises InputError with all diagnostics."""
+    root = Path(root)
+    sink = DiagnosticSink()
+    settings_path = root / SETTINGS_FILE
+    shown = lambda p: _shown(p, root)  # noqa: E731
+    if not root.is_dir():
+        raise InputError(f"{root}: not a folder (expected a pack with {SETTINGS_FILE})")
+    settings = None
+    if not settings_path.is_file():
+        sink.add(shown(settings_path), 0, 0, f"missing {SETTINGS_FILE}: run `policygen init {root}` to create a pack")
+    else:
+        settings = validate_model(PackFile, load_yaml(settings_path, sink, shown(settings_path)), shown(settings_path), sink)
+    loaded: dict[str, list[Loaded[Any]]] = {}
+    for folder, model in FOLDERS.items():
+        loaded[folder] = []
+        seen: dict[str, str] = {}
+        for path in sorted((root / folder).rglob("*.y*ml")) if (root / folder).is_dir() else []:
+            if path.suffix not in (".yaml", ".yml"):
+                continue
+            name_shown = shown(path)
+            data = load_yaml(path, sink, name_shown)
+            if data is None:
+                if not any(d.file == name_shown for d in sink.items):
+                    sink.add(name_shown, 1, 1, "file is empty")
+                continue
+            obj = validate_model(model, data, name_shown, sink)
+            if obj is None:
+                continue
+            name = obj.name or path.stem
+            if name in seen:
+                line, col = position(data, ("name",)) if "name" in data else (1, 1)
+                sink.add(name_shown, line, col, f"{folder[:-1]} name {name!r} is already used by {seen[name]}")
+                continue
+            seen[name] = name_shown
+            loaded[folder].append(Loaded(obj, name_shown, data, name, path.relative_to(root).as_posix()))
+    sink.raise_if_any()
+    assert settings is not None
+    return Pack(root, settings, shown(settings_path), loaded["definitions"], loaded["initiatives"], loaded["assignments"])
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def validate_model(model: type[M], data: Any, file: str, sink: DiagnosticSink) -> M | None:
+    """Validate loaded YAML against a model, turning every pydantic error into a positioned diagnostic."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        line, col = getattr(data, "pos", (1, 1))
+        sink.add(file, line, col, f"expected a mapping at the top level, got {type(data).__name__}")
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            sink.add(file, *_error_position(data, loc, err["type"]), _message(model, loc, err))
+        return None
+
+
+def _error_position(data: Any, loc: tuple[Any, ...], kind: str) -> tuple[int, int]:
+    loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith(("function-", "union["))))
+    if kind == "extra_forbidden":
+        return key_position(data, loc)
+    return position(data, loc)
+
+
+def _message(model: type[BaseModel], loc: tuple[Any, ...], err: dict[str, Any]) -> str:
+    where = ".".join(str(p) for p in loc if not (isinstance(p, str) and p.startswith("function-")))
+    if err["type"] == "extra_forbidden":
+        known = sorted(_fields_at(model, loc[:-1]))
+        hint = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+        tip = f"; did you mean {hint[0]!r}?" if hint else (f"; expected one of: {', '.join(known)}" if known else "")
+        return f"unknown key {loc[-1]!r}{tip}"
+    if err["type"] == "missing":
+        return f"missing required key {where!r}"
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{where}: {msg}" if where else msg
+
+
+def _fields_at(model: Any, loc: tuple[Any, ...]) -> set[str]:
+    """Key names accepted at `loc` inside `model` (following lists, dicts and optionals)."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = next((f for n, f in current.model_fields.items() if (f.alias or n) == part or n == part), None)
+            if field is None:
+                return set()
+            current = field.annotation
+        else:
+            origin = typing.get_origin(current)
+            args = typing.get_args(current)
+            if origin in (list, dict) and args:
+                current = args[-1]
+            else:
+                return set()
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return {f.alias or n for n, f in current.model_fields.items()}
+    return set()
+
+
+def _unwrap(tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            if arg is not type(None):
+                return _unwrap(arg)
+    if origin in (list, dict):
+        return tp
+    return tp

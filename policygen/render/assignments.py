@@ -1,0 +1,158 @@
+"""Assignment intents → policy assignments (scope, parameters, identity, messages, remediation)."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from policygen.artefacts import Artefact, SourceRef
+from policygen.errors import DiagnosticSink
+from policygen.intents.load import Loaded
+from policygen.intents.models import AssignmentIntent, EnvironmentSpec
+from policygen.intents.yamlload import to_plain
+from policygen.render.definitions import REMEDIATING
+
+MG_PREFIX = "/providers/microsoft.management/managementgroups/"
+BUILTIN_PREFIX = "/providers/Microsoft.Authorization/policyDefinitions/"
+
+
+def resolve_scope(value: str, env: EnvironmentSpec | None) -> str | None:
+    """A full ARM scope id, or a scope key of the environment; None when it cannot be resolved."""
+    if value.startswith("/"):
+        return value.rstrip("/")
+    if env and value in env.scopes:
+        return env.scopes[value].rstrip("/")
+    return None
+
+
+def max_name_length(scope: str) -> int:
+    """Assignment names are limited to 24 characters at management-group scope, 64 elsewhere."""
+    return 24 if scope.lower().startswith(MG_PREFIX) and scope.count("/") == 4 else 64
+
+
+def render_assignment(
+    loaded: Loaded[AssignmentIntent],
+    env: EnvironmentSpec | None,
+    env_name: str | None,
+    definitions: dict[str, Artefact],
+    definitions_by_intent: dict[str, list[Artefact]],
+    initiatives: dict[str, Artefact],
+    definition_id: Any,
+    owner_id: str,
+    sink: DiagnosticSink,
+) -> Artefact | None:
+    intent, file, ok = loaded.model, loaded.file, True
+    scope = resolve_scope(intent.scope, env)
+    if scope is None:
+        keys = ", ".join(sorted(env.scopes)) if env else "none (no environment)"
+        sink.add(file, *loaded.pos("scope"),
+                 f"scope {intent.scope!r} is neither an ARM id nor a scope key of environment {env_name!r} (keys: {keys})")
+        return None
+    not_scopes = []
+    for i, ns in enumerate(intent.notScopes):
+        resolved = resolve_scope(ns, env)
+        if resolved is None:
+            sink.add(file, *loaded.pos("notScopes", i), f"notScope {ns!r} is neither an ARM id nor a scope key")
+            ok = False
+        else:
+            not_scopes.append(resolved)
+    limit = max_name_length(scope)
+    if len(loaded.name) > limit:
+        where = loaded.pos("name") if "name" in loaded.data else loaded.pos()
+        sink.add(file, *where, f"assignment name {loaded.name!r} is {len(loaded.name)} characters; Azure allows {limit} at "
+                 f"{'management-group' if limit == 24 else 'this'} scope")
+        ok = False
+    target = _target(loaded, definitions_by_intent, initiatives, definition_id, sink)
+    if target is None:
+        return None
+    policy_id, params_decl, members = target
+    refs = ({m["policyDefinitionReferenceId"] for m in initiatives[intent.initiative].properties["policyDefinitions"]}
+            if intent.initiative else None)
+    values: dict[str, Any] = {}
+    for pname, value in intent.parameters.items():
+        if params_decl is not None and pname not in params_decl:
+            hint = difflib.get_close_matches(pname, params_decl, n=1)
+            tip = f"; did you mean {hint[0]!r}?" if hint else ""
+            sink.add(file, *loaded.pos("parameters", pname), f"{policy_id.rsplit('/', 1)[-1]} has no parameter {pname!r}{tip}")
+            ok = False
+            continue
+        values[pname] = {"value": to_plain(value)}
+    if params_decl is not None:
+        for pname, spec in params_decl.items():
+            if pname not in values and "defaultValue" not in spec:
+                sink.add(file, *loaded.pos("parameters") if "parameters" in loaded.data else loaded.pos(),
+                         f"parameter {pname!r} has no default: set parameters.{pname}")
+                ok = False
+    needs_identity = any(_remediates(definitions.get(m)) for m in members)
+    identity = intent.identity
+    if needs_identity and identity is not None and identity.type == "None":
+        sink.add(file, *loaded.pos("identity"), "this assignment contains deployIfNotExists/modify policies: it needs a managed identity")
+        ok = False
+    if not ok:
+        return None
+    body: dict[str, Any] = {"name": loaded.name}
+    location = None
+    if identity is not None and identity.type != "None" or identity is None and needs_identity:
+        location = (identity.location if identity else None) or (env.identityLocation if env else "westeurope")
+        if identity is not None and identity.type == "UserAssigned":
+            body["identity"] = {"type": "UserAssigned", "userAssignedIdentities": {identity.userAssignedIdentity: {}}}
+        else:
+            body["identity"] = {"type": "SystemAssigned"}
+        body["location"] = location
+    messages = [m.model_dump(exclude_none=True) for m in intent.nonComplianceMessages]
+    for i, msg in enumerate(intent.nonComplianceMessages):
+        if msg.policyDefinitionReferenceId and refs is not None and msg.policyDefinitionReferenceId not in refs:
+            sink.add(file, *loaded.pos("nonComplianceMessages", i, "policyDefinitionReferenceId"),
+                     f"no member with policyDefinitionReferenceId {msg.policyDefinitionReferenceId!r} in {policy_id.rsplit('/', 1)[-1]}")
+            return None
+    props: dict[str, Any] = {
+        "displayName": intent.displayName,
+        "description": intent.description,
+        "policyDefinitionId": policy_id,
+        "enforcementMode": intent.enforcementMode,
+        "parameters": values,
+        "notScopes": not_scopes,
+        "metadata": {"pacOwnerId": owner_id, "assignedBy": "policygen",
+                     "policygen": {"intent": loaded.name, "source": loaded.rel, "scope": intent.scope}, **to_plain(intent.metadata)},
+    }
+    if messages:
+        props["nonComplianceMessages"] = messages
+    body["properties"] = props
+    pointers = {"/properties/parameters": SourceRef(file, *loaded.pos("parameters")) if "parameters" in loaded.data else SourceRef(file, *loaded.pos()),
+                "/name": SourceRef(file, *loaded.pos("name")) if "name" in loaded.data else SourceRef(file, *loaded.pos())}
+    for pname in intent.parameters:
+        pointers[f"/properties/parameters/{pname}"] = SourceRef(file, *loaded.pos("parameters", pname))
+    return Artefact("assignment", loaded.name, body, SourceRef(file, *loaded.pos()), loaded.name, scope=scope,
+                    remediation=intent.remediation.model_dump(exclude_none=True), pointers=pointers)
+
+
+def _remediates(art: Artefact | None) -> bool:
+    if art is None:
+        return False
+    allowed = art.properties.get("parameters", {}).get("effect", {}).get("allowedValues", [])
+    return bool(REMEDIATING & set(allowed))
+
+
+def _target(loaded: Loaded[AssignmentIntent], definitions_by_intent: dict[str, list[Artefact]],
+            initiatives: dict[str, Artefact], definition_id: Any, sink: DiagnosticSink,
+            ) -> tuple[str, dict[str, Any] | None, list[str]] | None:
+    """(policyDefinitionId, declared parameters or None if unknown, local member definition names)."""
+    intent, file = loaded.model, loaded.file
+    if intent.initiative:
+        art = initiatives.get(intent.initiative)
+        if art is None:
+            hint = difflib.get_close_matches(intent.initiative, initiatives, n=1)
+            sink.add(file, *loaded.pos("initiative"), f"no initiative named {intent.initiative!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
+            return None
+        members = [m["policyDefinitionId"].rsplit("/", 1)[-1] for m in art.properties["policyDefinitions"]]
+        return definition_id("initiative", art.name), art.properties["parameters"], members
+    if intent.definition:
+        arts = definitions_by_intent.get(intent.definition, [])
+        if len(arts) != 1:
+            msg = (f"no definition intent named {intent.definition!r}" if not arts else
+                   f"{intent.definition!r} renders {len(arts)} definitions ({', '.join(a.name for a in arts)}); assign an initiative instead")
+            sink.add(file, *loaded.pos("definition"), msg)
+            return None
+        return definition_id("definition", arts[0].name), arts[0].properties["parameters"], [arts[0].name]
+    builtin = intent.builtin or ""
+    return (builtin if builtin.startswith("/") else BUILTIN_PREFIX + builtin), None, []

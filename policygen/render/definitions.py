@@ -1,0 +1,239 @@
+"""Definition intents → policy definitions (one per resource type unless the kind combines types)."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from typing import Any
+
+import jinja2
+import jsonschema
+
+from policygen.artefacts import Artefact, Expectation, SourceRef, TestCase
+from policygen.errors import DiagnosticSink
+from policygen.intents.load import Loaded
+from policygen.intents.models import DefinitionIntent
+from policygen.intents.yamlload import to_plain
+from policygen.render.environment import make_environment
+from policygen.render.kinds import Kind, Table
+
+MAX_NAME = 64
+REMEDIATING = {"Modify", "DeployIfNotExists"}
+
+
+def render_definition_intent(
+    loaded: Loaded[DefinitionIntent], table: Table, owner_id: str, default_category: str, sink: DiagnosticSink
+) -> tuple[list[Artefact], list[TestCase]]:
+    """Render one intent; problems go to `sink` (positioned at the YAML key that caused them)."""
+    intent, file = loaded.model, loaded.file
+    kind = table.kinds.get(intent.intent)
+    if kind is None:
+        hint = difflib.get_close_matches(intent.intent, table.kinds, n=1)
+        tip = f"; did you mean {hint[0]!r}?" if hint else f"; known kinds: {', '.join(sorted(table.kinds))}"
+        sink.add(file, *loaded.pos("intent"), f"unknown intent kind {intent.intent!r}{tip}")
+        return [], []
+    settings = _settings(loaded, kind, sink)
+    effect = intent.effect.model_dump() if intent.effect else dict(kind.effects)
+    rows = _rows(loaded, kind, sink)
+    if settings is None or rows is None or not _effects_ok(loaded, kind, effect, rows, sink):
+        return [], []
+    effect_ctx = {**effect, "modify": "Modify" in effect["allowed"]}
+    groups = [rows] if kind.combine_types or len(rows) <= 1 else [[r] for r in rows]
+    arts: list[Artefact] = []
+    by_type: dict[str, Artefact] = {}
+    for group in groups:
+        row = group[0]
+        name = loaded.name if len(groups) == 1 else f"{loaded.name}-{table.type_info(row['type'])['short']}"
+        if len(name) > MAX_NAME:
+            sink.add(file, *loaded.pos("name"), f"definition name {name!r} is {len(name)} characters; Azure allows {MAX_NAME}")
+            continue
+        rendered = _render(kind, {"row": _resolve_roles(row, table), "types": group, "settings": settings,
+                                  "effect": effect_ctx, "name": name}, loaded, sink)
+        if rendered is None:
+            continue
+        body = _envelope(loaded, kind, name, row, group, table, settings, effect, rendered, owner_id, default_category)
+        art = Artefact("definition", name, body, SourceRef(file, *loaded.pos()), loaded.name, pointers=_pointers(loaded))
+        arts.append(art)
+        for r in group:
+            by_type[r["type"].lower()] = art
+    if not arts:
+        return [], []
+    return arts, _tests(loaded, arts, by_type, sink)
+
+
+def _settings(loaded: Loaded[DefinitionIntent], kind: Kind, sink: DiagnosticSink) -> dict[str, Any] | None:
+    settings = to_plain(loaded.model.settings)
+    schema = kind.settings_schema()
+    ok = True
+    for err in sorted(jsonschema.Draft202012Validator(schema).iter_errors(settings), key=lambda e: list(e.path)):
+        where = ".".join(str(p) for p in ("settings", *err.path))
+        if err.validator == "additionalProperties":
+            extra = sorted(set(settings) - set(kind.settings))
+            for key in extra:
+                hint = difflib.get_close_matches(key, kind.settings, n=1)
+                tip = f"; did you mean {hint[0]!r}?" if hint else (
+                    f"; {kind.name} takes: {', '.join(kind.settings)}" if kind.settings else f"; {kind.name} takes no settings")
+                sink.add(loaded.file, *loaded.pos("settings", key), f"unknown setting {key!r}{tip}")
+        else:
+            sink.add(loaded.file, *loaded.pos("settings", *err.path), f"{where}: {err.message}")
+        ok = False
+    if not ok:
+        return None
+    out = {k: copy.deepcopy(spec["default"]) for k, spec in kind.settings.items() if "default" in spec}
+    out.update(settings)
+    return out
+
+
+def _rows(loaded: Loaded[DefinitionIntent], kind: Kind, sink: DiagnosticSink) -> list[dict[str, Any]] | None:
+    if kind.name == "custom":
+        types = loaded.model.resourceTypes or ["*"]
+        return [{"type": t, "mode": None} for t in types]
+    if not loaded.model.resourceTypes:
+        sink.add(loaded.file, *loaded.pos(), f"intent {kind.name!r} needs resourceTypes; supported: {', '.join(kind.types)}")
+        return None
+    rows, ok = [], True
+    for i, rtype in enumerate(loaded.model.resourceTypes):
+        row = kind.row(rtype)
+        if row is None:
+            sink.add(loaded.file, *loaded.pos("resourceTypes", i),
+                     f"intent {kind.name!r} has no row for {rtype!r}; supported: {', '.join(kind.types)}")
+            ok = False
+        else:
+            rows.append(row)
+    return rows if ok else None
+
+
+def _effects_ok(loaded: Loaded[DefinitionIntent], kind: Kind, effect: dict[str, Any], rows: list[dict[str, Any]],
+                sink: DiagnosticSink) -> bool:
+    supported = set(kind.effects["allowed"])
+    if kind.name == "custom":
+        return True
+    if all(all("set" in c for c in r.get("checks", [])) and r.get("checks") for r in rows):
+        supported.add("Modify")
+    bad = [e for e in effect["allowed"] if e not in supported]
+    if bad:
+        why = ""
+        if "Modify" in bad:
+            cannot = [r["type"] for r in rows if not r.get("checks") or not all("set" in c for c in r["checks"])]
+            why = f" (Modify cannot remediate {', '.join(cannot)})"
+        sink.add(loaded.file, *loaded.pos("effect"),
+                 f"effect(s) {', '.join(bad)} not supported by intent {kind.name!r}{why}; supported: {', '.join(sorted(supported))}")
+        return False
+    if "Modify" in effect["allowed"] and {"Deny", "DeployIfNotExists", "Append"} & set(effect["allowed"]):
+        sink.add(loaded.file, *loaded.pos("effect"), "a Modify variant may only also allow Audit and Disabled; write a separate audit/deny intent")
+        return False
+    return True
+
+
+def _resolve_roles(row: dict[str, Any], table: Table) -> dict[str, Any]:
+    """Row as templates see it: role names resolved to ids, optional keys present."""
+    return {"where": [], "checks": [], **row, "roles": [table.roles.get(r, r) for r in row.get("roles", [])]}
+
+
+def _render(kind: Kind, context: dict[str, Any], loaded: Loaded[DefinitionIntent], sink: DiagnosticSink) -> dict[str, Any] | None:
+    env = make_environment()
+    try:
+        text = env.get_template(kind.template).render(**context)
+    except jinja2.TemplateNotFound as exc:
+        sink.add(loaded.file, *loaded.pos("intent"), f"template {exc.name!r} for intent {kind.name!r} does not exist")
+        return None
+    except jinja2.TemplateError as exc:
+        line = getattr(exc, "lineno", None)
+        sink.add(loaded.file, *loaded.pos("intent"), f"template {kind.template}{f':{line}' if line else ''}: {exc}")
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        sink.add(loaded.file, *loaded.pos("intent"),
+                 f"template {kind.template} rendered invalid JSON at line {exc.lineno} col {exc.colno}: {exc.msg}")
+        return None
+
+
+def _envelope(loaded: Loaded[DefinitionIntent], kind: Kind, name: str, row: dict[str, Any], group: list[dict[str, Any]],
+              table: Table, settings: dict[str, Any], effect: dict[str, Any], rendered: dict[str, Any],
+              owner_id: str, default_category: str) -> dict[str, Any]:
+    intent = loaded.model
+    display = table.type_info(row["type"])["display"] if len(group) == 1 and row["type"] != "*" else "resources"
+    display_name = intent.displayName.replace("{resourceType}", display)
+    description = intent.description.replace("{resourceType}", display)
+    multi = len(loaded.model.resourceTypes) > 1 and not kind.combine_types
+    if multi and "{resourceType}" not in intent.displayName:
+        display_name = f"{display_name} ({display})"
+    params: dict[str, Any] = {
+        "effect": {
+            "type": "String",
+            "metadata": {"displayName": "Effect", "description": "Enable or disable the execution of the policy"},
+            "allowedValues": effect["allowed"],
+            "defaultValue": effect["default"],
+        }
+    }
+    for pname, spec in kind.parameters.items():
+        p = {k: v for k, v in spec.items() if k in ("type", "allowedValues")}
+        meta = {k: spec[k] for k in ("displayName", "description", "strongType") if k in spec}
+        if meta:
+            p["metadata"] = meta
+        if "setting" in spec:
+            p["defaultValue"] = settings[spec["setting"]]
+        params[pname] = p
+    params.update(rendered.get("parameters") or {})
+    params.update({k: v.to_azure() for k, v in intent.parameters.items()})
+    then: dict[str, Any] = {"effect": "[parameters('effect')]"}
+    if rendered.get("details"):
+        then["details"] = rendered["details"]
+    metadata = {
+        "category": intent.category or default_category,
+        "version": intent.version,
+        "pacOwnerId": owner_id,
+        "policygen": {"intent": loaded.name, "kind": kind.name, "source": loaded.rel},
+        **to_plain(intent.metadata),
+    }
+    mode = intent.mode or (settings.get("mode") if kind.name == "custom" else row.get("mode")) or "Indexed"
+    return {
+        "name": name,
+        "properties": {
+            "displayName": display_name,
+            "description": description,
+            "mode": mode,
+            "policyType": "Custom",
+            "metadata": metadata,
+            "version": intent.version,
+            "parameters": params,
+            "policyRule": {"if": rendered["if"], "then": then},
+        },
+    }
+
+
+def _pointers(loaded: Loaded[DefinitionIntent]) -> dict[str, SourceRef]:
+    f = loaded.file
+    ref = lambda *loc: SourceRef(f, *loaded.pos(*loc))  # noqa: E731
+    out = {"/properties/displayName": ref("displayName"), "/properties/description": ref("description"),
+           "/properties/metadata": ref("metadata") if "metadata" in loaded.data else ref(),
+           "/properties/parameters/effect": ref("effect") if "effect" in loaded.data else ref("intent"),
+           "/properties/policyRule": ref("settings") if "settings" in loaded.data else ref("intent"),
+           "/properties/mode": ref("mode") if "mode" in loaded.data else ref("intent"),
+           "/name": ref("name") if "name" in loaded.data else ref()}
+    for pname in loaded.model.parameters:
+        out[f"/properties/parameters/{pname}"] = ref("parameters", pname)
+    return out
+
+
+def _tests(loaded: Loaded[DefinitionIntent], arts: list[Artefact], by_type: dict[str, Artefact],
+           sink: DiagnosticSink) -> list[TestCase]:
+    out = []
+    for i, spec in enumerate(loaded.model.tests):
+        target = None
+        if spec.for_:
+            target = by_type.get(spec.for_.lower())
+        elif len(arts) == 1:
+            target = arts[0]
+        else:
+            target = by_type.get(str(spec.resource.get("type", "")).lower())
+        if target is None:
+            sink.add(loaded.file, *loaded.pos("tests", i),
+                     f"test {spec.name!r}: cannot tell which definition it targets; add `for: <resource type>`")
+            continue
+        expect = Expectation(**spec.expect.model_dump())
+        out.append(TestCase(target.name, spec.name, to_plain(spec.resource), expect, SourceRef(loaded.file, *loaded.pos("tests", i)),
+                            to_plain(spec.parameters), to_plain(spec.related)))
+    return out
