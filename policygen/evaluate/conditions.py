@@ -1,0 +1,397 @@
+"""Compile a policy condition tree (`allOf` / `anyOf` / `not` / field / value / count) into a predicate
+`scope -> bool`.
+
+Every decision that can be made at compile time is: keys are matched case-insensitively once, aliases
+resolved once, right-hand values folded and their tests (sets, regexes) built once. When a trace list is
+attached to the scope, leaves record what they saw, so `evaluate` can say which condition decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
+from policygen.evaluate.expr import CompileCtx, Compiled, compile_value
+from policygen.evaluate.operators import OPERATORS, Test, make_test
+from policygen.evaluate.parser import is_expression
+from policygen.evaluate.paths import STAR, find_binding, make_frame_for_field, walk_chains
+from policygen.evaluate.runtime import Scope
+from policygen.evaluate.values import show, type_name
+
+Pred = Callable[[Scope], bool]
+
+
+def lower_keys(d: dict) -> dict[str, Any]:
+    return {str(k).lower(): v for k, v in d.items()}
+
+
+def compile_condition(cond: Any, cc: CompileCtx, where: str = "if") -> Pred:
+    if not isinstance(cond, dict):
+        raise UnsupportedError(f"{where}: a condition must be an object, got {type_name(cond)}")
+    d = lower_keys(cond)
+    if "allof" in d or "anyof" in d:
+        key = "allof" if "allof" in d else "anyof"
+        items = d[key]
+        if not isinstance(items, list) or not items:
+            raise UnsupportedError(f"{where}.{key}: expected a non-empty array")
+        preds = [compile_condition(c, cc, f"{where}.{key}[{i}]") for i, c in enumerate(items)]
+        return _all(preds) if key == "allof" else _any(preds)
+    if "not" in d:
+        return _not(compile_condition(d["not"], cc, f"{where}.not"))
+    ops = [k for k in d if k in OPERATORS]
+    operands = [k for k in ("field", "value", "count") if k in d]
+    if len(operands) != 1:
+        if "source" in d:
+            raise UnsupportedError(f"{where}: the legacy 'source' operand is no longer supported")
+        raise UnsupportedError(f"{where}: a condition needs exactly one of field, value or count")
+    if len(ops) != 1:
+        raise UnsupportedError(f"{where}: a condition needs exactly one operator, found {len(ops)}")
+    op = ops[0]
+    rhs = compile_value(d[op], cc)
+    if operands[0] == "field":
+        return _field_leaf(d["field"], op, rhs, cc, where)
+    if operands[0] == "value":
+        return _value_leaf(d["value"], op, rhs, cc)
+    return _count_leaf(d["count"], op, rhs, cc, where)
+
+
+# ---- logical --------------------------------------------------------------------------------------
+
+
+def _all(preds: list[Pred]) -> Pred:
+    if len(preds) == 1:
+        return preds[0]
+    if len(preds) == 2:
+        p0, p1 = preds
+
+        def all2(scope: Scope) -> bool:
+            if scope.trace is not None:
+                return _traced("allOf", preds, scope, all)
+            return p0(scope) and p1(scope)
+
+        return all2
+
+    def all_(scope: Scope) -> bool:
+        if scope.trace is not None:
+            return _traced("allOf", preds, scope, all)
+        return all(p(scope) for p in preds)
+
+    return all_
+
+
+def _any(preds: list[Pred]) -> Pred:
+    def any_(scope: Scope) -> bool:
+        if scope.trace is not None:
+            return _traced("anyOf", preds, scope, any)
+        return any(p(scope) for p in preds)
+
+    return any_
+
+
+def _traced(name: str, preds: list[Pred], scope: Scope, combine: Callable) -> bool:
+    """Short-circuiting like the fast path, but recording each child at depth+1."""
+    scope.trace.append((scope.depth, name))  # type: ignore[union-attr]
+    pos = len(scope.trace)  # type: ignore[arg-type]
+    scope.depth += 1
+    try:
+        stop = combine is any
+        result = not stop
+        for p in preds:
+            if p(scope) == stop:
+                result = stop
+                break
+    finally:
+        scope.depth -= 1
+    scope.trace[pos - 1] = (scope.depth, f"{name} → {str(result).lower()}")  # type: ignore[index]
+    return result
+
+
+def _not(p: Pred) -> Pred:
+    def not_(scope: Scope) -> bool:
+        if scope.trace is None:
+            return not p(scope)
+        scope.trace.append((scope.depth, "not"))
+        pos = len(scope.trace)
+        scope.depth += 1
+        try:
+            r = not p(scope)
+        finally:
+            scope.depth -= 1
+        scope.trace[pos - 1] = (scope.depth, f"not → {str(r).lower()}")
+        return r
+
+    return not_
+
+
+# ---- leaves ---------------------------------------------------------------------------------------
+
+
+def _test_for(op: str, rhs: Compiled, location: bool = False) -> Callable[[Scope], Test]:
+    """A function giving the operator test for this evaluation (built once when the rhs is constant)."""
+    if rhs.const:
+        try:
+            test = make_test(op, rhs.value, location=location)
+        except EvaluationFailure as exc:
+            msg = str(exc)
+
+            def failing(scope: Scope) -> Test:
+                raise EvaluationFailure(msg)
+
+            return failing
+        return lambda scope: test
+    f = rhs.fn
+    return lambda scope: make_test(op, f(scope), location=location)
+
+
+def _rhs_text(op: str, rhs: Compiled, scope: Scope) -> str:
+    try:
+        val = rhs.value if rhs.const else rhs.fn(scope)
+    except EvaluationFailure:
+        val = "<error>"
+    return f"{OPERATORS[op]} {show(val)}"
+
+
+def _field_leaf(raw: Any, op: str, rhs: Compiled, cc: CompileCtx, where: str) -> Pred:
+    if not isinstance(raw, str):
+        raise UnsupportedError(f"{where}: field must be a string")
+    if is_expression(raw):
+        c = compile_value(raw, cc)
+        if not c.const:
+            return _dynamic_field_leaf(c, op, rhs, cc)
+        if not isinstance(c.value, str):
+            raise UnsupportedError(f"{where}: field expression must produce a string")
+        raw = c.value
+    acc = cc.field(raw)
+    get = acc.cond
+    test_for = _test_for(op, rhs, acc.is_location)
+    label = acc.name
+
+    if rhs.const and not acc.collection:
+        test0 = None
+        try:
+            test0 = test_for(None)  # type: ignore[arg-type]
+        except EvaluationFailure:
+            test0 = None
+        if test0 is not None:
+            t = test0
+
+            def leaf_fast(scope: Scope) -> bool:
+                v = get(scope)
+                r = t(v)
+                if scope.trace is not None:
+                    scope.note(f"field '{label}' = {show(v)}; {_rhs_text(op, rhs, scope)} → {str(r).lower()}")
+                return r
+
+            return leaf_fast
+
+    if not acc.collection:
+
+        def leaf(scope: Scope) -> bool:
+            v = get(scope)
+            r = test_for(scope)(v)
+            if scope.trace is not None:
+                scope.note(f"field '{label}' = {show(v)}; {_rhs_text(op, rhs, scope)} → {str(r).lower()}")
+            return r
+
+        return leaf
+
+    def leaf_all(scope: Scope) -> bool:
+        vals = get(scope)
+        t = test_for(scope)
+        r = True
+        for v in vals:
+            if not t(v):
+                r = False
+                break
+        if scope.trace is not None:
+            scope.note(
+                f"field '{label}' selects {len(vals)} value(s) {show(vals)}; "
+                f"every one {_rhs_text(op, rhs, scope)}"
+                f" → {str(r).lower()}" + (" (empty collection: vacuously true)" if not vals else "")
+            )
+        return r
+
+    return leaf_all
+
+
+def _dynamic_field_leaf(name_expr: Compiled, op: str, rhs: Compiled, cc: CompileCtx) -> Pred:
+    """`"field": "[concat('tags[', parameters('x'), ']')]"` that depends on the resource: resolve per call."""
+
+    def leaf(scope: Scope) -> bool:
+        name = name_expr.fn(scope)
+        if not isinstance(name, str):
+            raise EvaluationFailure("field expression must produce a string")
+        acc = cc.field(name)
+        t = make_test(op, rhs.fn(scope), location=acc.is_location)
+        v = acc.cond(scope)
+        r = all(t(x) for x in v) if acc.collection else t(v)
+        scope.note(f"field '{name}' = {show(v)}; {_rhs_text(op, rhs, scope)} → {str(r).lower()}")
+        return r
+
+    return leaf
+
+
+def _value_leaf(raw: Any, op: str, rhs: Compiled, cc: CompileCtx) -> Pred:
+    val = compile_value(raw, cc)
+    test_for = _test_for(op, rhs)
+    text = raw if isinstance(raw, str) else show(raw)
+    vf = val.fn
+
+    def leaf(scope: Scope) -> bool:
+        v = vf(scope)
+        r = test_for(scope)(v)
+        if scope.trace is not None:
+            scope.note(f"value {text} = {show(v)}; {_rhs_text(op, rhs, scope)} → {str(r).lower()}")
+        return r
+
+    return leaf
+
+
+def _count_leaf(raw: Any, op: str, rhs: Compiled, cc: CompileCtx, where: str) -> Pred:
+    if not isinstance(raw, dict):
+        raise UnsupportedError(f"{where}.count: expected an object")
+    d = lower_keys(raw)
+    counter = _field_counter(d, cc, where) if "field" in d else _value_counter(d, cc, where)
+    test_for = _test_for(op, rhs)
+    label = f"count of {d['field']!r}" if "field" in d else "value count"
+
+    def leaf(scope: Scope) -> bool:
+        n = counter(scope)
+        r = test_for(scope)(n)
+        if scope.trace is not None:
+            scope.note(f"{label} = {n}; {_rhs_text(op, rhs, scope)} → {str(r).lower()}")
+        return r
+
+    return leaf
+
+
+def _field_counter(d: dict, cc: CompileCtx, where: str) -> Callable[[Scope], int]:
+    if "value" in d:
+        raise UnsupportedError(f"{where}.count: use either field or value, not both")
+    alias = d["field"]
+    if isinstance(alias, str) and is_expression(alias):
+        c = compile_value(alias, cc)
+        if not c.const or not isinstance(c.value, str):
+            raise UnsupportedError(f"{where}.count.field: must be a literal [*] alias")
+        alias = c.value
+    if not isinstance(alias, str):
+        raise UnsupportedError(f"{where}.count.field: must be a string")
+    acc = cc.field(alias)
+    segs = acc.segs
+    if not segs or segs[-1] is not STAR:
+        raise UnsupportedError(f"{where}.count.field: {alias!r} is not a [*] alias")
+    binding = find_binding(segs, cc.frames) if cc.frames else None
+    frame = make_frame_for_field(alias, segs)
+    inner = cc.with_frame(frame)
+    cond = compile_condition(d["where"], inner, f"{where}.count.where") if "where" in d else None
+
+    if binding is None:
+
+        def members(scope: Scope) -> list:
+            out: list = []
+            walk_chains(scope.resource, segs, (), out)
+            return out
+
+    else:
+        fi, j, plen = binding
+        rest = segs[plen:]
+
+        def members(scope: Scope) -> list:
+            prefix = scope.members[fi][: j + 1]
+            if not rest:
+                return [prefix]
+            out: list = []
+            walk_chains(prefix[-1], rest, prefix, out)
+            return out
+
+    if cond is None:
+        return lambda scope: len(members(scope))
+
+    def count(scope: Scope) -> int:
+        n = 0
+        stack = scope.members
+        for chain in members(scope):
+            stack.append(chain)
+            try:
+                if cond(scope):
+                    n += 1
+            finally:
+                stack.pop()
+        return n
+
+    return count
+
+
+def _value_counter(d: dict, cc: CompileCtx, where: str) -> Callable[[Scope], int]:
+    if "value" not in d:
+        raise UnsupportedError(f"{where}.count: needs field or value")
+    arr = compile_value(d["value"], cc)
+    name = d.get("name", "default")
+    if not isinstance(name, str) or not name.isalnum():
+        raise UnsupportedError(f"{where}.count.name: must be letters and digits")
+    from policygen.evaluate.paths import Frame
+
+    inner = cc.with_frame(Frame("value", name.lower()))
+    cond = compile_condition(d["where"], inner, f"{where}.count.where") if "where" in d else None
+
+    def items(scope: Scope) -> list:
+        v = arr.fn(scope)
+        if not isinstance(v, list):
+            raise EvaluationFailure(f"count.value must be an array, got {type_name(v)}")
+        return v
+
+    if cond is None:
+        return lambda scope: len(items(scope))
+
+    def count(scope: Scope) -> int:
+        n = 0
+        stack = scope.members
+        for item in items(scope):
+            stack.append(item)
+            try:
+                if cond(scope):
+                    n += 1
+            finally:
+                stack.pop()
+        return n
+
+    return count
+
+
+# ---- indexing ---------------------------------------------------------------------------------------
+
+
+def resource_types(cond: Any, cc: CompileCtx) -> frozenset[str] | None:
+    """Lower-case types the condition can match (None = any): from `type equals/in` constants under
+    `allOf` (intersection) and `anyOf` (union). Anything else is conservatively 'any'."""
+    if not isinstance(cond, dict):
+        return None
+    d = lower_keys(cond)
+    if "allof" in d and isinstance(d["allof"], list):
+        sets = [s for s in (resource_types(c, cc) for c in d["allof"]) if s is not None]
+        if not sets:
+            return None
+        out = sets[0]
+        for s in sets[1:]:
+            out = out & s
+        return out
+    if "anyof" in d and isinstance(d["anyof"], list):
+        parts = [resource_types(c, cc) for c in d["anyof"]]
+        if any(p is None for p in parts) or not parts:
+            return None
+        return frozenset().union(*parts)  # type: ignore[arg-type]
+    if not (isinstance(d.get("field"), str) and d["field"].strip().lower() == "type"):
+        return None
+    for op in ("equals", "in"):
+        if op in d:
+            try:
+                c = compile_value(d[op], cc)
+            except UnsupportedError:
+                return None
+            if not c.const:
+                return None
+            vals = c.value if op == "in" else [c.value]
+            if isinstance(vals, list) and all(isinstance(v, str) for v in vals):
+                return frozenset(v.lower() for v in vals)
+    return None

@@ -1,0 +1,282 @@
+"""What `modify` and `append` would do to a resource, and which related resources an
+`auditIfNotExists` / `deployIfNotExists` rule looks at.
+
+Modify/append follow the ARRAYS table (reference 2.10): a normal alias sets the value; `x[*]` appends
+a member (`addOrReplace` first removes all members); `x[*].p` sets `p` on every member. `add` and
+`append` never overwrite: an existing *different* value is a conflict (append fails the request;
+modify falls back to `conflictEffect`). Documented ambiguity: Azure only says `add` "behaves similar
+to append"; we apply append's conflict rule to it. A nested parent absent from the payload skips the
+operation (effect-modify, "Property not present"). Alias modifiability per API version is not in our
+catalogue, so it is not checked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
+from policygen.evaluate.expr import CompileCtx, Compiled, compile_value
+from policygen.evaluate.paths import STAR, Segment, alias_path, full_name, parse_path, tag_name
+from policygen.evaluate.runtime import Scope
+from policygen.evaluate.values import MISSING, get_ci, loose_equals, show
+
+
+def deep_copy(v: Any) -> Any:
+    t = type(v)
+    if t is dict:
+        return {k: deep_copy(x) for k, x in v.items()}
+    if t is list:
+        return [deep_copy(x) for x in v]
+    return v
+
+
+class Conflict(Exception):
+    """An add/append would overwrite a different existing value."""
+
+
+@dataclass
+class Operation:
+    kind: str  # add | addorreplace | remove | append
+    field: str
+    value: Compiled | None
+    condition: Compiled | None = None
+    tag: str | None = None
+    segs: tuple[Segment, ...] = ()
+    identity_type: bool = False
+
+
+def compile_operations(items: Any, cc: CompileCtx, *, append: bool) -> list[Operation]:
+    where = "then.details" if append else "then.details.operations"
+    if isinstance(items, dict) and append:
+        items = [items]
+    if not isinstance(items, list) or not items:
+        raise UnsupportedError(f"{where}: expected a non-empty array")
+    ops: list[Operation] = []
+    for i, raw in enumerate(items):
+        if not isinstance(raw, dict):
+            raise UnsupportedError(f"{where}[{i}]: expected an object")
+        d = {str(k).lower(): v for k, v in raw.items()}
+        kind = "append" if append else str(d.get("operation", "")).lower()
+        if kind not in ("append", "add", "addorreplace", "remove"):
+            raise UnsupportedError(
+                f"{where}[{i}].operation: {d.get('operation')!r} is not add, addOrReplace or remove"
+            )
+        fld = d.get("field")
+        if isinstance(fld, str) and fld.startswith("["):
+            c = compile_value(fld, cc)
+            if not c.const:
+                raise UnsupportedError(f"{where}[{i}].field: must not depend on the resource")
+            fld = c.value
+        if not isinstance(fld, str) or not fld:
+            raise UnsupportedError(f"{where}[{i}].field: expected a field name")
+        if kind != "remove" and "value" not in d:
+            raise UnsupportedError(f"{where}[{i}]: '{kind}' needs a value")
+        value = compile_value(d["value"], cc) if "value" in d else None
+        cond = None
+        if "condition" in d:
+            cond_cc = CompileCtx(cc.parameters, cc.declared, cc.catalogue, (), "operation-condition")
+            cond = compile_value(d["condition"], cond_cc)
+        tag = tag_name(fld)
+        op = Operation(kind, fld, value, cond, tag)
+        low = fld.strip().lower()
+        if tag is None:
+            if kind == "remove":
+                raise UnsupportedError(f"{where}[{i}]: remove is only supported for tags")
+            if low == "tags":
+                op.segs = (("tags", "tags"),)
+            elif low == "identity.type":
+                op.identity_type = True
+                op.segs = parse_path("identity.type")
+            elif low in ("name", "type", "id", "fullname", "kind", "location"):
+                raise UnsupportedError(f"{where}[{i}]: field '{fld}' cannot be modified")
+            else:
+                path, _known = alias_path(fld, cc.catalogue) if "/" in fld else (fld, False)
+                op.segs = parse_path(path)
+        ops.append(op)
+    return ops
+
+
+def apply_operations(ops: Sequence[Operation], resource: dict, scope: Scope, notes: list[str]) -> dict:
+    """Return a modified copy of `resource`; raises Conflict; skipped operations are noted."""
+    out = deep_copy(resource)
+    for op in ops:
+        if op.condition is not None:
+            c = op.condition.fn(scope)
+            if isinstance(c, str) and c.lower() in ("true", "false"):
+                c = c.lower() == "true"
+            if not isinstance(c, bool):
+                raise EvaluationFailure(f"operation condition for '{op.field}' must be a boolean")
+            if not c:
+                notes.append(f"operation {op.kind} '{op.field}' skipped: its condition is false")
+                continue
+        value = op.value.fn(scope) if op.value is not None else None
+        if op.tag is not None:
+            _apply_tag(out, op, value, notes)
+        elif op.identity_type and not re.match(
+            r"microsoft\.compute/virtualmachine(scalesets)?$", str(resource.get("type", "")), re.IGNORECASE
+        ):
+            notes.append("identity.type can only be modified on virtual machines and scale sets: skipped")
+        else:
+            _apply_path(out, op.segs, op.kind, value, op.field, notes)
+    return out
+
+
+def _apply_tag(res: dict, op: Operation, value: Any, notes: list[str]) -> None:
+    tags = res.get("tags")
+    if not isinstance(tags, dict):
+        if op.kind == "remove":
+            return
+        tags = res["tags"] = {}
+    existing = next((k for k in tags if k.lower() == op.tag.lower()), None)  # type: ignore[union-attr]
+    if op.kind == "remove":
+        if existing is not None:
+            del tags[existing]
+            notes.append(f"removed tag '{existing}'")
+        return
+    if existing is not None and op.kind in ("add", "append"):
+        if loose_equals(tags[existing], value):
+            return
+        raise Conflict(f"tag '{existing}' already has a different value {show(tags[existing])}")
+    tags[existing or op.tag] = value
+    notes.append(f"set tag '{existing or op.tag}' = {show(value)}")
+
+
+def _apply_path(
+    obj: Any, segs: Sequence[Segment], kind: str, value: Any, label: str, notes: list[str]
+) -> None:
+    if STAR not in segs:
+        parent = obj
+        for s in segs[:-1]:
+            if not isinstance(parent, dict):
+                parent = MISSING
+                break
+            parent = get_ci(parent, s[0], s[1])
+            if parent is MISSING:
+                break
+        if not isinstance(parent, dict):
+            notes.append(f"'{label}' skipped: its parent object is absent from the payload")
+            return
+        _set(parent, segs[-1], kind, value, label, notes)
+        return
+    i = segs.index(STAR)
+    head, rest = segs[:i], segs[i + 1 :]
+    container = obj
+    for s in head[:-1]:
+        container = get_ci(container, s[0], s[1]) if isinstance(container, dict) else MISSING
+        if not isinstance(container, dict):
+            notes.append(f"'{label}' skipped: its parent object is absent from the payload")
+            return
+    key = head[-1]
+    arr = get_ci(container, key[0], key[1])
+    if not rest:  # x[*]: add a member (addOrReplace first clears the array)
+        new = value if isinstance(value, list) else [value]
+        actual = next((k for k in container if k.lower() == key[1]), key[0])
+        if kind == "addorreplace" or not isinstance(arr, list):
+            container[actual] = list(new)
+        else:
+            arr.extend(new)
+        notes.append(f"'{label}': appended {show(new)}")
+        return
+    if not isinstance(arr, list):
+        notes.append(f"'{label}' skipped: the array is absent from the payload")
+        return
+    for member in arr:
+        _apply_path(member, rest, kind, value, label, notes)
+
+
+def _set(parent: dict, seg: Segment, kind: str, value: Any, label: str, notes: list[str]) -> None:
+    actual = next((k for k in parent if k.lower() == seg[1]), None)
+    if actual is not None and kind in ("add", "append"):
+        if loose_equals(parent[actual], value):
+            return
+        raise Conflict(f"'{label}' already has a different value {show(parent[actual])}")
+    parent[actual or seg[0]] = value
+    notes.append(f"set '{label}' = {show(value)}")
+
+
+# ---- related resources (auditIfNotExists / deployIfNotExists) ---------------------------------------
+
+_ID_RE = re.compile(r"^/subscriptions/([^/]+)(?:/resourcegroups/([^/]+))?", re.IGNORECASE)
+
+
+def id_scope(rid: Any) -> tuple[str | None, str | None]:
+    if not isinstance(rid, str):
+        return None, None
+    m = _ID_RE.match(rid)
+    return (m.group(1).lower(), (m.group(2) or "").lower() or None) if m else (None, None)
+
+
+def extension_parent(rid: Any) -> str | None:
+    """For an extension resource id (`<resource id>/providers/<ns>/<type>/<name>`), the parent resource
+    id; None for ordinary resources and for extensions of a subscription or resource group."""
+    if not isinstance(rid, str):
+        return None
+    low = rid.lower()
+    first = low.find("/providers/")
+    last = low.rfind("/providers/")
+    if first == -1 or first == last:
+        return None
+    return rid[:last]
+
+
+def name_matches(want: str, rel: dict) -> bool:
+    """`details.name` against a candidate: the last segment, or the full `parent/child` name, where a
+    last segment of `?` matches any name (effect-audit-if-not-exists)."""
+    want_l = want.lower()
+    if "/" not in want_l:
+        name = rel.get("name")
+        return isinstance(name, str) and (want_l == "?" or name.rsplit("/", 1)[-1].lower() == want_l)
+    fn = full_name(rel)
+    if not isinstance(fn, str):
+        return False
+    fn_l = fn.lower()
+    if want_l.endswith("/?"):
+        return fn_l.rsplit("/", 1)[0] == want_l[:-2] or fn_l.startswith(want_l[:-1])
+    return fn_l == want_l or fn_l.endswith("/" + want_l)
+
+
+def related_candidates(
+    primary: dict,
+    related: Sequence[dict],
+    rtype: str,
+    name: str | None,
+    resource_group: str | None,
+    existence_scope: str,
+    ctx_sub: str | None,
+    ctx_rg: str | None,
+) -> list[dict]:
+    """Related resources of `details.type` in the scope Azure would query."""
+    rtype_l = rtype.lower()
+    ptype = str(primary.get("type", "")).lower()
+    pid = primary.get("id")
+    pid_l = pid.lower() if isinstance(pid, str) else None
+    child_type = bool(ptype) and rtype_l.startswith(ptype + "/")
+    p_sub, p_rg = id_scope(pid)
+    p_sub = p_sub or (ctx_sub or "").lower() or None
+    p_rg = (resource_group or "").lower() or p_rg or (ctx_rg or "").lower() or None
+    out = []
+    for rel in related:
+        if not isinstance(rel, dict) or str(rel.get("type", "")).lower() != rtype_l:
+            continue
+        if name is not None and not name_matches(name, rel):
+            continue
+        rid = rel.get("id")
+        if pid_l and isinstance(rid, str):
+            rid_l = rid.lower()
+            under = rid_l.startswith(pid_l + "/")
+            parent = extension_parent(rid)
+            if child_type or (parent is not None and "/providers/" in parent.lower()):
+                # underneath the evaluated resource (child or extension resource): must be its own
+                if not under:
+                    continue
+            else:
+                r_sub, r_rg = id_scope(rid)
+                if p_sub and r_sub and r_sub != p_sub:
+                    continue
+                if existence_scope != "subscription" and p_rg and r_rg != p_rg:
+                    continue
+        out.append(rel)
+    return out

@@ -1,0 +1,261 @@
+"""The 19 condition operators, each built once per right-hand value into a test `left -> bool`.
+
+Semantics (RULE page; reference section 2.4): string comparisons are case-insensitive except `match` /
+`notMatch`; scalars compare by string form; `in` needs an array; ordering operators compare numbers
+with numbers and strings (including ISO dates) with strings and fail on anything else; a null right-hand
+value fails the evaluation. A missing field reads as the empty string for string operators
+(`notEquals "x"` holds, `equals ""` holds) and never satisfies an ordering operator (ambiguity: the
+docs only say mismatched *types* throw; treating absence as "no match" is what every built-in's guard
+pattern assumes).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
+from policygen.evaluate.functions import parse_datetime
+from policygen.evaluate.values import MISSING, canon, loose_equals, normalize_location, show, type_name
+
+Test = Callable[[Any], bool]
+
+OPERATORS = {
+    "equals": "equals",
+    "notequals": "notEquals",
+    "like": "like",
+    "notlike": "notLike",
+    "match": "match",
+    "notmatch": "notMatch",
+    "matchinsensitively": "matchInsensitively",
+    "notmatchinsensitively": "notMatchInsensitively",
+    "contains": "contains",
+    "notcontains": "notContains",
+    "in": "in",
+    "notin": "notIn",
+    "containskey": "containsKey",
+    "notcontainskey": "notContainsKey",
+    "less": "less",
+    "lessorequals": "lessOrEquals",
+    "greater": "greater",
+    "greaterorequals": "greaterOrEquals",
+    "exists": "exists",
+}
+NEGATED = {
+    "notequals": "equals",
+    "notlike": "like",
+    "notmatch": "match",
+    "notmatchinsensitively": "matchinsensitively",
+    "notcontains": "contains",
+    "notin": "in",
+    "notcontainskey": "containskey",
+}
+ORDERING = frozenset({"less", "lessorequals", "greater", "greaterorequals"})
+
+
+def exists_flag(rhs: Any) -> bool:
+    """`exists` takes true/false or the strings "true"/"false" in any case."""
+    if isinstance(rhs, bool):
+        return rhs
+    if isinstance(rhs, str) and rhs.strip().lower() in ("true", "false"):
+        return rhs.strip().lower() == "true"
+    raise UnsupportedError(f"exists expects true or false, got {show(rhs)}")
+
+
+def make_test(op: str, rhs: Any, *, location: bool = False) -> Test:
+    """Build the test for lower-case operator `op` against right-hand value `rhs`."""
+    if op == "exists":
+        want = exists_flag(rhs)
+        if want:
+            return lambda v: v is not MISSING and v is not None
+        return lambda v: v is MISSING or v is None
+    if rhs is None or rhs is MISSING:
+        raise EvaluationFailure(f"the right-hand value of '{OPERATORS.get(op, op)}' evaluated to null")
+    base = NEGATED.get(op)
+    if base is not None:
+        inner = make_test(base, rhs, location=location)
+        return lambda v: not inner(v)
+    if location:
+        rhs = normalize_location(rhs)
+        t = _BUILDERS[op](rhs)
+        return lambda v: t(normalize_location(v))
+    builder = _BUILDERS.get(op)
+    if builder is None:
+        raise UnsupportedError(f"unknown operator {op!r}")
+    return builder(rhs)
+
+
+def _equals(rhs: Any) -> Test:
+    c = canon(rhs)
+    if c is None:
+        return lambda v: loose_equals(v, rhs)
+
+    def t(v: Any) -> bool:
+        if type(v) is str:
+            return v.lower() == c
+        return canon(v) == c
+
+    return t
+
+
+def _like_regex(pattern: str) -> re.Pattern:
+    return re.compile(".*".join(re.escape(p) for p in pattern.lower().split("*")), re.DOTALL)
+
+
+def _like(rhs: Any) -> Test:
+    pat = canon(rhs)
+    if pat is None:
+        raise EvaluationFailure(f"like expects a string pattern, got {type_name(rhs)}")
+    stars = pat.count("*")
+    if stars == 0:
+        match: Callable[[str], bool] = lambda s: s == pat  # noqa: E731
+    elif stars == 1 and pat.endswith("*"):
+        pre = pat[:-1]
+        match = lambda s: s.startswith(pre)  # noqa: E731
+    elif stars == 1 and pat.startswith("*"):
+        suf = pat[1:]
+        match = lambda s: s.endswith(suf)  # noqa: E731
+    elif stars == 2 and pat.startswith("*") and pat.endswith("*"):
+        mid = pat[1:-1]
+        match = lambda s: mid in s  # noqa: E731
+    else:
+        rx = _like_regex(pat)
+        match = lambda s: rx.fullmatch(s) is not None  # noqa: E731
+
+    def t(v: Any) -> bool:
+        c = v.lower() if type(v) is str else canon(v)
+        return c is not None and match(c)
+
+    return t
+
+
+def match_regex(pattern: str, insensitive: bool) -> re.Pattern:
+    """`#` digit, `?` letter, `.` any character, anything else literal; whole string."""
+    out = []
+    for ch in pattern:
+        if ch == "#":
+            out.append("[0-9]")
+        elif ch == "?":
+            out.append("[^\\W\\d_]")
+        elif ch == ".":
+            out.append(".")
+        else:
+            out.append(re.escape(ch))
+    return re.compile("".join(out), re.DOTALL | (re.IGNORECASE if insensitive else 0))
+
+
+def _matcher(insensitive: bool) -> Callable[[Any], Test]:
+    def build(rhs: Any) -> Test:
+        if not isinstance(rhs, str):
+            raise EvaluationFailure(f"match expects a string pattern, got {type_name(rhs)}")
+        rx = match_regex(rhs, insensitive)
+
+        def t(v: Any) -> bool:
+            if isinstance(v, list | dict):
+                return False
+            s = v if type(v) is str else ("" if v is MISSING or v is None else canon(v) or "")
+            return rx.fullmatch(s) is not None
+
+        return t
+
+    return build
+
+
+def _contains(rhs: Any) -> Test:
+    c = canon(rhs)
+
+    def t(v: Any) -> bool:
+        if type(v) is list:
+            return any(loose_equals(x, rhs) for x in v)
+        if type(v) is dict or c is None:
+            return False
+        cv = canon(v)
+        return cv is not None and c in cv
+
+    return t
+
+
+def _in(rhs: Any) -> Test:
+    if not isinstance(rhs, list):
+        raise EvaluationFailure(f"'in' expects an array, got {type_name(rhs)}")
+    scalars = {c for c in (canon(x) for x in rhs) if c is not None}
+    containers = [x for x in rhs if isinstance(x, list | dict)]
+
+    def t(v: Any) -> bool:
+        if type(v) is str:
+            return v.lower() in scalars
+        c = canon(v)
+        if c is not None:
+            return c in scalars
+        return any(loose_equals(v, x) for x in containers)
+
+    return t
+
+
+def _containskey(rhs: Any) -> Test:
+    key = canon(rhs)
+    if key is None:
+        raise EvaluationFailure(f"containsKey expects a key name, got {type_name(rhs)}")
+
+    def t(v: Any) -> bool:
+        return type(v) is dict and (key in v or any(str(k).lower() == key for k in v))
+
+    return t
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def compare(v: Any, rhs: Any, op: str) -> int | None:
+    """-1/0/1 ordering of v against rhs; None when v is missing; failure on a type mismatch."""
+    if v is MISSING or v is None:
+        return None
+    if _is_number(v) and _is_number(rhs):
+        return (v > rhs) - (v < rhs)
+    if isinstance(v, str) and isinstance(rhs, str):
+        dv, dr = parse_datetime(v), parse_datetime(rhs)
+        if dv is not None and dr is not None:
+            return (dv > dr) - (dv < dr)
+        a, b = v.lower(), rhs.lower()
+        return (a > b) - (a < b)
+    raise EvaluationFailure(
+        f"'{OPERATORS[op]}' cannot compare {type_name(v)} {show(v, 40)} with {type_name(rhs)} {show(rhs, 40)}"
+    )
+
+
+def _ordering(op: str) -> Callable[[Any], Test]:
+    accept = {"less": (-1,), "lessorequals": (-1, 0), "greater": (1,), "greaterorequals": (1, 0)}[op]
+
+    def build(rhs: Any) -> Test:
+        if isinstance(rhs, (bool, list | dict)):
+            raise EvaluationFailure(
+                f"'{OPERATORS[op]}' expects a number, string or date, got {type_name(rhs)}"
+            )
+        if _is_number(rhs):
+
+            def t_num(v: Any) -> bool:
+                if _is_number(v):
+                    return (v > rhs) - (v < rhs) in accept
+                return compare(v, rhs, op) in accept
+
+            return t_num
+        return lambda v: compare(v, rhs, op) in accept
+
+    return build
+
+
+_BUILDERS: dict[str, Callable[[Any], Test]] = {
+    "equals": _equals,
+    "like": _like,
+    "match": _matcher(False),
+    "matchinsensitively": _matcher(True),
+    "contains": _contains,
+    "in": _in,
+    "containskey": _containskey,
+    "less": _ordering("less"),
+    "lessorequals": _ordering("lessorequals"),
+    "greater": _ordering("greater"),
+    "greaterorequals": _ordering("greaterorequals"),
+}

@@ -1,0 +1,108 @@
+"""Value helpers shared by operators and functions: Azure's case-insensitive comparison rules.
+
+Azure compares strings with `InvariantCultureIgnoreCase`, numbers and booleans by their string form
+(`"5.0"` != `"5"`, `true` == `"True"`), and objects/arrays structurally.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class _Missing:
+    """A property absent from the payload (distinct from an explicit JSON null only for `exists`)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING: Any = _Missing()
+
+
+def canon(value: Any) -> str | None:
+    """Lower-case string form of a scalar for case-insensitive comparison; None for arrays/objects."""
+    t = type(value)
+    if t is str:
+        return value.lower()
+    if value is None or value is MISSING:
+        return ""
+    if t is bool:
+        return "true" if value else "false"
+    if t is int:
+        return str(value)
+    if t is float:
+        return repr(value).lower()
+    return None
+
+
+def loose_equals(a: Any, b: Any) -> bool:
+    """`equals` semantics: scalars by case-insensitive string form, containers structurally."""
+    ca = canon(a)
+    if ca is not None:
+        cb = canon(b)
+        return cb is not None and ca == cb
+    if isinstance(a, list):
+        return (
+            isinstance(b, list)
+            and len(a) == len(b)
+            and all(loose_equals(x, y) for x, y in zip(a, b, strict=False))
+        )
+    if isinstance(a, dict):
+        if not isinstance(b, dict) or len(a) != len(b):
+            return False
+        lb = {str(k).lower(): v for k, v in b.items()}
+        return all(str(k).lower() in lb and loose_equals(v, lb[str(k).lower()]) for k, v in a.items())
+    return False
+
+
+def get_ci(obj: dict, key: str, low: str | None = None) -> Any:
+    """Case-insensitive key lookup (ARM property names are case-insensitive); MISSING when absent."""
+    v = obj.get(key, MISSING)
+    if v is MISSING:
+        low = low or key.lower()
+        for k in obj:
+            if k.lower() == low:
+                return obj[k]
+    return v
+
+
+def type_name(value: Any) -> str:
+    if value is None or value is MISSING:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def show(value: Any, limit: int = 80) -> str:
+    """Short JSON rendering for traces."""
+    if value is MISSING:
+        return "<missing>"
+    try:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def normalize_location(value: Any) -> Any:
+    """`East US 2` == `eastus2`: Azure normalises location values before comparing."""
+    if isinstance(value, str):
+        return value.replace(" ", "").lower()
+    if isinstance(value, list):
+        return [normalize_location(v) for v in value]
+    return value
