@@ -25,10 +25,7 @@ NON_ALIAS_FIELDS = frozenset({"name", "fullname", "kind", "type", "location", "i
 def is_non_alias_field(field_name: str) -> bool:
     """True for `name`, `type`, `tags['x']`, `tags.x`, `identity.*` and the other built-in fields."""
     low = field_name.strip().lower()
-    return (
-        low in NON_ALIAS_FIELDS
-        or low.startswith(("tags[", "tags.", "identity."))
-    )
+    return low in NON_ALIAS_FIELDS or low.startswith(("tags[", "tags.", "identity."))
 
 
 @dataclass(frozen=True)

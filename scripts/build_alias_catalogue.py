@@ -1,7 +1,8 @@
 """Regenerate policygen/data/aliases.csv: alias facts for the resource types our intent kinds target.
 
 Reads an alias dump (`alias,defaultPath` rows, e.g. ../shared/corpus/aliases/policy-aliases.csv or the
-output of `policygen aliases sync`), keeps the types listed below with at most one `[*]` level (deeper nesting of these types is not what intents target), and
+output of `policygen aliases sync`), keeps the types listed below with at most one `[*]` level (deeper ones only when a
+built-in uses them), and
 merges the hand-maintained newer aliases in policygen/data/aliases-extra.csv (each row cites a source).
 """
 
@@ -31,9 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main(source: str) -> None:
     rows: dict[str, tuple[str, str]] = {}
+    used_file = Path(source).with_name("aliases-used-by-builtins.txt")
+    used = {line.strip().lower() for line in used_file.open(encoding="utf-8")} if used_file.is_file() else set()
     with open(source, newline="", encoding="utf-8") as fh:
         for name, path in csv.reader(fh):
-            if name.lower().startswith(tuple(t.lower() for t in TYPES)) and name.count("[*]") <= 1:
+            wanted = name.count("[*]") <= 1 or name.lower() in used  # deeper ones only when built-ins use them
+            if name.lower().startswith(tuple(t.lower() for t in TYPES)) and wanted:
                 rows.setdefault(name.lower(), (name, path))
     extra = ROOT / "policygen/data/aliases-extra.csv"
     with extra.open(newline="", encoding="utf-8") as fh:

@@ -1,9 +1,55 @@
-"""CLI commands for the build area (filled in by that area's work)."""
+"""`policygen build` and `policygen schema`: render a pack to REST-form JSON; emit editor schemas."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.console import Console
+
+from policygen.errors import ExitCode
+
+PACK_ARG = typer.Argument(Path("."), help="Pack folder (contains policygen.yaml).", show_default=True)
+ENV_OPT = typer.Option(None, "--env", "-e", help="Environment from policygen.yaml (default: the first declared).")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the root app."""
+    app.command("build")(build)
+    app.command("schema")(schema)
+
+
+def build(
+    pack: Path = PACK_ARG,
+    out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder; stale files in it are removed."),
+    env: str | None = ENV_OPT,
+) -> None:
+    """Render intents into policy definitions, initiatives and assignments (REST-form JSON).
+
+    Output is deterministic: keys and files sorted, two builds byte-identical.
+    """
+    from policygen.render import compile_pack, write_build
+
+    result = compile_pack(pack, env=env)
+    summary = write_build(result, out)
+    console = Console(highlight=False)
+    console.print(
+        f"Built {len(result.definitions)} definitions, {len(result.initiatives)} initiatives, "
+        f"{len(result.assignments)} assignments, {len(result.tests)} policy tests into {out}/ "
+        f"({len(summary.written)} written, {len(summary.unchanged)} unchanged, {len(summary.removed)} removed)."
+    )
+    for path in summary.removed:
+        console.print(f"  removed stale {path}", markup=False)
+    raise typer.Exit(ExitCode.OK)
+
+
+def schema(
+    out: Path = typer.Option(Path("schemas"), "--out", "-o", help="Folder for the four JSON Schema files."),
+) -> None:
+    """Write JSON Schemas for policygen.yaml and the three intent kinds (for editor autocompletion).
+
+    Wire them with a first line such as `# yaml-language-server: $schema=../schemas/definition.schema.json`.
+    """
+    from policygen.intents.schema import write_schemas
+
+    for path in write_schemas(out):
+        typer.echo(f"wrote {path}")

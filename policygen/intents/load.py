@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from policygen.errors import DiagnosticSink, InputError
+from policygen.errors import Diagnostic, DiagnosticSink, InputError
 from policygen.intents.models import AssignmentIntent, DefinitionIntent, InitiativeIntent, PackFile
 from policygen.intents.yamlload import key_position, load_yaml, position
 
@@ -35,6 +35,10 @@ class Loaded(Generic[M]):
 
     def pos(self, *loc: Any) -> tuple[int, int]:
         return position(self.data, loc)
+
+    def key_pos(self, *loc: Any) -> tuple[int, int]:
+        """Position of the key itself (for 'unknown key' style messages)."""
+        return key_position(self.data, loc)
 
 
 @dataclass
@@ -61,12 +65,14 @@ def load_pack(root: Path) -> Pack:
     settings_path = root / SETTINGS_FILE
     shown = lambda p: _shown(p, root)  # noqa: E731
     if not root.is_dir():
-        raise InputError(f"{root}: not a folder (expected a pack with {SETTINGS_FILE})")
+        raise InputError(Diagnostic(str(root), 0, 0, f"not a folder (expected a pack with {SETTINGS_FILE})"))
     settings = None
     if not settings_path.is_file():
         sink.add(shown(settings_path), 0, 0, f"missing {SETTINGS_FILE}: run `policygen init {root}` to create a pack")
     else:
-        settings = validate_model(PackFile, load_yaml(settings_path, sink, shown(settings_path)), shown(settings_path), sink)
+        settings = validate_model(
+            PackFile, load_yaml(settings_path, sink, shown(settings_path)), shown(settings_path), sink
+        )
     loaded: dict[str, list[Loaded[Any]]] = {}
     for folder, model in FOLDERS.items():
         loaded[folder] = []
@@ -92,7 +98,9 @@ def load_pack(root: Path) -> Pack:
             loaded[folder].append(Loaded(obj, name_shown, data, name, path.relative_to(root).as_posix()))
     sink.raise_if_any()
     assert settings is not None
-    return Pack(root, settings, shown(settings_path), loaded["definitions"], loaded["initiatives"], loaded["assignments"])
+    return Pack(
+        root, settings, shown(settings_path), loaded["definitions"], loaded["initiatives"], loaded["assignments"]
+    )
 
 
 def _shown(path: Path, root: Path) -> str:

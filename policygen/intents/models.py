@@ -15,7 +15,15 @@ NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 SEMVER_RE = r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$"
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 EFFECTS = (
-    "Audit", "Deny", "Disabled", "Modify", "Append", "AuditIfNotExists", "DeployIfNotExists", "DenyAction", "Manual",
+    "Audit",
+    "Deny",
+    "Disabled",
+    "Modify",
+    "Append",
+    "AuditIfNotExists",
+    "DeployIfNotExists",
+    "DenyAction",
+    "Manual",
 )
 
 
@@ -70,9 +78,16 @@ class ParameterSpec(Strict):
 
     def to_azure(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type}
-        meta = {k: v for k, v in (("displayName", self.displayName), ("description", self.description),
-                                  ("strongType", self.strongType), ("assignPermissions", self.assignPermissions))
-                if v is not None}
+        meta = {
+            k: v
+            for k, v in (
+                ("displayName", self.displayName),
+                ("description", self.description),
+                ("strongType", self.strongType),
+                ("assignPermissions", self.assignPermissions),
+            )
+            if v is not None
+        }
         if meta:
             out["metadata"] = meta
         if "defaultValue" in self.model_fields_set:
@@ -101,7 +116,11 @@ class TestSpec(Strict):
     expect: Expect
     parameters: dict[str, Any] = Field(default_factory=dict)
     related: list[dict[str, Any]] = Field(default_factory=list)
-    for_: str | None = Field(default=None, alias="for", description="Resource type (row) the test targets when the intent fans out and the resource type alone is ambiguous.")
+    for_: str | None = Field(
+        default=None,
+        alias="for",
+        description="Resource type (row) the test targets when the intent fans out and the type is ambiguous.",
+    )
 
 
 class DefinitionIntent(Strict):
@@ -136,12 +155,16 @@ class ParamRef(Strict):
 
 
 class MemberSpec(Strict):
-    definition: str | None = Field(default=None, description="A local definition intent name (fans out to every definition it renders).")
+    definition: str | None = Field(
+        default=None, description="A local definition intent name (fans out to every definition it renders)."
+    )
     builtin: str | None = Field(default=None, description="A built-in definition GUID or full id.")
     referenceId: str | None = None
     groups: list[str] = Field(default_factory=list)
     effect: str | None = Field(default=None, description="Default of this member's generated effect parameter.")
-    parameters: dict[str, Any] = Field(default_factory=dict, description="Member parameter → literal value or {parameter: <initiative parameter>}.")
+    parameters: dict[str, Any] = Field(
+        default_factory=dict, description="Member parameter → literal value or {parameter: <initiative parameter>}."
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> MemberSpec:
@@ -176,7 +199,9 @@ class InitiativeIntent(Strict):
 class IdentitySpec(Strict):
     type: Literal["SystemAssigned", "UserAssigned", "None"] = "SystemAssigned"
     userAssignedIdentity: str | None = None
-    location: str | None = Field(default=None, description="Managed identity location; default: the environment's identityLocation.")
+    location: str | None = Field(
+        default=None, description="Managed identity location; default: the environment's identityLocation."
+    )
 
     @model_validator(mode="after")
     def _uai(self) -> IdentitySpec:
@@ -231,7 +256,9 @@ class EnvironmentSpec(Strict):
     endpoint: str | None = Field(default=None, description="ARM endpoint override (the emulator URL for cloud: local).")
     seed: str | None = Field(default=None, description="Seed file loaded into the emulator (cloud: local).")
     tenantId: str | None = None
-    definitionScope: str | None = Field(default=None, description="Management group (or subscription) id where custom definitions live.")
+    definitionScope: str | None = Field(
+        default=None, description="Management group (or subscription) id where custom definitions live."
+    )
     scopes: dict[str, str] = Field(default_factory=dict, description="Assignment scope key → ARM scope id.")
     identityLocation: str = "westeurope"
     ownerId: str | None = None

@@ -90,7 +90,11 @@ def load_yaml(path: Path, sink: DiagnosticSink, display: str | None = None) -> A
 
 def loads_yaml(text: str, name: str, sink: DiagnosticSink) -> Any:
     before = len(sink.items)
-    loader = _Loader(text, name, sink)
+    try:
+        loader = _Loader(text, name, sink)
+    except yaml.YAMLError as exc:  # the reader refuses control characters before parsing starts
+        sink.add(name, 0, 0, f"invalid YAML: {exc}")
+        return None
     try:
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
@@ -145,4 +149,13 @@ def to_plain(data: Any) -> Any:
     return data
 
 
-__all__ = ["Diagnostic", "LocatedDict", "LocatedList", "load_yaml", "loads_yaml", "position", "key_position", "to_plain"]
+__all__ = [
+    "Diagnostic",
+    "LocatedDict",
+    "LocatedList",
+    "load_yaml",
+    "loads_yaml",
+    "position",
+    "key_position",
+    "to_plain",
+]

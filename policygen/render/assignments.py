@@ -45,9 +45,12 @@ def render_assignment(
     scope = resolve_scope(intent.scope, env)
     if scope is None:
         keys = ", ".join(sorted(env.scopes)) if env else "none (no environment)"
-        sink.add(file, *loaded.pos("scope"),
-                 f"scope {intent.scope!r} is neither an ARM id nor a scope key of environment {env_name!r} (keys: {keys})")
-        return None
+        sink.add(
+            file,
+            *loaded.pos("scope"),
+            f"scope {intent.scope!r} is neither an ARM id nor a scope key of environment {env_name!r} (keys: {keys})",
+        )
+        ok = False
     not_scopes = []
     for i, ns in enumerate(intent.notScopes):
         resolved = resolve_scope(ns, env)
@@ -56,37 +59,55 @@ def render_assignment(
             ok = False
         else:
             not_scopes.append(resolved)
-    limit = max_name_length(scope)
+    limit = max_name_length(scope or "")
     if len(loaded.name) > limit:
         where = loaded.pos("name") if "name" in loaded.data else loaded.pos()
-        sink.add(file, *where, f"assignment name {loaded.name!r} is {len(loaded.name)} characters; Azure allows {limit} at "
-                 f"{'management-group' if limit == 24 else 'this'} scope")
+        sink.add(
+            file,
+            *where,
+            f"assignment name {loaded.name!r} is {len(loaded.name)} characters; Azure allows {limit} at "
+            f"{'management-group' if limit == 24 else 'this'} scope",
+        )
         ok = False
     target = _target(loaded, definitions_by_intent, initiatives, definition_id, sink)
-    if target is None:
+    if target is None or scope is None:
         return None
     policy_id, params_decl, members = target
-    refs = ({m["policyDefinitionReferenceId"] for m in initiatives[intent.initiative].properties["policyDefinitions"]}
-            if intent.initiative else None)
+    refs = (
+        {m["policyDefinitionReferenceId"] for m in initiatives[intent.initiative].properties["policyDefinitions"]}
+        if intent.initiative
+        else None
+    )
     values: dict[str, Any] = {}
     for pname, value in intent.parameters.items():
         if params_decl is not None and pname not in params_decl:
             hint = difflib.get_close_matches(pname, params_decl, n=1)
             tip = f"; did you mean {hint[0]!r}?" if hint else ""
-            sink.add(file, *loaded.pos("parameters", pname), f"{policy_id.rsplit('/', 1)[-1]} has no parameter {pname!r}{tip}")
+            sink.add(
+                file,
+                *loaded.key_pos("parameters", pname),
+                f"{policy_id.rsplit('/', 1)[-1]} has no parameter {pname!r}{tip}",
+            )
             ok = False
             continue
         values[pname] = {"value": to_plain(value)}
     if params_decl is not None:
         for pname, spec in params_decl.items():
             if pname not in values and "defaultValue" not in spec:
-                sink.add(file, *loaded.pos("parameters") if "parameters" in loaded.data else loaded.pos(),
-                         f"parameter {pname!r} has no default: set parameters.{pname}")
+                sink.add(
+                    file,
+                    *loaded.key_pos("parameters") if "parameters" in loaded.data else loaded.pos(),
+                    f"parameter {pname!r} has no default: set parameters.{pname}",
+                )
                 ok = False
     needs_identity = any(_remediates(definitions.get(m)) for m in members)
     identity = intent.identity
     if needs_identity and identity is not None and identity.type == "None":
-        sink.add(file, *loaded.pos("identity"), "this assignment contains deployIfNotExists/modify policies: it needs a managed identity")
+        sink.add(
+            file,
+            *loaded.pos("identity"),
+            "this assignment contains deployIfNotExists/modify policies: it needs a managed identity",
+        )
         ok = False
     if not ok:
         return None
@@ -102,8 +123,12 @@ def render_assignment(
     messages = [m.model_dump(exclude_none=True) for m in intent.nonComplianceMessages]
     for i, msg in enumerate(intent.nonComplianceMessages):
         if msg.policyDefinitionReferenceId and refs is not None and msg.policyDefinitionReferenceId not in refs:
-            sink.add(file, *loaded.pos("nonComplianceMessages", i, "policyDefinitionReferenceId"),
-                     f"no member with policyDefinitionReferenceId {msg.policyDefinitionReferenceId!r} in {policy_id.rsplit('/', 1)[-1]}")
+            sink.add(
+                file,
+                *loaded.pos("nonComplianceMessages", i, "policyDefinitionReferenceId"),
+                f"no member with policyDefinitionReferenceId {msg.policyDefinitionReferenceId!r} "
+                f"in {policy_id.rsplit('/', 1)[-1]}",
+            )
             return None
     props: dict[str, Any] = {
         "displayName": intent.displayName,
@@ -112,18 +137,34 @@ def render_assignment(
         "enforcementMode": intent.enforcementMode,
         "parameters": values,
         "notScopes": not_scopes,
-        "metadata": {"pacOwnerId": owner_id, "assignedBy": "policygen",
-                     "policygen": {"intent": loaded.name, "source": loaded.rel, "scope": intent.scope}, **to_plain(intent.metadata)},
+        "metadata": {
+            "pacOwnerId": owner_id,
+            "assignedBy": "policygen",
+            "policygen": {"intent": loaded.name, "source": loaded.rel, "scope": intent.scope},
+            **to_plain(intent.metadata),
+        },
     }
     if messages:
         props["nonComplianceMessages"] = messages
     body["properties"] = props
-    pointers = {"/properties/parameters": SourceRef(file, *loaded.pos("parameters")) if "parameters" in loaded.data else SourceRef(file, *loaded.pos()),
-                "/name": SourceRef(file, *loaded.pos("name")) if "name" in loaded.data else SourceRef(file, *loaded.pos())}
+    pointers = {
+        "/properties/parameters": SourceRef(file, *loaded.pos("parameters"))
+        if "parameters" in loaded.data
+        else SourceRef(file, *loaded.pos()),
+        "/name": SourceRef(file, *loaded.pos("name")) if "name" in loaded.data else SourceRef(file, *loaded.pos()),
+    }
     for pname in intent.parameters:
         pointers[f"/properties/parameters/{pname}"] = SourceRef(file, *loaded.pos("parameters", pname))
-    return Artefact("assignment", loaded.name, body, SourceRef(file, *loaded.pos()), loaded.name, scope=scope,
-                    remediation=intent.remediation.model_dump(exclude_none=True), pointers=pointers)
+    return Artefact(
+        "assignment",
+        loaded.name,
+        body,
+        SourceRef(file, *loaded.pos()),
+        loaded.name,
+        scope=scope,
+        remediation=intent.remediation.model_dump(exclude_none=True),
+        pointers=pointers,
+    )
 
 
 def _remediates(art: Artefact | None) -> bool:
@@ -133,24 +174,36 @@ def _remediates(art: Artefact | None) -> bool:
     return bool(REMEDIATING & set(allowed))
 
 
-def _target(loaded: Loaded[AssignmentIntent], definitions_by_intent: dict[str, list[Artefact]],
-            initiatives: dict[str, Artefact], definition_id: Any, sink: DiagnosticSink,
-            ) -> tuple[str, dict[str, Any] | None, list[str]] | None:
+def _target(
+    loaded: Loaded[AssignmentIntent],
+    definitions_by_intent: dict[str, list[Artefact]],
+    initiatives: dict[str, Artefact],
+    definition_id: Any,
+    sink: DiagnosticSink,
+) -> tuple[str, dict[str, Any] | None, list[str]] | None:
     """(policyDefinitionId, declared parameters or None if unknown, local member definition names)."""
     intent, file = loaded.model, loaded.file
     if intent.initiative:
         art = initiatives.get(intent.initiative)
         if art is None:
             hint = difflib.get_close_matches(intent.initiative, initiatives, n=1)
-            sink.add(file, *loaded.pos("initiative"), f"no initiative named {intent.initiative!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
+            sink.add(
+                file,
+                *loaded.pos("initiative"),
+                f"no initiative named {intent.initiative!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""),
+            )
             return None
         members = [m["policyDefinitionId"].rsplit("/", 1)[-1] for m in art.properties["policyDefinitions"]]
         return definition_id("initiative", art.name), art.properties["parameters"], members
     if intent.definition:
         arts = definitions_by_intent.get(intent.definition, [])
         if len(arts) != 1:
-            msg = (f"no definition intent named {intent.definition!r}" if not arts else
-                   f"{intent.definition!r} renders {len(arts)} definitions ({', '.join(a.name for a in arts)}); assign an initiative instead")
+            msg = (
+                f"no definition intent named {intent.definition!r}"
+                if not arts
+                else f"{intent.definition!r} renders {len(arts)} definitions ({', '.join(a.name for a in arts)})"
+                "; assign an initiative instead"
+            )
             sink.add(file, *loaded.pos("definition"), msg)
             return None
         return definition_id("definition", arts[0].name), arts[0].properties["parameters"], [arts[0].name]

@@ -29,12 +29,16 @@ def compile_pack(pack_dir: Path | str, env: str | None = None) -> Build:
     if env_name is not None:
         env_spec = environments.get(env_name)
         if env_spec is None:
-            raise InputError(f"{pack.settings_file}: no environment {env_name!r}; declared: {', '.join(environments) or 'none'}")
+            raise InputError(
+                f"{pack.settings_file}: no environment {env_name!r}; declared: {', '.join(environments) or 'none'}"
+            )
     owner = (env_spec.ownerId if env_spec and env_spec.ownerId else None) or pack.settings.ownerId
     settings = PackSettings(
         name=pack.settings.name,
         owner_id=owner,
-        definition_scope=(env_spec.definitionScope if env_spec and env_spec.definitionScope else pack.settings.definitionScope),
+        definition_scope=(
+            env_spec.definitionScope if env_spec and env_spec.definitionScope else pack.settings.definitionScope
+        ),
         root=str(pack.root),
         version=pack.settings.version,
         default_category=pack.settings.defaultCategory,
@@ -48,7 +52,11 @@ def compile_pack(pack_dir: Path | str, env: str | None = None) -> Build:
         by_intent[loaded.name] = arts
         for art in arts:
             if art.name in build.definitions:
-                sink.add(loaded.file, *loaded.pos(), f"definition name {art.name!r} is also produced by {build.definitions[art.name].source.file}")
+                sink.add(
+                    loaded.file,
+                    *loaded.pos(),
+                    f"definition name {art.name!r} is also produced by {build.definitions[art.name].source.file}",
+                )
             build.definitions[art.name] = art
         build.tests.extend(tests)
 
@@ -65,9 +73,11 @@ def compile_pack(pack_dir: Path | str, env: str | None = None) -> Build:
         else:
             failed.add(loaded.name)
     for loaded in pack.assignments:
-        if loaded.model.initiative in failed or by_intent.get(loaded.model.definition or "", None) == []:
+        if loaded.model.initiative in failed or by_intent.get(loaded.model.definition or "") == []:
             continue  # its target failed and was reported already
-        art = render_assignment(loaded, env_spec, env_name, build.definitions, by_intent, build.initiatives, def_id, owner, sink)
+        art = render_assignment(
+            loaded, env_spec, env_name, build.definitions, by_intent, build.initiatives, def_id, owner, sink
+        )
         if art is not None:
             build.assignments[art.name] = art
     sink.raise_if_any()

@@ -46,14 +46,30 @@ def render_definition_intent(
         row = group[0]
         name = loaded.name if len(groups) == 1 else f"{loaded.name}-{table.type_info(row['type'])['short']}"
         if len(name) > MAX_NAME:
-            sink.add(file, *loaded.pos("name"), f"definition name {name!r} is {len(name)} characters; Azure allows {MAX_NAME}")
+            sink.add(
+                file,
+                *loaded.pos("name"),
+                f"definition name {name!r} is {len(name)} characters; Azure allows {MAX_NAME}",
+            )
             continue
-        rendered = _render(kind, {"row": _resolve_roles(row, table), "types": group, "settings": settings,
-                                  "effect": effect_ctx, "name": name}, loaded, sink)
+        rendered = _render(
+            kind,
+            {
+                "row": _resolve_roles(row, table),
+                "types": group,
+                "settings": settings,
+                "effect": effect_ctx,
+                "name": name,
+            },
+            loaded,
+            sink,
+        )
         if rendered is None:
             continue
         body = _envelope(loaded, kind, name, row, group, table, settings, effect, rendered, owner_id, default_category)
-        art = Artefact("definition", name, body, SourceRef(file, *loaded.pos()), loaded.name, pointers=_pointers(loaded))
+        art = Artefact(
+            "definition", name, body, SourceRef(file, *loaded.pos()), loaded.name, pointers=_pointers(loaded)
+        )
         arts.append(art)
         for r in group:
             by_type[r["type"].lower()] = art
@@ -72,9 +88,16 @@ def _settings(loaded: Loaded[DefinitionIntent], kind: Kind, sink: DiagnosticSink
             extra = sorted(set(settings) - set(kind.settings))
             for key in extra:
                 hint = difflib.get_close_matches(key, kind.settings, n=1)
-                tip = f"; did you mean {hint[0]!r}?" if hint else (
-                    f"; {kind.name} takes: {', '.join(kind.settings)}" if kind.settings else f"; {kind.name} takes no settings")
-                sink.add(loaded.file, *loaded.pos("settings", key), f"unknown setting {key!r}{tip}")
+                tip = (
+                    f"; did you mean {hint[0]!r}?"
+                    if hint
+                    else (
+                        f"; {kind.name} takes: {', '.join(kind.settings)}"
+                        if kind.settings
+                        else f"; {kind.name} takes no settings"
+                    )
+                )
+                sink.add(loaded.file, *loaded.key_pos("settings", key), f"unknown setting {key!r}{tip}")
         else:
             sink.add(loaded.file, *loaded.pos("settings", *err.path), f"{where}: {err.message}")
         ok = False
@@ -90,22 +113,32 @@ def _rows(loaded: Loaded[DefinitionIntent], kind: Kind, sink: DiagnosticSink) ->
         types = loaded.model.resourceTypes or ["*"]
         return [{"type": t, "mode": None} for t in types]
     if not loaded.model.resourceTypes:
-        sink.add(loaded.file, *loaded.pos(), f"intent {kind.name!r} needs resourceTypes; supported: {', '.join(kind.types)}")
+        sink.add(
+            loaded.file, *loaded.pos(), f"intent {kind.name!r} needs resourceTypes; supported: {', '.join(kind.types)}"
+        )
         return None
     rows, ok = [], True
     for i, rtype in enumerate(loaded.model.resourceTypes):
         row = kind.row(rtype)
         if row is None:
-            sink.add(loaded.file, *loaded.pos("resourceTypes", i),
-                     f"intent {kind.name!r} has no row for {rtype!r}; supported: {', '.join(kind.types)}")
+            sink.add(
+                loaded.file,
+                *loaded.pos("resourceTypes", i),
+                f"intent {kind.name!r} has no row for {rtype!r}; supported: {', '.join(kind.types)}",
+            )
             ok = False
         else:
             rows.append(row)
     return rows if ok else None
 
 
-def _effects_ok(loaded: Loaded[DefinitionIntent], kind: Kind, effect: dict[str, Any], rows: list[dict[str, Any]],
-                sink: DiagnosticSink) -> bool:
+def _effects_ok(
+    loaded: Loaded[DefinitionIntent],
+    kind: Kind,
+    effect: dict[str, Any],
+    rows: list[dict[str, Any]],
+    sink: DiagnosticSink,
+) -> bool:
     supported = set(kind.effects["allowed"])
     if kind.name == "custom":
         return True
@@ -117,11 +150,19 @@ def _effects_ok(loaded: Loaded[DefinitionIntent], kind: Kind, effect: dict[str, 
         if "Modify" in bad:
             cannot = [r["type"] for r in rows if not r.get("checks") or not all("set" in c for c in r["checks"])]
             why = f" (Modify cannot remediate {', '.join(cannot)})"
-        sink.add(loaded.file, *loaded.pos("effect"),
-                 f"effect(s) {', '.join(bad)} not supported by intent {kind.name!r}{why}; supported: {', '.join(sorted(supported))}")
+        sink.add(
+            loaded.file,
+            *loaded.pos("effect"),
+            f"effect(s) {', '.join(bad)} not supported by intent {kind.name!r}{why}; "
+            f"supported: {', '.join(sorted(supported))}",
+        )
         return False
     if "Modify" in effect["allowed"] and {"Deny", "DeployIfNotExists", "Append"} & set(effect["allowed"]):
-        sink.add(loaded.file, *loaded.pos("effect"), "a Modify variant may only also allow Audit and Disabled; write a separate audit/deny intent")
+        sink.add(
+            loaded.file,
+            *loaded.pos("effect"),
+            "a Modify variant may only also allow Audit and Disabled; write a separate audit/deny intent",
+        )
         return False
     return True
 
@@ -131,7 +172,9 @@ def _resolve_roles(row: dict[str, Any], table: Table) -> dict[str, Any]:
     return {"where": [], "checks": [], **row, "roles": [table.roles.get(r, r) for r in row.get("roles", [])]}
 
 
-def _render(kind: Kind, context: dict[str, Any], loaded: Loaded[DefinitionIntent], sink: DiagnosticSink) -> dict[str, Any] | None:
+def _render(
+    kind: Kind, context: dict[str, Any], loaded: Loaded[DefinitionIntent], sink: DiagnosticSink
+) -> dict[str, Any] | None:
     env = make_environment()
     try:
         text = env.get_template(kind.template).render(**context)
@@ -145,14 +188,27 @@ def _render(kind: Kind, context: dict[str, Any], loaded: Loaded[DefinitionIntent
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        sink.add(loaded.file, *loaded.pos("intent"),
-                 f"template {kind.template} rendered invalid JSON at line {exc.lineno} col {exc.colno}: {exc.msg}")
+        sink.add(
+            loaded.file,
+            *loaded.pos("intent"),
+            f"template {kind.template} rendered invalid JSON at line {exc.lineno} col {exc.colno}: {exc.msg}",
+        )
         return None
 
 
-def _envelope(loaded: Loaded[DefinitionIntent], kind: Kind, name: str, row: dict[str, Any], group: list[dict[str, Any]],
-              table: Table, settings: dict[str, Any], effect: dict[str, Any], rendered: dict[str, Any],
-              owner_id: str, default_category: str) -> dict[str, Any]:
+def _envelope(
+    loaded: Loaded[DefinitionIntent],
+    kind: Kind,
+    name: str,
+    row: dict[str, Any],
+    group: list[dict[str, Any]],
+    table: Table,
+    settings: dict[str, Any],
+    effect: dict[str, Any],
+    rendered: dict[str, Any],
+    owner_id: str,
+    default_category: str,
+) -> dict[str, Any]:
     intent = loaded.model
     display = table.type_info(row["type"])["display"] if len(group) == 1 and row["type"] != "*" else "resources"
     display_name = intent.displayName.replace("{resourceType}", display)
@@ -207,19 +263,23 @@ def _envelope(loaded: Loaded[DefinitionIntent], kind: Kind, name: str, row: dict
 def _pointers(loaded: Loaded[DefinitionIntent]) -> dict[str, SourceRef]:
     f = loaded.file
     ref = lambda *loc: SourceRef(f, *loaded.pos(*loc))  # noqa: E731
-    out = {"/properties/displayName": ref("displayName"), "/properties/description": ref("description"),
-           "/properties/metadata": ref("metadata") if "metadata" in loaded.data else ref(),
-           "/properties/parameters/effect": ref("effect") if "effect" in loaded.data else ref("intent"),
-           "/properties/policyRule": ref("settings") if "settings" in loaded.data else ref("intent"),
-           "/properties/mode": ref("mode") if "mode" in loaded.data else ref("intent"),
-           "/name": ref("name") if "name" in loaded.data else ref()}
+    out = {
+        "/properties/displayName": ref("displayName"),
+        "/properties/description": ref("description"),
+        "/properties/metadata": ref("metadata") if "metadata" in loaded.data else ref(),
+        "/properties/parameters/effect": ref("effect") if "effect" in loaded.data else ref("intent"),
+        "/properties/policyRule": ref("settings") if "settings" in loaded.data else ref("intent"),
+        "/properties/mode": ref("mode") if "mode" in loaded.data else ref("intent"),
+        "/name": ref("name") if "name" in loaded.data else ref(),
+    }
     for pname in loaded.model.parameters:
         out[f"/properties/parameters/{pname}"] = ref("parameters", pname)
     return out
 
 
-def _tests(loaded: Loaded[DefinitionIntent], arts: list[Artefact], by_type: dict[str, Artefact],
-           sink: DiagnosticSink) -> list[TestCase]:
+def _tests(
+    loaded: Loaded[DefinitionIntent], arts: list[Artefact], by_type: dict[str, Artefact], sink: DiagnosticSink
+) -> list[TestCase]:
     out = []
     for i, spec in enumerate(loaded.model.tests):
         target = None
@@ -230,10 +290,22 @@ def _tests(loaded: Loaded[DefinitionIntent], arts: list[Artefact], by_type: dict
         else:
             target = by_type.get(str(spec.resource.get("type", "")).lower())
         if target is None:
-            sink.add(loaded.file, *loaded.pos("tests", i),
-                     f"test {spec.name!r}: cannot tell which definition it targets; add `for: <resource type>`")
+            sink.add(
+                loaded.file,
+                *loaded.pos("tests", i),
+                f"test {spec.name!r}: cannot tell which definition it targets; add `for: <resource type>`",
+            )
             continue
         expect = Expectation(**spec.expect.model_dump())
-        out.append(TestCase(target.name, spec.name, to_plain(spec.resource), expect, SourceRef(loaded.file, *loaded.pos("tests", i)),
-                            to_plain(spec.parameters), to_plain(spec.related)))
+        out.append(
+            TestCase(
+                target.name,
+                spec.name,
+                to_plain(spec.resource),
+                expect,
+                SourceRef(loaded.file, *loaded.pos("tests", i)),
+                to_plain(spec.parameters),
+                to_plain(spec.related),
+            )
+        )
     return out

@@ -38,20 +38,26 @@ def render_initiative(
         if member.builtin:
             guid = member.builtin.rsplit("/", 1)[-1]
             targets: list[tuple[str, str, dict[str, Any] | None]] = [
-                (member.referenceId or guid, BUILTIN_PREFIX + guid if "/" not in member.builtin else member.builtin, None)]
+                (
+                    member.referenceId or guid,
+                    BUILTIN_PREFIX + guid if "/" not in member.builtin else member.builtin,
+                    None,
+                )
+            ]
         else:
             arts = definitions_by_intent.get(member.definition or "")
             if arts == []:  # the definition intent itself failed and was reported already
                 ok = False
                 continue
             if not arts:
-                sink.add(file, *loaded.pos("members", i, "definition"),
-                         f"no definition intent named {member.definition!r}")
+                sink.add(
+                    file, *loaded.pos("members", i, "definition"), f"no definition intent named {member.definition!r}"
+                )
                 ok = False
                 continue
             targets = []
             for art in arts:
-                suffix = art.name[len(art.intent):]  # "-mlw" for fanned-out definitions
+                suffix = art.name[len(art.intent) :]  # "-mlw" for fanned-out definitions
                 ref = (member.referenceId + suffix) if member.referenceId else art.name
                 targets.append((ref, definition_id(art.name), art.properties.get("parameters") or {}))
         for ref, def_id, def_params in targets:
@@ -62,7 +68,11 @@ def render_initiative(
             used_refs.add(ref)
             values, member_ok = _member_parameters(loaded, i, member, ref, def_params, params, sink)
             ok &= member_ok
-            entry: dict[str, Any] = {"policyDefinitionId": def_id, "policyDefinitionReferenceId": ref, "parameters": values}
+            entry: dict[str, Any] = {
+                "policyDefinitionId": def_id,
+                "policyDefinitionReferenceId": ref,
+                "parameters": values,
+            }
             if member.groups:
                 entry["groupNames"] = list(member.groups)
             members.append(entry)
@@ -74,37 +84,55 @@ def render_initiative(
             "displayName": intent.displayName,
             "description": intent.description,
             "policyType": "Custom",
-            "metadata": {"category": intent.category or default_category, "version": intent.version,
-                         "pacOwnerId": owner_id, "policygen": {"intent": loaded.name, "source": loaded.rel},
-                         **to_plain(intent.metadata)},
+            "metadata": {
+                "category": intent.category or default_category,
+                "version": intent.version,
+                "pacOwnerId": owner_id,
+                "policygen": {"intent": loaded.name, "source": loaded.rel},
+                **to_plain(intent.metadata),
+            },
             "version": intent.version,
             "parameters": params,
             "policyDefinitionGroups": [g.model_dump(exclude_none=True) for g in intent.groups],
             "policyDefinitions": members,
         },
     }
-    pointers = {f"/properties/policyDefinitions/{n}": SourceRef(file, *loaded.pos("members", n)) for n in range(len(members))}
+    pointers = {
+        f"/properties/policyDefinitions/{n}": SourceRef(file, *loaded.pos("members", n)) for n in range(len(members))
+    }
     return Artefact("initiative", loaded.name, body, SourceRef(file, *loaded.pos()), loaded.name, pointers=pointers)
 
 
-def _member_parameters(loaded: Loaded[InitiativeIntent], i: int, member: Any, ref: str,
-                       def_params: dict[str, Any] | None, set_params: dict[str, Any],
-                       sink: DiagnosticSink) -> tuple[dict[str, Any], bool]:
+def _member_parameters(
+    loaded: Loaded[InitiativeIntent],
+    i: int,
+    member: Any,
+    ref: str,
+    def_params: dict[str, Any] | None,
+    set_params: dict[str, Any],
+    sink: DiagnosticSink,
+) -> tuple[dict[str, Any], bool]:
     """Map member parameters; each local member's effect becomes an initiative parameter of its own."""
     file, ok = loaded.file, True
     values: dict[str, Any] = {}
     for pname, raw in member.parameters.items():
         raw = to_plain(raw)
         if def_params is not None and pname not in def_params:
-            sink.add(file, *loaded.pos("members", i, "parameters", pname),
-                     f"definition of member {ref!r} has no parameter {pname!r}; it has: {', '.join(def_params)}")
+            sink.add(
+                file,
+                *loaded.pos("members", i, "parameters", pname),
+                f"definition of member {ref!r} has no parameter {pname!r}; it has: {', '.join(def_params)}",
+            )
             ok = False
             continue
         if isinstance(raw, dict) and set(raw) == {"parameter"}:
             target = ParamRef.model_validate(raw).parameter
             if target not in set_params:
-                sink.add(file, *loaded.pos("members", i, "parameters", pname),
-                         f"initiative parameter {target!r} is not declared under parameters")
+                sink.add(
+                    file,
+                    *loaded.pos("members", i, "parameters", pname),
+                    f"initiative parameter {target!r} is not declared under parameters",
+                )
                 ok = False
                 continue
             values[pname] = {"value": f"[parameters('{target}')]"}
@@ -118,8 +146,11 @@ def _member_parameters(loaded: Loaded[InitiativeIntent], i: int, member: Any, re
         if member.effect:
             match = next((e for e in spec.get("allowedValues", []) if e.lower() == member.effect.lower()), None)
             if match is None:
-                sink.add(file, *loaded.pos("members", i, "effect"),
-                         f"effect {member.effect!r} is not allowed by {ref!r}: {', '.join(spec.get('allowedValues', []))}")
+                sink.add(
+                    file,
+                    *loaded.pos("members", i, "effect"),
+                    f"effect {member.effect!r} is not allowed by {ref!r}: {', '.join(spec.get('allowedValues', []))}",
+                )
                 ok = False
             else:
                 spec["defaultValue"] = match
@@ -128,8 +159,11 @@ def _member_parameters(loaded: Loaded[InitiativeIntent], i: int, member: Any, re
         values["effect"] = {"value": f"[parameters('{pname}')]"}
     for pname, spec in def_params.items():
         if pname not in values and "defaultValue" not in spec:
-            sink.add(file, *loaded.pos("members", i),
-                     f"member {ref!r} needs a value for parameter {pname!r} (it has no default): "
-                     f"set members[{i}].parameters.{pname} to a value or {{parameter: <initiative parameter>}}")
+            sink.add(
+                file,
+                *loaded.pos("members", i),
+                f"member {ref!r} needs a value for parameter {pname!r} (it has no default): "
+                f"set members[{i}].parameters.{pname} to a value or {{parameter: <initiative parameter>}}",
+            )
             ok = False
     return values, ok

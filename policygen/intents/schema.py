@@ -1,0 +1,57 @@
+"""JSON Schemas for the intent files, so editors (yaml-language-server) autocomplete and check them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from policygen.intents.models import AssignmentIntent, DefinitionIntent, InitiativeIntent, PackFile
+from policygen.render.kinds import load_table
+
+SCHEMA_FILES = {
+    "pack.schema.json": PackFile,
+    "definition.schema.json": DefinitionIntent,
+    "initiative.schema.json": InitiativeIntent,
+    "assignment.schema.json": AssignmentIntent,
+}
+
+
+def intent_schemas() -> dict[str, dict[str, Any]]:
+    """File name → JSON Schema (draft 2020-12). The definition schema knows every kind's settings."""
+    out: dict[str, dict[str, Any]] = {}
+    for filename, model in SCHEMA_FILES.items():
+        schema = model.model_json_schema(by_alias=True)
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["$id"] = f"https://policygen.dev/schemas/{filename}"
+        out[filename] = schema
+    table = load_table()
+    definition = out["definition.schema.json"]
+    definition["properties"]["intent"]["enum"] = sorted(table.kinds)
+    definition["allOf"] = [
+        {
+            "if": {"properties": {"intent": {"const": name}}, "required": ["intent"]},
+            "then": {
+                "properties": {
+                    "settings": kind.settings_schema(),
+                    **(
+                        {"resourceTypes": {"type": "array", "items": {"enum": sorted(kind.types)}}}
+                        if kind.types
+                        else {}
+                    ),
+                }
+            },
+        }
+        for name, kind in sorted(table.kinds.items())
+    ]
+    return out
+
+
+def write_schemas(out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for filename, schema in intent_schemas().items():
+        path = out_dir / filename
+        path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
