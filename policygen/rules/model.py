@@ -1,0 +1,492 @@
+"""`Doc`: one policy object parsed once, in a single pass, into what the rules look at.
+
+Rules never walk the JSON themselves: the policy rule is walked once here and flattened into
+conditions, logical operators, counts and template expressions (each with its JSON pointer and the
+region that evaluates it), so ~90 rules cost little more than one walk. Keys of the policy language are
+case-insensitive in Azure (built-ins write `anyof`, `notequals`, `Equals`), so lookups here are too.
+Expression strings are analysed once per distinct text (`analyse`, cached): the corpus repeats
+`[parameters('effect')]` thousands of times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from policygen.expressions import Call, ExpressionError, Index, Literal, Member, Node, is_expression, parse_string
+
+LOGICAL = frozenset({"allof", "anyof", "not"})
+OPERATORS = {
+    op.lower(): op
+    for op in (
+        "equals", "notEquals", "like", "notLike", "match", "matchInsensitively", "notMatch",
+        "notMatchInsensitively", "contains", "notContains", "in", "notIn", "containsKey", "notContainsKey",
+        "less", "lessOrEquals", "greater", "greaterOrEquals", "exists",
+    )
+}
+OPERANDS = frozenset({"field", "value", "count"})
+
+RM_MODES = frozenset({"all", "indexed"})
+
+# Regions: where a string is evaluated. "template" (DINE embedded ARM template) is ARM's, not Policy's.
+POLICY_REGIONS = frozenset({"if", "existence", "effect", "details", "deploymentParameters", "operation"})
+
+
+def esc(key: str) -> str:
+    """JSON-pointer escape of one reference token."""
+    if "~" in key or "/" in key:
+        return key.replace("~", "~0").replace("/", "~1")
+    return key
+
+
+def ci_get(obj: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    """Case-insensitive dict lookup (exact key first: the common case costs one hash)."""
+    if key in obj:
+        return obj[key]
+    low = key.lower()
+    for k, v in obj.items():
+        if k.lower() == low:
+            return v
+    return default
+
+
+def ci_key(obj: Mapping[str, Any], key: str) -> str | None:
+    """The author's spelling of `key` in `obj` (case-insensitive), or None."""
+    if key in obj:
+        return key
+    low = key.lower()
+    for k in obj:
+        if k.lower() == low:
+            return k
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ExprInfo:
+    """Facts about one expression string, computed once per distinct text."""
+
+    node: Node | None
+    error: ExpressionError | None
+    calls: tuple[tuple[Call, int], ...]
+    params: tuple[str, ...]  # lower-case literal parameters('x') names
+    fields: tuple[str, ...]  # literal field('x') arguments
+    currents: tuple[str | None, ...]  # current('x') arguments (None: bare current())
+    bare_param: str | None  # the whole expression is parameters('x')
+    max_depth: int
+    max_args: int
+    whitespace_quirk: bool
+    uses_identity: bool
+
+
+_EMPTY = ExprInfo(None, None, (), (), (), (), None, 0, 0, False, False)
+
+
+@lru_cache(maxsize=32768)
+def analyse(text: str) -> ExprInfo:
+    """Parse and summarise an expression string (`[...]`)."""
+    try:
+        node = parse_string(text)
+    except ExpressionError as exc:
+        return ExprInfo(None, exc, (), (), (), (), None, 0, 0, False, False)
+    calls: list[tuple[Call, int]] = []
+    params: list[str] = []
+    fields: list[str] = []
+    currents: list[str | None] = []
+    uses_identity = False
+    max_depth = max_args = 0
+    stack: list[tuple[Node, int]] = [(node, 1)]
+    while stack:
+        cur, depth = stack.pop()
+        t = type(cur)
+        if t is Call:
+            calls.append((cur, depth))  # type: ignore[arg-type]
+            max_depth = max(max_depth, depth)
+            args = cur.args  # type: ignore[union-attr]
+            max_args = max(max_args, len(args))
+            key = cur.name.lower()  # type: ignore[union-attr]
+            first = args[0] if args else None
+            literal = first.value if type(first) is Literal and isinstance(first.value, str) else None
+            if key == "parameters":
+                if literal is not None:
+                    params.append(literal.lower())
+            elif key == "field":
+                if literal is not None:
+                    fields.append(literal)
+            elif key == "current":
+                currents.append(literal)
+            stack.extend((a, depth + 1) for a in args)
+        elif t is Member:
+            if (
+                cur.name.lower() == "identity"  # type: ignore[union-attr]
+                and type(cur.target) is Call  # type: ignore[union-attr]
+                and cur.target.name.lower() == "requestcontext"  # type: ignore[union-attr]
+            ):
+                uses_identity = True
+            stack.append((cur.target, depth))  # type: ignore[union-attr]
+        elif t is Index:
+            stack.append((cur.target, depth))  # type: ignore[union-attr]
+            stack.append((cur.index, depth))  # type: ignore[union-attr]
+    bare = None
+    if type(node) is Call and node.name.lower() == "parameters" and params and len(node.args) == 1:
+        bare = params[0]
+    quirk = text[-2].isspace() or _space_before_paren(text)
+    calls.reverse()
+    return ExprInfo(node, None, tuple(calls), tuple(params), tuple(fields), tuple(currents), bare,
+                    max_depth, max_args, quirk, uses_identity)
+
+
+def _space_before_paren(text: str) -> bool:
+    i = text.find(" (")
+    while i != -1:
+        j = i
+        while j > 0 and text[j].isspace():
+            j -= 1
+        if text[j].isalnum():
+            return True
+        i = text.find(" (", i + 1)
+    return False
+
+
+class Count:
+    """A `count` operand: field count (`[*]` alias) or value count (array)."""
+
+    __slots__ = ("ptr", "node", "keys", "kind", "target", "name", "where", "parents", "cond")
+
+    def __init__(self, ptr: str, node: dict, parents: tuple[Count, ...]):
+        self.ptr = ptr
+        self.node = node
+        self.keys = {k.lower(): k for k in node}
+        self.kind = "field" if "field" in self.keys else "value" if "value" in self.keys else None
+        self.target = node[self.keys[self.kind]] if self.kind else None
+        name_key = self.keys.get("name")
+        self.name = node[name_key] if name_key else None
+        where_key = self.keys.get("where")
+        self.where = node[where_key] if where_key else None
+        self.parents = parents
+        self.cond: Cond | None = None
+
+
+class Cond:
+    """A leaf condition: one operand (`field` / `value` / `count`) and its operator(s)."""
+
+    __slots__ = ("ptr", "node", "keys", "operand", "operand_key", "operand_value", "ops", "op", "op_key",
+                 "op_value", "region", "counts", "count")
+
+    def __init__(self, ptr: str, node: dict, keys: dict[str, str], region: str, counts: tuple[Count, ...]):
+        self.ptr = ptr
+        self.node = node
+        self.keys = keys
+        self.region = region
+        self.counts = counts  # enclosing counts, innermost last (non-empty = inside a `where`)
+        operands = [k for k in keys if k in OPERANDS]
+        self.operand = operands[0] if len(operands) == 1 else None
+        self.operand_key = keys[self.operand] if self.operand else None
+        self.operand_value = node[self.operand_key] if self.operand_key else None
+        self.ops = [k for k in keys if k in OPERATORS]
+        self.op = self.ops[0] if len(self.ops) == 1 else None
+        self.op_key = keys[self.op] if self.op else None
+        self.op_value = node[self.op_key] if self.op_key else None
+        self.count: Count | None = None
+
+
+class Expr:
+    """An expression string found in a region Azure Policy evaluates."""
+
+    __slots__ = ("ptr", "text", "info", "region", "counts", "cond")
+
+    def __init__(self, ptr: str, text: str, region: str, counts: tuple[Count, ...], cond: Cond | None):
+        self.ptr = ptr
+        self.text = text
+        self.info = analyse(text)
+        self.region = region
+        self.counts = counts
+        self.cond = cond
+
+
+def detect_kind(obj: Mapping[str, Any]) -> str | None:
+    """definition / initiative / assignment from REST or bare form (type first, then the content)."""
+    rtype = obj.get("type")
+    if isinstance(rtype, str):
+        low = rtype.lower()
+        if low.endswith("/policydefinitions"):
+            return "definition"
+        if low.endswith("/policysetdefinitions"):
+            return "initiative"
+        if low.endswith("/policyassignments"):
+            return "assignment"
+    props = obj.get("properties")
+    for candidate in (props, obj):
+        if isinstance(candidate, dict):
+            if ci_key(candidate, "policyRule") is not None:
+                return "definition"
+            if ci_key(candidate, "policyDefinitions") is not None:
+                return "initiative"
+            if ci_key(candidate, "policyDefinitionId") is not None:
+                return "assignment"
+    return None
+
+
+class Doc:
+    """A policy definition, initiative or assignment, walked once."""
+
+    def __init__(
+        self,
+        obj: dict,
+        kind: str,
+        *,
+        file: str | None = None,
+        own: bool = False,
+        custom: bool = True,
+        catalogue: Any = None,
+        definitions: Mapping[str, dict] | None = None,
+        assignment_scope: str | None = None,
+        size: int | None = None,
+        escaped: bool = False,
+    ):
+        self.obj = obj
+        self.kind = kind
+        self.file = file
+        self.own = own
+        self.custom = custom
+        self.catalogue = catalogue
+        self.definitions = definitions or {}
+        self.assignment_scope = assignment_scope
+        self.size = size
+        self.escaped = escaped
+        props = obj.get("properties")
+        # REST form has `properties`; bare form is the properties object itself.
+        if isinstance(props, dict) and (
+            "name" in obj or "type" in obj or "id" in obj or detect_kind(props) is not None or len(obj) <= 3
+        ):
+            self.props: dict = props
+            self.base = "/properties"
+        else:
+            self.props = obj
+            self.base = ""
+        self.name = obj.get("name") if self.base else None
+        self.conds: list[Cond] = []
+        self.logicals: list[tuple[str, dict, dict[str, str], str]] = []
+        self.counts: list[Count] = []
+        self.exprs: list[Expr] = []
+        self.malformed: list[tuple[str, str]] = []  # (pointer, problem) from the walk, for RULE-02
+        self.escaped_strings: list[tuple[str, str, str]] = []  # (pointer, text, region)
+        self.param_refs: dict[str, list[str]] = {}
+        self.params: dict[str, Any] = {}
+        self.params_l: dict[str, str] = {}
+        p = ci_get(self.props, "parameters")
+        self.params_ptr = self.base + "/" + (ci_key(self.props, "parameters") or "parameters")
+        if isinstance(p, dict):
+            self.params = p
+            self.params_l = {k.lower(): k for k in p}
+        self.rule: dict | None = None
+        self.mode: Any = None
+        self.effect_raw: Any = None
+        self.effect_ptr = ""
+        self.effect_param: str | None = None
+        self.effects: frozenset[str] = frozenset()
+        self.effect_default: str | None = None
+        self.then: dict | None = None
+        self.then_ptr = ""
+        self.details: Any = None
+        self.details_ptr = ""
+        self.if_node: Any = None
+        self.if_ptr = ""
+        if kind == "definition":
+            self._walk_definition()
+
+    # ------------------------------------------------------------------ helpers for rules
+    def ptr(self, *tokens: str | int) -> str:
+        return self.base + "".join("/" + esc(str(t)) for t in tokens)
+
+    def param_spec(self, name: str) -> dict | None:
+        key = self.params_l.get(name.lower())
+        spec = self.params.get(key) if key is not None else None
+        return spec if isinstance(spec, dict) else None
+
+    def param_type(self, name: str) -> str | None:
+        spec = self.param_spec(name)
+        t = ci_get(spec, "type") if spec else None
+        return t.lower() if isinstance(t, str) else None
+
+    @property
+    def mode_l(self) -> str | None:
+        return self.mode.lower() if isinstance(self.mode, str) else None
+
+    @property
+    def rm_mode(self) -> bool:
+        """Resource Manager mode (all / indexed, or none at all, which Azure treats as such)."""
+        return self.mode is None or self.mode_l in RM_MODES
+
+    # ------------------------------------------------------------------ the single walk
+    def _walk_definition(self) -> None:
+        props = self.props
+        self.mode = ci_get(props, "mode")
+        rule_key = ci_key(props, "policyRule")
+        rule = props.get(rule_key) if rule_key else None
+        if not isinstance(rule, dict):
+            return
+        self.rule = rule
+        rptr = self.base + "/" + rule_key
+        if_key = ci_key(rule, "if")
+        then_key = ci_key(rule, "then")
+        if if_key is not None:
+            self.if_node = rule[if_key]
+            self.if_ptr = rptr + "/" + if_key
+            self._cond(self.if_node, self.if_ptr, "if", ())
+        then = rule.get(then_key) if then_key else None
+        if not isinstance(then, dict):
+            return
+        self.then = then
+        self.then_ptr = rptr + "/" + then_key
+        eff_key = ci_key(then, "effect")
+        if eff_key is not None:
+            self.effect_raw = then[eff_key]
+            self.effect_ptr = self.then_ptr + "/" + eff_key
+            self._resolve_effect()
+        det_key = ci_key(then, "details")
+        if det_key is not None:
+            self.details = then[det_key]
+            self.details_ptr = self.then_ptr + "/" + det_key
+            self._details(self.details, self.details_ptr)
+
+    def _resolve_effect(self) -> None:
+        raw = self.effect_raw
+        if not isinstance(raw, str):
+            return
+        if raw.startswith("["):
+            self._string(raw, self.effect_ptr, "effect", (), None)
+            info = analyse(raw) if is_expression(raw) else None
+            if info and info.bare_param:
+                self.effect_param = info.bare_param
+                spec = self.param_spec(info.bare_param) or {}
+                allowed = ci_get(spec, "allowedValues")
+                default = ci_get(spec, "defaultValue")
+                values = set()
+                if isinstance(allowed, list):
+                    values.update(v.lower() for v in allowed if isinstance(v, str))
+                if isinstance(default, str):
+                    values.add(default.lower())
+                    self.effect_default = default.lower()
+                self.effects = frozenset(values)
+        else:
+            self.effects = frozenset({raw.lower()})
+            self.effect_default = raw.lower()
+
+    def _cond(self, node: Any, ptr: str, region: str, counts: tuple[Count, ...]) -> None:
+        if not isinstance(node, dict):
+            self.malformed.append((ptr, "a condition must be an object"))
+            return
+        keys = {k.lower(): k for k in node}
+        logical = [k for k in keys if k in LOGICAL]
+        if logical:
+            self.logicals.append((ptr, node, keys, region))
+            for lk in logical:
+                k = keys[lk]
+                v = node[k]
+                if lk == "not":
+                    self._cond(v, ptr + "/" + k, region, counts)
+                elif isinstance(v, list):
+                    base = ptr + "/" + k + "/"
+                    for i, child in enumerate(v):
+                        self._cond(child, base + str(i), region, counts)
+            return
+        cond = Cond(ptr, node, keys, region, counts)
+        self.conds.append(cond)
+        operand = cond.operand
+        if operand == "count":
+            cnode = cond.operand_value
+            cptr = ptr + "/" + cond.operand_key
+            if isinstance(cnode, dict):
+                count = Count(cptr, cnode, counts)
+                count.cond = cond
+                cond.count = count
+                self.counts.append(count)
+                if isinstance(count.target, str) and count.target.startswith("["):
+                    self._string(count.target, cptr + "/" + count.keys[count.kind], region, counts, cond)
+                if count.where is not None:
+                    self._cond(count.where, cptr + "/" + count.keys["where"], region, (*counts, count))
+        elif operand is not None:
+            v = cond.operand_value
+            if isinstance(v, str) and v.startswith("["):
+                self._string(v, ptr + "/" + cond.operand_key, region, counts, cond)
+        for op in cond.ops:
+            k = keys[op]
+            v = node[k]
+            if isinstance(v, str):
+                if v.startswith("["):
+                    self._string(v, ptr + "/" + k, region, counts, cond)
+            elif isinstance(v, list):
+                for i, item in enumerate(v):
+                    if isinstance(item, str) and item.startswith("["):
+                        self._string(item, f"{ptr}/{k}/{i}", region, counts, cond)
+
+    def _string(self, s: str, ptr: str, region: str, counts: tuple[Count, ...], cond: Cond | None) -> None:
+        """Record a `[`-string; called only for strings starting with `[`."""
+        if s.startswith("[["):
+            self.escaped_strings.append((ptr, s, region))
+            return
+        if len(s) > 2 and s[-1] == "]":
+            expr = Expr(ptr, s, region, counts, cond)
+            self.exprs.append(expr)
+            refs = self.param_refs
+            for name in expr.info.params:
+                lst = refs.get(name)
+                if lst is None:
+                    refs[name] = [ptr]
+                else:
+                    lst.append(ptr)
+
+    def _details(self, det: Any, ptr: str) -> None:
+        if isinstance(det, dict):
+            for k, v in det.items():
+                lk = k.lower()
+                sub = ptr + "/" + esc(k)
+                if lk == "existencecondition":
+                    self._cond(v, sub, "existence", ())
+                elif lk == "deployment" and isinstance(v, dict):
+                    self._deployment(v, sub)
+                elif lk == "operations" and isinstance(v, list):
+                    for i, op in enumerate(v):
+                        self._values(op, f"{sub}/{i}", "operation")
+                else:
+                    self._values(v, sub, "details")
+        else:
+            self._values(det, ptr, "details")
+
+    def _deployment(self, dep: dict, ptr: str) -> None:
+        for k, v in dep.items():
+            sub = ptr + "/" + esc(k)
+            if k.lower() == "properties" and isinstance(v, dict):
+                for pk, pv in v.items():
+                    lk = pk.lower()
+                    psub = sub + "/" + esc(pk)
+                    if lk == "template":
+                        continue  # ARM evaluates the embedded template, not Policy (FN-05)
+                    self._values(pv, psub, "deploymentParameters" if lk == "parameters" else "details")
+            else:
+                self._values(v, sub, "details")
+
+    def _values(self, v: Any, ptr: str, region: str) -> None:
+        if isinstance(v, str):
+            if v.startswith("["):
+                self._string(v, ptr, region, (), None)
+        elif isinstance(v, dict):
+            for k, item in v.items():
+                self._values(item, ptr + "/" + esc(k), region)
+        elif isinstance(v, list):
+            for i, item in enumerate(v):
+                self._values(item, ptr + "/" + str(i), region)
+
+
+def walk_strings(v: Any, ptr: str = ""):
+    """Every string in a JSON value with its pointer (for the rare rules that need all of them)."""
+    if isinstance(v, str):
+        yield ptr, v
+    elif isinstance(v, dict):
+        for k, item in v.items():
+            yield from walk_strings(item, ptr + "/" + esc(k))
+    elif isinstance(v, list):
+        for i, item in enumerate(v):
+            yield from walk_strings(item, ptr + "/" + str(i))

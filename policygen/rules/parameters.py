@@ -1,0 +1,376 @@
+"""PAR: parameter declarations, references and their contracts with the rule."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+
+from policygen.rules.base import DEFINITION, INITIATIVE, Hit, Rule, Severity
+from policygen.rules.model import Doc, ci_get, ci_key
+
+PARAMS = "https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-parameters"
+ARRAYS = "https://learn.microsoft.com/azure/governance/policy/how-to/author-policies-for-arrays"
+LIMITS = "https://learn.microsoft.com/azure/azure-resource-manager/management/azure-subscription-service-limits#azure-policy-limits"
+EFFECTS = "https://learn.microsoft.com/azure/governance/policy/concepts/effect-basics"
+
+TYPES = frozenset({"string", "array", "object", "boolean", "integer", "float", "datetime"})
+STRONG_TYPES = frozenset({"location", "resourcetypes", "storageskus", "vmskus", "existingresourcegroups",
+                          "omsworkspace"})  # omsWorkspace: legacy value used by 215 built-ins
+RESOURCE_TYPE = re.compile(r"^[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*/[A-Za-z0-9]+(?:/[A-Za-z0-9]+)*$")
+
+PY_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "array": (list,), "object": (dict,), "boolean": (bool,), "integer": (int,),
+    "float": (int, float), "datetime": (str,),
+}
+
+
+def value_matches_type(value: object, ptype: str | None) -> bool:
+    """Does a JSON value fit a parameter type? (bool is not an integer; unknown types accept anything)."""
+    if ptype is None or ptype not in PY_TYPES:
+        return True
+    if isinstance(value, bool) and ptype in ("integer", "float"):
+        return False
+    if isinstance(value, str) and value.startswith("[") and not value.startswith("[["):
+        return True  # an expression; its type is known only at evaluation
+    return isinstance(value, PY_TYPES[ptype])
+
+
+def is_iso8601(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def in_allowed(value: object, allowed: list) -> bool:
+    """Azure compares allowed values case-sensitively; arrays are checked element by element."""
+    if value in allowed:
+        return True
+    if isinstance(value, list):
+        return all(v in allowed for v in value)
+    return False
+
+
+def iter_params(doc: Doc) -> Iterable[tuple[str, dict, str]]:
+    for name, spec in doc.params.items():
+        if isinstance(spec, dict):
+            yield name, spec, doc.params_ptr + "/" + name.replace("~", "~0").replace("/", "~1")
+
+
+class ParameterType(Rule):
+    """Parameter type is string, array, object, boolean, integer, float or dateTime; values fit it."""
+
+    code = "PAR-01"
+    name = "parameters.type"
+    severity = Severity.ERROR
+    kinds = frozenset({DEFINITION, INITIATIVE})
+    source = PARAMS
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        raw = ci_get(doc.props, "parameters")
+        if raw is not None and not isinstance(raw, dict):
+            yield doc.params_ptr, "parameters must be an object of name → declaration"
+            return
+        for name, spec, ptr in iter_params(doc):
+            tk = ci_key(spec, "type")
+            t = spec.get(tk) if tk else None
+            if not isinstance(t, str) or t.lower() not in TYPES:
+                yield (ptr + "/" + tk if tk else ptr), (
+                    f"parameter {name!r} has type {t!r}; use string, array, object, boolean, integer, float or dateTime")
+                continue
+            low = t.lower()
+            dk = ci_key(spec, "defaultValue")
+            if dk is not None:
+                dv = spec[dk]
+                if dv is not None and doc.custom and not value_matches_type(dv, low):
+                    yield ptr + "/" + dk, f"defaultValue of {t} parameter {name!r} is {type(dv).__name__} {dv!r}"
+                elif low == "datetime" and isinstance(dv, str) and not dv.startswith("[") and not is_iso8601(dv):
+                    yield ptr + "/" + dk, f"defaultValue of dateTime parameter {name!r} is not ISO 8601: {dv!r}"
+
+
+class ParameterCount(Rule):
+    """A policy definition declares at most 20 parameters (custom content)."""
+
+    code = "PAR-02"
+    name = "parameters.count"
+    severity = Severity.ERROR
+    source = LIMITS
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        if doc.custom and len(doc.params) > 20:
+            yield doc.params_ptr, f"{len(doc.params)} parameters; Azure allows at most 20 per definition"
+
+
+class DefaultInAllowed(Rule):
+    """defaultValue is one of allowedValues (service error PolicyParameterAllowedAndDefaultValuesMismatch).
+
+    **Anti-pattern** `allowedValues: [Audit, Deny], defaultValue: Disabled` **Better** `defaultValue: Audit`
+    """
+
+    code = "PAR-03"
+    name = "parameters.default_in_allowed"
+    severity = Severity.ERROR
+    kinds = frozenset({DEFINITION, INITIATIVE})
+    source = PARAMS
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        for name, spec, ptr in iter_params(doc):
+            ak = ci_key(spec, "allowedValues")
+            dk = ci_key(spec, "defaultValue")
+            if ak is None:
+                continue
+            allowed = spec[ak]
+            if allowed is None or allowed == []:
+                continue  # built-ins carry `null` / `[]` meaning "no restriction"
+            if not isinstance(allowed, list):
+                yield ptr + "/" + ak, f"allowedValues of {name!r} must be an array"
+                continue
+            if dk is None:
+                continue
+            dv = spec[dk]
+            if not in_allowed(dv, allowed):
+                yield ptr + "/" + dk, (
+                    f"defaultValue {dv!r} of {name!r} is not one of allowedValues {allowed!r} (compared case-sensitively)")
+
+
+class UnusedParameter(Rule):
+    """Every declared parameter is used in the policy rule (Azure rejects unused ones)."""
+
+    code = "PAR-04"
+    name = "parameters.unused"
+    severity = Severity.ERROR
+    source = "https://github.com/Azure/azure-monitor-baseline-alerts/issues/311"
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        if doc.rule is None or not doc.custom:
+            return  # built-ins keep deprecated, unused parameters (the service exempts them)
+        refs = doc.param_refs
+        for name, _spec, ptr in iter_params(doc):
+            if name.lower() not in refs:
+                yield ptr, f"parameter {name!r} is declared but not used in the policy rule"
+
+
+class UndefinedParameter(Rule):
+    """Every `parameters('x')` in the policy rule names a declared parameter."""
+
+    code = "PAR-05"
+    name = "parameters.undefined"
+    severity = Severity.ERROR
+    source = "https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule"
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        declared = doc.params_l
+        for name, ptrs in doc.param_refs.items():
+            if name not in declared:
+                for p in ptrs:
+                    yield p, f"parameters({name!r}) is not declared in properties.parameters"
+
+
+class ObjectSchema(Rule):
+    """`schema` only on object parameters; defaultValue and allowedValues satisfy it (JSON Schema 2019-09)."""
+
+    code = "PAR-06"
+    name = "parameters.schema"
+    severity = Severity.ERROR
+    kinds = frozenset({DEFINITION, INITIATIVE})
+    source = PARAMS
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        for name, spec, ptr in iter_params(doc):
+            sk = ci_key(spec, "schema")
+            if sk is None:
+                continue
+            t = ci_get(spec, "type")
+            if not (isinstance(t, str) and t.lower() == "object"):
+                if not doc.custom:
+                    continue  # one built-in initiative carries a schema on a string parameter
+                yield ptr + "/" + sk, f"schema is allowed only on object parameters; {name!r} is {t!r}"
+                continue
+            yield from self._validate(name, spec, spec[sk], ptr, sk)
+
+    @staticmethod
+    def _validate(name: str, spec: dict, schema: object, ptr: str, sk: str) -> Iterable[Hit]:
+        from jsonschema import Draft201909Validator
+        from jsonschema.exceptions import SchemaError
+
+        try:
+            Draft201909Validator.check_schema(schema)
+        except SchemaError as exc:
+            yield ptr + "/" + sk, f"schema of {name!r} is not a valid JSON Schema: {exc.message}"
+            return
+        validator = Draft201909Validator(schema)
+        dk = ci_key(spec, "defaultValue")
+        if dk is not None and isinstance(spec[dk], dict):
+            err = next(iter(validator.iter_errors(spec[dk])), None)
+            if err is not None:
+                yield ptr + "/" + dk, f"defaultValue of {name!r} does not satisfy its schema: {err.message}"
+        ak = ci_key(spec, "allowedValues")
+        if ak is not None and isinstance(spec[ak], list):
+            for i, v in enumerate(spec[ak]):
+                if isinstance(v, dict):
+                    err = next(iter(validator.iter_errors(v)), None)
+                    if err is not None:
+                        yield f"{ptr}/{ak}/{i}", f"allowedValues[{i}] of {name!r} does not satisfy its schema: {err.message}"
+
+
+class ParameterMetadata(Rule):
+    """Each parameter has metadata.displayName and metadata.description (portal UX, linters)."""
+
+    code = "PAR-07"
+    name = "parameters.metadata"
+    severity = Severity.WARNING
+    kinds = frozenset({DEFINITION, INITIATIVE})
+    source = PARAMS
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        if not doc.custom:
+            return
+        for name, spec, ptr in iter_params(doc):
+            meta = ci_get(spec, "metadata")
+            if not isinstance(meta, dict):
+                yield ptr, f"parameter {name!r} has no metadata (displayName, description)"
+                continue
+            missing = [k for k in ("displayName", "description") if not ci_get(meta, k)]
+            if missing:
+                yield ptr, f"parameter {name!r} metadata lacks {' and '.join(missing)}"
+
+
+class StrongType(Rule):
+    """metadata.strongType is a resource type or location/resourceTypes/storageSkus/vmSKUs/existingResourceGroups."""
+
+    code = "PAR-08"
+    name = "parameters.strong_type"
+    severity = Severity.ERROR
+    kinds = frozenset({DEFINITION, INITIATIVE})
+    source = PARAMS
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        for name, spec, ptr in iter_params(doc):
+            mk = ci_key(spec, "metadata")
+            meta = spec.get(mk) if mk else None
+            if not isinstance(meta, dict):
+                continue
+            sk = ci_key(meta, "strongType")
+            if sk is None:
+                continue
+            st = meta[sk]
+            if isinstance(st, str) and (st.lower() in STRONG_TYPES or RESOURCE_TYPE.match(st)):
+                continue
+            yield f"{ptr}/{mk}/{sk}", f"strongType {st!r} of {name!r} is neither a resource type nor a known picker"
+
+
+class AssignPermissions(Rule):
+    """assignPermissions is a boolean on a string parameter holding a scope or resource ID."""
+
+    code = "PAR-09"
+    name = "parameters.assign_permissions"
+    severity = Severity.INFO
+    kinds = frozenset({DEFINITION, INITIATIVE})
+    source = "https://learn.microsoft.com/azure/governance/policy/how-to/remediate-resources"
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        for name, spec, ptr in iter_params(doc):
+            meta = ci_get(spec, "metadata")
+            if not isinstance(meta, dict):
+                continue
+            ak = ci_key(meta, "assignPermissions")
+            if ak is None:
+                continue
+            v = meta[ak]
+            t = ci_get(spec, "type")
+            if not isinstance(v, bool):
+                yield f"{ptr}/metadata/{ak}", f"assignPermissions of {name!r} must be a boolean, not {v!r}"
+            elif v and isinstance(t, str) and t.lower() != "string":
+                yield f"{ptr}/metadata/{ak}", (
+                    f"assignPermissions on {t} parameter {name!r}: role assignments need a scope ID string")
+
+
+class ParameterChangeControl(Rule):
+    """An update keeps existing parameters and their types; new parameters need a defaultValue."""
+
+    code = "PAR-10"
+    name = "parameters.change_control"
+    severity = Severity.ERROR
+    kinds = frozenset({DEFINITION, INITIATIVE})
+    source = PARAMS
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        """Compares with the deployed version when the caller passes it in `definitions` under the same name."""
+        if not doc.name or not doc.definitions:
+            return
+        old = doc.definitions.get(doc.name) or doc.definitions.get(str(doc.name).lower())
+        if not isinstance(old, dict):
+            return
+        oprops = old.get("properties") if isinstance(old.get("properties"), dict) else old
+        if doc.kind == "definition" and ci_key(oprops, "policyRule") is None:
+            return
+        oparams = ci_get(oprops, "parameters") or {}
+        if not isinstance(oparams, dict):
+            return
+        old_l = {k.lower(): v for k, v in oparams.items() if isinstance(v, dict)}
+        for key in old_l:
+            if key not in doc.params_l:
+                yield doc.params_ptr, f"parameter {key!r} of the deployed version cannot be removed"
+        for name, spec, ptr in iter_params(doc):
+            prev = old_l.get(name.lower())
+            if prev is None:
+                if ci_key(spec, "defaultValue") is None:
+                    yield ptr, f"new parameter {name!r} needs a defaultValue: existing assignments do not set it"
+                continue
+            t_old, t_new = ci_get(prev, "type"), ci_get(spec, "type")
+            if isinstance(t_old, str) and isinstance(t_new, str) and t_old.lower() != t_new.lower():
+                yield ptr, f"parameter {name!r} changes type from {t_old} to {t_new}; types are fixed once saved"
+
+
+class ArrayParameterOperator(Rule):
+    """An array parameter used directly as an operand works only with `in` / `notIn`."""
+
+    code = "PAR-11"
+    name = "parameters.array_operator"
+    severity = Severity.ERROR
+    source = ARRAYS
+
+    OK = frozenset({"in", "notin"})
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        for c in doc.conds:
+            if c.op is None or c.op in self.OK or c.operand == "count":
+                continue
+            v = c.op_value
+            if not (isinstance(v, str) and v.startswith("[parameters(")):
+                continue
+            expr = next((e for e in doc.exprs if e.ptr == c.ptr + "/" + c.op_key), None)
+            name = expr.info.bare_param if expr else None
+            if name and doc.param_type(name) == "array":
+                yield c.ptr + "/" + c.op_key, (
+                    f"array parameter {name!r} used with {c.op_key!r}; only 'in'/'notIn' take an array")
+
+
+FAMILIES = ({"audit", "deny", "modify", "append"}, {"auditifnotexists", "deployifnotexists"}, {"manual"})
+
+
+class EffectParameter(Rule):
+    """A parameterised effect has allowedValues, a safe default and no mixed effect families."""
+
+    code = "PAR-12"
+    name = "parameters.effect"
+    severity = Severity.WARNING
+    source = EFFECTS
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        name = doc.effect_param
+        spec = doc.param_spec(name) if name else None
+        if spec is None:
+            return
+        ptr = doc.params_ptr + "/" + doc.params_l[name]
+        allowed = ci_get(spec, "allowedValues")
+        if not isinstance(allowed, list):
+            yield ptr, f"effect parameter {name!r} has no allowedValues"
+            return
+        values = {v.lower() for v in allowed if isinstance(v, str)} - {"disabled"}
+        if values & FAMILIES[1] and values & FAMILIES[0] or (values & FAMILIES[2] and values - FAMILIES[2]):
+            yield ptr, f"effect parameter {name!r} mixes effects that need different details: {sorted(values)}"
+        if doc.own and doc.effect_default not in (None, "audit", "auditifnotexists", "disabled"):
+            yield ptr, f"effect parameter {name!r} defaults to {doc.effect_default!r}; prefer audit/auditIfNotExists"

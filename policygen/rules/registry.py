@@ -1,0 +1,97 @@
+"""The rule catalogue and the engine that runs it; a crashing rule becomes a finding, not a traceback."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+
+from policygen.rules.base import ALL_KINDS, CollectionRule, Finding, Rule, Severity, Summary
+from policygen.rules.model import Doc
+
+MODULES = ("definition", "mode", "parameters", "policy_rule", "operators", "fields", "alias_rules", "functions",
+           "effects", "initiatives", "assignments")
+PREFIX_ORDER = ("DEF", "MODE", "PAR", "RULE", "OP", "FLD", "ALS", "FN", "EFF", "SET", "ASG")
+
+
+class InputShape(Rule):
+    """The object is a policy definition, initiative (policy set) or assignment."""
+
+    code = "DEF-00"
+    name = "envelope.kind"
+    severity = Severity.ERROR
+    kinds = ALL_KINDS
+    source = "https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-basics"
+
+    def check(self, doc: Doc) -> Iterable:
+        return ()
+
+
+def _sort_key(rule: type[Rule]) -> tuple[int, int]:
+    prefix, _, num = rule.code.partition("-")
+    return PREFIX_ORDER.index(prefix), int(num)
+
+
+_RULES: list[type[Rule]] | None = None
+_INSTANCES: dict[str, list[Rule]] = {}
+
+
+def all_rules() -> list[type[Rule]]:
+    """Every rule class, ordered by code (DEF-00 … ASG-09)."""
+    global _RULES
+    if _RULES is None:
+        found: list[type[Rule]] = [InputShape]
+        for mod in MODULES:
+            module = importlib.import_module(f"policygen.rules.{mod}")
+            for obj in vars(module).values():
+                if isinstance(obj, type) and issubclass(obj, Rule) and obj.__module__ == module.__name__ \
+                        and "code" in vars(obj):
+                    found.append(obj)
+        _RULES = sorted(found, key=_sort_key)
+    return _RULES
+
+
+def rules_for(kind: str) -> list[Rule]:
+    if not _INSTANCES:
+        for k in ALL_KINDS:
+            _INSTANCES[k] = [r() for r in all_rules() if k in r.kinds and r is not InputShape]
+    return _INSTANCES[kind]
+
+
+def get(code: str) -> type[Rule]:
+    for rule in all_rules():
+        if rule.code == code:
+            return rule
+    raise KeyError(code)
+
+
+def run(doc: Doc, source: str | None) -> list[Finding]:
+    """Run every rule for the document's kind; each hit becomes a Finding (no line yet)."""
+    out: list[Finding] = []
+    for rule in rules_for(doc.kind):
+        code = rule.code
+        sev = rule.severity
+        try:
+            for hit in rule.check(doc) or ():
+                if len(hit) == 3:
+                    out.append(Finding(code, hit[2], hit[1], source, None, hit[0]))  # type: ignore[misc]
+                else:
+                    out.append(Finding(code, sev, hit[1], source, None, hit[0]))
+        except Exception as exc:  # a broken rule must not hide the other rules' findings
+            out.append(Finding(code, Severity.ERROR, f"rule {code} crashed: {type(exc).__name__}: {exc}",
+                               source, None, ""))
+    return out
+
+
+def run_collection(summaries: list[Summary]) -> list[Finding]:
+    out: list[Finding] = []
+    for rule_cls in all_rules():
+        if not issubclass(rule_cls, CollectionRule):
+            continue
+        rule = rule_cls()
+        try:
+            for summary, ptr, message in rule.check_all(summaries):
+                out.append(Finding(rule.code, rule.severity, message, summary.file, None,
+                                   summary.pointer_base + ptr))
+        except Exception as exc:
+            out.append(Finding(rule.code, Severity.ERROR, f"rule {rule.code} crashed: {type(exc).__name__}: {exc}"))
+    return out
