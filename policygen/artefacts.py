@@ -37,6 +37,8 @@ class Artefact:
     scope: str | None = None
     # Assignments only: remediation settings from the intent ({"enabled": bool, ...}).
     remediation: dict[str, Any] = field(default_factory=dict)
+    # Definitions only: the intent's default non-compliance message, copied into assignments per member.
+    non_compliance_message: str | None = None
     # Pointer (JSON pointer into body) → SourceRef, for mapping findings back to YAML lines.
     pointers: dict[str, SourceRef] = field(default_factory=dict)
 

@@ -211,3 +211,24 @@ def test_template_syntax_in_values_is_literal(tmp_path: Path, evil: str) -> None
     )
     [art] = compile_pack(root).definitions.values()
     assert art.properties["displayName"] == evil and art.properties["description"] == evil
+
+
+def test_definition_messages_flow_into_assignments(tmp_path: Path) -> None:
+    root = write_pack(
+        tmp_path,
+        {
+            "definitions/kv.yaml": KV + "nonComplianceMessage: Key vaults must be private.\n",
+            "definitions/dns.yaml": DNS,
+            "initiatives/set.yaml": SET,
+            "assignments/a.yaml": "displayName: A\ninitiative: set\nscope: dev\nparameters: {zone: /z}\n",
+            "assignments/b.yaml": "displayName: B\ninitiative: set\nscope: dev\nparameters: {zone: /z}\n"
+            "nonComplianceMessages: [{message: Mine., policyDefinitionReferenceId: kv}]\n",
+        },
+    )
+    build = compile_pack(root)
+    assert build.assignments["a"].properties["nonComplianceMessages"] == [
+        {"message": "Key vaults must be private.", "policyDefinitionReferenceId": "kv"}
+    ]
+    assert build.assignments["b"].properties["nonComplianceMessages"] == [
+        {"message": "Mine.", "policyDefinitionReferenceId": "kv"}
+    ]
