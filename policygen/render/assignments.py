@@ -144,6 +144,7 @@ def render_assignment(
             **to_plain(intent.metadata),
         },
     }
+    messages += _member_messages(initiatives.get(intent.initiative or ""), definitions, messages)
     if messages:
         props["nonComplianceMessages"] = messages
     body["properties"] = props
@@ -209,3 +210,19 @@ def _target(
         return definition_id("definition", arts[0].name), arts[0].properties["parameters"], [arts[0].name]
     builtin = intent.builtin or ""
     return (builtin if builtin.startswith("/") else BUILTIN_PREFIX + builtin), None, []
+
+
+def _member_messages(
+    initiative: Artefact | None, definitions: dict[str, Artefact], given: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Per-member messages from definition intents, unless the assignment already sets one for that member."""
+    if initiative is None:
+        return []
+    taken = {m.get("policyDefinitionReferenceId") for m in given}
+    out = []
+    for member in initiative.properties["policyDefinitions"]:
+        ref = member["policyDefinitionReferenceId"]
+        art = definitions.get(member["policyDefinitionId"].rsplit("/", 1)[-1])
+        if art is not None and art.non_compliance_message and ref not in taken:
+            out.append({"message": art.non_compliance_message, "policyDefinitionReferenceId": ref})
+    return out

@@ -68,7 +68,13 @@ def render_definition_intent(
             continue
         body = _envelope(loaded, kind, name, row, group, table, settings, effect, rendered, owner_id, default_category)
         art = Artefact(
-            "definition", name, body, SourceRef(file, *loaded.pos()), loaded.name, pointers=_pointers(loaded)
+            "definition",
+            name,
+            body,
+            SourceRef(file, *loaded.pos()),
+            loaded.name,
+            non_compliance_message=intent.nonComplianceMessage,
+            pointers=_pointers(loaded),
         )
         arts.append(art)
         for r in group:
