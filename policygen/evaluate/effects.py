@@ -61,9 +61,7 @@ def compile_operations(items: Any, cc: CompileCtx, *, append: bool) -> list[Oper
         d = {str(k).lower(): v for k, v in raw.items()}
         kind = "append" if append else str(d.get("operation", "")).lower()
         if kind not in ("append", "add", "addorreplace", "remove"):
-            raise UnsupportedError(
-                f"{where}[{i}].operation: {d.get('operation')!r} is not add, addOrReplace or remove"
-            )
+            raise UnsupportedError(f"{where}[{i}].operation: {d.get('operation')!r} is not add, addOrReplace or remove")
         fld = d.get("field")
         if isinstance(fld, str) and fld.startswith("["):
             c = compile_value(fld, cc)
@@ -144,9 +142,7 @@ def _apply_tag(res: dict, op: Operation, value: Any, notes: list[str]) -> None:
     notes.append(f"set tag '{existing or op.tag}' = {show(value)}")
 
 
-def _apply_path(
-    obj: Any, segs: Sequence[Segment], kind: str, value: Any, label: str, notes: list[str]
-) -> None:
+def _apply_path(obj: Any, segs: Sequence[Segment], kind: str, value: Any, label: str, notes: list[str]) -> None:
     if STAR not in segs:
         parent = obj
         for s in segs[:-1]:

@@ -282,9 +282,7 @@ def _current(name: str, args: Sequence[tuple], cc: CompileCtx) -> Compiled:
                     return [_none(v) for v in out]
 
                 return Compiled(many)
-            return Compiled(
-                lambda scope, _fi=fi, _j=j, _r=rest: _none(walk_single(scope.members[_fi][_j], _r))
-            )
+            return Compiled(lambda scope, _fi=fi, _j=j, _r=rest: _none(walk_single(scope.members[_fi][_j], _r)))
     raise UnsupportedError(f"current('{target}') does not name an enclosing count")
 
 

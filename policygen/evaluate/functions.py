@@ -471,9 +471,7 @@ def f_intersection(*a: Any) -> Any:
     if all(isinstance(v, list) for v in a):
         out: list = []
         for x in a[0]:
-            if all(any(strict_equals(x, y) for y in v) for v in a[1:]) and not any(
-                strict_equals(x, y) for y in out
-            ):
+            if all(any(strict_equals(x, y) for y in v) for v in a[1:]) and not any(strict_equals(x, y) for y in out):
                 out.append(x)
         return out
     if all(isinstance(v, dict) for v in a):

@@ -96,9 +96,7 @@ class RelatedIndex:
                 if rg:
                     self.by_rg[(t, sub, rg)].append(r)
 
-    def candidates(
-        self, policy: CompiledPolicy, resource: dict, all_resources: Sequence[dict]
-    ) -> Sequence[dict]:
+    def candidates(self, policy: CompiledPolicy, resource: dict, all_resources: Sequence[dict]) -> Sequence[dict]:
         t = policy.related_type
         if t is None:  # details.type depends on the resource: let the policy filter everything
             return all_resources
@@ -146,9 +144,7 @@ def evaluate_inventory(
         else:
             for t in pol.resource_types:
                 by_type[t].append((name, pol))
-    related_index = (
-        RelatedIndex(resources) if any(p.effect in EXISTENCE_EFFECTS for _, p in policies) else None
-    )
+    related_index = RelatedIndex(resources) if any(p.effect in EXISTENCE_EFFECTS for _, p in policies) else None
     cache: dict[str, list[tuple[str, CompiledPolicy]]] = {}
     step = 0
     for resource in resources:

@@ -230,9 +230,7 @@ def _ordering(op: str) -> Callable[[Any], Test]:
 
     def build(rhs: Any) -> Test:
         if isinstance(rhs, (bool, list | dict)):
-            raise EvaluationFailure(
-                f"'{OPERATORS[op]}' expects a number, string or date, got {type_name(rhs)}"
-            )
+            raise EvaluationFailure(f"'{OPERATORS[op]}' expects a number, string or date, got {type_name(rhs)}")
         if _is_number(rhs):
 
             def t_num(v: Any) -> bool:

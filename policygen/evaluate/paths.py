@@ -209,9 +209,7 @@ def find_binding(segs: Sequence[Segment], frames: Sequence[Frame]) -> tuple[int,
             continue
         for j in range(len(f.stars) - 1, -1, -1):
             plen = f.stars[j] + 1
-            if plen <= len(segs) and all(
-                seg_eq(a, b) for a, b in zip(segs[:plen], f.segs[:plen], strict=False)
-            ):
+            if plen <= len(segs) and all(seg_eq(a, b) for a, b in zip(segs[:plen], f.segs[:plen], strict=False)):
                 if best is None or plen > best[2]:
                     best = (fi, j, plen)
                 break
@@ -339,15 +337,11 @@ def _func_of(getter: Getter) -> Getter:
     return func
 
 
-def _path_accessor(
-    name: str, segs: tuple[Segment, ...], frames: Sequence[Frame], res_attr: str
-) -> FieldAccessor:
+def _path_accessor(name: str, segs: tuple[Segment, ...], frames: Sequence[Frame], res_attr: str) -> FieldAccessor:
     binding = find_binding(segs, frames) if frames else None
     collection = STAR in segs
     if binding is None:
-        base: Getter = (
-            (lambda scope: scope.resource) if res_attr == "resource" else (lambda scope: scope.primary)
-        )
+        base: Getter = (lambda scope: scope.resource) if res_attr == "resource" else (lambda scope: scope.primary)
         rest = segs
     else:
         fi, j, plen = binding

@@ -241,9 +241,7 @@ class CompiledPolicy:
             ctx.subscription_id,
             ctx.resource_group,
         )
-        where = (
-            f"type {rtype}" + (f", name {name}" if name else "") + (f", resource group {rg}" if rg else "")
-        )
+        where = f"type {rtype}" + (f", name {name}" if name else "") + (f", resource group {rg}" if rg else "")
         if not cands:
             reasons.append(f"no related resource ({where}) among {len(related)} supplied: non-compliant")
             return Outcome(True, self.effect, False, None, reasons)
@@ -373,13 +371,9 @@ def _compile_details(effect: str, raw: Any, cc: CompileCtx, name: str) -> dict[s
         return {
             "type": compile_value(d["type"], cc),
             "name": compile_value(d["name"], cc) if "name" in d else None,
-            "resourcegroupname": compile_value(d["resourcegroupname"], cc)
-            if "resourcegroupname" in d
-            else None,
+            "resourcegroupname": compile_value(d["resourcegroupname"], cc) if "resourcegroupname" in d else None,
             "existencescope": str(scope_v.value if scope_v.const else "resourcegroup").lower(),
-            "existencecondition": compile_condition(
-                d["existencecondition"], ecc, "then.details.existenceCondition"
-            )
+            "existencecondition": compile_condition(d["existencecondition"], ecc, "then.details.existenceCondition")
             if "existencecondition" in d
             else None,
         }

@@ -48,11 +48,7 @@ def loose_equals(a: Any, b: Any) -> bool:
         cb = canon(b)
         return cb is not None and ca == cb
     if isinstance(a, list):
-        return (
-            isinstance(b, list)
-            and len(a) == len(b)
-            and all(loose_equals(x, y) for x, y in zip(a, b, strict=False))
-        )
+        return isinstance(b, list) and len(a) == len(b) and all(loose_equals(x, y) for x, y in zip(a, b, strict=False))
     if isinstance(a, dict):
         if not isinstance(b, dict) or len(a) != len(b):
             return False

@@ -1,0 +1,145 @@
+"""Where `impact` gets its policies: a pack (rendered with `compile_pack`, optionally through an
+assignment's parameter values and initiative), or definition JSON files and folders (e.g. the
+built-ins). Parameter values: definition defaults, then the assignment's, then `--parameters`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from policygen.aliases import AliasCatalogue
+from policygen.artefacts import Build
+from policygen.errors import Diagnostic, InputError
+from policygen.evaluate.expr import CompileCtx, compile_value
+from policygen.evaluate.inventory import load_json_file
+from policygen.evaluate.policy import CompiledPolicy, compile_policy, definition_properties, unwrap_parameters
+
+Named = list[tuple[str, CompiledPolicy]]
+
+
+def is_pack(path: Path) -> bool:
+    return path.is_dir() and (path / "policygen.yaml").is_file()
+
+
+def filter_parameters(props: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Only the parameters this definition declares (one `--parameters` file serves many definitions)."""
+    declared = {k.lower() for k in (props.get("parameters") or {})}
+    return {k: v for k, v in unwrap_parameters(values).items() if k in declared}
+
+
+def policies_from_files(
+    paths: Sequence[Path], overrides: Mapping[str, Any], catalogue: AliasCatalogue | None
+) -> tuple[Named, list[str]]:
+    """Definition files, or folders searched recursively for `*.json` definitions (set definitions and
+    other JSON without a policyRule are skipped in folders, an error when named explicitly)."""
+    out: Named = []
+    skipped: list[str] = []
+    problems: list[Diagnostic] = []
+    for path in paths:
+        files = sorted(path.rglob("*.json")) if path.is_dir() else [path]
+        for f in files:
+            data = load_json_file(f, "policy definition")
+            props = definition_properties(data) if isinstance(data, dict) else {}
+            if "policyRule" not in props:
+                if not path.is_dir():
+                    problems.append(Diagnostic(str(f), 0, 0, "not a policy definition (no properties.policyRule)"))
+                continue
+            name = str(data.get("name") or f.stem)
+            try:
+                out.append((name, compile_policy(data, filter_parameters(props, overrides), catalogue=catalogue)))
+            except Exception as exc:  # noqa: BLE001 - one bad definition must not stop an impact run
+                skipped.append(f"{f}: {exc}")
+    if problems:
+        raise InputError(problems)
+    return out, skipped
+
+
+def policies_from_build(
+    build: Build,
+    overrides: Mapping[str, Any],
+    catalogue: AliasCatalogue | None,
+    assignment: str | None = None,
+) -> tuple[Named, list[str]]:
+    """Every pack definition with its defaults, or — with `assignment` — the definitions that assignment
+    reaches, with the values it passes through its initiative."""
+    skipped: list[str] = []
+    out: Named = []
+    if assignment is None:
+        for name in sorted(build.definitions):
+            art = build.definitions[name]
+            try:
+                out.append(
+                    (name, compile_policy(art.body, filter_parameters(art.properties, overrides), catalogue=catalogue))
+                )
+            except Exception as exc:  # noqa: BLE001
+                skipped.append(f"{name}: {exc}")
+        return out, skipped
+    art = build.assignments.get(assignment)
+    if art is None:
+        known = ", ".join(sorted(build.assignments)) or "none"
+        raise InputError(f"no assignment named {assignment!r} in the pack (known: {known})")
+    props = art.properties
+    target = str(props.get("policyDefinitionId", "")).rstrip("/").rsplit("/", 1)[-1]
+    values = unwrap_parameters(props.get("parameters"))
+    members: list[tuple[str, str, dict[str, Any]]] = []  # (label, definition name, parameter values)
+    if target in build.initiatives:
+        init = build.initiatives[target].properties
+        declared = init.get("parameters") or {}
+        init_values = {k.lower(): s["defaultValue"] for k, s in declared.items() if "defaultValue" in s}
+        init_values.update(values)
+        cc = CompileCtx(init_values, {k.lower(): k for k in declared}, catalogue, region="details")
+        for ref in init.get("policyDefinitions") or []:
+            dname = str(ref.get("policyDefinitionId", "")).rstrip("/").rsplit("/", 1)[-1]
+            passed = {}
+            for pname, pval in (ref.get("parameters") or {}).items():
+                c = compile_value(pval.get("value") if isinstance(pval, dict) else pval, cc)
+                if c.const:
+                    passed[pname] = c.value
+            label = f"{assignment}/{ref.get('policyDefinitionReferenceId') or dname}"
+            members.append((label, dname, passed))
+    elif target in build.definitions:
+        members.append((assignment, target, values))
+    else:
+        raise InputError(f"assignment {assignment!r} points at {target!r}, which the pack does not define")
+    for label, dname, passed in members:
+        dart = build.definitions.get(dname)
+        if dart is None:
+            skipped.append(f"{label}: definition {dname} is not in the pack (built-in?)")
+            continue
+        params = filter_parameters(dart.properties, {**passed, **unwrap_parameters(overrides)})
+        try:
+            out.append((label, compile_policy(dart.body, params, catalogue=catalogue)))
+        except Exception as exc:  # noqa: BLE001
+            skipped.append(f"{label}: {exc}")
+    return out, skipped
+
+
+def load_parameters(path: Path | None) -> dict[str, Any]:
+    """A JSON (or YAML) object of name → value (plain or `{"value": v}`); an ARM parameters file's
+    `parameters` object is accepted too."""
+    if path is None:
+        return {}
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise InputError(Diagnostic(str(path), 0, 0, f"cannot read parameters: {exc}")) from None
+    else:
+        data = load_json_file(path, "parameters")
+    if (
+        isinstance(data, dict)
+        and isinstance(data.get("parameters"), dict)
+        and ("$schema" in data or "contentVersion" in data or len(data) == 1)
+    ):
+        data = data["parameters"]
+    if not isinstance(data, dict):
+        raise InputError(Diagnostic(str(path), 0, 0, "parameters must be a JSON object of name -> value"))
+    return data
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
