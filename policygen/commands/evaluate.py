@@ -286,6 +286,7 @@ def _summary(policies) -> list[dict[str, Any]]:
         out.append(
             {
                 "policy": name,
+                "displayName": pol.display_name,
                 "effect": pol.effect,
                 "evaluated": evaluated,
                 "nonCompliant": noncompliant,
@@ -299,7 +300,7 @@ def _summary(policies) -> list[dict[str, Any]]:
 def _print_table(summary: list[dict[str, Any]], rows, n_resources: int) -> None:
     from rich.table import Table
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
     table = Table(title=f"Impact on {n_resources} resources", title_justify="left")
     for col, just in (
         ("policy", "left"),
@@ -309,13 +310,13 @@ def _print_table(summary: list[dict[str, Any]], rows, n_resources: int) -> None:
         ("denied", "right"),
         ("errors", "right"),
     ):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+        table.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
     for s in summary:
         if not s["evaluated"]:
             continue
         style = "red" if s["nonCompliant"] or s["denied"] else None
         table.add_row(
-            s["policy"],
+            s["displayName"] if len(s["displayName"]) <= 48 else s["displayName"][:47] + "…",
             s["effect"],
             str(s["evaluated"]),
             str(s["nonCompliant"]),
@@ -330,8 +331,10 @@ def _print_table(summary: list[dict[str, Any]], rows, n_resources: int) -> None:
     by_policy: dict[str, list] = {}
     for r in rows:
         by_policy.setdefault(r.policy, []).append(r)
+    names = {s["policy"]: s["displayName"] for s in summary}
     for name, items in by_policy.items():
-        console.print(f"[bold]{escape(name)}[/]")
+        title = names.get(name, name)
+        console.print(f"[bold]{escape(title)}[/]" + (f" ({escape(name)})" if title != name else ""))
         for r in items[:20]:
             what = (
                 "error: " + r.error

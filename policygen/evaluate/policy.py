@@ -125,6 +125,7 @@ class CompiledPolicy:
         self.mode = mode
         self.unknown_aliases = unknown_aliases
         self.warnings = list(warnings)
+        self.display_name = name
 
     def __repr__(self) -> str:
         return f"CompiledPolicy({self.name!r}, effect={self.effect!r})"
@@ -341,7 +342,7 @@ def compile_policy(
     effect = eff.value.lower()
     details = _compile_details(effect, then.get("details"), dcc, name)
     mode = str(props.get("mode") or "all").lower()
-    return CompiledPolicy(
+    policy = CompiledPolicy(
         name,
         effect,
         condition,
@@ -351,6 +352,8 @@ def compile_policy(
         unknown_aliases=frozenset(cc.unknown_aliases),
         warnings=warnings,
     )
+    policy.display_name = str(props.get("displayName") or name)
+    return policy
 
 
 def _compile_details(effect: str, raw: Any, cc: CompileCtx, name: str) -> dict[str, Any]:
