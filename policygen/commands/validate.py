@@ -1,9 +1,91 @@
-"""CLI commands for the validate area (filled in by that area's work)."""
+"""CLI commands for the validate area: `policygen validate` and `policygen aliases sync`."""
 
 from __future__ import annotations
 
+import os
+from enum import Enum
+from pathlib import Path
+
 import typer
+
+from policygen.errors import ExitCode
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+def validate(
+    paths: list[Path] = typer.Argument(None, help="Pack folders, intent YAML, or policy JSON files/folders "
+                                                  "(default: the current folder)."),
+    fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
+    aliases: list[Path] = typer.Option(None, "--aliases", help="More aliases: CSV `alias,defaultPath` or "
+                                                               "`az provider list --expand` JSON (repeatable)."),
+    escaped: bool = typer.Option(None, "--escaped/--not-escaped",
+                                 help="Treat JSON as ARM-template-escaped ('[[') or not (default: detect)."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write the report to a file instead of stdout."),
+    list_rules: bool = typer.Option(False, "--list-rules", help="Print the rule catalogue and exit."),
+) -> None:
+    """Validate Azure Policy definitions, initiatives and assignments offline (exit 1 on errors)."""
+    from policygen.aliases import load_catalogue
+    from policygen.errors import InputError
+    from policygen.rules.engine import validate_inputs
+
+    if list_rules:
+        from policygen.views.rules_catalogue import render_text
+
+        typer.echo(render_text(), nl=False)
+        raise typer.Exit(int(ExitCode.OK))
+    catalogue = load_catalogue(aliases or [])
+    result = validate_inputs(paths or [Path(".")], catalogue=catalogue, escaped=escaped)
+    if fmt is Format.json:
+        from policygen.views.findings_json import render
+
+        text = render(result.findings)
+    elif fmt is Format.sarif:
+        from policygen.views.findings_sarif import render
+
+        text = render(result.findings)
+    else:
+        from policygen.views.findings_text import render
+
+        text = render(result.findings, objects=result.objects)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        typer.echo(text, nl=False)
+    if result.diagnostics:
+        raise InputError(result.diagnostics)
+    errors = any(f.severity.value == "error" for f in result.findings)
+    raise typer.Exit(int(ExitCode.FINDINGS if errors else ExitCode.OK))
+
+
+aliases_app = typer.Typer(help="Alias catalogue: sync the live catalogue from Azure for offline runs.",
+                          no_args_is_help=True)
+
+
+@aliases_app.command("sync")
+def aliases_sync(
+    endpoint: str = typer.Option(None, "--endpoint", envvar="POLICYGEN_ENDPOINT",
+                                 help="ARM base URL (a local emulator); default: Azure public cloud."),
+    subscription: str = typer.Option(None, "--subscription", envvar="AZURE_SUBSCRIPTION_ID",
+                                     help="Subscription to list providers in."),
+    cache_dir: Path = typer.Option(None, "--cache-dir", help="Where to write aliases.json "
+                                                             "(default: $POLICYGEN_CACHE_DIR or ~/.cache/policygen)."),
+) -> None:
+    """Download every provider's aliases (providers?$expand=resourceTypes/aliases) into the offline cache."""
+    from policygen.aliases import default_cache_dir
+    from policygen.rules.sync import sync_aliases
+
+    target = (cache_dir or default_cache_dir()) / "aliases.json"
+    n_providers, n_aliases = sync_aliases(target, endpoint=endpoint or os.environ.get("POLICYGEN_ENDPOINT"),
+                                          subscription_id=subscription)
+    typer.echo(f"wrote {n_aliases} aliases from {n_providers} providers to {target}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
+    app.command("validate")(validate)
+    app.add_typer(aliases_app, name="aliases")

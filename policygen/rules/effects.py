@@ -414,6 +414,21 @@ class RoleIdsOnlyForRemediation(Rule):
             yield _dptr(doc, rk), "roleDefinitionIds is used only by deployIfNotExists and modify"
 
 
+_MODIFIABLE: frozenset[str] | None = None
+
+
+def modifiable_aliases() -> frozenset[str]:
+    """Aliases known to be Modifiable: those Microsoft's built-in modify definitions change (shipped list)."""
+    global _MODIFIABLE
+    if _MODIFIABLE is None:
+        from importlib import resources
+
+        text = resources.files("policygen.data").joinpath("modifiable-aliases.txt").read_text(encoding="utf-8")
+        _MODIFIABLE = frozenset(line.strip().lower() for line in text.splitlines()
+                                if line.strip() and not line.startswith("#"))
+    return _MODIFIABLE
+
+
 class ModifiableAliases(Rule):
     """Modify changes only aliases marked Modifiable (tags always are); otherwise conflictEffect applies."""
 
@@ -430,7 +445,9 @@ class ModifiableAliases(Rule):
             return
         for i, op in enumerate(ops):
             field = ci_get(op, "field") if isinstance(op, dict) else None
-            if isinstance(field, str) and "/" in field and not _expr(field):
+            if isinstance(field, str) and "/" in field and not _expr(field) \
+                    and field.lower() not in modifiable_aliases():
                 yield _dptr(doc, ok, i), (
-                    f"cannot confirm {field!r} is Modifiable (the alias catalogue has no Modifiable attribute); "
+                    f"cannot confirm {field!r} is Modifiable (no built-in modify policy changes it and the "
+                    "catalogue has no Modifiable attribute); "
                     "if it is not, conflictEffect applies")

@@ -373,4 +373,6 @@ class EffectParameter(Rule):
         if values & FAMILIES[1] and values & FAMILIES[0] or (values & FAMILIES[2] and values - FAMILIES[2]):
             yield ptr, f"effect parameter {name!r} mixes effects that need different details: {sorted(values)}"
         if doc.own and doc.effect_default not in (None, "audit", "auditifnotexists", "disabled"):
-            yield ptr, f"effect parameter {name!r} defaults to {doc.effect_default!r}; prefer audit/auditIfNotExists"
+            # Intents choose enforcement on purpose, so this part is informational.
+            yield ptr, (f"effect parameter {name!r} defaults to enforcing {doc.effect_default!r}; assignments "
+                        "that omit it enforce immediately"), Severity.INFO
