@@ -1,0 +1,58 @@
+"""`/_admin/*`: operate a running emulator without restarting it (faults, reset, state, request log, seed).
+
+Not part of ARM: no api-version, no faults applied, plain JSON errors in ARM's shape all the same.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from policygen.emulator.core import ArmError, Request, Response
+from policygen.emulator.faults import FaultConfig
+from policygen.errors import InputError
+
+if TYPE_CHECKING:
+    from policygen.emulator.app import Emulator
+
+
+def handle(emu: Emulator, req: Request) -> Response:
+    what = req.path[len("/_admin/"):].strip("/").lower()
+    if what == "health":
+        return Response(200, {"status": "ok", "tenantId": emu.tenant_id})
+    if what == "faults":
+        if req.method == "GET":
+            return Response(200, emu.faults.config.to_dict())
+        if req.method in ("POST", "PUT", "PATCH"):
+            try:
+                cfg = FaultConfig.from_dict(req.json(), emu.faults.config if req.method != "PUT" else None)
+            except (TypeError, ValueError) as exc:
+                raise ArmError(400, "InvalidFaults", str(exc)) from exc
+            emu.faults.set(cfg)
+            return Response(200, cfg.to_dict())
+        if req.method == "DELETE":
+            emu.faults.set(FaultConfig())
+            return Response(200, emu.faults.config.to_dict())
+    if what == "reset" and req.method == "POST":
+        emu.reset()
+        return Response(200, {"status": "reset"})
+    if what == "seed" and req.method == "POST":
+        from policygen.emulator import seed
+
+        try:
+            seed.apply(emu, req.json())
+        except InputError as exc:
+            raise ArmError(400, "InvalidSeed", str(exc)) from exc
+        return Response(200, {"status": "seeded"})
+    if what == "state" and req.method == "GET":
+        snap = emu.store.snapshot()
+        kind = req.q("kind")
+        if kind:
+            return Response(200, {"value": list(snap.get(kind, {}).values())})
+        return Response(200, {"counts": {k: len(v) for k, v in snap.items()},
+                              "objects": {k: list(v.values()) for k, v in snap.items() if k != "meta"}})
+    if what == "requests":
+        if req.method == "DELETE":
+            emu.requests.clear()
+            return Response(200, {"value": []})
+        return Response(200, {"value": list(emu.requests)})
+    raise ArmError(404, "NotFound", f"Unknown admin endpoint {req.method} {req.path}.")

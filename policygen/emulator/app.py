@@ -1,0 +1,137 @@
+"""The emulator application: configuration, state, faults and request log, independent of HTTP.
+
+`Emulator.handle(request)` is the whole ARM surface; `server.py` only moves bytes. Keeping the two apart
+lets the CLI, `running_emulator()` and tests share one code path.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from policygen.emulator.core import DEFAULT_TENANT, ArmError, Request, Response
+from policygen.emulator.faults import FaultConfig, Faults
+from policygen.emulator.store import Store
+
+
+@dataclass
+class EmulatorConfig:
+    tenant_id: str = DEFAULT_TENANT
+    state: str | Path | None = None          # SQLite file; None keeps state in memory
+    seed: str | Path | dict | None = None    # seed file or an already-loaded seed document
+    builtins: str | Path | None = None       # directory of built-in definitions (the azure-policy layout)
+    request_log: str | Path | None = None    # one JSON line per request
+    page_size: int = 100                     # default page size of list operations
+    lro_poll_ms: int = 20                    # retry-after-ms sent on 202 responses
+    evaluation_s: float = 0.0                # how long triggerEvaluation stays "running"
+    remediation_step_s: float = 0.05         # pause between remediation states (Accepted → Evaluating → ...)
+    faults: FaultConfig = field(default_factory=FaultConfig)
+
+
+class Emulator:
+    """State + behaviour of one emulated tenant."""
+
+    def __init__(self, config: EmulatorConfig | None = None):
+        from policygen.emulator import builtins as builtins_mod
+        from policygen.emulator import seed as seed_mod
+
+        self.config = config or EmulatorConfig()
+        self.store = Store(self.config.state)
+        self.faults = Faults(self.config.faults)
+        self.builtins = builtins_mod.Catalogue(self.config.builtins)
+        self.requests: list[dict[str, Any]] = []
+        self._log_lock = threading.Lock()
+        self._log_file = open(self.config.request_log, "a", encoding="utf-8") if self.config.request_log else None  # noqa: SIM115
+        self.workers: list[threading.Thread] = []
+        self.stopping = threading.Event()
+        if self.store.is_empty():
+            seed_mod.apply(self, self.config.seed)
+        else:
+            seed_mod.ensure_root(self)
+
+    @property
+    def tenant_id(self) -> str:
+        return self.config.tenant_id
+
+    # ------------------------------------------------------------------ request handling
+
+    def handle(self, req: Request) -> tuple[Response | None, str | None]:
+        """Route one request; returns (response, "reset" to drop the connection instead)."""
+        from policygen.emulator import admin, routes
+
+        started = time.perf_counter()
+        action: str | None = None
+        resp: Response | None = None
+        try:
+            if req.path.startswith("/_admin/"):
+                resp = admin.handle(self, req)
+            elif req.path.lower().startswith("/msi/token"):
+                resp = routes.msi_token(self, req)
+            else:
+                resp, action = self._arm(req, routes)
+        except ArmError as err:
+            resp = Response(err.status, err.body(), dict(err.headers))
+        except Exception as exc:  # a bug must surface as a 500 with a message, never hang the client
+            resp = Response(500, ArmError(500, "InternalServerError", f"emulator error: {exc!r}").body())
+        ms = (time.perf_counter() - started) * 1000
+        self._record(req, resp.status if resp and action is None else 0, ms, action)
+        return resp, action
+
+    def _arm(self, req: Request, routes: Any) -> tuple[Response | None, str | None]:
+        delay = self.faults.delay()
+        if delay:
+            time.sleep(delay)
+        if not req.api_version:
+            raise ArmError(400, "MissingApiVersionParameter",
+                           "The api-version query parameter (?api-version=) is required for all requests.")
+        sub = routes.subscription_of(req.path)
+        action, headers = self.faults.check(req.method, req.path, sub)
+        if action == "reset":
+            return None, "reset"
+        try:
+            resp = routes.dispatch(self, req)
+        except ArmError as err:
+            err.headers = {**headers, **err.headers}
+            raise
+        resp.headers = {**headers, **resp.headers}
+        return resp, None
+
+    def _record(self, req: Request, status: int, ms: float, action: str | None) -> None:
+        entry = {"ts": time.time(), "method": req.method, "path": req.path,
+                 "api_version": req.api_version, "status": status, "ms": round(ms, 2)}
+        if action:
+            entry["fault"] = action
+        with self._log_lock:
+            self.requests.append(entry)
+            if self._log_file:
+                self._log_file.write(json.dumps(entry) + "\n")
+                self._log_file.flush()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def spawn(self, target: Any, *args: Any) -> None:
+        """Run background work (remediation tasks) on a daemon thread the emulator can wait for."""
+        t = threading.Thread(target=target, args=args, daemon=True)
+        self.workers = [w for w in self.workers if w.is_alive()] + [t]
+        t.start()
+
+    def reset(self) -> None:
+        from policygen.emulator import seed as seed_mod
+
+        self.store.clear()
+        with self._log_lock:
+            self.requests.clear()
+        seed_mod.apply(self, self.config.seed)
+
+    def close(self) -> None:
+        self.stopping.set()
+        for w in list(self.workers):
+            w.join(timeout=5)
+        self.store.close()
+        if self._log_file:
+            self._log_file.close()
+            self._log_file = None

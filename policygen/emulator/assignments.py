@@ -1,0 +1,233 @@
+"""Policy assignments at management-group, subscription, resource-group and resource scope.
+
+Besides CRUD this is where Azure's assignment-time validation lives: the definition must be visible from the
+scope, parameters must match it, DINE/modify need an identity, an identity needs a location, and that
+location never changes. A system-assigned identity gets a fresh principal, recorded with its creation time
+so role assignments can see the replication window.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import TYPE_CHECKING
+
+from policygen.emulator import checks, effective, hierarchy, policy
+from policygen.emulator.core import (
+    ArmError,
+    Request,
+    Response,
+    bad_request,
+    copy_json,
+    guid,
+    key,
+    now_iso,
+    paged,
+    system_data,
+)
+from policygen.emulator.store import public
+
+if TYPE_CHECKING:
+    from policygen.emulator.app import Emulator
+
+TYPE = "Microsoft.Authorization/policyAssignments"
+SEGMENT = "/providers/Microsoft.Authorization/policyAssignments/"
+NEEDS_IDENTITY = {"deployifnotexists", "modify"}
+
+
+def _missing(name: str) -> ArmError:
+    return ArmError(404, "PolicyAssignmentNotFound", f"The policy assignment '{name}' is not found.")
+
+
+def handle(emu: Emulator, req: Request, m: dict) -> Response:
+    scope_id, name = m["scope"].rstrip("/"), m.get("name")
+    if not name:
+        if req.method != "GET":
+            raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on a collection.")
+        hierarchy.require_scope(emu, scope_id)
+        return paged(req, list_for_scope(emu, scope_id, req.q("$filter")), default_top=emu.config.page_size)
+    rid = f"{scope_id}{SEGMENT}{name}"
+    with emu.store.lock:
+        existing = emu.store.get("policyAssignments", rid)
+        if req.method == "GET":
+            if not existing:
+                raise _missing(name)
+            return Response(200, public(existing))
+        if req.method == "PUT":
+            return Response(201, public(put_assignment(emu, scope_id, name, req.json())))
+        if req.method == "PATCH":
+            if not existing:
+                raise _missing(name)
+            return Response(200, public(patch_assignment(emu, existing, req.json())))
+        if req.method == "DELETE":
+            if not existing:
+                return Response(204, None)
+            emu.store.delete("policyAssignments", rid)
+            return Response(200, public(existing))
+    raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on policy assignments.")
+
+
+def list_for_scope(emu: Emulator, scope_id: str, flt: str | None) -> list[dict]:
+    """ARM's list semantics: unfiltered = ancestors + scope + descendants; atScope() = ancestors + scope."""
+    chain = {key(s) for s in hierarchy.scope_chain(emu, scope_id)}
+    flt = (flt or "").strip()
+    out = []
+    for a in emu.store.values("policyAssignments"):
+        a_scope = key(a["properties"]["scope"])
+        above = a_scope in chain
+        below = not above and hierarchy.in_scope(emu, scope_id, a["properties"]["scope"])
+        if not flt:
+            keep = above or below
+        elif flt.lower() == "atscope()":
+            keep = above
+        elif flt.lower() == "atexactscope()":
+            keep = a_scope == key(scope_id)
+        elif mm := re.fullmatch(r"policyDefinitionId\s+eq\s+'([^']*)'", flt, re.I):
+            keep = (above or below) and key(a["properties"].get("policyDefinitionId", "")) == key(mm.group(1))
+        else:
+            raise bad_request("InvalidFilterInQueryString", f"The filter '{flt}' is not supported.")
+        if keep:
+            out.append(public(a))
+    return sorted(out, key=lambda a: a["id"].lower())
+
+
+def _same_location(a: str | None, b: str | None) -> bool:
+    return (a or "").replace(" ", "").lower() == (b or "").replace(" ", "").lower()
+
+
+def new_principal(emu: Emulator, owner_id: str, kind: str = "SystemAssigned") -> str:
+    """A new service principal for an identity, remembered with its creation time."""
+    generation = emu.store.counter(f"principal-generation:{key(owner_id)}")
+    pid = guid("principal", owner_id, str(generation))
+    emu.store.put("principals", pid, {"principalId": pid, "owner": owner_id, "type": kind,
+                                      "createdAt": time.time(), "failures": 0})
+    return pid
+
+
+def _identity(emu: Emulator, rid: str, requested: dict | None, existing: dict | None) -> dict | None:
+    if not requested:
+        return None
+    itype = str(requested.get("type", "None"))
+    if itype.lower() == "none":
+        return {"type": "None"}
+    if itype.lower() == "systemassigned":
+        old = (existing or {}).get("identity") or {}
+        pid = old.get("principalId") if str(old.get("type", "")).lower() == "systemassigned" else None
+        return {"type": "SystemAssigned", "principalId": pid or new_principal(emu, rid),
+                "tenantId": emu.tenant_id}
+    if itype.lower() == "userassigned":
+        uamis = requested.get("userAssignedIdentities") or {}
+        if len(uamis) != 1:
+            raise bad_request("InvalidPolicyAssignmentIdentity",
+                              "A policy assignment supports exactly one user-assigned identity.")
+        out = {}
+        for uid in uamis:
+            pid = guid("uami-principal", uid)
+            if not emu.store.get("principals", pid):
+                emu.store.put("principals", pid, {"principalId": pid, "owner": uid, "type": "UserAssigned",
+                                                  "createdAt": 0.0, "failures": 0})
+            out[uid] = {"principalId": pid, "clientId": guid("uami-client", uid)}
+        return {"type": "UserAssigned", "userAssignedIdentities": out}
+    raise bad_request("InvalidPolicyAssignmentIdentity", f"Identity type '{itype}' is not supported.")
+
+
+def put_assignment(emu: Emulator, scope_id: str, name: str, body: dict) -> dict:
+    scope = hierarchy.require_scope(emu, scope_id)
+    checks.check_name(name, "policy assignment", 24 if scope.level == "mg" else 64)
+    rid = f"{scope_id}{SEGMENT}{name}"
+    existing = emu.store.get("policyAssignments", rid)
+    props = copy_json(body.get("properties") or {})
+    def_id = props.get("policyDefinitionId")
+    if not def_id:
+        raise bad_request("InvalidCreatePolicyAssignmentRequest", "The policyDefinitionId property is required.")
+    target = policy.resolve_visible(emu, def_id, scope_id)
+    is_set = target["type"].lower().endswith("policysetdefinitions")
+    checks.check_parameter_values(name, "policy assignment", target["name"],
+                                  "policy set definition" if is_set else "policy definition",
+                                  target["properties"].get("parameters") or {}, props.get("parameters") or {})
+    ref_ids = {r.get("policyDefinitionReferenceId", "").lower() for r in target["properties"].get("policyDefinitions")
+               or []}
+    for msg in props.get("nonComplianceMessages") or []:
+        ref = msg.get("policyDefinitionReferenceId")
+        if ref and (not is_set or ref.lower() not in ref_ids):
+            raise bad_request("InvalidCreatePolicyAssignmentRequest",
+                              f"The non-compliance message references '{ref}', which is not a policy definition "
+                              "reference id of the assigned definition.")
+    for ns in props.get("notScopes") or []:
+        hierarchy.parse_scope(ns)
+    mode = props.setdefault("enforcementMode", "Default")
+    if str(mode).lower() not in ("default", "donotenforce", "enroll"):
+        raise bad_request("InvalidCreatePolicyAssignmentRequest", f"Invalid enforcementMode '{mode}'.")
+    requested = body.get("identity") or None
+    has_identity = bool(requested) and str(requested.get("type", "None")).lower() != "none"
+    effects = {m.effect.lower() for m in effective.members(emu, {**props, "policyDefinitionId": def_id})}
+    needing = sorted(effects & NEEDS_IDENTITY)
+    if needing and not has_identity:
+        label = {"modify": "Modify", "deployifnotexists": "DeployIfNotExists"}[needing[0]]
+        raise bad_request("ResourceIdentityRequired",
+                          f"Policy assignments must include a resource identity when assigning '{label}' policy "
+                          "definitions.")
+    location = body.get("location")
+    if has_identity and not location:
+        raise bad_request("LocationRequired",
+                          "The policy assignment has a managed identity, so its 'location' is required.")
+    if existing and existing.get("location") and location and not _same_location(existing["location"], location):
+        raise bad_request("InvalidLocationUpdate",
+                          f"The existing assignment location '{existing['location']}' cannot be changed to "
+                          f"'{location}'.")
+    identity = _identity(emu, rid, requested, existing) if has_identity else None
+    props["scope"] = scope_id
+    props.setdefault("notScopes", [])
+    props.setdefault("parameters", {})
+    meta = dict(props.get("metadata") or {})
+    old_meta = ((existing or {}).get("properties") or {}).get("metadata") or {}
+    stamp = now_iso()
+    meta.setdefault("createdBy", old_meta.get("createdBy", "policygen-emulator"))
+    meta["createdOn"] = old_meta.get("createdOn", stamp)
+    if existing:
+        meta["updatedBy"], meta["updatedOn"] = "policygen-emulator", stamp
+    props["metadata"] = meta
+    props["instanceId"] = (existing or {}).get("properties", {}).get("instanceId") or guid("instance", rid, stamp)
+    obj = {"id": existing["id"] if existing else rid, "name": existing["name"] if existing else name, "type": TYPE,
+           "systemData": system_data(existing), "properties": props}
+    if location:
+        obj["location"] = location
+    if identity:
+        obj["identity"] = identity
+    return emu.store.put("policyAssignments", rid, obj)
+
+
+def patch_assignment(emu: Emulator, existing: dict, body: dict) -> dict:
+    obj = copy_json(existing)
+    if "location" in body and obj.get("location") and not _same_location(obj["location"], body["location"]):
+        raise bad_request("InvalidLocationUpdate",
+                          f"The existing assignment location '{obj['location']}' cannot be changed.")
+    if body.get("location"):
+        obj["location"] = body["location"]
+    if "identity" in body:
+        identity = _identity(emu, obj["id"], body["identity"], existing)
+        if identity and identity.get("type") != "None":
+            if not obj.get("location"):
+                raise bad_request("LocationRequired", "An assignment with an identity needs a location.")
+            obj["identity"] = identity
+        else:
+            obj.pop("identity", None)
+    for field in ("resourceSelectors", "overrides"):
+        if field in (body.get("properties") or {}):
+            obj["properties"][field] = body["properties"][field]
+    obj["systemData"] = system_data(existing)
+    return emu.store.put("policyAssignments", obj["id"], obj)
+
+
+def in_force(emu: Emulator, resource_id: str) -> list[dict]:
+    """Assignments whose scope covers `resource_id` and whose notScopes do not exclude it."""
+    chain = {key(s) for s in hierarchy.scope_chain(emu, resource_id)}
+    out = []
+    for a in emu.store.values("policyAssignments"):
+        props = a["properties"]
+        if key(props["scope"]) not in chain:
+            continue
+        if any(key(ns) in chain for ns in props.get("notScopes") or []):
+            continue
+        out.append(a)
+    return out

@@ -1,0 +1,186 @@
+"""Compliance of emulated resources, computed with policygen's evaluator (`policygen.evaluate`).
+
+One function answers "which (assignment, member definition) pairs apply to which resources, and with what
+outcome"; policy states, summaries, remediation and request-time admission (deny, modify, append) all read
+it, so they cannot disagree. States are computed live from the current resources and assignments: a
+triggerEvaluation scan is therefore always up to date when it completes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from policygen.emulator import assignments as assignments_mod
+from policygen.emulator import effective, hierarchy
+from policygen.emulator.core import ArmError, key, parse_scope
+from policygen.emulator.resources import resources_under
+from policygen.emulator.store import public
+
+if TYPE_CHECKING:
+    from policygen.emulator.app import Emulator
+
+_CACHE: dict[tuple, Any] = {}
+_CACHE_LOCK = threading.Lock()
+DATA_PLANE_MODES = ("microsoft.",)
+
+
+@dataclass
+class State:
+    resource: dict
+    assignment: dict
+    member: effective.Member
+    outcome: Any  # policygen.evaluate Outcome
+
+    @property
+    def compliant(self) -> bool:
+        return bool(self.outcome.compliant)
+
+
+def compiled(definition: dict, params: dict[str, Any]) -> Any:
+    """The evaluator's CompiledPolicy for a definition + parameter values (cached per definition revision)."""
+    from policygen.evaluate import compile_policy
+
+    k = (key(definition.get("id", "")), (definition.get("systemData") or {}).get("lastModifiedAt"),
+         json.dumps(params, sort_keys=True, default=str))
+    with _CACHE_LOCK:
+        hit = _CACHE.get(k)
+    if hit is None:
+        hit = compile_policy(definition, params)
+        with _CACHE_LOCK:
+            if len(_CACHE) > 2048:
+                _CACHE.clear()
+            _CACHE[k] = hit
+    return hit
+
+
+def context(emu: Emulator, resource: dict, assignment: dict | None, member: effective.Member | None) -> Any:
+    """The evaluator's EvalContext for a resource: its subscription and resource group as emulated."""
+    from policygen.evaluate.runtime import EvalContext
+
+    scope = parse_scope(resource["id"])
+    values: dict[str, Any] = {"tenant_id": emu.tenant_id}
+    if scope.sub:
+        sub = emu.store.get("subscriptions", scope.sub) or {}
+        values.update(subscription_id=scope.sub, subscription_name=sub.get("displayName"),
+                      subscription_tags=sub.get("tags") or {})
+    if scope.rg:
+        rg = emu.store.get("resourceGroups", f"/subscriptions/{scope.sub}/resourceGroups/{scope.rg}") or {}
+        values.update(resource_group=rg.get("name", scope.rg), location=rg.get("location"),
+                      resource_group_tags=rg.get("tags") or {}, resource_group_managed_by=rg.get("managedBy"))
+    if assignment is not None:
+        values["assignment_id"] = assignment["id"]
+    if member is not None:
+        values["definition_id"] = member.definition["id"]
+        values["set_definition_id"] = member.set_definition["id"] if member.set_definition else ""
+        values["definition_reference_id"] = member.reference_id or ""
+    known = {f.name for f in dataclasses.fields(EvalContext)}
+    return EvalContext(**{k: v for k, v in values.items() if k in known and v is not None})
+
+
+def _applicable(cp: Any, mode: str, resource: dict) -> bool:
+    rtype = str(resource.get("type", "")).lower()
+    if cp.resource_types is not None and rtype not in {t.lower() for t in cp.resource_types}:
+        return False
+    mode = mode.lower()
+    if mode.startswith(DATA_PLANE_MODES):
+        return False  # resource-provider modes are evaluated by the RP, not ARM
+    if mode == "indexed":
+        return rtype not in ("microsoft.resources/subscriptions", "microsoft.resources/resourcegroups") \
+            and "location" in resource
+    return True
+
+
+def evaluable(emu: Emulator, scope_id: str) -> list[dict]:
+    """Resources a scan of `scope_id` evaluates: resources plus the resource groups and subscriptions."""
+    out = [public(r) for r in resources_under(emu, scope_id)]
+    for rg in emu.store.values("resourceGroups"):
+        if hierarchy.in_scope(emu, scope_id, rg["id"]):
+            out.append(public(rg))
+    for sub in emu.store.values("subscriptions"):
+        if hierarchy.in_scope(emu, scope_id, sub["id"]):
+            out.append({"id": sub["id"], "name": sub["subscriptionId"], "type": "Microsoft.Resources/subscriptions",
+                        "properties": {"displayName": sub["displayName"], "state": sub["state"]},
+                        "tags": sub.get("tags") or {}})
+    return out
+
+
+def related_for(emu: Emulator, resource: dict) -> list[dict]:
+    scope = parse_scope(resource["id"])
+    if not scope.sub:
+        return []
+    return [public(r) for r in resources_under(emu, f"/subscriptions/{scope.sub}")]
+
+
+def evaluate_one(emu: Emulator, resource: dict, assignment: dict, member: effective.Member) -> Any | None:
+    """The evaluator's Outcome, or None when the policy does not apply to the resource."""
+    from policygen.evaluate.errors import UnsupportedError
+
+    try:
+        cp = compiled(member.definition, member.parameters)
+    except UnsupportedError:
+        return None
+    if not _applicable(cp, str(member.definition["properties"].get("mode", "All")), resource):
+        return None
+    outcome = cp.evaluate(resource, related=related_for(emu, resource),
+                          context=context(emu, resource, assignment, member), explain=False)
+    return outcome if outcome.compliant is not None else None
+
+
+def compute(emu: Emulator, scope_id: str, *, assignment_id: str | None = None,
+            definition_id: str | None = None, reference_id: str | None = None) -> list[State]:
+    """Every policy state under `scope_id` (optionally one assignment / definition / initiative member)."""
+    states: list[State] = []
+    with emu.store.lock:
+        targets = evaluable(emu, scope_id)
+        all_assignments = emu.store.values("policyAssignments")
+        chains = {r["id"]: {key(s) for s in hierarchy.scope_chain(emu, r["id"])} for r in targets}
+    for a in sorted(all_assignments, key=lambda a: a["id"].lower()):
+        if assignment_id and key(a["id"]) != key(assignment_id):
+            continue
+        props = a["properties"]
+        members = effective.members(emu, props)
+        for member in members:
+            if member.effect.lower() == "disabled":
+                continue
+            if reference_id and (member.reference_id or "").lower() != reference_id.lower():
+                continue
+            if definition_id and key(definition_id) not in (key(member.definition["id"]),
+                                                            key((member.set_definition or {}).get("id", ""))):
+                continue
+            for r in targets:
+                chain = chains[r["id"]]
+                if key(props["scope"]) not in chain or any(key(ns) in chain for ns in props.get("notScopes") or []):
+                    continue
+                outcome = evaluate_one(emu, r, a, member)
+                if outcome is not None:
+                    states.append(State(r, public(a), member, outcome))
+    return states
+
+
+def admission(emu: Emulator, candidate: dict) -> dict:
+    """Request-time policy: enforced deny → 403 RequestDisallowedByPolicy; enforced modify/append applied."""
+    result = candidate
+    for a in assignments_mod.in_force(emu, candidate["id"]):
+        if str(a["properties"].get("enforcementMode", "Default")).lower() != "default":
+            continue
+        for member in effective.members(emu, a["properties"]):
+            if member.effect.lower() not in ("deny", "modify", "append"):
+                continue
+            outcome = evaluate_one(emu, result, a, member)
+            if outcome is None or not outcome.matched:
+                continue
+            if outcome.denied:
+                raise ArmError(403, "RequestDisallowedByPolicy",
+                               f"Resource '{candidate.get('name')}' was disallowed by policy. Policy identifiers: "
+                               f"'[{{\"policyAssignment\":{{\"name\":\"{a['name']}\",\"id\":\"{a['id']}\"}},"
+                               f"\"policyDefinition\":{{\"name\":\"{member.definition['name']}\",\"id\":"
+                               f"\"{member.definition['id']}\"}}}}]'.",
+                               target=candidate.get("name"),
+                               details=[], headers={})
+            if outcome.modified is not None:
+                result = {**outcome.modified, "id": candidate["id"]}
+    return result

@@ -1,0 +1,199 @@
+"""Wire-level building blocks shared by every resource family: requests, ARM errors, paging, scopes.
+
+ARM is case-insensitive on ids and names, so everything is keyed on `key(id)` (lower-cased) while the
+case used at creation is echoed back. Scopes are parsed once into a `Scope` so families never re-split
+strings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+NAMESPACE = uuid.UUID("5b0d3c3e-8f7e-4f5e-9c38-6f2c1c0e7a11")
+DEFAULT_TENANT = "00000000-0000-0000-0000-0000000000aa"
+EMULATOR_USER = "policygen-emulator@local"
+
+
+class ArmError(Exception):
+    """An ARM error response: `{"error": {"code", "message", "details"}}` with an HTTP status."""
+
+    def __init__(self, status: int, code: str, message: str, *, details: list[dict] | None = None,
+                 headers: dict[str, str] | None = None, target: str | None = None):
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code, self.message = status, code, message
+        self.details = details or []
+        self.headers = headers or {}
+        self.target = target
+
+    def body(self) -> dict:
+        err: dict[str, Any] = {"code": self.code, "message": self.message, "details": self.details}
+        if self.target:
+            err["target"] = self.target
+        return {"error": err}
+
+
+def not_found(code: str, what: str) -> ArmError:
+    return ArmError(404, code, f"{what} could not be found.")
+
+
+def bad_request(code: str, message: str, **kw: Any) -> ArmError:
+    return ArmError(400, code, message, **kw)
+
+
+@dataclass
+class Request:
+    """One parsed HTTP request; `query` keeps the first value of each parameter, case-insensitively."""
+
+    method: str
+    path: str
+    raw_query: str
+    headers: dict[str, str]
+    body_bytes: bytes = b""
+    base_url: str = ""
+    query: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for k, v in parse_qsl(self.raw_query, keep_blank_values=True):
+            self.query.setdefault(k.lower(), v)
+
+    @property
+    def api_version(self) -> str | None:
+        return self.query.get("api-version")
+
+    def q(self, name: str, default: str | None = None) -> str | None:
+        return self.query.get(name.lower(), default)
+
+    def json(self, required: bool = True) -> dict:
+        if not self.body_bytes.strip():
+            if required:
+                raise bad_request("InvalidRequestContent", "The request content was invalid and could not be "
+                                  "deserialized: the body is empty.")
+            return {}
+        try:
+            data = json.loads(self.body_bytes)
+        except ValueError as exc:
+            raise bad_request("InvalidRequestContent",
+                              f"The request content was invalid and could not be deserialized: {exc}.") from exc
+        if not isinstance(data, dict):
+            raise bad_request("InvalidRequestContent", "The request content must be a JSON object.")
+        return data
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def key(text: str) -> str:
+    return text.rstrip("/").lower()
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def guid(*parts: str) -> str:
+    """A deterministic GUID from its parts, so replays of a seed produce the same ids."""
+    return str(uuid.uuid5(NAMESPACE, "|".join(p.lower() for p in parts)))
+
+
+def system_data(previous: dict | None = None) -> dict:
+    stamp = now_iso()
+    created = (previous or {}).get("systemData", {})
+    return {
+        "createdBy": created.get("createdBy", EMULATOR_USER), "createdByType": "User",
+        "createdAt": created.get("createdAt", stamp),
+        "lastModifiedBy": EMULATOR_USER, "lastModifiedByType": "User", "lastModifiedAt": stamp,
+    }
+
+
+# --------------------------------------------------------------------------- scopes
+
+_MG = re.compile(r"^/providers/microsoft\.management/managementgroups/([^/]+)$", re.I)
+_SUB = re.compile(r"^/subscriptions/([^/]+)$", re.I)
+_RG = re.compile(r"^/subscriptions/([^/]+)/resourcegroups/([^/]+)$", re.I)
+_RES = re.compile(r"^/subscriptions/([^/]+)(?:/resourcegroups/([^/]+))?/providers/(.+)$", re.I)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A parsed ARM scope: tenant (''), management group, subscription, resource group or resource."""
+
+    id: str
+    level: str  # tenant | mg | sub | rg | resource
+    mg: str | None = None
+    sub: str | None = None
+    rg: str | None = None
+
+    @property
+    def key(self) -> str:
+        return key(self.id)
+
+    def contains(self, resource_id: str) -> bool:
+        """True when `resource_id` is this scope or below it (by id prefix; MGs need the hierarchy)."""
+        k, mine = key(resource_id), self.key
+        return mine == "" or k == mine or k.startswith(mine + "/")
+
+
+def parse_scope(scope: str) -> Scope:
+    s = "/" + scope.strip("/") if scope.strip("/") else ""
+    if not s:
+        return Scope("", "tenant")
+    if m := _MG.match(s):
+        return Scope(s, "mg", mg=m.group(1))
+    if m := _SUB.match(s):
+        return Scope(s, "sub", sub=m.group(1))
+    if m := _RG.match(s):
+        return Scope(s, "rg", sub=m.group(1), rg=m.group(2))
+    if m := _RES.match(s):
+        return Scope(s, "resource", sub=m.group(1), rg=m.group(2))
+    raise bad_request("InvalidScope", f"The scope '{scope}' is not a valid ARM scope.")
+
+
+def resource_type_of(resource_id: str) -> str:
+    """`Microsoft.Storage/storageAccounts/blobServices` from a full resource id."""
+    tail = re.split(r"/providers/", resource_id, flags=re.I)[-1].strip("/").split("/")
+    if len(tail) < 3:
+        return ""
+    parts = [tail[0]] + [tail[i] for i in range(1, len(tail), 2)]
+    return "/".join(parts)
+
+
+# --------------------------------------------------------------------------- paging
+
+
+def paged(req: Request, items: list[dict], *, default_top: int, next_key: str = "nextLink",
+          post: bool = False) -> Response:
+    """One page of `items` with an absolute `nextLink` (built from the Host header) holding `$skiptoken`."""
+    try:
+        skip = int(req.q("$skiptoken") or req.q("$skipToken") or 0)
+    except ValueError:
+        raise bad_request("InvalidSkipToken", "The $skiptoken value is not valid.") from None
+    top = default_top
+    if req.q("$top"):
+        try:
+            top = max(1, min(int(req.q("$top")), default_top if default_top > 0 else 1000))
+        except ValueError:
+            raise bad_request("InvalidTop", "The $top value must be an integer.") from None
+    page = items[skip:skip + top]
+    body: dict[str, Any] = {"value": page}
+    if skip + top < len(items):
+        params = {k: v for k, v in parse_qsl(req.raw_query, keep_blank_values=True)
+                  if k.lower() not in ("$skiptoken",)}
+        params["$skiptoken"] = str(skip + top)
+        body[next_key] = f"{req.base_url}{quote(req.path)}?{urlencode(params)}"
+    else:
+        body[next_key] = None
+    return Response(200, body)
+
+
+def copy_json(value: Any) -> Any:
+    return json.loads(json.dumps(value))

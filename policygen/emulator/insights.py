@@ -1,0 +1,222 @@
+"""Microsoft.PolicyInsights policy states: triggerEvaluation (the documented 202 + Location LRO),
+queryResults (OData-ish `$filter`, `$top`, `$select`, paged by `@odata.nextLink`) and summarize.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+from policygen.emulator import compliance, hierarchy
+from policygen.emulator.core import ArmError, Request, Response, bad_request, guid, now_iso, parse_scope
+
+if TYPE_CHECKING:
+    from policygen.emulator.app import Emulator
+
+PI = "/providers/Microsoft.PolicyInsights"
+_AUTH_OBJ = re.compile(r"^(?P<scope>.*)/providers/Microsoft\.Authorization/(?P<kind>policyAssignments|"
+                       r"policyDefinitions|policySetDefinitions)/(?P<name>[^/]+)$", re.I)
+
+
+def _target(emu: Emulator, scope: str) -> dict[str, Any]:
+    """Where a query looks: a scope, optionally narrowed to one assignment or (set) definition."""
+    m = _AUTH_OBJ.match(scope)
+    if m:
+        base = m.group("scope")
+        hierarchy.require_scope(emu, base)
+        if m.group("kind").lower() == "policyassignments":
+            if not emu.store.get("policyAssignments", scope):
+                raise ArmError(404, "PolicyAssignmentNotFound", f"The policy assignment '{m.group('name')}' is not "
+                               "found.")
+            return {"scope": base, "assignment_id": scope}
+        return {"scope": base, "definition_id": scope}
+    hierarchy.require_scope(emu, scope)
+    return {"scope": scope}
+
+
+def state_document(emu: Emulator, st: compliance.State, stamp: str) -> dict:
+    r, a, mem = st.resource, st.assignment, st.member
+    scope = parse_scope(r["id"])
+    defn, sset = mem.definition, mem.set_definition
+    return {
+        "@odata.id": None,
+        "@odata.context": None,
+        "timestamp": stamp,
+        "resourceId": r["id"],
+        "policyAssignmentId": a["id"],
+        "policyDefinitionId": defn["id"],
+        "effectiveParameters": json.dumps(mem.parameters) if mem.parameters else "",
+        "isCompliant": st.compliant,
+        "subscriptionId": scope.sub or "",
+        "resourceType": r.get("type", ""),
+        "resourceLocation": r.get("location", ""),
+        "resourceGroup": scope.rg or "",
+        "resourceTags": json.dumps(r.get("tags") or {}),
+        "policyAssignmentName": a["name"],
+        "policyAssignmentOwner": "tbd",
+        "policyAssignmentParameters": json.dumps(a["properties"].get("parameters") or {}),
+        "policyAssignmentScope": a["properties"]["scope"],
+        "policyDefinitionName": defn["name"],
+        "policyDefinitionAction": mem.effect.lower(),
+        "policyDefinitionCategory": str((defn["properties"].get("metadata") or {}).get("category", "tbd")),
+        "policySetDefinitionId": sset["id"] if sset else "",
+        "policySetDefinitionName": sset["name"] if sset else "",
+        "policySetDefinitionOwner": "tbd" if sset else "",
+        "policySetDefinitionCategory": str((sset["properties"].get("metadata") or {}).get("category", "tbd"))
+        if sset else "",
+        "policySetDefinitionParameters": json.dumps(a["properties"].get("parameters") or {}) if sset else "",
+        "managementGroupIds": ",".join(hierarchy.management_group_ids(emu, r["id"])),
+        "policyDefinitionReferenceId": mem.reference_id or "",
+        "complianceState": "Compliant" if st.compliant else "NonCompliant",
+        "policyDefinitionGroupNames": mem.group_names,
+        "policyDefinitionVersion": defn["properties"].get("version", ""),
+        "policySetDefinitionVersion": (sset["properties"].get("version", "") if sset else ""),
+        "policyAssignmentVersion": "",
+    }
+
+
+_CLAUSE = re.compile(r"^\s*(\w+)\s+(eq|ne)\s+(?:'((?:[^']|'')*)'|(true|false)|(-?\d+))\s*$", re.I)
+
+
+def _filter(docs: list[dict], flt: str | None) -> list[dict]:
+    if not flt or not flt.strip():
+        return docs
+    if re.search(r"\s+or\s+", flt, re.I):
+        raise bad_request("InvalidFilterInQueryString", "The emulator supports 'and' of eq/ne clauses in $filter.")
+    out = docs
+    for clause in re.split(r"\s+and\s+", flt.strip(), flags=re.I):
+        clause = clause.strip().strip("()")
+        m = _CLAUSE.match(clause)
+        if not m:
+            raise bad_request("InvalidFilterInQueryString", f"Unsupported $filter clause '{clause}'.")
+        field_name, op = m.group(1).lower(), m.group(2).lower()
+        if m.group(3) is not None:
+            want: Any = m.group(3).replace("''", "'").lower()
+        elif m.group(4) is not None:
+            want = m.group(4).lower() == "true"
+        else:
+            want = int(m.group(5))
+
+        def match(doc: dict, f: str = field_name, w: Any = want, o: str = op) -> bool:
+            val = next((v for k, v in doc.items() if k.lower() == f), None)
+            eq = (str(val).lower() == w) if isinstance(w, str) else (val == w)
+            return eq if o == "eq" else not eq
+
+        out = [d for d in out if match(d)]
+    return out
+
+
+def _states(emu: Emulator, scope: str) -> list[compliance.State]:
+    t = _target(emu, scope)
+    return compliance.compute(emu, t["scope"], assignment_id=t.get("assignment_id"),
+                              definition_id=t.get("definition_id"))
+
+
+def policy_states(emu: Emulator, req: Request, m: dict) -> Response:
+    scope, action = m["scope"].rstrip("/"), m["action"].lower()
+    if action == "triggerevaluation":
+        return _trigger(emu, req, scope)
+    if req.method not in ("POST", "GET"):
+        raise ArmError(405, "MethodNotAllowed", "Use POST.")
+    stamp = now_iso()
+    docs = [state_document(emu, st, stamp) for st in _states(emu, scope)]
+    docs.sort(key=lambda d: (d["resourceId"].lower(), d["policyAssignmentId"].lower(),
+                             d["policyDefinitionReferenceId"]))
+    docs = _filter(docs, req.q("$filter"))
+    if action == "summarize":
+        return Response(200, {"@odata.context": None, "@odata.count": 1,
+                              "value": [_summary(req, docs)]})
+    top = req.q("$top")
+    if top:
+        docs = docs[: int(top)]
+    select = req.q("$select")
+    if select:
+        fields = {f.strip().lower() for f in select.split(",")}
+        docs = [{k: v for k, v in d.items() if k.lower() in fields or k.startswith("@")} for d in docs]
+    skip = int(req.q("$skiptoken") or 0)
+    page = docs[skip: skip + emu.config.page_size]
+    body: dict[str, Any] = {"@odata.context": None, "@odata.count": len(docs), "value": page}
+    if skip + emu.config.page_size < len(docs):
+        params = {k: v for k, v in parse_qsl(req.raw_query, keep_blank_values=True) if k.lower() != "$skiptoken"}
+        params["$skiptoken"] = str(skip + emu.config.page_size)
+        body["@odata.nextLink"] = f"{req.base_url}{quote(req.path)}?{urlencode(params)}"
+    return Response(200, body)
+
+
+def _counts(docs: list[dict]) -> dict:
+    by_resource: dict[str, bool] = {}
+    by_policy: dict[tuple, bool] = {}
+    groups: dict[str, bool] = {}
+    for d in docs:
+        rk = d["resourceId"].lower()
+        by_resource[rk] = by_resource.get(rk, True) and d["isCompliant"]
+        pk = (d["policyAssignmentId"].lower(), d["policyDefinitionId"].lower(), d["policyDefinitionReferenceId"])
+        by_policy[pk] = by_policy.get(pk, True) and d["isCompliant"]
+        for g in d.get("policyDefinitionGroupNames") or []:
+            groups[g] = groups.get(g, True) and d["isCompliant"]
+
+    def details(flags: dict) -> list[dict]:
+        yes = sum(1 for v in flags.values() if v)
+        no = len(flags) - yes
+        return [{"complianceState": "compliant", "count": yes}, {"complianceState": "noncompliant", "count": no}]
+
+    return {"nonCompliantResources": sum(1 for v in by_resource.values() if not v),
+            "nonCompliantPolicies": sum(1 for v in by_policy.values() if not v),
+            "resourceDetails": details(by_resource), "policyDetails": details(by_policy),
+            "policyGroupDetails": details(groups)}
+
+
+def _summary(req: Request, docs: list[dict]) -> dict:
+    results = _counts(docs)
+    results["queryResultsUri"] = (f"{req.base_url}{quote(req.path.rsplit('/summarize', 1)[0])}/queryResults"
+                                  f"?api-version={req.api_version}&$filter={quote('IsCompliant eq false')}")
+    assignments = []
+    for aid in sorted({d["policyAssignmentId"] for d in docs}, key=str.lower):
+        mine = [d for d in docs if d["policyAssignmentId"] == aid]
+        defs = []
+        for pk in sorted({(d["policyDefinitionId"], d["policyDefinitionReferenceId"]) for d in mine}):
+            dd = [d for d in mine if (d["policyDefinitionId"], d["policyDefinitionReferenceId"]) == pk]
+            c = _counts(dd)
+            defs.append({"policyDefinitionId": pk[0], "policyDefinitionReferenceId": pk[1] or None,
+                         "policyDefinitionGroupNames": dd[0].get("policyDefinitionGroupNames") or [],
+                         "effect": dd[0]["policyDefinitionAction"],
+                         "results": {"nonCompliantResources": c["nonCompliantResources"],
+                                     "resourceDetails": c["resourceDetails"]}})
+        c = _counts(mine)
+        assignments.append({"policyAssignmentId": aid,
+                            "policySetDefinitionId": mine[0]["policySetDefinitionId"] or None,
+                            "results": {**c, "queryResultsUri": None}, "policyDefinitions": defs,
+                            "policyGroups": []})
+    return {"@odata.id": None, "@odata.context": None, "results": results, "policyAssignments": assignments}
+
+
+def _trigger(emu: Emulator, req: Request, scope: str) -> Response:
+    if req.method != "POST":
+        raise ArmError(405, "MethodNotAllowed", "triggerEvaluation is a POST.")
+    s = hierarchy.require_scope(emu, scope)
+    if s.level not in ("sub", "rg"):
+        raise bad_request("InvalidScope", "On-demand evaluation is available at subscription or resource group scope.")
+    op = guid("evaluation", scope)
+    with emu.store.lock:
+        running = emu.store.get("asyncOperations", op)
+        if not running or running["doneAt"] <= time.time():
+            emu.store.put("asyncOperations", op, {"scope": scope, "startedAt": time.time(),
+                                                  "doneAt": time.time() + emu.config.evaluation_s})
+    return Response(202, None, _poll_headers(emu, req, scope, op))
+
+
+def _poll_headers(emu: Emulator, req: Request, scope: str, op: str) -> dict[str, str]:
+    return {"Location": f"{req.base_url}{scope}{PI}/asyncOperationResults/{op}?api-version={req.api_version}",
+            "retry-after-ms": str(emu.config.lro_poll_ms)}
+
+
+def operation_result(emu: Emulator, req: Request, m: dict) -> Response:
+    op = emu.store.get("asyncOperations", m["op"])
+    if not op:
+        raise ArmError(404, "AsyncOperationNotFound", f"The operation '{m['op']}' could not be found.")
+    if time.time() < op["doneAt"]:
+        return Response(202, None, _poll_headers(emu, req, op["scope"], m["op"]))
+    return Response(200, {"status": "Succeeded"})

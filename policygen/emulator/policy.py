@@ -1,0 +1,350 @@
+"""Policy definitions, policy set definitions (initiatives) and their versions.
+
+Custom definitions live at a management group or a subscription; built-ins (the catalogue) at the tenant.
+A definition is visible from its own scope and everything below it, which is what references from set
+definitions and assignments are checked against.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import TYPE_CHECKING
+
+from policygen.emulator import checks, hierarchy
+from policygen.emulator.core import ArmError, Request, Response, bad_request, copy_json, key, now_iso, paged
+from policygen.emulator.store import public
+
+if TYPE_CHECKING:
+    from policygen.emulator.app import Emulator
+
+AUTH = "/providers/Microsoft.Authorization/"
+_DEF_ID = re.compile(r"^(?P<scope>.*)/providers/Microsoft\.Authorization/(?P<kind>policyDefinitions|"
+                     r"policySetDefinitions)/(?P<name>[^/]+)(?:/versions/(?P<ver>[^/]+))?$", re.I)
+KIND = {"policydefinitions": "policyDefinitions", "policysetdefinitions": "policySetDefinitions"}
+NOT_FOUND = {"policyDefinitions": ("PolicyDefinitionNotFound", "policy definition"),
+             "policySetDefinitions": ("PolicySetDefinitionNotFound", "policy set definition")}
+
+
+def _missing(kind: str, name: str) -> ArmError:
+    code, what = NOT_FOUND[kind]
+    return ArmError(404, code, f"The {what} '{name}' could not be found.")
+
+
+def parse_definition_id(def_id: str) -> tuple[str, str, str, str | None]:
+    """(scope, kind, name, version) of a definition or set-definition id."""
+    m = _DEF_ID.match("/" + def_id.strip("/") if def_id else "")
+    if not m:
+        raise bad_request("InvalidPolicyDefinitionId", f"'{def_id}' is not a policy definition id.")
+    scope = m.group("scope")
+    return scope, KIND[m.group("kind").lower()], m.group("name"), m.group("ver")
+
+
+def lookup(emu: Emulator, def_id: str) -> dict | None:
+    """A definition or set definition by id (custom or built-in), or None."""
+    scope, kind, name, ver = parse_definition_id(def_id)
+    if not scope:
+        return emu.builtins.get(kind, name)
+    if ver:
+        return emu.store.get(kind[:-1] + "Versions", def_id)
+    return emu.store.get(kind, f"{scope}{AUTH}{kind}/{name}")
+
+
+def resolve_visible(emu: Emulator, def_id: str, from_scope: str) -> dict:
+    """The definition `def_id`, which must exist and be visible from `from_scope` (404 otherwise)."""
+    scope, kind, name, _ = parse_definition_id(def_id)
+    found = lookup(emu, def_id)
+    if not found or (scope and not hierarchy.in_scope(emu, scope, from_scope)):
+        raise _missing(kind, name)
+    return found
+
+
+def _ref_id(set_name: str, index: int, def_id: str) -> str:
+    digest = hashlib.sha1(f"{set_name}|{index}|{def_id}".lower().encode()).hexdigest()
+    return str(int(digest[:15], 16))[:19]
+
+
+# --------------------------------------------------------------------------- definitions
+
+
+def _scope_of_collection(emu: Emulator, scope: str) -> str:
+    scope = scope.rstrip("/")
+    if scope:
+        s = hierarchy.require_scope(emu, scope)
+        if s.level not in ("mg", "sub"):
+            raise bad_request("InvalidPolicyDefinitionScope",
+                              "Policy definitions and set definitions can only be created at a management group "
+                              "or a subscription.")
+    return scope
+
+
+def _list_filter(req: Request, items: list[dict], scope: str) -> list[dict]:
+    flt = (req.q("$filter") or "").strip()
+    if not flt:
+        return items
+    out = items
+    for clause in re.split(r"\s+and\s+", flt, flags=re.I):
+        c = clause.strip()
+        if c.lower() == "atexactscope()":
+            out = [d for d in out if key(d["id"]).startswith(key(scope) + AUTH.lower()) or
+                   (not scope and d["id"].lower().startswith(AUTH.lower()))]
+        elif m := re.match(r"policyType\s+eq\s+'([^']*)'", c, re.I):
+            out = [d for d in out if d["properties"].get("policyType", "").lower() == m.group(1).lower()]
+        elif m := re.match(r"category\s+eq\s+'([^']*)'", c, re.I):
+            out = [d for d in out if str((d["properties"].get("metadata") or {}).get("category", "")).lower()
+                   == m.group(1).lower()]
+        else:
+            raise bad_request("InvalidFilterInQueryString", f"The filter '{flt}' is not supported.")
+    return out
+
+
+def definitions(emu: Emulator, req: Request, m: dict) -> Response:
+    kind = KIND[m["kind"].lower()]
+    scope = _scope_of_collection(emu, m["scope"])
+    name = m.get("name")
+    if not name:
+        if req.method != "GET":
+            raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on a collection.")
+        return paged(req, _list_filter(req, visible_definitions(emu, kind, scope), scope),
+                     default_top=emu.config.page_size)
+    with emu.store.lock:
+        if not scope:
+            if req.method != "GET":
+                raise ArmError(403, "AuthorizationFailed", "Built-in policy definitions are read-only.")
+            found = emu.builtins.get(kind, name)
+            if not found:
+                raise _missing(kind, name)
+            return Response(200, found)
+        rid = f"{scope}{AUTH}{kind}/{name}"
+        existing = emu.store.get(kind, rid)
+        if req.method == "GET":
+            if not existing:
+                raise _missing(kind, name)
+            return Response(200, public(existing))
+        if req.method == "PUT":
+            body = req.json()
+            obj = (put_definition if kind == "policyDefinitions" else put_set_definition)(emu, scope, name, body)
+            status = 201 if kind == "policyDefinitions" or not existing else 200
+            return Response(status, public(obj))
+        if req.method == "DELETE":
+            if not existing:
+                return Response(204, None)
+            _check_unreferenced(emu, kind, existing)
+            emu.store.delete(kind, rid)
+            for k, _ in emu.store.items(kind[:-1] + "Versions"):
+                if k.startswith(key(rid) + "/versions/"):
+                    emu.store.delete(kind[:-1] + "Versions", k)
+            return Response(200, None)
+    raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on {kind}.")
+
+
+def visible_definitions(emu: Emulator, kind: str, scope: str) -> list[dict]:
+    """Definitions at `scope`, at its ancestors, and the built-ins (what an unfiltered list returns)."""
+    chain = {key(s) for s in hierarchy.scope_chain(emu, scope)} if scope else {""}
+    custom = [public(d) for d in emu.store.values(kind)
+              if key(d["id"].rsplit(AUTH, 1)[0]) in chain]
+    custom.sort(key=lambda d: d["id"].lower())
+    return custom + emu.builtins.all(kind)
+
+
+def _stamp_metadata(props: dict, previous: dict | None) -> None:
+    meta = dict(props.get("metadata") or {})
+    old = ((previous or {}).get("properties") or {}).get("metadata") or {}
+    stamp = now_iso()
+    meta["createdBy"] = old.get("createdBy", "policygen-emulator")
+    meta["createdOn"] = old.get("createdOn", stamp)
+    meta["updatedBy"] = "policygen-emulator"
+    meta["updatedOn"] = stamp
+    props["metadata"] = meta
+
+
+def _sdata(previous: dict | None) -> dict:
+    from policygen.emulator.core import system_data
+
+    return system_data(previous)
+
+
+def put_definition(emu: Emulator, scope: str, name: str, body: dict) -> dict:
+    checks.check_definition(name, body)
+    kind = "policyDefinitions"
+    rid = f"{scope}{AUTH}{kind}/{name}"
+    existing = emu.store.get(kind, rid)
+    props = copy_json(body["properties"])
+    props["policyType"] = "Custom"
+    props.setdefault("mode", "Indexed")
+    _stamp_metadata(props, existing)
+    obj = {"id": existing["id"] if existing else rid, "name": existing["name"] if existing else name,
+           "type": f"Microsoft.Authorization/{kind}", "systemData": _sdata(existing), "properties": props}
+    _record_version(emu, kind, obj)
+    return emu.store.put(kind, rid, obj)
+
+
+def put_set_definition(emu: Emulator, scope: str, name: str, body: dict) -> dict:
+    checks.check_set_definition(name, body)
+    kind = "policySetDefinitions"
+    rid = f"{scope}{AUTH}{kind}/{name}"
+    existing = emu.store.get(kind, rid)
+    props = copy_json(body["properties"])
+    groups = {g.get("name", "").lower() for g in props.get("policyDefinitionGroups") or []}
+    seen: set[str] = set()
+    for i, ref in enumerate(props["policyDefinitions"]):
+        target = resolve_visible(emu, ref.get("policyDefinitionId", ""), scope)
+        if target["type"].lower().endswith("policysetdefinitions"):
+            raise bad_request("InvalidCreatePolicySetDefinitionRequest",
+                              "A policy set definition cannot contain another policy set definition.")
+        ref.setdefault("policyDefinitionReferenceId", _ref_id(name, i, ref["policyDefinitionId"]))
+        rid_low = ref["policyDefinitionReferenceId"].lower()
+        if rid_low in seen:
+            raise bad_request("InvalidCreatePolicySetDefinitionRequest",
+                              f"The policy definition reference id '{ref['policyDefinitionReferenceId']}' is "
+                              "used more than once.")
+        seen.add(rid_low)
+        for g in ref.get("groupNames") or []:
+            if g.lower() not in groups:
+                raise bad_request("InvalidCreatePolicySetDefinitionRequest",
+                                  f"The group '{g}' is not defined in policyDefinitionGroups.")
+        checks.check_parameter_values(name, "policy set definition", target["name"], "policy definition",
+                                      target["properties"].get("parameters") or {}, ref.get("parameters") or {})
+    props["policyType"] = "Custom"
+    _stamp_metadata(props, existing)
+    obj = {"id": existing["id"] if existing else rid, "name": existing["name"] if existing else name,
+           "type": f"Microsoft.Authorization/{kind}", "systemData": _sdata(existing), "properties": props}
+    _record_version(emu, kind, obj)
+    return emu.store.put(kind, rid, obj)
+
+
+def _check_unreferenced(emu: Emulator, kind: str, obj: dict) -> None:
+    k = key(obj["id"])
+    users: list[str] = []
+    if kind == "policyDefinitions":
+        for s in emu.store.values("policySetDefinitions"):
+            if any(key(r.get("policyDefinitionId", "")).split("/versions/")[0] == k
+                   for r in s["properties"].get("policyDefinitions", [])):
+                users.append(s["id"])
+    for a in emu.store.values("policyAssignments"):
+        if key(a["properties"].get("policyDefinitionId", "")).split("/versions/")[0] == k:
+            users.append(a["id"])
+    if users:
+        code = "InvalidDeletePolicyDefinitionRequest" if kind == "policyDefinitions" \
+            else "InvalidDeletePolicySetDefinitionRequest"
+        what = "policy definition" if kind == "policyDefinitions" else "policy set definition"
+        raise bad_request(code, f"The {what} '{obj['name']}' cannot be deleted because it is referenced by "
+                          f"{len(users)} object(s): {', '.join(users[:5])}.")
+
+
+# --------------------------------------------------------------------------- versions
+
+
+def _version_tuple(v: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"[.\-]", v))
+
+
+def _record_version(emu: Emulator, kind: str, obj: dict) -> None:
+    """A definition PUT with `properties.version` also creates that version; `versions` lists them all."""
+    vkind = kind[:-1] + "Versions"
+    ver = obj["properties"].get("version")
+    if ver:
+        if not re.fullmatch(r"\d+\.\d+\.\d+(-[A-Za-z0-9.]+)?", str(ver)):
+            raise bad_request("InvalidPolicyDefinitionVersion",
+                              f"The version '{ver}' is not valid; use Major.Minor.Patch.")
+        vobj = copy_json(obj)
+        vobj["id"] = f"{obj['id']}/versions/{ver}"
+        vobj["name"] = ver
+        vobj["type"] = f"Microsoft.Authorization/{kind}/versions"
+        vobj["properties"].pop("versions", None)
+        emu.store.put(vkind, vobj["id"], vobj)
+    prefix = key(obj["id"]) + "/versions/"
+    versions = sorted((v["name"] for k, v in emu.store.items(vkind) if k.startswith(prefix)), key=_version_tuple)
+    obj["properties"]["versions"] = versions
+
+
+def versions(emu: Emulator, req: Request, m: dict) -> Response:
+    kind = KIND[m["kind"].lower()]
+    vkind = kind[:-1] + "Versions"
+    scope = _scope_of_collection(emu, m["scope"])
+    name, ver = m["name"], m.get("ver")
+    base_id = f"{scope}{AUTH}{kind}/{name}"
+    with emu.store.lock:
+        if not scope:
+            base = emu.builtins.get(kind, name)
+            if not base or req.method != "GET":
+                raise _missing(kind, name) if not base else ArmError(403, "AuthorizationFailed",
+                                                                       "Built-ins are read-only.")
+            vobj = _builtin_version(base)
+            if ver is None:
+                return paged(req, [vobj], default_top=emu.config.page_size)
+            if ver != vobj["name"]:
+                raise ArmError(404, "PolicyDefinitionVersionNotFound", f"Version '{ver}' of '{name}' not found.")
+            return Response(200, vobj)
+        base = emu.store.get(kind, base_id)
+        if ver is None:
+            prefix = key(base_id) + "/versions/"
+            items = sorted((public(v) for k, v in emu.store.items(vkind) if k.startswith(prefix)),
+                           key=lambda v: _version_tuple(v["name"]))
+            return paged(req, items, default_top=emu.config.page_size)
+        vid = f"{base_id}/versions/{ver}"
+        existing = emu.store.get(vkind, vid)
+        if req.method == "GET":
+            if not existing:
+                raise ArmError(404, "PolicyDefinitionVersionNotFound",
+                               f"The version '{ver}' of {NOT_FOUND[kind][1]} '{name}' could not be found.")
+            return Response(200, public(existing))
+        if req.method == "PUT":
+            body = req.json()
+            props = body.setdefault("properties", {})
+            if props.get("version") and props["version"] != ver:
+                raise bad_request("InvalidPolicyDefinitionVersion",
+                                  f"The version in the body '{props['version']}' does not match '{ver}'.")
+            props["version"] = ver
+            latest = not base or _version_tuple(ver) >= _version_tuple(
+                (base["properties"].get("versions") or ["0.0.0"])[-1])
+            if latest:
+                put = put_definition if kind == "policyDefinitions" else put_set_definition
+                put(emu, scope, base["name"] if base else name, body)
+            else:
+                (checks.check_definition if kind == "policyDefinitions" else checks.check_set_definition)(name, body)
+                vobj = {"id": vid, "name": ver, "type": f"Microsoft.Authorization/{kind}/versions",
+                        "systemData": _sdata(existing), "properties": copy_json(props)}
+                vobj["properties"]["policyType"] = "Custom"
+                emu.store.put(vkind, vid, vobj)
+                _record_version(emu, kind, base)
+                emu.store.put(kind, base_id, base)
+            return Response(200 if existing else 201, public(emu.store.get(vkind, vid)))
+        if req.method == "DELETE":
+            if not existing:
+                return Response(204, None)
+            emu.store.delete(vkind, vid)
+            if base:
+                base["properties"]["version"] = base["properties"].get("version")
+                _record_version_list_only(emu, kind, base)
+            return Response(200, None)
+    raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on versions.")
+
+
+def _record_version_list_only(emu: Emulator, kind: str, base: dict) -> None:
+    vkind = kind[:-1] + "Versions"
+    prefix = key(base["id"]) + "/versions/"
+    base["properties"]["versions"] = sorted((v["name"] for k, v in emu.store.items(vkind) if k.startswith(prefix)),
+                                            key=_version_tuple)
+    emu.store.put(kind, base["id"], base)
+
+
+def _builtin_version(base: dict) -> dict:
+    v = copy_json(base)
+    ver = v["properties"].get("version", "1.0.0")
+    v["id"], v["name"], v["type"] = f"{base['id']}/versions/{ver}", ver, base["type"] + "/versions"
+    v["properties"].pop("versions", None)
+    return v
+
+
+def list_all_versions(emu: Emulator, req: Request, m: dict) -> Response:
+    if req.method != "POST":
+        raise ArmError(405, "MethodNotAllowed", "Use POST.")
+    kind = "policyDefinitions" if "setdefinition" not in m["op"].lower() else "policySetDefinitions"
+    scope = _scope_of_collection(emu, m["scope"])
+    if not scope:
+        items = [_builtin_version(b) for b in emu.builtins.all(kind)]
+    else:
+        prefix = key(f"{scope}{AUTH}{kind}/")
+        items = [public(v) for k, v in emu.store.items(kind[:-1] + "Versions") if k.startswith(prefix)]
+    return Response(200, {"value": items, "nextLink": None})

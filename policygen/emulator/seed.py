@@ -1,0 +1,162 @@
+"""Seed files: the tenant an emulator starts with (management groups, subscriptions, resource groups,
+resources or an inventory file). Format documented in docs/emulator.md.
+
+A seed is applied only to an empty store, so `--state FILE` keeps what a previous run changed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from policygen.emulator import hierarchy
+from policygen.emulator.core import ArmError
+from policygen.errors import Diagnostic, InputError
+
+if TYPE_CHECKING:
+    from policygen.emulator.app import Emulator
+
+DEFAULT_LOCATION = "westeurope"
+
+
+def load(source: str | Path | dict | None) -> tuple[dict, Path | None]:
+    """A seed document and the directory relative paths in it resolve against."""
+    if source is None:
+        return {}, None
+    if isinstance(source, dict):
+        return source, None
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(Diagnostic(str(path), 0, 0, f"cannot read seed file: {exc.strerror}")) from exc
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line, col = (mark.line + 1, mark.column + 1) if mark else (getattr(exc, "lineno", 0), getattr(exc, "colno", 0))
+        raise InputError(Diagnostic(str(path), line, col, f"seed is not valid {path.suffix[1:] or 'YAML'}: "
+                                                          f"{getattr(exc, 'problem', None) or exc}")) from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError(Diagnostic(str(path), 1, 1, "seed must be a mapping (managementGroups, subscriptions, "
+                                                     "resources, inventory)"))
+    return data, path.parent
+
+
+def ensure_root(emu: Emulator) -> None:
+    if not emu.store.get("managementGroups", hierarchy.root_name(emu)):
+        hierarchy.put_mg(emu, hierarchy.root_name(emu), "Tenant Root Group")
+
+
+def apply(emu: Emulator, source: str | Path | dict | None) -> None:
+    data, base = load(source)
+    where = str(source) if isinstance(source, str | Path) else "<seed>"
+    problems: list[Diagnostic] = []
+    known = {"tenantId", "managementGroups", "subscriptions", "resources", "inventory", "roleAssignments"}
+    for k in sorted(set(data) - known):
+        problems.append(Diagnostic(where, 0, 0, f"unknown seed key '{k}' (expected one of {', '.join(sorted(known))})"))
+    if data.get("tenantId"):
+        emu.config.tenant_id = str(data["tenantId"])
+    ensure_root(emu)
+
+    def add_mg(item: Any, parent: str | None) -> None:
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict) or not item.get("name"):
+            problems.append(Diagnostic(where, 0, 0, f"management group entry needs a name: {item!r}"))
+            return
+        par = item.get("parent") or parent
+        if par and not emu.store.get("managementGroups", par):
+            problems.append(Diagnostic(where, 0, 0, f"management group '{item['name']}': parent '{par}' is not "
+                                                    "defined before it"))
+            return
+        hierarchy.put_mg(emu, item["name"], item.get("displayName"), par)
+        for sub in item.get("subscriptions") or []:
+            add_sub(sub, item["name"])
+        for child in item.get("children") or []:
+            add_mg(child, item["name"])
+
+    def add_sub(item: Any, parent: str | None) -> None:
+        if isinstance(item, str):
+            item = {"id": item}
+        if not isinstance(item, dict) or not (item.get("id") or item.get("subscriptionId")):
+            problems.append(Diagnostic(where, 0, 0, f"subscription entry needs an id: {item!r}"))
+            return
+        sub_id = str(item.get("id") or item.get("subscriptionId")).rsplit("/", 1)[-1]
+        par = item.get("managementGroup") or parent
+        if par and not emu.store.get("managementGroups", par):
+            problems.append(Diagnostic(where, 0, 0, f"subscription '{sub_id}': management group '{par}' is not "
+                                                    "defined"))
+            return
+        hierarchy.put_subscription(emu, sub_id, item.get("displayName"), par)
+        for rg in item.get("resourceGroups") or []:
+            if isinstance(rg, str):
+                rg = {"name": rg}
+            hierarchy.put_resource_group(emu, sub_id, rg["name"], rg.get("location", DEFAULT_LOCATION),
+                                         rg.get("tags"))
+
+    for mg in data.get("managementGroups") or []:
+        add_mg(mg, None)
+    for sub in data.get("subscriptions") or []:
+        add_sub(sub, None)
+
+    resources = list(data.get("resources") or [])
+    inventory = data.get("inventory")
+    for inv in [inventory] if isinstance(inventory, str) else (inventory or []):
+        path = (base / inv) if base and not Path(inv).is_absolute() else Path(inv)
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            problems.append(Diagnostic(str(path), 0, 0, f"cannot read inventory: {exc}"))
+            continue
+        if isinstance(loaded, dict):
+            loaded = loaded.get("value") or loaded.get("data") or loaded.get("resources") or []
+        resources += loaded
+    for res in resources:
+        try:
+            add_resource(emu, res)
+        except ArmError as err:
+            problems.append(Diagnostic(where, 0, 0, f"resource {res.get('id') if isinstance(res, dict) else res!r}: "
+                                                    f"{err.message}"))
+    for ra in data.get("roleAssignments") or []:
+        _role_assignment(emu, ra, problems, where)
+    if problems:
+        raise InputError(problems)
+
+
+def add_resource(emu: Emulator, res: Any) -> None:
+    """Store one inventory resource, creating its subscription and resource group when they are missing."""
+    from policygen.emulator import resources as res_mod
+    from policygen.emulator.core import parse_scope
+
+    if not isinstance(res, dict) or not res.get("id"):
+        raise ArmError(400, "InvalidResource", "a resource needs a full 'id'")
+    scope = parse_scope(res["id"])
+    if scope.level != "resource" or not scope.sub:
+        raise ArmError(400, "InvalidResourceId", f"'{res['id']}' is not a resource id under a subscription")
+    if not emu.store.get("subscriptions", scope.sub):
+        hierarchy.put_subscription(emu, scope.sub)
+    if scope.rg and not emu.store.get("resourceGroups", f"/subscriptions/{scope.sub}/resourceGroups/{scope.rg}"):
+        hierarchy.put_resource_group(emu, scope.sub, scope.rg, res.get("location") or DEFAULT_LOCATION)
+    res_mod.put_raw(emu, res)
+
+
+def _role_assignment(emu: Emulator, ra: Any, problems: list[Diagnostic], where: str) -> None:
+    from policygen.emulator.core import guid, now_iso
+
+    if not isinstance(ra, dict) or not all(ra.get(k) for k in ("scope", "roleDefinitionId", "principalId")):
+        problems.append(Diagnostic(where, 0, 0, f"role assignment needs scope, roleDefinitionId, principalId: {ra!r}"))
+        return
+    scope = ra["scope"].rstrip("/")
+    name = ra.get("name") or guid("seed-ra", scope, ra["principalId"], ra["roleDefinitionId"])
+    rid = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
+    emu.store.put("roleAssignments", rid, {
+        "id": rid, "name": name, "type": "Microsoft.Authorization/roleAssignments",
+        "properties": {"scope": scope or "/", "roleDefinitionId": ra["roleDefinitionId"],
+                       "principalId": ra["principalId"], "principalType": ra.get("principalType", "User"),
+                       "createdOn": now_iso(), "updatedOn": now_iso()}})
