@@ -114,7 +114,7 @@ def apply_operations(ops: Sequence[Operation], resource: dict, scope: Scope, not
         if op.tag is not None:
             _apply_tag(out, op, value, notes)
         elif op.identity_type and not re.match(
-            r"microsoft\.compute/virtualmachine(scalesets)?$", str(resource.get("type", "")), re.IGNORECASE
+            r"microsoft\.compute/virtualmachine(s|scalesets)$", str(resource.get("type", "")), re.IGNORECASE
         ):
             notes.append("identity.type can only be modified on virtual machines and scale sets: skipped")
         else:
