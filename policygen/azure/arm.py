@@ -1,0 +1,316 @@
+"""One place that turns scopes into SDK calls: every read and write of plan/apply/remediate/status goes
+through `Arm`, which picks the SDK method for the scope level, converts models to plain REST dicts and
+wraps each request in `call_with_retries`.
+
+The real SDK clients are used throughout (policy, policy insights, authorization, management groups);
+bodies go out as plain dicts (sent verbatim) or raw JSON bytes where the SDK model lacks fields
+(remediation `failureThreshold`, `parallelDeployments`, `resourceCount` need api-version 2021-10-01).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from policygen.azure.retry import CallStats, Notify, RetrySettings, call_with_retries
+from policygen.azure.scopes import Scope, parse_scope
+from policygen.azure.target import Target
+
+NO_SUB = "00000000-0000-0000-0000-000000000000"  # clients need a subscription id even for MG-scope calls
+REMEDIATION_API = "2021-10-01"
+NO_RETRY = {"retry_total": 0}
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    """A model (hybrid TypeSpec or msrest) or dict as its REST JSON."""
+    if obj is None:
+        return {}
+    if isinstance(obj, dict):
+        return obj
+    if hasattr(obj, "serialize") and hasattr(obj, "_attribute_map"):  # msrest models
+        return obj.serialize(keep_readonly=True)
+    if hasattr(obj, "as_dict"):
+        return obj.as_dict()
+    return dict(obj)
+
+
+class Clients:
+    """The SDK clients for one target, made lazily and cached per subscription (thread-safe)."""
+
+    def __init__(self, target: Target, credential: Any = None, pool_size: int = 64):
+        from policygen.azure import connection
+
+        self.target = target
+        self._kwargs = connection.client_kwargs(target, pool_size=pool_size)
+        self._credential = credential or connection.credential(target)
+        self._cache: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def _get(self, kind: str, sub: str, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            client = self._cache.get((kind, sub))
+            if client is None:
+                client = self._cache[(kind, sub)] = make()
+            return client
+
+    def policy(self, sub: str | None = None) -> Any:
+        from azure.mgmt.resource.policy import PolicyClient
+
+        sub = sub or NO_SUB
+        return self._get("policy", sub, lambda: PolicyClient(self._credential, sub, **self._kwargs))
+
+    def insights(self, sub: str | None = None) -> Any:
+        from azure.mgmt.policyinsights import PolicyInsightsClient
+
+        sub = sub or NO_SUB
+        return self._get("insights", sub, lambda: PolicyInsightsClient(self._credential, sub, **self._kwargs))
+
+    def authorization(self, sub: str | None = None) -> Any:
+        from azure.mgmt.authorization import AuthorizationManagementClient
+
+        sub = sub or NO_SUB
+        return self._get("authorization", sub,
+                         lambda: AuthorizationManagementClient(self._credential, sub, **self._kwargs))
+
+    def management_groups(self) -> Any:
+        from azure.mgmt.managementgroups import ManagementGroupsMgmtClient
+
+        return self._get("mg", "", lambda: ManagementGroupsMgmtClient(self._credential, **self._kwargs))
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._cache.values():
+                close = getattr(client, "close", None)
+                if close:
+                    close()
+            self._cache.clear()
+
+
+class Arm:
+    """Scope-aware ARM operations with retries. Reads return REST dicts; writes return the server's reply."""
+
+    def __init__(self, clients: Clients, settings: RetrySettings | None = None, stats: CallStats | None = None):
+        self.clients = clients
+        self.settings = settings or RetrySettings()
+        self.stats = stats or CallStats()
+
+    def _call(self, fn: Callable[[], Any], *, write: bool = False, principal_retry: bool = False,
+              on_retry: Notify | None = None) -> Any:
+        return call_with_retries(fn, self.settings, self.stats, write=write, principal_retry=principal_retry,
+                                 on_retry=on_retry)
+
+    def _list(self, make_pager: Callable[[], Any], on_retry: Notify | None = None) -> list[dict[str, Any]]:
+        return self._call(lambda: [as_dict(x) for x in make_pager()], on_retry=on_retry)
+
+    # ------------------------------------------------------------------ definitions and initiatives
+
+    def _defs_ops(self, kind: str, scope: Scope) -> Any:
+        client = self.clients.policy(scope.sub)
+        return client.policy_definitions if kind == "definition" else client.policy_set_definitions
+
+    def list_definitions(self, kind: str, scope_id: str, on_retry: Notify | None = None) -> list[dict[str, Any]]:
+        """Custom definitions (or initiatives) defined exactly at `scope_id` (inherited ones filtered out)."""
+        scope = parse_scope(scope_id)
+        ops = self._defs_ops(kind, scope)
+        flt = "policyType eq 'Custom'"
+        if scope.level == "mg":
+            items = self._list(lambda: ops.list_by_management_group(scope.mg, filter=flt, **NO_RETRY), on_retry)
+        elif scope.level == "sub":
+            items = self._list(lambda: ops.list(filter=flt, **NO_RETRY), on_retry)
+        else:
+            raise ValueError(f"definitions live at a management group or subscription, not {scope_id}")
+        prefix = scope.id.lower() + "/providers/"
+        return [i for i in items if str(i.get("id", "")).lower().startswith(prefix)]
+
+    def get_definition(self, definition_id: str) -> dict[str, Any] | None:
+        """Any definition or initiative by id (built-in, MG or subscription); None when missing."""
+        low = definition_id.lower()
+        is_set = "/policysetdefinitions/" in low
+        name = definition_id.rstrip("/").rsplit("/", 1)[-1]
+        scope_part = definition_id[: low.rfind("/providers/microsoft.authorization/")]
+        try:
+            if not scope_part:
+                client = self.clients.policy()
+                ops = client.policy_set_definitions if is_set else client.policy_definitions
+                return as_dict(self._call(lambda: ops.get_built_in(name, **NO_RETRY)))
+            scope = parse_scope(scope_part)
+            ops = self._defs_ops("initiative" if is_set else "definition", scope)
+            if scope.level == "mg":
+                return as_dict(self._call(lambda: ops.get_at_management_group(scope.mg, name, **NO_RETRY)))
+            return as_dict(self._call(lambda: ops.get(name, **NO_RETRY)))
+        except ResourceNotFoundError:
+            return None
+
+    def put_definition(self, kind: str, scope_id: str, name: str, body: dict[str, Any],
+                       on_retry: Notify | None = None) -> dict[str, Any]:
+        scope = parse_scope(scope_id)
+        ops = self._defs_ops(kind, scope)
+        if scope.level == "mg":
+            fn = lambda: ops.create_or_update_at_management_group(scope.mg, name, body, **NO_RETRY)  # noqa: E731
+        else:
+            fn = lambda: ops.create_or_update(name, body, **NO_RETRY)  # noqa: E731
+        return as_dict(self._call(fn, write=True, on_retry=on_retry))
+
+    def delete_definition(self, kind: str, scope_id: str, name: str, on_retry: Notify | None = None) -> None:
+        scope = parse_scope(scope_id)
+        ops = self._defs_ops(kind, scope)
+        if scope.level == "mg":
+            fn = lambda: ops.delete_at_management_group(scope.mg, name, **NO_RETRY)  # noqa: E731
+        else:
+            fn = lambda: ops.delete(name, **NO_RETRY)  # noqa: E731
+        self._call(fn, write=True, on_retry=on_retry)
+
+    # ------------------------------------------------------------------ assignments
+
+    def list_assignments(self, scope_id: str, on_retry: Notify | None = None) -> list[dict[str, Any]]:
+        """Assignments made exactly at `scope_id`."""
+        scope = parse_scope(scope_id)
+        ops = self.clients.policy(scope.sub).policy_assignments
+        flt = "atExactScope()"
+        if scope.level == "mg":
+            items = self._list(lambda: ops.list_for_management_group(scope.mg, filter=flt, **NO_RETRY), on_retry)
+        elif scope.level == "sub":
+            items = self._list(lambda: ops.list(filter=flt, **NO_RETRY), on_retry)
+        elif scope.level == "rg":
+            items = self._list(lambda: ops.list_for_resource_group(scope.rg, filter=flt, **NO_RETRY), on_retry)
+        else:
+            raise ValueError(f"assignments at resource scope are not supported: {scope_id}")
+        want = scope.id.lower()
+        return [i for i in items if str((i.get("properties") or {}).get("scope", want)).lower().rstrip("/") == want]
+
+    def put_assignment(self, scope_id: str, name: str, body: dict[str, Any],
+                       on_retry: Notify | None = None) -> dict[str, Any]:
+        ops = self.clients.policy(parse_scope(scope_id).sub).policy_assignments
+        return as_dict(self._call(lambda: ops.create(scope_id, name, body, **NO_RETRY), write=True,
+                                  on_retry=on_retry))
+
+    def delete_assignment(self, scope_id: str, name: str, on_retry: Notify | None = None) -> None:
+        ops = self.clients.policy(parse_scope(scope_id).sub).policy_assignments
+        self._call(lambda: ops.delete(scope_id, name, **NO_RETRY), write=True, on_retry=on_retry)
+
+    # ------------------------------------------------------------------ role assignments
+
+    def list_role_assignments(self, scope_id: str, on_retry: Notify | None = None) -> list[dict[str, Any]]:
+        """Role assignments made exactly at `scope_id` (inherited ones filtered out)."""
+        scope = parse_scope(scope_id)
+        ops = self.clients.authorization(scope.sub).role_assignments
+        items = self._list(lambda: ops.list_for_scope(scope.id, filter="atScope()", **NO_RETRY), on_retry)
+        want = scope.id.lower()
+        return [i for i in items if str((i.get("properties") or {}).get("scope", "")).lower().rstrip("/") == want]
+
+    def put_role_assignment(self, scope_id: str, name: str, body: dict[str, Any],
+                            on_retry: Notify | None = None) -> dict[str, Any]:
+        ops = self.clients.authorization(parse_scope(scope_id).sub).role_assignments
+        raw = json.dumps(body).encode("utf-8")
+        return as_dict(self._call(lambda: ops.create(scope_id, name, raw, **NO_RETRY), write=True,
+                                  principal_retry=True, on_retry=on_retry))
+
+    def delete_role_assignment(self, scope_id: str, name: str, on_retry: Notify | None = None) -> None:
+        ops = self.clients.authorization(parse_scope(scope_id).sub).role_assignments
+        self._call(lambda: ops.delete(scope_id, name, **NO_RETRY), write=True, on_retry=on_retry)
+
+    # ------------------------------------------------------------------ remediation
+
+    def _remediation_call(self, scope_id: str, verb: str, *args: Any, **kw: Any) -> Any:
+        scope = parse_scope(scope_id)
+        ops = self.clients.insights(scope.sub).remediations
+        sep = "_" if verb == "list_for" else "_at_"  # list_for_management_group vs get_at_management_group
+        if scope.level == "mg":
+            return getattr(ops, f"{verb}{sep}management_group")(scope.mg, *args, **kw)
+        if scope.level == "sub":
+            return getattr(ops, f"{verb}{sep}subscription")(*args, **kw)
+        if scope.level == "rg":
+            return getattr(ops, f"{verb}{sep}resource_group")(scope.rg, *args, **kw)
+        return getattr(ops, f"{verb}{sep}resource")(scope.id, *args, **kw)
+
+    def list_remediations(self, scope_id: str, on_retry: Notify | None = None) -> list[dict[str, Any]]:
+        items = self._list(lambda: self._remediation_call(scope_id, "list_for", **NO_RETRY), on_retry)
+        want = scope_id.lower().rstrip("/") + "/providers/microsoft.policyinsights/remediations/"
+        return [i for i in items if str(i.get("id", "")).lower().startswith(want)]
+
+    def put_remediation(self, scope_id: str, name: str, body: dict[str, Any],
+                        on_retry: Notify | None = None) -> dict[str, Any]:
+        raw = json.dumps(body).encode("utf-8")
+        return self._call(lambda: self._remediation_call(
+            scope_id, "create_or_update", name, raw, api_version=REMEDIATION_API, cls=_raw_json, **NO_RETRY),
+            write=True, on_retry=on_retry)
+
+    def get_remediation(self, scope_id: str, name: str, on_retry: Notify | None = None) -> dict[str, Any]:
+        return self._call(lambda: self._remediation_call(scope_id, "get", name, api_version=REMEDIATION_API,
+                                                         cls=_raw_json, **NO_RETRY), on_retry=on_retry)
+
+    # ------------------------------------------------------------------ hierarchy, evaluation, states
+
+    def subscriptions_under(self, scope_id: str) -> list[str]:
+        """Subscription ids at or below a scope (management group descendants; a subscription itself)."""
+        scope = parse_scope(scope_id)
+        if scope.level != "mg":
+            return [scope.sub] if scope.sub else []
+        ops = self.clients.management_groups().management_groups
+        items = self._list(lambda: ops.get_descendants(scope.mg, **NO_RETRY))
+        return sorted({str(i.get("name")) for i in items if str(i.get("type", "")).lower().endswith("/subscriptions")})
+
+    def trigger_evaluation(self, scope_id: str) -> None:
+        """On-demand compliance scan; Azure offers it at subscription and resource-group scope only."""
+        scope = parse_scope(scope_id)
+        states = self.clients.insights(scope.sub).policy_states
+        if scope.level == "sub":
+            fn = lambda: states.begin_trigger_subscription_evaluation(scope.sub, **NO_RETRY).result()  # noqa: E731
+        elif scope.level == "rg":
+            fn = lambda: states.begin_trigger_resource_group_evaluation(scope.sub, scope.rg,  # noqa: E731
+                                                                        **NO_RETRY).result()
+        else:
+            raise ValueError(f"on-demand evaluation needs a subscription or resource-group scope, not {scope_id}")
+        self._call(fn, write=True)
+
+    def summarize(self, scope_id: str, assignment_id: str | None = None) -> dict[str, Any]:
+        """`policyStates/latest/summarize` at a scope (optionally filtered to one assignment)."""
+        from azure.mgmt.policyinsights.models import QueryOptions
+
+        scope = parse_scope(scope_id)
+        states = self.clients.insights(scope.sub).policy_states
+        opts = QueryOptions(filter=f"policyAssignmentId eq '{assignment_id}'") if assignment_id else None
+        if scope.level == "mg":
+            fn = lambda: states.summarize_for_management_group("latest", scope.mg, query_options=opts,  # noqa: E731
+                                                               **NO_RETRY)
+        elif scope.level == "sub":
+            fn = lambda: states.summarize_for_subscription("latest", scope.sub, query_options=opts,  # noqa: E731
+                                                           **NO_RETRY)
+        elif scope.level == "rg":
+            fn = lambda: states.summarize_for_resource_group("latest", scope.sub, scope.rg,  # noqa: E731
+                                                             query_options=opts, **NO_RETRY)
+        else:
+            raise ValueError(f"cannot summarize compliance at {scope_id}")
+        return as_dict(self._call(fn))
+
+    def query_states(self, scope_id: str, assignment_id: str | None = None) -> list[dict[str, Any]]:
+        """Latest policy states (one row per resource x policy) at a scope, optionally for one assignment."""
+        from azure.mgmt.policyinsights.models import QueryOptions
+
+        scope = parse_scope(scope_id)
+        states = self.clients.insights(scope.sub).policy_states
+        opts = QueryOptions(filter=f"policyAssignmentId eq '{assignment_id}'") if assignment_id else None
+        if scope.level == "mg":
+            pager = lambda: states.list_query_results_for_management_group(  # noqa: E731
+                "latest", scope.mg, query_options=opts, **NO_RETRY)
+        elif scope.level == "sub":
+            pager = lambda: states.list_query_results_for_subscription(  # noqa: E731
+                "latest", scope.sub, query_options=opts, **NO_RETRY)
+        elif scope.level == "rg":
+            pager = lambda: states.list_query_results_for_resource_group(  # noqa: E731
+                "latest", scope.sub, scope.rg, query_options=opts, **NO_RETRY)
+        else:
+            raise ValueError(f"cannot query compliance at {scope_id}")
+        return self._list(pager)
+
+
+def _raw_json(pipeline_response: Any, deserialized: Any, headers: Any) -> dict[str, Any]:
+    """`cls=` hook: the reply as sent, including fields the 1.0.1 Remediation model does not know."""
+    try:
+        return pipeline_response.http_response.json() or {}
+    except ValueError:
+        return as_dict(deserialized)

@@ -1,0 +1,252 @@
+"""The desired state of an environment: the build's objects with ids, plus what each assignment implies.
+
+Besides the three object kinds this derives, per assignment, the role assignments its identity needs (the
+`roleDefinitionIds` of its deployIfNotExists/modify members, at the assignment scope and at the scopes named
+by parameters marked `assignPermissions`) and the members a remediation task can act on. Effects are
+resolved through the parameter chain (assignment → initiative → member → definition default), so a member
+whose effect this assignment sets to Disabled or Audit grants no role and gets no remediation task.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from policygen.artefacts import Artefact, Build
+from policygen.azure.scopes import is_scope, key, name_of_id
+from policygen.azure.target import Target
+
+REMEDIABLE = {"deployifnotexists", "modify"}
+_PARAM_REF = re.compile(r"^\[\s*parameters\(\s*'([^']+)'\s*\)\s*\]$", re.I)
+UNKNOWN = object()  # a value we cannot resolve offline (an ARM expression other than parameters('x'))
+
+Lookup = Callable[[str], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class RoleNeed:
+    """One role the identity of `assignment` must hold at `scope`."""
+
+    assignment: str  # assignment name
+    scope: str
+    role_definition_id: str  # as the definitions name it (usually the tenant form)
+    because: tuple[str, ...] = ()  # reference ids / definition names that need it
+
+    @property
+    def role_guid(self) -> str:
+        return name_of_id(self.role_definition_id).lower()
+
+    @property
+    def triple_key(self) -> tuple[str, str]:
+        return key(self.scope), self.role_guid
+
+
+@dataclass(frozen=True)
+class RemediationNeed:
+    """A deployIfNotExists/modify member of an assignment: one remediation task each."""
+
+    assignment: str
+    assignment_id: str
+    scope: str
+    reference_id: str | None  # None when the assignment assigns a single definition
+    definition_id: str
+    effect: str
+
+
+@dataclass
+class DesiredObject:
+    kind: str  # definition | initiative | assignment
+    name: str
+    id: str
+    scope: str
+    body: dict[str, Any]  # the REST body to PUT
+    source: str = ""
+    remediation: dict[str, Any] = field(default_factory=dict)  # assignments: intent's remediation settings
+
+    @property
+    def address(self) -> str:
+        return f"{self.kind}.{self.name}"
+
+
+@dataclass
+class Desired:
+    target: Target
+    definitions: dict[str, DesiredObject] = field(default_factory=dict)  # key(id) -> object
+    initiatives: dict[str, DesiredObject] = field(default_factory=dict)
+    assignments: dict[str, DesiredObject] = field(default_factory=dict)
+    roles: dict[str, list[RoleNeed]] = field(default_factory=dict)  # key(assignment id) -> needs
+    remediations: dict[str, list[RemediationNeed]] = field(default_factory=dict)  # key(assignment id) -> members
+
+    def objects(self) -> list[DesiredObject]:
+        return [*self.definitions.values(), *self.initiatives.values(), *self.assignments.values()]
+
+    def builtin_references(self) -> set[str]:
+        """Ids of built-in definitions/initiatives the pack references (their bodies are read from Azure)."""
+        local = set(self.definitions) | set(self.initiatives)
+        refs: set[str] = set()
+        for obj in self.initiatives.values():
+            for ref in obj.body["properties"].get("policyDefinitions") or []:
+                refs.add(ref.get("policyDefinitionId", ""))
+        for obj in self.assignments.values():
+            refs.add(obj.body["properties"].get("policyDefinitionId", ""))
+        return {r for r in refs if r and key(r) not in local}
+
+
+def _put_body(art: Artefact) -> dict[str, Any]:
+    """The REST body without fields ARM sets itself (name comes from the URL, policyType is server-set)."""
+    body = copy.deepcopy(art.body)
+    body.pop("name", None)
+    body.get("properties", {}).pop("policyType", None)
+    return body
+
+
+def desired_state(build: Build, target: Target) -> Desired:
+    """Ids and bodies of everything the build deploys to `target` (roles/remediation come from `derive`)."""
+    out = Desired(target=target)
+    for kind, group, dest in (("definition", build.definitions, out.definitions),
+                              ("initiative", build.initiatives, out.initiatives)):
+        for name in sorted(group):
+            art = group[name]
+            oid = build.definition_id(kind, name)  # type: ignore[arg-type]
+            dest[key(oid)] = DesiredObject(kind, name, oid, build.pack.definition_scope, _put_body(art),
+                                           str(art.source))
+    for name in sorted(build.assignments):
+        art = build.assignments[name]
+        scope = (art.scope or "").rstrip("/")
+        oid = f"{scope}/providers/Microsoft.Authorization/policyAssignments/{name}"
+        out.assignments[key(oid)] = DesiredObject("assignment", name, oid, scope, _put_body(art), str(art.source),
+                                                  dict(art.remediation or {}))
+    return out
+
+
+# --------------------------------------------------------------------------- effect and role derivation
+
+
+def values_of(params: dict[str, Any] | None) -> dict[str, Any]:
+    """`{"p": {"value": v}}` -> `{"p": v}`."""
+    return {k: v.get("value") for k, v in (params or {}).items() if isinstance(v, dict) and "value" in v}
+
+
+def with_defaults(declared: dict[str, Any] | None, given: dict[str, Any]) -> dict[str, Any]:
+    lower = {k.lower(): v for k, v in given.items()}
+    out: dict[str, Any] = {}
+    for name, spec in (declared or {}).items():
+        if name.lower() in lower:
+            out[name] = lower[name.lower()]
+        elif isinstance(spec, dict) and "defaultValue" in spec:
+            out[name] = spec["defaultValue"]
+    return out
+
+
+def resolve(value: Any, params: dict[str, Any]) -> Any:
+    """Resolve whole-string `[parameters('x')]`; any other expression is UNKNOWN (no guessing)."""
+    if isinstance(value, str) and value.startswith("[") and not value.startswith("[["):
+        m = _PARAM_REF.match(value)
+        if not m:
+            return UNKNOWN
+        lower = {k.lower(): v for k, v in params.items()}
+        return lower.get(m.group(1).lower(), UNKNOWN)
+    return value
+
+
+@dataclass
+class _Member:
+    definition_id: str
+    definition: dict[str, Any]
+    parameters: dict[str, Any]
+    reference_id: str | None
+
+
+def _members(assignment: DesiredObject, lookup: Lookup) -> list[_Member] | None:
+    props = assignment.body["properties"]
+    target_id = props.get("policyDefinitionId", "")
+    target = lookup(target_id)
+    if target is None:
+        return None
+    given = values_of(props.get("parameters"))
+    tprops = target.get("properties") or {}
+    if "policysetdefinitions" not in key(target_id):
+        return [_Member(target_id, target, with_defaults(tprops.get("parameters"), given), None)]
+    set_params = with_defaults(tprops.get("parameters"), given)
+    out = []
+    for ref in tprops.get("policyDefinitions") or []:
+        definition = lookup(ref.get("policyDefinitionId", ""))
+        if definition is None:
+            continue
+        member_given = {k: resolve(v, set_params) for k, v in values_of(ref.get("parameters")).items()}
+        params = with_defaults((definition.get("properties") or {}).get("parameters"), member_given)
+        out.append(_Member(ref.get("policyDefinitionId", ""), definition, params,
+                           ref.get("policyDefinitionReferenceId")))
+    return out
+
+
+def member_effect(member: _Member) -> str | object:
+    rule = (member.definition.get("properties") or {}).get("policyRule") or {}
+    effect = resolve((rule.get("then") or {}).get("effect", ""), member.parameters)
+    return effect.lower() if isinstance(effect, str) else UNKNOWN
+
+
+def _role_ids(member: _Member) -> list[str]:
+    rule = (member.definition.get("properties") or {}).get("policyRule") or {}
+    details = (rule.get("then") or {}).get("details") or {}
+    return [str(r) for r in details.get("roleDefinitionIds") or [] if isinstance(r, str)] \
+        if isinstance(details, dict) else []
+
+
+def _permission_scopes(member: _Member) -> list[str]:
+    """Values of the member's parameters marked `assignPermissions` that are ARM scopes."""
+    out = []
+    for name, spec in ((member.definition.get("properties") or {}).get("parameters") or {}).items():
+        if isinstance(spec, dict) and (spec.get("metadata") or {}).get("assignPermissions") is True:
+            value = member.parameters.get(name)
+            for v in value if isinstance(value, list) else [value]:
+                if is_scope(v):
+                    out.append(str(v).rstrip("/"))
+    return out
+
+
+def derive(desired: Desired, lookup: Lookup) -> list[str]:
+    """Fill `desired.roles` and `desired.remediations`; returns warnings (unresolvable references)."""
+    local: dict[str, dict[str, Any]] = {k: o.body for k, o in {**desired.definitions, **desired.initiatives}.items()}
+
+    def find(object_id: str) -> dict[str, Any] | None:
+        return local.get(key(object_id)) or lookup(object_id)
+
+    warnings: list[str] = []
+    for akey, assignment in desired.assignments.items():
+        members = _members(assignment, find)
+        if members is None:
+            target_id = assignment.body["properties"].get("policyDefinitionId")
+            warnings.append(f"{assignment.address}: cannot read {target_id}: cannot derive its roles and remediation")
+            members = []
+        has_identity = str((assignment.body.get("identity") or {}).get("type", "None")).lower() != "none"
+        needs: dict[tuple[str, str], RoleNeed] = {}
+        remediation: list[RemediationNeed] = []
+        for member in members:
+            effect = member_effect(member)
+            roles = _role_ids(member)
+            if effect is UNKNOWN:
+                effect_name = "unknown"
+                remediable = bool(roles)  # cannot tell offline: keep the roles the definition asks for
+            else:
+                effect_name = str(effect)
+                remediable = effect in REMEDIABLE
+            if not remediable:
+                continue
+            label = member.reference_id or name_of_id(member.definition_id)
+            remediation.append(RemediationNeed(assignment.name, assignment.id, assignment.scope, member.reference_id,
+                                               member.definition_id, effect_name))
+            if not has_identity:
+                continue
+            for scope in [assignment.scope, *_permission_scopes(member)]:
+                for role in roles:
+                    need = RoleNeed(assignment.name, scope, role, (label,))
+                    prev = needs.get(need.triple_key)
+                    needs[need.triple_key] = need if prev is None else RoleNeed(
+                        prev.assignment, prev.scope, prev.role_definition_id, tuple(sorted({*prev.because, label})))
+        desired.roles[akey] = [needs[k] for k in sorted(needs)]
+        desired.remediations[akey] = sorted(remediation, key=lambda r: r.reference_id or "")
+    return warnings

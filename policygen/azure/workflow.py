@@ -1,0 +1,65 @@
+"""The plan/apply workflow as library calls: connect to a target, plan a build, re-read state for a saved
+plan, apply. The CLI (`policygen/commands/deploy.py`) maps options onto these and prints through views.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from policygen.artefacts import Build
+from policygen.azure.arm import Arm, Clients
+from policygen.azure.desired import derive, desired_state
+from policygen.azure.plan import Plan, ensure_not_stale, make_plan
+from policygen.azure.remote import ReadPlan, RemoteState, read_plan_for, read_remote
+from policygen.azure.retry import CallStats, RetrySettings
+from policygen.azure.scopes import key
+from policygen.azure.target import Target
+
+
+def connect(target: Target, *, concurrency: int = 32, settings: RetrySettings | None = None,
+            credential: Any = None) -> Arm:
+    """An `Arm` for the target, with a connection pool sized for `concurrency`."""
+    return Arm(Clients(target, credential=credential, pool_size=concurrency), settings or RetrySettings(), CallStats())
+
+
+@dataclass
+class Planned:
+    plan: Plan
+    remote: RemoteState
+
+
+def plan_build(build: Build, target: Target, arm: Arm, *, concurrency: int = 32) -> Planned:
+    """Read Azure and diff it against the build."""
+    desired = desired_state(build, target)
+    derive(desired, lambda _id: None)  # local members only: enough to know which scopes to read
+    read = read_plan_for(desired)
+    remote = read_remote(arm, read, concurrency)
+    warnings = derive(desired, remote.definition_body)
+    extra = read_plan_for(desired)
+    missing_roles = tuple(s for s in extra.role_scopes if key(s) not in {key(x) for x in read.role_scopes})
+    missing_rem = tuple(s for s in extra.remediation_scopes if key(s) not in {key(x) for x in read.remediation_scopes})
+    if missing_roles or missing_rem:  # built-in members named assignPermissions scopes we had not read
+        more = read_remote(arm, ReadPlan((), (), missing_roles, missing_rem), concurrency)
+        remote.role_assignments.update(more.role_assignments)
+        remote.remediations.update(more.remediations)
+        for kind, scopes in more.scopes_read.items():
+            remote.scopes_read.setdefault(kind, []).extend(scopes)
+        remote.list_calls += more.list_calls
+    pack = {"name": build.pack.name, "version": build.pack.version, "ownerId": build.pack.owner_id,
+            "root": str(build.pack.root)}
+    return Planned(make_plan(desired, remote, warnings, pack), remote)
+
+
+def refresh(plan: Plan, arm: Arm, *, concurrency: int = 32) -> RemoteState:
+    """Re-read exactly what the saved plan read, to check it is not stale."""
+    scopes = plan.prior.get("scopes_read") or {}
+    read = ReadPlan(tuple(scopes.get("definition", [])), tuple(scopes.get("assignment", [])),
+                    tuple(scopes.get("role_assignment", [])), tuple(scopes.get("remediation", [])))
+    return read_remote(arm, read, concurrency)
+
+
+def check_saved_plan(plan: Plan, arm: Arm, *, concurrency: int = 32) -> RemoteState:
+    remote = refresh(plan, arm, concurrency=concurrency)
+    ensure_not_stale(plan, remote)
+    return remote
