@@ -30,7 +30,8 @@ def write_pack(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-FIELD_IN_EXPR = re.compile(r"(?:field|current)\(\s*'([^']+)'\s*\)")
+# field('alias'), and current('alias') of a field count; current('name') of a value count is no alias.
+FIELD_IN_EXPR = re.compile(r"field\(\s*'([^']+)'\s*\)|current\(\s*'([^']*/[^']*)'\s*\)")
 
 
 def fields_in(node: Any) -> Iterator[str]:
@@ -46,4 +47,4 @@ def fields_in(node: Any) -> Iterator[str]:
         for item in node:
             yield from fields_in(item)
     elif isinstance(node, str) and node.startswith("[") and not node.startswith("[["):
-        yield from FIELD_IN_EXPR.findall(node)
+        yield from (a or b for a, b in FIELD_IN_EXPR.findall(node))

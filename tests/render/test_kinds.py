@@ -21,8 +21,12 @@ def _modifiable(kind: str, rtype: str) -> bool:
     return bool(row.get("checks")) and all("set" in c for c in row["checks"])
 
 
+# Kinds with a required setting (no sensible default) render with this sample.
+REQUIRED_SETTINGS = {"defender-plan": "settings: {plan: Containers}\n"}
+
+
 def _render(tmp_path: Path, kind: str, rtype: str, effect: str | None = None) -> dict:
-    text = f"intent: {kind}\nresourceTypes: [{rtype}]\ndisplayName: Test {kind}\n"
+    text = f"intent: {kind}\nresourceTypes: [{rtype}]\ndisplayName: Test {kind}\n" + REQUIRED_SETTINGS.get(kind, "")
     if effect:
         text += f"effect: {{default: {effect}, allowed: [{effect}, Disabled]}}\n"
     build = compile_pack(write_pack(tmp_path, {"definitions/t.yaml": text}))
