@@ -1,0 +1,151 @@
+"""The `evaluate`, `test` and `impact` commands: output formats and exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from policygen.cli import app
+from tests.evaluate.helpers import definition
+
+runner = CliRunner()
+
+SA = {
+    "id": "/subscriptions/s1/resourceGroups/rg1/providers/Microsoft.Storage/storageAccounts/sa1",
+    "type": "Microsoft.Storage/storageAccounts",
+    "name": "sa1",
+    "location": "westeurope",
+    "properties": {"publicNetworkAccess": "Enabled"},
+}
+RULE = {
+    "allOf": [
+        {"field": "type", "equals": "Microsoft.Storage/storageAccounts"},
+        {"field": "Microsoft.Storage/storageAccounts/publicNetworkAccess", "notEquals": "Disabled"},
+    ]
+}
+
+
+def write(tmp_path: Path, name: str, data) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_evaluate_json_and_exit_codes(tmp_path) -> None:
+    params = {"effect": {"type": "String", "defaultValue": "Audit"}}
+    d = write(tmp_path, "def.json", definition(RULE, "[parameters('effect')]", parameters=params))
+    r = write(tmp_path, "res.json", SA)
+    p = write(tmp_path, "params.json", {"effect": {"value": "Deny"}})
+    result = runner.invoke(app, ["evaluate", str(d), str(r), "--parameters", str(p), "--format", "json"])
+    assert result.exit_code == 1
+    out = json.loads(result.stdout)
+    assert out["matched"] is True and out["effect"] == "deny" and out["compliant"] is False and out["denied"]
+    ok = write(tmp_path, "ok.json", dict(SA, properties={"publicNetworkAccess": "Disabled"}))
+    result = runner.invoke(app, ["evaluate", str(d), str(ok)])
+    assert result.exit_code == 0 and "COMPLIANT" in result.stdout
+
+
+def test_evaluate_text_explains_the_deciding_condition(tmp_path) -> None:
+    d = write(tmp_path, "def.json", definition(RULE))
+    r = write(tmp_path, "res.json", SA)
+    result = runner.invoke(app, ["evaluate", str(d), str(r)])
+    assert result.exit_code == 1
+    assert "NON-COMPLIANT" in result.stdout
+    assert 'publicNetworkAccess\' = "Enabled"; notEquals "Disabled" → true' in result.stdout
+
+
+def test_evaluate_modify_prints_the_remediated_resource_and_related_file(tmp_path) -> None:
+    d = write(
+        tmp_path,
+        "def.json",
+        definition(
+            {"field": "tags['env']", "exists": False},
+            "modify",
+            details={
+                "roleDefinitionIds": [],
+                "operations": [{"operation": "add", "field": "tags['env']", "value": "dev"}],
+            },
+        ),
+    )
+    r = write(tmp_path, "res.json", SA)
+    rel = write(tmp_path, "rel.json", [])
+    result = runner.invoke(app, ["evaluate", str(d), str(r), "--related", str(rel), "-f", "json"])
+    assert json.loads(result.stdout)["modified"]["tags"] == {"env": "dev"}
+
+
+def test_bad_input_exits_2_without_traceback(tmp_path) -> None:
+    d = write(tmp_path, "def.json", definition({"field": "name", "exists": "maybe"}))
+    r = write(tmp_path, "res.json", SA)
+    bad = tmp_path / "broken.json"
+    bad.write_text("{\n  nope\n}")
+    for args in ([str(d), str(r)], [str(bad), str(r)]):
+        proc = subprocess.run([sys.executable, "-m", "policygen", "evaluate", *args], capture_output=True, text=True)
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "policygen", "evaluate", str(bad), str(r)], capture_output=True, text=True
+    )
+    assert f"{bad}:2:3:" in proc.stderr
+
+
+def test_policy_tests_of_the_mlops_pack_pass(repo_dir) -> None:
+    result = runner.invoke(app, ["test", str(repo_dir)])
+    assert result.exit_code == 0, result.stdout
+    assert " passed in " in result.stdout and "failed" not in result.stdout
+
+
+def _copy_pack(repo_dir: Path, tmp_path: Path) -> Path:
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    shutil.copy(repo_dir / "policygen.yaml", pack)
+    for sub in ("definitions", "initiatives", "assignments", "examples"):
+        if (repo_dir / sub).is_dir():
+            shutil.copytree(repo_dir / sub, pack / sub)
+    return pack
+
+
+def test_failing_policy_test_exits_1_with_its_location(repo_dir, tmp_path) -> None:
+    pack = _copy_pack(repo_dir, tmp_path)
+    target = pack / "definitions" / "mlc-local-auth.yaml"
+    text = target.read_text()
+    assert "expect: {compliant: true}" in text
+    target.write_text(text.replace("expect: {compliant: true}", "expect: {compliant: false}", 1))
+    result = runner.invoke(app, ["test", str(pack), "-v"])
+    assert result.exit_code == 1
+    assert "FAILED" in result.stdout and "1 failed" in result.stdout
+    assert "definitions/mlc-local-auth.yaml:" in result.stdout and "expected compliant=false" in result.stdout
+
+
+def test_impact_on_the_pack_with_all_formats(repo_dir) -> None:
+    inventory = repo_dir / "examples" / "inventory" / "mlops.json"
+    table = runner.invoke(app, ["impact", str(repo_dir), "--resources", str(inventory)])
+    assert table.exit_code == 1 and "Impact on" in table.stdout
+    as_json = runner.invoke(
+        app, ["impact", str(repo_dir), "-r", str(inventory), "-f", "json", "-a", "mlops-prod-baseline"]
+    )
+    data = json.loads(as_json.stdout)
+    assert data["resources"] > 0 and any(r["denied"] for r in data["results"])
+    assert {"policy", "displayName", "effect", "evaluated", "nonCompliant", "denied", "errors"} <= set(
+        data["policies"][0]
+    )
+    as_csv = runner.invoke(app, ["impact", str(repo_dir), "-r", str(inventory), "-f", "csv", "--exit-zero"])
+    assert as_csv.exit_code == 0
+    assert as_csv.stdout.splitlines()[0] == "policy,effect,resourceId,resourceType,matched,compliant,denied,error"
+
+
+def test_impact_with_definition_files_and_clean_inventory(tmp_path) -> None:
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    write(folder, "public.json", definition(RULE))
+    write(folder, "set.json", {"properties": {"policyDefinitions": []}})  # skipped in folders
+    clean = write(tmp_path, "inv.json", {"data": [dict(SA, properties={"publicNetworkAccess": "Disabled"})]})
+    result = runner.invoke(app, ["impact", str(folder), "-r", str(clean)])
+    assert result.exit_code == 0, result.stdout
+    dirty = write(tmp_path, "dirty.json", [SA])
+    result = runner.invoke(app, ["impact", str(folder / "public.json"), "-r", str(dirty), "-f", "json"])
+    assert result.exit_code == 1 and json.loads(result.stdout)["results"][0]["resourceId"] == SA["id"]
