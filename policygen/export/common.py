@@ -1,0 +1,214 @@
+"""What every exporter shares: deterministic JSON, the synchronised output folder, and the facts an
+exporter derives from a build (scope kinds, roles an identity needs, remediation tasks to create)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from policygen.artefacts import Artefact, Build
+from policygen.errors import InputError
+
+MANIFEST = ".policygen-export"  # no .json suffix: the ALZ library walks every *.json file of a member
+REMEDIATING = ("Modify", "DeployIfNotExists")
+ROLE_PREFIX = "/providers/Microsoft.Authorization/roleDefinitions/"
+
+
+def dump_json(obj: Any) -> str:
+    """Sorted keys, two-space indent, final newline: byte-identical output for identical input."""
+    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@dataclass
+class SyncSummary:
+    """What an export changed in its output folder (paths relative to it, sorted)."""
+
+    out_dir: str
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def files(self) -> list[str]:
+        return sorted(self.written + self.unchanged)
+
+
+def sync_tree(out_dir: Path | str, files: dict[str, str], *, force: bool = False) -> SyncSummary:
+    """Make `out_dir` hold exactly `files` (plus our manifest): write changed files, remove stale ones.
+
+    The folder is owned by policygen: a non-empty folder without our manifest is refused unless `force`,
+    so pointing --out at a hand-written repository cannot wipe it. Nothing outside `out_dir` is touched
+    and symbolic links are never followed.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a folder")
+    root = out.resolve()
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file() and not force:
+        raise InputError(f"{out}: folder is not empty and was not written by `policygen export`; "
+                         "choose an empty folder or pass --force to replace its contents")
+    summary = SyncSummary(out_dir=str(out))
+    wanted: set[Path] = set()
+    for rel in sorted(files):
+        target = (root / rel).resolve()
+        if not target.is_relative_to(root) or target == root:
+            raise InputError(f"{rel}: would be written outside {out}")
+        wanted.add(target)
+    manifest_text = "# Written by `policygen export`; files here not listed below are removed on re-export.\n" + \
+        "".join(f"{rel}\n" for rel in sorted(files))
+    for rel, text in sorted({**files, MANIFEST: manifest_text}.items()):
+        target = root / rel
+        if target.is_symlink():
+            target.unlink()
+        if target.is_file() and target.read_text(encoding="utf-8") == text:
+            if rel != MANIFEST:
+                summary.unchanged.append(rel)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+        if rel != MANIFEST:
+            summary.written.append(rel)
+    wanted.add((root / MANIFEST).resolve())
+    for dirpath, dirnames, filenames in os.walk(root, topdown=False, followlinks=False):
+        here = Path(dirpath)
+        for name in filenames + [d for d in dirnames if (here / d).is_symlink()]:
+            path = here / name
+            if path.resolve() not in wanted or path.is_symlink():
+                path.unlink()
+                summary.removed.append(path.relative_to(root).as_posix())
+        if here != root and not any(here.iterdir()):
+            here.rmdir()
+    summary.removed.sort()
+    return summary
+
+
+def scope_kind(scope: str) -> str:
+    """managementGroup, subscription or resourceGroup (what decides the resource/command to use)."""
+    parts = [p for p in scope.strip("/").split("/")]
+    low = [p.lower() for p in parts]
+    if len(low) == 4 and low[:3] == ["providers", "microsoft.management", "managementgroups"]:
+        return "managementGroup"
+    if len(low) == 2 and low[0] == "subscriptions":
+        return "subscription"
+    if len(low) == 4 and low[0] == "subscriptions" and low[2] == "resourcegroups":
+        return "resourceGroup"
+    raise InputError(f"{scope}: not a management group, subscription or resource group id")
+
+
+def scope_name(scope: str) -> str:
+    """The last segment of a scope id (management group name, subscription id, resource group name)."""
+    return scope.rstrip("/").rsplit("/", 1)[-1]
+
+
+def local_name(build: Build, policy_id: str) -> tuple[str, str] | None:
+    """("definition"|"initiative", name) when `policy_id` points at one of the pack's own artefacts."""
+    name = policy_id.rsplit("/", 1)[-1]
+    low = policy_id.lower()
+    if "/policysetdefinitions/" in low and name in build.initiatives and \
+            policy_id.lower() == build.definition_id("initiative", name).lower():
+        return ("initiative", name)
+    if "/policydefinitions/" in low and name in build.definitions and \
+            policy_id.lower() == build.definition_id("definition", name).lower():
+        return ("definition", name)
+    return None
+
+
+def member_definitions(build: Build, assignment: Artefact) -> list[tuple[str | None, Artefact, Any]]:
+    """(policyDefinitionReferenceId or None, local definition, effect parameter value) per local member.
+
+    The effect value is the literal or `[parameters('x')]` the member passes for its `effect`; builtin
+    members are left out (we do not know their rules offline).
+    """
+    target = local_name(build, assignment.properties["policyDefinitionId"])
+    if target is None:
+        return []
+    kind, name = target
+    if kind == "definition":
+        return [(None, build.definitions[name], "[parameters('effect')]")]
+    out = []
+    for member in build.initiatives[name].properties["policyDefinitions"]:
+        local = local_name(build, member["policyDefinitionId"])
+        if local is None:
+            continue
+        value = (member.get("parameters") or {}).get("effect", {}).get("value")
+        out.append((member["policyDefinitionReferenceId"], build.definitions[local[1]], value))
+    return out
+
+
+_PARAM_REF = re.compile(r"^\[parameters\('([^']+)'\)\]$")
+
+
+def effective_effect(build: Build, assignment: Artefact, definition: Artefact, value: Any) -> str | None:
+    """The effect a member runs with under this assignment (assignment value, else the declared default)."""
+    own = definition.properties.get("parameters") or {}
+    if value is None:  # the member passes no effect: the definition's default applies
+        return (own.get("effect") or {}).get("defaultValue")
+    target = local_name(build, assignment.properties["policyDefinitionId"])
+    declared = build.initiatives[target[1]].properties.get("parameters") or {} \
+        if target and target[0] == "initiative" else own
+    match = _PARAM_REF.match(value) if isinstance(value, str) else None
+    if match is None:
+        return value if isinstance(value, str) else None
+    pname = match.group(1)
+    given = (assignment.properties.get("parameters") or {}).get(pname)
+    if given is not None:
+        return given.get("value")
+    return (declared.get(pname) or {}).get("defaultValue")
+
+
+def role_definition_ids(build: Build, assignment: Artefact) -> list[str]:
+    """Roles the assignment's managed identity needs: the union of its definitions' roleDefinitionIds.
+
+    Only roles the definitions name (never broader), as EPAC and the ALZ provider derive them; empty
+    when the assignment has no system-assigned identity (a user-assigned one is granted by its owner).
+    """
+    if (assignment.body.get("identity") or {}).get("type") != "SystemAssigned":
+        return []
+    roles: set[str] = set()
+    for _ref, definition, _value in member_definitions(build, assignment):
+        details = ((definition.properties.get("policyRule") or {}).get("then") or {}).get("details") or {}
+        if isinstance(details, dict):
+            roles.update(r for r in details.get("roleDefinitionIds") or [] if isinstance(r, str))
+    return sorted(roles, key=lambda r: r.lower())
+
+
+@dataclass(frozen=True)
+class RemediationTask:
+    name: str
+    assignment: str
+    reference_id: str | None  # None for a single-definition assignment
+    settings: dict[str, Any]
+
+
+def remediation_tasks(build: Build, assignment: Artefact) -> list[RemediationTask]:
+    """One task per member that will remediate (Modify/DeployIfNotExists in effect) when the intent asks.
+
+    Members running with Audit/AuditIfNotExists/Disabled are skipped: a task for them would do nothing.
+    """
+    if not assignment.remediation.get("enabled"):
+        return []
+    settings = {k: v for k, v in assignment.remediation.items() if k != "enabled" and v not in (None, [])}
+    tasks = []
+    for ref, definition, value in member_definitions(build, assignment):
+        effect = effective_effect(build, assignment, definition, value)
+        if isinstance(effect, str) and effect.lower() in {e.lower() for e in REMEDIATING}:
+            name = assignment.name if ref is None else f"{assignment.name}-{ref}"
+            tasks.append(RemediationTask(name[:64], assignment.name, ref, settings))
+    return sorted(tasks, key=lambda t: t.name)
+
+
+def slug(text: str, sep: str = "_") -> str:
+    """An identifier-safe form of a name (Terraform/Bicep symbols, ALZ archetype names)."""
+    out = re.sub(r"[^A-Za-z0-9]+", sep, text).strip(sep)
+    return out if out and not out[0].isdigit() else f"x{sep}{out}"
+
+
+def without_owner(metadata: dict[str, Any] | None, *keys: str) -> dict[str, Any]:
+    """Metadata minus the keys an engine stamps itself (EPAC injects pacOwnerId, deployedBy, assignedBy)."""
+    return {k: v for k, v in (metadata or {}).items() if k not in keys}
