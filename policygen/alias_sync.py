@@ -54,7 +54,8 @@ def _client(endpoint: str | None, subscription_id: str | None, credential: Any =
 
         return ResourceManagementClient(
             credential or _EmulatorCredential(), subscription_id or EMULATOR_SUBSCRIPTION, base_url=endpoint,
-            credential_scopes=["https://management.azure.com/.default"], per_call_policies=[AllowHttp()])
+            credential_scopes=["https://management.azure.com/.default"], per_call_policies=[AllowHttp()],
+            retry_total=int(os.environ.get("POLICYGEN_RETRIES", "3")), retry_backoff_factor=0.2)
     if not subscription_id:
         raise InputError("aliases sync needs a subscription: pass --subscription or set AZURE_SUBSCRIPTION_ID")
     if credential is None:

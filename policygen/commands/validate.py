@@ -57,7 +57,9 @@ def validate(
     else:
         typer.echo(text, nl=False)
     if result.diagnostics:
-        raise InputError(result.diagnostics)
+        from policygen.cli import report_error
+
+        raise typer.Exit(report_error(InputError(result.diagnostics)))
     errors = any(f.severity.value == "error" for f in result.findings)
     raise typer.Exit(int(ExitCode.FINDINGS if errors else ExitCode.OK))
 
@@ -77,11 +79,17 @@ def aliases_sync(
 ) -> None:
     """Download every provider's aliases (providers?$expand=resourceTypes/aliases) into the offline cache."""
     from policygen.aliases import default_cache_dir
-    from policygen.rules.sync import sync_aliases
+    from policygen.alias_sync import sync_aliases
+
+    from policygen.cli import report_error
+    from policygen.errors import PolicygenError
 
     target = (cache_dir or default_cache_dir()) / "aliases.json"
-    n_providers, n_aliases = sync_aliases(target, endpoint=endpoint or os.environ.get("POLICYGEN_ENDPOINT"),
-                                          subscription_id=subscription)
+    try:
+        n_providers, n_aliases = sync_aliases(target, endpoint=endpoint or os.environ.get("POLICYGEN_ENDPOINT"),
+                                              subscription_id=subscription)
+    except PolicygenError as exc:
+        raise typer.Exit(report_error(exc)) from None
     typer.echo(f"wrote {n_aliases} aliases from {n_providers} providers to {target}")
 
 

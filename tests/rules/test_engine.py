@@ -1,0 +1,115 @@
+"""validate_paths / validate_object over real files: forms, escaping, line numbers, crashes, input errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from policygen.errors import InputError
+from policygen.rules import Severity, validate_object, validate_paths
+from policygen.rules.base import Rule
+from policygen.rules.registry import rules_for
+
+DEFINITION = {
+    "name": "audit-kv",
+    "properties": {
+        "displayName": "Key vaults use RBAC",
+        "mode": "Indexed",
+        "metadata": {"category": "Key Vault", "version": "1.0.0"},
+        "parameters": {"effect": {"type": "String", "allowedValues": ["Audit", "Disabled"],
+                                  "defaultValue": "Audit",
+                                  "metadata": {"displayName": "Effect", "description": "Effect."}}},
+        "policyRule": {
+            "if": {"allOf": [{"field": "type", "equals": "Microsoft.KeyVault/vaults"},
+                             {"field": "Microsoft.KeyVault/vaults/enableRbacAuthorization", "notEquals": True}]},
+            "then": {"effect": "[parameters('effect')]"},
+        },
+    },
+}
+
+
+def write(tmp_path: Path, name: str, obj: object, indent: int = 2) -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=indent), encoding="utf-8")
+    return path
+
+
+def test__engine__rest_bare_and_escaped_forms_are_all_clean(tmp_path: Path) -> None:
+    write(tmp_path, "rest.json", DEFINITION)
+    write(tmp_path, "bare.json", DEFINITION["properties"])
+    escaped = json.loads(json.dumps(DEFINITION).replace('"[parameters', '"[[parameters'))
+    write(tmp_path, "nested/escaped.json", escaped)
+    findings = validate_paths([tmp_path])
+    assert [f for f in findings if f.severity is not Severity.INFO] == []
+    assert [(Path(f.file).name, f.code) for f in findings] == [("escaped.json", "FN-04")]
+
+
+def test__engine__findings_carry_file_line_and_pointer(tmp_path: Path) -> None:
+    bad = json.loads(json.dumps(DEFINITION))
+    bad["properties"]["policyRule"]["if"]["allOf"][1]["notEqual"] = bad["properties"]["policyRule"]["if"]["allOf"][1].pop("notEquals")
+    path = write(tmp_path, "bad.json", bad)
+    findings = [f for f in validate_paths([path]) if f.code == "OP-01"]
+    assert len(findings) == 1
+    f = findings[0]
+    assert f.file == str(path) and f.pointer == "/properties/policyRule/if/allOf/1/notEqual"
+    line = path.read_text().splitlines()[f.line - 1]
+    assert '"notEqual"' in line and line.index('"notEqual"') + 1 == f.col
+
+
+def test__engine__unusable_inputs_are_collected(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"properties": ', encoding="utf-8")
+    other = write(tmp_path, "other.json", {"hello": "world"})
+    with pytest.raises(InputError) as exc:
+        validate_paths([broken, other, tmp_path / "missing.json", tmp_path / "x.txt"])
+    messages = [str(d) for d in exc.value.diagnostics]
+    assert len(messages) == 4
+    assert any("invalid JSON" in m and ":1:" in m for m in messages)
+
+
+def test__engine__folder_walk_skips_non_policy_json(tmp_path: Path) -> None:
+    write(tmp_path, "package.json", {"name": "x"})
+    write(tmp_path, "def.json", DEFINITION)
+    assert validate_paths([tmp_path]) == []
+
+
+def test__engine__crashing_rule_becomes_a_finding(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Boom(Rule):
+        """Always crashes."""
+
+        code = "DEF-99"
+        name = "test.boom"
+        severity = Severity.ERROR
+
+        def check(self, doc):
+            raise RuntimeError("kaput")
+
+    monkeypatch.setitem(rules_for.__globals__["_INSTANCES"], "definition", [Boom(), *rules_for("definition")])
+    findings = validate_object(DEFINITION, own=True)
+    assert [(f.code, f.severity, "kaput" in f.message) for f in findings] == [("DEF-99", Severity.ERROR, True)]
+
+
+def test__engine__builtins_detected_from_policy_type(tmp_path: Path) -> None:
+    builtin = json.loads(json.dumps(DEFINITION))
+    builtin["properties"]["policyType"] = "BuiltIn"
+    builtin["properties"]["displayName"] = "x" * 140  # built-ins exceed custom limits
+    assert validate_paths([write(tmp_path, "b.json", builtin)]) == []
+
+
+def test__engine__validate_object_detects_kind_and_rejects_non_policy() -> None:
+    assert validate_object({"properties": {"policyDefinitionId": "/providers/Microsoft.Authorization/"
+                                                                  "policyDefinitions/x"}, "name": "a"}) == []
+    [f] = validate_object({"foo": 1})
+    assert f.code == "DEF-00" and f.severity is Severity.ERROR
+
+
+def test__engine__escaped_file_with_unescaped_expression(tmp_path: Path) -> None:
+    mixed = json.loads(json.dumps(DEFINITION).replace('"[parameters', '"[[parameters'))
+    mixed["properties"]["policyRule"]["if"]["allOf"].append({"field": "location", "equals": "[field('x')]"})
+    mixed["properties"]["policyRule"]["if"]["allOf"].append({"field": "name", "equals": "[[field('name')]"})
+    findings = validate_paths([write(tmp_path, "m.json", mixed)])
+    assert any(f.code == "FN-04" and f.severity is Severity.ERROR and f.pointer.endswith("/allOf/2/equals")
+               for f in findings)
