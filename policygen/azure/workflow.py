@@ -63,3 +63,44 @@ def check_saved_plan(plan: Plan, arm: Arm, *, concurrency: int = 32) -> RemoteSt
     remote = refresh(plan, arm, concurrency=concurrency)
     ensure_not_stale(plan, remote)
     return remote
+
+
+@dataclass
+class RemediationSetup:
+    pairs: list[tuple[Any, list[Any]]]  # (desired assignment as deployed, its DINE/modify members)
+    remote: RemoteState
+    notes: list[str]
+
+
+def remediation_setup(build: Build, target: Target, arm: Arm, *, only: str | None = None,
+                      concurrency: int = 32) -> RemediationSetup:
+    """Our deployed assignments with their remediable members, and the remediation tasks already there."""
+    from policygen.errors import InputError
+
+    desired = desired_state(build, target)
+    if only and not any(a.name.lower() == only.lower() for a in desired.assignments.values()):
+        names = ", ".join(sorted(a.name for a in desired.assignments.values())) or "none"
+        raise InputError(f"no assignment {only!r} in the pack; assignments: {names}")
+    scopes = tuple(sorted({a.scope for a in desired.assignments.values()}, key=str.lower))
+    read = ReadPlan((), scopes, (), scopes, tuple(sorted(desired.builtin_references())))
+    remote = read_remote(arm, read, concurrency)
+    notes = derive(desired, remote.definition_body)
+    pairs = []
+    for k, a in sorted(desired.assignments.items(), key=lambda kv: kv[1].name):
+        if only and a.name.lower() != only.lower():
+            continue
+        deployed = remote.assignments.get(k)
+        if deployed is None:
+            notes.append(f"{a.name}: not deployed to {target.env}; run `policygen apply` first")
+            continue
+        pairs.append((a, desired.remediations.get(k, [])))
+    return RemediationSetup(pairs, remote, notes)
+
+
+def deployed_assignments(build: Build, target: Target, arm: Arm, *, concurrency: int = 32) -> list[Any]:
+    """Assignments carrying our owner marker at every scope the pack or environment uses."""
+    desired = desired_state(build, target)
+    scopes = [a.scope for a in desired.assignments.values()] + list(target.scopes.values())
+    uniq = tuple(sorted({key(s): s for s in scopes}.values(), key=str.lower))
+    remote = read_remote(arm, ReadPlan((), uniq, ()), concurrency)
+    return [a for a in remote.assignments.values() if a.owner == target.owner_id]
