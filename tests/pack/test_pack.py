@@ -71,6 +71,38 @@ def test_every_baseline_member_is_in_a_group(build: Build) -> None:
         assert set(member["groupNames"]) <= groups
 
 
+SECURITY_ADMIN = "/providers/Microsoft.Authorization/roleDefinitions/fb1c8493-542b-48eb-b624-b4c8fea62acd"
+
+
+def test_remediating_definitions_name_their_roles(build: Build) -> None:
+    for name, art in build.definitions.items():
+        if effects_of(art) & REMEDIATING:
+            roles = art.properties["policyRule"]["then"]["details"]["roleDefinitionIds"]
+            assert roles and all(r.startswith("/providers/Microsoft.Authorization/roleDefinitions/") for r in roles), name
+
+
+def test_defender_plans_deploy_at_subscription_scope_as_security_admin(build: Build) -> None:
+    plans = {}
+    for name in ("mlops-defender-storage", "mlops-defender-keyvault", "mlops-defender-containers", "mlops-defender-arm"):
+        props = build.definitions[name].properties
+        details = props["policyRule"]["then"]["details"]
+        assert props["mode"] == "All"
+        assert props["policyRule"]["if"] == {"field": "type", "equals": "Microsoft.Resources/subscriptions"}
+        assert (details["deploymentScope"], details["existenceScope"]) == ("subscription", "subscription")
+        assert details["roleDefinitionIds"] == [SECURITY_ADMIN]
+        assert details["deployment"]["location"]
+        plans[details["name"]] = details["deployment"]["properties"]["template"]["resources"][0]["name"]
+    assert plans == {p: p for p in ("StorageAccounts", "KeyVaults", "Containers", "Arm")}
+
+
+def test_route_table_tag_selection_exists_only_in_the_virtual_network_form(build: Build) -> None:
+    snet = build.definitions["mlops-route-table-snet"].properties["parameters"]
+    vnet = build.definitions["mlops-route-table-vnet"].properties["parameters"]
+    assert "subnetNamePatterns" in snet and "subnetNamePatterns" in vnet
+    assert not {"vnetTagName", "vnetTagValue"} & set(snet)
+    assert vnet["vnetTagName"]["defaultValue"] == "mlops-forced-tunnel"
+
+
 # --------------------------------------------------------------------------- every alias is real
 
 FIELD_CALL = re.compile(r"\bfield\(\s*'([^']+)'\s*\)")
