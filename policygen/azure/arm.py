@@ -39,54 +39,48 @@ def as_dict(obj: Any) -> dict[str, Any]:
 
 
 class Clients:
-    """The SDK clients for one target, made lazily and cached per subscription (thread-safe)."""
+    """The SDK clients for one target (built by `policygen.azure.clients`), cached per subscription.
+
+    All clients share one requests session whose pool is as large as the apply concurrency, so parallel
+    writes do not queue behind urllib3's default pool of 10 connections.
+    """
 
     def __init__(self, target: Target, credential: Any = None, pool_size: int = 64):
-        from policygen.azure import connection
+        from policygen.azure.clients import build_clients
+        from policygen.azure.connection import pooled_transport
 
         self.target = target
-        self._kwargs = connection.client_kwargs(target, pool_size=pool_size)
-        self._credential = credential or connection.credential(target)
-        self._cache: dict[tuple[str, str], Any] = {}
+        self._base = build_clients(NO_SUB, endpoint=target.endpoint,
+                                   cloud=None if target.is_local else target.cloud, credential=credential,
+                                   transport=pooled_transport(pool_size),
+                                   polling_interval=None if target.endpoint.startswith("http://") else 5)
+        self._cache: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def _get(self, kind: str, sub: str, make: Callable[[], Any]) -> Any:
+    def _for(self, sub: str | None) -> Any:
+        sub = sub or NO_SUB
         with self._lock:
-            client = self._cache.get((kind, sub))
-            if client is None:
-                client = self._cache[(kind, sub)] = make()
-            return client
+            found = self._cache.get(sub)
+            if found is None:
+                found = self._cache[sub] = self._base if sub == NO_SUB else self._base.for_subscription(sub)
+            return found
 
     def policy(self, sub: str | None = None) -> Any:
-        from azure.mgmt.resource.policy import PolicyClient
-
-        sub = sub or NO_SUB
-        return self._get("policy", sub, lambda: PolicyClient(self._credential, sub, **self._kwargs))
+        return self._for(sub).policy
 
     def insights(self, sub: str | None = None) -> Any:
-        from azure.mgmt.policyinsights import PolicyInsightsClient
-
-        sub = sub or NO_SUB
-        return self._get("insights", sub, lambda: PolicyInsightsClient(self._credential, sub, **self._kwargs))
+        return self._for(sub).insights
 
     def authorization(self, sub: str | None = None) -> Any:
-        from azure.mgmt.authorization import AuthorizationManagementClient
-
-        sub = sub or NO_SUB
-        return self._get("authorization", sub,
-                         lambda: AuthorizationManagementClient(self._credential, sub, **self._kwargs))
+        return self._for(sub).authorization
 
     def management_groups(self) -> Any:
-        from azure.mgmt.managementgroups import ManagementGroupsMgmtClient
-
-        return self._get("mg", "", lambda: ManagementGroupsMgmtClient(self._credential, **self._kwargs))
+        return self._for(None).management_groups
 
     def close(self) -> None:
         with self._lock:
-            for client in self._cache.values():
-                close = getattr(client, "close", None)
-                if close:
-                    close()
+            for clients in self._cache.values():
+                clients.close()
             self._cache.clear()
 
 

@@ -15,13 +15,16 @@ from policygen.errors import InputError
 
 ENDPOINT_ENV = "POLICYGEN_ENDPOINT"
 
-# cloud name -> (ARM endpoint, token audience)
-CLOUDS: dict[str, tuple[str, str]] = {
-    "AzureCloud": ("https://management.azure.com", "https://management.azure.com/.default"),
-    "AzureUSGovernment": ("https://management.usgovcloudapi.net", "https://management.usgovcloudapi.net/.default"),
-    "AzureChinaCloud": ("https://management.chinacloudapi.cn", "https://management.chinacloudapi.cn/.default"),
-    "local": ("http://127.0.0.1:8765", "https://management.azure.com/.default"),
-}
+LOCAL_ENDPOINT = "http://127.0.0.1:8765"
+
+
+def default_endpoint(cloud: str) -> str:
+    """The ARM endpoint of a cloud (`local`: the emulator's default address)."""
+    if cloud == "local":
+        return LOCAL_ENDPOINT
+    from policygen.azure.clients import cloud_named
+
+    return cloud_named(cloud).arm
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,9 @@ class Target:
 
     @classmethod
     def from_description(cls, data: dict[str, Any]) -> Target:
-        endpoint = os.environ.get(ENDPOINT_ENV) or data.get("endpoint") or CLOUDS.get(data.get("cloud", ""), ("",))[0]
-        return cls(env=data["name"], cloud=data.get("cloud", "AzureCloud"), endpoint=endpoint.rstrip("/"),
+        cloud = data.get("cloud", "AzureCloud")
+        endpoint = os.environ.get(ENDPOINT_ENV) or data.get("endpoint") or default_endpoint(cloud)
+        return cls(env=data["name"], cloud=cloud, endpoint=endpoint.rstrip("/"),
                    tenant_id=data.get("tenantId"), definition_scope=data["definitionScope"],
                    scopes=dict(data.get("scopes") or {}), identity_location=data.get("identityLocation", "westeurope"),
                    owner_id=data.get("ownerId", ""), strategy=data.get("strategy", "ownedOnly"))
@@ -67,7 +71,7 @@ def resolve_target(build: Build, env: str | None) -> Target:
         raise InputError(f"{build.pack.root}/policygen.yaml: no environment {name!r}; declared: {declared}")
     spec = envs[name]
     cloud = spec.get("cloud") or "AzureCloud"
-    endpoint = os.environ.get(ENDPOINT_ENV) or spec.get("endpoint") or CLOUDS[cloud][0]
+    endpoint = os.environ.get(ENDPOINT_ENV) or spec.get("endpoint") or default_endpoint(cloud)
     return Target(
         env=name, cloud=cloud, endpoint=endpoint.rstrip("/"), tenant_id=spec.get("tenantId"),
         definition_scope=build.pack.definition_scope, scopes=dict(spec.get("scopes") or {}),
