@@ -12,6 +12,7 @@ Rules followed (what `alzlibtool check library --offline` enforces, see docs/exp
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -122,3 +123,80 @@ def default_values(build: Build) -> dict[str, Any]:
                 users.setdefault(pname, []).append({"policy_assignment_name": name, "parameter_names": [pname]})
     return {"defaults": [{"default_name": snake(p), "description": f"Value of parameter {p}",
                           "policy_assignments": refs} for p, refs in sorted(users.items())]}
+
+
+def check_library(root: Path | str) -> list[str]:
+    """The offline checks `alzlibtool check library --offline` documents, on a library member folder:
+    file names match `name` (+ `properties.version`), names are unique per asset type, every definition
+    and set is referenced by an archetype and everything an archetype lists exists, defaults point at
+    existing assignments and parameters, metadata is present. Returns the problems found (empty = clean)."""
+    root = Path(root)
+    problems: list[str] = []
+    assets: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in (*SUFFIX, "archetype")}
+    suffixes = {**{v: k for k, v in SUFFIX.items()}, "alz_archetype_definition": "archetype"}
+    for path in sorted(root.rglob("*.json")):
+        rel = path.relative_to(root).as_posix()
+        parts = path.name.split(".")
+        kind = suffixes.get(parts[-2]) if len(parts) >= 3 else None
+        if kind is None:
+            if path.name not in ("alz_library_metadata.json", "alz_policy_default_values.json"):
+                problems.append(f"{rel}: not a library asset name (ignored by alzlib)")
+            continue
+        body = json.loads(path.read_text(encoding="utf-8"))
+        name = body.get("name")
+        expected = f"{name}.alz_archetype_definition.json"
+        if kind != "archetype":
+            expected = file_name(kind, body)
+            if body.get("type") != TYPES[kind]:
+                problems.append(f"{rel}: type {body.get('type')!r}, expected {TYPES[kind]!r}")
+        if path.name != expected:
+            problems.append(f"{rel}: file name does not match its name/version (expected {expected})")
+        key = f"{name}@{(body.get('properties') or {}).get('version', '')}"
+        if key in assets[kind]:
+            problems.append(f"{rel}: duplicate {kind} name {name!r}")
+        assets[kind][key] = body
+    names = {k: {b["name"] for b in v.values()} for k, v in assets.items()}
+    listed = {"policy_definitions": "definition", "policy_set_definitions": "initiative",
+              "policy_assignments": "assignment"}
+    referenced: dict[str, set[str]] = {k: set() for k in listed.values()}
+    for arch in assets["archetype"].values():
+        for field, kind in listed.items():
+            for item in arch.get(field) or []:
+                referenced[kind].add(item)
+                if item not in names[kind]:
+                    problems.append(f"archetype {arch['name']}: {field} lists {item!r}, which is not in the library")
+    for kind in ("definition", "initiative"):
+        for name in sorted(names[kind] - referenced[kind]):
+            problems.append(f"{kind} {name!r} is not referenced by any archetype")
+    for body in assets["initiative"].values():
+        for m in body["properties"].get("policyDefinitions") or []:
+            pid = m.get("policyDefinitionId", "")
+            if pid.startswith(PLACEHOLDER_MG) and pid.rsplit("/", 1)[-1] not in names["definition"]:
+                problems.append(f"set {body['name']}: member {pid} is not a definition of the library")
+    if not (root / "alz_library_metadata.json").is_file():
+        problems.append("alz_library_metadata.json is missing")
+    defaults_file = root / "alz_policy_default_values.json"
+    if defaults_file.is_file():
+        by_name = {b["name"]: b for b in assets["assignment"].values()}
+        for default in json.loads(defaults_file.read_text(encoding="utf-8")).get("defaults") or []:
+            for ref in default.get("policy_assignments") or []:
+                body = by_name.get(ref.get("policy_assignment_name"))
+                if body is None:
+                    missing = ref.get("policy_assignment_name")
+                    problems.append(f"default {default['default_name']}: no assignment {missing!r}")
+                    continue
+                params = _declared_parameters(assets, body)
+                for pname in ref.get("parameter_names") or []:
+                    if params is not None and pname not in params:
+                        problems.append(f"default {default['default_name']}: {body['name']} has no parameter {pname!r}")
+    return problems
+
+
+def _declared_parameters(assets: dict[str, dict[str, dict[str, Any]]], assignment: dict[str, Any]) -> set[str] | None:
+    pid = assignment["properties"].get("policyDefinitionId", "")
+    kind = "initiative" if "/policysetdefinitions/" in pid.lower() else "definition"
+    name = pid.rsplit("/", 1)[-1]
+    for body in assets[kind].values():
+        if body["name"] == name:
+            return set(body["properties"].get("parameters") or {})
+    return None  # a built-in: parameters unknown offline

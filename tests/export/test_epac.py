@@ -1,0 +1,116 @@
+"""EPAC export: schema-valid files, round-trip to the same definitions, per-environment scopes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from policygen.export import render_format
+from policygen.render import compile_pack
+from tests.export.support import load_schema, read_jsonc, schema_errors
+
+EPAC = "enterprise-azure-policy-as-code"
+SCHEMA_FOR = {"policyDefinitions": "policy-definition-schema.json",
+              "policySetDefinitions": "policy-set-definition-schema.json",
+              "policyAssignments": "policy-assignment-schema.json"}
+
+
+@pytest.mark.parametrize("pack", ["fixture_pack", "mlops_pack"])
+def test_every_file_validates_against_the_epac_schemas(pack: str, request: pytest.FixtureRequest,
+                                                       shared_dir: Path) -> None:
+    files = render_format(request.getfixturevalue(pack), "epac")
+    schemas = {folder: load_schema(shared_dir, EPAC, name) for folder, name in SCHEMA_FOR.items()}
+    settings_schema = load_schema(shared_dir, EPAC, "global-settings-schema.json")
+    problems = schema_errors(settings_schema, read_jsonc(files["global-settings.jsonc"]))
+    for rel, text in files.items():
+        folder = rel.split("/", 1)[0]
+        if folder in schemas:
+            problems += [f"{rel}: {e}" for e in schema_errors(schemas[folder], json.loads(text))]
+    assert problems == []
+    assert len([r for r in files if "/" in r]) >= 7
+
+
+def _restore_definition(body: dict, owner: str) -> dict:
+    """What EPAC deploys from a definition file (it stamps pacOwnerId; version/policyType are not sent)."""
+    props = dict(body["properties"])
+    props["metadata"] = {**props["metadata"], "pacOwnerId": owner}
+    return {"name": body["name"], "properties": props}
+
+
+def _comparable(body: dict) -> dict:
+    props = {k: v for k, v in body["properties"].items() if k not in ("version", "policyType")}
+    params = {}
+    for pname, spec in (props.get("parameters") or {}).items():
+        spec = dict(spec)
+        spec["metadata"] = {"displayName": pname, **(spec.get("metadata") or {})}
+        params[pname] = spec
+    props["parameters"] = params
+    return {"name": body["name"], "properties": props}
+
+
+def test_mlops_pack_round_trips(mlops_pack: Path) -> None:
+    files = render_format(mlops_pack, "epac")
+    settings = read_jsonc(files["global-settings.jsonc"])
+    selectors = [e["pacSelector"] for e in settings["pacEnvironments"]]
+    build = compile_pack(mlops_pack, selectors[0])
+    assert settings["pacOwnerId"] == build.pack.owner_id
+    for name, art in build.definitions.items():
+        back = _restore_definition(json.loads(files[f"policyDefinitions/{name}.json"]), build.pack.owner_id)
+        assert back == _comparable(art.body)
+    for name, art in build.initiatives.items():
+        back = json.loads(files[f"policySetDefinitions/{name}.json"])
+        members = back["properties"]["policyDefinitions"]
+        ids = [build.definition_id("definition", m["policyDefinitionName"]) if "policyDefinitionName" in m
+               else m["policyDefinitionId"] for m in members]
+        assert ids == [m["policyDefinitionId"] for m in art.properties["policyDefinitions"]]
+        assert [m.get("parameters", {}) for m in members] == \
+            [m.get("parameters") or {} for m in art.properties["policyDefinitions"]]
+        assert back["properties"]["parameters"] == art.properties["parameters"]
+        assert [g["name"] for g in back["properties"]["policyDefinitionGroups"]] == \
+            [g["name"] for g in art.properties["policyDefinitionGroups"]]
+    for name, art in build.assignments.items():
+        node = json.loads(files[f"policyAssignments/{name}.json"])
+        assert node["assignment"]["name"] == name
+        assert {k: {"value": v} for k, v in node["parameters"].items()} == art.properties["parameters"]
+        for selector in selectors:
+            assert node["scope"][selector] == [compile_pack(mlops_pack, selector).assignments[name].scope]
+
+
+def test_environments_become_pac_selectors_with_their_own_scopes(fixture_pack: Path) -> None:
+    files = render_format(fixture_pack, "epac")
+    settings = read_jsonc(files["global-settings.jsonc"])
+    assert settings["pacOwnerId"] == "11111111-2222-3333-4444-555555555555"
+    envs = {e["pacSelector"]: e for e in settings["pacEnvironments"]}
+    assert sorted(envs) == ["azure", "azure-dev"], "the emulator environment (cloud: local) is not an EPAC target"
+    assert envs["azure-dev"]["deploymentRootScope"] == "/providers/Microsoft.Management/managementGroups/contoso-dev"
+    assert envs["azure"]["managedIdentityLocation"] == "northeurope"
+    assert envs["azure"]["desiredState"] == {"strategy": "ownedOnly", "keepDfcSecurityAssignments": True}
+    node = json.loads(files["policyAssignments/guardrails-prod.json"])
+    assert node["definitionEntry"] == {"policySetName": "guardrails", "displayName": "Storage guardrails"}
+    assert node["scope"] == {"azure": ["/providers/Microsoft.Management/managementGroups/contoso-prod"],
+                             "azure-dev": ["/providers/Microsoft.Management/managementGroups/contoso-dev-prod"]}
+    assert node["managedIdentityLocations"] == {"azure": "northeurope", "azure-dev": "westeurope"}
+    assert "pacOwnerId" not in node.get("metadata", {}), "reserved: EPAC stamps it"
+    sub = json.loads(files["policyAssignments/tag-sub.json"])
+    assert sub["definitionEntry"]["policyName"] == "tag-check" and sub["enforcementMode"] == "DoNotEnforce"
+    assert "managedIdentityLocations" not in sub
+
+
+def test_sets_reference_customs_by_name_and_builtins_by_id(fixture_pack: Path) -> None:
+    body = json.loads(render_format(fixture_pack, "epac")["policySetDefinitions/guardrails.json"])
+    members = {m["policyDefinitionReferenceId"]: m for m in body["properties"]["policyDefinitions"]}
+    assert members["tag-check"]["policyDefinitionName"] == "tag-check"
+    assert members["audit-vm-managed-disks"]["policyDefinitionId"] == \
+        "/providers/Microsoft.Authorization/policyDefinitions/06a78e20-9358-41c9-923c-fb736d382a4d"
+    assert "version" not in body["properties"], "EPAC does not send properties.version"
+
+
+def test_single_environment_with_env(fixture_pack: Path) -> None:
+    settings = read_jsonc(render_format(fixture_pack, "epac", env="local")["global-settings.jsonc"])
+    assert [(e["pacSelector"], e["cloud"]) for e in settings["pacEnvironments"]] == [("local", "AzureCloud")]
+
+
+def test_output_is_deterministic(fixture_pack: Path) -> None:
+    assert render_format(fixture_pack, "epac") == render_format(fixture_pack, "epac")
