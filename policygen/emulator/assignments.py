@@ -12,7 +12,7 @@ import re
 import time
 from typing import TYPE_CHECKING
 
-from policygen.emulator import checks, effective, hierarchy, policy
+from policygen.emulator import checks, hierarchy, policy
 from policygen.emulator.core import (
     ArmError,
     Request,
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 TYPE = "Microsoft.Authorization/policyAssignments"
 SEGMENT = "/providers/Microsoft.Authorization/policyAssignments/"
-NEEDS_IDENTITY = {"deployifnotexists", "modify"}
 
 
 def _missing(name: str) -> ArmError:
@@ -132,41 +131,25 @@ def _identity(emu: Emulator, rid: str, requested: dict | None, existing: dict | 
 
 
 def put_assignment(emu: Emulator, scope_id: str, name: str, body: dict) -> dict:
-    scope = hierarchy.require_scope(emu, scope_id)
-    checks.check_name(name, "policy assignment", 24 if scope.level == "mg" else 64)
+    hierarchy.require_scope(emu, scope_id)
     rid = f"{scope_id}{SEGMENT}{name}"
     existing = emu.store.get("policyAssignments", rid)
     props = copy_json(body.get("properties") or {})
     def_id = props.get("policyDefinitionId")
-    if not def_id:
+    if not def_id or not isinstance(def_id, str):
         raise bad_request("InvalidCreatePolicyAssignmentRequest", "The policyDefinitionId property is required.")
     target = policy.resolve_visible(emu, def_id, scope_id)
-    is_set = target["type"].lower().endswith("policysetdefinitions")
-    checks.check_parameter_values(name, "policy assignment", target["name"],
-                                  "policy set definition" if is_set else "policy definition",
-                                  target["properties"].get("parameters") or {}, props.get("parameters") or {})
-    ref_ids = {r.get("policyDefinitionReferenceId", "").lower() for r in target["properties"].get("policyDefinitions")
-               or []}
-    for msg in props.get("nonComplianceMessages") or []:
-        ref = msg.get("policyDefinitionReferenceId")
-        if ref and (not is_set or ref.lower() not in ref_ids):
-            raise bad_request("InvalidCreatePolicyAssignmentRequest",
-                              f"The non-compliance message references '{ref}', which is not a policy definition "
-                              "reference id of the assigned definition.")
+    known = {def_id: target}
+    for ref in target["properties"].get("policyDefinitions") or []:
+        member = policy.lookup(emu, ref.get("policyDefinitionId", ""))
+        if member:
+            known[ref["policyDefinitionId"]] = member
+    checks.check_assignment(name, scope_id, body, known)
     for ns in props.get("notScopes") or []:
         hierarchy.parse_scope(ns)
-    mode = props.setdefault("enforcementMode", "Default")
-    if str(mode).lower() not in ("default", "donotenforce", "enroll"):
-        raise bad_request("InvalidCreatePolicyAssignmentRequest", f"Invalid enforcementMode '{mode}'.")
+    props.setdefault("enforcementMode", "Default")
     requested = body.get("identity") or None
     has_identity = bool(requested) and str(requested.get("type", "None")).lower() != "none"
-    effects = {m.effect.lower() for m in effective.members(emu, {**props, "policyDefinitionId": def_id})}
-    needing = sorted(effects & NEEDS_IDENTITY)
-    if needing and not has_identity:
-        label = {"modify": "Modify", "deployifnotexists": "DeployIfNotExists"}[needing[0]]
-        raise bad_request("ResourceIdentityRequired",
-                          f"Policy assignments must include a resource identity when assigning '{label}' policy "
-                          "definitions.")
     location = body.get("location")
     if has_identity and not location:
         raise bad_request("LocationRequired",

@@ -1,124 +1,89 @@
-"""Request validation Azure performs on policy objects, mapped onto ARM error codes.
+"""Request validation as Azure does it, by policygen's own validator (`policygen.rules.validate_object`).
 
-Rule-level checks come from policygen's own validator (`policygen.rules.validate_object`), so the emulator
-rejects exactly what `policygen validate` calls an Azure-side error; the checks here are only the ones that
-need the emulator's state (parameters against the referenced definition, names, references).
+The emulator rejects exactly what `policygen validate` calls an Azure-side error. This module only maps the
+validator's rule codes and messages onto the ARM error codes Azure answers with; the checks that need the
+emulator's state (does the referenced definition exist, is it visible from the scope, is it still referenced)
+live with the resource families.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
-from policygen.emulator.core import ArmError, bad_request
+from policygen.emulator.core import ArmError
 
-_PARAM_REF = re.compile(r"parameters\(\s*'([^']+)'\s*\)", re.I)
-_BAD_NAME = re.compile(r"[<>*%&:\\?.+/]|[\x00-\x1f]")
+# The ARM code for a validator finding, most specific first: (rule code or prefix, message fragment, ARM code).
+_MAP: list[tuple[str, str, str]] = [
+    ("", "UndefinedPolicyParameter", "UndefinedPolicyParameter"),
+    ("SET-02", "", "UndefinedPolicyParameter"),
+    ("", "ResourceIdentityRequired", "ResourceIdentityRequired"),
+    ("ASG-05", "required parameter", "MissingPolicyParameter"),
+    ("SET-03", "not supplied", "MissingPolicyParameter"),
+    ("ASG-05", "allowedValues", "PolicyParameterValueNotAllowed"),
+    ("PAR-03", "", "PolicyParameterAllowedAndDefaultValuesMismatch"),
+    ("PAR-", "", "InvalidPolicyParameters"),
+    ("SET-04", "", "InvalidPolicyParameters"),
+    ("SET-", "", "InvalidCreatePolicySetDefinitionRequest"),
+    ("ASG-01", "", "InvalidPolicyAssignmentName"),
+    ("ASG-07", "location", "LocationRequired"),
+    ("ASG-", "", "InvalidCreatePolicyAssignmentRequest"),
+    ("DEF-01", "", "InvalidPolicyDefinitionName"),
+    ("", "", "InvalidPolicyRule"),
+]
+# When several findings fail a request, report what Azure trips over first: structure before parameters.
+_ORDER = ["UndefinedPolicyParameter", "ResourceIdentityRequired", "MissingPolicyParameter",
+          "PolicyParameterValueNotAllowed", "InvalidPolicyRule", "InvalidPolicyDefinitionName",
+          "InvalidCreatePolicySetDefinitionRequest", "InvalidPolicyAssignmentName", "LocationRequired",
+          "InvalidCreatePolicyAssignmentRequest", "PolicyParameterAllowedAndDefaultValuesMismatch",
+          "InvalidPolicyParameters"]
+_PRIORITY = {code: i for i, code in enumerate(_ORDER)}
 
 
-def check_name(name: str, what: str, max_len: int = 64) -> None:
-    if not name or len(name) > max_len or _BAD_NAME.search(name) or name.endswith(" "):
-        raise bad_request("InvalidPolicyName" if "assignment" not in what else "InvalidPolicyAssignmentName",
-                          f"The {what} name '{name}' is invalid: 1-{max_len} characters, none of "
-                          "'<>*%&:\\?.+/', not ending with a space or period.")
+def arm_code(finding: Any) -> str:
+    for prefix, fragment, code in _MAP:
+        if finding.code.startswith(prefix) and fragment.lower() in finding.message.lower():
+            return code
+    return "InvalidPolicyRule"
 
 
-def parameter_refs(obj: Any) -> set[str]:
-    """Names used as `[parameters('x')]` anywhere in `obj` (lower-cased, since ARM names are)."""
-    return {m.lower() for m in _PARAM_REF.findall(json.dumps(obj))}
+def _raise_for(body: dict, *, kind: str, what: str, name: str, **kw: Any) -> None:
+    from policygen.rules import validate_object  # lazy: a sibling stage, heavy to import
+
+    errors = [f for f in validate_object(body, kind=kind, custom=True, own=False, **kw)
+              if str(getattr(f.severity, "value", f.severity)) == "error"]
+    if not errors:
+        return
+    errors.sort(key=lambda f: _PRIORITY.get(arm_code(f), len(_ORDER)))
+    first = errors[0]
+    code = arm_code(first)
+    prefix = "Failed to parse policy rule: " if code == "InvalidPolicyRule" else ""
+    raise ArmError(400, code, f"{prefix}The {what} '{name}' is invalid: {first.message} (at {first.pointer or '/'}).",
+                   details=[{"code": arm_code(f), "message": f"{f.code}: {f.message}", "target": f.pointer}
+                            for f in errors])
 
 
-def _findings(body: dict, kind: str) -> list[Any]:
-    try:
-        from policygen.rules import validate_object  # lazy: the validator is a sibling stage
-    except ImportError:  # TODO(remove once policygen.rules lands)
-        return []
-
-    return [f for f in validate_object(body, kind=kind, custom=True, own=False) if f.severity == "error"]
+def _require_properties(body: dict) -> dict:
+    props = body.get("properties")
+    if not isinstance(props, dict):
+        raise ArmError(400, "InvalidRequestContent", "The request content must contain a 'properties' object.")
+    return props
 
 
 def check_definition(name: str, body: dict) -> None:
-    """Reject a policy definition PUT the way Azure does (InvalidPolicyRule, InvalidPolicyParameters, ...)."""
-    props = body.get("properties")
-    if not isinstance(props, dict):
-        raise bad_request("InvalidRequestContent", "The request content must contain 'properties'.")
-    check_name(name, "policy definition")
-    rule = props.get("policyRule")
-    if not isinstance(rule, dict) or "if" not in rule or not isinstance(rule.get("then"), dict):
-        raise bad_request("InvalidPolicyRule", "Failed to parse policy rule: the rule must be an object with "
-                          "'if' and 'then'.")
-    params = props.get("parameters") or {}
-    defined = {p.lower() for p in params}
-    undefined = sorted(parameter_refs(rule) - defined)
-    if undefined:
-        raise bad_request("InvalidPolicyParameters",
-                          f"The policy definition '{name}' has undefined parameter(s) '{', '.join(undefined)}' "
-                          "used in the policy rule.")
-    for pname, spec in params.items():
-        allowed = (spec or {}).get("allowedValues")
-        if allowed is not None and "defaultValue" in spec and spec["defaultValue"] not in allowed \
-                and not isinstance(spec["defaultValue"], list):
-            raise bad_request("PolicyParameterAllowedAndDefaultValuesMismatch",
-                              f"The default value of parameter '{pname}' is not one of its allowed values.")
-    errors = _findings(body, "definition")
-    if errors:
-        raise ArmError(400, "InvalidPolicyRule",
-                       f"Failed to parse policy rule: {errors[0].message}",
-                       details=[{"code": f.code, "message": f.message, "target": f.pointer} for f in errors])
+    """InvalidPolicyRule, InvalidPolicyParameters, ... for a policy definition PUT."""
+    _require_properties(body)
+    _raise_for({**body, "name": name}, kind="definition", what="policy definition", name=name)
 
 
-def check_set_definition(name: str, body: dict) -> None:
-    props = body.get("properties")
-    if not isinstance(props, dict):
-        raise bad_request("InvalidRequestContent", "The request content must contain 'properties'.")
-    check_name(name, "policy set definition")
-    refs = props.get("policyDefinitions")
-    if not isinstance(refs, list) or not refs:
-        raise bad_request("InvalidCreatePolicySetDefinitionRequest",
-                          f"The policy set definition '{name}' must contain at least one policy definition.")
-    defined = {p.lower() for p in (props.get("parameters") or {})}
-    undefined = sorted(parameter_refs(refs) - defined)
-    if undefined:
-        raise bad_request("InvalidPolicyParameters",
-                          f"The policy set definition '{name}' has undefined parameter(s) '{', '.join(undefined)}' "
-                          "used in its policy definition references.")
-    errors = _findings(body, "setDefinition")
-    if errors:
-        raise ArmError(400, "InvalidCreatePolicySetDefinitionRequest", errors[0].message,
-                       details=[{"code": f.code, "message": f.message, "target": f.pointer} for f in errors])
+def check_set_definition(name: str, body: dict, members: dict[str, dict]) -> None:
+    """Initiative PUT; `members` maps each referenced definition id to the (already resolved) definition."""
+    _require_properties(body)
+    _raise_for({**body, "name": name}, kind="initiative", what="policy set definition", name=name,
+               definitions=members)
 
 
-def check_parameter_values(owner: str, owner_kind: str, target_name: str, target_kind: str,
-                           definition_params: dict, values: dict) -> None:
-    """Assignment (or set reference) parameter values against the definition's declared parameters."""
-    declared = {p.lower(): (p, spec or {}) for p, spec in (definition_params or {}).items()}
-    extra = sorted(p for p in values if p.lower() not in declared)
-    if extra:
-        raise bad_request("UndefinedPolicyParameter",
-                          f"The {owner_kind} '{owner}' has the parameter(s) '{', '.join(extra)}' which are not "
-                          f"defined in the {target_kind} '{target_name}'.")
-    given = {p.lower() for p in values}
-    missing = sorted(orig for low, (orig, spec) in declared.items() if low not in given and "defaultValue" not in spec)
-    if missing:
-        raise bad_request("MissingPolicyParameter",
-                          f"The {owner_kind} '{owner}' is missing the parameter(s) '{', '.join(missing)}' defined in "
-                          f"the {target_kind} '{target_name}'.")
-    for low, (orig, spec) in declared.items():
-        allowed = spec.get("allowedValues")
-        entry = next((v for p, v in values.items() if p.lower() == low), None)
-        if allowed is None or not isinstance(entry, dict) or "value" not in entry:
-            continue
-        value = entry["value"]
-        if value in allowed:
-            continue
-        if isinstance(value, str) and value.startswith("[") and not value.startswith("[["):
-            continue  # an expression; resolved later
-        items = value if isinstance(value, list) and spec.get("type", "").lower() == "array" else [value]
-        bad = [v for v in items if v not in allowed and not (isinstance(v, str)
-                                                             and v.lower() in {str(a).lower() for a in allowed})]
-        if bad:
-            raise bad_request("InvalidPolicyParameterValue" if owner_kind != "policy assignment"
-                              else "PolicyParameterValueNotAllowed",
-                              f"The value '{bad[0]}' of parameter '{orig}' in {owner_kind} '{owner}' is not allowed; "
-                              f"allowed values: {allowed}.")
+def check_assignment(name: str, scope: str, body: dict, definitions: dict[str, dict]) -> None:
+    """Assignment PUT: name, parameters against the definition, identity and location, notScopes, ..."""
+    _require_properties(body)
+    _raise_for({**body, "name": name}, kind="assignment", what="policy assignment", name=name,
+               definitions=definitions, assignment_scope=scope)

@@ -180,31 +180,23 @@ def put_definition(emu: Emulator, scope: str, name: str, body: dict) -> dict:
 
 
 def put_set_definition(emu: Emulator, scope: str, name: str, body: dict) -> dict:
-    checks.check_set_definition(name, body)
     kind = "policySetDefinitions"
     rid = f"{scope}{AUTH}{kind}/{name}"
     existing = emu.store.get(kind, rid)
-    props = copy_json(body["properties"])
-    groups = {g.get("name", "").lower() for g in props.get("policyDefinitionGroups") or []}
-    seen: set[str] = set()
-    for i, ref in enumerate(props["policyDefinitions"]):
-        target = resolve_visible(emu, ref.get("policyDefinitionId", ""), scope)
+    refs = (body.get("properties") or {}).get("policyDefinitions")
+    members: dict[str, dict] = {}
+    for ref in refs if isinstance(refs, list) else []:
+        if not isinstance(ref, dict):
+            continue
+        target = resolve_visible(emu, str(ref.get("policyDefinitionId", "")), scope)
         if target["type"].lower().endswith("policysetdefinitions"):
             raise bad_request("InvalidCreatePolicySetDefinitionRequest",
                               "A policy set definition cannot contain another policy set definition.")
+        members[ref["policyDefinitionId"]] = target
+    checks.check_set_definition(name, body, members)
+    props = copy_json(body["properties"])
+    for i, ref in enumerate(props["policyDefinitions"]):
         ref.setdefault("policyDefinitionReferenceId", _ref_id(name, i, ref["policyDefinitionId"]))
-        rid_low = ref["policyDefinitionReferenceId"].lower()
-        if rid_low in seen:
-            raise bad_request("InvalidCreatePolicySetDefinitionRequest",
-                              f"The policy definition reference id '{ref['policyDefinitionReferenceId']}' is "
-                              "used more than once.")
-        seen.add(rid_low)
-        for g in ref.get("groupNames") or []:
-            if g.lower() not in groups:
-                raise bad_request("InvalidCreatePolicySetDefinitionRequest",
-                                  f"The group '{g}' is not defined in policyDefinitionGroups.")
-        checks.check_parameter_values(name, "policy set definition", target["name"], "policy definition",
-                                      target["properties"].get("parameters") or {}, ref.get("parameters") or {})
     props["policyType"] = "Custom"
     _stamp_metadata(props, existing)
     obj = {"id": existing["id"] if existing else rid, "name": existing["name"] if existing else name,
@@ -302,7 +294,8 @@ def versions(emu: Emulator, req: Request, m: dict) -> Response:
                 put = put_definition if kind == "policyDefinitions" else put_set_definition
                 put(emu, scope, base["name"] if base else name, body)
             else:
-                (checks.check_definition if kind == "policyDefinitions" else checks.check_set_definition)(name, body)
+                if kind == "policyDefinitions":
+                    checks.check_definition(name, body)
                 vobj = {"id": vid, "name": ver, "type": f"Microsoft.Authorization/{kind}/versions",
                         "systemData": _sdata(existing), "properties": copy_json(props)}
                 vobj["properties"]["policyType"] = "Custom"
