@@ -121,9 +121,12 @@ def main_bicep(build: Build) -> str:
         scope = art.scope or ""
         kind = scope_kind(scope)
         parts = scope.strip("/").split("/")
-        target = {"managementGroup": f"managementGroup({quote(scope_name(scope))})",
-                  "subscription": f"subscription({quote(parts[1])})",
-                  "resourceGroup": f"resourceGroup({quote(parts[1])}, {quote(parts[3])})"}[kind]
+        if kind == "managementGroup":
+            target = f"managementGroup({quote(scope_name(scope))})"
+        elif kind == "subscription":
+            target = f"subscription({quote(parts[1])})"
+        else:
+            target = f"resourceGroup({quote(parts[1])}, {quote(parts[3])})"
         local = local_name(build, art.properties["policyDefinitionId"])
         deps = [symbol("set" if local[0] == "initiative" else "def", local[1])] if local else []
         roles = role_definition_ids(build, art)

@@ -1,0 +1,75 @@
+"""Terraform export: golden files, `terraform fmt` clean, and the data decodes back to the build."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from policygen.export import export_pack, render_format
+from policygen.export.common import remediation_tasks, role_definition_ids
+from policygen.render import compile_pack
+from tests.export.support import check_golden
+from tests.export.test_hcl import needs_terraform, terraform_eval, terraform_fmt
+
+
+def test_golden(fixture_pack: Path) -> None:
+    check_golden("terraform", render_format(fixture_pack, "terraform", env="azure"))
+
+
+@needs_terraform
+def test_every_file_is_terraform_fmt_clean(fixture_pack: Path, mlops_pack: Path) -> None:
+    for pack in (fixture_pack, mlops_pack):
+        for rel, text in render_format(pack, "terraform", env="azure").items():
+            assert terraform_fmt(text) == text, rel
+
+
+@needs_terraform
+def test_locals_decode_to_the_build(mlops_pack: Path, fixture_pack: Path, tmp_path: Path) -> None:
+    for i, pack in enumerate((mlops_pack, fixture_pack)):
+        out = tmp_path / f"tf{i}"
+        export_pack(pack, "terraform", out, env="azure")
+        data_only = tmp_path / f"data{i}"  # what terraform console can evaluate without the azurerm provider
+        data_only.mkdir()
+        for name in ("locals.tf", "variables.tf"):
+            shutil.copy(out / name, data_only / name)
+        got = terraform_eval(data_only, "{ d = local.policy_definitions, s = local.policy_set_definitions, "
+                                        "a = local.policy_assignments, r = local.policy_remediations }")
+        build = compile_pack(pack, "azure")
+        for name, art in build.definitions.items():
+            p = art.properties
+            assert got["d"][name] == {"display_name": p["displayName"], "description": p["description"],
+                                      "mode": p["mode"], "metadata": p["metadata"], "parameters": p["parameters"],
+                                      "policy_rule": p["policyRule"]}
+        for name, art in build.initiatives.items():
+            members = got["s"][name]["members"]
+            assert [m["parameter_values"] for m in members] == \
+                [m.get("parameters") or {} for m in art.properties["policyDefinitions"]]
+            assert [m["policy"].rsplit("/", 1)[-1] for m in members] == \
+                [m["policyDefinitionId"].rsplit("/", 1)[-1] for m in art.properties["policyDefinitions"]]
+            assert got["s"][name]["parameters"] == art.properties["parameters"]
+        for name, art in build.assignments.items():
+            a = got["a"][name]
+            assert a["scope"] == art.scope, "scope keys resolve through var.assignment_scopes"
+            assert a["parameters"] == art.properties["parameters"]
+            assert a["role_definition_ids"] == role_definition_ids(build, art)
+            assert a["enforce"] == (art.properties["enforcementMode"] == "Default")
+        tasks = [t for art in build.assignments.values() for t in remediation_tasks(build, art)]
+        assert sorted(got["r"]) == sorted(t.name for t in tasks)
+
+
+def test_assignment_and_remediation_resources_per_scope_kind(fixture_pack: Path) -> None:
+    files = render_format(fixture_pack, "terraform", env="azure")
+    main = files["main.tf"]
+    for resource in ("azurerm_policy_definition", "azurerm_policy_set_definition",
+                     "azurerm_management_group_policy_assignment", "azurerm_subscription_policy_assignment",
+                     "azurerm_resource_group_policy_assignment", "azurerm_role_assignment",
+                     "azurerm_management_group_policy_remediation", "azurerm_resource_group_policy_remediation"):
+        assert f'resource "{resource}"' in main
+    locals_tf = files["locals.tf"]
+    for kind in ("managementGroup", "subscription", "resourceGroup"):
+        assert re.search(rf'scope_type += "{kind}"', locals_tf)
+    assert '"guardrails-prod-st-public-network-modify" = {' in locals_tf
+    assert 'resource_discovery_mode = "ReEvaluateCompliance"' in locals_tf
+    assert "provider \"azurerm\"" not in "".join(files.values()), "the landing zone configures the provider"
+    assert '"$${env}' in locals_tf or "$${" in locals_tf, "template sequences in policy text are escaped"
