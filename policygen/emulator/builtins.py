@@ -63,7 +63,8 @@ class Catalogue:
         return json.loads(json.dumps(_load(path, kind))) if path else None
 
     def all(self, kind: str) -> list[dict]:
-        return [d for n in self.names(kind) if (d := self.get(kind, n))]
+        """Every built-in of a kind, shared and read-only (lists only serialise them; no copy per request)."""
+        return [_load(self.index[kind][n], kind) for n in self.names(kind)]
 
 
 @lru_cache(maxsize=4096)

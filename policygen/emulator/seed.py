@@ -22,6 +22,27 @@ if TYPE_CHECKING:
 DEFAULT_LOCATION = "westeurope"
 
 
+class _Located(dict):
+    """A mapping that remembers where it was in the seed file, so problems point at the entry."""
+
+    line = 0
+    col = 0
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _Located:
+    loader.flatten_mapping(node)
+    obj = _Located(loader.construct_pairs(node, deep=True))
+    obj.line, obj.col = node.start_mark.line + 1, node.start_mark.column + 1
+    return obj
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
 def load(source: str | Path | dict | None) -> tuple[dict, Path | None]:
     """A seed document and the directory relative paths in it resolve against."""
     if source is None:
@@ -34,7 +55,7 @@ def load(source: str | Path | dict | None) -> tuple[dict, Path | None]:
     except OSError as exc:
         raise InputError(Diagnostic(str(path), 0, 0, f"cannot read seed file: {exc.strerror}")) from exc
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_Loader)
     except (ValueError, yaml.YAMLError) as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (getattr(exc, "lineno", 0), getattr(exc, "colno", 0))
@@ -57,9 +78,13 @@ def apply(emu: Emulator, source: str | Path | dict | None) -> None:
     data, base = load(source)
     where = str(source) if isinstance(source, str | Path) else "<seed>"
     problems: list[Diagnostic] = []
+
+    def at(item: Any, message: str) -> Diagnostic:
+        return Diagnostic(where, getattr(item, "line", 0), getattr(item, "col", 0), message)
+
     known = {"tenantId", "managementGroups", "subscriptions", "resources", "inventory", "roleAssignments"}
     for k in sorted(set(data) - known):
-        problems.append(Diagnostic(where, 0, 0, f"unknown seed key '{k}' (expected one of {', '.join(sorted(known))})"))
+        problems.append(at(data, f"unknown seed key '{k}' (expected one of {', '.join(sorted(known))})"))
     if data.get("tenantId"):
         emu.config.tenant_id = str(data["tenantId"])
     ensure_root(emu)
@@ -68,12 +93,11 @@ def apply(emu: Emulator, source: str | Path | dict | None) -> None:
         if isinstance(item, str):
             item = {"name": item}
         if not isinstance(item, dict) or not item.get("name"):
-            problems.append(Diagnostic(where, 0, 0, f"management group entry needs a name: {item!r}"))
+            problems.append(at(item, f"management group entry needs a name: {item!r}"))
             return
         par = item.get("parent") or parent
         if par and not emu.store.get("managementGroups", par):
-            problems.append(Diagnostic(where, 0, 0, f"management group '{item['name']}': parent '{par}' is not "
-                                                    "defined before it"))
+            problems.append(at(item, f"management group '{item['name']}': parent '{par}' is not defined before it"))
             return
         hierarchy.put_mg(emu, item["name"], item.get("displayName"), par)
         for sub in item.get("subscriptions") or []:
@@ -85,13 +109,12 @@ def apply(emu: Emulator, source: str | Path | dict | None) -> None:
         if isinstance(item, str):
             item = {"id": item}
         if not isinstance(item, dict) or not (item.get("id") or item.get("subscriptionId")):
-            problems.append(Diagnostic(where, 0, 0, f"subscription entry needs an id: {item!r}"))
+            problems.append(at(item, f"subscription entry needs an id: {item!r}"))
             return
         sub_id = str(item.get("id") or item.get("subscriptionId")).rsplit("/", 1)[-1]
         par = item.get("managementGroup") or parent
         if par and not emu.store.get("managementGroups", par):
-            problems.append(Diagnostic(where, 0, 0, f"subscription '{sub_id}': management group '{par}' is not "
-                                                    "defined"))
+            problems.append(at(item, f"subscription '{sub_id}': management group '{par}' is not defined"))
             return
         hierarchy.put_subscription(emu, sub_id, item.get("displayName"), par)
         for rg in item.get("resourceGroups") or []:
@@ -121,8 +144,7 @@ def apply(emu: Emulator, source: str | Path | dict | None) -> None:
         try:
             add_resource(emu, res)
         except ArmError as err:
-            problems.append(Diagnostic(where, 0, 0, f"resource {res.get('id') if isinstance(res, dict) else res!r}: "
-                                                    f"{err.message}"))
+            problems.append(at(res, f"resource {res.get('id') if isinstance(res, dict) else res!r}: {err.message}"))
     for ra in data.get("roleAssignments") or []:
         _role_assignment(emu, ra, problems, where)
     if problems:
@@ -150,7 +172,8 @@ def _role_assignment(emu: Emulator, ra: Any, problems: list[Diagnostic], where: 
     from policygen.emulator.core import guid, now_iso
 
     if not isinstance(ra, dict) or not all(ra.get(k) for k in ("scope", "roleDefinitionId", "principalId")):
-        problems.append(Diagnostic(where, 0, 0, f"role assignment needs scope, roleDefinitionId, principalId: {ra!r}"))
+        problems.append(Diagnostic(where, getattr(ra, "line", 0), getattr(ra, "col", 0),
+                                   f"role assignment needs scope, roleDefinitionId, principalId: {ra!r}"))
         return
     scope = ra["scope"].rstrip("/")
     name = ra.get("name") or guid("seed-ra", scope, ra["principalId"], ra["roleDefinitionId"])

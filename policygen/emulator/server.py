@@ -27,6 +27,13 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "policygen-emulator"
     emulator: Emulator  # set on the subclass made per server
 
+    def setup(self) -> None:
+        """Disable Nagle: headers and body go out in separate writes, and with keep-alive a delayed ACK would
+        otherwise add ~40 ms to every response."""
+        super().setup()
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         """Silence the stdlib access log; the emulator keeps its own JSON request log."""
 

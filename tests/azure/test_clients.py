@@ -66,6 +66,6 @@ def test_no_http_without_the_emulator_switch():
     from azure.mgmt.resource.policy import PolicyClient
 
     with running_emulator() as url:
-        plain = PolicyClient(StaticTokenCredential(), SUB, base_url=url)
+        plain = PolicyClient(StaticTokenCredential(), SUB, base_url=url, retry_total=0)
         with pytest.raises(ServiceRequestError):
             plain.policy_definitions.get("x")

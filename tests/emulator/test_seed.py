@@ -62,3 +62,12 @@ def test_json_seed_and_errors(tmp_path):
     with pytest.raises(InputError) as err, running_emulator(seed=broken):
         pass
     assert err.value.diagnostics[0].line >= 1
+
+
+def test_yaml_problems_point_at_the_entry(tmp_path):
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("managementGroups:\n  - name: a\n  - name: b\n    parent: nowhere\n")
+    with pytest.raises(InputError) as err, running_emulator(seed=seed):
+        pass
+    (diag,) = err.value.diagnostics
+    assert (diag.line, diag.col) == (3, 5) and "parent 'nowhere'" in diag.message
