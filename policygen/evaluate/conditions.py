@@ -395,3 +395,35 @@ def resource_types(cond: Any, cc: CompileCtx) -> frozenset[str] | None:
             if isinstance(vals, list) and all(isinstance(v, str) for v in vals):
                 return frozenset(v.lower() for v in vals)
     return None
+
+
+def _is_type_leaf(cond: Any, cc: CompileCtx) -> bool:
+    if not isinstance(cond, dict):
+        return False
+    d = lower_keys(cond)
+    return (
+        len(d) == 2
+        and isinstance(d.get("field"), str)
+        and d["field"].strip().lower() == "type"
+        and ("equals" in d or "in" in d)
+        and resource_types(cond, cc) is not None
+    )
+
+
+def residual_condition(cond: Any, cc: CompileCtx) -> Pred | None:
+    """The `if` without the top-level `type equals/in` leaves that the type index already guarantees
+    (a resource only meets a policy whose `resource_types` contain its type). None when nothing can be
+    dropped; the always-true predicate when the whole `if` was the type test."""
+    if _is_type_leaf(cond, cc):
+        return lambda scope: True
+    if not isinstance(cond, dict):
+        return None
+    d = lower_keys(cond)
+    if set(d) != {"allof"} or not isinstance(d["allof"], list):
+        return None
+    rest = [c for c in d["allof"] if not _is_type_leaf(c, cc)]
+    if len(rest) == len(d["allof"]):
+        return None
+    if not rest:
+        return lambda scope: True
+    return compile_condition({"allOf": rest}, cc)

@@ -15,13 +15,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
 from policygen.evaluate.expr import CompileCtx, Compiled, compile_value
 from policygen.evaluate.paths import STAR, Segment, alias_path, full_name, parse_path, tag_name
 from policygen.evaluate.runtime import Scope
-from policygen.evaluate.values import MISSING, get_ci, loose_equals, show
+from policygen.evaluate.values import MISSING, loose_equals, show
 
 
 def deep_copy(v: Any) -> Any:
@@ -98,8 +99,9 @@ def compile_operations(items: Any, cc: CompileCtx, *, append: bool) -> list[Oper
 
 
 def apply_operations(ops: Sequence[Operation], resource: dict, scope: Scope, notes: list[str]) -> dict:
-    """Return a modified copy of `resource`; raises Conflict; skipped operations are noted."""
-    out = deep_copy(resource)
+    """Return a modified copy of `resource` (copy-on-write: only containers on a modified path are
+    copied, the input is never changed); raises Conflict; skipped operations are noted."""
+    out = dict(resource)
     for op in ops:
         if op.condition is not None:
             c = op.condition.fn(scope)
@@ -110,7 +112,7 @@ def apply_operations(ops: Sequence[Operation], resource: dict, scope: Scope, not
             if not c:
                 notes.append(f"operation {op.kind} '{op.field}' skipped: its condition is false")
                 continue
-        value = op.value.fn(scope) if op.value is not None else None
+        value = deep_copy(op.value.fn(scope)) if op.value is not None else None
         if op.tag is not None:
             _apply_tag(out, op, value, notes)
         elif op.identity_type and not re.match(
@@ -122,13 +124,29 @@ def apply_operations(ops: Sequence[Operation], resource: dict, scope: Scope, not
     return out
 
 
+def _actual_key(container: dict, low: str) -> str | None:
+    return next((k for k in container if isinstance(k, str) and k.lower() == low), None)
+
+
+def _own(container: dict, key: str) -> Any:
+    """Replace container[key] by a shallow copy (dict/list) and return it, so it may be changed."""
+    child = container[key]
+    if type(child) is dict:
+        child = container[key] = dict(child)
+    elif type(child) is list:
+        child = container[key] = list(child)
+    return child
+
+
 def _apply_tag(res: dict, op: Operation, value: Any, notes: list[str]) -> None:
     tags = res.get("tags")
     if not isinstance(tags, dict):
         if op.kind == "remove":
             return
         tags = res["tags"] = {}
-    existing = next((k for k in tags if k.lower() == op.tag.lower()), None)  # type: ignore[union-attr]
+    else:
+        tags = res["tags"] = dict(tags)
+    existing = _actual_key(tags, op.tag.lower())  # type: ignore[union-attr]
     if op.kind == "remove":
         if existing is not None:
             del tags[existing]
@@ -142,49 +160,55 @@ def _apply_tag(res: dict, op: Operation, value: Any, notes: list[str]) -> None:
     notes.append(f"set tag '{existing or op.tag}' = {show(value)}")
 
 
-def _apply_path(obj: Any, segs: Sequence[Segment], kind: str, value: Any, label: str, notes: list[str]) -> None:
+def _descend(container: dict, segs: Sequence[Segment]) -> dict | None:
+    """Walk (and own) the objects along `segs`; None when one is absent."""
+    for s in segs:
+        if type(s) is not tuple:
+            return None
+        key = _actual_key(container, s[1])
+        if key is None or type(container[key]) is not dict:
+            return None
+        container = _own(container, key)
+    return container
+
+
+def _apply_path(obj: dict, segs: Sequence[Segment], kind: str, value: Any, label: str, notes: list[str]) -> None:
     if STAR not in segs:
-        parent = obj
-        for s in segs[:-1]:
-            if not isinstance(parent, dict):
-                parent = MISSING
-                break
-            parent = get_ci(parent, s[0], s[1])
-            if parent is MISSING:
-                break
-        if not isinstance(parent, dict):
+        parent = _descend(obj, segs[:-1])
+        if parent is None:
             notes.append(f"'{label}' skipped: its parent object is absent from the payload")
             return
         _set(parent, segs[-1], kind, value, label, notes)
         return
     i = segs.index(STAR)
     head, rest = segs[:i], segs[i + 1 :]
-    container = obj
-    for s in head[:-1]:
-        container = get_ci(container, s[0], s[1]) if isinstance(container, dict) else MISSING
-        if not isinstance(container, dict):
-            notes.append(f"'{label}' skipped: its parent object is absent from the payload")
-            return
+    container = _descend(obj, head[:-1])
+    if container is None:
+        notes.append(f"'{label}' skipped: its parent object is absent from the payload")
+        return
     key = head[-1]
-    arr = get_ci(container, key[0], key[1])
+    actual = _actual_key(container, key[1])
+    arr = container[actual] if actual is not None else MISSING
     if not rest:  # x[*]: add a member (addOrReplace first clears the array)
         new = value if isinstance(value, list) else [value]
-        actual = next((k for k in container if k.lower() == key[1]), key[0])
         if kind == "addorreplace" or not isinstance(arr, list):
-            container[actual] = list(new)
+            container[actual or key[0]] = list(new)
         else:
-            arr.extend(new)
+            container[actual] = arr + list(new)  # type: ignore[index]
         notes.append(f"'{label}': appended {show(new)}")
         return
     if not isinstance(arr, list):
         notes.append(f"'{label}' skipped: the array is absent from the payload")
         return
-    for member in arr:
-        _apply_path(member, rest, kind, value, label, notes)
+    arr = _own(container, actual)  # type: ignore[arg-type]
+    for n, member in enumerate(arr):
+        if type(member) is dict:
+            member = arr[n] = dict(member)
+            _apply_path(member, rest, kind, value, label, notes)
 
 
 def _set(parent: dict, seg: Segment, kind: str, value: Any, label: str, notes: list[str]) -> None:
-    actual = next((k for k in parent if k.lower() == seg[1]), None)
+    actual = _actual_key(parent, seg[1])
     if actual is not None and kind in ("add", "append"):
         if loose_equals(parent[actual], value):
             return
@@ -199,8 +223,14 @@ _ID_RE = re.compile(r"^/subscriptions/([^/]+)(?:/resourcegroups/([^/]+))?", re.I
 
 
 def id_scope(rid: Any) -> tuple[str | None, str | None]:
+    """(subscription, resource group) of an id, lower-case."""
     if not isinstance(rid, str):
         return None, None
+    return _id_scope(rid)
+
+
+@lru_cache(maxsize=65536)
+def _id_scope(rid: str) -> tuple[str | None, str | None]:
     m = _ID_RE.match(rid)
     return (m.group(1).lower(), (m.group(2) or "").lower() or None) if m else (None, None)
 

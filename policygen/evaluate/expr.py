@@ -307,9 +307,12 @@ def _utcnow(name: str, args: Sequence[tuple], cc: CompileCtx) -> Compiled:
     fmt = compile_node(args[0], cc) if args else None
 
     def now(scope: Any) -> str:
-        dt = scope.ctx.utc_now
-        if fmt is None:
-            return F.format_utc(dt)
+        if fmt is None:  # one clock reading per evaluation, so every utcNow() in a rule agrees
+            text = scope.now_text
+            if text is None:
+                text = scope.now_text = F.format_utc(scope.ctx.now())
+            return text
+        dt = scope.ctx.now()
         f = fmt.fn(scope)
         if not isinstance(f, str):
             raise EvaluationFailure("utcNow(): the format must be a string")

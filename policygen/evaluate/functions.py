@@ -16,6 +16,7 @@ import urllib.parse
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from policygen.evaluate.errors import EvaluationFailure
@@ -797,8 +798,13 @@ _ISO_RE = re.compile(
 
 def parse_datetime(s: Any) -> datetime | None:
     """ISO 8601 (any fraction length, optional zone; naive = UTC); None when not a date."""
-    if not isinstance(s, str):
+    if not isinstance(s, str) or len(s) < 10 or not s[:4].isdigit():
         return None
+    return _parse_datetime(s)
+
+
+@lru_cache(maxsize=8192)
+def _parse_datetime(s: str) -> datetime | None:
     m = _ISO_RE.match(s.strip())
     if not m:
         return None

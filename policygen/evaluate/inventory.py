@@ -19,6 +19,7 @@ from policygen.evaluate.effects import extension_parent, id_scope
 from policygen.evaluate.errors import EvaluationFailure
 from policygen.evaluate.policy import EXISTENCE_EFFECTS, CompiledPolicy
 from policygen.evaluate.runtime import EvalContext, Scope
+from policygen.evaluate.values import reset_key_cache
 
 
 @dataclass(slots=True)
@@ -101,26 +102,34 @@ class RelatedIndex:
         if t is None:  # details.type depends on the resource: let the policy filter everything
             return all_resources
         rid = resource.get("id")
-        out: list[dict] = list(self.no_id.get(t, ()))
+        parts: list[list[dict]] = []
+        if t in self.no_id:
+            parts.append(self.no_id[t])
         if isinstance(rid, str):
-            rid_l = rid.lower()
-            out.extend(self.by_parent.get((t, rid_l), ()))
+            by_parent = self.by_parent.get((t, rid.lower()))
+            if by_parent:
+                parts.append(by_parent)
             sub, rg = id_scope(rid)
             if sub:
                 if policy.existence_scope == "subscription" or policy.related_elsewhere or not rg:
-                    out.extend(self.by_sub.get((t, sub), ()))
+                    scoped = self.by_sub.get((t, sub))
                 else:
-                    out.extend(self.by_rg.get((t, sub, rg), ()))
+                    scoped = self.by_rg.get((t, sub, rg))
+                if scoped:
+                    parts.append(scoped)
         else:
-            for key, rs in self.by_sub.items():
-                if key[0] == t:
-                    out.extend(rs)
+            parts.extend(rs for key, rs in self.by_sub.items() if key[0] == t)
+        if not parts:
+            return ()
+        if len(parts) == 1:
+            return parts[0]
         seen: set[int] = set()
         unique = []
-        for r in out:
-            if id(r) not in seen:
-                seen.add(id(r))
-                unique.append(r)
+        for part in parts:
+            for r in part:
+                if id(r) not in seen:
+                    seen.add(id(r))
+                    unique.append(r)
         return unique
 
 
@@ -134,31 +143,63 @@ def evaluate_inventory(
 ) -> Iterator[ImpactRow]:
     """Yield a row for every applicable (policy, resource) pair, resources in inventory order.
 
-    `progress(n)` is called with the number of resources processed since the last call.
+    Hot path: per resource type, the applicable policies are computed once; per resource, one scope is
+    shared by all its policies (derived context computed at most once); each policy runs only the part
+    of its `if` the type index does not already guarantee. `explain=True` re-runs flagged pairs with a
+    trace to fill `reason`. `progress(n)` is called with the number of resources processed since the
+    last call.
     """
-    by_type: dict[str, list[tuple[str, CompiledPolicy]]] = defaultdict(list)
-    any_type: list[tuple[str, CompiledPolicy]] = []
-    for name, pol in policies:
-        if pol.resource_types is None:
-            any_type.append((name, pol))
-        else:
-            for t in pol.resource_types:
-                by_type[t].append((name, pol))
     related_index = RelatedIndex(resources) if any(p.effect in EXISTENCE_EFFECTS for _, p in policies) else None
-    cache: dict[str, list[tuple[str, CompiledPolicy]]] = {}
+    plans: dict[str, list[tuple[str, CompiledPolicy, bool, bool, Any]]] = {}
     step = 0
     for resource in resources:
-        if not isinstance(resource, dict):
+        if type(resource) is not dict:
             continue
         rtype = resource.get("type")
         key = rtype.lower() if isinstance(rtype, str) else ""
-        candidates = cache.get(key)
-        if candidates is None:
-            candidates = cache[key] = by_type.get(key, []) + any_type
-        for name, pol in candidates:
-            if not pol.applies_to(resource):
-                continue
-            yield _row(name, pol, resource, resources, related_index, context, explain)
+        plan = plans.get(key)
+        if plan is None:
+            plan = plans[key] = [
+                (name, pol, pol.effect in _SIMPLE, pol.needs_location, pol.indexed_if)
+                for name, pol in policies
+                if pol.applies_to_type(key)
+            ]
+        if plan:
+            reset_key_cache()
+            scope = Scope(resource, context)
+            label = resource_label(resource)
+            rtype_s = str(rtype)
+            has_location = "location" in resource
+            for name, pol, simple, needs_location, pred in plan:
+                if needs_location and not has_location:
+                    continue
+                effect = pol.effect
+                try:
+                    matched = pred(scope)
+                except EvaluationFailure as exc:
+                    scope.members.clear()
+                    yield ImpactRow(name, label, rtype_s, effect, False, False, True, str(exc))
+                    continue
+                if simple or not matched:
+                    if effect == "disabled":
+                        row = ImpactRow(name, label, rtype_s, effect, matched, None)
+                    else:
+                        row = ImpactRow(
+                            name, label, rtype_s, effect, matched, not matched, matched and effect == "deny"
+                        )
+                else:
+                    related: Sequence[dict] = ()
+                    if effect in EXISTENCE_EFFECTS and related_index is not None:
+                        related = related_index.candidates(pol, resource, resources)
+                    out = pol.outcome_for(True, scope, related)
+                    row = ImpactRow(
+                        name, label, rtype_s, effect, True, out.compliant, out.denied, out.error, out.modified
+                    )
+                if explain and row.flagged:
+                    related = related_index.candidates(pol, resource, resources) if related_index else ()
+                    full = pol.evaluate(resource, related=related, context=context)
+                    row.reason = "; ".join(line.strip() for line in full.reasons[-3:])
+                yield row
         step += 1
         if progress is not None and step == 1000:
             progress(step)
@@ -167,73 +208,8 @@ def evaluate_inventory(
         progress(step)
 
 
-def _row(
-    name: str,
-    pol: CompiledPolicy,
-    resource: dict,
-    resources: Sequence[dict],
-    related_index: RelatedIndex | None,
-    context: EvalContext | None,
-    explain: bool,
-) -> ImpactRow:
-    effect = pol.effect
-    if not explain and effect in _SIMPLE:
-        # hot path: only the `if`, no trace, no outcome object
-        try:
-            matched = pol._if(Scope(resource, context))
-        except EvaluationFailure as exc:
-            return ImpactRow(
-                name,
-                resource_label(resource),
-                str(resource.get("type")),
-                effect,
-                False,
-                False,
-                True,
-                str(exc),
-            )
-        compliant = None if effect == "disabled" else not matched
-        return ImpactRow(
-            name,
-            resource_label(resource),
-            str(resource.get("type")),
-            effect,
-            matched,
-            compliant,
-            matched and effect == "deny",
-        )
-    related: Sequence[dict] = ()
-    if effect in EXISTENCE_EFFECTS and related_index is not None:
-        related = related_index.candidates(pol, resource, resources)
-    out = pol.evaluate(resource, related=related, context=context, explain=explain)
-    reason = None
-    if explain and (out.compliant is False or out.denied):
-        reason = "; ".join(line.strip() for line in out.reasons[-3:])
-    return ImpactRow(
-        name,
-        resource_label(resource),
-        str(resource.get("type")),
-        effect,
-        out.matched,
-        out.compliant,
-        out.denied,
-        out.error,
-        out.modified,
-        reason,
-    )
-
-
 _SIMPLE = frozenset(
-    {
-        "audit",
-        "deny",
-        "disabled",
-        "auditaction",
-        "mutate",
-        "enforcesetting",
-        "enforceregopolicy",
-        "addtonetworkgroup",
-    }
+    {"audit", "deny", "disabled", "auditaction", "mutate", "enforcesetting", "enforceregopolicy", "addtonetworkgroup"}
 )
 
 

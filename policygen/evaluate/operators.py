@@ -239,6 +239,16 @@ def _ordering(op: str) -> Callable[[Any], Test]:
                 return compare(v, rhs, op) in accept
 
             return t_num
+        if isinstance(rhs, str) and parse_datetime(rhs) is None:
+            low = rhs.lower()
+
+            def t_str(v: Any) -> bool:  # a non-date string: no date parsing of the left side
+                if type(v) is str:
+                    a = v.lower()
+                    return (a > low) - (a < low) in accept
+                return compare(v, rhs, op) in accept
+
+            return t_str
         return lambda v: compare(v, rhs, op) in accept
 
     return build

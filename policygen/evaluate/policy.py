@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policygen.aliases import AliasCatalogue, load_catalogue
-from policygen.evaluate.conditions import Pred, compile_condition, lower_keys, resource_types
+from policygen.evaluate.conditions import Pred, compile_condition, lower_keys, residual_condition, resource_types
 from policygen.evaluate.effects import (
     Conflict,
     Operation,
@@ -26,6 +26,7 @@ from policygen.evaluate.effects import (
 from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
 from policygen.evaluate.expr import CompileCtx, Compiled, compile_value
 from policygen.evaluate.runtime import EvalContext, Scope
+from policygen.evaluate.values import reset_key_cache
 
 EFFECTS = frozenset(
     {
@@ -126,6 +127,12 @@ class CompiledPolicy:
         self.unknown_aliases = unknown_aliases
         self.warnings = list(warnings)
         self.display_name = name
+        t = details.get("type")
+        self._related_type = (
+            t.value.lower() if isinstance(t, Compiled) and t.const and isinstance(t.value, str) else None
+        )
+        # the `if` to run once the type index has matched (type leaves implied by the index dropped)
+        self.indexed_if: Pred = condition
 
     def __repr__(self) -> str:
         return f"CompiledPolicy({self.name!r}, effect={self.effect!r})"
@@ -133,8 +140,7 @@ class CompiledPolicy:
     @property
     def related_type(self) -> str | None:
         """AINE/DINE: the lower-case `details.type` when it is a constant (for inventory lookups)."""
-        t = self._details.get("type")
-        return t.value.lower() if isinstance(t, Compiled) and t.const and isinstance(t.value, str) else None
+        return self._related_type
 
     @property
     def related_elsewhere(self) -> bool:
@@ -154,13 +160,21 @@ class CompiledPolicy:
         """
         rtype = resource.get("type")
         rtype_l = rtype.lower() if isinstance(rtype, str) else ""
+        if not self.applies_to_type(rtype_l):
+            return False
+        return not self.needs_location or "location" in resource
+
+    @property
+    def needs_location(self) -> bool:
+        return self.mode == "indexed"
+
+    def applies_to_type(self, rtype_l: str) -> bool:
+        """The type part of `applies_to` (lower-case type), cacheable per type."""
         if self.resource_types is not None and rtype_l not in self.resource_types:
             return False
         mode = self.mode
-        if mode == "all":
-            return True
         if mode == "indexed":
-            return "location" in resource and rtype_l not in _NOT_INDEXED
+            return rtype_l not in _NOT_INDEXED
         if mode.endswith(".data"):
             return mode != "microsoft.kubernetes.data" and rtype_l.startswith(mode + "/")
         return True
@@ -177,6 +191,7 @@ class CompiledPolicy:
         context: EvalContext | None = None,
         explain: bool = True,
     ) -> Outcome:
+        reset_key_cache()
         scope = Scope(resource, context)
         trace: list[tuple[int, str]] | None = [] if explain else None
         scope.trace = trace
@@ -194,6 +209,13 @@ class CompiledPolicy:
         except EvaluationFailure as exc:
             reasons.append(f"evaluation of the effect details failed: {exc} (implicit deny)")
             return Outcome(matched, effect, False, None, reasons, error=str(exc), denied=True)
+
+    def outcome_for(self, matched: bool, scope: Scope, related: Sequence[dict] = ()) -> Outcome:
+        """The outcome once the `if` result is known (no trace); for callers that ran `indexed_if`."""
+        try:
+            return self._outcome(matched, scope, related, [], False)
+        except EvaluationFailure as exc:
+            return Outcome(matched, self.effect, False, None, [str(exc)], error=str(exc), denied=True)
 
     def _outcome(
         self, matched: bool, scope: Scope, related: Sequence[dict], reasons: list[str], explain: bool
@@ -327,6 +349,7 @@ def compile_policy(
     cc = CompileCtx(values, names, cat)
     condition = compile_condition(rule_l["if"], cc)
     types = resource_types(rule_l["if"], cc)
+    residual = residual_condition(rule_l["if"], cc) if types is not None else None
 
     then = lower_keys(rule_l["then"])
     dcc = CompileCtx(values, names, cat, region="details", unknown_aliases=cc.unknown_aliases)
@@ -353,6 +376,7 @@ def compile_policy(
         warnings=warnings,
     )
     policy.display_name = str(props.get("displayName") or name)
+    policy.indexed_if = residual or condition
     return policy
 
 

@@ -39,7 +39,26 @@ class EvalContext:
     definition_reference_id: str = ""
 
     def for_resource(self, resource: dict | None) -> EvalContext:
-        """Fill unset subscription / resource group / location from the resource."""
+        """Fill unset subscription / resource group / location from the resource (cached: an inventory
+        has few distinct subscription / group / location combinations)."""
+        r = resource if isinstance(resource, dict) else {}
+        key = (
+            id(self),
+            r.get("id", "").rsplit("/providers/", 1)[0] if isinstance(r.get("id"), str) else None,
+            r.get("resourceGroup"),
+            r.get("location"),
+            r.get("apiVersion"),
+        )
+        hit = _DERIVED.get(key)
+        if hit is not None and hit[0] is self:
+            return hit[1]
+        if len(_DERIVED) > 4096:
+            _DERIVED.clear()
+        ctx = self._derive(resource)
+        _DERIVED[key] = (self, ctx)
+        return ctx
+
+    def _derive(self, resource: dict | None) -> EvalContext:
         sub, rg = self.subscription_id, self.resource_group
         rid = resource.get("id") if isinstance(resource, dict) else None
         if isinstance(rid, str) and (sub is None or rg is None):
@@ -60,10 +79,13 @@ class EvalContext:
             api_version=self.api_version
             or (resource.get("apiVersion") if isinstance(resource, dict) else None)
             or LATEST_API_VERSION,
-            utc_now=self.utc_now or datetime.now(UTC),
         )
 
     # ---- what the functions return -------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """utcNow(): the fixed time when one was given, else the wall clock (never cached)."""
+        return self.utc_now or datetime.now(UTC)
 
     def subscription_obj(self) -> dict[str, Any]:
         sub = self.subscription_id or DEFAULT_SUBSCRIPTION
@@ -104,12 +126,13 @@ class EvalContext:
 
 
 DEFAULT_CONTEXT = EvalContext()
+_DERIVED: dict[tuple, tuple[EvalContext, EvalContext]] = {}
 
 
 class Scope:
     """Everything a compiled closure may read during one evaluation."""
 
-    __slots__ = ("resource", "primary", "members", "_ctx", "_base_ctx", "trace", "depth")
+    __slots__ = ("resource", "primary", "members", "_ctx", "_base_ctx", "trace", "depth", "now_text")
 
     def __init__(self, resource: dict, context: EvalContext | None = None, *, primary: dict | None = None):
         self.resource = resource  # what `field` conditions read (the related resource in existenceCondition)
@@ -119,6 +142,7 @@ class Scope:
         self._ctx: EvalContext | None = None
         self.trace: list[tuple[int, str]] | None = None
         self.depth = 0
+        self.now_text: str | None = None
 
     @property
     def ctx(self) -> EvalContext:

@@ -57,15 +57,36 @@ def loose_equals(a: Any, b: Any) -> bool:
     return False
 
 
+_LOWMAPS: dict[int, tuple[dict, int, dict]] = {}
+
+
+def reset_key_cache() -> None:
+    """Forget lower-case key maps; called before each resource is evaluated (payloads may change)."""
+    _LOWMAPS.clear()
+
+
 def get_ci(obj: dict, key: str, low: str | None = None) -> Any:
-    """Case-insensitive key lookup (ARM property names are case-insensitive); MISSING when absent."""
+    """Case-insensitive key lookup (ARM property names are case-insensitive); MISSING when absent.
+
+    The exact spelling is tried first; on a miss, a lower-case key map of the object is built once and
+    reused by every other policy evaluating the same resource (see `reset_key_cache`)."""
     v = obj.get(key, MISSING)
-    if v is MISSING:
-        low = low or key.lower()
+    if v is not MISSING:
+        return v
+    low = low or key.lower()
+    if len(obj) <= 6:
         for k in obj:
-            if k.lower() == low:
+            if type(k) is str and k.lower() == low:
                 return obj[k]
-    return v
+        return MISSING
+    ent = _LOWMAPS.get(id(obj))
+    if ent is None or ent[0] is not obj or ent[1] != len(obj):
+        if len(_LOWMAPS) > 4096:
+            _LOWMAPS.clear()
+        ent = (obj, len(obj), {k.lower(): k for k in obj if type(k) is str})
+        _LOWMAPS[id(obj)] = ent
+    k = ent[2].get(low)
+    return MISSING if k is None else obj[k]
 
 
 def type_name(value: Any) -> str:
