@@ -10,6 +10,7 @@ remediated resource; deployIfNotExists deploys `details.deployment` through the 
 from __future__ import annotations
 
 import re
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 TYPE = "Microsoft.PolicyInsights/remediations"
 SEGMENT = "/providers/Microsoft.PolicyInsights/remediations/"
 TERMINAL = {"succeeded", "failed", "canceled", "complete"}
+_AUTO = threading.local()  # nesting depth of automatic deployIfNotExists (deployments creating resources)
+AUTO_DEPTH = 3
 REMEDIABLE = {"modify", "deployifnotexists"}
 
 
@@ -309,3 +312,26 @@ def _apply_dine(emu: Emulator, assignment: dict, st: compliance.State, details: 
                        "parameters": {k: {"value": v} for k, v in (params or {}).items()},
                        "outputs": result.outputs,
                        "outputResources": [{"id": r} for r in result.resources], "timestamp": now_iso()}})
+
+
+def auto_deploy(emu: Emulator, resource: dict) -> None:
+    """Azure runs deployIfNotExists for a resource created or updated under an enforced assignment (after a
+    delay in Azure; at once here). Failures (no role, template errors) leave the resource non-compliant."""
+    from policygen.emulator import assignments as assignments_mod
+
+    depth = getattr(_AUTO, "depth", 0)
+    if depth >= AUTO_DEPTH:
+        return
+    _AUTO.depth = depth + 1
+    try:
+        for a in assignments_mod.in_force(emu, resource["id"]):
+            if str(a["properties"].get("enforcementMode", "Default")).lower() != "default":
+                continue
+            for member in effective.members(emu, a["properties"]):
+                if member.effect.lower() != "deployifnotexists":
+                    continue
+                outcome = compliance.evaluate_one(emu, public(resource), a, member)
+                if outcome is not None and outcome.compliant is False:
+                    _remediate(emu, public(a), compliance.State(public(resource), public(a), member, outcome))
+    finally:
+        _AUTO.depth = depth

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from policygen.emulator import hierarchy
+from policygen.emulator import hierarchy, sideeffects
 from policygen.emulator.core import (
     ArmError,
     Request,
@@ -75,6 +75,7 @@ def handle(emu: Emulator, req: Request, m: dict) -> Response:
             candidate = build(emu, rid, body, existing)
             candidate = admit(emu, candidate, existing)
             emu.store.put("resources", rid, candidate)
+            after_write(emu, candidate, policy=True)
             return Response(200 if existing or req.method == "PATCH" else 201, public(candidate))
     raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on resources.")
 
@@ -141,13 +142,28 @@ def admit(emu: Emulator, candidate: dict, existing: dict | None) -> dict:
     return compliance.admission(emu, candidate)
 
 
-def put_raw(emu: Emulator, resource: dict) -> dict:
-    """Store a resource (seed, inventory, deployment engine) without request-time policy effects."""
+def after_write(emu: Emulator, resource: dict, *, policy: bool) -> None:
+    """Provider side effects, then (for requests, not seeds) deployIfNotExists for the new resource."""
+    sideeffects.after_put(emu, resource)
+    if policy:
+        from policygen.emulator import remediation
+
+        remediation.auto_deploy(emu, resource)
+
+
+def put_raw(emu: Emulator, resource: dict, *, policy: bool = False) -> dict:
+    """Store a resource. Seeds and inventories skip Azure Policy; deployments (`policy=True`) go through
+    request-time effects (deny → ArmError, modify/append) and trigger deployIfNotExists like any PUT."""
     rid = resource.get("id")
     if not rid or not re.match(r"^/subscriptions/[^/]+(/resourcegroups/[^/]+)?/providers/", rid, re.I):
         raise bad_request("InvalidResourceId", f"'{rid}' is not a full ARM resource id.")
     existing = emu.store.get("resources", rid)
-    return emu.store.put("resources", rid, build(emu, rid, resource, existing))
+    candidate = build(emu, rid, resource, existing)
+    if policy:
+        candidate = admit(emu, candidate, existing)
+    stored = emu.store.put("resources", rid, candidate)
+    after_write(emu, stored, policy=policy)
+    return stored
 
 
 def delete_under(emu: Emulator, prefix_id: str) -> None:

@@ -335,7 +335,7 @@ def _deploy_one(emu: Emulator, ctx: Expressions, res: dict, deployed: list[str])
     existing = emu.store.get("resources", rid)
     if existing and isinstance(body.get("properties"), dict):
         body = res_mod.merge_patch(copy_json(public(existing)), body)
-    res_mod.put_raw(emu, {**body, "id": rid})
+    res_mod.put_raw(emu, {**body, "id": rid}, policy=True)
     deployed.append(rid)
     return rid
 

@@ -163,3 +163,36 @@ def test_filters_limit_the_resources(clients):
                                                                   "filters": {"locations": ["westeurope"]}}})
     done = wait_terminal(lambda: rem.get_at_subscription("north"))
     assert done.deployment_status.total_deployments == 2  # sa2 is in northeurope
+
+
+def test_deploy_if_not_exists_runs_for_new_resources(clients):
+    d = clients.policy.policy_definitions.create_or_update("soft-delete", dine_definition())
+    a = clients.policy.policy_assignments.create(f"/subscriptions/{SUB}", "soft-delete", {
+        "location": "westeurope", "identity": {"type": "SystemAssigned"},
+        "properties": {"policyDefinitionId": d.id}})
+    new = f"{RG1}/providers/Microsoft.Storage/storageAccounts/sa7"
+    body = {"location": "westeurope", "kind": "StorageV2", "properties": {"supportsHttpsTrafficOnly": True}}
+    res = clients.resources.resources
+    res.begin_create_or_update_by_id(new, body, api_version=API).result()
+    assert not res.check_existence_by_id(f"{new}/blobServices/default", api_version=API)  # no role yet
+    grant(clients, a.identity.principal_id, STORAGE_CONTRIBUTOR)
+    res.begin_create_or_update_by_id(new, body, api_version=API).result()  # an update triggers it again
+    service = res.get_by_id(f"{new}/blobServices/default", api_version=API)
+    assert service.properties["deleteRetentionPolicy"] == {"enabled": True, "days": 7}
+
+
+def test_private_endpoint_creates_an_approved_connection_on_its_target(clients):
+    res = clients.resources.resources
+    vnet = f"{RG1}/providers/Microsoft.Network/virtualNetworks/vnet1"
+    pe = f"{RG1}/providers/Microsoft.Network/privateEndpoints/pe-sa1"
+    res.begin_create_or_update_by_id(pe, {"location": "westeurope", "properties": {
+        "subnet": {"id": f"{vnet}/subnets/pe"},
+        "privateLinkServiceConnections": [{"name": "c", "properties": {"privateLinkServiceId": SA1,
+                                                                         "groupIds": ["blob"]}}]}},
+        api_version=API).result()
+    target = res.get_by_id(SA1, api_version=API)
+    (conn,) = target.properties["privateEndpointConnections"]
+    assert conn["properties"]["privateLinkServiceConnectionState"]["status"] == "Approved"
+    child = res.get_by_id(conn["id"], api_version=API)
+    assert child.type == "Microsoft.Storage/storageAccounts/privateEndpointConnections"
+    assert child.properties["privateEndpoint"]["id"] == pe
