@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         fmt: ExportFormat = typer.Option(..., "--format", "-f", help="Target engine's format."),
         out: Path = typer.Option(..., "--out", "-o", help="Output folder; owned by policygen and kept in sync."),
         env: str = typer.Option(None, "--env", "-e",
-                                help="Environment (default: EPAC all Azure ones, other formats the first)."),
+                                help="Environment (default: EPAC all Azure ones, other formats the first Azure one)."),
         force: bool = typer.Option(False, "--force", help="Replace a non-empty folder policygen did not write."),
     ) -> None:
         """Export the pack for a landing zone: EPAC, ALZ library, ARM, Bicep or Terraform."""
@@ -55,14 +55,15 @@ def register(app: typer.Typer) -> None:
     def docs_cmd(
         pack: Path = typer.Argument(Path("."), help="Pack folder (with policygen.yaml)."),
         out: Path = typer.Option(..., "--out", "-o", help="Output folder for the Markdown; kept in sync."),
-        env: str = typer.Option(None, "--env", "-e", help="Environment whose scopes are shown (default: the first)."),
+        env: str = typer.Option(None, "--env", "-e",
+                                help="Environment whose scopes are shown (default: the first Azure one)."),
         force: bool = typer.Option(False, "--force", help="Replace a non-empty folder policygen did not write."),
     ) -> None:
         """Write Markdown documentation: initiatives, assignments and a compliance view by group."""
-        from policygen.export.common import sync_tree
+        from policygen.export.common import default_environment, sync_tree
         from policygen.export.docs import render_docs
 
-        summary = sync_tree(out, render_docs(pack, env), force=force)
+        summary = sync_tree(out, render_docs(pack, env or default_environment(pack)), force=force)
         _print_summary("docs", summary)
         raise typer.Exit(int(ExitCode.OK))
 

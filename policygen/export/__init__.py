@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from policygen.errors import InputError
-from policygen.export.common import SyncSummary, sync_tree
+from policygen.export.common import SyncSummary, default_environment, sync_tree
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
 def render_format(pack_dir: Path | str, fmt: str, env: str | None = None) -> dict[str, str]:
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    if env is None and fmt != "epac":  # EPAC maps every Azure environment to a pacSelector itself
+        env = default_environment(pack_dir)
     return FORMATS[fmt].renderer()(Path(pack_dir), env)
 
 

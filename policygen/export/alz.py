@@ -81,7 +81,6 @@ def render(pack_dir: Path, env: str | None) -> dict[str, str]:
         props = dict(art.properties)
         props["policyDefinitionId"] = placeholder_id(build, props["policyDefinitionId"])
         props["scope"] = PLACEHOLDER_MG
-        props["notScopes"] = []  # concrete child scopes cannot be known by a library; set per MG in the consumer
         body: dict[str, Any] = {"name": name, "type": TYPES["assignment"], "properties": props,
                                 "location": DEFAULT_LOCATION, "identity": art.body.get("identity") or {"type": "None"}}
         files[f"{FOLDER['assignment']}/{file_name('assignment', body)}"] = dump_json(body)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from policygen.artefacts import Artefact, Build
 from policygen.errors import InputError
 
@@ -86,6 +88,17 @@ def sync_tree(out_dir: Path | str, files: dict[str, str], *, force: bool = False
             here.rmdir()
     summary.removed.sort()
     return summary
+
+
+def default_environment(pack_dir: Path | str) -> str | None:
+    """The first environment that is a real Azure cloud (exports target Azure, not the emulator); None
+    lets compile_pack pick (and report) as usual."""
+    try:
+        settings = yaml.safe_load((Path(pack_dir) / "policygen.yaml").read_text(encoding="utf-8")) or {}
+        envs = settings.get("environments") or {}
+        return next((name for name, spec in envs.items() if (spec or {}).get("cloud", "AzureCloud") != "local"), None)
+    except (OSError, ValueError, AttributeError, yaml.YAMLError):
+        return None
 
 
 def scope_kind(scope: str) -> str:

@@ -89,3 +89,13 @@ def test_no_remediation_when_the_member_is_switched_off(fixture_pack: Path) -> N
         text.replace("effect-st-public-network: Deny", "effect-st-public-network: Deny\n  effect-st-public-network-modify: Disabled"))
     build = compile_pack(fixture_pack, "azure")
     assert remediation_tasks(build, build.assignments["guardrails-prod"]) == []
+
+
+def test_exports_default_to_the_first_azure_environment(fixture_pack: Path) -> None:
+    import json
+
+    from policygen.export import render_format
+
+    template = json.loads(render_format(fixture_pack, "arm")["azuredeploy.json"])
+    scopes = {r.get("scope") for r in template["resources"] if r["type"] == "Microsoft.Resources/deployments"}
+    assert "Microsoft.Management/managementGroups/contoso-prod" in scopes, "not the emulator's local-prod"
