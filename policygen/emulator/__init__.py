@@ -13,5 +13,13 @@ from policygen.emulator.app import Emulator, EmulatorConfig
 from policygen.emulator.faults import FaultConfig
 from policygen.emulator.server import EmulatorServer, EmulatorURL, make_config, running_emulator, serve
 
-__all__ = ["Emulator", "EmulatorConfig", "EmulatorServer", "EmulatorURL", "FaultConfig", "make_config",
-           "running_emulator", "serve"]
+__all__ = [
+    "Emulator",
+    "EmulatorConfig",
+    "EmulatorServer",
+    "EmulatorURL",
+    "FaultConfig",
+    "make_config",
+    "running_emulator",
+    "serve",
+]

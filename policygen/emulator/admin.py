@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def handle(emu: Emulator, req: Request) -> Response:
-    what = req.path[len("/_admin/"):].strip("/").lower()
+    what = req.path[len("/_admin/") :].strip("/").lower()
     if what == "health":
         return Response(200, {"status": "ok", "tenantId": emu.tenant_id})
     if what == "faults":
@@ -48,8 +48,13 @@ def handle(emu: Emulator, req: Request) -> Response:
         kind = req.q("kind")
         if kind:
             return Response(200, {"value": list(snap.get(kind, {}).values())})
-        return Response(200, {"counts": {k: len(v) for k, v in snap.items()},
-                              "objects": {k: list(v.values()) for k, v in snap.items() if k != "meta"}})
+        return Response(
+            200,
+            {
+                "counts": {k: len(v) for k, v in snap.items()},
+                "objects": {k: list(v.values()) for k, v in snap.items() if k != "meta"},
+            },
+        )
     if what == "requests":
         if req.method == "DELETE":
             emu.requests.clear()

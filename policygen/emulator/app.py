@@ -21,14 +21,14 @@ from policygen.emulator.store import Store
 @dataclass
 class EmulatorConfig:
     tenant_id: str = DEFAULT_TENANT
-    state: str | Path | None = None          # SQLite file; None keeps state in memory
-    seed: str | Path | dict | None = None    # seed file or an already-loaded seed document
-    builtins: str | Path | None = None       # directory of built-in definitions (the azure-policy layout)
-    request_log: str | Path | None = None    # one JSON line per request
-    page_size: int = 100                     # default page size of list operations
-    lro_poll_ms: int = 20                    # retry-after-ms sent on 202 responses
-    evaluation_s: float = 0.0                # how long triggerEvaluation stays "running"
-    remediation_step_s: float = 0.05         # pause between remediation states (Accepted → Evaluating → ...)
+    state: str | Path | None = None  # SQLite file; None keeps state in memory
+    seed: str | Path | dict | None = None  # seed file or an already-loaded seed document
+    builtins: str | Path | None = None  # directory of built-in definitions (the azure-policy layout)
+    request_log: str | Path | None = None  # one JSON line per request
+    page_size: int = 100  # default page size of list operations
+    lro_poll_ms: int = 20  # retry-after-ms sent on 202 responses
+    evaluation_s: float = 0.0  # how long triggerEvaluation stays "running"
+    remediation_step_s: float = 0.05  # pause between remediation states (Accepted → Evaluating → ...)
     faults: FaultConfig = field(default_factory=FaultConfig)
 
 
@@ -86,8 +86,11 @@ class Emulator:
         if delay:
             time.sleep(delay)
         if not req.api_version:
-            raise ArmError(400, "MissingApiVersionParameter",
-                           "The api-version query parameter (?api-version=) is required for all requests.")
+            raise ArmError(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
         sub = routes.subscription_of(req.path)
         action, headers = self.faults.check(req.method, req.path, sub)
         if action == "reset":
@@ -101,8 +104,14 @@ class Emulator:
         return resp, None
 
     def _record(self, req: Request, status: int, ms: float, action: str | None) -> None:
-        entry = {"ts": time.time(), "method": req.method, "path": req.path,
-                 "api_version": req.api_version, "status": status, "ms": round(ms, 2)}
+        entry = {
+            "ts": time.time(),
+            "method": req.method,
+            "path": req.path,
+            "api_version": req.api_version,
+            "status": status,
+            "ms": round(ms, 2),
+        }
         if action:
             entry["fault"] = action
         with self._log_lock:

@@ -98,8 +98,11 @@ def new_principal(emu: Emulator, owner_id: str, kind: str = "SystemAssigned") ->
     """A new service principal for an identity, remembered with its creation time."""
     generation = emu.store.counter(f"principal-generation:{key(owner_id)}")
     pid = guid("principal", owner_id, str(generation))
-    emu.store.put("principals", pid, {"principalId": pid, "owner": owner_id, "type": kind,
-                                      "createdAt": time.time(), "failures": 0})
+    emu.store.put(
+        "principals",
+        pid,
+        {"principalId": pid, "owner": owner_id, "type": kind, "createdAt": time.time(), "failures": 0},
+    )
     return pid
 
 
@@ -112,19 +115,22 @@ def _identity(emu: Emulator, rid: str, requested: dict | None, existing: dict | 
     if itype.lower() == "systemassigned":
         old = (existing or {}).get("identity") or {}
         pid = old.get("principalId") if str(old.get("type", "")).lower() == "systemassigned" else None
-        return {"type": "SystemAssigned", "principalId": pid or new_principal(emu, rid),
-                "tenantId": emu.tenant_id}
+        return {"type": "SystemAssigned", "principalId": pid or new_principal(emu, rid), "tenantId": emu.tenant_id}
     if itype.lower() == "userassigned":
         uamis = requested.get("userAssignedIdentities") or {}
         if len(uamis) != 1:
-            raise bad_request("InvalidPolicyAssignmentIdentity",
-                              "A policy assignment supports exactly one user-assigned identity.")
+            raise bad_request(
+                "InvalidPolicyAssignmentIdentity", "A policy assignment supports exactly one user-assigned identity."
+            )
         out = {}
         for uid in uamis:
             pid = guid("uami-principal", uid)
             if not emu.store.get("principals", pid):
-                emu.store.put("principals", pid, {"principalId": pid, "owner": uid, "type": "UserAssigned",
-                                                  "createdAt": 0.0, "failures": 0})
+                emu.store.put(
+                    "principals",
+                    pid,
+                    {"principalId": pid, "owner": uid, "type": "UserAssigned", "createdAt": 0.0, "failures": 0},
+                )
             out[uid] = {"principalId": pid, "clientId": guid("uami-client", uid)}
         return {"type": "UserAssigned", "userAssignedIdentities": out}
     raise bad_request("InvalidPolicyAssignmentIdentity", f"Identity type '{itype}' is not supported.")
@@ -152,12 +158,14 @@ def put_assignment(emu: Emulator, scope_id: str, name: str, body: dict) -> dict:
     has_identity = bool(requested) and str(requested.get("type", "None")).lower() != "none"
     location = body.get("location")
     if has_identity and not location:
-        raise bad_request("LocationRequired",
-                          "The policy assignment has a managed identity, so its 'location' is required.")
+        raise bad_request(
+            "LocationRequired", "The policy assignment has a managed identity, so its 'location' is required."
+        )
     if existing and existing.get("location") and location and not _same_location(existing["location"], location):
-        raise bad_request("InvalidLocationUpdate",
-                          f"The existing assignment location '{existing['location']}' cannot be changed to "
-                          f"'{location}'.")
+        raise bad_request(
+            "InvalidLocationUpdate",
+            f"The existing assignment location '{existing['location']}' cannot be changed to '{location}'.",
+        )
     identity = _identity(emu, rid, requested, existing) if has_identity else None
     props["scope"] = scope_id
     props.setdefault("notScopes", [])
@@ -171,8 +179,13 @@ def put_assignment(emu: Emulator, scope_id: str, name: str, body: dict) -> dict:
         meta["updatedBy"], meta["updatedOn"] = "policygen-emulator", stamp
     props["metadata"] = meta
     props["instanceId"] = (existing or {}).get("properties", {}).get("instanceId") or guid("instance", rid, stamp)
-    obj = {"id": existing["id"] if existing else rid, "name": existing["name"] if existing else name, "type": TYPE,
-           "systemData": system_data(existing), "properties": props}
+    obj = {
+        "id": existing["id"] if existing else rid,
+        "name": existing["name"] if existing else name,
+        "type": TYPE,
+        "systemData": system_data(existing),
+        "properties": props,
+    }
     if location:
         obj["location"] = location
     if identity:
@@ -183,8 +196,9 @@ def put_assignment(emu: Emulator, scope_id: str, name: str, body: dict) -> dict:
 def patch_assignment(emu: Emulator, existing: dict, body: dict) -> dict:
     obj = copy_json(existing)
     if "location" in body and obj.get("location") and not _same_location(obj["location"], body["location"]):
-        raise bad_request("InvalidLocationUpdate",
-                          f"The existing assignment location '{obj['location']}' cannot be changed.")
+        raise bad_request(
+            "InvalidLocationUpdate", f"The existing assignment location '{obj['location']}' cannot be changed."
+        )
     if body.get("location"):
         obj["location"] = body["location"]
     if "identity" in body:

@@ -77,6 +77,9 @@ def _load(path: Path, kind: str) -> dict:
         props["version"] = props.pop("Version")
     props.setdefault("version", (props.get("metadata") or {}).get("version", "1.0.0"))
     props["versions"] = [props["version"]]
-    return {"id": f"/providers/Microsoft.Authorization/{kind}/{name}",
-            "type": f"Microsoft.Authorization/{kind}", "name": name, "properties": props}
-
+    return {
+        "id": f"/providers/Microsoft.Authorization/{kind}/{name}",
+        "type": f"Microsoft.Authorization/{kind}",
+        "name": name,
+        "properties": props,
+    }

@@ -31,11 +31,20 @@ _MAP: list[tuple[str, str, str]] = [
     ("", "", "InvalidPolicyRule"),
 ]
 # When several findings fail a request, report what Azure trips over first: structure before parameters.
-_ORDER = ["UndefinedPolicyParameter", "ResourceIdentityRequired", "MissingPolicyParameter",
-          "PolicyParameterValueNotAllowed", "InvalidPolicyRule", "InvalidPolicyDefinitionName",
-          "InvalidCreatePolicySetDefinitionRequest", "InvalidPolicyAssignmentName", "LocationRequired",
-          "InvalidCreatePolicyAssignmentRequest", "PolicyParameterAllowedAndDefaultValuesMismatch",
-          "InvalidPolicyParameters"]
+_ORDER = [
+    "UndefinedPolicyParameter",
+    "ResourceIdentityRequired",
+    "MissingPolicyParameter",
+    "PolicyParameterValueNotAllowed",
+    "InvalidPolicyRule",
+    "InvalidPolicyDefinitionName",
+    "InvalidCreatePolicySetDefinitionRequest",
+    "InvalidPolicyAssignmentName",
+    "LocationRequired",
+    "InvalidCreatePolicyAssignmentRequest",
+    "PolicyParameterAllowedAndDefaultValuesMismatch",
+    "InvalidPolicyParameters",
+]
 _PRIORITY = {code: i for i, code in enumerate(_ORDER)}
 
 
@@ -49,17 +58,23 @@ def arm_code(finding: Any) -> str:
 def _raise_for(body: dict, *, kind: str, what: str, name: str, **kw: Any) -> None:
     from policygen.rules import validate_object  # lazy: a sibling stage, heavy to import
 
-    errors = [f for f in validate_object(body, kind=kind, custom=True, own=False, **kw)
-              if str(getattr(f.severity, "value", f.severity)) == "error"]
+    errors = [
+        f
+        for f in validate_object(body, kind=kind, custom=True, own=False, **kw)
+        if str(getattr(f.severity, "value", f.severity)) == "error"
+    ]
     if not errors:
         return
     errors.sort(key=lambda f: _PRIORITY.get(arm_code(f), len(_ORDER)))
     first = errors[0]
     code = arm_code(first)
     prefix = "Failed to parse policy rule: " if code == "InvalidPolicyRule" else ""
-    raise ArmError(400, code, f"{prefix}The {what} '{name}' is invalid: {first.message} (at {first.pointer or '/'}).",
-                   details=[{"code": arm_code(f), "message": f"{f.code}: {f.message}", "target": f.pointer}
-                            for f in errors])
+    raise ArmError(
+        400,
+        code,
+        f"{prefix}The {what} '{name}' is invalid: {first.message} (at {first.pointer or '/'}).",
+        details=[{"code": arm_code(f), "message": f"{f.code}: {f.message}", "target": f.pointer} for f in errors],
+    )
 
 
 def _require_properties(body: dict) -> dict:
@@ -78,12 +93,17 @@ def check_definition(name: str, body: dict) -> None:
 def check_set_definition(name: str, body: dict, members: dict[str, dict]) -> None:
     """Initiative PUT; `members` maps each referenced definition id to the (already resolved) definition."""
     _require_properties(body)
-    _raise_for({**body, "name": name}, kind="initiative", what="policy set definition", name=name,
-               definitions=members)
+    _raise_for({**body, "name": name}, kind="initiative", what="policy set definition", name=name, definitions=members)
 
 
 def check_assignment(name: str, scope: str, body: dict, definitions: dict[str, dict]) -> None:
     """Assignment PUT: name, parameters against the definition, identity and location, notScopes, ..."""
     _require_properties(body)
-    _raise_for({**body, "name": name}, kind="assignment", what="policy assignment", name=name,
-               definitions=definitions, assignment_scope=scope)
+    _raise_for(
+        {**body, "name": name},
+        kind="assignment",
+        what="policy assignment",
+        name=name,
+        definitions=definitions,
+        assignment_scope=scope,
+    )

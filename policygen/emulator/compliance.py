@@ -44,8 +44,11 @@ def compiled(definition: dict, params: dict[str, Any]) -> Any:
     """The evaluator's CompiledPolicy for a definition + parameter values (cached per definition revision)."""
     from policygen.evaluate import compile_policy
 
-    k = (key(definition.get("id", "")), (definition.get("systemData") or {}).get("lastModifiedAt"),
-         json.dumps(params, sort_keys=True, default=str))
+    k = (
+        key(definition.get("id", "")),
+        (definition.get("systemData") or {}).get("lastModifiedAt"),
+        json.dumps(params, sort_keys=True, default=str),
+    )
     with _CACHE_LOCK:
         hit = _CACHE.get(k)
     if hit is None:
@@ -65,12 +68,17 @@ def context(emu: Emulator, resource: dict, assignment: dict | None, member: effe
     values: dict[str, Any] = {"tenant_id": emu.tenant_id}
     if scope.sub:
         sub = emu.store.get("subscriptions", scope.sub) or {}
-        values.update(subscription_id=scope.sub, subscription_name=sub.get("displayName"),
-                      subscription_tags=sub.get("tags") or {})
+        values.update(
+            subscription_id=scope.sub, subscription_name=sub.get("displayName"), subscription_tags=sub.get("tags") or {}
+        )
     if scope.rg:
         rg = emu.store.get("resourceGroups", f"/subscriptions/{scope.sub}/resourceGroups/{scope.rg}") or {}
-        values.update(resource_group=rg.get("name", scope.rg), location=rg.get("location"),
-                      resource_group_tags=rg.get("tags") or {}, resource_group_managed_by=rg.get("managedBy"))
+        values.update(
+            resource_group=rg.get("name", scope.rg),
+            location=rg.get("location"),
+            resource_group_tags=rg.get("tags") or {},
+            resource_group_managed_by=rg.get("managedBy"),
+        )
     if assignment is not None:
         values["assignment_id"] = assignment["id"]
     if member is not None:
@@ -89,8 +97,10 @@ def _applicable(cp: Any, mode: str, resource: dict) -> bool:
     if mode.startswith(DATA_PLANE_MODES):
         return False  # resource-provider modes are evaluated by the RP, not ARM
     if mode == "indexed":
-        return rtype not in ("microsoft.resources/subscriptions", "microsoft.resources/resourcegroups") \
+        return (
+            rtype not in ("microsoft.resources/subscriptions", "microsoft.resources/resourcegroups")
             and "location" in resource
+        )
     return True
 
 
@@ -102,9 +112,15 @@ def evaluable(emu: Emulator, scope_id: str) -> list[dict]:
             out.append(public(rg))
     for sub in emu.store.values("subscriptions"):
         if hierarchy.in_scope(emu, scope_id, sub["id"]):
-            out.append({"id": sub["id"], "name": sub["subscriptionId"], "type": "Microsoft.Resources/subscriptions",
-                        "properties": {"displayName": sub["displayName"], "state": sub["state"]},
-                        "tags": sub.get("tags") or {}})
+            out.append(
+                {
+                    "id": sub["id"],
+                    "name": sub["subscriptionId"],
+                    "type": "Microsoft.Resources/subscriptions",
+                    "properties": {"displayName": sub["displayName"], "state": sub["state"]},
+                    "tags": sub.get("tags") or {},
+                }
+            )
     return out
 
 
@@ -125,13 +141,20 @@ def evaluate_one(emu: Emulator, resource: dict, assignment: dict, member: effect
         return None
     if not _applicable(cp, str(member.definition["properties"].get("mode", "All")), resource):
         return None
-    outcome = cp.evaluate(resource, related=related_for(emu, resource),
-                          context=context(emu, resource, assignment, member), explain=False)
+    outcome = cp.evaluate(
+        resource, related=related_for(emu, resource), context=context(emu, resource, assignment, member), explain=False
+    )
     return outcome if outcome.compliant is not None else None
 
 
-def compute(emu: Emulator, scope_id: str, *, assignment_id: str | None = None,
-            definition_id: str | None = None, reference_id: str | None = None) -> list[State]:
+def compute(
+    emu: Emulator,
+    scope_id: str,
+    *,
+    assignment_id: str | None = None,
+    definition_id: str | None = None,
+    reference_id: str | None = None,
+) -> list[State]:
     """Every policy state under `scope_id` (optionally one assignment / definition / initiative member)."""
     states: list[State] = []
     with emu.store.lock:
@@ -148,8 +171,10 @@ def compute(emu: Emulator, scope_id: str, *, assignment_id: str | None = None,
                 continue
             if reference_id and (member.reference_id or "").lower() != reference_id.lower():
                 continue
-            if definition_id and key(definition_id) not in (key(member.definition["id"]),
-                                                            key((member.set_definition or {}).get("id", ""))):
+            if definition_id and key(definition_id) not in (
+                key(member.definition["id"]),
+                key((member.set_definition or {}).get("id", "")),
+            ):
                 continue
             for r in targets:
                 chain = chains[r["id"]]
@@ -174,13 +199,17 @@ def admission(emu: Emulator, candidate: dict) -> dict:
             if outcome is None or not outcome.matched:
                 continue
             if outcome.denied:
-                raise ArmError(403, "RequestDisallowedByPolicy",
-                               f"Resource '{candidate.get('name')}' was disallowed by policy. Policy identifiers: "
-                               f"'[{{\"policyAssignment\":{{\"name\":\"{a['name']}\",\"id\":\"{a['id']}\"}},"
-                               f"\"policyDefinition\":{{\"name\":\"{member.definition['name']}\",\"id\":"
-                               f"\"{member.definition['id']}\"}}}}]'.",
-                               target=candidate.get("name"),
-                               details=[], headers={})
+                raise ArmError(
+                    403,
+                    "RequestDisallowedByPolicy",
+                    f"Resource '{candidate.get('name')}' was disallowed by policy. Policy identifiers: "
+                    f'\'[{{"policyAssignment":{{"name":"{a["name"]}","id":"{a["id"]}"}},'
+                    f'"policyDefinition":{{"name":"{member.definition["name"]}","id":'
+                    f'"{member.definition["id"]}"}}}}]\'.',
+                    target=candidate.get("name"),
+                    details=[],
+                    headers={},
+                )
             if outcome.modified is not None:
                 result = {**outcome.modified, "id": candidate["id"]}
     return result

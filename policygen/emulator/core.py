@@ -23,8 +23,16 @@ EMULATOR_USER = "policygen-emulator@local"
 class ArmError(Exception):
     """An ARM error response: `{"error": {"code", "message", "details"}}` with an HTTP status."""
 
-    def __init__(self, status: int, code: str, message: str, *, details: list[dict] | None = None,
-                 headers: dict[str, str] | None = None, target: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        details: list[dict] | None = None,
+        headers: dict[str, str] | None = None,
+        target: str | None = None,
+    ):
         super().__init__(f"{status} {code}: {message}")
         self.status, self.code, self.message = status, code, message
         self.details = details or []
@@ -72,14 +80,17 @@ class Request:
     def json(self, required: bool = True) -> dict:
         if not self.body_bytes.strip():
             if required:
-                raise bad_request("InvalidRequestContent", "The request content was invalid and could not be "
-                                  "deserialized: the body is empty.")
+                raise bad_request(
+                    "InvalidRequestContent",
+                    "The request content was invalid and could not be deserialized: the body is empty.",
+                )
             return {}
         try:
             data = json.loads(self.body_bytes)
         except ValueError as exc:
-            raise bad_request("InvalidRequestContent",
-                              f"The request content was invalid and could not be deserialized: {exc}.") from exc
+            raise bad_request(
+                "InvalidRequestContent", f"The request content was invalid and could not be deserialized: {exc}."
+            ) from exc
         if not isinstance(data, dict):
             raise bad_request("InvalidRequestContent", "The request content must be a JSON object.")
         return data
@@ -109,9 +120,12 @@ def system_data(previous: dict | None = None) -> dict:
     stamp = now_iso()
     created = (previous or {}).get("systemData", {})
     return {
-        "createdBy": created.get("createdBy", EMULATOR_USER), "createdByType": "User",
+        "createdBy": created.get("createdBy", EMULATOR_USER),
+        "createdByType": "User",
         "createdAt": created.get("createdAt", stamp),
-        "lastModifiedBy": EMULATOR_USER, "lastModifiedByType": "User", "lastModifiedAt": stamp,
+        "lastModifiedBy": EMULATOR_USER,
+        "lastModifiedByType": "User",
+        "lastModifiedAt": stamp,
     }
 
 
@@ -170,8 +184,9 @@ def resource_type_of(resource_id: str) -> str:
 # --------------------------------------------------------------------------- paging
 
 
-def paged(req: Request, items: list[dict], *, default_top: int, next_key: str = "nextLink",
-          post: bool = False) -> Response:
+def paged(
+    req: Request, items: list[dict], *, default_top: int, next_key: str = "nextLink", post: bool = False
+) -> Response:
     """One page of `items` with an absolute `nextLink` (built from the Host header) holding `$skiptoken`."""
     try:
         skip = int(req.q("$skiptoken") or req.q("$skipToken") or 0)
@@ -183,11 +198,10 @@ def paged(req: Request, items: list[dict], *, default_top: int, next_key: str = 
             top = max(1, min(int(req.q("$top")), default_top if default_top > 0 else 1000))
         except ValueError:
             raise bad_request("InvalidTop", "The $top value must be an integer.") from None
-    page = items[skip:skip + top]
+    page = items[skip : skip + top]
     body: dict[str, Any] = {"value": page}
     if skip + top < len(items):
-        params = {k: v for k, v in parse_qsl(req.raw_query, keep_blank_values=True)
-                  if k.lower() not in ("$skiptoken",)}
+        params = {k: v for k, v in parse_qsl(req.raw_query, keep_blank_values=True) if k.lower() not in ("$skiptoken",)}
         params["$skiptoken"] = str(skip + top)
         body[next_key] = f"{req.base_url}{quote(req.path)}?{urlencode(params)}"
     else:

@@ -20,10 +20,10 @@ _SIMPLE_PARAM = re.compile(r"^\[\s*parameters\(\s*'([^']+)'\s*\)\s*\]$", re.I)
 
 @dataclass
 class Member:
-    definition: dict              # the policy definition (served form)
-    parameters: dict[str, Any]    # name -> value, defaults applied
-    reference_id: str | None      # policyDefinitionReferenceId when part of an initiative
-    set_definition: dict | None   # the initiative, when there is one
+    definition: dict  # the policy definition (served form)
+    parameters: dict[str, Any]  # name -> value, defaults applied
+    reference_id: str | None  # policyDefinitionReferenceId when part of an initiative
+    set_definition: dict | None  # the initiative, when there is one
     group_names: list[str]
 
     @property
@@ -86,6 +86,13 @@ def members(emu: Emulator, assignment_props: dict) -> list[Member]:
         if not definition:
             continue
         member_given = {k: resolve(v, set_params) for k, v in values_of(ref.get("parameters")).items()}
-        out.append(Member(definition, with_defaults(definition["properties"].get("parameters"), member_given),
-                          ref.get("policyDefinitionReferenceId"), target, list(ref.get("groupNames") or [])))
+        out.append(
+            Member(
+                definition,
+                with_defaults(definition["properties"].get("parameters"), member_given),
+                ref.get("policyDefinitionReferenceId"),
+                target,
+                list(ref.get("groupNames") or []),
+            )
+        )
     return out

@@ -23,19 +23,19 @@ ARM_LIMITS = {"read": (250, 25.0), "write": (200, 10.0), "delete": (200, 10.0)}
 
 @dataclass
 class FaultConfig:
-    latency_ms: float = 0.0          # added to every ARM request
-    jitter_ms: float = 0.0           # plus uniform(0, jitter_ms)
-    rate_429: float = 0.0            # probability of 429 SubscriptionRequestsThrottled
-    retry_after: int = 1             # seconds, sent with every 429 / 503
-    rate_5xx: float = 0.0            # probability of a 5xx
-    status_5xx: int = 503            # which 5xx (503 carries Retry-After; 500 does not)
-    rate_reset: float = 0.0          # probability of closing the connection without a response
-    principal_delay_s: float = 0.0   # PrincipalNotFound for this long after an identity is created
-    principal_failures: int = 0      # ... or for the first N role-assignment PUTs per new principal
-    throttle: bool = False           # ARM token bucket (reads/writes/deletes per subscription)
-    bucket_scale: float = 1.0        # multiply bucket sizes and refill rates (small values for tests)
+    latency_ms: float = 0.0  # added to every ARM request
+    jitter_ms: float = 0.0  # plus uniform(0, jitter_ms)
+    rate_429: float = 0.0  # probability of 429 SubscriptionRequestsThrottled
+    retry_after: int = 1  # seconds, sent with every 429 / 503
+    rate_5xx: float = 0.0  # probability of a 5xx
+    status_5xx: int = 503  # which 5xx (503 carries Retry-After; 500 does not)
+    rate_reset: float = 0.0  # probability of closing the connection without a response
+    principal_delay_s: float = 0.0  # PrincipalNotFound for this long after an identity is created
+    principal_failures: int = 0  # ... or for the first N role-assignment PUTs per new principal
+    throttle: bool = False  # ARM token bucket (reads/writes/deletes per subscription)
+    bucket_scale: float = 1.0  # multiply bucket sizes and refill rates (small values for tests)
     fault_seed: int | None = None
-    only_paths: str = ""             # substring: random faults only for paths containing it
+    only_paths: str = ""  # substring: random faults only for paths containing it
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], base: FaultConfig | None = None) -> FaultConfig:
@@ -104,7 +104,8 @@ class Faults:
                 bucket = self.buckets.get((scope, kind))
                 if bucket is None:
                     bucket = self.buckets[(scope, kind)] = TokenBucket(
-                        max(1.0, size * c.bucket_scale), max(0.01, refill * c.bucket_scale))
+                        max(1.0, size * c.bucket_scale), max(0.01, refill * c.bucket_scale)
+                    )
                 ok, remaining, wait = bucket.take()
             level = "subscription" if subscription else "tenant"
             headers[f"x-ms-ratelimit-remaining-{level}-{kind}s"] = str(remaining)
@@ -120,10 +121,13 @@ class Faults:
             raise throttled(kind, subscription, c.retry_after)
         if c.rate_5xx and r_5xx < c.rate_5xx:
             h = {"Retry-After": str(c.retry_after)} if c.status_5xx in (503,) else {}
-            code = {500: "InternalServerError", 502: "BadGateway", 503: "ServiceUnavailable",
-                    504: "GatewayTimeout"}.get(c.status_5xx, "ServerError")
-            raise ArmError(c.status_5xx, code, "The emulator injected a server error (fault rate_5xx).",
-                           headers=h)
+            code = {
+                500: "InternalServerError",
+                502: "BadGateway",
+                503: "ServiceUnavailable",
+                504: "GatewayTimeout",
+            }.get(c.status_5xx, "ServerError")
+            raise ArmError(c.status_5xx, code, "The emulator injected a server error (fault rate_5xx).", headers=h)
         return None, headers
 
 
@@ -132,8 +136,11 @@ def throttled(kind: str, subscription: str | None, wait: int) -> ArmError:
         code, what = "SubscriptionRequestsThrottled", f"subscription '{subscription}'"
     else:
         code, what = "TenantRequestsThrottled", "tenant"
-    return ArmError(429, code,
-                    f"Number of '{kind}' requests for {what} actor 'policygen-emulator' exceeded. Please try "
-                    f"again after '{wait}' seconds after additional tokens are available. Refer to "
-                    "https://aka.ms/arm-throttling for additional information.",
-                    headers={"Retry-After": str(wait)})
+    return ArmError(
+        429,
+        code,
+        f"Number of '{kind}' requests for {what} actor 'policygen-emulator' exceeded. Please try "
+        f"again after '{wait}' seconds after additional tokens are available. Refer to "
+        "https://aka.ms/arm-throttling for additional information.",
+        headers={"Retry-After": str(wait)},
+    )

@@ -45,17 +45,22 @@ def put_mg(emu: Emulator, name: str, display: str | None = None, parent: str | N
     """Create or update a management group (parent defaults to the tenant root)."""
     existing = emu.store.get("managementGroups", name)
     is_root = name.lower() == root_name(emu).lower()
-    parent_name = None if is_root else (parent or (existing or {}).get("_meta", {}).get("parent")
-                                        or root_name(emu))
+    parent_name = None if is_root else (parent or (existing or {}).get("_meta", {}).get("parent") or root_name(emu))
     body = {
         "id": mg_id(existing["name"] if existing else name),
         "type": MG_TYPE,
         "name": existing["name"] if existing else name,
-        "properties": {"tenantId": emu.tenant_id,
-                       "displayName": display or (existing or {}).get("properties", {}).get("displayName")
-                       or ("Tenant Root Group" if is_root else name)},
-        "_meta": {"parent": parent_name, "version": ((existing or {}).get("_meta", {}).get("version", 0) + 1),
-                  "updated": now_iso()},
+        "properties": {
+            "tenantId": emu.tenant_id,
+            "displayName": display
+            or (existing or {}).get("properties", {}).get("displayName")
+            or ("Tenant Root Group" if is_root else name),
+        },
+        "_meta": {
+            "parent": parent_name,
+            "version": ((existing or {}).get("_meta", {}).get("version", 0) + 1),
+            "updated": now_iso(),
+        },
     }
     return emu.store.put("managementGroups", name, body)
 
@@ -63,23 +68,34 @@ def put_mg(emu: Emulator, name: str, display: str | None = None, parent: str | N
 def put_subscription(emu: Emulator, sub: str, display: str | None = None, parent: str | None = None) -> dict:
     existing = emu.store.get("subscriptions", sub)
     body = {
-        "id": f"/subscriptions/{sub}", "subscriptionId": sub, "tenantId": emu.tenant_id,
-        "displayName": display or (existing or {}).get("displayName") or sub, "state": "Enabled",
-        "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01",
-                                 "spendingLimit": "Off"},
+        "id": f"/subscriptions/{sub}",
+        "subscriptionId": sub,
+        "tenantId": emu.tenant_id,
+        "displayName": display or (existing or {}).get("displayName") or sub,
+        "state": "Enabled",
+        "subscriptionPolicies": {
+            "locationPlacementId": "Public_2014-09-01",
+            "quotaId": "PayAsYouGo_2014-09-01",
+            "spendingLimit": "Off",
+        },
         "authorizationSource": "RoleBased",
         "_meta": {"parent": parent or (existing or {}).get("_meta", {}).get("parent") or root_name(emu)},
     }
     return emu.store.put("subscriptions", sub, body)
 
 
-def put_resource_group(emu: Emulator, sub: str, rg: str, location: str, tags: dict | None = None,
-                       managed_by: str | None = None) -> dict:
+def put_resource_group(
+    emu: Emulator, sub: str, rg: str, location: str, tags: dict | None = None, managed_by: str | None = None
+) -> dict:
     rid = f"/subscriptions/{sub}/resourceGroups/{rg}"
     existing = emu.store.get("resourceGroups", rid)
-    body = {"id": existing["id"] if existing else rid, "name": existing["name"] if existing else rg,
-            "type": "Microsoft.Resources/resourceGroups", "location": location,
-            "properties": {"provisioningState": "Succeeded"}}
+    body = {
+        "id": existing["id"] if existing else rid,
+        "name": existing["name"] if existing else rg,
+        "type": "Microsoft.Resources/resourceGroups",
+        "location": location,
+        "properties": {"provisioningState": "Succeeded"},
+    }
     if tags is not None:
         body["tags"] = tags
     if managed_by:
@@ -184,19 +200,30 @@ def _mg_view(emu: Emulator, mg: dict, req: Request | None = None, full: bool = F
         return body
     parent = mg["_meta"].get("parent")
     chain = mg_chain(emu, mg["name"])[1:]
-    details = {"version": mg["_meta"].get("version", 1), "updatedTime": mg["_meta"].get("updated"),
-               "updatedBy": "policygen-emulator",
-               "parent": ({"id": mg_id(parent), "name": parent,
-                           "displayName": emu.store.get("managementGroups", parent)["properties"]["displayName"]}
-                          if parent else None),
-               "managementGroupAncestors": chain,
-               "managementGroupAncestorsChain": [
-                   {"name": n, "displayName": emu.store.get("managementGroups", n)["properties"]["displayName"]}
-                   for n in chain]}
+    details = {
+        "version": mg["_meta"].get("version", 1),
+        "updatedTime": mg["_meta"].get("updated"),
+        "updatedBy": "policygen-emulator",
+        "parent": (
+            {
+                "id": mg_id(parent),
+                "name": parent,
+                "displayName": emu.store.get("managementGroups", parent)["properties"]["displayName"],
+            }
+            if parent
+            else None
+        ),
+        "managementGroupAncestors": chain,
+        "managementGroupAncestorsChain": [
+            {"name": n, "displayName": emu.store.get("managementGroups", n)["properties"]["displayName"]} for n in chain
+        ],
+    }
     expand = (req.q("$expand") or "").lower() if req else ""
     if "path" in expand or "ancestors" in expand:
-        details["path"] = [{"name": n, "displayName": emu.store.get("managementGroups", n)["properties"]
-                            ["displayName"]} for n in reversed(mg_chain(emu, mg["name"]))]
+        details["path"] = [
+            {"name": n, "displayName": emu.store.get("managementGroups", n)["properties"]["displayName"]}
+            for n in reversed(mg_chain(emu, mg["name"]))
+        ]
     body["properties"]["details"] = details
     if "children" in expand:
         recurse = (req.q("$recurse") or "").lower() == "true" if req else False
@@ -207,12 +234,25 @@ def _mg_view(emu: Emulator, mg: dict, req: Request | None = None, full: bool = F
 def _children(emu: Emulator, mg: str, recurse: bool) -> list[dict]:
     out = []
     for g in sorted(child_mgs(emu, mg), key=lambda g: g["name"].lower()):
-        out.append({"type": MG_TYPE, "id": g["id"], "name": g["name"],
-                    "displayName": g["properties"]["displayName"],
-                    "children": _children(emu, g["name"], True) if recurse else None})
+        out.append(
+            {
+                "type": MG_TYPE,
+                "id": g["id"],
+                "name": g["name"],
+                "displayName": g["properties"]["displayName"],
+                "children": _children(emu, g["name"], True) if recurse else None,
+            }
+        )
     for s in sorted(subscriptions_under(emu, mg), key=lambda s: s["subscriptionId"]):
-        out.append({"type": "/subscriptions", "id": s["id"], "name": s["subscriptionId"],
-                    "displayName": s["displayName"], "children": None})
+        out.append(
+            {
+                "type": "/subscriptions",
+                "id": s["id"],
+                "name": s["subscriptionId"],
+                "displayName": s["displayName"],
+                "children": None,
+            }
+        )
     return out
 
 
@@ -224,8 +264,10 @@ def _get_mg(emu: Emulator, name: str) -> dict:
 
 
 def _async_headers(emu: Emulator, req: Request, op: str, name: str) -> dict[str, str]:
-    url = f"{req.base_url}{MG_PREFIX.replace('/managementGroups/', '/operationResults/')}{op}/managementGroups/" \
-          f"{name}?api-version={req.api_version}"
+    url = (
+        f"{req.base_url}{MG_PREFIX.replace('/managementGroups/', '/operationResults/')}{op}/managementGroups/"
+        f"{name}?api-version={req.api_version}"
+    )
     return {"Azure-AsyncOperation": url, "Location": url, "retry-after-ms": str(emu.config.lro_poll_ms)}
 
 
@@ -246,8 +288,11 @@ def management_groups(emu: Emulator, req: Request, m: dict) -> Response:
             parent = parent_id.rstrip("/").rsplit("/", 1)[-1] if parent_id else None
             _check_parent(emu, name, parent)
             put_mg(emu, name, props.get("displayName"), parent)
-            return Response(202, {"id": mg_id(name), "type": MG_TYPE, "name": name, "status": "Running"},
-                            _async_headers(emu, req, "create", name))
+            return Response(
+                202,
+                {"id": mg_id(name), "type": MG_TYPE, "name": name, "status": "Running"},
+                _async_headers(emu, req, "create", name),
+            )
         if req.method == "PATCH":
             mg = _get_mg(emu, name)
             body = req.json()
@@ -261,8 +306,7 @@ def management_groups(emu: Emulator, req: Request, m: dict) -> Response:
             if key(name) == key(root_name(emu)):
                 raise bad_request("BadRequest", "The tenant root management group cannot be deleted.")
             if child_mgs(emu, name) or subscriptions_under(emu, name):
-                raise bad_request("BadRequest", f"Management group '{name}' has children; move or delete them "
-                                  "first.")
+                raise bad_request("BadRequest", f"Management group '{name}' has children; move or delete them first.")
             emu.store.delete("managementGroups", name)
             return Response(202, {"id": mg["id"], "status": "Running"}, _async_headers(emu, req, "delete", name))
     raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on management groups.")
@@ -280,8 +324,12 @@ def _check_parent(emu: Emulator, name: str, parent: str | None) -> None:
 def mg_operation(emu: Emulator, req: Request, m: dict) -> Response:
     name, op = m["mg"], m["op"].lower()
     mg = emu.store.get("managementGroups", name)
-    body = {"id": f"/providers/Microsoft.Management/operationResults/{op}/managementGroups/{name}",
-            "type": "Microsoft.Management/operationResults", "name": name, "status": "Succeeded"}
+    body = {
+        "id": f"/providers/Microsoft.Management/operationResults/{op}/managementGroups/{name}",
+        "type": "Microsoft.Management/operationResults",
+        "name": name,
+        "status": "Succeeded",
+    }
     if op == "create" and mg:
         body["properties"] = _mg_view(emu, mg, None, full=True)["properties"]
     return Response(200, body)
@@ -293,22 +341,41 @@ def mg_descendants(emu: Emulator, req: Request, m: dict) -> Response:
 
     def walk(name: str) -> None:
         for g in sorted(child_mgs(emu, name), key=lambda g: g["name"].lower()):
-            out.append({"id": g["id"], "type": MG_TYPE, "name": g["name"],
-                        "properties": {"displayName": g["properties"]["displayName"], "parent": {"id": mg_id(name)}}})
+            out.append(
+                {
+                    "id": g["id"],
+                    "type": MG_TYPE,
+                    "name": g["name"],
+                    "properties": {"displayName": g["properties"]["displayName"], "parent": {"id": mg_id(name)}},
+                }
+            )
             walk(g["name"])
         for s in sorted(subscriptions_under(emu, name), key=lambda s: s["subscriptionId"]):
-            out.append({"id": s["id"], "type": "/subscriptions", "name": s["subscriptionId"],
-                        "properties": {"displayName": s["displayName"], "parent": {"id": mg_id(name)}}})
+            out.append(
+                {
+                    "id": s["id"],
+                    "type": "/subscriptions",
+                    "name": s["subscriptionId"],
+                    "properties": {"displayName": s["displayName"], "parent": {"id": mg_id(name)}},
+                }
+            )
 
     walk(m["mg"])
     return paged(req, out, default_top=emu.config.page_size)
 
 
 def _mg_sub_view(emu: Emulator, mg: str, sub: dict) -> dict:
-    return {"id": f"{mg_id(mg)}/subscriptions/{sub['subscriptionId']}",
-            "type": "Microsoft.Management/managementGroups/subscriptions", "name": sub["subscriptionId"],
-            "properties": {"tenant": emu.tenant_id, "displayName": sub["displayName"],
-                           "parent": {"id": mg_id(sub["_meta"]["parent"])}, "state": "Active"}}
+    return {
+        "id": f"{mg_id(mg)}/subscriptions/{sub['subscriptionId']}",
+        "type": "Microsoft.Management/managementGroups/subscriptions",
+        "name": sub["subscriptionId"],
+        "properties": {
+            "tenant": emu.tenant_id,
+            "displayName": sub["displayName"],
+            "parent": {"id": mg_id(sub["_meta"]["parent"])},
+            "state": "Active",
+        },
+    }
 
 
 def mg_subscriptions(emu: Emulator, req: Request, m: dict) -> Response:
@@ -340,12 +407,16 @@ def mg_settings(emu: Emulator, req: Request, m: dict) -> Response:
     elif req.method == "DELETE":
         emu.store.delete("meta", f"settings:{mg}")
         return Response(200, None)
-    body = {"id": f"{mg_id(mg)}/settings/default", "type": "Microsoft.Management/managementGroups/settings",
-            "name": "default",
-            "properties": {"tenantId": emu.tenant_id,
-                           "requireAuthorizationForGroupCreation": stored.get("requireAuthorizationForGroupCreation",
-                                                                              False),
-                           "defaultManagementGroup": stored.get("defaultManagementGroup", mg_id(root_name(emu)))}}
+    body = {
+        "id": f"{mg_id(mg)}/settings/default",
+        "type": "Microsoft.Management/managementGroups/settings",
+        "name": "default",
+        "properties": {
+            "tenantId": emu.tenant_id,
+            "requireAuthorizationForGroupCreation": stored.get("requireAuthorizationForGroupCreation", False),
+            "defaultManagementGroup": stored.get("defaultManagementGroup", mg_id(root_name(emu))),
+        },
+    }
     if req.path.lower().endswith("/settings"):
         return Response(200, {"value": [body]})
     return Response(200, body)
@@ -356,18 +427,38 @@ def entities(emu: Emulator, req: Request, m: dict) -> Response:
     for g in sorted(emu.store.values("managementGroups"), key=lambda g: g["name"].lower()):
         chain = mg_chain(emu, g["name"])[1:]
         parent = g["_meta"].get("parent")
-        out.append({"id": g["id"], "type": MG_TYPE, "name": g["name"],
-                    "properties": {"tenantId": emu.tenant_id, "displayName": g["properties"]["displayName"],
-                                   "parent": {"id": mg_id(parent)} if parent else None,
-                                   "permissions": "edit", "inheritedPermissions": "edit",
-                                   "parentNameChain": list(reversed(chain))}})
+        out.append(
+            {
+                "id": g["id"],
+                "type": MG_TYPE,
+                "name": g["name"],
+                "properties": {
+                    "tenantId": emu.tenant_id,
+                    "displayName": g["properties"]["displayName"],
+                    "parent": {"id": mg_id(parent)} if parent else None,
+                    "permissions": "edit",
+                    "inheritedPermissions": "edit",
+                    "parentNameChain": list(reversed(chain)),
+                },
+            }
+        )
     for s in sorted(emu.store.values("subscriptions"), key=lambda s: s["subscriptionId"]):
         chain = mg_chain(emu, s["_meta"]["parent"])
-        out.append({"id": s["id"], "type": "/subscriptions", "name": s["subscriptionId"],
-                    "properties": {"tenantId": emu.tenant_id, "displayName": s["displayName"],
-                                   "parent": {"id": mg_id(s["_meta"]["parent"])},
-                                   "permissions": "edit", "inheritedPermissions": "edit",
-                                   "parentNameChain": list(reversed(chain))}})
+        out.append(
+            {
+                "id": s["id"],
+                "type": "/subscriptions",
+                "name": s["subscriptionId"],
+                "properties": {
+                    "tenantId": emu.tenant_id,
+                    "displayName": s["displayName"],
+                    "parent": {"id": mg_id(s["_meta"]["parent"])},
+                    "permissions": "edit",
+                    "inheritedPermissions": "edit",
+                    "parentNameChain": list(reversed(chain)),
+                },
+            }
+        )
     return paged(req, out, default_top=emu.config.page_size)
 
 
@@ -395,8 +486,10 @@ def resource_groups(emu: Emulator, req: Request, m: dict) -> Response:
     with emu.store.lock:
         if not rg:
             prefix = key(f"/subscriptions/{sub}/resourceGroups/")
-            items = sorted((g for k, g in emu.store.items("resourceGroups") if k.startswith(prefix)),
-                           key=lambda g: g["name"].lower())
+            items = sorted(
+                (g for k, g in emu.store.items("resourceGroups") if k.startswith(prefix)),
+                key=lambda g: g["name"].lower(),
+            )
             return paged(req, [public(g) for g in items], default_top=emu.config.page_size)
         rid = f"/subscriptions/{sub}/resourceGroups/{rg}"
         found = emu.store.get("resourceGroups", rid)
@@ -411,9 +504,12 @@ def resource_groups(emu: Emulator, req: Request, m: dict) -> Response:
             if not body.get("location"):
                 raise bad_request("LocationRequired", "The location property is required for this definition.")
             if found and key(found["location"]) != key(body["location"]):
-                raise ArmError(409, "InvalidResourceGroupLocation",
-                               f"Invalid resource group location '{body['location']}'. The Resource group already "
-                               f"exists in location '{found['location']}'.")
+                raise ArmError(
+                    409,
+                    "InvalidResourceGroupLocation",
+                    f"Invalid resource group location '{body['location']}'. The Resource group already "
+                    f"exists in location '{found['location']}'.",
+                )
             g = put_resource_group(emu, sub, rg, body["location"], body.get("tags"), body.get("managedBy"))
             return Response(200 if found else 201, public(g))
         if req.method == "PATCH":
@@ -429,4 +525,3 @@ def resource_groups(emu: Emulator, req: Request, m: dict) -> Response:
             emu.store.delete("resourceGroups", rid)
             return Response(200, None)
     raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on resource groups.")
-

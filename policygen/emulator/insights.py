@@ -17,8 +17,11 @@ if TYPE_CHECKING:
     from policygen.emulator.app import Emulator
 
 PI = "/providers/Microsoft.PolicyInsights"
-_AUTH_OBJ = re.compile(r"^(?P<scope>.*)/providers/Microsoft\.Authorization/(?P<kind>policyAssignments|"
-                       r"policyDefinitions|policySetDefinitions)/(?P<name>[^/]+)$", re.I)
+_AUTH_OBJ = re.compile(
+    r"^(?P<scope>.*)/providers/Microsoft\.Authorization/(?P<kind>policyAssignments|"
+    r"policyDefinitions|policySetDefinitions)/(?P<name>[^/]+)$",
+    re.I,
+)
 
 
 def _target(emu: Emulator, scope: str) -> dict[str, Any]:
@@ -29,8 +32,9 @@ def _target(emu: Emulator, scope: str) -> dict[str, Any]:
         hierarchy.require_scope(emu, base)
         if m.group("kind").lower() == "policyassignments":
             if not emu.store.get("policyAssignments", scope):
-                raise ArmError(404, "PolicyAssignmentNotFound", f"The policy assignment '{m.group('name')}' is not "
-                               "found.")
+                raise ArmError(
+                    404, "PolicyAssignmentNotFound", f"The policy assignment '{m.group('name')}' is not found."
+                )
             return {"scope": base, "assignment_id": scope}
         return {"scope": base, "definition_id": scope}
     hierarchy.require_scope(emu, scope)
@@ -66,7 +70,8 @@ def state_document(emu: Emulator, st: compliance.State, stamp: str) -> dict:
         "policySetDefinitionName": sset["name"] if sset else "",
         "policySetDefinitionOwner": "tbd" if sset else "",
         "policySetDefinitionCategory": str((sset["properties"].get("metadata") or {}).get("category", "tbd"))
-        if sset else "",
+        if sset
+        else "",
         "policySetDefinitionParameters": json.dumps(a["properties"].get("parameters") or {}) if sset else "",
         "managementGroupIds": ",".join(hierarchy.management_group_ids(emu, r["id"])),
         "policyDefinitionReferenceId": mem.reference_id or "",
@@ -111,8 +116,9 @@ def _filter(docs: list[dict], flt: str | None) -> list[dict]:
 
 def _states(emu: Emulator, scope: str) -> list[compliance.State]:
     t = _target(emu, scope)
-    return compliance.compute(emu, t["scope"], assignment_id=t.get("assignment_id"),
-                              definition_id=t.get("definition_id"))
+    return compliance.compute(
+        emu, t["scope"], assignment_id=t.get("assignment_id"), definition_id=t.get("definition_id")
+    )
 
 
 def policy_states(emu: Emulator, req: Request, m: dict) -> Response:
@@ -123,12 +129,12 @@ def policy_states(emu: Emulator, req: Request, m: dict) -> Response:
         raise ArmError(405, "MethodNotAllowed", "Use POST.")
     stamp = now_iso()
     docs = [state_document(emu, st, stamp) for st in _states(emu, scope)]
-    docs.sort(key=lambda d: (d["resourceId"].lower(), d["policyAssignmentId"].lower(),
-                             d["policyDefinitionReferenceId"]))
+    docs.sort(
+        key=lambda d: (d["resourceId"].lower(), d["policyAssignmentId"].lower(), d["policyDefinitionReferenceId"])
+    )
     docs = _filter(docs, req.q("$filter"))
     if action == "summarize":
-        return Response(200, {"@odata.context": None, "@odata.count": 1,
-                              "value": [_summary(req, docs)]})
+        return Response(200, {"@odata.context": None, "@odata.count": 1, "value": [_summary(req, docs)]})
     top = req.q("$top")
     if top:
         docs = docs[: int(top)]
@@ -137,7 +143,7 @@ def policy_states(emu: Emulator, req: Request, m: dict) -> Response:
         fields = {f.strip().lower() for f in select.split(",")}
         docs = [{k: v for k, v in d.items() if k.lower() in fields or k.startswith("@")} for d in docs]
     skip = int(req.q("$skiptoken") or 0)
-    page = docs[skip: skip + emu.config.page_size]
+    page = docs[skip : skip + emu.config.page_size]
     body: dict[str, Any] = {"@odata.context": None, "@odata.count": len(docs), "value": page}
     if skip + emu.config.page_size < len(docs):
         params = {k: v for k, v in parse_qsl(req.raw_query, keep_blank_values=True) if k.lower() != "$skiptoken"}
@@ -163,16 +169,21 @@ def _counts(docs: list[dict]) -> dict:
         no = len(flags) - yes
         return [{"complianceState": "compliant", "count": yes}, {"complianceState": "noncompliant", "count": no}]
 
-    return {"nonCompliantResources": sum(1 for v in by_resource.values() if not v),
-            "nonCompliantPolicies": sum(1 for v in by_policy.values() if not v),
-            "resourceDetails": details(by_resource), "policyDetails": details(by_policy),
-            "policyGroupDetails": details(groups)}
+    return {
+        "nonCompliantResources": sum(1 for v in by_resource.values() if not v),
+        "nonCompliantPolicies": sum(1 for v in by_policy.values() if not v),
+        "resourceDetails": details(by_resource),
+        "policyDetails": details(by_policy),
+        "policyGroupDetails": details(groups),
+    }
 
 
 def _summary(req: Request, docs: list[dict]) -> dict:
     results = _counts(docs)
-    results["queryResultsUri"] = (f"{req.base_url}{quote(req.path.rsplit('/summarize', 1)[0])}/queryResults"
-                                  f"?api-version={req.api_version}&$filter={quote('IsCompliant eq false')}")
+    results["queryResultsUri"] = (
+        f"{req.base_url}{quote(req.path.rsplit('/summarize', 1)[0])}/queryResults"
+        f"?api-version={req.api_version}&$filter={quote('IsCompliant eq false')}"
+    )
     assignments = []
     for aid in sorted({d["policyAssignmentId"] for d in docs}, key=str.lower):
         mine = [d for d in docs if d["policyAssignmentId"] == aid]
@@ -180,16 +191,28 @@ def _summary(req: Request, docs: list[dict]) -> dict:
         for pk in sorted({(d["policyDefinitionId"], d["policyDefinitionReferenceId"]) for d in mine}):
             dd = [d for d in mine if (d["policyDefinitionId"], d["policyDefinitionReferenceId"]) == pk]
             c = _counts(dd)
-            defs.append({"policyDefinitionId": pk[0], "policyDefinitionReferenceId": pk[1] or None,
-                         "policyDefinitionGroupNames": dd[0].get("policyDefinitionGroupNames") or [],
-                         "effect": dd[0]["policyDefinitionAction"],
-                         "results": {"nonCompliantResources": c["nonCompliantResources"],
-                                     "resourceDetails": c["resourceDetails"]}})
+            defs.append(
+                {
+                    "policyDefinitionId": pk[0],
+                    "policyDefinitionReferenceId": pk[1] or None,
+                    "policyDefinitionGroupNames": dd[0].get("policyDefinitionGroupNames") or [],
+                    "effect": dd[0]["policyDefinitionAction"],
+                    "results": {
+                        "nonCompliantResources": c["nonCompliantResources"],
+                        "resourceDetails": c["resourceDetails"],
+                    },
+                }
+            )
         c = _counts(mine)
-        assignments.append({"policyAssignmentId": aid,
-                            "policySetDefinitionId": mine[0]["policySetDefinitionId"] or None,
-                            "results": {**c, "queryResultsUri": None}, "policyDefinitions": defs,
-                            "policyGroups": []})
+        assignments.append(
+            {
+                "policyAssignmentId": aid,
+                "policySetDefinitionId": mine[0]["policySetDefinitionId"] or None,
+                "results": {**c, "queryResultsUri": None},
+                "policyDefinitions": defs,
+                "policyGroups": [],
+            }
+        )
     return {"@odata.id": None, "@odata.context": None, "results": results, "policyAssignments": assignments}
 
 
@@ -203,14 +226,19 @@ def _trigger(emu: Emulator, req: Request, scope: str) -> Response:
     with emu.store.lock:
         running = emu.store.get("asyncOperations", op)
         if not running or running["doneAt"] <= time.time():
-            emu.store.put("asyncOperations", op, {"scope": scope, "startedAt": time.time(),
-                                                  "doneAt": time.time() + emu.config.evaluation_s})
+            emu.store.put(
+                "asyncOperations",
+                op,
+                {"scope": scope, "startedAt": time.time(), "doneAt": time.time() + emu.config.evaluation_s},
+            )
     return Response(202, None, _poll_headers(emu, req, scope, op))
 
 
 def _poll_headers(emu: Emulator, req: Request, scope: str, op: str) -> dict[str, str]:
-    return {"Location": f"{req.base_url}{scope}{PI}/asyncOperationResults/{op}?api-version={req.api_version}",
-            "retry-after-ms": str(emu.config.lro_poll_ms)}
+    return {
+        "Location": f"{req.base_url}{scope}{PI}/asyncOperationResults/{op}?api-version={req.api_version}",
+        "retry-after-ms": str(emu.config.lro_poll_ms),
+    }
 
 
 def operation_result(emu: Emulator, req: Request, m: dict) -> Response:

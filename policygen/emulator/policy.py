@@ -19,11 +19,16 @@ if TYPE_CHECKING:
     from policygen.emulator.app import Emulator
 
 AUTH = "/providers/Microsoft.Authorization/"
-_DEF_ID = re.compile(r"^(?P<scope>.*)/providers/Microsoft\.Authorization/(?P<kind>policyDefinitions|"
-                     r"policySetDefinitions)/(?P<name>[^/]+)(?:/versions/(?P<ver>[^/]+))?$", re.I)
+_DEF_ID = re.compile(
+    r"^(?P<scope>.*)/providers/Microsoft\.Authorization/(?P<kind>policyDefinitions|"
+    r"policySetDefinitions)/(?P<name>[^/]+)(?:/versions/(?P<ver>[^/]+))?$",
+    re.I,
+)
 KIND = {"policydefinitions": "policyDefinitions", "policysetdefinitions": "policySetDefinitions"}
-NOT_FOUND = {"policyDefinitions": ("PolicyDefinitionNotFound", "policy definition"),
-             "policySetDefinitions": ("PolicySetDefinitionNotFound", "policy set definition")}
+NOT_FOUND = {
+    "policyDefinitions": ("PolicyDefinitionNotFound", "policy definition"),
+    "policySetDefinitions": ("PolicySetDefinitionNotFound", "policy set definition"),
+}
 
 
 def _missing(kind: str, name: str) -> ArmError:
@@ -72,9 +77,10 @@ def _scope_of_collection(emu: Emulator, scope: str) -> str:
     if scope:
         s = hierarchy.require_scope(emu, scope)
         if s.level not in ("mg", "sub"):
-            raise bad_request("InvalidPolicyDefinitionScope",
-                              "Policy definitions and set definitions can only be created at a management group "
-                              "or a subscription.")
+            raise bad_request(
+                "InvalidPolicyDefinitionScope",
+                "Policy definitions and set definitions can only be created at a management group or a subscription.",
+            )
     return scope
 
 
@@ -86,13 +92,20 @@ def _list_filter(req: Request, items: list[dict], scope: str) -> list[dict]:
     for clause in re.split(r"\s+and\s+", flt, flags=re.I):
         c = clause.strip()
         if c.lower() == "atexactscope()":
-            out = [d for d in out if key(d["id"]).startswith(key(scope) + AUTH.lower()) or
-                   (not scope and d["id"].lower().startswith(AUTH.lower()))]
+            out = [
+                d
+                for d in out
+                if key(d["id"]).startswith(key(scope) + AUTH.lower())
+                or (not scope and d["id"].lower().startswith(AUTH.lower()))
+            ]
         elif m := re.match(r"policyType\s+eq\s+'([^']*)'", c, re.I):
             out = [d for d in out if d["properties"].get("policyType", "").lower() == m.group(1).lower()]
         elif m := re.match(r"category\s+eq\s+'([^']*)'", c, re.I):
-            out = [d for d in out if str((d["properties"].get("metadata") or {}).get("category", "")).lower()
-                   == m.group(1).lower()]
+            out = [
+                d
+                for d in out
+                if str((d["properties"].get("metadata") or {}).get("category", "")).lower() == m.group(1).lower()
+            ]
         else:
             raise bad_request("InvalidFilterInQueryString", f"The filter '{flt}' is not supported.")
     return out
@@ -105,8 +118,9 @@ def definitions(emu: Emulator, req: Request, m: dict) -> Response:
     if not name:
         if req.method != "GET":
             raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on a collection.")
-        return paged(req, _list_filter(req, visible_definitions(emu, kind, scope), scope),
-                     default_top=emu.config.page_size)
+        return paged(
+            req, _list_filter(req, visible_definitions(emu, kind, scope), scope), default_top=emu.config.page_size
+        )
     with emu.store.lock:
         if not scope:
             if req.method != "GET":
@@ -141,8 +155,7 @@ def definitions(emu: Emulator, req: Request, m: dict) -> Response:
 def visible_definitions(emu: Emulator, kind: str, scope: str) -> list[dict]:
     """Definitions at `scope`, at its ancestors, and the built-ins (what an unfiltered list returns)."""
     chain = {key(s) for s in hierarchy.scope_chain(emu, scope)} if scope else {""}
-    custom = [public(d) for d in emu.store.values(kind)
-              if key(d["id"].rsplit(AUTH, 1)[0]) in chain]
+    custom = [public(d) for d in emu.store.values(kind) if key(d["id"].rsplit(AUTH, 1)[0]) in chain]
     custom.sort(key=lambda d: d["id"].lower())
     return custom + emu.builtins.all(kind)
 
@@ -173,8 +186,13 @@ def put_definition(emu: Emulator, scope: str, name: str, body: dict) -> dict:
     props["policyType"] = "Custom"
     props.setdefault("mode", "Indexed")
     _stamp_metadata(props, existing)
-    obj = {"id": existing["id"] if existing else rid, "name": existing["name"] if existing else name,
-           "type": f"Microsoft.Authorization/{kind}", "systemData": _sdata(existing), "properties": props}
+    obj = {
+        "id": existing["id"] if existing else rid,
+        "name": existing["name"] if existing else name,
+        "type": f"Microsoft.Authorization/{kind}",
+        "systemData": _sdata(existing),
+        "properties": props,
+    }
     _record_version(emu, kind, obj)
     return emu.store.put(kind, rid, obj)
 
@@ -190,8 +208,10 @@ def put_set_definition(emu: Emulator, scope: str, name: str, body: dict) -> dict
             continue
         target = resolve_visible(emu, str(ref.get("policyDefinitionId", "")), scope)
         if target["type"].lower().endswith("policysetdefinitions"):
-            raise bad_request("InvalidCreatePolicySetDefinitionRequest",
-                              "A policy set definition cannot contain another policy set definition.")
+            raise bad_request(
+                "InvalidCreatePolicySetDefinitionRequest",
+                "A policy set definition cannot contain another policy set definition.",
+            )
         members[ref["policyDefinitionId"]] = target
     checks.check_set_definition(name, body, members)
     props = copy_json(body["properties"])
@@ -199,8 +219,13 @@ def put_set_definition(emu: Emulator, scope: str, name: str, body: dict) -> dict
         ref.setdefault("policyDefinitionReferenceId", _ref_id(name, i, ref["policyDefinitionId"]))
     props["policyType"] = "Custom"
     _stamp_metadata(props, existing)
-    obj = {"id": existing["id"] if existing else rid, "name": existing["name"] if existing else name,
-           "type": f"Microsoft.Authorization/{kind}", "systemData": _sdata(existing), "properties": props}
+    obj = {
+        "id": existing["id"] if existing else rid,
+        "name": existing["name"] if existing else name,
+        "type": f"Microsoft.Authorization/{kind}",
+        "systemData": _sdata(existing),
+        "properties": props,
+    }
     _record_version(emu, kind, obj)
     return emu.store.put(kind, rid, obj)
 
@@ -210,18 +235,26 @@ def _check_unreferenced(emu: Emulator, kind: str, obj: dict) -> None:
     users: list[str] = []
     if kind == "policyDefinitions":
         for s in emu.store.values("policySetDefinitions"):
-            if any(key(r.get("policyDefinitionId", "")).split("/versions/")[0] == k
-                   for r in s["properties"].get("policyDefinitions", [])):
+            if any(
+                key(r.get("policyDefinitionId", "")).split("/versions/")[0] == k
+                for r in s["properties"].get("policyDefinitions", [])
+            ):
                 users.append(s["id"])
     for a in emu.store.values("policyAssignments"):
         if key(a["properties"].get("policyDefinitionId", "")).split("/versions/")[0] == k:
             users.append(a["id"])
     if users:
-        code = "InvalidDeletePolicyDefinitionRequest" if kind == "policyDefinitions" \
+        code = (
+            "InvalidDeletePolicyDefinitionRequest"
+            if kind == "policyDefinitions"
             else "InvalidDeletePolicySetDefinitionRequest"
+        )
         what = "policy definition" if kind == "policyDefinitions" else "policy set definition"
-        raise bad_request(code, f"The {what} '{obj['name']}' cannot be deleted because it is referenced by "
-                          f"{len(users)} object(s): {', '.join(users[:5])}.")
+        raise bad_request(
+            code,
+            f"The {what} '{obj['name']}' cannot be deleted because it is referenced by "
+            f"{len(users)} object(s): {', '.join(users[:5])}.",
+        )
 
 
 # --------------------------------------------------------------------------- versions
@@ -237,8 +270,9 @@ def _record_version(emu: Emulator, kind: str, obj: dict) -> None:
     ver = obj["properties"].get("version")
     if ver:
         if not re.fullmatch(r"\d+\.\d+\.\d+(-[A-Za-z0-9.]+)?", str(ver)):
-            raise bad_request("InvalidPolicyDefinitionVersion",
-                              f"The version '{ver}' is not valid; use Major.Minor.Patch.")
+            raise bad_request(
+                "InvalidPolicyDefinitionVersion", f"The version '{ver}' is not valid; use Major.Minor.Patch."
+            )
         vobj = copy_json(obj)
         vobj["id"] = f"{obj['id']}/versions/{ver}"
         vobj["name"] = ver
@@ -260,8 +294,11 @@ def versions(emu: Emulator, req: Request, m: dict) -> Response:
         if not scope:
             base = emu.builtins.get(kind, name)
             if not base or req.method != "GET":
-                raise _missing(kind, name) if not base else ArmError(403, "AuthorizationFailed",
-                                                                       "Built-ins are read-only.")
+                raise (
+                    _missing(kind, name)
+                    if not base
+                    else ArmError(403, "AuthorizationFailed", "Built-ins are read-only.")
+                )
             vobj = _builtin_version(base)
             if ver is None:
                 return paged(req, [vobj], default_top=emu.config.page_size)
@@ -271,33 +308,46 @@ def versions(emu: Emulator, req: Request, m: dict) -> Response:
         base = emu.store.get(kind, base_id)
         if ver is None:
             prefix = key(base_id) + "/versions/"
-            items = sorted((public(v) for k, v in emu.store.items(vkind) if k.startswith(prefix)),
-                           key=lambda v: _version_tuple(v["name"]))
+            items = sorted(
+                (public(v) for k, v in emu.store.items(vkind) if k.startswith(prefix)),
+                key=lambda v: _version_tuple(v["name"]),
+            )
             return paged(req, items, default_top=emu.config.page_size)
         vid = f"{base_id}/versions/{ver}"
         existing = emu.store.get(vkind, vid)
         if req.method == "GET":
             if not existing:
-                raise ArmError(404, "PolicyDefinitionVersionNotFound",
-                               f"The version '{ver}' of {NOT_FOUND[kind][1]} '{name}' could not be found.")
+                raise ArmError(
+                    404,
+                    "PolicyDefinitionVersionNotFound",
+                    f"The version '{ver}' of {NOT_FOUND[kind][1]} '{name}' could not be found.",
+                )
             return Response(200, public(existing))
         if req.method == "PUT":
             body = req.json()
             props = body.setdefault("properties", {})
             if props.get("version") and props["version"] != ver:
-                raise bad_request("InvalidPolicyDefinitionVersion",
-                                  f"The version in the body '{props['version']}' does not match '{ver}'.")
+                raise bad_request(
+                    "InvalidPolicyDefinitionVersion",
+                    f"The version in the body '{props['version']}' does not match '{ver}'.",
+                )
             props["version"] = ver
             latest = not base or _version_tuple(ver) >= _version_tuple(
-                (base["properties"].get("versions") or ["0.0.0"])[-1])
+                (base["properties"].get("versions") or ["0.0.0"])[-1]
+            )
             if latest:
                 put = put_definition if kind == "policyDefinitions" else put_set_definition
                 put(emu, scope, base["name"] if base else name, body)
             else:
                 if kind == "policyDefinitions":
                     checks.check_definition(name, body)
-                vobj = {"id": vid, "name": ver, "type": f"Microsoft.Authorization/{kind}/versions",
-                        "systemData": _sdata(existing), "properties": copy_json(props)}
+                vobj = {
+                    "id": vid,
+                    "name": ver,
+                    "type": f"Microsoft.Authorization/{kind}/versions",
+                    "systemData": _sdata(existing),
+                    "properties": copy_json(props),
+                }
                 vobj["properties"]["policyType"] = "Custom"
                 emu.store.put(vkind, vid, vobj)
                 _record_version(emu, kind, base)
@@ -317,8 +367,9 @@ def versions(emu: Emulator, req: Request, m: dict) -> Response:
 def _record_version_list_only(emu: Emulator, kind: str, base: dict) -> None:
     vkind = kind[:-1] + "Versions"
     prefix = key(base["id"]) + "/versions/"
-    base["properties"]["versions"] = sorted((v["name"] for k, v in emu.store.items(vkind) if k.startswith(prefix)),
-                                            key=_version_tuple)
+    base["properties"]["versions"] = sorted(
+        (v["name"] for k, v in emu.store.items(vkind) if k.startswith(prefix)), key=_version_tuple
+    )
     emu.store.put(kind, base["id"], base)
 
 

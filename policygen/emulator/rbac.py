@@ -49,8 +49,13 @@ def _policy_roles(emu: Emulator) -> set[str]:
     found: set[str] = set()
     for kind in ("policyDefinitions", "policyDefinitionVersions"):
         for d in emu.store.values(kind):
-            for rid in ((d["properties"].get("policyRule") or {}).get("then", {}).get("details") or {}).get(
-                    "roleDefinitionIds", []) if isinstance(d["properties"].get("policyRule"), dict) else []:
+            for rid in (
+                ((d["properties"].get("policyRule") or {}).get("then", {}).get("details") or {}).get(
+                    "roleDefinitionIds", []
+                )
+                if isinstance(d["properties"].get("policyRule"), dict)
+                else []
+            ):
                 found.add(role_guid(str(rid)))
     return found | emu.builtins.role_guids()
 
@@ -63,12 +68,18 @@ def role_definition(emu: Emulator, guid_: str, scope: str = "") -> dict | None:
         return out
     if g in BUILTIN_ROLES or g in _policy_roles(emu):
         name, actions = BUILTIN_ROLES.get(g, (f"Built-in role {g}", ["*"]))
-        return {"id": f"{scope}{RD_SEGMENT}{g}", "name": g, "type": "Microsoft.Authorization/roleDefinitions",
-                "properties": {"roleName": name, "description": f"{name} (emulated built-in role).",
-                               "type": "BuiltInRole",
-                               "permissions": [{"actions": actions, "notActions": [], "dataActions": [],
-                                                "notDataActions": []}],
-                               "assignableScopes": ["/"]}}
+        return {
+            "id": f"{scope}{RD_SEGMENT}{g}",
+            "name": g,
+            "type": "Microsoft.Authorization/roleDefinitions",
+            "properties": {
+                "roleName": name,
+                "description": f"{name} (emulated built-in role).",
+                "type": "BuiltInRole",
+                "permissions": [{"actions": actions, "notActions": [], "dataActions": [], "notDataActions": []}],
+                "assignableScopes": ["/"],
+            },
+        }
     return None
 
 
@@ -89,8 +100,9 @@ def role_definitions(emu: Emulator, req: Request, m: dict) -> Response:
         if req.method == "GET":
             found = role_definition(emu, name, scope)
             if not found:
-                raise ArmError(404, "RoleDefinitionDoesNotExist",
-                               f"The specified role definition with ID '{name}' does not exist.")
+                raise ArmError(
+                    404, "RoleDefinitionDoesNotExist", f"The specified role definition with ID '{name}' does not exist."
+                )
             return Response(200, found)
         if req.method == "PUT":
             body = req.json()
@@ -99,8 +111,12 @@ def role_definitions(emu: Emulator, req: Request, m: dict) -> Response:
                 raise bad_request("InvalidRoleDefinition", "roleName is required.")
             props["type"] = "CustomRole"
             props.setdefault("assignableScopes", [scope or "/"])
-            obj = {"id": f"{scope}{RD_SEGMENT}{name}", "name": name.lower(),
-                   "type": "Microsoft.Authorization/roleDefinitions", "properties": props}
+            obj = {
+                "id": f"{scope}{RD_SEGMENT}{name}",
+                "name": name.lower(),
+                "type": "Microsoft.Authorization/roleDefinitions",
+                "properties": props,
+            }
             emu.store.put("roleDefinitions", name, obj)
             return Response(201, obj)
         if req.method == "DELETE":
@@ -124,12 +140,14 @@ def _principal_check(emu: Emulator, principal_id: str) -> None:
         rec = {**rec, "failures": rec.get("failures", 0) + 1}
         emu.store.put("principals", principal_id, rec)
     if young or counted:
-        raise bad_request("PrincipalNotFound",
-                          f"Principal {principal_id.replace('-', '')} does not exist in the directory "
-                          f"{emu.tenant_id}. Check that you have the correct principal ID. If you are creating this "
-                          "principal and then immediately assigning a role, this error might be related to a "
-                          "replication delay. In this case, set the role assignment principalType property to a "
-                          "value, such as ServicePrincipal, User, or Group. See https://aka.ms/docs-principaltype")
+        raise bad_request(
+            "PrincipalNotFound",
+            f"Principal {principal_id.replace('-', '')} does not exist in the directory "
+            f"{emu.tenant_id}. Check that you have the correct principal ID. If you are creating this "
+            "principal and then immediately assigning a role, this error might be related to a "
+            "replication delay. In this case, set the role assignment principalType property to a "
+            "value, such as ServicePrincipal, User, or Group. See https://aka.ms/docs-principaltype",
+        )
 
 
 def role_assignments(emu: Emulator, req: Request, m: dict) -> Response:
@@ -161,37 +179,62 @@ def _put(emu: Emulator, scope: str, name: str, rid: str, existing: dict | None, 
     try:
         uuid.UUID(name)
     except ValueError:
-        raise bad_request("InvalidRoleAssignmentId", f"The role assignment ID '{name}' is not valid. The role "
-                          "assignment ID must be a GUID.") from None
+        raise bad_request(
+            "InvalidRoleAssignmentId",
+            f"The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID.",
+        ) from None
     props = body.get("properties") or {}
     role_id, principal = props.get("roleDefinitionId"), props.get("principalId")
     if not role_id or not principal:
         raise bad_request("InvalidRequestContent", "roleDefinitionId and principalId are required.")
     if not role_definition(emu, role_guid(role_id)):
-        raise bad_request("RoleDefinitionDoesNotExist",
-                          f"The specified role definition with ID '{role_guid(role_id)}' does not exist.")
+        raise bad_request(
+            "RoleDefinitionDoesNotExist",
+            f"The specified role definition with ID '{role_guid(role_id)}' does not exist.",
+        )
     if existing:
         ep = existing["properties"]
         if key(ep["principalId"]) != key(principal) or role_guid(ep["roleDefinitionId"]) != role_guid(role_id):
-            raise bad_request("RoleAssignmentUpdateNotPermitted",
-                              "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.")
+            raise bad_request(
+                "RoleAssignmentUpdateNotPermitted",
+                "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
+            )
         return Response(200, public(existing))
     for ra in emu.store.values("roleAssignments"):
         rp = ra["properties"]
-        if key(rp["scope"]) == key(scope or "/") and key(rp["principalId"]) == key(principal) \
-                and role_guid(rp["roleDefinitionId"]) == role_guid(role_id):
-            raise ArmError(409, "RoleAssignmentExists", "The role assignment already exists.",
-                           details=[{"code": "RoleAssignmentExists", "message": ra["name"]}])
+        if (
+            key(rp["scope"]) == key(scope or "/")
+            and key(rp["principalId"]) == key(principal)
+            and role_guid(rp["roleDefinitionId"]) == role_guid(role_id)
+        ):
+            raise ArmError(
+                409,
+                "RoleAssignmentExists",
+                "The role assignment already exists.",
+                details=[{"code": "RoleAssignmentExists", "message": ra["name"]}],
+            )
     _principal_check(emu, principal)
     known = emu.store.get("principals", principal)
     stamp = now_iso()
-    obj = {"id": rid, "name": name, "type": RA_TYPE,
-           "properties": {"scope": scope or "/", "roleDefinitionId": role_id, "principalId": principal,
-                          "principalType": props.get("principalType") or ("ServicePrincipal" if known else "User"),
-                          "description": props.get("description"), "condition": props.get("condition"),
-                          "conditionVersion": props.get("conditionVersion"), "createdOn": stamp, "updatedOn": stamp,
-                          "createdBy": "policygen-emulator", "updatedBy": "policygen-emulator",
-                          "delegatedManagedIdentityResourceId": props.get("delegatedManagedIdentityResourceId")}}
+    obj = {
+        "id": rid,
+        "name": name,
+        "type": RA_TYPE,
+        "properties": {
+            "scope": scope or "/",
+            "roleDefinitionId": role_id,
+            "principalId": principal,
+            "principalType": props.get("principalType") or ("ServicePrincipal" if known else "User"),
+            "description": props.get("description"),
+            "condition": props.get("condition"),
+            "conditionVersion": props.get("conditionVersion"),
+            "createdOn": stamp,
+            "updatedOn": stamp,
+            "createdBy": "policygen-emulator",
+            "updatedBy": "policygen-emulator",
+            "delegatedManagedIdentityResourceId": props.get("delegatedManagedIdentityResourceId"),
+        },
+    }
     emu.store.put("roleAssignments", rid, obj)
     return Response(201, obj)
 
@@ -224,8 +267,11 @@ def has_permission(emu: Emulator, principal_id: str, target_id: str, roles: set[
     for ra in emu.store.values("roleAssignments"):
         rp = ra["properties"]
         rs_key = "" if rp["scope"] == "/" else key(rp["scope"])
-        if rs_key in chain and key(rp["principalId"]) == key(principal_id) \
-                and role_guid(rp["roleDefinitionId"]) in wanted:
+        if (
+            rs_key in chain
+            and key(rp["principalId"]) == key(principal_id)
+            and role_guid(rp["roleDefinitionId"]) in wanted
+        ):
             return True
     return False
 
@@ -239,7 +285,17 @@ def system_identity(emu: Emulator, req: Request, m: dict) -> Response:
     identity = (owner or {}).get("identity") or {}
     if str(identity.get("type", "")).lower() not in ("systemassigned", "systemassigned,userassigned"):
         raise ArmError(404, "ResourceNotFound", f"No system-assigned identity exists for '{scope}'.")
-    return Response(200, {"id": f"{scope}/providers/Microsoft.ManagedIdentity/identities/default", "name": "default",
-                          "type": "Microsoft.ManagedIdentity/identities", "location": owner.get("location"),
-                          "properties": {"tenantId": emu.tenant_id, "principalId": identity["principalId"],
-                                         "clientId": str(uuid.uuid5(uuid.NAMESPACE_URL, identity["principalId"]))}})
+    return Response(
+        200,
+        {
+            "id": f"{scope}/providers/Microsoft.ManagedIdentity/identities/default",
+            "name": "default",
+            "type": "Microsoft.ManagedIdentity/identities",
+            "location": owner.get("location"),
+            "properties": {
+                "tenantId": emu.tenant_id,
+                "principalId": identity["principalId"],
+                "clientId": str(uuid.uuid5(uuid.NAMESPACE_URL, identity["principalId"])),
+            },
+        },
+    )

@@ -65,8 +65,10 @@ def handle(emu: Emulator, req: Request, m: dict) -> Response:
             state = existing["properties"]["provisioningState"].lower()
             if state in TERMINAL:
                 current = existing["properties"]["provisioningState"]
-                raise bad_request("InvalidCancelRemediationRequest",
-                                  f"The remediation '{name}' is in state '{current}' and cannot be canceled.")
+                raise bad_request(
+                    "InvalidCancelRemediationRequest",
+                    f"The remediation '{name}' is in state '{current}' and cannot be canceled.",
+                )
             _set_state(emu, rid, "Cancelling")
             return Response(200, public(emu.store.get("remediations", rid)))
         if req.method == "GET":
@@ -84,9 +86,12 @@ def handle(emu: Emulator, req: Request, m: dict) -> Response:
             body = req.json()
             if existing:
                 if key(existing["properties"]["policyAssignmentId"]) != key(
-                        (body.get("properties") or {}).get("policyAssignmentId", "")):
-                    raise bad_request("InvalidRemediationUpdate",
-                                      "The policy assignment of an existing remediation cannot be changed.")
+                    (body.get("properties") or {}).get("policyAssignmentId", "")
+                ):
+                    raise bad_request(
+                        "InvalidRemediationUpdate",
+                        "The policy assignment of an existing remediation cannot be changed.",
+                    )
                 return Response(200, public(existing))
             obj = _create(emu, scope, name, rid, body)
             emu.spawn(_run, emu, rid)
@@ -95,8 +100,11 @@ def handle(emu: Emulator, req: Request, m: dict) -> Response:
 
 
 def _list(emu: Emulator, scope: str, flt: str | None) -> list[dict]:
-    out = [public(r) for r in emu.store.values("remediations")
-           if hierarchy.in_scope(emu, scope, r["id"].rsplit(SEGMENT, 1)[0])]
+    out = [
+        public(r)
+        for r in emu.store.values("remediations")
+        if hierarchy.in_scope(emu, scope, r["id"].rsplit(SEGMENT, 1)[0])
+    ]
     for fld, val in re.findall(r"(\w+)\s+eq\s+'([^']*)'", flt or ""):
         out = [r for r in out if key(str(r["properties"].get(fld[0].lower() + fld[1:], ""))) == key(val)]
     return sorted(out, key=lambda r: r["id"].lower())
@@ -114,24 +122,39 @@ def _create(emu: Emulator, scope: str, name: str, rid: str, body: dict) -> dict:
     is_set = bool(members and members[0].set_definition)
     ref = props.get("policyDefinitionReferenceId")
     if is_set and not ref:
-        raise bad_request("InvalidCreateRemediationRequest",
-                          "The policyDefinitionReferenceId property is required when the assignment assigns a "
-                          "policy set definition.")
+        raise bad_request(
+            "InvalidCreateRemediationRequest",
+            "The policyDefinitionReferenceId property is required when the assignment assigns a policy set definition.",
+        )
     chosen = [mm for mm in members if not is_set or (mm.reference_id or "").lower() == str(ref).lower()]
     if not chosen:
-        raise bad_request("InvalidCreateRemediationRequest",
-                          f"The policy definition reference id '{ref}' is not part of the assigned initiative.")
+        raise bad_request(
+            "InvalidCreateRemediationRequest",
+            f"The policy definition reference id '{ref}' is not part of the assigned initiative.",
+        )
     if chosen[0].effect.lower() not in REMEDIABLE:
-        raise bad_request("InvalidCreateRemediationRequest",
-                          f"Remediation is supported only for 'deployIfNotExists' and 'modify' policies; the effect "
-                          f"is '{chosen[0].effect}'.")
+        raise bad_request(
+            "InvalidCreateRemediationRequest",
+            f"Remediation is supported only for 'deployIfNotExists' and 'modify' policies; the effect "
+            f"is '{chosen[0].effect}'.",
+        )
     props.setdefault("resourceDiscoveryMode", "ExistingNonCompliant")
     stamp = now_iso()
-    props.update(provisioningState="Accepted", createdOn=stamp, lastUpdatedOn=stamp,
-                 deploymentStatus={"totalDeployments": 0, "successfulDeployments": 0, "failedDeployments": 0},
-                 correlationId=guid("remediation", rid, stamp))
-    obj = {"id": rid, "name": name, "type": TYPE, "systemData": system_data(None), "properties": props,
-           "_meta": {"deployments": []}}
+    props.update(
+        provisioningState="Accepted",
+        createdOn=stamp,
+        lastUpdatedOn=stamp,
+        deploymentStatus={"totalDeployments": 0, "successfulDeployments": 0, "failedDeployments": 0},
+        correlationId=guid("remediation", rid, stamp),
+    )
+    obj = {
+        "id": rid,
+        "name": name,
+        "type": TYPE,
+        "systemData": system_data(None),
+        "properties": props,
+        "_meta": {"deployments": []},
+    }
     return emu.store.put("remediations", rid, obj)
 
 
@@ -173,9 +196,13 @@ def _run(emu: Emulator, rid: str) -> None:
             _set_state(emu, rid, "Failed", statusMessage="The policy assignment no longer exists.")
             return
         scope = rid.rsplit(SEGMENT, 1)[0]
-        targets = [st for st in compliance.compute(emu, scope, assignment_id=assignment["id"],
-                                                   reference_id=props.get("policyDefinitionReferenceId"))
-                   if not st.compliant and st.member.effect.lower() in REMEDIABLE]
+        targets = [
+            st
+            for st in compliance.compute(
+                emu, scope, assignment_id=assignment["id"], reference_id=props.get("policyDefinitionReferenceId")
+            )
+            if not st.compliant and st.member.effect.lower() in REMEDIABLE
+        ]
         targets = [st for st in targets if _passes_filters(st.resource, props)]
         targets = targets[: int(props.get("resourceCount") or 500)]
         ok = failed = 0
@@ -192,16 +219,23 @@ def _run(emu: Emulator, rid: str) -> None:
                     return
                 cur = copy_json(cur)
                 cur["_meta"]["deployments"].append(deployment)
-                cur["properties"]["deploymentStatus"] = {"totalDeployments": len(targets),
-                                                         "successfulDeployments": ok, "failedDeployments": failed}
+                cur["properties"]["deploymentStatus"] = {
+                    "totalDeployments": len(targets),
+                    "successfulDeployments": ok,
+                    "failedDeployments": failed,
+                }
                 emu.store.put("remediations", rid, cur)
         threshold = float(((props.get("failureThreshold") or {}).get("percentage")) or 1.0)
         failed_ratio = failed / len(targets) if targets else 0.0
         if failed and failed_ratio >= min(threshold, 1.0):
             _set_state(emu, rid, "Failed", statusMessage=f"{failed} of {len(targets)} deployments failed.")
         elif failed:
-            _set_state(emu, rid, "Succeeded", statusMessage=f"{failed} of {len(targets)} deployments failed "
-                                                            "(below the failure threshold).")
+            _set_state(
+                emu,
+                rid,
+                "Succeeded",
+                statusMessage=f"{failed} of {len(targets)} deployments failed (below the failure threshold).",
+            )
         else:
             _set_state(emu, rid, "Succeeded")
     except Exception as exc:  # never leave a task Running forever
@@ -239,29 +273,41 @@ def _remediate(emu: Emulator, assignment: dict, st: compliance.State) -> dict:
     principal = _principal(assignment)
     effect = st.member.effect.lower()
     stamp = now_iso()
-    rg = scope.rg or (resource["name"] if resource.get("type", "").lower() == "microsoft.resources/resourcegroups"
-                      else None)
+    rg = scope.rg or (
+        resource["name"] if resource.get("type", "").lower() == "microsoft.resources/resourcegroups" else None
+    )
     base = f"/subscriptions/{scope.sub}" + (f"/resourceGroups/{rg}" if rg else "")
     dep_name = f"PolicyDeployment_{guid('deployment', assignment['id'], resource['id'], stamp)[:18]}"
-    deployment = {"remediatedResourceId": resource["id"],
-                  "deploymentId": f"{base}/providers/Microsoft.Resources/deployments/{dep_name}",
-                  "status": "Succeeded", "resourceLocation": resource.get("location"), "error": None,
-                  "createdOn": stamp, "lastUpdatedOn": stamp}
+    deployment = {
+        "remediatedResourceId": resource["id"],
+        "deploymentId": f"{base}/providers/Microsoft.Resources/deployments/{dep_name}",
+        "status": "Succeeded",
+        "resourceLocation": resource.get("location"),
+        "error": None,
+        "createdOn": stamp,
+        "lastUpdatedOn": stamp,
+    }
     try:
         if not principal:
             raise ArmError(403, "ResourceIdentityRequired", "The policy assignment has no managed identity.")
-        deploy_scope = base if effect == "deployifnotexists" and str(details.get("deploymentscope", "")).lower() \
-            != "subscription" else (f"/subscriptions/{scope.sub}" if effect == "deployifnotexists" else resource["id"])
+        deploy_scope = (
+            base
+            if effect == "deployifnotexists" and str(details.get("deploymentscope", "")).lower() != "subscription"
+            else (f"/subscriptions/{scope.sub}" if effect == "deployifnotexists" else resource["id"])
+        )
         if not rbac.has_permission(emu, principal, deploy_scope, roles):
-            raise ArmError(403, "AuthorizationFailed",
-                           f"The client '{principal}' with object id '{principal}' does not have authorization to "
-                           f"perform the remediation over scope '{deploy_scope}' or the scope is invalid. Grant one "
-                           "of the policy's roleDefinitionIds to the assignment's identity.")
+            raise ArmError(
+                403,
+                "AuthorizationFailed",
+                f"The client '{principal}' with object id '{principal}' does not have authorization to "
+                f"perform the remediation over scope '{deploy_scope}' or the scope is invalid. Grant one "
+                "of the policy's roleDefinitionIds to the assignment's identity.",
+            )
         if effect == "modify":
             _apply_modify(emu, assignment, st)
         else:
             _apply_dine(emu, assignment, st, details, rg, dep_name)
-    except (ArmError, templates.TemplateError) as exc:
+    except Exception as exc:  # one failed deployment never stops the task (or the request that caused it)
         code, message = (exc.code, exc.message) if isinstance(exc, ArmError) else ("DeploymentFailed", str(exc))
         deployment.update(status="Failed", error={"code": code, "message": message})
     deployment["lastUpdatedOn"] = now_iso()
@@ -278,13 +324,15 @@ def _apply_modify(emu: Emulator, assignment: dict, st: compliance.State) -> None
     if outcome is None or outcome.compliant:
         return
     if outcome.modified is None:
-        raise ArmError(409, "ModifyConflict", "The modify operations could not be applied: "
-                       + "; ".join(outcome.reasons[-2:]))
+        raise ArmError(
+            409, "ModifyConflict", "The modify operations could not be applied: " + "; ".join(outcome.reasons[-2:])
+        )
     res_mod.put_raw(emu, {**outcome.modified, "id": current["id"]})
 
 
-def _apply_dine(emu: Emulator, assignment: dict, st: compliance.State, details: dict, rg: str | None,
-                dep_name: str) -> None:
+def _apply_dine(
+    emu: Emulator, assignment: dict, st: compliance.State, details: dict, rg: str | None, dep_name: str
+) -> None:
     from policygen.evaluate.expr import CompileCtx, compile_value
     from policygen.evaluate.policy import default_catalogue
     from policygen.evaluate.runtime import Scope
@@ -302,16 +350,33 @@ def _apply_dine(emu: Emulator, assignment: dict, st: compliance.State, details: 
     scope = parse_scope(st.resource["id"])
     at_subscription = str(details.get("deploymentscope", "")).lower() == "subscription"
     location = deployment.get("location") or st.resource.get("location") or "westeurope"
-    result = templates.deploy(emu, template, params, subscription_id=scope.sub or "",
-                              resource_group=None if at_subscription else rg, location=str(location), name=dep_name)
+    result = templates.deploy(
+        emu,
+        template,
+        params,
+        subscription_id=scope.sub or "",
+        resource_group=None if at_subscription else rg,
+        location=str(location),
+        name=dep_name,
+    )
     base = f"/subscriptions/{scope.sub}" + ("" if at_subscription or not rg else f"/resourceGroups/{rg}")
-    emu.store.put("deployments", f"{base}/providers/Microsoft.Resources/deployments/{dep_name}", {
-        "id": f"{base}/providers/Microsoft.Resources/deployments/{dep_name}", "name": dep_name,
-        "type": "Microsoft.Resources/deployments",
-        "properties": {"provisioningState": "Succeeded", "mode": dprops.get("mode", "incremental"),
-                       "parameters": {k: {"value": v} for k, v in (params or {}).items()},
-                       "outputs": result.outputs,
-                       "outputResources": [{"id": r} for r in result.resources], "timestamp": now_iso()}})
+    emu.store.put(
+        "deployments",
+        f"{base}/providers/Microsoft.Resources/deployments/{dep_name}",
+        {
+            "id": f"{base}/providers/Microsoft.Resources/deployments/{dep_name}",
+            "name": dep_name,
+            "type": "Microsoft.Resources/deployments",
+            "properties": {
+                "provisioningState": "Succeeded",
+                "mode": dprops.get("mode", "incremental"),
+                "parameters": {k: {"value": v} for k, v in (params or {}).items()},
+                "outputs": result.outputs,
+                "outputResources": [{"id": r} for r in result.resources],
+                "timestamp": now_iso(),
+            },
+        },
+    )
 
 
 def auto_deploy(emu: Emulator, resource: dict) -> None:

@@ -42,8 +42,11 @@ def handle(emu: Emulator, req: Request, m: dict) -> Response:
             raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on a collection.")
         rtype = resource_type_of(f"{base}/providers/{rest}/x")
         prefix = key(f"{base}/providers/{rest}/")
-        items = [public(r) for k, r in emu.store.items("resources")
-                 if k.startswith(prefix) and r["type"].lower() == rtype.lower()]
+        items = [
+            public(r)
+            for k, r in emu.store.items("resources")
+            if k.startswith(prefix) and r["type"].lower() == rtype.lower()
+        ]
         return paged(req, sorted(items, key=lambda r: r["id"].lower()), default_top=emu.config.page_size)
     rid = f"{base}/providers/{rest}"
     if resource_type_of(rid).lower() == "microsoft.resources/deployments":
@@ -69,9 +72,12 @@ def handle(emu: Emulator, req: Request, m: dict) -> Response:
                 body = merge_patch(public(existing), body)
             parents = hierarchy.resource_parents(rid)[1:]
             if parents and not emu.store.get("resources", parents[0]):
-                raise ArmError(404, "ParentResourceNotFound",
-                               f"Can not perform requested operation on nested resource. Parent resource "
-                               f"'{parents[0].rsplit('/', 1)[-1]}' not found.")
+                raise ArmError(
+                    404,
+                    "ParentResourceNotFound",
+                    f"Can not perform requested operation on nested resource. Parent resource "
+                    f"'{parents[0].rsplit('/', 1)[-1]}' not found.",
+                )
             candidate = build(emu, rid, body, existing)
             candidate = admit(emu, candidate, existing)
             emu.store.put("resources", rid, candidate)
@@ -91,9 +97,13 @@ def _deployment(emu: Emulator, req: Request, rid: str) -> Response:
 
 
 def _missing(rid: str) -> ArmError:
-    return ArmError(404, "ResourceNotFound", f"The Resource '{resource_type_of(rid)}/{rid.rsplit('/', 1)[-1]}' "
-                    f"under resource group '{_rg_of(rid) or '-'}' was not found. For more details please go to "
-                    "https://aka.ms/ARMResourceNotFoundFix")
+    return ArmError(
+        404,
+        "ResourceNotFound",
+        f"The Resource '{resource_type_of(rid)}/{rid.rsplit('/', 1)[-1]}' "
+        f"under resource group '{_rg_of(rid) or '-'}' was not found. For more details please go to "
+        "https://aka.ms/ARMResourceNotFoundFix",
+    )
 
 
 def _rg_of(rid: str) -> str | None:

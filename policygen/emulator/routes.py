@@ -23,31 +23,37 @@ _AUTH = r"(?P<scope>.*)/providers/Microsoft\.Authorization"
 _PI = r"(?P<scope>.*)/providers/Microsoft\.PolicyInsights"
 _MGMT = r"/providers/Microsoft\.Management"
 
-ROUTES: list[tuple[re.Pattern[str], Handler]] = [(re.compile(p + "$", re.I), h) for p, h in [
-    (_AUTH + r"/(?P<kind>policyDefinitions|policySetDefinitions)/(?P<name>[^/]+)/versions(?:/(?P<ver>[^/]+))?",
-     policy.versions),
-    (_AUTH + r"/(?P<kind>policyDefinitions|policySetDefinitions)(?:/(?P<name>[^/]+))?", policy.definitions),
-    (_AUTH + r"/(?P<op>listPolicyDefinitionVersions|listPolicySetDefinitionVersions)", policy.list_all_versions),
-    (_AUTH + r"/policyAssignments(?:/(?P<name>[^/]+))?", assignments.handle),
-    (_AUTH + r"/roleAssignments(?:/(?P<name>[^/]+))?", rbac.role_assignments),
-    (_AUTH + r"/roleDefinitions(?:/(?P<name>[^/]+))?", rbac.role_definitions),
-    (_PI + r"/remediations(?:/(?P<name>[^/]+)(?:/(?P<action>cancel|listDeployments))?)?", remediation.handle),
-    (_PI + r"/policyStates/(?P<res>latest|default)/(?P<action>queryResults|summarize|triggerEvaluation)",
-     insights.policy_states),
-    (_PI + r"/asyncOperationResults/(?P<op>[^/]+)", insights.operation_result),
-    (r"(?P<scope>.*)/providers/Microsoft\.ManagedIdentity/identities/default", rbac.system_identity),
-    (_MGMT + r"/operationResults/(?P<op>[^/]+)/managementGroups/(?P<mg>[^/]+)", hierarchy.mg_operation),
-    (_MGMT + r"/managementGroups/(?P<mg>[^/]+)/descendants", hierarchy.mg_descendants),
-    (_MGMT + r"/managementGroups/(?P<mg>[^/]+)/subscriptions(?:/(?P<sub>[^/]+))?", hierarchy.mg_subscriptions),
-    (_MGMT + r"/managementGroups/(?P<mg>[^/]+)/settings(?:/default)?", hierarchy.mg_settings),
-    (_MGMT + r"/managementGroups(?:/(?P<mg>[^/]+))?", hierarchy.management_groups),
-    (_MGMT + r"/getEntities", hierarchy.entities),
-    (r"/subscriptions(?:/(?P<sub>[^/]+))?", hierarchy.subscriptions),
-    (r"/subscriptions/(?P<sub>[^/]+)/resourcegroups(?:/(?P<rg>[^/]+))?", hierarchy.resource_groups),
-    (r"/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?/resources", resources.list_resources),
-    (r"/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?/providers/(?P<rest>.+)",
-     resources.handle),
-]]
+ROUTES: list[tuple[re.Pattern[str], Handler]] = [
+    (re.compile(p + "$", re.I), h)
+    for p, h in [
+        (
+            _AUTH + r"/(?P<kind>policyDefinitions|policySetDefinitions)/(?P<name>[^/]+)/versions(?:/(?P<ver>[^/]+))?",
+            policy.versions,
+        ),
+        (_AUTH + r"/(?P<kind>policyDefinitions|policySetDefinitions)(?:/(?P<name>[^/]+))?", policy.definitions),
+        (_AUTH + r"/(?P<op>listPolicyDefinitionVersions|listPolicySetDefinitionVersions)", policy.list_all_versions),
+        (_AUTH + r"/policyAssignments(?:/(?P<name>[^/]+))?", assignments.handle),
+        (_AUTH + r"/roleAssignments(?:/(?P<name>[^/]+))?", rbac.role_assignments),
+        (_AUTH + r"/roleDefinitions(?:/(?P<name>[^/]+))?", rbac.role_definitions),
+        (_PI + r"/remediations(?:/(?P<name>[^/]+)(?:/(?P<action>cancel|listDeployments))?)?", remediation.handle),
+        (
+            _PI + r"/policyStates/(?P<res>latest|default)/(?P<action>queryResults|summarize|triggerEvaluation)",
+            insights.policy_states,
+        ),
+        (_PI + r"/asyncOperationResults/(?P<op>[^/]+)", insights.operation_result),
+        (r"(?P<scope>.*)/providers/Microsoft\.ManagedIdentity/identities/default", rbac.system_identity),
+        (_MGMT + r"/operationResults/(?P<op>[^/]+)/managementGroups/(?P<mg>[^/]+)", hierarchy.mg_operation),
+        (_MGMT + r"/managementGroups/(?P<mg>[^/]+)/descendants", hierarchy.mg_descendants),
+        (_MGMT + r"/managementGroups/(?P<mg>[^/]+)/subscriptions(?:/(?P<sub>[^/]+))?", hierarchy.mg_subscriptions),
+        (_MGMT + r"/managementGroups/(?P<mg>[^/]+)/settings(?:/default)?", hierarchy.mg_settings),
+        (_MGMT + r"/managementGroups(?:/(?P<mg>[^/]+))?", hierarchy.management_groups),
+        (_MGMT + r"/getEntities", hierarchy.entities),
+        (r"/subscriptions(?:/(?P<sub>[^/]+))?", hierarchy.subscriptions),
+        (r"/subscriptions/(?P<sub>[^/]+)/resourcegroups(?:/(?P<rg>[^/]+))?", hierarchy.resource_groups),
+        (r"/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?/resources", resources.list_resources),
+        (r"/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?/providers/(?P<rest>.+)", resources.handle),
+    ]
+]
 
 _SUB = re.compile(r"^/subscriptions/([^/]+)", re.I)
 
@@ -62,15 +68,25 @@ def dispatch(emu: Emulator, req: Request) -> Response:
         m = pattern.match(req.path)
         if m:
             return handler(emu, req, {k: v for k, v in m.groupdict().items()})
-    raise ArmError(404, "InvalidResourceType" if "/providers/" in req.path else "NotFound",
-                   f"The emulator serves no resource at '{req.path}'.")
+    raise ArmError(
+        404,
+        "InvalidResourceType" if "/providers/" in req.path else "NotFound",
+        f"The emulator serves no resource at '{req.path}'.",
+    )
 
 
 def msi_token(emu: Emulator, req: Request) -> Response:
     """The managed-identity token endpoint, so DefaultAzureCredential works against the emulator."""
     resource = req.q("resource") or "https://management.azure.com"
-    return Response(200, {"access_token": "emulator-token", "expires_on": str(int(time.time()) + 3600),
-                          "resource": resource, "token_type": "Bearer"})
+    return Response(
+        200,
+        {
+            "access_token": "emulator-token",
+            "expires_on": str(int(time.time()) + 3600),
+            "resource": resource,
+            "token_type": "Bearer",
+        },
+    )
 
 
 def method_not_allowed(req: Request) -> ArmError:

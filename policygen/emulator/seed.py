@@ -59,13 +59,22 @@ def load(source: str | Path | dict | None) -> tuple[dict, Path | None]:
     except (ValueError, yaml.YAMLError) as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (getattr(exc, "lineno", 0), getattr(exc, "colno", 0))
-        raise InputError(Diagnostic(str(path), line, col, f"seed is not valid {path.suffix[1:] or 'YAML'}: "
-                                                          f"{getattr(exc, 'problem', None) or exc}")) from exc
+        raise InputError(
+            Diagnostic(
+                str(path),
+                line,
+                col,
+                f"seed is not valid {path.suffix[1:] or 'YAML'}: {getattr(exc, 'problem', None) or exc}",
+            )
+        ) from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise InputError(Diagnostic(str(path), 1, 1, "seed must be a mapping (managementGroups, subscriptions, "
-                                                     "resources, inventory)"))
+        raise InputError(
+            Diagnostic(
+                str(path), 1, 1, "seed must be a mapping (managementGroups, subscriptions, resources, inventory)"
+            )
+        )
     return data, path.parent
 
 
@@ -120,8 +129,7 @@ def apply(emu: Emulator, source: str | Path | dict | None) -> None:
         for rg in item.get("resourceGroups") or []:
             if isinstance(rg, str):
                 rg = {"name": rg}
-            hierarchy.put_resource_group(emu, sub_id, rg["name"], rg.get("location", DEFAULT_LOCATION),
-                                         rg.get("tags"))
+            hierarchy.put_resource_group(emu, sub_id, rg["name"], rg.get("location", DEFAULT_LOCATION), rg.get("tags"))
 
     for mg in data.get("managementGroups") or []:
         add_mg(mg, None)
@@ -172,14 +180,32 @@ def _role_assignment(emu: Emulator, ra: Any, problems: list[Diagnostic], where: 
     from policygen.emulator.core import guid, now_iso
 
     if not isinstance(ra, dict) or not all(ra.get(k) for k in ("scope", "roleDefinitionId", "principalId")):
-        problems.append(Diagnostic(where, getattr(ra, "line", 0), getattr(ra, "col", 0),
-                                   f"role assignment needs scope, roleDefinitionId, principalId: {ra!r}"))
+        problems.append(
+            Diagnostic(
+                where,
+                getattr(ra, "line", 0),
+                getattr(ra, "col", 0),
+                f"role assignment needs scope, roleDefinitionId, principalId: {ra!r}",
+            )
+        )
         return
     scope = ra["scope"].rstrip("/")
     name = ra.get("name") or guid("seed-ra", scope, ra["principalId"], ra["roleDefinitionId"])
     rid = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
-    emu.store.put("roleAssignments", rid, {
-        "id": rid, "name": name, "type": "Microsoft.Authorization/roleAssignments",
-        "properties": {"scope": scope or "/", "roleDefinitionId": ra["roleDefinitionId"],
-                       "principalId": ra["principalId"], "principalType": ra.get("principalType", "User"),
-                       "createdOn": now_iso(), "updatedOn": now_iso()}})
+    emu.store.put(
+        "roleAssignments",
+        rid,
+        {
+            "id": rid,
+            "name": name,
+            "type": "Microsoft.Authorization/roleAssignments",
+            "properties": {
+                "scope": scope or "/",
+                "roleDefinitionId": ra["roleDefinitionId"],
+                "principalId": ra["principalId"],
+                "principalType": ra.get("principalType", "User"),
+                "createdOn": now_iso(),
+                "updatedOn": now_iso(),
+            },
+        },
+    )

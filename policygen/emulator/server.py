@@ -46,8 +46,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
-        req = Request(self.command, path, query, {k.lower(): v for k, v in self.headers.items()}, body,
-                      base_url=f"http://{host}")
+        req = Request(
+            self.command, path, query, {k.lower(): v for k, v in self.headers.items()}, body, base_url=f"http://{host}"
+        )
         resp, action = self.emulator.handle(req)
         if action == "reset" or resp is None:
             self._reset()
@@ -91,8 +92,9 @@ class EmulatorServer:
         return f"http://{host}:{port}"
 
     def start(self) -> EmulatorServer:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="policygen-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="policygen-emulator", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -128,14 +130,29 @@ class EmulatorURL(str):
         self.server.emulator.faults.set(FaultConfig())
 
 
-def make_config(*, seed: Any = None, state: Any = None, builtins: Any = None, request_log: Any = None,
-                tenant_id: str | None = None, page_size: int | None = None, lro_poll_ms: int | None = None,
-                evaluation_s: float | None = None, remediation_step_s: float | None = None,
-                faults: FaultConfig | dict | None = None, **fault_knobs: Any) -> EmulatorConfig:
+def make_config(
+    *,
+    seed: Any = None,
+    state: Any = None,
+    builtins: Any = None,
+    request_log: Any = None,
+    tenant_id: str | None = None,
+    page_size: int | None = None,
+    lro_poll_ms: int | None = None,
+    evaluation_s: float | None = None,
+    remediation_step_s: float | None = None,
+    faults: FaultConfig | dict | None = None,
+    **fault_knobs: Any,
+) -> EmulatorConfig:
     """Build an `EmulatorConfig` from keywords; unknown keywords are fault knobs (`latency_ms=50`, ...)."""
     cfg = EmulatorConfig(seed=seed, state=state, builtins=builtins, request_log=request_log)
-    for name, value in (("tenant_id", tenant_id), ("page_size", page_size), ("lro_poll_ms", lro_poll_ms),
-                        ("evaluation_s", evaluation_s), ("remediation_step_s", remediation_step_s)):
+    for name, value in (
+        ("tenant_id", tenant_id),
+        ("page_size", page_size),
+        ("lro_poll_ms", lro_poll_ms),
+        ("evaluation_s", evaluation_s),
+        ("remediation_step_s", remediation_step_s),
+    ):
         if value is not None:
             setattr(cfg, name, value)
     if isinstance(faults, dict):

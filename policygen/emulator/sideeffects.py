@@ -23,8 +23,10 @@ def after_put(emu: Emulator, resource: dict) -> None:
 
 def _private_endpoint(emu: Emulator, pe: dict) -> None:
     props = pe.get("properties") or {}
-    for field, status in (("privateLinkServiceConnections", "Approved"),
-                          ("manualPrivateLinkServiceConnections", "Pending")):
+    for field, status in (
+        ("privateLinkServiceConnections", "Approved"),
+        ("manualPrivateLinkServiceConnections", "Pending"),
+    ):
         for conn in props.get(field) or []:
             cprops = (conn or {}).get("properties") or {}
             target_id = cprops.get("privateLinkServiceId")
@@ -33,12 +35,22 @@ def _private_endpoint(emu: Emulator, pe: dict) -> None:
                 continue
             name = f"{pe['name']}.{guid('pec', pe['id'], target['id'])[:8]}"
             cid = f"{target['id']}/privateEndpointConnections/{name}"
-            state = {"status": status, "description": "Auto-Approved" if status == "Approved" else "Awaiting approval",
-                     "actionsRequired": "None"}
-            connection = {"id": cid, "name": name, "type": f"{target['type']}/privateEndpointConnections",
-                          "properties": {"privateEndpoint": {"id": pe["id"]}, "groupIds": cprops.get("groupIds") or [],
-                                         "privateLinkServiceConnectionState": state,
-                                         "provisioningState": "Succeeded"}}
+            state = {
+                "status": status,
+                "description": "Auto-Approved" if status == "Approved" else "Awaiting approval",
+                "actionsRequired": "None",
+            }
+            connection = {
+                "id": cid,
+                "name": name,
+                "type": f"{target['type']}/privateEndpointConnections",
+                "properties": {
+                    "privateEndpoint": {"id": pe["id"]},
+                    "groupIds": cprops.get("groupIds") or [],
+                    "privateLinkServiceConnectionState": state,
+                    "provisioningState": "Succeeded",
+                },
+            }
             emu.store.put("resources", cid, connection)
             updated = copy_json(target)
             tprops = updated.setdefault("properties", {})

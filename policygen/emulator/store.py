@@ -15,10 +15,22 @@ from pathlib import Path
 from typing import Any
 
 KINDS = (
-    "managementGroups", "subscriptions", "resourceGroups", "resources",
-    "policyDefinitions", "policyDefinitionVersions", "policySetDefinitions", "policySetDefinitionVersions",
-    "policyAssignments", "roleAssignments", "roleDefinitions", "principals",
-    "remediations", "deployments", "asyncOperations", "meta",
+    "managementGroups",
+    "subscriptions",
+    "resourceGroups",
+    "resources",
+    "policyDefinitions",
+    "policyDefinitionVersions",
+    "policySetDefinitions",
+    "policySetDefinitionVersions",
+    "policyAssignments",
+    "roleAssignments",
+    "roleDefinitions",
+    "principals",
+    "remediations",
+    "deployments",
+    "asyncOperations",
+    "meta",
 )
 
 
@@ -32,8 +44,10 @@ class Store:
         if path:
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS objects (kind TEXT NOT NULL, key TEXT NOT NULL, "
-                             "body TEXT NOT NULL, PRIMARY KEY (kind, key))")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS objects (kind TEXT NOT NULL, key TEXT NOT NULL, "
+                "body TEXT NOT NULL, PRIMARY KEY (kind, key))"
+            )
             for kind, k, body in self._db.execute("SELECT kind, key, body FROM objects"):
                 self._data.setdefault(kind, {})[k] = json.loads(body)
 
@@ -48,8 +62,9 @@ class Store:
         with self.lock:
             self._data[kind][k] = obj
             if self._db is not None:
-                self._db.execute("INSERT OR REPLACE INTO objects (kind, key, body) VALUES (?, ?, ?)",
-                                 (kind, k, json.dumps(obj)))
+                self._db.execute(
+                    "INSERT OR REPLACE INTO objects (kind, key, body) VALUES (?, ?, ?)", (kind, k, json.dumps(obj))
+                )
         return obj
 
     def delete(self, kind: str, k: str) -> dict | None:

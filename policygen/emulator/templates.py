@@ -19,8 +19,16 @@ from policygen.emulator.store import public
 if TYPE_CHECKING:
     from policygen.emulator.app import Emulator
 
-DEPLOYMENT_ONLY = ("apiVersion", "dependsOn", "condition", "copy", "scope", "comments", "resourceGroup",
-                   "subscriptionId")
+DEPLOYMENT_ONLY = (
+    "apiVersion",
+    "dependsOn",
+    "condition",
+    "copy",
+    "scope",
+    "comments",
+    "resourceGroup",
+    "subscriptionId",
+)
 
 
 class TemplateError(Exception):
@@ -126,16 +134,25 @@ class Expressions:
             raise TemplateError("resourceGroup() is not available in a subscription-level deployment")
         loc = self.location
         if self.emulator is not None:
-            rg = self.emulator.store.get("resourceGroups",
-                                         f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}")
+            rg = self.emulator.store.get(
+                "resourceGroups", f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            )
             loc = (rg or {}).get("location", loc)
-        return {"id": f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}",
-                "name": self.resource_group, "type": "Microsoft.Resources/resourceGroups", "location": loc,
-                "properties": {"provisioningState": "Succeeded"}}
+        return {
+            "id": f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}",
+            "name": self.resource_group,
+            "type": "Microsoft.Resources/resourceGroups",
+            "location": loc,
+            "properties": {"provisioningState": "Succeeded"},
+        }
 
     def f_subscription(self) -> dict:
-        return {"id": f"/subscriptions/{self.subscription_id}", "subscriptionId": self.subscription_id,
-                "tenantId": self.tenant_id, "displayName": self.subscription_id}
+        return {
+            "id": f"/subscriptions/{self.subscription_id}",
+            "subscriptionId": self.subscription_id,
+            "tenantId": self.tenant_id,
+            "displayName": self.subscription_id,
+        }
 
     def f_tenant(self) -> dict:
         return {"tenantId": self.tenant_id, "id": f"/tenants/{self.tenant_id}"}
@@ -171,7 +188,7 @@ class Expressions:
             sub, rg = lead
         elif len(lead) == 1:
             rg = lead[0]
-        rtype, names = args[i], args[i + 1:]
+        rtype, names = args[i], args[i + 1 :]
         base = f"/subscriptions/{sub}" + (f"/resourceGroups/{rg}" if rg else "")
         return base + "/providers/" + resource_path(rtype, "/".join(names))
 
@@ -237,16 +254,32 @@ class DeploymentResult:
     outputs: dict[str, Any]
 
 
-def deploy(emu: Emulator, template: dict, parameters: dict[str, Any], *, subscription_id: str,
-           resource_group: str | None, location: str, name: str) -> DeploymentResult:
+def deploy(
+    emu: Emulator,
+    template: dict,
+    parameters: dict[str, Any],
+    *,
+    subscription_id: str,
+    resource_group: str | None,
+    location: str,
+    name: str,
+) -> DeploymentResult:
     """Deploy `template` (incremental mode) into a resource group or a subscription; returns what changed."""
     if not isinstance(template, dict) or "resources" not in template:
         raise TemplateError("the template has no 'resources'")
-    ctx = Expressions(subscription_id=subscription_id, resource_group=resource_group, location=location,
-                      tenant_id=emu.tenant_id, deployment_name=name, emulator=emu)
+    ctx = Expressions(
+        subscription_id=subscription_id,
+        resource_group=resource_group,
+        location=location,
+        tenant_id=emu.tenant_id,
+        deployment_name=name,
+        emulator=emu,
+    )
     declared = template.get("parameters") or {}
-    given = {k.lower(): (v.get("value") if isinstance(v, dict) and "value" in v else v)
-             for k, v in (parameters or {}).items()}
+    given = {
+        k.lower(): (v.get("value") if isinstance(v, dict) and "value" in v else v)
+        for k, v in (parameters or {}).items()
+    }
     for pname in given:
         if pname not in {p.lower() for p in declared}:
             raise TemplateError(f"the parameter '{pname}' is not declared in the template")
@@ -317,8 +350,13 @@ def _deploy_one(emu: Emulator, ctx: Expressions, res: dict, deployed: list[str])
     if rtype.lower() == "microsoft.resources/deployments":
         return _nested(emu, ctx, res, rname, deployed)
     if rtype.lower() == "microsoft.resources/resourcegroups":
-        hierarchy.put_resource_group(emu, ctx.subscription_id, rname, str(ctx.evaluate(res.get("location")))
-                                     or ctx.location, ctx.evaluate(res.get("tags")))
+        hierarchy.put_resource_group(
+            emu,
+            ctx.subscription_id,
+            rname,
+            str(ctx.evaluate(res.get("location"))) or ctx.location,
+            ctx.evaluate(res.get("tags")),
+        )
         rid = f"/subscriptions/{ctx.subscription_id}/resourceGroups/{rname}"
         deployed.append(rid)
         return rid
@@ -328,8 +366,9 @@ def _deploy_one(emu: Emulator, ctx: Expressions, res: dict, deployed: list[str])
             scope = ctx.f_resourceid(*_split_type_name(scope))
         rid = scope.rstrip("/") + "/providers/" + resource_path(rtype, rname)
     else:
-        base = f"/subscriptions/{ctx.subscription_id}" + (f"/resourceGroups/{ctx.resource_group}"
-                                                           if ctx.resource_group else "")
+        base = f"/subscriptions/{ctx.subscription_id}" + (
+            f"/resourceGroups/{ctx.resource_group}" if ctx.resource_group else ""
+        )
         rid = base + "/providers/" + resource_path(rtype, rname)
     body = {k: ctx.evaluate(v) for k, v in res.items() if k not in DEPLOYMENT_ONLY and k not in ("type", "name")}
     existing = emu.store.get("resources", rid)
@@ -351,21 +390,39 @@ def _nested(emu: Emulator, ctx: Expressions, res: dict, name: str, deployed: lis
     if rg and not emu.store.get("resourceGroups", f"/subscriptions/{sub}/resourceGroups/{rg}"):
         raise TemplateError(f"the resource group '{rg}' of nested deployment '{name}' does not exist")
     if inner:
-        params = {k: (ctx.evaluate(v.get("value")) if isinstance(v, dict) else v)
-                  for k, v in (props.get("parameters") or {}).items()}
-        result = deploy(emu, template, params, subscription_id=sub, resource_group=rg,
-                        location=str(ctx.evaluate(res.get("location", ctx.location))), name=name)
+        params = {
+            k: (ctx.evaluate(v.get("value")) if isinstance(v, dict) else v)
+            for k, v in (props.get("parameters") or {}).items()
+        }
+        result = deploy(
+            emu,
+            template,
+            params,
+            subscription_id=sub,
+            resource_group=rg,
+            location=str(ctx.evaluate(res.get("location", ctx.location))),
+            name=name,
+        )
         deployed.extend(result.resources)
     else:
-        outer = Expressions(parameters=ctx.parameters, variables={**ctx.variables, **(template.get("variables") or {})},
-                            subscription_id=sub, resource_group=rg, location=ctx.location, tenant_id=ctx.tenant_id,
-                            deployment_name=name, emulator=emu)
+        outer = Expressions(
+            parameters=ctx.parameters,
+            variables={**ctx.variables, **(template.get("variables") or {})},
+            subscription_id=sub,
+            resource_group=rg,
+            location=ctx.location,
+            tenant_id=ctx.tenant_id,
+            deployment_name=name,
+            emulator=emu,
+        )
         raw = template.get("resources") or []
         _deploy_resources(emu, outer, list(raw.values()) if isinstance(raw, dict) else list(raw), deployed)
-    return f"/subscriptions/{sub}" + (f"/resourceGroups/{rg}" if rg else "") + \
-        f"/providers/Microsoft.Resources/deployments/{name}"
+    return (
+        f"/subscriptions/{sub}"
+        + (f"/resourceGroups/{rg}" if rg else "")
+        + f"/providers/Microsoft.Resources/deployments/{name}"
+    )
 
 
 def deployment_error(exc: Exception) -> ArmError:
     return ArmError(400, "InvalidTemplate", str(exc))
-

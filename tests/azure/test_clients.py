@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from policygen.azure.clients import CLOUDS, StaticTokenCredential, build_clients, cloud_named
@@ -69,3 +71,16 @@ def test_no_http_without_the_emulator_switch():
         plain = PolicyClient(StaticTokenCredential(), SUB, base_url=url, retry_total=0)
         with pytest.raises(ServiceRequestError):
             plain.policy_definitions.get("x")
+
+
+def test_default_azure_credential_against_the_emulator(monkeypatch):
+    """Code that insists on DefaultAzureCredential gets a token from the emulator's /MSI/token endpoint."""
+    from azure.identity import DefaultAzureCredential
+
+    with running_emulator() as url:
+        for name in [k for k in os.environ if k.startswith("AZURE_")]:
+            monkeypatch.delenv(name)
+        monkeypatch.setenv("IDENTITY_ENDPOINT", f"{url}/MSI/token")
+        monkeypatch.setenv("IDENTITY_HEADER", "x")
+        c = build_clients(SUB, endpoint=url, credential=DefaultAzureCredential())
+        assert [g.name for g in c.management_groups.management_groups.list()] == [url.emulator.tenant_id]
