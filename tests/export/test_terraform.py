@@ -73,3 +73,28 @@ def test_assignment_and_remediation_resources_per_scope_kind(fixture_pack: Path)
     assert 'resource_discovery_mode = "ReEvaluateCompliance"' in locals_tf
     assert "provider \"azurerm\"" not in "".join(files.values()), "the landing zone configures the provider"
     assert '"$${env}' in locals_tf or "$${" in locals_tf, "template sequences in policy text are escaped"
+
+
+@needs_terraform
+def test_for_each_expressions_select_what_the_build_says(fixture_pack: Path, tmp_path: Path) -> None:
+    """The data-only parts of main.tf (role assignment keys, per-scope filters) evaluated by terraform."""
+    from policygen.export.terraform import MAIN_TF
+
+    out = tmp_path / "tf"
+    export_pack(fixture_pack, "terraform", out, env="azure")
+    data_only = tmp_path / "data"
+    data_only.mkdir()
+    for name in ("locals.tf", "variables.tf"):
+        shutil.copy(out / name, data_only / name)
+    start = MAIN_TF.index("  policy_role_assignments = ")
+    (data_only / "roles.tf").write_text("locals {\n" + MAIN_TF[start:MAIN_TF.index("\n}\n", start)] + "\n}\n")
+    build = compile_pack(fixture_pack, "azure")
+    expected = sorted(f"{n}/{r.rsplit('/', 1)[-1]}" for n, a in build.assignments.items()
+                      for r in role_definition_ids(build, a))
+    assert sorted(terraform_eval(data_only, "keys(local.policy_role_assignments)")) == expected
+    files = render_format(fixture_pack, "terraform", env="azure")
+    for kind, names in (("managementGroup", ["guardrails-prod"]), ("subscription", ["tag-sub"]),
+                        ("resourceGroup", ["st-rg-modify"])):
+        filt = f'{{ for k, v in local.policy_assignments : k => v if v.scope_type == "{kind}" }}'
+        assert filt in files["main.tf"]
+        assert terraform_eval(data_only, f"keys({filt})") == names
