@@ -213,6 +213,9 @@ def impact(
             raise InputError("--assignment needs a pack folder")
         policies, skipped = policies_from_files(targets, overrides, catalogue)
     inventory = load_inventory(resources)
+    import gc
+
+    gc.freeze()  # the parsed inventory is acyclic: keep the cyclic GC from re-scanning it while evaluating
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     for s in skipped:
         err.print(f"[yellow]skipped[/] {escape(s)}")

@@ -75,16 +75,34 @@ def _all(preds: list[Pred]) -> Pred:
     def all_(scope: Scope) -> bool:
         if scope.trace is not None:
             return _traced("allOf", preds, scope, all)
-        return all(p(scope) for p in preds)
+        for p in preds:  # noqa: SIM110 - a plain loop is faster than all(<genexpr>)
+            if not p(scope):
+                return False
+        return True
 
     return all_
 
 
 def _any(preds: list[Pred]) -> Pred:
+    if len(preds) == 1:
+        return preds[0]
+    if len(preds) == 2:
+        p0, p1 = preds
+
+        def any2(scope: Scope) -> bool:
+            if scope.trace is not None:
+                return _traced("anyOf", preds, scope, any)
+            return p0(scope) or p1(scope)
+
+        return any2
+
     def any_(scope: Scope) -> bool:
         if scope.trace is not None:
             return _traced("anyOf", preds, scope, any)
-        return any(p(scope) for p in preds)
+        for p in preds:  # noqa: SIM110 - a plain loop is faster than any(<genexpr>)
+            if p(scope):
+                return True
+        return False
 
     return any_
 

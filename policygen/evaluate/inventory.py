@@ -7,6 +7,7 @@ same inventory through indexes by type + parent id and by type + resource group 
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -252,8 +253,20 @@ def load_json_file(path: Path, what: str) -> Any:
         text = Path(path).read_bytes()
     except OSError as exc:
         raise InputError(Diagnostic(str(path), 0, 0, f"cannot read {what}: {exc.strerror}")) from None
+    # A parsed JSON tree has no reference cycles, so the cyclic GC only costs time while it is built
+    # (it repeatedly traverses the growing tree: ~40 % of the parse time of a 100 MB inventory).
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        import orjson  # optional: 3-5x faster on large inventories
+        return _parse_json(path, text, what)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse_json(path: Path, text: bytes, what: str) -> Any:
+    try:
+        import orjson  # optional (not a dependency): ~25 % faster than json when installed
 
         try:
             return orjson.loads(text)
