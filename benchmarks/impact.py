@@ -17,8 +17,8 @@ import json
 import random
 import sys
 import tempfile
-import uuid
 import time
+import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
