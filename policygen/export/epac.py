@@ -1,4 +1,4 @@
-"""EPAC `Definitions/` tree: definitions, sets and node-tree assignments keyed by pacSelector.
+"""EPAC `Definitions/` tree: definitions, sets, and assignment node trees keyed by pacSelector.
 
 EPAC stamps `pacOwnerId`/`deployedBy` itself from global-settings, so ownership travels through
 `global-settings.jsonc` (our owner id becomes `pacOwnerId`), not through each file. Files follow EPAC's
@@ -43,8 +43,8 @@ def render(pack_dir: Path, env: str | None) -> dict[str, str]:
         files[f"policyDefinitions/{name}.json"] = dump_json(definition_file(art.body))
     for name, art in sorted(base.initiatives.items()):
         files[f"policySetDefinitions/{name}.json"] = dump_json(set_file(base, art.body))
-    for name in sorted(base.assignments):
-        files[f"policyAssignments/{name}.json"] = dump_json(assignment_file(builds, name))
+    for rel, tree in assignment_files(builds).items():
+        files[rel] = dump_json(tree)
     return files
 
 
@@ -131,19 +131,41 @@ def _entry(build: Build, policy_id: str, display: str) -> dict[str, Any]:
     return {key: policy_id, "displayName": display}
 
 
-def assignment_file(builds: dict[str, Build], name: str) -> dict[str, Any]:
-    """One root node per assignment intent; scope, notScopes and identity keyed by pacSelector."""
+def assignment_files(builds: dict[str, Build]) -> dict[str, dict[str, Any]]:
+    """One tree per assigned policy or set: the root names the definition, one child per assignment
+    intent (EPAC's idiom for "same initiative, different scopes and effects")."""
+    base = next(iter(builds.values()))
+    groups: dict[str, list[str]] = {}
+    for name, art in sorted(base.assignments.items()):
+        groups.setdefault(art.properties["policyDefinitionId"], []).append(name)
+    files: dict[str, dict[str, Any]] = {}
+    for policy_id, names in sorted(groups.items(), key=lambda kv: kv[1][0]):
+        target = local_name(base, policy_id)
+        stem = target[1] if target else policy_id.rsplit("/", 1)[-1]
+        if target:
+            target_art = (base.initiatives if target[0] == "initiative" else base.definitions)[target[1]]
+            display = target_art.properties["displayName"]
+        else:
+            display = stem
+        rel = f"policyAssignments/{stem}.json"
+        if rel in files:  # a definition and an initiative share the name
+            rel = f"policyAssignments/{stem}.{'policy' if target and target[0] == 'definition' else 'set'}.json"
+        files[rel] = {
+            "$schema": SCHEMA_URL.format("policy-assignment-schema.json"),
+            "nodeName": f"/{stem}/",
+            "definitionEntry": _entry(base, policy_id, display),
+            "children": [assignment_node(builds, name) for name in names],
+        }
+    return files
+
+
+def assignment_node(builds: dict[str, Build], name: str) -> dict[str, Any]:
+    """A leaf: the assignment's naming block, values, and scope/identity keyed by pacSelector."""
     base = next(iter(builds.values()))
     art = base.assignments[name]
     p = art.properties
-    target = local_name(base, p["policyDefinitionId"])
-    target_art = (base.initiatives if target and target[0] == "initiative" else base.definitions).get(target[1]) \
-        if target else None
-    display = target_art.properties["displayName"] if target_art else p["policyDefinitionId"].rsplit("/", 1)[-1]
     node: dict[str, Any] = {
-        "$schema": SCHEMA_URL.format("policy-assignment-schema.json"),
-        "nodeName": f"/{name}/",
-        "definitionEntry": _entry(base, p["policyDefinitionId"], display),
+        "nodeName": f"{name}/",
         "assignment": {"name": name, "displayName": p["displayName"], "description": p.get("description", "")},
         "enforcementMode": p.get("enforcementMode", "Default"),
         "parameters": {k: v["value"] for k, v in sorted((p.get("parameters") or {}).items())},

@@ -35,8 +35,8 @@ def test_export_removes_stale_files_and_says_so(fixture_pack: Path, tmp_path: Pa
     run(["export", str(fixture_pack), "--format", "epac", "--out", str(out)], capsys)
     (fixture_pack / "assignments/tag-sub.yaml").unlink()
     code, stdout, _ = run(["export", str(fixture_pack), "--format", "epac", "--out", str(out)], capsys)
-    assert code == 0 and "removed policyAssignments/tag-sub.json" in stdout
-    assert not (out / "policyAssignments/tag-sub.json").exists()
+    assert code == 0 and "removed policyAssignments/tag-check.json" in stdout
+    assert not (out / "policyAssignments/tag-check.json").exists()
 
 
 def test_bad_input_is_reported_without_traceback(fixture_pack: Path, tmp_path: Path,

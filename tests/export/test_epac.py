@@ -70,9 +70,12 @@ def test_mlops_pack_round_trips(mlops_pack: Path) -> None:
         assert back["properties"]["parameters"] == art.properties["parameters"]
         assert [g["name"] for g in back["properties"]["policyDefinitionGroups"]] == \
             [g["name"] for g in art.properties["policyDefinitionGroups"]]
+    leaves = _leaves(files)
+    assert sorted(leaves) == sorted(build.assignments)
     for name, art in build.assignments.items():
-        node = json.loads(files[f"policyAssignments/{name}.json"])
-        assert node["assignment"]["name"] == name
+        entry, node = leaves[name]
+        target = entry.get("policySetName") or entry.get("policyName")
+        assert art.properties["policyDefinitionId"].rsplit("/", 1)[-1] == target
         assert {k: {"value": v} for k, v in node["parameters"].items()} == art.properties["parameters"]
         for selector in selectors:
             assert node["scope"][selector] == [compile_pack(mlops_pack, selector).assignments[name].scope]
@@ -87,15 +90,40 @@ def test_environments_become_pac_selectors_with_their_own_scopes(fixture_pack: P
     assert envs["azure-dev"]["deploymentRootScope"] == "/providers/Microsoft.Management/managementGroups/contoso-dev"
     assert envs["azure"]["managedIdentityLocation"] == "northeurope"
     assert envs["azure"]["desiredState"] == {"strategy": "ownedOnly", "keepDfcSecurityAssignments": True}
-    node = json.loads(files["policyAssignments/guardrails-prod.json"])
-    assert node["definitionEntry"] == {"policySetName": "guardrails", "displayName": "Storage guardrails"}
+    tree = json.loads(files["policyAssignments/guardrails.json"])
+    assert tree["definitionEntry"] == {"policySetName": "guardrails", "displayName": "Storage guardrails"}
+    assert [c["nodeName"] for c in tree["children"]] == ["guardrails-prod/"]
+    node = tree["children"][0]
     assert node["scope"] == {"azure": ["/providers/Microsoft.Management/managementGroups/contoso-prod"],
                              "azure-dev": ["/providers/Microsoft.Management/managementGroups/contoso-dev-prod"]}
     assert node["managedIdentityLocations"] == {"azure": "northeurope", "azure-dev": "westeurope"}
     assert "pacOwnerId" not in node.get("metadata", {}), "reserved: EPAC stamps it"
-    sub = json.loads(files["policyAssignments/tag-sub.json"])
-    assert sub["definitionEntry"]["policyName"] == "tag-check" and sub["enforcementMode"] == "DoNotEnforce"
+    tag = json.loads(files["policyAssignments/tag-check.json"])
+    sub = tag["children"][0]
+    assert tag["definitionEntry"]["policyName"] == "tag-check" and sub["enforcementMode"] == "DoNotEnforce"
     assert "managedIdentityLocations" not in sub
+
+
+def _leaves(files: dict[str, str]) -> dict[str, tuple[dict, dict]]:
+    """Assignment name → (definitionEntry of its branch, leaf node), walking EPAC's node trees."""
+    out = {}
+    for rel, text in files.items():
+        if rel.startswith("policyAssignments/"):
+            root = json.loads(text)
+            for child in root["children"]:
+                out[child["assignment"]["name"]] = (root["definitionEntry"], child)
+    return out
+
+
+def test_every_branch_ends_in_exactly_one_assignment_and_scope(mlops_pack: Path, fixture_pack: Path) -> None:
+    for pack in (mlops_pack, fixture_pack):
+        for rel, text in render_format(pack, "epac").items():
+            if rel.startswith("policyAssignments/"):
+                root = json.loads(text)
+                assert "definitionEntry" in root and "scope" not in root and "assignment" not in root
+                for leaf in root["children"]:
+                    assert {"assignment", "scope"} <= set(leaf) and "definitionEntry" not in leaf
+                    assert "children" not in leaf
 
 
 def test_sets_reference_customs_by_name_and_builtins_by_id(fixture_pack: Path) -> None:
