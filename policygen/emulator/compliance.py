@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from policygen.emulator import assignments as assignments_mod
 from policygen.emulator import effective, hierarchy
-from policygen.emulator.core import ArmError, key, parse_scope
+from policygen.emulator.core import ArmError, copy_json, key, parse_scope
 from policygen.emulator.resources import resources_under
 from policygen.emulator.store import public
 
@@ -131,12 +131,62 @@ def related_for(emu: Emulator, resource: dict) -> list[dict]:
     return [public(r) for r in resources_under(emu, f"/subscriptions/{scope.sub}")]
 
 
+def _norm(value: Any) -> str:
+    return str(value or "").replace(" ", "").lower()
+
+
+def _selected(selectors: list[dict] | None, resource: dict, member: effective.Member) -> bool:
+    """Assignment selectors (resourceLocation, resourceType, resourceWithoutLocation, policyDefinitionReferenceId):
+    every selector's `in` / `notIn` must hold."""
+    for sel in selectors or []:
+        kind = str(sel.get("kind", "")).lower()
+        if kind == "resourcelocation":
+            value = _norm(resource.get("location"))
+        elif kind == "resourcetype":
+            value = _norm(resource.get("type"))
+        elif kind == "resourcewithoutlocation":
+            value = "" if resource.get("location") else "subscriptionlevelresources"
+        elif kind == "policydefinitionreferenceid":
+            value = _norm(member.reference_id)
+        else:
+            return False
+        if "in" in sel and value not in {_norm(v) for v in sel.get("in") or []}:
+            return False
+        if "notIn" in sel and value in {_norm(v) for v in sel.get("notIn") or []}:
+            return False
+    return True
+
+
+def _effect_override(assignment: dict, resource: dict, member: effective.Member) -> str | None:
+    for override in assignment["properties"].get("overrides") or []:
+        if str(override.get("kind", "")).lower() == "policyeffect" and _selected(
+            override.get("selectors"), resource, member
+        ):
+            return str(override.get("value"))
+    return None
+
+
+def may_have_effect(assignment: dict, member: effective.Member, effects: set[str]) -> bool:
+    """Cheap pre-filter: the member's effect, or any effect when the assignment overrides effects."""
+    return member.effect.lower() in effects or bool(assignment["properties"].get("overrides"))
+
+
 def evaluate_one(emu: Emulator, resource: dict, assignment: dict, member: effective.Member) -> Any | None:
-    """The evaluator's Outcome, or None when the policy does not apply to the resource."""
+    """The evaluator's Outcome, or None when the policy does not apply to the resource (resource selectors,
+    applicability, mode, disabled). Assignment `overrides` replace the effect."""
     from policygen.evaluate.errors import UnsupportedError
 
+    resource_selectors = assignment["properties"].get("resourceSelectors") or []
+    if resource_selectors and not any(_selected(rs.get("selectors"), resource, member) for rs in resource_selectors):
+        return None
+    definition = member.definition
+    override = _effect_override(assignment, resource, member)
+    if override:
+        definition = copy_json(definition)
+        definition["id"] = f"{definition['id']}#effect={override}"
+        definition["properties"]["policyRule"]["then"]["effect"] = override
     try:
-        cp = compiled(member.definition, member.parameters)
+        cp = compiled(definition, member.parameters)
     except UnsupportedError:
         return None
     if not _applicable(cp, str(member.definition["properties"].get("mode", "All")), resource):
@@ -167,7 +217,7 @@ def compute(
         props = a["properties"]
         members = effective.members(emu, props)
         for member in members:
-            if member.effect.lower() == "disabled":
+            if member.effect.lower() == "disabled" and not props.get("overrides"):
                 continue
             if reference_id and (member.reference_id or "").lower() != reference_id.lower():
                 continue
@@ -193,10 +243,10 @@ def admission(emu: Emulator, candidate: dict) -> dict:
         if str(a["properties"].get("enforcementMode", "Default")).lower() != "default":
             continue
         for member in effective.members(emu, a["properties"]):
-            if member.effect.lower() not in ("deny", "modify", "append"):
+            if not may_have_effect(a, member, {"deny", "modify", "append"}):
                 continue
             outcome = evaluate_one(emu, result, a, member)
-            if outcome is None or not outcome.matched:
+            if outcome is None or not outcome.matched or outcome.effect not in ("deny", "modify", "append"):
                 continue
             if outcome.denied:
                 raise ArmError(

@@ -64,7 +64,7 @@ def state_document(emu: Emulator, st: compliance.State, stamp: str) -> dict:
         "policyAssignmentParameters": json.dumps(a["properties"].get("parameters") or {}),
         "policyAssignmentScope": a["properties"]["scope"],
         "policyDefinitionName": defn["name"],
-        "policyDefinitionAction": mem.effect.lower(),
+        "policyDefinitionAction": st.outcome.effect,
         "policyDefinitionCategory": str((defn["properties"].get("metadata") or {}).get("category", "tbd")),
         "policySetDefinitionId": sset["id"] if sset else "",
         "policySetDefinitionName": sset["name"] if sset else "",

@@ -201,7 +201,7 @@ def _run(emu: Emulator, rid: str) -> None:
             for st in compliance.compute(
                 emu, scope, assignment_id=assignment["id"], reference_id=props.get("policyDefinitionReferenceId")
             )
-            if not st.compliant and st.member.effect.lower() in REMEDIABLE
+            if not st.compliant and st.outcome.effect in REMEDIABLE
         ]
         targets = [st for st in targets if _passes_filters(st.resource, props)]
         targets = targets[: int(props.get("resourceCount") or 500)]
@@ -271,7 +271,7 @@ def _remediate(emu: Emulator, assignment: dict, st: compliance.State) -> dict:
     details = _details(st.member)
     roles = {rbac.role_guid(str(r)) for r in details.get("roledefinitionids") or []}
     principal = _principal(assignment)
-    effect = st.member.effect.lower()
+    effect = st.outcome.effect
     stamp = now_iso()
     rg = scope.rg or (
         resource["name"] if resource.get("type", "").lower() == "microsoft.resources/resourcegroups" else None
@@ -393,10 +393,10 @@ def auto_deploy(emu: Emulator, resource: dict) -> None:
             if str(a["properties"].get("enforcementMode", "Default")).lower() != "default":
                 continue
             for member in effective.members(emu, a["properties"]):
-                if member.effect.lower() != "deployifnotexists":
+                if not compliance.may_have_effect(a, member, {"deployifnotexists"}):
                     continue
                 outcome = compliance.evaluate_one(emu, public(resource), a, member)
-                if outcome is not None and outcome.compliant is False:
+                if outcome is not None and outcome.compliant is False and outcome.effect == "deployifnotexists":
                     _remediate(emu, public(a), compliance.State(public(resource), public(a), member, outcome))
     finally:
         _AUTO.depth = depth

@@ -99,3 +99,20 @@ def test_trigger_evaluation_only_at_subscription_or_resource_group(clients, emul
     assert polls[-1]["status"] == 200 and len(polls) >= 2
     with pytest.raises(HttpResponseError):
         clients.insights.policy_states.begin_trigger_resource_group_evaluation(SUB, "nope").result()
+
+
+def test_resource_selectors_and_effect_overrides(clients):
+    d = clients.policy.policy_definitions.create_or_update("https-only", audit_definition())
+    clients.policy.policy_assignments.create(f"/subscriptions/{SUB}", "west-only", {"properties": {
+        "policyDefinitionId": d.id,
+        "resourceSelectors": [{"name": "west", "selectors": [{"kind": "resourceLocation", "in": ["West Europe"]}]}]}})
+    states = list(clients.insights.policy_states.list_query_results_for_subscription("latest", SUB))
+    assert [s.resource_id.rsplit("/", 1)[-1] for s in states] == ["sa1"]  # sa2 is in northeurope
+
+    clients.policy.policy_assignments.create(f"/subscriptions/{SUB}", "west-only", {"properties": {
+        "policyDefinitionId": d.id,
+        "overrides": [{"kind": "policyEffect", "value": "Disabled",
+                       "selectors": [{"kind": "resourceLocation", "in": ["northeurope"]}]}]}})
+    states = list(clients.insights.policy_states.list_query_results_for_subscription("latest", SUB))
+    assert [s.resource_id.rsplit("/", 1)[-1] for s in states] == ["sa1"]
+    assert states[0].policy_definition_action == "audit"
