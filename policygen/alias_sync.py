@@ -53,9 +53,14 @@ def _client(endpoint: str | None, subscription_id: str | None, credential: Any =
             pass
 
         return ResourceManagementClient(
-            credential or _EmulatorCredential(), subscription_id or EMULATOR_SUBSCRIPTION, base_url=endpoint,
-            credential_scopes=["https://management.azure.com/.default"], per_call_policies=[AllowHttp()],
-            retry_total=int(os.environ.get("POLICYGEN_RETRIES", "3")), retry_backoff_factor=0.2)
+            credential or _EmulatorCredential(),
+            subscription_id or EMULATOR_SUBSCRIPTION,
+            base_url=endpoint,
+            credential_scopes=["https://management.azure.com/.default"],
+            per_call_policies=[AllowHttp()],
+            retry_total=int(os.environ.get("POLICYGEN_RETRIES", "3")),
+            retry_backoff_factor=0.2,
+        )
     if not subscription_id:
         raise InputError("aliases sync needs a subscription: pass --subscription or set AZURE_SUBSCRIPTION_ID")
     if credential is None:
@@ -65,8 +70,9 @@ def _client(endpoint: str | None, subscription_id: str | None, credential: Any =
     return ResourceManagementClient(credential, subscription_id)
 
 
-def fetch_providers(endpoint: str | None = None, subscription_id: str | None = None,
-                    credential: Any = None) -> list[dict]:
+def fetch_providers(
+    endpoint: str | None = None, subscription_id: str | None = None, credential: Any = None
+) -> list[dict]:
     """Every provider with its resource types and aliases, as REST JSON."""
     from azure.core.exceptions import AzureError as SdkError
 
@@ -75,8 +81,10 @@ def fetch_providers(endpoint: str | None = None, subscription_id: str | None = N
         return [_as_rest(p) for p in client.providers.list(expand="resourceTypes/aliases")]
     except SdkError as exc:
         where = endpoint or "Azure"
-        raise AzureError(f"listing providers from {where} failed: {type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+        raise AzureError(
+            f"listing providers from {where} failed: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from None
 
 
 def _as_rest(model: Any) -> dict:
@@ -94,8 +102,9 @@ def _plain(o: Any) -> Any:
     return dict(o) if hasattr(o, "keys") else str(o)
 
 
-def sync_aliases(target: Path, *, endpoint: str | None = None, subscription_id: str | None = None,
-                 credential: Any = None) -> tuple[int, int]:
+def sync_aliases(
+    target: Path, *, endpoint: str | None = None, subscription_id: str | None = None, credential: Any = None
+) -> tuple[int, int]:
     """Fetch and write `target` atomically; returns (providers, aliases)."""
     providers = fetch_providers(endpoint, subscription_id, credential)
     n_aliases = sum(len(rt.get("aliases") or []) for p in providers for rt in p.get("resourceTypes") or [])

@@ -23,9 +23,12 @@ PROVIDERS = {
                     "resourceType": "widgets",
                     "locations": ["West Europe"],
                     "aliases": [
-                        {"name": "Microsoft.Contoso/widgets/colour", "defaultPath": "properties.colour",
-                         "paths": [{"path": "properties.colour", "apiVersions": ["2024-01-01"]}],
-                         "defaultMetadata": {"type": "String", "attributes": "Modifiable"}},
+                        {
+                            "name": "Microsoft.Contoso/widgets/colour",
+                            "defaultPath": "properties.colour",
+                            "paths": [{"path": "properties.colour", "apiVersions": ["2024-01-01"]}],
+                            "defaultMetadata": {"type": "String", "attributes": "Modifiable"},
+                        },
                     ],
                 }
             ],
@@ -75,8 +78,9 @@ def test__alias_sync__writes_cache_that_load_catalogue_reads(server: str, tmp_pa
 
 def test__alias_sync__unreachable_endpoint_exits_two(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POLICYGEN_RETRIES", "0")
-    result = CliRunner().invoke(app, ["aliases", "sync", "--endpoint", "http://127.0.0.1:9", "--cache-dir",
-                                      str(tmp_path)])
+    result = CliRunner().invoke(
+        app, ["aliases", "sync", "--endpoint", "http://127.0.0.1:9", "--cache-dir", str(tmp_path)]
+    )
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert not (tmp_path / "aliases.json").exists()

@@ -73,7 +73,12 @@ def test__expressions__syntax_errors_have_reason_and_position(text: str, reason:
 def test__expressions__iter_calls_reports_depth() -> None:
     node = parse_expression("if(empty(field('a')), 'x', toLower(field('b')))")
     assert [(c.key, d) for c, d in iter_calls(node)] == [
-        ("if", 1), ("empty", 2), ("field", 3), ("tolower", 2), ("field", 3)]
+        ("if", 1),
+        ("empty", 2),
+        ("field", 3),
+        ("tolower", 2),
+        ("field", 3),
+    ]
 
 
 def test__expressions__function_table() -> None:

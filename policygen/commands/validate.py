@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -11,20 +11,25 @@ import typer
 from policygen.errors import ExitCode
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
     sarif = "sarif"
 
 
 def validate(
-    paths: list[Path] = typer.Argument(None, help="Pack folders, intent YAML, or policy JSON files/folders "
-                                                  "(default: the current folder)."),
+    paths: list[Path] = typer.Argument(
+        None, help="Pack folders, intent YAML, or policy JSON files/folders (default: the current folder)."
+    ),
     fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
-    aliases: list[Path] = typer.Option(None, "--aliases", help="More aliases: CSV `alias,defaultPath` or "
-                                                               "`az provider list --expand` JSON (repeatable)."),
-    escaped: bool = typer.Option(None, "--escaped/--not-escaped",
-                                 help="Treat JSON as ARM-template-escaped ('[[') or not (default: detect)."),
+    aliases: list[Path] = typer.Option(
+        None,
+        "--aliases",
+        help="More aliases: CSV `alias,defaultPath` or `az provider list --expand` JSON (repeatable).",
+    ),
+    escaped: bool = typer.Option(
+        None, "--escaped/--not-escaped", help="Treat JSON as ARM-template-escaped ('[[') or not (default: detect)."
+    ),
     output: Path = typer.Option(None, "--output", "-o", help="Write the report to a file instead of stdout."),
     list_rules: bool = typer.Option(False, "--list-rules", help="Print the rule catalogue and exit."),
 ) -> None:
@@ -64,30 +69,37 @@ def validate(
     raise typer.Exit(int(ExitCode.FINDINGS if errors else ExitCode.OK))
 
 
-aliases_app = typer.Typer(help="Alias catalogue: sync the live catalogue from Azure for offline runs.",
-                          no_args_is_help=True)
+aliases_app = typer.Typer(
+    help="Alias catalogue: sync the live catalogue from Azure for offline runs.", no_args_is_help=True
+)
 
 
 @aliases_app.command("sync")
 def aliases_sync(
-    endpoint: str = typer.Option(None, "--endpoint", envvar="POLICYGEN_ENDPOINT",
-                                 help="ARM base URL (a local emulator); default: Azure public cloud."),
-    subscription: str = typer.Option(None, "--subscription", envvar="AZURE_SUBSCRIPTION_ID",
-                                     help="Subscription to list providers in."),
-    cache_dir: Path = typer.Option(None, "--cache-dir", help="Where to write aliases.json "
-                                                             "(default: $POLICYGEN_CACHE_DIR or ~/.cache/policygen)."),
+    endpoint: str = typer.Option(
+        None,
+        "--endpoint",
+        envvar="POLICYGEN_ENDPOINT",
+        help="ARM base URL (a local emulator); default: Azure public cloud.",
+    ),
+    subscription: str = typer.Option(
+        None, "--subscription", envvar="AZURE_SUBSCRIPTION_ID", help="Subscription to list providers in."
+    ),
+    cache_dir: Path = typer.Option(
+        None, "--cache-dir", help="Where to write aliases.json (default: $POLICYGEN_CACHE_DIR or ~/.cache/policygen)."
+    ),
 ) -> None:
     """Download every provider's aliases (providers?$expand=resourceTypes/aliases) into the offline cache."""
-    from policygen.aliases import default_cache_dir
     from policygen.alias_sync import sync_aliases
-
+    from policygen.aliases import default_cache_dir
     from policygen.cli import report_error
     from policygen.errors import PolicygenError
 
     target = (cache_dir or default_cache_dir()) / "aliases.json"
     try:
-        n_providers, n_aliases = sync_aliases(target, endpoint=endpoint or os.environ.get("POLICYGEN_ENDPOINT"),
-                                              subscription_id=subscription)
+        n_providers, n_aliases = sync_aliases(
+            target, endpoint=endpoint or os.environ.get("POLICYGEN_ENDPOINT"), subscription_id=subscription
+        )
     except PolicygenError as exc:
         raise typer.Exit(report_error(exc)) from None
     typer.echo(f"wrote {n_aliases} aliases from {n_providers} providers to {target}")

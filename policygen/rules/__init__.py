@@ -49,8 +49,16 @@ def validate_object(
     """
     from policygen.rules.engine import validate_doc
 
-    return validate_doc(obj, kind=kind, source=source, own=own, custom=custom or own, catalogue=catalogue,
-                        definitions=definitions, assignment_scope=assignment_scope)
+    return validate_doc(
+        obj,
+        kind=kind,
+        source=source,
+        own=own,
+        custom=custom or own,
+        catalogue=catalogue,
+        definitions=definitions,
+        assignment_scope=assignment_scope,
+    )
 
 
 def validate_paths(

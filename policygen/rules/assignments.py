@@ -137,7 +137,10 @@ class DefinitionReference(Rule):
         k = ci_key(doc.props, "policyDefinitionId")
         pid = doc.props.get(k) if k else None
         if not isinstance(pid, str) or "/providers/microsoft.authorization/policy" not in pid.lower():
-            yield doc.ptr(k or "policyDefinitionId"), f"policyDefinitionId must be a definition or initiative ID, not {pid!r}"
+            yield (
+                doc.ptr(k or "policyDefinitionId"),
+                f"policyDefinitionId must be a definition or initiative ID, not {pid!r}",
+            )
         vk = ci_key(doc.props, "definitionVersion")
         if vk is not None and not (isinstance(doc.props[vk], str) and DEF_VERSION.match(doc.props[vk])):
             yield doc.ptr(vk), f"definitionVersion {doc.props[vk]!r} must look like '1.*.*' or '1.2.*'"
@@ -177,7 +180,6 @@ class NotScopes(CollectionRule):
         elif len(ns) > 400:
             yield doc.ptr(k), f"{len(ns)} notScopes; Azure allows at most 400"
 
-
     def check_all(self, docs: list[Summary]) -> Iterable[tuple[Summary, str, str]]:
         by_scope: dict[str, list[Summary]] = {}
         for d in docs:
@@ -216,7 +218,10 @@ class AssignmentParameters(Rule):
         for name, w in params.items():
             got = declared_l.get(name.lower())
             if got is None:
-                yield doc.ptr(pk, name), f"parameter {name!r} is not defined by the assigned definition (UndefinedPolicyParameter)"
+                yield (
+                    doc.ptr(pk, name),
+                    f"parameter {name!r} is not defined by the assigned definition (UndefinedPolicyParameter)",
+                )
                 continue
             _, spec = got
             value = ci_get(w, "value") if isinstance(w, dict) else None
@@ -225,8 +230,11 @@ class AssignmentParameters(Rule):
             allowed = ci_get(spec, "allowedValues")
             if not value_matches_type(value, t):
                 yield doc.ptr(pk, name), f"value {value!r} does not fit {t} parameter {name!r}"
-            elif isinstance(allowed, list) and not (isinstance(value, str) and is_expression(value)) \
-                    and not in_allowed(value, allowed):
+            elif (
+                isinstance(allowed, list)
+                and not (isinstance(value, str) and is_expression(value))
+                and not in_allowed(value, allowed)
+            ):
                 yield doc.ptr(pk, name), f"value {value!r} for {name!r} is not in allowedValues {allowed}"
         given = {k.lower() for k in params}
         for low, (orig, spec) in declared_l.items():
@@ -254,8 +262,11 @@ class NonComplianceMessages(Rule):
         kind, props = target_of(doc)
         refs = None
         if kind == "initiative":
-            refs = {str(ci_get(m, "policyDefinitionReferenceId")).lower()
-                    for m in ci_get(props, "policyDefinitions") or [] if isinstance(m, dict)}
+            refs = {
+                str(ci_get(m, "policyDefinitionReferenceId")).lower()
+                for m in ci_get(props, "policyDefinitions") or []
+                if isinstance(m, dict)
+            }
         for i, m in enumerate(msgs):
             if not isinstance(m, dict) or not isinstance(ci_get(m, "message"), str):
                 yield doc.ptr(k, i), "each non-compliance message needs a 'message' string"
@@ -388,8 +399,9 @@ class Overrides(Rule):
                     yield p, f"override value {value!r} is not an effect"
                 sels = ci_get(ov, "selectors")
                 if sels is not None:
-                    yield from selector_problems(sels, p + "/selectors", ("policydefinitionreferenceid",
-                                                                         "resourcelocation"))
+                    yield from selector_problems(
+                        sels, p + "/selectors", ("policydefinitionreferenceid", "resourcelocation")
+                    )
             elif kind == "policyversion":
                 if not (isinstance(value, str) and DEF_VERSION.match(value)):
                     yield p, f"policyVersion override {value!r} must look like '1.*.*'"
@@ -403,4 +415,3 @@ class Overrides(Rule):
 def _major(v: str) -> int:
     head = v.split(".", 1)[0]
     return int(head) if head.isdigit() else 0
-

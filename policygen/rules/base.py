@@ -75,6 +75,13 @@ class Rule:
     severity: ClassVar[Severity]
     kinds: ClassVar[frozenset[str]] = frozenset({DEFINITION})
     source: ClassVar[str] = ""
+    # Gating, so a corpus run does not call rules that cannot fire: "custom" rules are skipped for
+    # Microsoft built-ins, "own" rules run only on our intents; `effects` (lower-case) limits a
+    # definition rule to definitions that may have one of those effects.
+    applies: ClassVar[str] = "all"
+    effects: ClassVar[frozenset[str] | None] = None
+    # Doc attributes that must be non-empty for the rule to have anything to check (e.g. "params").
+    needs: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def summary(cls) -> str:

@@ -60,6 +60,7 @@ class DisplayLengths(Rule):
     severity = Severity.ERROR
     kinds = frozenset({DEFINITION, INITIATIVE})
     source = BASICS
+    applies = "custom"
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if not doc.custom:
@@ -83,6 +84,7 @@ class ReadOnlyProperties(Rule):
     severity = Severity.INFO
     kinds = frozenset({DEFINITION, INITIATIVE})
     source = BASICS
+    applies = "custom"
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if not doc.custom:
@@ -100,6 +102,7 @@ class BodySize(Rule):
     severity = Severity.ERROR
     kinds = ALL_KINDS
     source = LIMITS
+    applies = "custom"
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if not doc.custom:
@@ -120,6 +123,7 @@ class MetadataValueSize(Rule):
     severity = Severity.ERROR
     kinds = ALL_KINDS
     source = BASICS
+    applies = "custom"
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if not doc.custom:
@@ -148,7 +152,10 @@ class MetadataConventions(Rule):
         meta = doc.props.get(mk) if mk else None
         if not isinstance(meta, dict):
             if doc.custom:
-                yield doc.ptr("metadata") if mk is None else doc.ptr(mk), "metadata with category and version is missing"
+                yield (
+                    doc.ptr("metadata") if mk is None else doc.ptr(mk),
+                    "metadata with category and version is missing",
+                )
             return
         cat = ci_get(meta, "category")
         if doc.custom and not (isinstance(cat, str) and cat.strip()):
@@ -202,8 +209,11 @@ class CustomCountLimits(CollectionRule):
         for kind, limit in self.LIMIT.items():
             mine = [d for d in docs if d.kind == kind and d.custom]
             if len(mine) > limit:
-                yield mine[limit], "", (
-                    f"{len(mine)} custom {kind}s in one run; Azure allows at most {limit} per scope")
+                yield (
+                    mine[limit],
+                    "",
+                    (f"{len(mine)} custom {kind}s in one run; Azure allows at most {limit} per scope"),
+                )
 
 
 class DefinitionLocation(Rule):
@@ -227,5 +237,7 @@ class DefinitionLocation(Rule):
         home = low[:cut].rstrip("/")
         target = scope.lower().rstrip("/")
         if home.startswith("/subscriptions/") and not (target + "/").startswith(home + "/"):
-            yield doc.ptr("policyDefinitionId"), (
-                f"the definition lives at {pid[:cut]!r}, which does not contain the assignment scope {scope!r}")
+            yield (
+                doc.ptr("policyDefinitionId"),
+                (f"the definition lives at {pid[:cut]!r}, which does not contain the assignment scope {scope!r}"),
+            )

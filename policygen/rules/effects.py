@@ -16,16 +16,33 @@ def _url(name: str) -> str:
     return f"https://learn.microsoft.com/azure/governance/policy/concepts/effect-{name}"
 
 
-EFFECTS = frozenset({"addtonetworkgroup", "append", "audit", "auditifnotexists", "deny", "denyaction",
-                     "deployifnotexists", "disabled", "manual", "modify", "mutate"})
+EFFECTS = frozenset(
+    {
+        "addtonetworkgroup",
+        "append",
+        "audit",
+        "auditifnotexists",
+        "deny",
+        "denyaction",
+        "deployifnotexists",
+        "disabled",
+        "manual",
+        "modify",
+        "mutate",
+    }
+)
 BUILTIN_ONLY_EFFECTS = frozenset({"enforcesetting", "enforceregopolicy", "auditaction"})
 ROLE_ID = re.compile(
     r"^(?:/subscriptions/[^/]+|/providers/Microsoft\.Management/managementGroups/[^/]+)?"
-    r"/providers/Microsoft\.Authorization/roleDefinitions/[0-9a-fA-F-]{36}$", re.I)
+    r"/providers/Microsoft\.Authorization/roleDefinitions/[0-9a-fA-F-]{36}$",
+    re.I,
+)
 DURATION = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$", re.I)
 NETWORK_GROUP = re.compile(
     r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/networkManagers/[^/]+"
-    r"/networkGroups/[^/]+$", re.I)
+    r"/networkGroups/[^/]+$",
+    re.I,
+)
 
 
 def _expr(v: object) -> bool:
@@ -103,6 +120,7 @@ class AuditDenyDetails(Rule):
     name = "effects.audit_deny_details"
     severity = Severity.ERROR
     source = _url("deny")
+    effects = frozenset({"audit", "deny"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         effects = doc.effects
@@ -143,6 +161,7 @@ class AppendDetails(Rule):
     name = "effects.append_details"
     severity = Severity.ERROR
     source = _url("append")
+    effects = frozenset({"append"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if "append" not in doc.effects:
@@ -160,8 +179,14 @@ def _if_types(doc: Doc) -> set[str]:
     """Literal types the `if` requires (top-level `type equals/in` conditions)."""
     out: set[str] = set()
     for c in doc.conds:
-        if c.region == "if" and not c.counts and c.operand == "field" and isinstance(c.operand_value, str) \
-                and c.operand_value.lower() == "type" and c.op in ("equals", "in"):
+        if (
+            c.region == "if"
+            and not c.counts
+            and c.operand == "field"
+            and isinstance(c.operand_value, str)
+            and c.operand_value.lower() == "type"
+            and c.op in ("equals", "in")
+        ):
             vals = c.op_value if isinstance(c.op_value, list) else [c.op_value]
             out.update(v.lower() for v in vals if isinstance(v, str))
     return out
@@ -183,7 +208,10 @@ def _existence_checks(doc: Doc) -> Iterable[Hit]:
     dk, delay = _details_key(doc, "evaluationDelay")
     if dk is not None and not _expr(delay):
         ok = isinstance(delay, str) and delay.lower() in (
-            "afterprovisioning", "afterprovisioningsuccess", "afterprovisioningfailure")
+            "afterprovisioning",
+            "afterprovisioningsuccess",
+            "afterprovisioningfailure",
+        )
         if not ok and isinstance(delay, str):
             m = DURATION.match(delay)
             if m and any(m.groups()):
@@ -192,11 +220,25 @@ def _existence_checks(doc: Doc) -> Iterable[Hit]:
         if not ok:
             yield _dptr(doc, dk), f"evaluationDelay {delay!r}: use AfterProvisioning* or an ISO 8601 duration ≤ PT360M"
     nk, name = _details_key(doc, "name")
-    if doc.custom and isinstance(t, str) and t.lower() in _if_types(doc) and nk is not None:
-        if not (isinstance(name, str) and name.replace(" ", "").lower() in ("[field('name')]", "[field('fullname')]")
-                or _expr(name)):
-            yield _dptr(doc, nk), ("details.type equals the if type: name should be [field('name')] (the same "
-                                   "resource); Azure accepts it but checks another resource"), Severity.WARNING
+    if (
+        doc.custom
+        and isinstance(t, str)
+        and t.lower() in _if_types(doc)
+        and nk is not None
+        and not (
+            isinstance(name, str)
+            and name.replace(" ", "").lower() in ("[field('name')]", "[field('fullname')]")
+            or _expr(name)
+        )
+    ):
+        yield (
+            _dptr(doc, nk),
+            (
+                "details.type equals the if type: name should be [field('name')] (the same "
+                "resource); Azure accepts it but checks another resource"
+            ),
+            Severity.WARNING,
+        )
 
 
 class AuditIfNotExistsDetails(Rule):
@@ -206,6 +248,7 @@ class AuditIfNotExistsDetails(Rule):
     name = "effects.aine_details"
     severity = Severity.ERROR
     source = _url("audit-if-not-exists")
+    effects = frozenset({"auditifnotexists"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if "auditifnotexists" in doc.effects and "deployifnotexists" not in doc.effects:
@@ -219,6 +262,7 @@ class DeployIfNotExistsDetails(Rule):
     name = "effects.dine_details"
     severity = Severity.ERROR
     source = _url("deploy-if-not-exists")
+    effects = frozenset({"deployifnotexists"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if "deployifnotexists" not in doc.effects:
@@ -262,8 +306,10 @@ def _role_ids(doc: Doc) -> Iterable[Hit]:
         return
     for i, r in enumerate(roles):
         if not (_expr(r) or (isinstance(r, str) and ROLE_ID.match(r))):
-            yield _dptr(doc, rk, i), (f"{r!r} is not a role definition ID "
-                                      "(/providers/Microsoft.Authorization/roleDefinitions/<guid>)")
+            yield (
+                _dptr(doc, rk, i),
+                (f"{r!r} is not a role definition ID (/providers/Microsoft.Authorization/roleDefinitions/<guid>)"),
+            )
 
 
 class ModifyDetails(Rule):
@@ -273,6 +319,7 @@ class ModifyDetails(Rule):
     name = "effects.modify_details"
     severity = Severity.ERROR
     source = _url("modify")
+    effects = frozenset({"modify"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if "modify" not in doc.effects:
@@ -302,8 +349,7 @@ class ModifyDetails(Rule):
             low = kind.lower() if isinstance(kind, str) else ""
             if low in ("add", "addorreplace") and ci_key(op, "value") is None:
                 yield ptr, f"{kind!r} needs 'value'"
-            if low == "remove" and isinstance(field, str) and not field.lower().startswith("tags") \
-                    and not _expr(field):
+            if low == "remove" and isinstance(field, str) and not field.lower().startswith("tags") and not _expr(field):
                 yield ptr, f"'remove' works only on tags, not {field!r}"
 
 
@@ -314,6 +360,7 @@ class DenyActionDetails(Rule):
     name = "effects.deny_action_details"
     severity = Severity.ERROR
     source = _url("deny-action")
+    effects = frozenset({"denyaction"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if "denyaction" not in doc.effects:
@@ -339,6 +386,7 @@ class ManualDetails(Rule):
     name = "effects.manual_details"
     severity = Severity.ERROR
     source = _url("manual")
+    effects = frozenset({"manual"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if "manual" not in doc.effects:
@@ -355,6 +403,7 @@ class MutateDetails(Rule):
     name = "effects.mutate_details"
     severity = Severity.ERROR
     source = _url("mutate")
+    effects = frozenset({"mutate"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if "mutate" not in doc.effects:
@@ -375,14 +424,17 @@ class AddToNetworkGroupDetails(Rule):
     name = "effects.network_group_details"
     severity = Severity.ERROR
     source = _url("add-to-network-group")
+    effects = frozenset({"addtonetworkgroup"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if "addtonetworkgroup" not in doc.effects:
             return
         nk, gid = _details_key(doc, "networkGroupId")
         if not (_expr(gid) or (isinstance(gid, str) and NETWORK_GROUP.match(gid))):
-            yield _dptr(doc, nk) if nk else (doc.details_ptr or doc.then_ptr), (
-                f"networkGroupId {gid!r} is not a network group resource ID")
+            yield (
+                _dptr(doc, nk) if nk else (doc.details_ptr or doc.then_ptr),
+                (f"networkGroupId {gid!r} is not a network group resource ID"),
+            )
 
 
 class DisabledDetails(Rule):
@@ -392,6 +444,7 @@ class DisabledDetails(Rule):
     name = "effects.disabled"
     severity = Severity.INFO
     source = _url("disabled")
+    effects = frozenset({"disabled"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if doc.effects == {"disabled"} and not doc.effect_param and doc.details is not None:
@@ -405,6 +458,7 @@ class RoleIdsOnlyForRemediation(Rule):
     name = "effects.role_ids_placement"
     severity = Severity.ERROR
     source = "https://github.com/tyconsulting/AzPolicyTest"
+    applies = "custom"
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         rk, _ = _details_key(doc, "roleDefinitionIds")
@@ -424,8 +478,9 @@ def modifiable_aliases() -> frozenset[str]:
         from importlib import resources
 
         text = resources.files("policygen.data").joinpath("modifiable-aliases.txt").read_text(encoding="utf-8")
-        _MODIFIABLE = frozenset(line.strip().lower() for line in text.splitlines()
-                                if line.strip() and not line.startswith("#"))
+        _MODIFIABLE = frozenset(
+            line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")
+        )
     return _MODIFIABLE
 
 
@@ -436,6 +491,7 @@ class ModifiableAliases(Rule):
     name = "effects.modifiable_aliases"
     severity = Severity.WARNING
     source = _url("modify")
+    applies = "own"
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if "modify" not in doc.effects or not doc.own:
@@ -445,9 +501,17 @@ class ModifiableAliases(Rule):
             return
         for i, op in enumerate(ops):
             field = ci_get(op, "field") if isinstance(op, dict) else None
-            if isinstance(field, str) and "/" in field and not _expr(field) \
-                    and field.lower() not in modifiable_aliases():
-                yield _dptr(doc, ok, i), (
-                    f"cannot confirm {field!r} is Modifiable (no built-in modify policy changes it and the "
-                    "catalogue has no Modifiable attribute); "
-                    "if it is not, conflictEffect applies")
+            if (
+                isinstance(field, str)
+                and "/" in field
+                and not _expr(field)
+                and field.lower() not in modifiable_aliases()
+            ):
+                yield (
+                    _dptr(doc, ok, i),
+                    (
+                        f"cannot confirm {field!r} is Modifiable (no built-in modify policy changes it and the "
+                        "catalogue has no Modifiable attribute); "
+                        "if it is not, conflictEffect applies"
+                    ),
+                )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ try:  # orjson parses the corpus ~2x faster than json; the validator works witho
 
     _DecodeError: tuple[type[Exception], ...] = (orjson.JSONDecodeError,)
 except ImportError:  # pragma: no cover
+
     def _loads(raw: bytes) -> Any:
         return json.loads(raw)
 
@@ -63,11 +65,25 @@ def validate_doc(
         return [_shape_finding(source, f"expected a JSON object, found {type(obj).__name__}")]
     kind = kind or detect_kind(obj)
     if kind not in ("definition", "initiative", "assignment"):
-        return [_shape_finding(source, "not a policy definition, initiative or assignment "
-                                       "(no policyRule, policyDefinitions or policyDefinitionId)")]
-    doc = Doc(obj, kind, file=source, own=own, custom=custom,
-              catalogue=catalogue if catalogue is not None else default_catalogue(),
-              definitions=definitions, assignment_scope=assignment_scope, size=size, escaped=escaped)
+        return [
+            _shape_finding(
+                source,
+                "not a policy definition, initiative or assignment "
+                "(no policyRule, policyDefinitions or policyDefinitionId)",
+            )
+        ]
+    doc = Doc(
+        obj,
+        kind,
+        file=source,
+        own=own,
+        custom=custom,
+        catalogue=catalogue if catalogue is not None else default_catalogue(),
+        definitions=definitions,
+        assignment_scope=assignment_scope,
+        size=size,
+        escaped=escaped,
+    )
     if summaries is not None:
         from policygen.rules.assignments import scope_of
 
@@ -95,8 +111,10 @@ def unescape_tree(v: Any, ptr: str, unescaped_exprs: list[str]) -> Any:
             unescaped_exprs.append(ptr)
         return v
     if isinstance(v, dict):
-        return {k: unescape_tree(x, ptr + "/" + k.replace("~", "~0").replace("/", "~1"), unescaped_exprs)
-                for k, x in v.items()}
+        return {
+            k: unescape_tree(x, ptr + "/" + k.replace("~", "~0").replace("/", "~1"), unescaped_exprs)
+            for k, x in v.items()
+        }
     if isinstance(v, list):
         return [unescape_tree(x, f"{ptr}/{i}", unescaped_exprs) for i, x in enumerate(v)]
     return v
@@ -111,8 +129,9 @@ def looks_escaped(raw: bytes) -> bool:
     return n2 >= n1
 
 
-def validate_json_file(path: Path, *, catalogue: Any, escaped: bool | None, explicit: bool,
-                       result: RunResult, summaries: list[Summary]) -> None:
+def validate_json_file(
+    path: Path, *, catalogue: Any, escaped: bool | None, explicit: bool, result: RunResult, summaries: list[Summary]
+) -> None:
     name = str(path)
     try:
         raw = path.read_bytes()
@@ -143,18 +162,38 @@ def validate_json_file(path: Path, *, catalogue: Any, escaped: bool | None, expl
     props = obj.get("properties") if isinstance(obj.get("properties"), dict) else obj
     ptype = ci_get(props, "policyType")
     custom = not (isinstance(ptype, str) and ptype.lower() in BUILTIN_TYPES)
-    findings = validate_doc(obj, kind=kind, source=name, own=False, custom=custom, catalogue=catalogue,
-                            definitions=None, assignment_scope=None, size=len(raw), escaped=is_escaped,
-                            summaries=summaries)
+    findings = validate_doc(
+        obj,
+        kind=kind,
+        source=name,
+        own=False,
+        custom=custom,
+        catalogue=catalogue,
+        definitions=None,
+        assignment_scope=None,
+        size=len(raw),
+        escaped=is_escaped,
+        summaries=summaries,
+    )
     for ptr in arm_evaluated:
-        findings.append(Finding("FN-04", Severity.ERROR,
-                                "unescaped expression in an ARM-template-escaped file: ARM evaluates it at "
-                                "deployment time; write it as '[[...'", name, None, ptr))
+        findings.append(
+            Finding(
+                "FN-04",
+                Severity.ERROR,
+                "unescaped expression in an ARM-template-escaped file: ARM evaluates it at "
+                "deployment time; write it as '[[...'",
+                name,
+                None,
+                ptr,
+            )
+        )
     if findings:
         text = raw.decode("utf-8", errors="replace")
         where = locate(text, {f.pointer for f in findings})
-        findings = [Finding(f.code, f.severity, f.message, f.file, where[f.pointer][0], f.pointer,
-                            where[f.pointer][1]) for f in findings]
+        findings = [
+            Finding(f.code, f.severity, f.message, f.file, where[f.pointer][0], f.pointer, where[f.pointer][1])
+            for f in findings
+        ]
         result.findings.extend(findings)
 
 
@@ -173,8 +212,9 @@ def find_pack_root(path: Path) -> Path | None:
     return None
 
 
-def validate_pack(root: Path, *, catalogue: Any, result: RunResult, summaries: list[Summary],
-                  only: Path | None = None) -> None:
+def validate_pack(
+    root: Path, *, catalogue: Any, result: RunResult, summaries: list[Summary], only: Path | None = None
+) -> None:
     """Render the pack and validate every artefact as our own content; map findings to YAML lines."""
     try:
         from policygen.render import compile_pack
@@ -193,16 +233,48 @@ def validate_pack(root: Path, *, catalogue: Any, result: RunResult, summaries: l
             known[build.definition_id(kind, name).lower()] = art.body
     for art in build.artefacts():
         result.objects += 1
-        findings = validate_doc(art.body, kind=art.kind, source=art.relpath, own=True, custom=True,
-                                catalogue=catalogue, definitions=known, assignment_scope=art.scope,
-                                summaries=summaries)
+        findings = validate_doc(
+            art.body,
+            kind=art.kind,
+            source=art.relpath,
+            own=True,
+            custom=True,
+            catalogue=catalogue,
+            definitions=known,
+            assignment_scope=art.scope,
+            summaries=summaries,
+        )
         for f in findings:
             ref = art.source_for(f.pointer)
             if only is not None and Path(ref.file).resolve() != only.resolve():
                 continue
-            result.findings.append(Finding(f.code, f.severity, f"{art.relpath}: {f.message}", ref.file,
-                                           ref.line or None, f.pointer, ref.col or None))
+            result.findings.append(
+                Finding(
+                    f.code,
+                    f.severity,
+                    f"{art.relpath}: {f.message}",
+                    ref.file,
+                    ref.line or None,
+                    f.pointer,
+                    ref.col or None,
+                )
+            )
     result.files += 1
+
+
+def walk_folder(root: Path) -> tuple[list[Path], list[Path]]:
+    """Pack roots (folders with policygen.yaml) and the JSON files outside them, in a stable order."""
+    packs: list[Path] = []
+    files: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        if "policygen.yaml" in filenames:
+            packs.append(Path(dirpath))
+            dirnames[:] = []  # the pack's own JSON (build output, tests) is not third-party input
+            continue
+        files.extend(os.path.join(dirpath, f) for f in filenames if f.endswith(".json"))
+    files.sort()
+    return packs, [Path(f) for f in files]
 
 
 def validate_inputs(paths: Sequence[Path], *, catalogue: Any = None, escaped: bool | None = None) -> RunResult:
@@ -215,24 +287,25 @@ def validate_inputs(paths: Sequence[Path], *, catalogue: Any = None, escaped: bo
             if (path / "policygen.yaml").is_file():
                 validate_pack(path, catalogue=cat, result=result, summaries=summaries)
                 continue
-            packs = sorted(p.parent for p in path.rglob("policygen.yaml"))
+            packs, json_files = walk_folder(path)
             for pack in packs:
                 validate_pack(pack, catalogue=cat, result=result, summaries=summaries)
-            for f in sorted(path.rglob("*.json")):
-                if any(pack in f.parents for pack in packs):
-                    continue
-                validate_json_file(f, catalogue=cat, escaped=escaped, explicit=False, result=result,
-                                   summaries=summaries)
+            for f in json_files:
+                validate_json_file(
+                    f, catalogue=cat, escaped=escaped, explicit=False, result=result, summaries=summaries
+                )
         elif path.is_file():
             suffix = path.suffix.lower()
             if suffix == ".json":
-                validate_json_file(path, catalogue=cat, escaped=escaped, explicit=True, result=result,
-                                   summaries=summaries)
+                validate_json_file(
+                    path, catalogue=cat, escaped=escaped, explicit=True, result=result, summaries=summaries
+                )
             elif suffix in (".yaml", ".yml"):
                 root = find_pack_root(path.parent)
                 if root is None:
-                    result.diagnostics.append(Diagnostic(str(path), 0, 0,
-                                                         "intent YAML outside a pack (no policygen.yaml above it)"))
+                    result.diagnostics.append(
+                        Diagnostic(str(path), 0, 0, "intent YAML outside a pack (no policygen.yaml above it)")
+                    )
                 else:
                     validate_pack(root, catalogue=cat, result=result, summaries=summaries, only=path)
             else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 from policygen.aliases import AliasCatalogue, is_non_alias_field, resource_type_of_alias
 from policygen.expressions import ARM_FUNCTIONS
@@ -15,8 +16,7 @@ APPLIC = "https://learn.microsoft.com/azure/governance/policy/concepts/policy-ap
 ARRAYS = "https://learn.microsoft.com/azure/governance/policy/how-to/author-policies-for-arrays"
 
 ALIAS = re.compile(r"^[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)+/[^\s]+$")
-NUMERIC_OPS = frozenset({"equals", "notequals", "less", "lessorequals", "greater", "greaterorequals", "in",
-                         "notin"})
+NUMERIC_OPS = frozenset({"equals", "notequals", "less", "lessorequals", "greater", "greaterorequals", "in", "notin"})
 UNBRACKETED_CALL = re.compile(r"^\s*([A-Za-z]+)\s*\(.*\)\s*$", re.S)
 COUNT_NAME = re.compile(r"^[A-Za-z0-9]+$")
 
@@ -25,6 +25,7 @@ def _is_expr(v: object) -> bool:
     return isinstance(v, str) and v.startswith("[") and not v.startswith("[[")
 
 
+@lru_cache(maxsize=16384)
 def field_problem(name: object) -> str | None:
     """Why a `field` value is not a field (None when it is one, or an expression)."""
     if not isinstance(name, str):
@@ -38,8 +39,15 @@ def field_problem(name: object) -> str | None:
     return f"field {name!r} is neither a built-in field (name, type, location, tags[...] ...) nor an alias"
 
 
-def iter_field_refs(doc: Doc) -> Iterator[tuple[str, str, str]]:
-    """(pointer, alias-or-field, where) for every literal field reference Policy evaluates."""
+def iter_field_refs(doc: Doc) -> list[tuple[str, str, str]]:
+    """(pointer, alias-or-field, where) for every literal field reference Policy evaluates (memoised)."""
+    cached = doc.cache.get("field_refs")
+    if cached is None:
+        cached = doc.cache["field_refs"] = list(_field_refs(doc))
+    return cached
+
+
+def _field_refs(doc: Doc) -> Iterator[tuple[str, str, str]]:
     for c in doc.conds:
         if c.operand == "field" and isinstance(c.operand_value, str):
             yield c.ptr + "/" + c.operand_key, c.operand_value, "field"
@@ -92,7 +100,7 @@ class FieldName(Rule):
         for ptr, name, where in iter_field_refs(doc):
             if where in ("field()", "current()"):
                 continue
-            problem = field_problem(name)
+            problem = field_problem(name) if isinstance(name, str) else f"field must be a string, not {name!r}"
             if problem:
                 yield ptr, problem
 
@@ -154,8 +162,11 @@ class ValueOperand(Rule):
                 if isinstance(v, str) and not v.startswith("["):
                     m = UNBRACKETED_CALL.match(v)
                     if m and m.group(1).lower() in ARM_FUNCTIONS:
-                        yield c.ptr + "/" + key, (f"{v!r} is compared as a literal string; wrap the expression "
-                                                  "in [ ]"), Severity.WARNING
+                        yield (
+                            c.ptr + "/" + key,
+                            (f"{v!r} is compared as a literal string; wrap the expression in [ ]"),
+                            Severity.WARNING,
+                        )
 
 
 class FieldCount(Rule):
@@ -165,6 +176,7 @@ class FieldCount(Rule):
     name = "fields.field_count"
     severity = Severity.ERROR
     source = ARRAYS
+    needs = ("counts",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         for cnt in doc.counts:
@@ -203,6 +215,7 @@ class ValueCount(Rule):
     name = "fields.value_count"
     severity = Severity.ERROR
     source = ARRAYS
+    needs = ("counts",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         for cnt in doc.counts:
@@ -226,6 +239,7 @@ class CurrentScope(Rule):
     name = "fields.current_scope"
     severity = Severity.ERROR
     source = ARRAYS
+    needs = ("exprs",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         for e in doc.exprs:
@@ -256,6 +270,7 @@ class FieldFunctionInWhere(Rule):
     severity = Severity.INFO
     kinds = ALL_KINDS - {"initiative", "assignment"}
     source = ARRAYS
+    needs = ("exprs",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         for e in doc.exprs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from policygen.expressions import function_arity, is_expression
 from policygen.rules.base import Hit, Rule, Severity
@@ -13,20 +14,45 @@ MODIFY = "https://learn.microsoft.com/azure/governance/policy/concepts/effect-mo
 ESCAPE = "https://learn.microsoft.com/azure/azure-resource-manager/templates/template-expressions#escape-characters"
 DINE = "https://learn.microsoft.com/azure/governance/policy/concepts/effect-deploy-if-not-exists"
 
-BANNED = frozenset({
-    "copyindex", "datetimeadd", "datetimefromepoch", "datetimetoepoch", "deployment", "environment",
-    "extensionresourceid", "lambda", "lambdavariables", "filter", "map", "reduce", "sort", "toobject",
-    "mapvalues", "groupby", "managementgroup", "managementgroupresourceid", "newguid", "pickzones",
-    "providers", "reference", "resourceid", "subscriptionresourceid", "tenantresourceid", "tenant",
-    "variables",
-})
+BANNED = frozenset(
+    {
+        "copyindex",
+        "datetimeadd",
+        "datetimefromepoch",
+        "datetimetoepoch",
+        "deployment",
+        "environment",
+        "extensionresourceid",
+        "lambda",
+        "lambdavariables",
+        "filter",
+        "map",
+        "reduce",
+        "sort",
+        "toobject",
+        "mapvalues",
+        "groupby",
+        "managementgroup",
+        "managementgroupresourceid",
+        "newguid",
+        "pickzones",
+        "providers",
+        "reference",
+        "resourceid",
+        "subscriptionresourceid",
+        "tenantresourceid",
+        "tenant",
+        "variables",
+    }
+)
 
 
-def function_problems(text: str) -> list[str]:
+@lru_cache(maxsize=32768)
+def function_problems(text: str) -> tuple[str, ...]:
     """Syntax, unknown/banned functions and arity problems of one policy-evaluated expression."""
     info = analyse(text)
     if info.error is not None:
-        return [f"invalid template expression {text!r}: {info.error.reason} (at character {info.error.pos + 1})"]
+        return (f"invalid template expression {text!r}: {info.error.reason} (at character {info.error.pos + 1})",)
     out = []
     for call, _depth in info.calls:
         key = call.name.lower()
@@ -44,7 +70,7 @@ def function_problems(text: str) -> list[str]:
             out.append(f"{call.name}() takes {want} argument{'s' if want != '1' else ''}, got {n}")
         elif key == "createobject" and n % 2:
             out.append("createObject() takes key/value pairs (an even number of arguments)")
-    return out
+    return tuple(out)
 
 
 class AllowedFunctions(Rule):
@@ -70,17 +96,10 @@ class AllowedFunctions(Rule):
 
 def _value_strings(doc: Doc) -> Iterable[tuple[str, str]]:
     if doc.kind == "initiative":
-        k = ci_key(doc.props, "policyDefinitions")
-        members = doc.props.get(k) if k else None
-        if not isinstance(members, list):
-            return
-        for i, m in enumerate(members):
-            pk = ci_key(m, "parameters") if isinstance(m, dict) else None
-            if pk is None:
-                continue
-            for ptr, s in walk_strings(m[pk], doc.ptr(k, i, pk)):
-                if is_expression(s):
-                    yield ptr, s
+        from policygen.rules.initiatives import member_expressions
+
+        for ptr, s, _name in member_expressions(doc):
+            yield ptr, s
     else:
         pk = ci_key(doc.props, "parameters")
         if pk is not None:
@@ -114,6 +133,7 @@ class ModifyConditionFunctions(Rule):
     name = "functions.modify_condition"
     severity = Severity.ERROR
     source = MODIFY
+    effects = frozenset({"modify"})
 
     FORBIDDEN = frozenset({"field", "resourcegroup", "subscription"})
 
@@ -137,14 +157,23 @@ class Escaping(Rule):
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if doc.escaped:
-            yield "", "ARM-template-escaped ('[[') source: validated after removing one '[' (send it unescaped " \
-                      "through REST, escaped only inside ARM templates)", Severity.INFO
+            yield (
+                "",
+                "ARM-template-escaped ('[[') source: validated after removing one '[' (send it unescaped "
+                "through REST, escaped only inside ARM templates)",
+                Severity.INFO,
+            )
             return
         for ptr, s, _region in doc.escaped_strings:
             inner = s[1:]
             if is_expression(inner) and analyse(inner).error is None:
-                yield ptr, (f"{s!r} is ARM-template-escaped; Policy reads it as the literal {inner!r} "
-                            "(its parameters look unused). Remove one '[' for REST/SDK/CLI")
+                yield (
+                    ptr,
+                    (
+                        f"{s!r} is ARM-template-escaped; Policy reads it as the literal {inner!r} "
+                        "(its parameters look unused). Remove one '[' for REST/SDK/CLI"
+                    ),
+                )
 
 
 class DeploymentRegions(Rule):
@@ -154,6 +183,7 @@ class DeploymentRegions(Rule):
     name = "functions.deployment_regions"
     severity = Severity.INFO
     source = DINE
+    applies = "custom"
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if not doc.custom or not isinstance(doc.details, dict):
@@ -176,6 +206,8 @@ class ExpressionWhitespace(Rule):
     name = "functions.whitespace"
     severity = Severity.INFO
     source = RULE
+    needs = ("exprs",)
+    applies = "own"
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if not doc.own:

@@ -7,7 +7,7 @@ from typing import Any
 
 from policygen.expressions import is_expression
 from policygen.rules.base import INITIATIVE, Hit, Rule, Severity
-from policygen.rules.model import Doc, analyse, ci_get, ci_key, esc
+from policygen.rules.model import Doc, analyse, ci_get, ci_key, esc, walk_strings
 from policygen.rules.parameters import in_allowed, value_matches_type
 
 SET = "https://learn.microsoft.com/azure/governance/policy/concepts/initiative-definition-structure"
@@ -31,12 +31,41 @@ def props_of(obj: dict) -> dict:
 
 
 def members(doc: Doc) -> list[tuple[int, dict, str]]:
-    """(index, member, pointer) of each well-formed policyDefinitions entry."""
+    """(index, member, pointer) of each well-formed policyDefinitions entry (computed once per doc)."""
+    cached = doc.cache.get("members")
+    if cached is not None:
+        return cached
     k = ci_key(doc.props, "policyDefinitions")
     items = doc.props.get(k) if k else None
-    if not isinstance(items, list):
-        return []
-    return [(i, m, doc.ptr(k, i)) for i, m in enumerate(items) if isinstance(m, dict)]
+    out: list[tuple[int, dict, str]] = []
+    if isinstance(items, list):
+        base = f"{doc.base}/{esc(k)}/"
+        out = [(i, m, base + str(i)) for i, m in enumerate(items) if isinstance(m, dict)]
+    doc.cache["members"] = out
+    return out
+
+
+def member_expressions(doc: Doc) -> list[tuple[str, str, str]]:
+    """(pointer, expression, member parameter name) for every expression passed to a member."""
+    cached = doc.cache.get("member_exprs")
+    if cached is not None:
+        return cached
+    out: list[tuple[str, str, str]] = []
+    for _i, m, ptr in members(doc):
+        pk = ci_key(m, "parameters")
+        params = m.get(pk) if pk else None
+        if not isinstance(params, dict):
+            continue
+        for name, wrapper in params.items():
+            value = ci_get(wrapper, "value") if isinstance(wrapper, dict) else None
+            base = f"{ptr}/{pk}/{esc(name)}"
+            if isinstance(value, str):
+                if is_expression(value):
+                    out.append((base, value, name))
+            elif isinstance(value, (list, dict)):
+                out.extend((p, s, name) for p, s in walk_strings(value, base + "/value") if is_expression(s))
+    doc.cache["member_exprs"] = out
+    return out
 
 
 def member_params(m: dict) -> dict:
@@ -73,8 +102,10 @@ class Members(Rule):
                 if not isinstance(ref, str) or not ref:
                     yield ptr, "policyDefinitionReferenceId must be a non-empty string"
                 elif ref.lower() in seen:
-                    yield ptr + "/" + ci_key(m, "policyDefinitionReferenceId"), (
-                        f"policyDefinitionReferenceId {ref!r} repeats member {seen[ref.lower()]}")
+                    yield (
+                        ptr + "/" + ci_key(m, "policyDefinitionReferenceId"),
+                        (f"policyDefinitionReferenceId {ref!r} repeats member {seen[ref.lower()]}"),
+                    )
                 else:
                     seen[ref.lower()] = i
             elif doc.own:
@@ -101,6 +132,7 @@ class MemberParametersDefined(Rule):
     severity = Severity.ERROR
     kinds = frozenset({INITIATIVE})
     source = "https://github.com/gettek/terraform-azurerm-policy-as-code/issues/47"
+    needs = ("definitions",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         for _i, m, ptr in members(doc):
@@ -111,8 +143,10 @@ class MemberParametersDefined(Rule):
             pk = ci_key(m, "parameters")
             for name in member_params(m):
                 if name.lower() not in declared:
-                    yield f"{ptr}/{pk}/{esc(name)}", (
-                        f"member {ci_get(m, 'policyDefinitionReferenceId') or _i} has no parameter {name!r}")
+                    yield (
+                        f"{ptr}/{pk}/{esc(name)}",
+                        (f"member {ci_get(m, 'policyDefinitionReferenceId') or _i} has no parameter {name!r}"),
+                    )
 
 
 class MemberParametersSatisfied(Rule):
@@ -123,6 +157,7 @@ class MemberParametersSatisfied(Rule):
     severity = Severity.ERROR
     kinds = frozenset({INITIATIVE})
     source = "https://github.com/Azure/Azure-Landing-Zones/issues/1601"
+    needs = ("definitions",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         for _i, m, ptr in members(doc):
@@ -157,8 +192,11 @@ class MemberParametersSatisfied(Rule):
             if outer is None or not isinstance(allowed, list):
                 return
             dv = ci_get(outer, "defaultValue")
-            if ci_key(outer, "defaultValue") is not None and not (isinstance(dv, str) and is_expression(dv)) \
-                    and not in_allowed(dv, allowed):
+            if (
+                ci_key(outer, "defaultValue") is not None
+                and not (isinstance(dv, str) and is_expression(dv))
+                and not in_allowed(dv, allowed)
+            ):
                 yield ptr, f"initiative default {dv!r} for {pname!r} is not in the member's allowedValues {allowed}"
             oallowed = ci_get(outer, "allowedValues")
             if isinstance(oallowed, list):
@@ -183,32 +221,17 @@ class InitiativeParameterRefs(Rule):
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         used: set[str] = set()
-        for _i, m, ptr in members(doc):
-            pk = ci_key(m, "parameters")
-            for name, wrapper in member_params(m).items():
-                value = ci_get(wrapper, "value") if isinstance(wrapper, dict) else None
-                for s in _strings(value):
-                    if not is_expression(s):
-                        continue
-                    for ref in analyse(s).params:
-                        used.add(ref)
-                        if ref not in doc.params_l:
-                            yield f"{ptr}/{pk}/{esc(name)}", f"parameters({ref!r}) is not an initiative parameter"
+        for ptr, s, _name in member_expressions(doc):
+            for ref in analyse(s).params:
+                used.add(ref)
+                if ref not in doc.params_l:
+                    yield ptr.split("/value")[0], f"parameters({ref!r}) is not an initiative parameter"
+        if not doc.custom:
+            return  # built-in initiatives keep unused (deprecated) parameters; the service exempts them
         for name in doc.params:
             if name.lower() not in used:
                 sev = Severity.ERROR if doc.own else Severity.WARNING
                 yield doc.params_ptr + "/" + esc(name), f"initiative parameter {name!r} is not used by any member", sev
-
-
-def _strings(v: Any) -> Iterable[str]:
-    if isinstance(v, str):
-        yield v
-    elif isinstance(v, list):
-        for x in v:
-            yield from _strings(x)
-    elif isinstance(v, dict):
-        for x in v.values():
-            yield from _strings(x)
 
 
 class Groups(Rule):
@@ -269,13 +292,17 @@ class MembersExistFirst(Rule):
     severity = Severity.INFO
     kinds = frozenset({INITIATIVE})
     source = "https://learn.microsoft.com/azure/governance/policy/concepts/policy-as-code"
+    needs = ("definitions",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if not doc.definitions:
             return
         for _i, m, ptr in members(doc):
             pid = ci_get(m, "policyDefinitionId")
-            if isinstance(pid, str) and "/managementgroups/" in pid.lower() or \
-                    isinstance(pid, str) and pid.lower().startswith("/subscriptions/"):
-                if find_definition(doc.definitions, pid) is None:
-                    yield ptr, f"custom definition {pid!r} is not among the known definitions; deploy it first"
+            if (
+                isinstance(pid, str)
+                and "/managementgroups/" in pid.lower()
+                or isinstance(pid, str)
+                and pid.lower().startswith("/subscriptions/")
+            ) and find_definition(doc.definitions, pid) is None:
+                yield ptr, f"custom definition {pid!r} is not among the known definitions; deploy it first"

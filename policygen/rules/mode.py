@@ -12,13 +12,19 @@ EFFECTS = "https://learn.microsoft.com/azure/governance/policy/concepts/effect-b
 
 RP_MODES_CUSTOM = frozenset({"microsoft.network.data", "microsoft.kubernetes.data"})
 RP_MODES_DOCUMENTED = RP_MODES_CUSTOM | {
-    "microsoft.keyvault.data", "microsoft.managedhsm.data", "microsoft.datafactory.data",
+    "microsoft.keyvault.data",
+    "microsoft.managedhsm.data",
+    "microsoft.datafactory.data",
     "microsoft.machinelearningservices.v2.data",
 }
-RP_MODES_BUILTIN_ONLY = frozenset({
-    "microsoft.containerservice.data", "microsoft.cognitiveservices.data", "microsoft.loadtestservice.data",
-    "microsoft.machinelearningservices.data",
-})
+RP_MODES_BUILTIN_ONLY = frozenset(
+    {
+        "microsoft.containerservice.data",
+        "microsoft.cognitiveservices.data",
+        "microsoft.loadtestservice.data",
+        "microsoft.machinelearningservices.data",
+    }
+)
 
 
 class ModeValue(Rule):
@@ -52,6 +58,7 @@ class ModeFitsTargets(Rule):
     name = "mode.fits_targets"
     severity = Severity.WARNING
     source = BASICS
+    applies = "own"
 
     CONTAINERS = ("microsoft.resources/subscriptions", "microsoft.resources/subscriptions/resourcegroups")
 
@@ -74,8 +81,13 @@ class ModeFitsTargets(Rule):
         if doc.mode_l == "indexed" and targets_containers:
             yield doc.ptr(mk), "mode 'Indexed' never evaluates resource groups or subscriptions; use 'All'"
         elif doc.mode_l == "all" and tag_or_location and not targets_containers:
-            yield doc.ptr(mk), ("tag/location rules in mode 'All' report resources that cannot carry tags as "
-                                "non-compliant; use 'Indexed'")
+            yield (
+                doc.ptr(mk),
+                (
+                    "tag/location rules in mode 'All' report resources that cannot carry tags as "
+                    "non-compliant; use 'Indexed'"
+                ),
+            )
 
 
 class ResourceProviderMode(Rule):
@@ -93,9 +105,16 @@ class ResourceProviderMode(Rule):
         ptr = doc.ptr(ci_key(doc.props, "mode"))
         if doc.custom:
             if low not in RP_MODES_CUSTOM:
-                why = "supports built-in definitions only" if low in RP_MODES_DOCUMENTED | RP_MODES_BUILTIN_ONLY \
+                why = (
+                    "supports built-in definitions only"
+                    if low in RP_MODES_DOCUMENTED | RP_MODES_BUILTIN_ONLY
                     else "is not a documented resource-provider mode"
-                yield ptr, f"mode {doc.mode!r} {why}; custom content may use Microsoft.Network.Data or Microsoft.Kubernetes.Data"
+                )
+                yield (
+                    ptr,
+                    f"mode {doc.mode!r} {why}; custom content may use Microsoft.Network.Data or "
+                    "Microsoft.Kubernetes.Data",
+                )
         elif low not in RP_MODES_DOCUMENTED | RP_MODES_BUILTIN_ONLY:
             yield ptr, f"mode {doc.mode!r} is not a known resource-provider mode"
 

@@ -21,9 +21,25 @@ LOGICAL = frozenset({"allof", "anyof", "not"})
 OPERATORS = {
     op.lower(): op
     for op in (
-        "equals", "notEquals", "like", "notLike", "match", "matchInsensitively", "notMatch",
-        "notMatchInsensitively", "contains", "notContains", "in", "notIn", "containsKey", "notContainsKey",
-        "less", "lessOrEquals", "greater", "greaterOrEquals", "exists",
+        "equals",
+        "notEquals",
+        "like",
+        "notLike",
+        "match",
+        "matchInsensitively",
+        "notMatch",
+        "notMatchInsensitively",
+        "contains",
+        "notContains",
+        "in",
+        "notIn",
+        "containsKey",
+        "notContainsKey",
+        "less",
+        "lessOrEquals",
+        "greater",
+        "greaterOrEquals",
+        "exists",
     )
 }
 OPERANDS = frozenset({"field", "value", "count"})
@@ -78,9 +94,7 @@ class ExprInfo:
     max_args: int
     whitespace_quirk: bool
     uses_identity: bool
-
-
-_EMPTY = ExprInfo(None, None, (), (), (), (), None, 0, 0, False, False)
+    n_ifs: int = 0
 
 
 @lru_cache(maxsize=32768)
@@ -133,8 +147,21 @@ def analyse(text: str) -> ExprInfo:
         bare = params[0]
     quirk = text[-2].isspace() or _space_before_paren(text)
     calls.reverse()
-    return ExprInfo(node, None, tuple(calls), tuple(params), tuple(fields), tuple(currents), bare,
-                    max_depth, max_args, quirk, uses_identity)
+    n_ifs = sum(1 for c, _ in calls if c.name.lower() == "if")
+    return ExprInfo(
+        node,
+        None,
+        tuple(calls),
+        tuple(params),
+        tuple(fields),
+        tuple(currents),
+        bare,
+        max_depth,
+        max_args,
+        quirk,
+        uses_identity,
+        n_ifs,
+    )
 
 
 def _space_before_paren(text: str) -> bool:
@@ -171,8 +198,21 @@ class Count:
 class Cond:
     """A leaf condition: one operand (`field` / `value` / `count`) and its operator(s)."""
 
-    __slots__ = ("ptr", "node", "keys", "operand", "operand_key", "operand_value", "ops", "op", "op_key",
-                 "op_value", "region", "counts", "count")
+    __slots__ = (
+        "ptr",
+        "node",
+        "keys",
+        "operand",
+        "operand_key",
+        "operand_value",
+        "ops",
+        "op",
+        "op_key",
+        "op_value",
+        "region",
+        "counts",
+        "count",
+    )
 
     def __init__(self, ptr: str, node: dict, keys: dict[str, str], region: str, counts: tuple[Count, ...]):
         self.ptr = ptr
@@ -180,14 +220,26 @@ class Cond:
         self.keys = keys
         self.region = region
         self.counts = counts  # enclosing counts, innermost last (non-empty = inside a `where`)
-        operands = [k for k in keys if k in OPERANDS]
-        self.operand = operands[0] if len(operands) == 1 else None
-        self.operand_key = keys[self.operand] if self.operand else None
-        self.operand_value = node[self.operand_key] if self.operand_key else None
-        self.ops = [k for k in keys if k in OPERATORS]
-        self.op = self.ops[0] if len(self.ops) == 1 else None
-        self.op_key = keys[self.op] if self.op else None
-        self.op_value = node[self.op_key] if self.op_key else None
+        operands = []
+        ops = []
+        for k in keys:
+            if k in OPERATORS:
+                ops.append(k)
+            elif k in OPERANDS:
+                operands.append(k)
+        if len(operands) == 1:
+            self.operand = operands[0]
+            self.operand_key = keys[self.operand]
+            self.operand_value = node[self.operand_key]
+        else:
+            self.operand = self.operand_key = self.operand_value = None
+        self.ops = ops
+        if len(ops) == 1:
+            self.op = ops[0]
+            self.op_key = keys[self.op]
+            self.op_value = node[self.op_key]
+        else:
+            self.op = self.op_key = self.op_value = None
         self.count: Count | None = None
 
 
@@ -266,7 +318,10 @@ class Doc:
             self.props = obj
             self.base = ""
         self.name = obj.get("name") if self.base else None
+        self.cache: dict[str, Any] = {}  # per-document memo shared by rules (e.g. initiative members)
         self.conds: list[Cond] = []
+        self.by_op: dict[str | None, list[Cond]] = {}  # conditions by lower-case operator (None: 0 or 2+)
+        self.n_conditions = {"if": 0, "existence": 0}
         self.logicals: list[tuple[str, dict, dict[str, str], str]] = []
         self.counts: list[Count] = []
         self.exprs: list[Expr] = []
@@ -298,7 +353,16 @@ class Doc:
 
     # ------------------------------------------------------------------ helpers for rules
     def ptr(self, *tokens: str | int) -> str:
+        if len(tokens) == 1:
+            t = tokens[0]
+            return f"{self.base}/{esc(t) if type(t) is str else t}"
         return self.base + "".join("/" + esc(str(t)) for t in tokens)
+
+    def conds_with(self, *ops: str) -> list[Cond]:
+        """Conditions whose (single) operator is one of `ops` (lower-case)."""
+        if len(ops) == 1:
+            return self.by_op.get(ops[0], [])
+        return [c for op in ops for c in self.by_op.get(op, ())]
 
     def param_spec(self, name: str) -> dict | None:
         key = self.params_l.get(name.lower())
@@ -379,10 +443,10 @@ class Doc:
             self.malformed.append((ptr, "a condition must be an object"))
             return
         keys = {k.lower(): k for k in node}
-        logical = [k for k in keys if k in LOGICAL]
-        if logical:
+        self.n_conditions[region] += 1
+        if "allof" in keys or "anyof" in keys or "not" in keys:
             self.logicals.append((ptr, node, keys, region))
-            for lk in logical:
+            for lk in [k for k in keys if k in LOGICAL]:
                 k = keys[lk]
                 v = node[k]
                 if lk == "not":
@@ -394,6 +458,11 @@ class Doc:
             return
         cond = Cond(ptr, node, keys, region, counts)
         self.conds.append(cond)
+        bucket = self.by_op.get(cond.op)
+        if bucket is None:
+            self.by_op[cond.op] = [cond]
+        else:
+            bucket.append(cond)
         operand = cond.operand
         if operand == "count":
             cnode = cond.operand_value

@@ -46,8 +46,8 @@ class InTakesArray(Rule):
     source = RULE
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        for c in doc.conds:
-            if c.op in ("in", "notin") and not isinstance(c.op_value, list) and not _is_expr(c.op_value):
+        for c in doc.conds_with("in", "notin"):
+            if not isinstance(c.op_value, list) and not _is_expr(c.op_value):
                 yield c.ptr + "/" + c.op_key, f"{c.op_key!r} takes an array, not {c.op_value!r}"
 
 
@@ -60,9 +60,7 @@ class ExistsBoolean(Rule):
     source = RULE
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        for c in doc.conds:
-            if c.op != "exists":
-                continue
+        for c in doc.conds_with("exists"):
             v = c.op_value
             if isinstance(v, bool) or _is_expr(v) or (isinstance(v, str) and v.lower() in ("true", "false")):
                 continue
@@ -76,9 +74,10 @@ class WildcardUse(Rule):
     name = "operators.wildcards"
     severity = Severity.WARNING
     source = LINTER
+    applies = "own"
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        for c in doc.conds:
+        for c in doc.conds_with("like", "notlike", "contains", "notcontains"):
             v = c.op_value
             if not isinstance(v, str) or _is_expr(v):
                 continue
@@ -101,18 +100,20 @@ class MatchPattern(Rule):
     source = RULE
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        for c in doc.conds:
-            if c.op is None or "match" not in c.op:
-                continue
+        for c in doc.conds_with("match", "notmatch", "matchinsensitively", "notmatchinsensitively"):
             v = c.op_value
             if _is_expr(v):
                 continue
             if not isinstance(v, str):
                 yield c.ptr + "/" + c.op_key, f"{c.op_key!r} takes a pattern string, not {v!r}"
             elif REGEX_HINTS.search(v):
-                yield c.ptr + "/" + c.op_key, (
-                    f"{c.op_key!r} pattern {v!r} looks like a regular expression; policy patterns use "
-                    "'#' for a digit, '?' for a letter, '.' for any character, everything else literally")
+                yield (
+                    c.ptr + "/" + c.op_key,
+                    (
+                        f"{c.op_key!r} pattern {v!r} looks like a regular expression; policy patterns use "
+                        "'#' for a digit, '?' for a letter, '.' for any character, everything else literally"
+                    ),
+                )
 
 
 class OrderingTypes(Rule):
@@ -124,9 +125,7 @@ class OrderingTypes(Rule):
     source = RULE
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        for c in doc.conds:
-            if c.op not in ORDERING:
-                continue
+        for c in doc.conds_with(*ORDERING):
             v = c.op_value
             ptr = c.ptr + "/" + c.op_key
             if isinstance(v, (bool, list, dict)) or v is None:
@@ -152,7 +151,9 @@ class StringFormEquality(Rule):
     source = LINTER
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        for c in doc.conds:
-            if c.op in ("equals", "notequals") and isinstance(c.op_value, float):
-                yield c.ptr + "/" + c.op_key, (
-                    f"{c.op_key!r} {c.op_value!r}: values compare as strings, so 5.0 does not equal 5")
+        for c in doc.conds_with("equals", "notequals"):
+            if isinstance(c.op_value, float):
+                yield (
+                    c.ptr + "/" + c.op_key,
+                    (f"{c.op_key!r} {c.op_value!r}: values compare as strings, so 5.0 does not equal 5"),
+                )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from datetime import datetime
 
+from policygen.expressions import is_expression
 from policygen.rules.base import DEFINITION, INITIATIVE, Hit, Rule, Severity
-from policygen.rules.model import Doc, ci_get, ci_key
+from policygen.rules.model import Doc, analyse, ci_get, ci_key, esc
 
 PARAMS = "https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-parameters"
 ARRAYS = "https://learn.microsoft.com/azure/governance/policy/how-to/author-policies-for-arrays"
@@ -15,13 +17,19 @@ LIMITS = "https://learn.microsoft.com/azure/azure-resource-manager/management/az
 EFFECTS = "https://learn.microsoft.com/azure/governance/policy/concepts/effect-basics"
 
 TYPES = frozenset({"string", "array", "object", "boolean", "integer", "float", "datetime"})
-STRONG_TYPES = frozenset({"location", "resourcetypes", "storageskus", "vmskus", "existingresourcegroups",
-                          "omsworkspace"})  # omsWorkspace: legacy value used by 215 built-ins
+STRONG_TYPES = frozenset(
+    {"location", "resourcetypes", "storageskus", "vmskus", "existingresourcegroups", "omsworkspace"}
+)  # omsWorkspace: legacy value used by 215 built-ins
 RESOURCE_TYPE = re.compile(r"^[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*/[A-Za-z0-9]+(?:/[A-Za-z0-9]+)*$")
 
 PY_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,), "array": (list,), "object": (dict,), "boolean": (bool,), "integer": (int,),
-    "float": (int, float), "datetime": (str,),
+    "string": (str,),
+    "array": (list,),
+    "object": (dict,),
+    "boolean": (bool,),
+    "integer": (int,),
+    "float": (int, float),
+    "datetime": (str,),
 }
 
 
@@ -53,10 +61,18 @@ def in_allowed(value: object, allowed: list) -> bool:
     return False
 
 
-def iter_params(doc: Doc) -> Iterable[tuple[str, dict, str]]:
-    for name, spec in doc.params.items():
-        if isinstance(spec, dict):
-            yield name, spec, doc.params_ptr + "/" + name.replace("~", "~0").replace("/", "~1")
+def iter_params(doc: Doc) -> list[tuple[str, dict, str, dict[str, str]]]:
+    """(name, declaration, pointer, lower-case key → key) of each parameter, computed once per document."""
+    cached = doc.cache.get("params")
+    if cached is None:
+        base = doc.params_ptr + "/"
+        cached = [
+            (name, spec, base + esc(name), {k.lower(): k for k in spec})
+            for name, spec in doc.params.items()
+            if isinstance(spec, dict)
+        ]
+        doc.cache["params"] = cached
+    return cached
 
 
 class ParameterType(Rule):
@@ -67,21 +83,27 @@ class ParameterType(Rule):
     severity = Severity.ERROR
     kinds = frozenset({DEFINITION, INITIATIVE})
     source = PARAMS
+    needs = ("params",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         raw = ci_get(doc.props, "parameters")
         if raw is not None and not isinstance(raw, dict):
             yield doc.params_ptr, "parameters must be an object of name → declaration"
             return
-        for name, spec, ptr in iter_params(doc):
-            tk = ci_key(spec, "type")
+        for name, spec, ptr, lk in iter_params(doc):
+            tk = lk.get("type")
             t = spec.get(tk) if tk else None
             if not isinstance(t, str) or t.lower() not in TYPES:
-                yield (ptr + "/" + tk if tk else ptr), (
-                    f"parameter {name!r} has type {t!r}; use string, array, object, boolean, integer, float or dateTime")
+                yield (
+                    (ptr + "/" + tk if tk else ptr),
+                    (
+                        f"parameter {name!r} has type {t!r}; use string, array, object, boolean, integer, float "
+                        "or dateTime"
+                    ),
+                )
                 continue
             low = t.lower()
-            dk = ci_key(spec, "defaultValue")
+            dk = lk.get("defaultvalue")
             if dk is not None:
                 dv = spec[dk]
                 if dv is not None and doc.custom and not value_matches_type(dv, low):
@@ -97,6 +119,7 @@ class ParameterCount(Rule):
     name = "parameters.count"
     severity = Severity.ERROR
     source = LIMITS
+    applies = "custom"
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if doc.custom and len(doc.params) > 20:
@@ -114,11 +137,12 @@ class DefaultInAllowed(Rule):
     severity = Severity.ERROR
     kinds = frozenset({DEFINITION, INITIATIVE})
     source = PARAMS
+    needs = ("params",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        for name, spec, ptr in iter_params(doc):
-            ak = ci_key(spec, "allowedValues")
-            dk = ci_key(spec, "defaultValue")
+        for name, spec, ptr, lk in iter_params(doc):
+            ak = lk.get("allowedvalues")
+            dk = lk.get("defaultvalue")
             if ak is None:
                 continue
             allowed = spec[ak]
@@ -131,8 +155,13 @@ class DefaultInAllowed(Rule):
                 continue
             dv = spec[dk]
             if not in_allowed(dv, allowed):
-                yield ptr + "/" + dk, (
-                    f"defaultValue {dv!r} of {name!r} is not one of allowedValues {allowed!r} (compared case-sensitively)")
+                yield (
+                    ptr + "/" + dk,
+                    (
+                        f"defaultValue {dv!r} of {name!r} is not one of allowedValues {allowed!r} "
+                        "(compared case-sensitively)"
+                    ),
+                )
 
 
 class UnusedParameter(Rule):
@@ -142,12 +171,13 @@ class UnusedParameter(Rule):
     name = "parameters.unused"
     severity = Severity.ERROR
     source = "https://github.com/Azure/azure-monitor-baseline-alerts/issues/311"
+    applies = "custom"
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if doc.rule is None or not doc.custom:
             return  # built-ins keep deprecated, unused parameters (the service exempts them)
         refs = doc.param_refs
-        for name, _spec, ptr in iter_params(doc):
+        for name, _spec, ptr, _lk in iter_params(doc):
             if name.lower() not in refs:
                 yield ptr, f"parameter {name!r} is declared but not used in the policy rule"
 
@@ -176,43 +206,62 @@ class ObjectSchema(Rule):
     severity = Severity.ERROR
     kinds = frozenset({DEFINITION, INITIATIVE})
     source = PARAMS
+    needs = ("params",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        for name, spec, ptr in iter_params(doc):
-            sk = ci_key(spec, "schema")
+        for name, spec, ptr, lk in iter_params(doc):
+            sk = lk.get("schema")
             if sk is None:
                 continue
-            t = ci_get(spec, "type")
+            t = spec.get(lk.get("type", ""))
             if not (isinstance(t, str) and t.lower() == "object"):
                 if not doc.custom:
                     continue  # one built-in initiative carries a schema on a string parameter
                 yield ptr + "/" + sk, f"schema is allowed only on object parameters; {name!r} is {t!r}"
                 continue
-            yield from self._validate(name, spec, spec[sk], ptr, sk)
+            yield from self._validate(name, spec, spec[sk], ptr, sk, lk)
 
     @staticmethod
-    def _validate(name: str, spec: dict, schema: object, ptr: str, sk: str) -> Iterable[Hit]:
-        from jsonschema import Draft201909Validator
-        from jsonschema.exceptions import SchemaError
-
-        try:
-            Draft201909Validator.check_schema(schema)
-        except SchemaError as exc:
-            yield ptr + "/" + sk, f"schema of {name!r} is not a valid JSON Schema: {exc.message}"
+    def _validate(name: str, spec: dict, schema: object, ptr: str, sk: str, lk: dict[str, str]) -> Iterable[Hit]:
+        validator, problem = _schema_validator(schema)
+        if problem:
+            yield ptr + "/" + sk, f"schema of {name!r} is not a valid JSON Schema: {problem}"
             return
-        validator = Draft201909Validator(schema)
-        dk = ci_key(spec, "defaultValue")
+        dk = lk.get("defaultvalue")
         if dk is not None and isinstance(spec[dk], dict):
             err = next(iter(validator.iter_errors(spec[dk])), None)
             if err is not None:
                 yield ptr + "/" + dk, f"defaultValue of {name!r} does not satisfy its schema: {err.message}"
-        ak = ci_key(spec, "allowedValues")
+        ak = lk.get("allowedvalues")
         if ak is not None and isinstance(spec[ak], list):
             for i, v in enumerate(spec[ak]):
                 if isinstance(v, dict):
                     err = next(iter(validator.iter_errors(v)), None)
                     if err is not None:
-                        yield f"{ptr}/{ak}/{i}", f"allowedValues[{i}] of {name!r} does not satisfy its schema: {err.message}"
+                        yield (
+                            f"{ptr}/{ak}/{i}",
+                            f"allowedValues[{i}] of {name!r} does not satisfy its schema: {err.message}",
+                        )
+
+
+_SCHEMAS: dict[str, tuple[object, str | None]] = {}
+
+
+def _schema_validator(schema: object) -> tuple[object, str | None]:
+    """A Draft 2019-09 validator per distinct schema (checking a schema costs milliseconds; 128 repeat)."""
+    key = json.dumps(schema, sort_keys=True)
+    cached = _SCHEMAS.get(key)
+    if cached is None:
+        from jsonschema import Draft201909Validator
+        from jsonschema.exceptions import SchemaError
+
+        try:
+            Draft201909Validator.check_schema(schema)
+            cached = (Draft201909Validator(schema), None)
+        except SchemaError as exc:
+            cached = (None, exc.message)
+        _SCHEMAS[key] = cached
+    return cached
 
 
 class ParameterMetadata(Rule):
@@ -223,12 +272,14 @@ class ParameterMetadata(Rule):
     severity = Severity.WARNING
     kinds = frozenset({DEFINITION, INITIATIVE})
     source = PARAMS
+    needs = ("params",)
+    applies = "custom"
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if not doc.custom:
             return
-        for name, spec, ptr in iter_params(doc):
-            meta = ci_get(spec, "metadata")
+        for name, spec, ptr, lk in iter_params(doc):
+            meta = spec.get(lk.get("metadata", ""))
             if not isinstance(meta, dict):
                 yield ptr, f"parameter {name!r} has no metadata (displayName, description)"
                 continue
@@ -245,10 +296,11 @@ class StrongType(Rule):
     severity = Severity.ERROR
     kinds = frozenset({DEFINITION, INITIATIVE})
     source = PARAMS
+    needs = ("params",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        for name, spec, ptr in iter_params(doc):
-            mk = ci_key(spec, "metadata")
+        for name, spec, ptr, lk in iter_params(doc):
+            mk = lk.get("metadata")
             meta = spec.get(mk) if mk else None
             if not isinstance(meta, dict):
                 continue
@@ -269,22 +321,25 @@ class AssignPermissions(Rule):
     severity = Severity.INFO
     kinds = frozenset({DEFINITION, INITIATIVE})
     source = "https://learn.microsoft.com/azure/governance/policy/how-to/remediate-resources"
+    needs = ("params",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        for name, spec, ptr in iter_params(doc):
-            meta = ci_get(spec, "metadata")
+        for name, spec, ptr, lk in iter_params(doc):
+            meta = spec.get(lk.get("metadata", ""))
             if not isinstance(meta, dict):
                 continue
             ak = ci_key(meta, "assignPermissions")
             if ak is None:
                 continue
             v = meta[ak]
-            t = ci_get(spec, "type")
+            t = spec.get(lk.get("type", ""))
             if not isinstance(v, bool):
                 yield f"{ptr}/metadata/{ak}", f"assignPermissions of {name!r} must be a boolean, not {v!r}"
             elif v and isinstance(t, str) and t.lower() != "string":
-                yield f"{ptr}/metadata/{ak}", (
-                    f"assignPermissions on {t} parameter {name!r}: role assignments need a scope ID string")
+                yield (
+                    f"{ptr}/metadata/{ak}",
+                    (f"assignPermissions on {t} parameter {name!r}: role assignments need a scope ID string"),
+                )
 
 
 class ParameterChangeControl(Rule):
@@ -295,6 +350,7 @@ class ParameterChangeControl(Rule):
     severity = Severity.ERROR
     kinds = frozenset({DEFINITION, INITIATIVE})
     source = PARAMS
+    needs = ("definitions",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         """Compares with the deployed version when the caller passes it in `definitions` under the same name."""
@@ -313,13 +369,13 @@ class ParameterChangeControl(Rule):
         for key in old_l:
             if key not in doc.params_l:
                 yield doc.params_ptr, f"parameter {key!r} of the deployed version cannot be removed"
-        for name, spec, ptr in iter_params(doc):
+        for name, spec, ptr, lk in iter_params(doc):
             prev = old_l.get(name.lower())
             if prev is None:
-                if ci_key(spec, "defaultValue") is None:
+                if lk.get("defaultvalue") is None:
                     yield ptr, f"new parameter {name!r} needs a defaultValue: existing assignments do not set it"
                 continue
-            t_old, t_new = ci_get(prev, "type"), ci_get(spec, "type")
+            t_old, t_new = ci_get(prev, "type"), spec.get(lk.get("type", ""))
             if isinstance(t_old, str) and isinstance(t_new, str) and t_old.lower() != t_new.lower():
                 yield ptr, f"parameter {name!r} changes type from {t_old} to {t_new}; types are fixed once saved"
 
@@ -331,21 +387,28 @@ class ArrayParameterOperator(Rule):
     name = "parameters.array_operator"
     severity = Severity.ERROR
     source = ARRAYS
+    needs = ("params",)
 
     OK = frozenset({"in", "notin"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
+        arrays = {
+            n.lower() for n, spec, _, lk in iter_params(doc) if str(spec.get(lk.get("type", ""))).lower() == "array"
+        }
+        if not arrays:
+            return
         for c in doc.conds:
             if c.op is None or c.op in self.OK or c.operand == "count":
                 continue
             v = c.op_value
-            if not (isinstance(v, str) and v.startswith("[parameters(")):
+            if not (isinstance(v, str) and v.startswith("[")):
                 continue
-            expr = next((e for e in doc.exprs if e.ptr == c.ptr + "/" + c.op_key), None)
-            name = expr.info.bare_param if expr else None
-            if name and doc.param_type(name) == "array":
-                yield c.ptr + "/" + c.op_key, (
-                    f"array parameter {name!r} used with {c.op_key!r}; only 'in'/'notIn' take an array")
+            name = analyse(v).bare_param if is_expression(v) else None
+            if name in arrays:
+                yield (
+                    c.ptr + "/" + c.op_key,
+                    (f"array parameter {name!r} used with {c.op_key!r}; only 'in'/'notIn' take an array"),
+                )
 
 
 FAMILIES = ({"audit", "deny", "modify", "append"}, {"auditifnotexists", "deployifnotexists"}, {"manual"})
@@ -358,6 +421,7 @@ class EffectParameter(Rule):
     name = "parameters.effect"
     severity = Severity.WARNING
     source = EFFECTS
+    needs = ("effect_param",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         name = doc.effect_param
@@ -374,5 +438,11 @@ class EffectParameter(Rule):
             yield ptr, f"effect parameter {name!r} mixes effects that need different details: {sorted(values)}"
         if doc.own and doc.effect_default not in (None, "audit", "auditifnotexists", "disabled"):
             # Intents choose enforcement on purpose, so this part is informational.
-            yield ptr, (f"effect parameter {name!r} defaults to enforcing {doc.effect_default!r}; assignments "
-                        "that omit it enforce immediately"), Severity.INFO
+            yield (
+                ptr,
+                (
+                    f"effect parameter {name!r} defaults to enforcing {doc.effect_default!r}; assignments "
+                    "that omit it enforce immediately"
+                ),
+                Severity.INFO,
+            )

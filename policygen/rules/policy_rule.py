@@ -65,8 +65,10 @@ class ConditionGrammar(Rule):
                     yield ptr + "/" + k, f"{k!r} takes a non-empty array of conditions"
         for c in doc.conds:
             keys = c.keys
+            if c.op is not None and c.operand is not None and "source" not in keys:
+                continue  # the common, well-formed leaf
             if "source" in keys:
-                yield c.ptr, "'source' conditions (\"source\": \"action\") are no longer supported"
+                yield c.ptr, '\'source\' conditions ("source": "action") are no longer supported'
                 continue
             operands = [keys[k] for k in keys if k in ("field", "value", "count")]
             if len(operands) != 1:
@@ -92,18 +94,20 @@ class AuthoringLimits(Rule):
     def check(self, doc: Doc) -> Iterable[Hit]:
         if doc.rule is None:
             return
-        n_if = sum(1 for c in doc.conds if c.region == "if") + sum(1 for x in doc.logicals if x[3] == "if")
-        n_then = sum(1 for c in doc.conds if c.region == "existence") + sum(
-            1 for x in doc.logicals if x[3] == "existence")
+        n_if = doc.n_conditions["if"]
+        n_then = doc.n_conditions["existence"]
         if n_if > 4096:
             yield doc.if_ptr, f"{n_if} condition expressions in 'if'; Azure allows at most 4,096"
         if n_then > 128:
             yield doc.then_ptr, f"{n_then} condition expressions in 'then'; Azure allows at most 128"
-        n_funcs = sum(len(e.info.calls) for e in doc.exprs)
-        if n_funcs > 2048:
-            yield doc.ptr("policyRule"), f"{n_funcs} policy functions; Azure allows at most 2,048 per rule"
+        n_funcs = 0
+        nested_ifs = 0
         for e in doc.exprs:
             info = e.info
+            n_funcs += len(info.calls)
+            nested_ifs += info.n_ifs
+            if len(e.text) < 512 and info.max_depth <= 64 and info.max_args <= 128:
+                continue
             if info.max_args > 128:
                 yield e.ptr, f"a function call has {info.max_args} arguments; Azure allows at most 128"
             if info.max_depth > 64:
@@ -128,7 +132,8 @@ class AuthoringLimits(Rule):
                     yield cnt.ptr, f"more than 5 field counts over {cnt.target!r}; Azure allows at most 5 per array"
         if n_value_counts > 10:
             yield doc.if_ptr, f"{n_value_counts} value counts; Azure allows at most 10 per rule"
-        nested_ifs = sum(1 for e in doc.exprs for c, _ in e.info.calls if c.name.lower() == "if")
+        if n_funcs > 2048:
+            yield doc.ptr("policyRule"), f"{n_funcs} policy functions; Azure allows at most 2,048 per rule"
         if nested_ifs > 512:
             yield doc.ptr("policyRule"), f"{nested_ifs} nested conditionals; Azure allows at most 512"
 
@@ -157,23 +162,46 @@ class TypeConditionFirst(Rule):
     name = "policy_rule.type_first"
     severity = Severity.WARNING
     source = LINTER
+    applies = "own"
 
-    LOOSE = frozenset({"like", "notlike", "contains", "notcontains", "match", "matchinsensitively",
-                       "notmatch", "notmatchinsensitively"})
+    LOOSE = frozenset(
+        {
+            "like",
+            "notlike",
+            "contains",
+            "notcontains",
+            "match",
+            "matchinsensitively",
+            "notmatch",
+            "notmatchinsensitively",
+        }
+    )
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if not doc.own:
             return
         for c in doc.conds:
-            if c.region == "if" and c.operand == "field" and isinstance(c.operand_value, str) \
-                    and c.operand_value.lower() == "type" and c.op in self.LOOSE and "*" not in str(c.op_value):
+            if (
+                c.region == "if"
+                and c.operand == "field"
+                and isinstance(c.operand_value, str)
+                and c.operand_value.lower() == "type"
+                and c.op in self.LOOSE
+                and "*" not in str(c.op_value)
+            ):
                 yield c.ptr, f"type matched with {c.op_key!r}; use 'equals' or 'in' to avoid matching other types"
         node = doc.if_node
         if isinstance(node, dict):
             k = ci_key(node, "allOf")
             items = node.get(k) if k else None
             if isinstance(items, list) and items:
-                idx = next((i for i, it in enumerate(items) if isinstance(it, dict)
-                            and str(it.get(ci_key(it, "field") or "", "")).lower() == "type"), None)
+                idx = next(
+                    (
+                        i
+                        for i, it in enumerate(items)
+                        if isinstance(it, dict) and str(it.get(ci_key(it, "field") or "", "")).lower() == "type"
+                    ),
+                    None,
+                )
                 if idx is not None and idx > 0:
                     yield f"{doc.if_ptr}/{k}/{idx}", "put the 'type' condition first in allOf"

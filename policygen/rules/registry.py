@@ -8,8 +8,19 @@ from collections.abc import Iterable
 from policygen.rules.base import ALL_KINDS, CollectionRule, Finding, Rule, Severity, Summary
 from policygen.rules.model import Doc
 
-MODULES = ("definition", "mode", "parameters", "policy_rule", "operators", "fields", "alias_rules", "functions",
-           "effects", "initiatives", "assignments")
+MODULES = (
+    "definition",
+    "mode",
+    "parameters",
+    "policy_rule",
+    "operators",
+    "fields",
+    "alias_rules",
+    "functions",
+    "effects",
+    "initiatives",
+    "assignments",
+)
 PREFIX_ORDER = ("DEF", "MODE", "PAR", "RULE", "OP", "FLD", "ALS", "FN", "EFF", "SET", "ASG")
 
 
@@ -33,6 +44,7 @@ def _sort_key(rule: type[Rule]) -> tuple[int, int]:
 
 _RULES: list[type[Rule]] | None = None
 _INSTANCES: dict[str, list[Rule]] = {}
+_GATED: dict[tuple[str, bool, bool], list[Rule]] = {}
 
 
 def all_rules() -> list[type[Rule]]:
@@ -43,8 +55,12 @@ def all_rules() -> list[type[Rule]]:
         for mod in MODULES:
             module = importlib.import_module(f"policygen.rules.{mod}")
             for obj in vars(module).values():
-                if isinstance(obj, type) and issubclass(obj, Rule) and obj.__module__ == module.__name__ \
-                        and "code" in vars(obj):
+                if (
+                    isinstance(obj, type)
+                    and issubclass(obj, Rule)
+                    and obj.__module__ == module.__name__
+                    and "code" in vars(obj)
+                ):
                     found.append(obj)
         _RULES = sorted(found, key=_sort_key)
     return _RULES
@@ -57,6 +73,20 @@ def rules_for(kind: str) -> list[Rule]:
     return _INSTANCES[kind]
 
 
+def gated_rules(kind: str, custom: bool, own: bool) -> list[Rule]:
+    """The rules that can fire for this kind of object (built-ins skip custom-only rules, etc.)."""
+    key = (kind, custom, own)
+    rules = _GATED.get(key)
+    if rules is None:
+        rules = [
+            r
+            for r in rules_for(kind)
+            if r.applies == "all" or (r.applies == "custom" and custom) or (r.applies == "own" and own)
+        ]
+        _GATED[key] = rules
+    return rules
+
+
 def get(code: str) -> type[Rule]:
     for rule in all_rules():
         if rule.code == code:
@@ -67,7 +97,12 @@ def get(code: str) -> type[Rule]:
 def run(doc: Doc, source: str | None) -> list[Finding]:
     """Run every rule for the document's kind; each hit becomes a Finding (no line yet)."""
     out: list[Finding] = []
-    for rule in rules_for(doc.kind):
+    effects = doc.effects
+    for rule in gated_rules(doc.kind, doc.custom, doc.own):
+        if rule.effects is not None and not (rule.effects & effects):
+            continue
+        if rule.needs and not getattr(doc, rule.needs[0]):
+            continue
         code = rule.code
         sev = rule.severity
         try:
@@ -77,8 +112,9 @@ def run(doc: Doc, source: str | None) -> list[Finding]:
                 else:
                     out.append(Finding(code, sev, hit[1], source, None, hit[0]))
         except Exception as exc:  # a broken rule must not hide the other rules' findings
-            out.append(Finding(code, Severity.ERROR, f"rule {code} crashed: {type(exc).__name__}: {exc}",
-                               source, None, ""))
+            out.append(
+                Finding(code, Severity.ERROR, f"rule {code} crashed: {type(exc).__name__}: {exc}", source, None, "")
+            )
     return out
 
 
@@ -90,8 +126,7 @@ def run_collection(summaries: list[Summary]) -> list[Finding]:
         rule = rule_cls()
         try:
             for summary, ptr, message in rule.check_all(summaries):
-                out.append(Finding(rule.code, rule.severity, message, summary.file, None,
-                                   summary.pointer_base + ptr))
+                out.append(Finding(rule.code, rule.severity, message, summary.file, None, summary.pointer_base + ptr))
         except Exception as exc:
             out.append(Finding(rule.code, Severity.ERROR, f"rule {rule.code} crashed: {type(exc).__name__}: {exc}"))
     return out

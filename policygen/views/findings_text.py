@@ -28,7 +28,10 @@ def summary(findings: Sequence[Finding], objects: int | None = None) -> str:
     counts = {s: 0 for s in Severity}
     for f in findings:
         counts[f.severity] += 1
-    parts = [f"{counts[Severity.ERROR]} error(s)", f"{counts[Severity.WARNING]} warning(s)",
-             f"{counts[Severity.INFO]} info"]
+    parts = [
+        f"{counts[Severity.ERROR]} error(s)",
+        f"{counts[Severity.WARNING]} warning(s)",
+        f"{counts[Severity.INFO]} info",
+    ]
     scope = f" in {objects} object(s)" if objects is not None else ""
     return f"{', '.join(parts)}{scope}."

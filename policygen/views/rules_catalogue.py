@@ -50,8 +50,12 @@ def render_markdown() -> str:
         group = [r for r in rules if r.code.split("-")[0] == prefix]
         if not group:
             continue
-        out += [f"## {prefix}: {GROUPS[prefix]}", "", "| Code | Severity | Name | Rule | Source |",
-                "|---|---|---|---|---|"]
+        out += [
+            f"## {prefix}: {GROUPS[prefix]}",
+            "",
+            "| Code | Severity | Name | Rule | Source |",
+            "|---|---|---|---|---|",
+        ]
         for r in group:
             scope = " (per run)" if issubclass(r, CollectionRule) else ""
             src = f"[link]({r.source})" if r.source else ""

@@ -116,10 +116,7 @@ def _delete(obj: dict, pointer: str) -> None:
 
 
 def build_case(case: dict) -> tuple[dict, dict]:
-    if "object" in case:
-        obj = copy.deepcopy(case["object"])
-    else:
-        obj = copy.deepcopy(BASES[case.get("base", "definition")])
+    obj = copy.deepcopy(case["object"]) if "object" in case else copy.deepcopy(BASES[case.get("base", "definition")])
     for pointer in case.get("delete", []):
         _delete(obj, pointer)
     for pointer, value in (case.get("set") or {}).items():
@@ -144,9 +141,17 @@ def run_copies(obj: dict, options: dict, n: int) -> list:
     summaries: list = []
     findings = []
     for i in range(n):
-        findings += validate_doc(obj, kind=None, source=f"copy{i}.json", own=options["own"], custom=options["custom"],
-                                 catalogue=None, definitions=options["definitions"],
-                                 assignment_scope=options.get("assignment_scope"), summaries=summaries)
+        findings += validate_doc(
+            obj,
+            kind=None,
+            source=f"copy{i}.json",
+            own=options["own"],
+            custom=options["custom"],
+            catalogue=None,
+            definitions=options["definitions"],
+            assignment_scope=options.get("assignment_scope"),
+            summaries=summaries,
+        )
     return findings + run_collection(summaries)
 
 
@@ -163,10 +168,8 @@ def load_cases() -> list:
 @pytest.mark.parametrize(("code", "case"), load_cases())
 def test__rules__yaml_case(code: str, case: dict) -> None:
     obj, options = build_case(case)
-    if "copies" in case:  # per-run (collection) rules: validate N copies as one run
-        findings = run_copies(obj, options, case["copies"])
-    else:
-        findings = validate_object(obj, **options)
+    # per-run (collection) rules: validate N copies as one run
+    findings = run_copies(obj, options, case["copies"]) if "copies" in case else validate_object(obj, **options)
     mine = [f for f in findings if f.code == code]
     crashed = [f for f in findings if "crashed" in f.message]
     assert not crashed, crashed

@@ -68,12 +68,14 @@ def test__cli__sarif_to_file(tmp_path: Path) -> None:
 
 def test__cli__pack_findings_map_to_yaml(make_tree, tmp_path: Path, repo_dir: Path) -> None:
     """The repository itself is the MLOps pack: its definitions validate without errors or warnings."""
-    result = runner.invoke(app, ["validate", str(repo_dir / "policygen.yaml").replace("/policygen.yaml", ""),
-                                 "-f", "json"])
+    result = runner.invoke(
+        app, ["validate", str(repo_dir / "policygen.yaml").replace("/policygen.yaml", ""), "-f", "json"]
+    )
     assert result.exit_code in (0, 1), result.output
     findings = json.loads(result.stdout)
     for f in findings:
         assert f["file"].endswith(".yaml") or f["file"].endswith(".yml")
-    definition_problems = [f for f in findings if f["file"].startswith("definitions/")
-                           and f["severity"] in ("error", "warning")]
+    definition_problems = [
+        f for f in findings if f["file"].startswith("definitions/") and f["severity"] in ("error", "warning")
+    ]
     assert definition_problems == []

@@ -10,7 +10,6 @@ import pytest
 from policygen.errors import InputError
 from policygen.rules import Severity, validate_object, validate_paths
 from policygen.rules.base import Rule
-from policygen.rules.registry import rules_for
 
 DEFINITION = {
     "name": "audit-kv",
@@ -18,12 +17,21 @@ DEFINITION = {
         "displayName": "Key vaults use RBAC",
         "mode": "Indexed",
         "metadata": {"category": "Key Vault", "version": "1.0.0"},
-        "parameters": {"effect": {"type": "String", "allowedValues": ["Audit", "Disabled"],
-                                  "defaultValue": "Audit",
-                                  "metadata": {"displayName": "Effect", "description": "Effect."}}},
+        "parameters": {
+            "effect": {
+                "type": "String",
+                "allowedValues": ["Audit", "Disabled"],
+                "defaultValue": "Audit",
+                "metadata": {"displayName": "Effect", "description": "Effect."},
+            }
+        },
         "policyRule": {
-            "if": {"allOf": [{"field": "type", "equals": "Microsoft.KeyVault/vaults"},
-                             {"field": "Microsoft.KeyVault/vaults/enableRbacAuthorization", "notEquals": True}]},
+            "if": {
+                "allOf": [
+                    {"field": "type", "equals": "Microsoft.KeyVault/vaults"},
+                    {"field": "Microsoft.KeyVault/vaults/enableRbacAuthorization", "notEquals": True},
+                ]
+            },
             "then": {"effect": "[parameters('effect')]"},
         },
     },
@@ -49,7 +57,9 @@ def test__engine__rest_bare_and_escaped_forms_are_all_clean(tmp_path: Path) -> N
 
 def test__engine__findings_carry_file_line_and_pointer(tmp_path: Path) -> None:
     bad = json.loads(json.dumps(DEFINITION))
-    bad["properties"]["policyRule"]["if"]["allOf"][1]["notEqual"] = bad["properties"]["policyRule"]["if"]["allOf"][1].pop("notEquals")
+    bad["properties"]["policyRule"]["if"]["allOf"][1]["notEqual"] = bad["properties"]["policyRule"]["if"]["allOf"][
+        1
+    ].pop("notEquals")
     path = write(tmp_path, "bad.json", bad)
     findings = [f for f in validate_paths([path]) if f.code == "OP-01"]
     assert len(findings) == 1
@@ -87,7 +97,10 @@ def test__engine__crashing_rule_becomes_a_finding(monkeypatch: pytest.MonkeyPatc
         def check(self, doc):
             raise RuntimeError("kaput")
 
-    monkeypatch.setitem(rules_for.__globals__["_INSTANCES"], "definition", [Boom(), *rules_for("definition")])
+    from policygen.rules import registry
+
+    original = registry.gated_rules
+    monkeypatch.setattr(registry, "gated_rules", lambda *key: [Boom(), *original(*key)])
     findings = validate_object(DEFINITION, own=True)
     assert [(f.code, f.severity, "kaput" in f.message) for f in findings] == [("DEF-99", Severity.ERROR, True)]
 
@@ -100,8 +113,15 @@ def test__engine__builtins_detected_from_policy_type(tmp_path: Path) -> None:
 
 
 def test__engine__validate_object_detects_kind_and_rejects_non_policy() -> None:
-    assert validate_object({"properties": {"policyDefinitionId": "/providers/Microsoft.Authorization/"
-                                                                  "policyDefinitions/x"}, "name": "a"}) == []
+    assert (
+        validate_object(
+            {
+                "properties": {"policyDefinitionId": "/providers/Microsoft.Authorization/policyDefinitions/x"},
+                "name": "a",
+            }
+        )
+        == []
+    )
     [f] = validate_object({"foo": 1})
     assert f.code == "DEF-00" and f.severity is Severity.ERROR
 
@@ -111,5 +131,6 @@ def test__engine__escaped_file_with_unescaped_expression(tmp_path: Path) -> None
     mixed["properties"]["policyRule"]["if"]["allOf"].append({"field": "location", "equals": "[field('x')]"})
     mixed["properties"]["policyRule"]["if"]["allOf"].append({"field": "name", "equals": "[[field('name')]"})
     findings = validate_paths([write(tmp_path, "m.json", mixed)])
-    assert any(f.code == "FN-04" and f.severity is Severity.ERROR and f.pointer.endswith("/allOf/2/equals")
-               for f in findings)
+    assert any(
+        f.code == "FN-04" and f.severity is Severity.ERROR and f.pointer.endswith("/allOf/2/equals") for f in findings
+    )

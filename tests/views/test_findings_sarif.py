@@ -17,33 +17,77 @@ SARIF_SUBSET = {
     "required": ["version", "$schema", "runs"],
     "properties": {
         "version": {"const": "2.1.0"},
-        "runs": {"type": "array", "minItems": 1, "items": {
-            "type": "object",
-            "required": ["tool", "results"],
-            "properties": {
-                "tool": {"type": "object", "required": ["driver"], "properties": {"driver": {
-                    "type": "object", "required": ["name", "rules"],
-                    "properties": {"rules": {"type": "array", "items": {
-                        "type": "object", "required": ["id", "shortDescription", "defaultConfiguration"],
-                        "properties": {"defaultConfiguration": {"properties": {
-                            "level": {"enum": ["none", "note", "warning", "error"]}}}}}}}}}},
-                "results": {"type": "array", "items": {
-                    "type": "object",
-                    "required": ["ruleId", "message", "level"],
-                    "properties": {
-                        "level": {"enum": ["none", "note", "warning", "error"]},
-                        "message": {"type": "object", "required": ["text"]},
-                        "ruleIndex": {"type": "integer", "minimum": 0},
-                        "locations": {"type": "array", "items": {"type": "object", "properties": {
-                            "physicalLocation": {"type": "object", "required": ["artifactLocation"], "properties": {
-                                "artifactLocation": {"type": "object", "required": ["uri"]},
-                                "region": {"type": "object", "required": ["startLine"], "properties": {
-                                    "startLine": {"type": "integer", "minimum": 1},
-                                    "startColumn": {"type": "integer", "minimum": 1}}}}}}}},
+        "runs": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["tool", "results"],
+                "properties": {
+                    "tool": {
+                        "type": "object",
+                        "required": ["driver"],
+                        "properties": {
+                            "driver": {
+                                "type": "object",
+                                "required": ["name", "rules"],
+                                "properties": {
+                                    "rules": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["id", "shortDescription", "defaultConfiguration"],
+                                            "properties": {
+                                                "defaultConfiguration": {
+                                                    "properties": {
+                                                        "level": {"enum": ["none", "note", "warning", "error"]}
+                                                    }
+                                                }
+                                            },
+                                        },
+                                    }
+                                },
+                            }
+                        },
                     },
-                }},
+                    "results": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["ruleId", "message", "level"],
+                            "properties": {
+                                "level": {"enum": ["none", "note", "warning", "error"]},
+                                "message": {"type": "object", "required": ["text"]},
+                                "ruleIndex": {"type": "integer", "minimum": 0},
+                                "locations": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "physicalLocation": {
+                                                "type": "object",
+                                                "required": ["artifactLocation"],
+                                                "properties": {
+                                                    "artifactLocation": {"type": "object", "required": ["uri"]},
+                                                    "region": {
+                                                        "type": "object",
+                                                        "required": ["startLine"],
+                                                        "properties": {
+                                                            "startLine": {"type": "integer", "minimum": 1},
+                                                            "startColumn": {"type": "integer", "minimum": 1},
+                                                        },
+                                                    },
+                                                },
+                                            }
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
             },
-        }},
+        },
     },
 }
 
@@ -79,8 +123,15 @@ def test__sarif__absolute_paths_become_relative_to_root(tmp_path: Path) -> None:
 
 def test__json_and_text_views() -> None:
     data = json.loads(findings_json.render(FINDINGS))
-    assert data[0] == {"code": "PAR-03", "severity": "error", "file": "defs/a.json", "line": 12,
-                       "pointer": "/properties/parameters/e", "message": "default not allowed", "col": 9}
+    assert data[0] == {
+        "code": "PAR-03",
+        "severity": "error",
+        "file": "defs/a.json",
+        "line": 12,
+        "pointer": "/properties/parameters/e",
+        "message": "default not allowed",
+        "col": 9,
+    }
     text = findings_text.render(FINDINGS, objects=2)
     assert text.splitlines()[0] == "defs/a.json:12:9: error PAR-03 default not allowed [/properties/parameters/e]"
     assert text.splitlines()[-1] == "1 error(s), 1 warning(s), 1 info in 2 object(s)."

@@ -17,7 +17,8 @@ CODE = re.compile(r"^(DEF|MODE|PAR|RULE|OP|FLD|ALS|FN|EFF|SET|ASG)-\d\d$")
 def test__catalogue__docs_rules_md_is_up_to_date(repo_dir: Path) -> None:
     doc = repo_dir / "docs" / "rules.md"
     assert doc.read_text(encoding="utf-8") == render_markdown(), (
-        "docs/rules.md is stale: run `python -m policygen.views.rules_catalogue > docs/rules.md`")
+        "docs/rules.md is stale: run `python -m policygen.views.rules_catalogue > docs/rules.md`"
+    )
 
 
 @pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.code)
