@@ -13,7 +13,7 @@ def pooled_transport(pool_size: int) -> Any:
     from requests.adapters import HTTPAdapter
 
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=8, pool_maxsize=max(10, pool_size))
+    adapter = HTTPAdapter(pool_connections=8, pool_maxsize=max(64, pool_size))
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return RequestsTransport(session=session, session_owner=False)

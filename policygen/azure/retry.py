@@ -25,7 +25,8 @@ class RetrySettings:
     """How hard to try. Tests shrink the waits; the defaults follow ARM guidance (about 5 minutes for
     PrincipalNotFound, as terraform-provider-azurerm does)."""
 
-    attempts: int = 8  # per call, for 429 / 5xx / connection errors
+    attempts: int = 8  # per call, for 429 / 5xx / dropped connections
+    connect_attempts: int = 4  # a request that could not be sent (refused, DNS): the endpoint is likely down
     base_s: float = 0.5  # first backoff (doubling, full jitter) when the server names no Retry-After
     cap_s: float = 30.0  # longest single wait
     principal_timeout_s: float = 300.0  # keep retrying PrincipalNotFound this long
@@ -95,7 +96,8 @@ def call_with_retries(fn: Callable[[], T], settings: RetrySettings, stats: CallS
             return fn()
         except (ServiceRequestError, ServiceResponseError) as exc:
             stats.add(connection_errors=1)
-            if attempt >= settings.attempts:
+            budget = settings.connect_attempts if isinstance(exc, ServiceRequestError) else settings.attempts
+            if attempt >= min(budget, settings.attempts):
                 raise
             delay, reason = _backoff(settings, attempt), f"connection error ({type(exc).__name__})"
         except HttpResponseError as exc:

@@ -4,6 +4,7 @@ the real SDK clients through `policygen.azure`, a small hand-written pack, and r
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,3 +139,26 @@ def role_assignments(session: Session, scopes: list[str]) -> list[dict[str, Any]
     for scope in scopes:
         out.extend(session.arm.list_role_assignments(scope))
     return out
+
+
+@dataclasses.dataclass
+class CliResult:
+    exit_code: int
+    output: str
+
+
+def cli(args: list[str], input: str | None = None) -> CliResult:  # noqa: A002 - click's name
+    """Run the CLI in-process with `policygen.cli.main`'s mapping of domain errors to exit codes."""
+    from typer.testing import CliRunner
+
+    from policygen.cli import app
+    from policygen.errors import InputError, PolicygenError
+
+    result = CliRunner().invoke(app, args, input=input)
+    exc = result.exception
+    if isinstance(exc, PolicygenError):
+        text = "\n".join(str(d) for d in exc.diagnostics) if isinstance(exc, InputError) else f"error: {exc}"
+        return CliResult(int(exc.exit_code), result.output + text + "\n")
+    if exc is not None and not isinstance(exc, SystemExit):
+        raise exc
+    return CliResult(result.exit_code, result.output)
