@@ -571,19 +571,20 @@ def main() -> int:
     gc.collect()
 
     # baseline: merely json.load the inventory (stdlib)
-    json_load = float("inf")
+    json_load = json_load_cpu = float("inf")
     for _ in range(3):  # best of three: the box is shared, so take the least disturbed run
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         with open(path, encoding="utf-8") as fh:
             baseline = json.load(fh)
         json_load = min(json_load, time.perf_counter() - t)
+        json_load_cpu = min(json_load_cpu, time.process_time() - c)
         del baseline
         gc.collect()
 
     aliases = args.shared / "corpus" / "aliases" / "policy-aliases.csv"
     catalogue = load_catalogue([aliases] if aliases.is_file() else [])
 
-    t_start = time.perf_counter()
+    t_start, c_start = time.perf_counter(), time.process_time()
     policies = []
     if not args.no_pack:
         from policygen.render import compile_pack
@@ -610,7 +611,7 @@ def main() -> int:
         pairs += 1
         flagged += row.flagged
         errors += row.error is not None
-    t_end = time.perf_counter()
+    t_end, c_end = time.perf_counter(), time.process_time()
 
     wall = t_end - t_start
     evaluate = t_end - t_loaded
@@ -627,7 +628,10 @@ def main() -> int:
     print(f"impact wall time:       {wall:7.2f} s")
     print(f"pairs / second:         {pairs / evaluate:,.0f} (evaluation only), {pairs / wall:,.0f} (whole run)")
     print(f"json.load (stdlib):     {json_load:7.2f} s")
-    print(f"ratio impact/json.load: {wall / json_load:7.2f}  (target <= 3)")
+    print(f"ratio impact/json.load: {wall / json_load:7.2f}  wall clock (target <= 3)")
+    cpu = c_end - c_start
+    print(f"                        {cpu / json_load_cpu:7.2f}  CPU time ({cpu:.2f} s / {json_load_cpu:.2f} s; "
+          "less sensitive to other load on a shared box)")
     if not args.keep:
         path.unlink()
     return 0

@@ -337,6 +337,53 @@ def _func_of(getter: Getter) -> Getter:
     return func
 
 
+def _plain(rest: tuple[Segment, ...]) -> Getter:
+    """Reader of `scope.resource` along object keys only (1-3 keys specialised, longer ones walked)."""
+    if len(rest) == 1:
+        (k1, l1) = rest[0]
+
+        def get1(scope: Any) -> Any:
+            o = scope.resource
+            v = o.get(k1, MISSING)
+            return v if v is not MISSING else get_ci(o, k1, l1)
+
+        return get1
+    if len(rest) == 2:
+        (k1, l1), (k2, l2) = rest
+
+        def get2(scope: Any) -> Any:
+            o = scope.resource
+            o = o.get(k1, MISSING)
+            if o is MISSING:
+                o = get_ci(scope.resource, k1, l1)
+            if type(o) is not dict:
+                return MISSING
+            v = o.get(k2, MISSING)
+            return v if v is not MISSING else get_ci(o, k2, l2)
+
+        return get2
+    if len(rest) == 3:
+        (k1, l1), (k2, l2), (k3, l3) = rest
+
+        def get3(scope: Any) -> Any:
+            o = scope.resource
+            p = o.get(k1, MISSING)
+            if p is MISSING:
+                p = get_ci(o, k1, l1)
+            if type(p) is not dict:
+                return MISSING
+            o = p.get(k2, MISSING)
+            if o is MISSING:
+                o = get_ci(p, k2, l2)
+            if type(o) is not dict:
+                return MISSING
+            v = o.get(k3, MISSING)
+            return v if v is not MISSING else get_ci(o, k3, l3)
+
+        return get3
+    return lambda scope: walk_single(scope.resource, rest)
+
+
 def _path_accessor(name: str, segs: tuple[Segment, ...], frames: Sequence[Frame], res_attr: str) -> FieldAccessor:
     binding = find_binding(segs, frames) if frames else None
     collection = STAR in segs
@@ -349,6 +396,9 @@ def _path_accessor(name: str, segs: tuple[Segment, ...], frames: Sequence[Frame]
         rest = segs[plen:]
 
     if not collection:
+        if binding is None and res_attr == "resource" and all(type(x) is tuple for x in rest) and rest:
+            # the hot case (a plain alias read by a condition): no helper calls, exact keys first
+            return FieldAccessor(name, False, _plain(rest), _func_of(_plain(rest)), segs=segs)
         if not rest:
             cond = base
         elif len(rest) == 1 and type(rest[0]) is tuple:

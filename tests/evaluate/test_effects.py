@@ -272,3 +272,23 @@ def test_failed_evaluation_is_an_error_outcome() -> None:
     out = policy("audit", cond={"value": "[int(field('name'))]", "equals": 1}).evaluate(SA)
     assert out.error and out.denied and out.compliant is False and not out.matched
     assert "implicit deny" in out.reasons[-1]
+
+
+def test_remediation_never_changes_the_input_resource() -> None:
+    import copy
+
+    before = copy.deepcopy(SA)
+    rules = "Microsoft.Storage/storageAccounts/networkAcls.ipRules"
+    for op in (
+        {"operation": "add", "field": f"{rules}[*]", "value": {"value": "9.9.9.9"}},
+        {"operation": "addOrReplace", "field": f"{rules}[*].action", "value": "Deny"},
+        {
+            "operation": "addOrReplace",
+            "field": "Microsoft.Storage/storageAccounts/networkAcls.defaultAction",
+            "value": "Deny",
+        },
+        {"operation": "addOrReplace", "field": "tags['new']", "value": {"nested": [1]}},
+    ):
+        out = modify(op).evaluate(SA)
+        assert out.modified != SA
+    assert before == SA
