@@ -65,7 +65,9 @@ def evaluate(
 
     if fmt not in ("text", "json"):
         raise InputError(f"--format must be text or json, not {fmt!r}")
-    definition_data = _read_object(definition, "policy definition")
+    from policygen.evaluate.sources import arm_unescaped
+
+    definition_data = arm_unescaped(_read_object(definition, "policy definition"))
     resource_data = _read_object(resource, "resource")
     if not isinstance(resource_data, dict):
         raise InputError(Diagnostic(str(resource), 0, 0, "the resource must be a JSON object"))

@@ -5,7 +5,7 @@ built-ins). Parameter values: definition defaults, then the assignment's, then `
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,41 @@ from policygen.evaluate.inventory import load_json_file
 from policygen.evaluate.policy import CompiledPolicy, compile_policy, definition_properties, unwrap_parameters
 
 Named = list[tuple[str, CompiledPolicy]]
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def _unescape_all(value: Any) -> Any:
+    if isinstance(value, str):
+        return value[1:] if value.startswith("[[") else value
+    if isinstance(value, dict):
+        return {k: _unescape_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unescape_all(v) for v in value]
+    return value
+
+
+def arm_unescaped(definition: Any) -> Any:
+    """A definition embedded in an ARM template has every expression escaped (`"[[parameters('x')]"`,
+    e.g. the Enterprise-Scale sources). When the policy rule has escaped expressions and no live ones,
+    strip one `[` everywhere, as ARM would when deploying it (reference 2.7, FN-04)."""
+    if not isinstance(definition, dict):
+        return definition
+    props = definition_properties(definition)
+    rule = props.get("policyRule")
+    strings = list(_strings(rule))
+    escaped = any(s.startswith("[[") and s.endswith("]") for s in strings)
+    live = any(s.startswith("[") and not s.startswith("[[") and s.endswith("]") for s in strings)
+    return _unescape_all(definition) if escaped and not live else definition
 
 
 def is_pack(path: Path) -> bool:
@@ -40,7 +75,7 @@ def policies_from_files(
     for path in paths:
         files = sorted(path.rglob("*.json")) if path.is_dir() else [path]
         for f in files:
-            data = load_json_file(f, "policy definition")
+            data = arm_unescaped(load_json_file(f, "policy definition"))
             props = definition_properties(data) if isinstance(data, dict) else {}
             if "policyRule" not in props:
                 if not path.is_dir():

@@ -149,3 +149,16 @@ def test_impact_with_definition_files_and_clean_inventory(tmp_path) -> None:
     dirty = write(tmp_path, "dirty.json", [SA])
     result = runner.invoke(app, ["impact", str(folder / "public.json"), "-r", str(dirty), "-f", "json"])
     assert result.exit_code == 1 and json.loads(result.stdout)["results"][0]["resourceId"] == SA["id"]
+
+
+def test_arm_escaped_definitions_are_unescaped(tmp_path) -> None:
+    params = {"effect": {"type": "String", "defaultValue": "Deny"}}
+    escaped = definition(
+        {"field": "name", "equals": "[[parameters('n')]"},
+        "[[parameters('effect')]",
+        parameters={**params, "n": {"type": "String", "defaultValue": "sa1"}},
+    )
+    d = write(tmp_path, "def.json", escaped)
+    r = write(tmp_path, "res.json", SA)
+    out = json.loads(runner.invoke(app, ["evaluate", str(d), str(r), "-f", "json"]).stdout)
+    assert out["effect"] == "deny" and out["matched"] is True

@@ -62,6 +62,21 @@ def test_alz_library_compiles(shared_dir) -> None:
     assert total > 250 and failures == []
 
 
+def test_enterprise_scale_compiles_after_arm_unescaping(shared_dir) -> None:
+    from policygen.evaluate.sources import arm_unescaped
+
+    root = shared_dir / "corpus" / "alz" / "Enterprise-Scale" / "src" / "resources" / "Microsoft.Authorization"
+    failures, total = [], 0
+    for path, data in definitions(root / "policyDefinitions"):
+        total += 1
+        data = arm_unescaped(data)
+        try:
+            compile_policy(data, assignment_values(data))
+        except UnsupportedError as exc:
+            failures.append(f"{path.name}: {exc}")
+    assert total > 150 and failures == []
+
+
 def test_builtins_evaluate_without_crashing(shared_dir) -> None:
     root = shared_dir / "corpus" / "azure-policy-builtins" / "policyDefinitions"
     _, _, compiled = compile_all(root)
