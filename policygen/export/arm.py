@@ -115,12 +115,15 @@ def assignment_deployment(build: Build, name: str) -> dict[str, Any]:
     inner: list[dict[str, Any]] = [assignment]
     for role in role_definition_ids(build, art):
         guid = role.rsplit("/", 1)[-1]
+        # built-in role ids: tenant form at management groups, subscription form below them
+        role_id = role if kind == "managementGroup" else \
+            f"[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '{guid}')]"
         inner.append({
             "type": "Microsoft.Authorization/roleAssignments", "apiVersion": ROLE_API,
             "name": f"[guid({scope_fn}, '{name}', '{guid}')]",
             "dependsOn": [inner_ref],
             "properties": {
-                "roleDefinitionId": role,
+                "roleDefinitionId": role_id,
                 "principalId": f"[reference({inner_ref[1:-1]}, '{ASSIGNMENT_API}', 'full').identity.principalId]",
                 "principalType": "ServicePrincipal",
                 "description": f"policygen: managed identity of policy assignment {name}",

@@ -45,7 +45,7 @@ resource roleAssignments 'Microsoft.Authorization/roleAssignments@{role_api}' = 
   for roleDefinitionId in roleDefinitionIds: {{
     name: guid({scope_fn}, assignment.name, roleDefinitionId)
     properties: {{
-      roleDefinitionId: roleDefinitionId
+      roleDefinitionId: {role_id}
       principalId: policyAssignment.identity.principalId
       principalType: 'ServicePrincipal'
       description: 'policygen: managed identity of policy assignment ${{assignment.name}}'
@@ -61,6 +61,10 @@ MODULES = {
     "subscription": ("assignment-sub.bicep", "subscription", "subscription().id"),
     "resourceGroup": ("assignment-rg.bicep", "resourceGroup", "resourceGroup().id"),
 }
+# Built-in role ids arrive in tenant form (`/providers/Microsoft.Authorization/roleDefinitions/<guid>`), which
+# management groups take as is; below them the subscription form is used.
+_SUB_ROLE = "subscriptionResourceId('Microsoft.Authorization/roleDefinitions', last(split(roleDefinitionId, '/')))"
+ROLE_ID = {"managementGroup": "roleDefinitionId", "subscription": _SUB_ROLE, "resourceGroup": _SUB_ROLE}
 
 
 def quote(text: str) -> str:
@@ -82,7 +86,7 @@ def render(pack_dir: Path, env: str | None) -> dict[str, str]:
     for kind in sorted({scope_kind(a.scope or "") for a in build.assignments.values()}):
         module, target, scope_fn = MODULES[kind]
         files[f"modules/{module}"] = MODULE.format(target=target, scope_fn=scope_fn, assignment_api=ASSIGNMENT_API,
-                                                   role_api=ROLE_API)
+                                                   role_api=ROLE_API, role_id=ROLE_ID[kind])
     return files
 
 

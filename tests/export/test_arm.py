@@ -116,6 +116,10 @@ def test_role_assignments_for_the_identity(fixture_pack: Path) -> None:
     ref = "extensionResourceId(managementGroup().id, 'Microsoft.Authorization/policyAssignments', 'guardrails-prod')"
     assert roles[0]["dependsOn"] == [f"[{ref}]"]
     assert roles[0]["properties"]["principalId"] == f"[reference({ref}, '2024-04-01', 'full').identity.principalId]"
+    rg = next(r for r in template["resources"] if r["name"] == "policygen-st-rg-modify")
+    rg_roles = [r for r in rg["properties"]["template"]["resources"] if r["type"].endswith("roleAssignments")]
+    assert rg_roles[0]["properties"]["roleDefinitionId"] == \
+        "[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '17d1049b-9a84-46fb-8f53-869881c3d3ab')]"
     tag = next(r for r in template["resources"] if r["name"] == "policygen-tag-sub")
     assert len(tag["properties"]["template"]["resources"]) == 1, "no identity, no role assignments"
 

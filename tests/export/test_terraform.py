@@ -91,7 +91,12 @@ def test_for_each_expressions_select_what_the_build_says(fixture_pack: Path, tmp
     build = compile_pack(fixture_pack, "azure")
     expected = sorted(f"{n}/{r.rsplit('/', 1)[-1]}" for n, a in build.assignments.items()
                       for r in role_definition_ids(build, a))
-    assert sorted(terraform_eval(data_only, "keys(local.policy_role_assignments)")) == expected
+    roles = terraform_eval(data_only, "local.policy_role_assignments")
+    assert sorted(roles) == expected
+    contributor = "/providers/Microsoft.Authorization/roleDefinitions/17d1049b-9a84-46fb-8f53-869881c3d3ab"
+    assert roles[f"guardrails-prod/{contributor.rsplit('/', 1)[-1]}"]["role_definition_id"] == contributor
+    assert roles[f"st-rg-modify/{contributor.rsplit('/', 1)[-1]}"]["role_definition_id"] == \
+        "/subscriptions/33333333-3333-3333-3333-333333333333" + contributor, "subscription form below management groups"
     files = render_format(fixture_pack, "terraform", env="azure")
     for kind, names in (("managementGroup", ["guardrails-prod"]), ("subscription", ["tag-sub"]),
                         ("resourceGroup", ["st-rg-modify"])):

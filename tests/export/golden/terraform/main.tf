@@ -17,10 +17,10 @@ locals {
   )
   policy_role_assignments = merge(concat([{}], [
     for k, v in local.policy_assignments : {
-      for role in v.role_definition_ids : "${k}/${basename(role)}" => {
+      for r in v.role_definition_ids : "${k}/${basename(r)}" => {
         assignment         = k
         scope              = v.scope
-        role_definition_id = role
+        role_definition_id = v.scope_type == "managementGroup" ? r : "/subscriptions/${split("/", v.scope)[2]}${r}"
       }
     }
   ])...)
@@ -170,7 +170,7 @@ resource "azurerm_role_assignment" "policy" {
   for_each = local.policy_role_assignments
 
   scope              = each.value.scope
-  role_definition_id = "${each.value.scope}${each.value.role_definition_id}"
+  role_definition_id = each.value.role_definition_id
   principal_id       = local.policy_assignment_principal_ids[each.value.assignment]
   principal_type     = "ServicePrincipal"
   description        = "policygen: managed identity of policy assignment ${each.value.assignment}"

@@ -18,7 +18,7 @@ resource roleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
   for roleDefinitionId in roleDefinitionIds: {
     name: guid(subscription().id, assignment.name, roleDefinitionId)
     properties: {
-      roleDefinitionId: roleDefinitionId
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', last(split(roleDefinitionId, '/')))
       principalId: policyAssignment.identity.principalId
       principalType: 'ServicePrincipal'
       description: 'policygen: managed identity of policy assignment ${assignment.name}'
