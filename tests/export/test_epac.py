@@ -142,3 +142,14 @@ def test_single_environment_with_env(fixture_pack: Path) -> None:
 
 def test_output_is_deterministic(fixture_pack: Path) -> None:
     assert render_format(fixture_pack, "epac") == render_format(fixture_pack, "epac")
+
+
+def test_definition_files_pass_policygen_validate(mlops_pack: Path, tmp_path: Path) -> None:
+    """Set and assignment files are EPAC's own shapes (names, node trees); definitions are plain Azure Policy."""
+    engine = pytest.importorskip("policygen.rules.engine")
+    from policygen.export import export_pack
+
+    export_pack(mlops_pack, "epac", tmp_path / "Definitions")
+    result = engine.validate_inputs([tmp_path / "Definitions/policyDefinitions"])
+    assert result.diagnostics == [] and result.objects > 10
+    assert [f"{f.code} {f.message}" for f in result.findings if f.severity.value == "error"] == []
