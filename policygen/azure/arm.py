@@ -52,7 +52,7 @@ class Clients:
         self.target = target
         self._base = build_clients(NO_SUB, endpoint=target.endpoint,
                                    cloud=None if target.is_local else target.cloud, credential=credential,
-                                   transport=pooled_transport(pool_size),
+                                   transport=pooled_transport(pool_size, local=target.endpoint.startswith("http://")),
                                    polling_interval=None if target.endpoint.startswith("http://") else 5)
         self._cache: dict[str, Any] = {}
         self._lock = threading.Lock()

@@ -1,0 +1,199 @@
+"""Apply at scale: a generated pack against the emulator with per-request latency.
+
+    python benchmarks/apply.py [--definitions 200] [--initiatives 10] [--assignments 30] [--latency-ms 50]
+                               [--concurrency N] [--skip-sequential]
+
+The pack: N definitions (every tenth a modify policy, so assignments need identities and roles), grouped
+into initiatives of N/I members, assigned A times over three management groups. The emulator runs in a
+separate process (`policygen emulator --latency-ms ...`) so its CPU does not compete with the client's.
+
+Reports, for --concurrency 1 and the default: wall time of a fresh apply (read + diff + writes), request
+counts from the emulator's request log, the ideal critical-path time (longest chain of dependent requests x
+latency: one read round, then definition -> initiative -> assignment -> role assignment), the no-op
+re-apply's requests, and whether the targets hold (default >= 8x faster than sequential, within 1.5x of the
+critical path, no-op re-apply with zero writes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from policygen.azure.apply import DEFAULT_CONCURRENCY, build_graph, critical_path, execute  # noqa: E402
+from policygen.azure.target import ENDPOINT_ENV, resolve_target  # noqa: E402
+from policygen.azure.workflow import connect, plan_build  # noqa: E402
+from policygen.render import compile_pack  # noqa: E402
+
+MGS = ("bench-a", "bench-b", "bench-c")
+
+
+def generate_pack(root: Path, n_defs: int, n_inits: int, n_assign: int) -> None:
+    (root / "definitions").mkdir(parents=True)
+    (root / "initiatives").mkdir()
+    (root / "assignments").mkdir()
+    scopes = "\n".join(f"      {mg}: /providers/Microsoft.Management/managementGroups/{mg}" for mg in MGS)
+    (root / "policygen.yaml").write_text(f"""name: bench
+ownerId: policygen-bench
+definitionScope: /providers/Microsoft.Management/managementGroups/bench
+environments:
+  local:
+    cloud: local
+    scopes:
+{scopes}
+    identityLocation: westeurope
+""")
+    for i in range(n_defs):
+        if i % 10 == 0:
+            body = (f"intent: disable-public-network-access\nname: def-{i:03d}\n"
+                    "resourceTypes: [Microsoft.MachineLearningServices/workspaces]\n"
+                    f"displayName: Bench modify {i}\neffect: {{default: Modify, allowed: [Modify, Disabled]}}\n")
+        else:
+            body = (f"intent: custom\nname: def-{i:03d}\ndisplayName: Bench audit {i}\nsettings:\n  if:\n"
+                    f"    allOf:\n      - {{field: type, equals: Microsoft.Storage/storageAccounts}}\n"
+                    f"      - {{field: 'tags[bench{i}]', exists: false}}\n")
+        (root / "definitions" / f"def-{i:03d}.yaml").write_text(body)
+    per = n_defs // n_inits
+    for j in range(n_inits):
+        members = "\n".join(f"  - {{definition: def-{i:03d}}}" for i in range(j * per, (j + 1) * per))
+        (root / "initiatives" / f"init-{j:02d}.yaml").write_text(
+            f"name: init-{j:02d}\ndisplayName: Bench initiative {j}\nmembers:\n{members}\n")
+    for k in range(n_assign):
+        (root / "assignments" / f"asg-{k:02d}.yaml").write_text(
+            f"name: asg-{k:02d}\ndisplayName: Bench assignment {k}\ninitiative: init-{k % n_inits:02d}\n"
+            f"scope: {MGS[k % len(MGS)]}\nidentity: {{type: SystemAssigned}}\n")
+
+
+def seed_file(root: Path) -> Path:
+    subs = {mg: f"00000000-0000-0000-0000-00000000b0{i}0" for i, mg in enumerate(MGS)}
+    children = "\n".join(f"      - name: {mg}\n        subscriptions: [{{id: {sub}}}]" for mg, sub in subs.items())
+    path = root / "seed.yaml"
+    path.write_text(f"managementGroups:\n  - name: bench\n    children:\n{children}\n")
+    return path
+
+
+class Emulator:
+    """`policygen emulator` in a child process, with a request log we can count."""
+
+    def __init__(self, seed: Path, log: Path, latency_ms: float):
+        self.log = log
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "policygen", "emulator", "--port", "0", "--seed", str(seed),
+             "--latency-ms", str(latency_ms), "--request-log", str(log), "--page-size", "1000"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO)
+        line = self.proc.stdout.readline()
+        m = re.search(r"(http://\S+)", line)
+        if not m:
+            self.proc.kill()
+            raise SystemExit(f"emulator did not start: {line!r}")
+        self.url = m.group(1)
+
+    def requests(self) -> list[dict]:
+        return [json.loads(x) for x in self.log.read_text().splitlines() if x.strip()]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def run(build_root: Path, latency_ms: float, concurrency: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        emu = Emulator(seed_file(Path(tmp)), Path(tmp) / "requests.jsonl", latency_ms)
+        os.environ[ENDPOINT_ENV] = emu.url
+        try:
+            build = compile_pack(build_root, env="local")
+            target = resolve_target(build, "local")
+            arm = connect(target, concurrency=concurrency)
+            started, cpu_started = time.perf_counter(), time.process_time()
+            plan = plan_build(build, target, arm, concurrency=concurrency).plan
+            read_s = time.perf_counter() - started
+            ops = build_graph(plan)
+            result = execute(plan, arm, concurrency=concurrency, ops=ops)
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+            assert result.ok, [r.error for r in result.results if not r.ok][:3]
+            fresh = emu.requests()
+            # no-op re-apply: plan again and execute whatever it says
+            again_started = time.perf_counter()
+            again = plan_build(build, target, arm, concurrency=concurrency).plan
+            execute(again, arm, concurrency=concurrency)
+            noop_s = time.perf_counter() - again_started
+            everything = emu.requests()
+        finally:
+            emu.stop()
+    noop = everything[len(fresh):]
+    by_method = Counter(r["method"] for r in fresh)
+    return {
+        "concurrency": concurrency, "wall_s": wall, "read_s": read_s, "client_cpu_s": cpu, "objects": len(plan.changes),
+        "critical_path_writes": critical_path(ops), "requests": len(fresh), "by_method": dict(by_method),
+        "retries": result.stats.get("retries", 0),
+        "noop_s": noop_s, "noop_requests": len(noop),
+        "noop_writes": sum(1 for r in noop if r["method"] in ("PUT", "DELETE", "PATCH")),
+        "noop_changes": again.summary(),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--definitions", type=int, default=200)
+    ap.add_argument("--initiatives", type=int, default=10)
+    ap.add_argument("--assignments", type=int, default=30)
+    ap.add_argument("--latency-ms", type=float, default=50.0)
+    ap.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="the 'default' run")
+    ap.add_argument("--skip-sequential", action="store_true", help="only the default concurrency")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "pack"
+        generate_pack(root, args.definitions, args.initiatives, args.assignments)
+        runs = [] if args.skip_sequential else [run(root, args.latency_ms, 1)]
+        runs.append(run(root, args.latency_ms, args.concurrency))
+    lat = args.latency_ms / 1000
+    best = runs[-1]
+    # one parallel read round (every list fits one page), then the longest chain of dependent writes
+    ideal = (1 + best["critical_path_writes"]) * lat
+    print(f"pack: {args.definitions} definitions, {args.initiatives} initiatives, {args.assignments} assignments "
+          f"over {len(MGS)} management groups; emulator latency {args.latency_ms:.0f} ms per request")
+    print(f"objects applied (incl. role assignments): {best['objects']}")
+    print(f"{'concurrency':>11} {'wall s':>8} {'read s':>7} {'requests':>9}  by method{'':18} {'retries':>7}"
+          f" {'no-op s':>8} {'no-op req':>9} {'no-op writes':>12}")
+    for r in runs:
+        methods = ", ".join(f"{k} {v}" for k, v in sorted(r["by_method"].items()))
+        print(f"{r['concurrency']:>11} {r['wall_s']:>8.2f} {r['read_s']:>7.2f} {r['requests']:>9}  {methods:<27} "
+              f"{r['retries']:>7} {r['noop_s']:>8.2f} {r['noop_requests']:>9} {r['noop_writes']:>12}")
+    print(f"ideal critical path: (1 read round + {best['critical_path_writes']} dependent writes) x "
+          f"{args.latency_ms:.0f} ms = {ideal:.2f} s")
+    c = best["concurrency"]
+    levels = [args.definitions, args.initiatives, args.assignments, best["objects"] - args.definitions
+              - args.initiatives - args.assignments]
+    rounds = 1 + sum(-(-n // c) for n in levels if n)
+    print(f"ideal at concurrency {c} (levels of {levels} writes, one round trip per {c}): {rounds} round trips = "
+          f"{rounds * lat:.2f} s; measured/that = {best['wall_s'] / (rounds * lat):.2f}x")
+    cpu = best["client_cpu_s"]
+    per = cpu / max(best["requests"], 1) * 1000
+    print(f"client CPU during the default run: {cpu:.2f} s ({per:.1f} ms per request)")
+    ok = True
+    if len(runs) == 2:
+        speedup = runs[0]["wall_s"] / best["wall_s"]
+        ok &= speedup >= 8
+        verdict = "OK" if speedup >= 8 else "MISSED"
+        print(f"speed-up default vs --concurrency 1: {speedup:.1f}x (target >= 8x) {verdict}")
+    ratio = best["wall_s"] / ideal
+    ok &= ratio <= 1.5
+    print(f"default vs critical path: {ratio:.2f}x (target <= 1.5x) {'OK' if ratio <= 1.5 else 'MISSED'}")
+    ok &= all(r["noop_writes"] == 0 for r in runs)
+    print(f"no-op re-apply writes: {[r['noop_writes'] for r in runs]} (target 0) "
+          f"{'OK' if all(r['noop_writes'] == 0 for r in runs) else 'MISSED'}")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
