@@ -18,8 +18,13 @@ SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
 MAX_BODY = 1_048_576
 
 
+SAFE_NAME = re.compile(r"[A-Za-z0-9_()\[\]-]+")
+
+
 def name_problems(name: object, max_len: int, what: str = "name") -> list[str]:
     """Problems of an Authorization resource name (shared with assignments)."""
+    if type(name) is str and len(name) <= max_len and SAFE_NAME.fullmatch(name):
+        return []  # the common case (GUIDs, kebab-case) in one regex call
     if not isinstance(name, str):
         return [f"{what} must be a string"]
     out = []
@@ -44,6 +49,7 @@ class NameRules(Rule):
     severity = Severity.ERROR
     kinds = frozenset({DEFINITION, INITIATIVE})
     source = NAMES
+    needs = ("name",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if doc.name is None:
@@ -157,10 +163,11 @@ class MetadataConventions(Rule):
                     "metadata with category and version is missing",
                 )
             return
-        cat = ci_get(meta, "category")
+        lk = {k.lower(): k for k in meta}
+        cat = meta.get(lk.get("category", ""))
         if doc.custom and not (isinstance(cat, str) and cat.strip()):
             yield doc.ptr(mk), "metadata.category is missing (portal grouping; linters require it)"
-        vk = ci_key(meta, "version")
+        vk = lk.get("version")
         ver = meta.get(vk) if vk else None
         if ver is None:
             if doc.custom:
@@ -168,10 +175,10 @@ class MetadataConventions(Rule):
         elif not (isinstance(ver, str) and SEMVER.match(ver)):
             yield doc.ptr(mk, vk), f"metadata.version {ver!r} is not Major.Minor.Patch"
         for flag in ("preview", "deprecated"):
-            fk = ci_key(meta, flag)
+            fk = lk.get(flag)
             if fk is not None and not isinstance(meta[fk], bool):
                 yield doc.ptr(mk, fk), f"metadata.{flag} must be a boolean, not {meta[fk]!r}"
-        pk = ci_key(meta, "portalReview")
+        pk = lk.get("portalreview")
         if pk is not None and not isinstance(meta[pk], str):
             yield doc.ptr(mk, pk), "metadata.portalReview must be a string"
 

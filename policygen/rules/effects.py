@@ -73,6 +73,7 @@ class EffectValue(Rule):
     name = "effects.value"
     severity = Severity.ERROR
     source = EFFECTS_URL
+    needs = ("effect_raw",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         raw = doc.effect_raw

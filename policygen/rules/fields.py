@@ -75,6 +75,14 @@ def _field_refs(doc: Doc) -> Iterator[tuple[str, str, str]]:
                 yield e.ptr, cur, "current()"
 
 
+@lru_cache(maxsize=16384)
+def _alias_key(name: str) -> str | None:
+    """Lower-case alias name, or None for built-in fields and expressions."""
+    if "/" not in name or _is_expr(name) or is_non_alias_field(name):
+        return None
+    return name.lower()
+
+
 _TYPE_CACHE: dict[int, tuple[int, frozenset[str]]] = {}
 
 
@@ -119,11 +127,10 @@ class AliasExists(Rule):
             return  # data-plane (RP mode) aliases are never in the ARM alias catalogue
         types = None
         seen: set[tuple[str, str]] = set()
+        get = cat.get
         for ptr, name, _where in iter_field_refs(doc):
-            if "/" not in name or _is_expr(name) or is_non_alias_field(name):
-                continue
-            low = name.lower()
-            if low in cat or (ptr, low) in seen:
+            low = _alias_key(name)
+            if low is None or get(low) is not None or (ptr, low) in seen:
                 continue
             seen.add((ptr, low))
             if low.endswith("[*]") and low[:-3] in cat:
@@ -159,7 +166,7 @@ class ValueOperand(Rule):
             if c.op is not None:
                 candidates.append((c.op_key, c.op_value))
             for key, v in candidates:
-                if isinstance(v, str) and not v.startswith("["):
+                if type(v) is str and ")" in v and not v.startswith("["):
                     m = UNBRACKETED_CALL.match(v)
                     if m and m.group(1).lower() in ARM_FUNCTIONS:
                         yield (

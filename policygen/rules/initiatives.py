@@ -89,8 +89,9 @@ class Members(Rule):
             yield doc.ptr(k or "policyDefinitions"), "policyDefinitions must be a non-empty array"
             return
         seen: dict[str, int] = {}
+        base = f"{doc.base}/{esc(k)}/"
         for i, m in enumerate(items):
-            ptr = doc.ptr(k, i)
+            ptr = base + str(i)
             if not isinstance(m, dict):
                 yield ptr, "a member is an object with policyDefinitionId"
                 continue
@@ -117,10 +118,12 @@ class Members(Rule):
                     yield ptr + "/" + pk, "member parameters must be an object {name: {value: ...}}"
                 else:
                     for name, v in params.items():
+                        if type(v) is dict and "value" in v:
+                            continue
                         if not isinstance(v, dict) or ci_key(v, "value") is None:
                             yield f"{ptr}/{pk}/{esc(name)}", f"member parameter {name!r} must be {{'value': ...}}"
-            gk = ci_key(m, "groupNames")
-            if gk is not None and not (isinstance(m[gk], list) and all(isinstance(g, str) for g in m[gk])):
+            gk = "groupNames" if "groupNames" in m else ci_key(m, "groupNames")
+            if gk is not None and not (isinstance(m[gk], list) and all(type(g) is str for g in m[gk])):
                 yield ptr + "/" + gk, "groupNames must be an array of strings"
 
 

@@ -126,6 +126,7 @@ class EffectFitsMode(Rule):
     name = "mode.effect_compatibility"
     severity = Severity.ERROR
     source = EFFECTS
+    needs = ("effects",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         effects = doc.effects

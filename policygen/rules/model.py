@@ -61,9 +61,10 @@ def ci_get(obj: Mapping[str, Any], key: str, default: Any = None) -> Any:
     """Case-insensitive dict lookup (exact key first: the common case costs one hash)."""
     if key in obj:
         return obj[key]
+    n = len(key)
     low = key.lower()
     for k, v in obj.items():
-        if k.lower() == low:
+        if len(k) == n and k.lower() == low:
             return v
     return default
 
@@ -72,9 +73,10 @@ def ci_key(obj: Mapping[str, Any], key: str) -> str | None:
     """The author's spelling of `key` in `obj` (case-insensitive), or None."""
     if key in obj:
         return key
+    n = len(key)
     low = key.lower()
     for k in obj:
-        if k.lower() == low:
+        if len(k) == n and k.lower() == low:
             return k
     return None
 
@@ -228,16 +230,18 @@ class Cond:
             elif k in OPERANDS:
                 operands.append(k)
         if len(operands) == 1:
-            self.operand = operands[0]
-            self.operand_key = keys[self.operand]
-            self.operand_value = node[self.operand_key]
+            operand = operands[0]
+            self.operand = operand
+            self.operand_key = key = keys[operand]
+            self.operand_value = node[key]
         else:
             self.operand = self.operand_key = self.operand_value = None
         self.ops = ops
         if len(ops) == 1:
-            self.op = ops[0]
-            self.op_key = keys[self.op]
-            self.op_value = node[self.op_key]
+            op = ops[0]
+            self.op = op
+            self.op_key = key = keys[op]
+            self.op_value = node[key]
         else:
             self.op = self.op_key = self.op_value = None
         self.count: Count | None = None
@@ -478,17 +482,17 @@ class Doc:
                     self._cond(count.where, cptr + "/" + count.keys["where"], region, (*counts, count))
         elif operand is not None:
             v = cond.operand_value
-            if isinstance(v, str) and v.startswith("["):
+            if type(v) is str and v[:1] == "[":
                 self._string(v, ptr + "/" + cond.operand_key, region, counts, cond)
-        for op in cond.ops:
-            k = keys[op]
+        ops = (cond.op_key,) if cond.op is not None else [keys[op] for op in cond.ops]
+        for k in ops:
             v = node[k]
-            if isinstance(v, str):
-                if v.startswith("["):
+            if type(v) is str:
+                if v[:1] == "[":
                     self._string(v, ptr + "/" + k, region, counts, cond)
-            elif isinstance(v, list):
+            elif type(v) is list:
                 for i, item in enumerate(v):
-                    if isinstance(item, str) and item.startswith("["):
+                    if type(item) is str and item[:1] == "[":
                         self._string(item, f"{ptr}/{k}/{i}", region, counts, cond)
 
     def _string(self, s: str, ptr: str, region: str, counts: tuple[Count, ...], cond: Cond | None) -> None:
