@@ -43,8 +43,14 @@ def validate(
 
         typer.echo(render_text(), nl=False)
         raise typer.Exit(int(ExitCode.OK))
-    catalogue = load_catalogue(aliases or [])
-    result = validate_inputs(paths or [Path(".")], catalogue=catalogue, escaped=escaped)
+    from policygen.cli import report_error
+    from policygen.errors import PolicygenError
+
+    try:
+        catalogue = load_catalogue(aliases or [])
+        result = validate_inputs(paths or [Path(".")], catalogue=catalogue, escaped=escaped)
+    except PolicygenError as exc:
+        raise typer.Exit(report_error(exc)) from None
     if fmt is Format.json:
         from policygen.views.findings_json import render
 
@@ -62,8 +68,6 @@ def validate(
     else:
         typer.echo(text, nl=False)
     if result.diagnostics:
-        from policygen.cli import report_error
-
         raise typer.Exit(report_error(InputError(result.diagnostics)))
     errors = any(f.severity.value == "error" for f in result.findings)
     raise typer.Exit(int(ExitCode.FINDINGS if errors else ExitCode.OK))

@@ -134,3 +134,72 @@ def test__engine__escaped_file_with_unescaped_expression(tmp_path: Path) -> None
     assert any(
         f.code == "FN-04" and f.severity is Severity.ERROR and f.pointer.endswith("/allOf/2/equals") for f in findings
     )
+
+
+def test__engine__arbitrary_json_never_raises_or_crashes_a_rule() -> None:
+    """Property: whatever JSON comes in (mutated policy shapes included), validation returns findings."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    leaves = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False),
+        st.sampled_from(
+            [
+                "[parameters('effect')]",
+                "[[x]",
+                "[concat(",
+                "[]",
+                "audit",
+                "[*]",
+                "Microsoft.Storage/storageAccounts/x[*].y",
+                "[current()]",
+                "tags['a']",
+            ]
+        ),
+    )
+    keys = st.sampled_from(
+        [
+            "if",
+            "then",
+            "effect",
+            "details",
+            "allOf",
+            "anyOf",
+            "not",
+            "field",
+            "value",
+            "count",
+            "where",
+            "equals",
+            "in",
+            "exists",
+            "parameters",
+            "mode",
+            "policyRule",
+            "properties",
+            "name",
+            "type",
+            "operations",
+            "deployment",
+            "existenceCondition",
+            "policyDefinitions",
+            "policyDefinitionId",
+            "roleDefinitionIds",
+            "x",
+        ]
+    )
+    json_values = st.recursive(
+        leaves, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=4), max_leaves=25
+    )
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(json_values, st.sampled_from([None, "definition", "initiative", "assignment"]), st.booleans())
+    def check(obj, kind, own) -> None:
+        for candidate in (obj, {"properties": obj}, {"properties": {"policyRule": obj, "mode": "All"}}):
+            findings = validate_object(candidate, kind=kind, own=own)
+            assert not [f for f in findings if "crashed" in f.message], findings
+
+    check()
