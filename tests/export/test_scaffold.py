@@ -116,3 +116,21 @@ def test_azure_pipeline_uses_workload_identity_and_an_approval_environment(tmp_p
     assert "refs/heads/main" in stages["Apply"]["condition"]
     lowered = text.lower()
     assert "clientsecret" not in lowered and "client_secret" not in lowered
+
+
+@pytest.mark.parametrize(("ci", "path", "schema"), [
+    ("github", ".github/workflows/policygen.yml", "vendor.github-workflows"),
+    ("azure-pipelines", "azure-pipelines.yml", "vendor.azure-pipelines"),
+])
+def test_ci_files_match_the_published_schemas(tmp_path: Path, ci: str, path: str, schema: str) -> None:
+    """SchemaStore's workflow / pipeline schemas, as vendored (offline) by check-jsonschema."""
+    pytest.importorskip("check_jsonschema")
+    import subprocess
+    import sys
+
+    scaffold(tmp_path / "p", ci=ci)
+    # python regexes: the pipeline schema has patterns the default ECMAScript engine rejects
+    run = subprocess.run([sys.executable, "-m", "check_jsonschema", "--regex-variant", "python",
+                          "--builtin-schema", schema, str(tmp_path / "p" / path)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
