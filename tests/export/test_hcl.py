@@ -90,3 +90,11 @@ def test_output_is_what_terraform_fmt_produces_and_decodes_to_the_same_data(tmp_
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     (folder / "locals.tf").write_text(text, encoding="utf-8")
     assert terraform_eval(folder, "local.data") == json.loads(json.dumps(data))
+
+
+@needs_terraform
+def test_tricky_template_sequences_survive_terraform(tmp_path: Path) -> None:
+    values = {"a": "$${x}", "b": "%%{x}", "c": "$$", "d": "${", "e": "x$", "f": "$$${y}", "g": "[parameters('x')]",
+              "h": 'q"\\', "i": "é\u2028\x00"}
+    (tmp_path / "l.tf").write_text(locals_text("d", values), encoding="utf-8")
+    assert terraform_eval(tmp_path, "local.d") == values
