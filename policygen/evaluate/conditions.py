@@ -445,3 +445,62 @@ def residual_condition(cond: Any, cc: CompileCtx) -> Pred | None:
     if not rest:
         return lambda scope: True
     return compile_condition({"allOf": rest}, cc)
+
+
+# ---- applicability (policy-applicability page) ----------------------------------------------------
+
+_SPECIAL = ("type", "name", "kind")
+
+
+def _leaf_kinds(cond: Any, out: set[str]) -> None:
+    """Collect which leaves a condition has: 'type' / 'name' / 'kind' / 'location' / 'other'."""
+    if not isinstance(cond, dict):
+        return
+    d = lower_keys(cond)
+    for key in ("allof", "anyof"):
+        if isinstance(d.get(key), list):
+            for c in d[key]:
+                _leaf_kinds(c, out)
+            return
+    if "not" in d:
+        _leaf_kinds(d["not"], out)
+        return
+    f = d.get("field")
+    low = f.strip().lower() if isinstance(f, str) else None
+    if low in _SPECIAL:
+        out.add(low)
+    else:
+        out.add("other")
+        if low == "location" or "location" in str(cond).lower():
+            out.add("location")
+
+
+def applicability_condition(cond: Any, cc: CompileCtx) -> tuple[Pred | None, bool]:
+    """(predicate, mentions location) deciding whether a non-IfNotExists policy applies to a resource.
+
+    Only `type`, `name` and `kind` leaves are evaluated; every other leaf counts as true (false under
+    an odd number of `not`s). Special cases from the page: `kind`-only or `name`-only rules apply to
+    everything; with `type`, `name`/`kind` count only when other conditions exist too. The predicate is
+    None when the rule applies to every resource (of the types its `type` conditions allow).
+    """
+    kinds: set[str] = set()
+    _leaf_kinds(cond, kinds)
+    others = "other" in kinds
+    considered = {k for k in ("type", "name", "kind") if k in kinds and (k == "type" or others)}
+    if not considered:
+        return None, "location" in kinds
+
+    def build(c: Any, positive: bool) -> Pred:
+        d = lower_keys(c) if isinstance(c, dict) else {}
+        if isinstance(d.get("allof"), list):
+            return _all([build(x, positive) for x in d["allof"]])
+        if isinstance(d.get("anyof"), list):
+            return _any([build(x, positive) for x in d["anyof"]])
+        if "not" in d:
+            return _not(build(d["not"], not positive))
+        f = d.get("field")
+        if isinstance(f, str) and f.strip().lower() in considered:
+            return compile_condition(c, cc)
+        return (lambda scope: True) if positive else (lambda scope: False)
+
+    return build(cond, True), "location" in kinds

@@ -142,7 +142,8 @@ def evaluate_inventory(
     context: EvalContext | None = None,
     explain: bool = False,
 ) -> Iterator[ImpactRow]:
-    """Yield a row for every applicable (policy, resource) pair, resources in inventory order.
+    """Yield a row for every applicable (policy, resource) pair (mode, type index and the
+    policy-applicability rules), resources in inventory order.
 
     Hot path: per resource type, the applicable policies are computed once; per resource, one scope is
     shared by all its policies (derived context computed at most once); each policy runs only the part
@@ -181,6 +182,8 @@ def evaluate_inventory(
                     scope.members.clear()
                     yield ImpactRow(name, label, rtype_s, effect, False, False, True, str(exc))
                     continue
+                if not matched and not pol.is_applicable(scope):
+                    continue  # Azure records no state for this pair (policy-applicability page)
                 if simple or not matched:
                     if effect == "disabled":
                         row = ImpactRow(name, label, rtype_s, effect, matched, None)

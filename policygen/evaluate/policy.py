@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policygen.aliases import AliasCatalogue, load_catalogue
-from policygen.evaluate.conditions import Pred, compile_condition, lower_keys, residual_condition, resource_types
+from policygen.evaluate.conditions import (
+    Pred,
+    applicability_condition,
+    compile_condition,
+    lower_keys,
+    residual_condition,
+    resource_types,
+)
 from policygen.evaluate.effects import (
     Conflict,
     Operation,
@@ -48,6 +55,7 @@ EFFECTS = frozenset(
 )
 EXISTENCE_EFFECTS = frozenset({"auditifnotexists", "deployifnotexists"})
 
+_SUBSCRIPTIONS = "microsoft.resources/subscriptions"
 _NOT_INDEXED = frozenset({"microsoft.resources/subscriptions", "microsoft.resources/resourcegroups"})
 
 _DEFAULT_CATALOGUE: AliasCatalogue | None = None
@@ -71,6 +79,7 @@ class Outcome:
     reasons: list[str] = field(default_factory=list)  # human 'why' trace
     error: str | None = None  # evaluation failed: Azure's implicit deny
     denied: bool = False  # a create/update request would be blocked (deny, failed evaluation, conflict)
+    applicable: bool = True  # False: Azure records no compliance state for this resource (compliant None)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -84,6 +93,8 @@ class Outcome:
             out["modified"] = self.modified
         if self.error is not None:
             out["error"] = self.error
+        if not self.applicable:
+            out["applicable"] = False
         return out
 
 
@@ -127,6 +138,8 @@ class CompiledPolicy:
         self.unknown_aliases = unknown_aliases
         self.warnings = list(warnings)
         self.display_name = name
+        self._applicability: Pred | None = None  # None: applies to every resource the index lets through
+        self.not_for_subscriptions = False  # a `location` condition: never applies to subscriptions
         t = details.get("type")
         self._related_type = (
             t.value.lower() if isinstance(t, Compiled) and t.const and isinstance(t.value, str) else None
@@ -172,6 +185,8 @@ class CompiledPolicy:
         """The type part of `applies_to` (lower-case type), cacheable per type."""
         if self.resource_types is not None and rtype_l not in self.resource_types:
             return False
+        if self.not_for_subscriptions and rtype_l == _SUBSCRIPTIONS:
+            return False
         mode = self.mode
         if mode == "indexed":
             return rtype_l not in _NOT_INDEXED
@@ -192,6 +207,9 @@ class CompiledPolicy:
         explain: bool = True,
     ) -> Outcome:
         reset_key_cache()
+        if self.not_for_subscriptions and str(resource.get("type", "")).lower() == _SUBSCRIPTIONS:
+            reason = "not applicable: rules with a location condition do not apply to subscriptions"
+            return Outcome(False, self.effect, None, None, [reason], applicable=False)
         scope = Scope(resource, context)
         trace: list[tuple[int, str]] | None = [] if explain else None
         scope.trace = trace
@@ -210,6 +228,21 @@ class CompiledPolicy:
             reasons.append(f"evaluation of the effect details failed: {exc} (implicit deny)")
             return Outcome(matched, effect, False, None, reasons, error=str(exc), denied=True)
 
+    def is_applicable(self, scope: Scope) -> bool:
+        """Applicability of a resource whose `if` is false: IfNotExists effects never apply then; other
+        effects apply per their type/name/kind conditions (policy-applicability page)."""
+        if self.effect in EXISTENCE_EFFECTS:
+            return False
+        if self.not_for_subscriptions and str(scope.resource.get("type", "")).lower() == _SUBSCRIPTIONS:
+            return False
+        pred = self._applicability
+        if pred is None:
+            return True
+        try:
+            return pred(scope)
+        except EvaluationFailure:
+            return True
+
     def outcome_for(self, matched: bool, scope: Scope, related: Sequence[dict] = ()) -> Outcome:
         """The outcome once the `if` result is known (no trace); for callers that ran `indexed_if`."""
         try:
@@ -225,6 +258,9 @@ class CompiledPolicy:
             reasons.append("effect is disabled: no compliance state")
             return Outcome(matched, effect, None, None, reasons)
         if not matched:
+            if not self.is_applicable(scope):
+                reasons.append("not applicable: Azure records no compliance state (policy-applicability)")
+                return Outcome(False, effect, None, None, reasons, applicable=False)
             return Outcome(False, effect, True, None, reasons)
         if effect in EXISTENCE_EFFECTS:
             return self._existence(scope, related, reasons, explain)
@@ -377,6 +413,7 @@ def compile_policy(
     )
     policy.display_name = str(props.get("displayName") or name)
     policy.indexed_if = residual or condition
+    policy._applicability, policy.not_for_subscriptions = applicability_condition(rule_l["if"], cc)
     return policy
 
 

@@ -1,7 +1,8 @@
 """Policy unit tests: run a build's `TestCase`s (from the intents' `tests:` blocks) through the engine.
 
 An `Expectation` field left unset is not checked; `modified` is a subset the remediated resource must
-contain (objects compared key by key, case-insensitively, values with Azure's `equals`).
+contain (objects compared key by key, case-insensitively, values with Azure's `equals`); `compliant:
+true` is also met by a resource the policy does not apply to (Azure records no state for it).
 """
 
 from __future__ import annotations
@@ -65,7 +66,10 @@ def check(case: TestCase, out: Outcome) -> list[str]:
         problems.append(f"expected effect {exp.effect.lower()}, got {out.effect}")
     if exp.matched is not None and out.matched != exp.matched:
         problems.append(f"expected the if condition to be {str(exp.matched).lower()}, got {str(out.matched).lower()}")
-    if exp.compliant is not None and out.compliant != exp.compliant:
+    # `compliant: true` reads "not flagged": a resource the policy does not apply to (no state recorded,
+    # policy-applicability page) satisfies it; `compliant: false` needs an actual non-compliant state.
+    not_flagged = exp.compliant is True and not out.applicable and out.error is None
+    if exp.compliant is not None and out.compliant != exp.compliant and not not_flagged:
         problems.append(f"expected compliant={str(exp.compliant).lower()}, got {json.dumps(out.compliant)}")
     if exp.modified is not None and not contains_subset(out.modified, exp.modified):
         problems.append(

@@ -42,9 +42,52 @@ def test_parameterised_effect(values, effect, compliant, denied) -> None:
     assert (out.matched, out.effect, out.compliant, out.denied) == (True, effect, compliant, denied)
 
 
-def test_not_matched_is_compliant() -> None:
-    out = policy("deny").evaluate({"type": "Microsoft.Compute/virtualMachines", "name": "vm"})
-    assert (out.matched, out.compliant, out.denied) == (False, True, False)
+def test_not_matched_is_compliant_or_not_applicable() -> None:
+    private = dict(SA, properties={"allowBlobPublicAccess": False})
+    cond = {"allOf": [IS_SA, {"field": "Microsoft.Storage/storageAccounts/allowBlobPublicAccess", "equals": True}]}
+    out = policy("deny", cond=cond).evaluate(private)
+    assert (out.matched, out.compliant, out.denied, out.applicable) == (False, True, False, True)
+    vm = policy("deny", cond=cond).evaluate({"type": "Microsoft.Compute/virtualMachines", "name": "vm"})
+    assert (vm.matched, vm.compliant, vm.applicable) == (False, None, False)
+
+
+OTHER = {"field": "Microsoft.Storage/storageAccounts/allowBlobPublicAccess", "equals": "nope"}
+
+
+@pytest.mark.parametrize(
+    ("cond", "resource", "applicable"),
+    [
+        ({"field": "kind", "equals": "BlobStorage"}, SA, True),  # kind-only rules apply to everything
+        ({"field": "name", "equals": "other"}, SA, True),  # so do name-only rules
+        ({"allOf": [IS_SA, {"field": "kind", "equals": "BlobStorage"}]}, SA, True),  # type + kind: type only
+        ({"allOf": [IS_SA, {"field": "kind", "equals": "BlobStorage"}, OTHER]}, SA, False),  # + other: kind too
+        (
+            {"allOf": [IS_SA, {"not": {"field": "kind", "equals": "StorageV2"}}, OTHER]},
+            dict(SA, kind="StorageV2"),
+            False,
+        ),
+        ({"allOf": [IS_SA, {"not": OTHER}]}, dict(SA, type="Microsoft.Compute/disks"), False),
+        ({"allOf": [{"not": IS_SA}, OTHER]}, SA, False),
+        ({"anyOf": [IS_SA, OTHER]}, {"type": "X/y", "name": "n"}, True),  # other leaves count as true
+    ],
+)
+def test_applicability_of_non_existence_effects(cond, resource, applicable) -> None:
+    out = policy("audit", cond=cond).evaluate(resource)
+    if not out.matched:
+        assert out.applicable is applicable
+        assert out.compliant is (True if applicable else None)
+
+
+def test_if_not_exists_effects_do_not_apply_when_if_is_false() -> None:
+    out = policy("auditIfNotExists", details={"type": "X/y"}, cond=IS_VM).evaluate(SA)
+    assert (out.matched, out.applicable, out.compliant) == (False, False, None)
+
+
+def test_location_conditions_never_apply_to_subscriptions() -> None:
+    cond = {"field": "location", "notIn": ["westeurope"]}
+    sub = {"type": "Microsoft.Resources/subscriptions", "name": "s", "id": "/subscriptions/s"}
+    out = policy("audit", cond=cond).evaluate(sub)
+    assert out.applicable is False and out.compliant is None
 
 
 def test_effect_without_value_or_unknown_effect_is_unsupported() -> None:
