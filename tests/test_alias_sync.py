@@ -84,3 +84,12 @@ def test__alias_sync__unreachable_endpoint_exits_two(tmp_path: Path, monkeypatch
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert not (tmp_path / "aliases.json").exists()
+
+
+def test__alias_sync__modifiable_attribute_reaches_the_validator(server: str, tmp_path: Path) -> None:
+    from policygen.rules.effects import synced_modifiable_aliases
+
+    assert (
+        CliRunner().invoke(app, ["aliases", "sync", "--endpoint", server, "--cache-dir", str(tmp_path)]).exit_code == 0
+    )
+    assert synced_modifiable_aliases(tmp_path) == {"microsoft.contoso/widgets/colour"}

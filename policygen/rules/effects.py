@@ -473,16 +473,41 @@ _MODIFIABLE: frozenset[str] | None = None
 
 
 def modifiable_aliases() -> frozenset[str]:
-    """Aliases known to be Modifiable: those Microsoft's built-in modify definitions change (shipped list)."""
+    """Aliases known to be Modifiable: those Microsoft's built-in modify definitions change (shipped list)
+    plus those the `aliases sync` cache marks Modifiable (`defaultMetadata.attributes`)."""
     global _MODIFIABLE
     if _MODIFIABLE is None:
         from importlib import resources
 
         text = resources.files("policygen.data").joinpath("modifiable-aliases.txt").read_text(encoding="utf-8")
-        _MODIFIABLE = frozenset(
-            line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")
-        )
+        names = {line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")}
+        names |= synced_modifiable_aliases()
+        _MODIFIABLE = frozenset(names)
     return _MODIFIABLE
+
+
+def synced_modifiable_aliases(cache_dir: object = None) -> set[str]:
+    """Lower-case aliases whose synced metadata says Modifiable (empty when there is no cache)."""
+    import json
+    from pathlib import Path
+
+    from policygen.aliases import default_cache_dir
+
+    path = Path(cache_dir or default_cache_dir()) / "aliases.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    providers = data.get("value", []) if isinstance(data, dict) else data if isinstance(data, list) else []
+    out: set[str] = set()
+    for provider in providers:
+        for rtype in (provider or {}).get("resourceTypes") or [] if isinstance(provider, dict) else []:
+            for alias in (rtype or {}).get("aliases") or []:
+                meta = alias.get("defaultMetadata") if isinstance(alias, dict) else None
+                attrs = meta.get("attributes") if isinstance(meta, dict) else None
+                if isinstance(attrs, str) and "modifiable" in attrs.lower() and isinstance(alias.get("name"), str):
+                    out.add(alias["name"].lower())
+    return out
 
 
 class ModifiableAliases(Rule):

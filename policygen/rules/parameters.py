@@ -9,7 +9,7 @@ from datetime import datetime
 
 from policygen.expressions import is_expression
 from policygen.rules.base import DEFINITION, INITIATIVE, Hit, Rule, Severity
-from policygen.rules.model import Doc, analyse, ci_get, ci_key, esc
+from policygen.rules.model import Doc, analyse, ci_get, ci_key, esc, walk_strings
 
 PARAMS = "https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-parameters"
 ARRAYS = "https://learn.microsoft.com/azure/governance/policy/how-to/author-policies-for-arrays"
@@ -177,9 +177,27 @@ class UnusedParameter(Rule):
         if doc.rule is None or not doc.custom:
             return  # built-ins keep deprecated, unused parameters (the service exempts them)
         refs = doc.param_refs
-        for name, _spec, ptr, _lk in iter_params(doc):
-            if name.lower() not in refs:
-                yield ptr, f"parameter {name!r} is declared but not used in the policy rule"
+        unused = [(name, ptr) for name, _spec, ptr, _lk in iter_params(doc) if name.lower() not in refs]
+        if unused:
+            # A reference inside the embedded deployment template is ARM's, but whether the service counts
+            # it is undocumented: accept it rather than risk rejecting a definition Azure takes.
+            template_refs = _template_param_refs(doc)
+            for name, ptr in unused:
+                if name.lower() not in template_refs:
+                    yield ptr, f"parameter {name!r} is declared but not used in the policy rule"
+
+
+def _template_param_refs(doc: Doc) -> set[str]:
+    det = doc.details
+    dep = ci_get(det, "deployment") if isinstance(det, dict) else None
+    props = ci_get(dep, "properties") if isinstance(dep, dict) else None
+    template = ci_get(props, "template") if isinstance(props, dict) else None
+    out: set[str] = set()
+    if template is not None:
+        for _ptr, s in walk_strings(template):
+            if is_expression(s):
+                out.update(analyse(s).params)
+    return out
 
 
 class UndefinedParameter(Rule):
