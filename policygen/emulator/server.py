@@ -76,13 +76,19 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = do_HEAD = _serve  # noqa: N815
 
 
+class _ThreadingServer(ThreadingHTTPServer):
+    # The stdlib listens with a backlog of 5: a client opening dozens of connections at once (apply at
+    # --concurrency 32) gets SYNs dropped (a 1 s retransmit) or resets. ARM takes such bursts.
+    request_queue_size = 256
+
+
 class EmulatorServer:
     """An `Emulator` bound to a socket; `start()` serves on a background thread, `url` says where."""
 
     def __init__(self, config: EmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0):
         self.emulator = Emulator(config)
         handler = type("Handler", (_Handler,), {"emulator": self.emulator})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd = _ThreadingServer((host, port), handler)
         self.httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
