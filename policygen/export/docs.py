@@ -24,7 +24,12 @@ def cell(value: Any) -> str:
     if value is None or value == "":
         return "—"
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text.replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
+    return prose(text).replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
+
+
+def prose(text: str) -> str:
+    """Pack text is shown as text, never as HTML a wiki would render."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def code(value: Any) -> str:
@@ -32,6 +37,14 @@ def code(value: Any) -> str:
         return "—"
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
     return "`" + text.replace("|", "\\|").replace("`", "'").replace("\n", " ") + "`"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def paragraph(text: str | None) -> list[str]:
+    return [prose(text), ""] if text else []
 
 
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -54,8 +67,9 @@ def index(build: Build) -> str:
     pack = build.pack
     lines = [f"# {pack.name} {pack.version}", "",
              f"Owner marker (`metadata.pacOwnerId`): `{pack.owner_id}`. Definitions live at `{pack.definition_scope}`.",
-             "", f"{len(build.definitions)} policy definitions, {len(build.initiatives)} initiatives, "
-             f"{len(build.assignments)} assignments. See also the [compliance view by group](compliance.md).", "",
+             "", f"{plural(len(build.definitions), 'policy definition')}, "
+             f"{plural(len(build.initiatives), 'initiative')}, {plural(len(build.assignments), 'assignment')}. "
+             "See also the [compliance view by group](compliance.md).", "",
              "## Initiatives", ""]
     lines += table(["Initiative", "Display name", "Policies", "Version"], [
         [f"[{n}](initiatives/{n}.md)", cell(a.properties["displayName"]), str(len(a.properties["policyDefinitions"])),
@@ -97,8 +111,8 @@ def initiative_page(build: Build, art: Artefact) -> str:
     p = art.properties
     meta = p.get("metadata") or {}
     groups = {g["name"]: g for g in p.get("policyDefinitionGroups") or []}
-    lines = [f"# {p['displayName']}", "", f"`{art.name}` · version {meta.get('version', '—')} · category "
-             f"{meta.get('category', '—')}", "", p.get("description") or "", "", "## Policies", ""]
+    lines = [f"# {prose(p['displayName'])}", "", f"`{art.name}` · version {meta.get('version', '—')} · category "
+             f"{meta.get('category', '—')}", "", *paragraph(p.get("description")), "## Policies", ""]
     rows = []
     for m in p["policyDefinitions"]:
         local = local_name(build, m["policyDefinitionId"])
@@ -135,7 +149,7 @@ def assignment_page(build: Build, art: Artefact) -> str:
               else code(local[1]) if local else code(p["policyDefinitionId"]))
     key = ((p.get("metadata") or {}).get("policygen") or {}).get("scope")
     identity = art.body.get("identity") or {}
-    lines = [f"# {p['displayName']}", "", p.get("description") or "", "",
+    lines = [f"# {prose(p['displayName'])}", "", *paragraph(p.get("description")),
              f"- Name: `{art.name}`", f"- Assigns: {target}",
              f"- Scope: `{art.scope}`" + (f" (scope key `{key}`)" if key and not key.startswith("/") else ""),
              f"- Not scopes: {', '.join(code(s) for s in p.get('notScopes') or []) or 'none'}",
@@ -182,7 +196,7 @@ def compliance(build: Build) -> str:
         p = art.properties
         users = [a for _n, a in sorted(build.assignments.items())
                  if local_name(build, a.properties["policyDefinitionId"]) == ("initiative", name)]
-        lines += [f"## {p['displayName']} (`{name}`)", ""]
+        lines += [f"## {prose(p['displayName'])} (`{name}`)", ""]
         groups = list(p.get("policyDefinitionGroups") or [])
         members = p["policyDefinitions"]
         ungrouped = [m for m in members if not m.get("groupNames")]

@@ -38,3 +38,11 @@ def test_compliance_view_gives_each_assignment_its_effect(fixture_pack: Path) ->
 
 def test_deterministic(fixture_pack: Path) -> None:
     assert render_docs(fixture_pack, "azure") == render_docs(fixture_pack, "azure")
+
+
+def test_pack_text_is_never_rendered_as_html(fixture_pack: Path) -> None:
+    path = fixture_pack / "initiatives/guardrails.yaml"
+    path.write_text(path.read_text().replace("description: Public network access and tagging.",
+                                             "description: <script>alert(1)</script> & more"))
+    page = render_docs(fixture_pack, "azure")["initiatives/guardrails.md"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page and "<script>" not in page
