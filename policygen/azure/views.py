@@ -40,6 +40,24 @@ def _value(v: Any, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _pair(before: Any, after: Any, width: int = 60) -> tuple[str, str]:
+    """Both sides of a change, cut to `width` around where they first differ (long strings often differ at
+    the end, and two identical-looking prefixes would hide the change)."""
+    b, a = _value(before, 10_000), _value(after, 10_000)
+    if len(b) <= width and len(a) <= width:
+        return b, a
+    same = 0
+    while same < min(len(a), len(b)) and a[same] == b[same]:
+        same += 1
+    start = max(0, same - width // 3)
+
+    def cut(text: str) -> str:
+        part = text[start:start + width]
+        return ("…" if start else "") + part + ("…" if start + width < len(text) else "")
+
+    return cut(b), cut(a)
+
+
 def target_line(plan: Plan) -> str:
     t = plan.target
     where = f"emulator {t.endpoint}" if t.is_local else f"{t.cloud} tenant {t.tenant_id or '(default)'}"
@@ -85,8 +103,8 @@ def render_plan(plan: Plan, console: Console, *, read_seconds: float | None = No
                 elif d.after == MISSING:
                     console.print(f"      [red]-[/] {escape(d.path)} = {escape(_value(d.before))}")
                 else:
-                    console.print(f"      [yellow]~[/] {escape(d.path)}: {escape(_value(d.before, 60))} "
-                                  f"[dim]->[/] {escape(_value(d.after, 60))}")
+                    before, after = _pair(d.before, d.after)
+                    console.print(f"      [yellow]~[/] {escape(d.path)}: {escape(before)} [dim]->[/] {escape(after)}")
     if plan.remediations:
         console.print("\nRemediation tasks apply will start:")
         for t in plan.remediations:
@@ -248,13 +266,14 @@ def render_status(rows: list[AssignmentCompliance], console: Console, title: str
     if not rows:
         console.print("No assignments of this pack are deployed in this environment.")
         return
-    table = Table(title=title, header_style="bold", title_justify="left")
+    table = Table(title=f"{title} (resources failing/passing; policies failing/total)", header_style="bold",
+                  title_justify="left")
     table.add_column("Assignment", no_wrap=True)
     table.add_column("Scope", no_wrap=True)
-    table.add_column("Non-compliant", justify="right")
-    table.add_column("Compliant", justify="right")
+    table.add_column("Failing", justify="right")  # non-compliant resources
+    table.add_column("Passing", justify="right")
     table.add_column("%", justify="right")
-    table.add_column("Policies failing", justify="right")
+    table.add_column("Policies", justify="right")  # failing / evaluated
     for r in rows:
         pct = "-" if r.percent is None else f"{r.percent:.0f}%"
         color = "green" if r.noncompliant_resources == 0 else "red"
