@@ -397,6 +397,10 @@ class Overrides(Rule):
             if kind == "policyeffect":
                 if not (isinstance(value, str) and value.lower() in EFFECTS):
                     yield p, f"override value {value!r} is not an effect"
+                else:
+                    for where, allowed in _effect_allowed_values(doc, ci_get(ov, "selectors")):
+                        if value.lower() not in allowed:
+                            yield p, f"override effect {value!r} is not allowed by {where} (allowed: {sorted(allowed)})"
                 sels = ci_get(ov, "selectors")
                 if sels is not None:
                     yield from selector_problems(
@@ -410,6 +414,44 @@ class Overrides(Rule):
                     yield p, f"policyVersion override {value} is older than definitionVersion {dv}"
             else:
                 yield p, f"override kind {ci_get(ov, 'kind')!r} is not policyEffect or policyVersion"
+
+
+def _effect_allowed_values(doc: Doc, selectors: Any) -> list[tuple[str, set[str]]]:
+    """(what, allowed effects) for the definitions an effect override targets, when they are known."""
+    kind, props = target_of(doc)
+    if props is None:
+        return []
+    if kind == "definition":
+        allowed = _allowed_effects(props)
+        return [("the definition's effect parameter", allowed)] if allowed else []
+    refs = None
+    for sel in selectors or []:
+        if isinstance(sel, dict) and str(ci_get(sel, "kind")).lower() == "policydefinitionreferenceid":
+            refs = {str(r).lower() for r in (ci_get(sel, "in") or [])}
+    out = []
+    for m in ci_get(props, "policyDefinitions") or []:
+        if not isinstance(m, dict):
+            continue
+        ref = str(ci_get(m, "policyDefinitionReferenceId"))
+        if refs is not None and ref.lower() not in refs:
+            continue
+        target = find_definition(doc.definitions, ci_get(m, "policyDefinitionId"))
+        allowed = _allowed_effects(props_of(target)) if target else set()
+        if allowed:
+            out.append((f"member {ref!r}", allowed))
+    return out
+
+
+def _allowed_effects(props: dict) -> set[str]:
+    rule = ci_get(props, "policyRule")
+    then = ci_get(rule, "then") if isinstance(rule, dict) else None
+    eff = ci_get(then, "effect") if isinstance(then, dict) else None
+    if not (isinstance(eff, str) and is_expression(eff)):
+        return set()
+    ref = analyse(eff).bare_param
+    spec = ci_get(ci_get(props, "parameters") or {}, ref) if ref else None
+    allowed = ci_get(spec, "allowedValues") if isinstance(spec, dict) else None
+    return {v.lower() for v in allowed if isinstance(v, str)} if isinstance(allowed, list) else set()
 
 
 def _major(v: str) -> int:

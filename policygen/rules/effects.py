@@ -240,6 +240,13 @@ def _existence_checks(doc: Doc) -> Iterable[Hit]:
             ),
             Severity.WARNING,
         )
+    elif doc.custom and isinstance(t, str) and nk is None and t.lower() in _if_types(doc):
+        yield (
+            doc.details_ptr,
+            "details.type equals the if type but no name is given: any resource of that type in the resource "
+            "group satisfies the existence check; set name to [field('name')]",
+            Severity.WARNING,
+        )
 
 
 class AuditIfNotExistsDetails(Rule):
