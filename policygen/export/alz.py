@@ -108,20 +108,36 @@ def snake(name: str) -> str:
 
 
 def default_values(build: Build) -> dict[str, Any]:
-    """One default per resource-id/location parameter an assignment sets, so a consumer supplies it once
-    (`policy_default_values`) instead of editing each assignment."""
-    users: dict[str, list[dict[str, Any]]] = {}
+    """A default per resource-id/location parameter the assignments set, so a consumer supplies each value
+    once (`policy_default_values`) instead of editing assignments. Assignments that set the same value
+    share a default; where values differ (dev vs prod) each scope key gets its own (`<param>_<key>`)."""
+    groups: dict[str, dict[str, list[tuple[str, str]]]] = {}  # param -> value (json) -> [(assignment, key)]
     for name, art in sorted(build.assignments.items()):
         target = local_name(build, art.properties["policyDefinitionId"])
         if target is None:
             continue
         declared = (build.initiatives if target[0] == "initiative" else build.definitions)[target[1]] \
             .properties.get("parameters") or {}
-        for pname in sorted(art.properties.get("parameters") or {}):
+        for pname, given in sorted((art.properties.get("parameters") or {}).items()):
             if (declared.get(pname) or {}).get("metadata", {}).get("strongType"):
-                users.setdefault(pname, []).append({"policy_assignment_name": name, "parameter_names": [pname]})
-    return {"defaults": [{"default_name": snake(p), "description": f"Value of parameter {p}",
-                          "policy_assignments": refs} for p, refs in sorted(users.items())]}
+                value = json.dumps(given.get("value"), sort_keys=True)
+                groups.setdefault(pname, {}).setdefault(value, []).append((name, scope_key(art)))
+    defaults = []
+    for pname, by_value in sorted(groups.items()):
+        for users in sorted(by_value.values()):
+            default = snake(pname)
+            if len(by_value) > 1:
+                keys = sorted({key for _name, key in users})
+                default += "_" + "_".join(snake(k) for k in keys)
+            defaults.append({"default_name": default, "description": f"Value of parameter {pname}",
+                             "policy_assignments": [{"policy_assignment_name": n, "parameter_names": [pname]}
+                                                    for n, _key in users]})
+    seen: dict[str, int] = {}
+    for d in sorted(defaults, key=lambda d: d["default_name"]):  # distinct values within one scope key
+        seen[d["default_name"]] = seen.get(d["default_name"], 0) + 1
+        if seen[d["default_name"]] > 1:
+            d["default_name"] += f"_{seen[d['default_name']]}"
+    return {"defaults": sorted(defaults, key=lambda d: d["default_name"])}
 
 
 def check_library(root: Path | str) -> list[str]:

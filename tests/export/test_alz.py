@@ -9,7 +9,7 @@ import pytest
 
 from policygen.errors import InputError
 from policygen.export import export_pack, render_format
-from policygen.export.alz import PLACEHOLDER_MG, check_library
+from policygen.export.alz import PLACEHOLDER_MG, check_library, snake
 from policygen.render import compile_pack
 from tests.export.support import load_schema, schema_errors
 
@@ -95,12 +95,21 @@ def test_archetype_metadata_and_defaults_are_schema_valid(fixture_pack: Path, sh
     assert problems == []
 
 
-def test_defaults_point_at_resource_id_parameters(mlops_pack: Path) -> None:
+def test_defaults_share_a_value_only_where_assignments_agree(mlops_pack: Path) -> None:
+    build = compile_pack(mlops_pack, "azure")
     files = render_format(mlops_pack, "alz", env="azure")
-    defaults = {d["default_name"]: d for d in json.loads(files["alz_policy_default_values.json"])["defaults"]}
-    assert "private_endpoint_subnet_id" in defaults
-    refs = defaults["private_endpoint_subnet_id"]["policy_assignments"]
-    assert all(r["parameter_names"] == ["privateEndpointSubnetId"] for r in refs)
+    defaults = json.loads(files["alz_policy_default_values.json"])["defaults"]
+    assert defaults, "the MLOps pack sets resource ids (subnets, DNS zones) per assignment"
+    covered = set()
+    for d in defaults:
+        (pname,) = {p for r in d["policy_assignments"] for p in r["parameter_names"]}
+        assert d["default_name"].startswith(snake(pname))
+        values = {json.dumps(build.assignments[r["policy_assignment_name"]].properties["parameters"][pname])
+                  for r in d["policy_assignments"]}
+        assert len(values) == 1, f"{d['default_name']} would force one value on assignments that differ"
+        covered |= {(r["policy_assignment_name"], pname) for r in d["policy_assignments"]}
+    assert len({d["default_name"] for d in defaults}) == len(defaults)
+    assert ("mlops-prod-baseline", "privateEndpointSubnetId") in covered
 
 
 def test_mlops_pack_round_trips(mlops_pack: Path) -> None:
