@@ -103,3 +103,54 @@ def test_for_each_expressions_select_what_the_build_says(fixture_pack: Path, tmp
         filt = f'{{ for k, v in local.policy_assignments : k => v if v.scope_type == "{kind}" }}'
         assert filt in files["main.tf"]
         assert terraform_eval(data_only, f"keys({filt})") == names
+
+
+@needs_terraform
+def test_module_wiring_applies_with_a_stand_in_provider(fixture_pack: Path, tmp_path: Path) -> None:
+    """main.tf rewritten onto terraform_data (tf_shadow.py) and applied offline: every reference, for_each
+    and lookup resolves, and what each resource would receive matches the build."""
+    import json
+    import subprocess
+
+    from tests.export.test_hcl import TF_ENV
+    from tests.export.tf_shadow import rename, shadow
+
+    files = render_format(fixture_pack, "terraform", env="azure")
+    work = tmp_path / "shadow"
+    work.mkdir()
+    for name in ("locals.tf", "variables.tf"):
+        (work / name).write_text(files[name])
+    (work / "main.tf").write_text(shadow(files["main.tf"]))
+    (work / "outputs.tf").write_text(rename(files["outputs.tf"]))
+    for args in (["init", "-input=false"], ["apply", "-auto-approve", "-input=false"]):
+        run = subprocess.run(["terraform", *args, "-no-color"], cwd=work, capture_output=True, text=True,
+                             env=TF_ENV, timeout=300)
+        assert run.returncode == 0, run.stdout + run.stderr
+    state = json.loads(subprocess.run(["terraform", "show", "-json"], cwd=work, capture_output=True, text=True,
+                                      env=TF_ENV, timeout=120, check=True).stdout)
+    res = {r["address"].replace("terraform_data.", ""): r["values"] for r in state["values"]["root_module"]["resources"]}
+    definition_ids = {n: res[f'policy_definition_this["{n}"]']["id"]
+                      for n in ("st-public-network", "st-public-network-modify", "tag-check")}
+    guardrails = res['policy_set_definition_this["guardrails"]']
+    members = guardrails["input"]["policy_definition_reference"]
+    assert [m["policy_definition_id"] for m in members] == [
+        definition_ids["st-public-network"], definition_ids["st-public-network-modify"], definition_ids["tag-check"],
+        "/providers/Microsoft.Authorization/policyDefinitions/06a78e20-9358-41c9-923c-fb736d382a4d"]
+    assert json.loads(members[0]["parameter_values"]) == {"effect": {"value": "[parameters('effect-st-public-network')]"}}
+    prod = res['management_group_policy_assignment_this["guardrails-prod"]']
+    assert prod["input"]["policy_definition_id"] == guardrails["id"]
+    assert prod["input"]["management_group_id"] == "/providers/Microsoft.Management/managementGroups/contoso-prod"
+    assert prod["input"]["identity"] == [{"type": "SystemAssigned", "identity_ids": None}]
+    assert res['subscription_policy_assignment_this["tag-sub"]']["input"]["enforce"] is False
+    rg = res['resource_group_policy_assignment_this["st-rg-modify"]']
+    assert rg["input"]["policy_definition_id"] == definition_ids["st-public-network-modify"]
+    remediation = res['management_group_policy_remediation_this["guardrails-prod-st-public-network-modify"]']
+    assert remediation["input"]["policy_assignment_id"] == prod["id"]
+    assert remediation["input"]["policy_definition_reference_id"] == "st-public-network-modify"
+    assert remediation["input"]["failure_percentage"] == 0.1 and remediation["input"]["location_filters"] == ["northeurope"]
+    rg_remediation = res['resource_group_policy_remediation_this["st-rg-modify"]']
+    assert rg_remediation["input"]["policy_assignment_id"] == rg["id"]
+    assert rg_remediation["input"]["resource_discovery_mode"] == "ReEvaluateCompliance"
+    roles = sorted(k for k in res if k.startswith("role_assignment_policy"))
+    assert roles == ['role_assignment_policy["guardrails-prod/17d1049b-9a84-46fb-8f53-869881c3d3ab"]',
+                     'role_assignment_policy["st-rg-modify/17d1049b-9a84-46fb-8f53-869881c3d3ab"]']
