@@ -131,3 +131,23 @@ def test_literals_that_look_like_expressions_survive(fixture_pack: Path) -> None
     assert conditions[1]["value"] == "[[[literal in brackets]"
     assert tag["properties"]["description"].endswith("[not an expression")
     assert tag["properties"]["policyRule"]["then"]["effect"] == "[[parameters('effect')]"
+
+
+def test_template_expressions_parse_and_use_known_functions(fixture_pack: Path, mlops_pack: Path) -> None:
+    """Every string ARM will evaluate parses (policygen's ARM expression grammar) and calls only template
+    functions with a valid number of arguments; escaped policy content is not evaluated at deploy time."""
+    from policygen.expressions import ARM_FUNCTIONS, function_arity, is_escaped, is_expression, iter_calls, parse_string
+
+    known = {f.lower() for f in ARM_FUNCTIONS}
+    for pack in (fixture_pack, mlops_pack):
+        evaluated = [s for s in _strings(_template(pack, "azure")) if is_expression(s) and not is_escaped(s)]
+        assert evaluated
+        for text in evaluated:
+            for call, _depth in iter_calls(parse_string(text)):
+                assert call.name.lower() in known, text
+                arity = function_arity(call.name)
+                if arity:
+                    low, high = arity
+                    assert low <= len(call.args) and (high is None or len(call.args) <= high), text
+        assert not any(s.startswith("[field(") or s == "[parameters('effect')]" for s in evaluated), \
+            "policy expressions must reach Azure Policy unevaluated"
