@@ -63,3 +63,17 @@ def test_replace_moves_only_the_packs_own_ids(fixture_pack: Path) -> None:
 
 def test_quote_escapes_bicep_strings() -> None:
     assert quote("it's ${x}\\") == "'it\\'s \\${x}\\\\'"
+
+
+def test_symbols_are_declared_once_and_module_params_exist(mlops_pack: Path, fixture_pack: Path) -> None:
+    for pack in (mlops_pack, fixture_pack):
+        files = render_format(pack, "bicep", env="azure")
+        main = files["main.bicep"]
+        declared = re.findall(r"^(?:resource|module) (\w+) ", main, flags=re.M)
+        assert len(declared) == len(set(declared))
+        depends = re.findall(r"dependsOn: \[\n((?:    \w+\n)+)  \]", main)
+        assert {s.strip() for block in depends for s in block.split()} <= set(declared)
+        for module, params in re.findall(r"^module \w+ '([^']+)' = \{.*?  params: \{\n(.*?)\n  \}", main, flags=re.M | re.S):
+            declared_params = set(re.findall(r"^param (\w+) ", files[module], flags=re.M))
+            used = set(re.findall(r"^    (\w+):", params, flags=re.M))
+            assert used <= declared_params and "assignment" in used
