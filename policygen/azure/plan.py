@@ -329,6 +329,7 @@ def make_plan(desired: Desired, remote: RemoteState, warnings: list[str] | None 
                 note = f"owned by {r.owner}" if cls == "otherPaC" else "no owner marker; kept (strategy ownedOnly)"
                 plan.unmanaged.append(Unmanaged(kind, r.id, cls, r.owner, note))
 
+    _keep_referenced(changes, remote, plan)
     _cascade_replacements(changes, remote, conflicts)
     if conflicts:
         raise PlanError("cannot plan:\n  " + "\n  ".join(conflicts))
@@ -346,6 +347,23 @@ def make_plan(desired: Desired, remote: RemoteState, warnings: list[str] | None 
     }
     plan.unmanaged.sort(key=lambda u: (KIND_ORDER.get(u.kind, 9), u.id.lower()))
     return plan
+
+
+def _keep_referenced(changes: dict[str, Change], remote: RemoteState, plan: Plan) -> None:
+    """Azure refuses to delete a definition or initiative that something we do not manage still
+    references: keep it (with a warning) instead of planning a delete that is bound to fail."""
+    for k, c in list(changes.items()):
+        if c.actions != ["delete"] or c.kind not in ("definition", "initiative"):
+            continue
+        users = [r.id for group in (remote.initiatives, remote.assignments) for rk, r in group.items()
+                 if k in _referenced(r) and rk not in changes]
+        if users:
+            del changes[k]
+            plan.warnings.append(f"{c.address} is no longer in the pack but {users[0]}"
+                                 + (f" and {len(users) - 1} more" if len(users) > 1 else "")
+                                 + " (not managed by this pack) still references it; kept")
+            plan.unmanaged.append(Unmanaged(c.kind, c.id, c.owner or "thisPaC", plan.owner_id,
+                                            "ours, but still referenced by objects this pack does not manage"))
 
 
 def _cascade_replacements(changes: dict[str, Change], remote: RemoteState, conflicts: list[str]) -> None:

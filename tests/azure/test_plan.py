@@ -252,3 +252,18 @@ def test_saved_plan_round_trip_and_staleness(monkeypatch: pytest.MonkeyPatch, tm
     path.write_text(json.dumps(data))
     with pytest.raises(PlanError, match="unsupported plan format_version"):
         Plan.read(path)
+
+
+def test_a_definition_still_used_by_someone_else_is_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    pack = write_pack(tmp_path, {**MINI_PACK, "definitions/extra.yaml": EXTRA})
+    with emulator(monkeypatch):
+        s = Session(pack)
+        assert execute(s.plan(), s.arm).ok
+        extra = s.build.definition_id("definition", "extra")
+        s.arm.put_assignment(PROD, "by-hand", {"properties": {"policyDefinitionId": extra, "displayName": "x"}})
+        (pack / "definitions/extra.yaml").unlink()
+        s.recompile()
+        plan = s.plan()
+        assert "definition.extra" not in plan.by_address()
+        assert any("definition.extra is no longer in the pack" in w for w in plan.warnings)
+        assert execute(plan, s.arm).ok
