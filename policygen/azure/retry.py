@@ -89,6 +89,7 @@ def call_with_retries(fn: Callable[[], T], settings: RetrySettings, stats: CallS
     attempt = 0
     principal_started: float | None = None
     principal_attempt = 0
+    unsent = 0  # requests that could not even be sent
     while True:
         attempt += 1
         stats.add(requests=1, **({"writes": 1} if write else {"reads": 1}))
@@ -96,8 +97,8 @@ def call_with_retries(fn: Callable[[], T], settings: RetrySettings, stats: CallS
             return fn()
         except (ServiceRequestError, ServiceResponseError) as exc:
             stats.add(connection_errors=1)
-            budget = settings.connect_attempts if isinstance(exc, ServiceRequestError) else settings.attempts
-            if attempt >= min(budget, settings.attempts):
+            unsent += isinstance(exc, ServiceRequestError)
+            if attempt >= settings.attempts or unsent >= settings.connect_attempts:
                 raise
             delay, reason = _backoff(settings, attempt), f"connection error ({type(exc).__name__})"
         except HttpResponseError as exc:
