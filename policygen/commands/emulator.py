@@ -66,9 +66,14 @@ def emulator(
         typer.echo(f"  export POLICYGEN_ENDPOINT={url}")
         typer.echo("  Ctrl-C to stop" + (f"; state in {state}" if state else "; state in memory"), err=True)
 
+    import sqlite3
+
     try:
         serve(config, host, port, announce=announce)
+    except sqlite3.Error as exc:
+        raise InputError(Diagnostic(str(state), 0, 0, f"cannot use the state file: {exc}")) from exc
     except OSError as exc:
-        raise InputError(Diagnostic(f"{host}:{port}", 0, 0, f"cannot listen: {exc.strerror or exc}")) from exc
+        where = str(exc.filename) if exc.filename else f"{host}:{port}"
+        raise InputError(Diagnostic(where, 0, 0, f"cannot start the emulator: {exc.strerror or exc}")) from exc
     typer.echo("policygen emulator stopped", err=True)
     raise typer.Exit(ExitCode.OK)

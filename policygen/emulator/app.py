@@ -7,6 +7,7 @@ lets the CLI, `running_emulator()` and tests share one code path.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from typing import Any
 from policygen.emulator.core import DEFAULT_TENANT, ArmError, Request, Response
 from policygen.emulator.faults import FaultConfig, Faults
 from policygen.emulator.store import Store
+
+log = logging.getLogger("policygen.emulator")
 
 
 @dataclass
@@ -52,6 +55,15 @@ class Emulator:
             seed_mod.apply(self, self.config.seed)
         else:
             seed_mod.ensure_root(self)
+            self._interrupted_tasks()
+
+    def _interrupted_tasks(self) -> None:
+        """Remediation tasks that were running when a persisted emulator stopped end as Failed."""
+        for rid, rem in self.store.items("remediations"):
+            props = rem["properties"]
+            if props.get("provisioningState", "").lower() not in ("succeeded", "failed", "canceled", "complete"):
+                props.update(provisioningState="Failed", statusMessage="The emulator stopped while the task ran.")
+                self.store.put("remediations", rid, rem)
 
     @property
     def tenant_id(self) -> str:
@@ -76,6 +88,7 @@ class Emulator:
         except ArmError as err:
             resp = Response(err.status, err.body(), dict(err.headers))
         except Exception as exc:  # a bug must surface as a 500 with a message, never hang the client
+            log.exception("emulator error on %s %s", req.method, req.path)
             resp = Response(500, ArmError(500, "InternalServerError", f"emulator error: {exc!r}").body())
         ms = (time.perf_counter() - started) * 1000
         self._record(req, resp.status if resp and action is None else 0, ms, action)

@@ -39,3 +39,19 @@ def test_state_persists_across_restart(tmp_path):
             "properties": {"policyDefinitionId": d.id,
                            "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "x"}}}})
         assert recreated.identity.principal_id != a.identity.principal_id
+
+
+def test_a_task_interrupted_by_shutdown_ends_failed(tmp_path):
+    state = tmp_path / "state.db"
+    with running_emulator(seed=tenant_seed(), state=state, remediation_step_s=0.3) as url:
+        c = build_clients(SUB, endpoint=url, retry_total=0)
+        d = c.policy.policy_definitions.create_or_update("add-tag", tag_definition())
+        a = c.policy.policy_assignments.create(f"/subscriptions/{SUB}", "tags", {
+            "location": "westeurope", "identity": {"type": "SystemAssigned"},
+            "properties": {"policyDefinitionId": d.id,
+                           "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "x"}}}})
+        c.insights.remediations.create_or_update_at_subscription("r", {"properties": {"policyAssignmentId": a.id}})
+    with running_emulator(state=state) as url:
+        c = build_clients(SUB, endpoint=url, retry_total=0)
+        rem = c.insights.remediations.get_at_subscription("r")
+        assert rem.provisioning_state == "Failed"
