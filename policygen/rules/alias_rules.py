@@ -120,7 +120,8 @@ class KnownBadAliases(Rule):
     source = KNOWN
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        for c in doc.conds:
+        conds = doc.conds if "deny" in doc.effects else doc.conds_with("equals", "in")
+        for c in conds:
             if c.region != "if" or c.operand != "field" or not isinstance(c.operand_value, str):
                 continue
             f = c.operand_value.lower()

@@ -178,6 +178,33 @@ def _space_before_paren(text: str) -> bool:
     return False
 
 
+class Shape:
+    """What a condition object's key set means; shared by every node with the same keys (memoised)."""
+
+    __slots__ = ("keys", "logical", "operands", "ops", "regular")
+
+    def __init__(self, names: tuple[str, ...]):
+        self.keys = {k.lower(): k for k in names}
+        self.logical = [k for k in self.keys if k in LOGICAL]
+        self.operands = [k for k in self.keys if k in OPERANDS]
+        self.ops = [k for k in self.keys if k in OPERATORS]
+        # One operand, one known operator, nothing else: the leaves grammar rules can skip.
+        self.regular = len(self.operands) == 1 and len(self.ops) == 1 and len(self.keys) == 2
+
+
+_SHAPES: dict[tuple[str, ...], Shape] = {}
+
+
+def shape_of(node: dict) -> Shape:
+    names = tuple(node)
+    shape = _SHAPES.get(names)
+    if shape is None:
+        if len(_SHAPES) > 4096:
+            _SHAPES.clear()
+        shape = _SHAPES[names] = Shape(names)
+    return shape
+
+
 class Count:
     """A `count` operand: field count (`[*]` alias) or value count (array)."""
 
@@ -216,19 +243,14 @@ class Cond:
         "count",
     )
 
-    def __init__(self, ptr: str, node: dict, keys: dict[str, str], region: str, counts: tuple[Count, ...]):
+    def __init__(self, ptr: str, node: dict, shape: Shape, region: str, counts: tuple[Count, ...]):
         self.ptr = ptr
         self.node = node
-        self.keys = keys
+        self.keys = keys = shape.keys  # shared between nodes: read-only
         self.region = region
         self.counts = counts  # enclosing counts, innermost last (non-empty = inside a `where`)
-        operands = []
-        ops = []
-        for k in keys:
-            if k in OPERATORS:
-                ops.append(k)
-            elif k in OPERANDS:
-                operands.append(k)
+        operands = shape.operands
+        ops = shape.ops
         if len(operands) == 1:
             operand = operands[0]
             self.operand = operand
@@ -325,6 +347,8 @@ class Doc:
         self.cache: dict[str, Any] = {}  # per-document memo shared by rules (e.g. initiative members)
         self.conds: list[Cond] = []
         self.by_op: dict[str | None, list[Cond]] = {}  # conditions by lower-case operator (None: 0 or 2+)
+        self.irregular: list[Cond] = []  # leaves that are not exactly {operand, operator}
+        self.big_literals: list[Cond] = []  # leaves whose operator value is a very long string or array
         self.n_conditions = {"if": 0, "existence": 0}
         self.logicals: list[tuple[str, dict, dict[str, str], str]] = []
         self.counts: list[Count] = []
@@ -446,11 +470,12 @@ class Doc:
         if not isinstance(node, dict):
             self.malformed.append((ptr, "a condition must be an object"))
             return
-        keys = {k.lower(): k for k in node}
+        shape = shape_of(node)
+        keys = shape.keys
         self.n_conditions[region] += 1
-        if "allof" in keys or "anyof" in keys or "not" in keys:
+        if shape.logical:
             self.logicals.append((ptr, node, keys, region))
-            for lk in [k for k in keys if k in LOGICAL]:
+            for lk in shape.logical:
                 k = keys[lk]
                 v = node[k]
                 if lk == "not":
@@ -460,8 +485,13 @@ class Doc:
                     for i, child in enumerate(v):
                         self._cond(child, base + str(i), region, counts)
             return
-        cond = Cond(ptr, node, keys, region, counts)
+        cond = Cond(ptr, node, shape, region, counts)
         self.conds.append(cond)
+        if not shape.regular:
+            self.irregular.append(cond)
+        v = cond.op_value
+        if (type(v) is str or type(v) is list) and len(v) > 32768:
+            self.big_literals.append(cond)
         bucket = self.by_op.get(cond.op)
         if bucket is None:
             self.by_op[cond.op] = [cond]

@@ -28,9 +28,7 @@ class KnownOperator(Rule):
     source = RULE
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        for c in doc.conds:
-            if c.op is not None and c.operand is not None and len(c.keys) == 2:
-                continue  # one operand + one known operator: nothing unknown
+        for c in doc.irregular:
             for low, k in c.keys.items():
                 if low in OPERATORS or low in OPERANDS or low == "source":
                     continue

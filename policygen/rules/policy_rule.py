@@ -63,10 +63,10 @@ class ConditionGrammar(Rule):
                         yield ptr + "/" + k, "'not' takes one condition object"
                 elif low in ("allof", "anyof") and (not isinstance(v, list) or not v):
                     yield ptr + "/" + k, f"{k!r} takes a non-empty array of conditions"
-        for c in doc.conds:
+        for c in doc.irregular:
             keys = c.keys
             if c.op is not None and c.operand is not None and "source" not in keys:
-                continue  # the common, well-formed leaf
+                continue  # one operand and operator plus unknown keys: OP-01's business
             if "source" in keys:
                 yield c.ptr, '\'source\' conditions ("source": "action") are no longer supported'
                 continue
@@ -147,7 +147,7 @@ class EvaluationLimits(Rule):
     source = RULE
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        for c in doc.conds:
+        for c in doc.big_literals:
             v = c.op_value
             if isinstance(v, str) and len(v) > 131072:
                 yield c.ptr + "/" + c.op_key, f"string of {len(v):,} characters exceeds the 131,072 evaluation limit"
