@@ -67,9 +67,10 @@ def all_rules() -> list[type[Rule]]:
 
 
 def rules_for(kind: str) -> list[Rule]:
+    """Rule instances for one kind (built whole before publishing: the emulator validates from threads)."""
     if not _INSTANCES:
-        for k in ALL_KINDS:
-            _INSTANCES[k] = [r() for r in all_rules() if k in r.kinds and r is not InputShape]
+        built = {k: [r() for r in all_rules() if k in r.kinds and r is not InputShape] for k in ALL_KINDS}
+        _INSTANCES.update(built)
     return _INSTANCES[kind]
 
 

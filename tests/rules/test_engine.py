@@ -203,3 +203,15 @@ def test__engine__arbitrary_json_never_raises_or_crashes_a_rule() -> None:
             assert not [f for f in findings if "crashed" in f.message], findings
 
     check()
+
+
+def test__engine__validate_object_from_threads() -> None:
+    """The emulator validates PUT bodies from a threading HTTP server."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bad = json.loads(json.dumps(DEFINITION))
+    bad["properties"]["mode"] = "Everything"
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda o: validate_object(o, own=True), [DEFINITION, bad] * 50))
+    assert all(r == [] for r in results[::2])
+    assert all([f.code for f in r] == ["MODE-01"] for r in results[1::2])
