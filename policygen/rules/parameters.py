@@ -378,8 +378,9 @@ class ParameterChangeControl(Rule):
         if not isinstance(old, dict):
             return
         oprops = old.get("properties") if isinstance(old.get("properties"), dict) else old
-        if doc.kind == "definition" and ci_key(oprops, "policyRule") is None:
-            return
+        same_kind = "policyRule" if doc.kind == "definition" else "policyDefinitions"
+        if ci_key(oprops, same_kind) is None:
+            return  # a member definition that shares the initiative's name is not its deployed version
         oparams = ci_get(oprops, "parameters") or {}
         if not isinstance(oparams, dict):
             return
