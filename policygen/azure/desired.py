@@ -9,7 +9,6 @@ whose effect this assignment sets to Disabled or Audit grants no role and gets n
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -97,9 +96,10 @@ class Desired:
 
 def _put_body(art: Artefact) -> dict[str, Any]:
     """The REST body without fields ARM sets itself (name comes from the URL, policyType is server-set)."""
-    body = copy.deepcopy(art.body)
+    body = dict(art.body)  # shallow: nested values are shared with the build and never mutated
     body.pop("name", None)
-    body.get("properties", {}).pop("policyType", None)
+    if isinstance(body.get("properties"), dict):
+        body["properties"] = {k: v for k, v in body["properties"].items() if k != "policyType"}
     return body
 
 

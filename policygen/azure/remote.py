@@ -8,6 +8,7 @@ derive roles). Every object gets a fingerprint (`etag`) so a saved plan can be c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -49,7 +50,7 @@ class RemoteObject:
     def props(self) -> dict[str, Any]:
         return self.body.get("properties") or {}
 
-    @property
+    @functools.cached_property
     def etag(self) -> str:
         return fingerprint(self.body)
 
