@@ -472,8 +472,12 @@ class RoleIdsOnlyForRemediation(Rule):
         rk, _ = _details_key(doc, "roleDefinitionIds")
         if rk is None or not doc.effects or doc.effects & {"deployifnotexists", "modify"}:
             return
-        if doc.custom:
-            yield _dptr(doc, rk), "roleDefinitionIds is used only by deployIfNotExists and modify"
+        if doc.custom:  # Azure accepts it (built-ins carry it): an error only in our own output
+            yield (
+                _dptr(doc, rk),
+                "roleDefinitionIds is used only by deployIfNotExists and modify",
+                Severity.ERROR if doc.own else Severity.WARNING,
+            )
 
 
 _MODIFIABLE: frozenset[str] | None = None

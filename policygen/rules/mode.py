@@ -38,9 +38,14 @@ class ModeValue(Rule):
     def check(self, doc: Doc) -> Iterable[Hit]:
         mode = doc.mode
         if mode is None:
-            # Built-in "Static" regulatory stubs have no mode; Azure accepted them.
+            # Built-in "Static" regulatory stubs have no mode; Azure accepts a missing mode, so only our own
+            # output (which must be unambiguous) fails on it.
             if doc.custom:
-                yield doc.ptr("mode"), "mode is missing: PowerShell defaults to 'All', the CLI to null; always set it"
+                yield (
+                    doc.ptr("mode"),
+                    "mode is missing: PowerShell defaults to 'All', the CLI to null; always set it",
+                    Severity.ERROR if doc.own else Severity.WARNING,
+                )
             return
         if not isinstance(mode, str):
             yield doc.ptr(ci_key(doc.props, "mode")), f"mode must be a string, not {mode!r}"
