@@ -91,8 +91,10 @@ def plan(
                                            help="Exit 0 when nothing changes, 2 when changes are pending, 1 on error."),
     concurrency: int | None = CONCURRENCY_OPT,
 ) -> None:
-    """Show what apply would change in an environment: creates, updates, replaces, deletes, role assignments
-    and remediation tasks. Reads Azure (or the emulator) with list calls; writes nothing.
+    """Show what apply would change in an environment (writes nothing).
+
+    Creates, updates, replaces and deletes of definitions, initiatives, assignments and role assignments,
+    and the remediation tasks apply will start. Reads Azure (or the emulator) with list calls.
 
     The saved plan holds every value in clear text and fingerprints of what it read: treat it as sensitive;
     apply refuses it once Azure has changed.
@@ -153,10 +155,11 @@ def apply(
                                         "enabled)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only failures and the summary."),
 ) -> None:
-    """Make an environment match the pack: definitions -> initiatives -> assignments -> role assignments ->
-    remediation (deletes in reverse), in parallel where dependencies allow, retrying throttling, server
-    errors and identity replication. Safe to re-run: a second apply writes nothing; an interrupted one
-    converges.
+    """Make an environment match the pack (a saved plan, or plan and confirm).
+
+    Definitions -> initiatives -> assignments -> role assignments -> remediation (deletes in reverse), in
+    parallel where dependencies allow, retrying throttling, server errors and identity replication. Safe to
+    re-run: a second apply writes nothing; an interrupted one converges.
     """
     from policygen.azure.apply import DEFAULT_CONCURRENCY, ApplyInterrupted, execute
     from policygen.azure.plan import Plan
@@ -216,8 +219,9 @@ def remediate(
                                   help="Trigger an on-demand compliance scan of the subscriptions in scope first."),
     timeout: float = typer.Option(3600.0, "--timeout", help="With --wait: give up after this many seconds."),
 ) -> None:
-    """Start a remediation task for every deployIfNotExists and modify policy of the pack's deployed
-    assignments (one per initiative member), unless an equivalent task is still running.
+    """Start remediation tasks for the pack's deployIfNotExists and modify policies.
+
+    One task per initiative member of each deployed assignment, unless an equivalent task is still running.
     """
     from policygen.azure.remediate import run_remediation, tasks_for
     from policygen.azure.views import remediation_update_printer, render_remediation
@@ -266,9 +270,10 @@ def demo(
     pack: Path = PACK_ARG,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Shorter output (no per-write lines)."),
 ) -> None:
-    """The whole loop on your machine, nothing to configure: start the bundled emulator with the local seed,
-    build, validate and test the pack, show the plan, apply it, remediate, and print compliance before and
-    after. Exits non-zero if any step fails.
+    """The whole loop on your machine against a local emulator: nothing to configure.
+
+    Starts the bundled emulator with the local seed, builds, validates and tests the pack, shows the plan,
+    applies it, remediates, and prints compliance before and after. Exits non-zero if any step fails.
     """
     from policygen.azure.demo import run_demo
 
