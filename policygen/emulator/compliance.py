@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from policygen.emulator import assignments as assignments_mod
-from policygen.emulator import effective, hierarchy
+from policygen.emulator import effective, exemptions, hierarchy
 from policygen.emulator.core import ArmError, copy_json, key, parse_scope
 from policygen.emulator.resources import resources_under
 from policygen.emulator.store import public
@@ -34,10 +34,18 @@ class State:
     assignment: dict
     member: effective.Member
     outcome: Any  # policygen.evaluate Outcome
+    exemption: dict | None = None  # the exemption that makes this state Exempt
 
     @property
     def compliant(self) -> bool:
-        return bool(self.outcome.compliant)
+        """Not non-compliant: compliant, or exempt."""
+        return self.exemption is not None or bool(self.outcome.compliant)
+
+    @property
+    def compliance_state(self) -> str:
+        if self.exemption is not None:
+            return "Exempt"
+        return "Compliant" if self.outcome.compliant else "NonCompliant"
 
 
 def compiled(definition: dict, params: dict[str, Any]) -> Any:
@@ -232,7 +240,8 @@ def compute(
                     continue
                 outcome = evaluate_one(emu, r, a, member)
                 if outcome is not None:
-                    states.append(State(r, public(a), member, outcome))
+                    exemption = exemptions.exempting(emu, r["id"], a["id"], member.reference_id)
+                    states.append(State(r, public(a), member, outcome, exemption))
     return states
 
 
@@ -244,6 +253,8 @@ def admission(emu: Emulator, candidate: dict) -> dict:
             continue
         for member in effective.members(emu, a["properties"]):
             if not may_have_effect(a, member, {"deny", "modify", "append"}):
+                continue
+            if exemptions.exempting(emu, candidate["id"], a["id"], member.reference_id):
                 continue
             outcome = evaluate_one(emu, result, a, member)
             if outcome is None or not outcome.matched or outcome.effect not in ("deny", "modify", "append"):

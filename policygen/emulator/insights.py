@@ -75,7 +75,7 @@ def state_document(emu: Emulator, st: compliance.State, stamp: str) -> dict:
         "policySetDefinitionParameters": json.dumps(a["properties"].get("parameters") or {}) if sset else "",
         "managementGroupIds": ",".join(hierarchy.management_group_ids(emu, r["id"])),
         "policyDefinitionReferenceId": mem.reference_id or "",
-        "complianceState": "Compliant" if st.compliant else "NonCompliant",
+        "complianceState": st.compliance_state,
         "policyDefinitionGroupNames": mem.group_names,
         "policyDefinitionVersion": defn["properties"].get("version", ""),
         "policySetDefinitionVersion": (sset["properties"].get("version", "") if sset else ""),
@@ -152,26 +152,35 @@ def policy_states(emu: Emulator, req: Request, m: dict) -> Response:
     return Response(200, body)
 
 
-def _counts(docs: list[dict]) -> dict:
-    by_resource: dict[str, bool] = {}
-    by_policy: dict[tuple, bool] = {}
-    groups: dict[str, bool] = {}
-    for d in docs:
-        rk = d["resourceId"].lower()
-        by_resource[rk] = by_resource.get(rk, True) and d["isCompliant"]
-        pk = (d["policyAssignmentId"].lower(), d["policyDefinitionId"].lower(), d["policyDefinitionReferenceId"])
-        by_policy[pk] = by_policy.get(pk, True) and d["isCompliant"]
-        for g in d.get("policyDefinitionGroupNames") or []:
-            groups[g] = groups.get(g, True) and d["isCompliant"]
+_RANK = {"compliant": 0, "exempt": 1, "noncompliant": 2}  # a resource takes its worst state
 
-    def details(flags: dict) -> list[dict]:
-        yes = sum(1 for v in flags.values() if v)
-        no = len(flags) - yes
-        return [{"complianceState": "compliant", "count": yes}, {"complianceState": "noncompliant", "count": no}]
+
+def _counts(docs: list[dict]) -> dict:
+    by_resource: dict[str, str] = {}
+    by_policy: dict[tuple, str] = {}
+    groups: dict[str, str] = {}
+
+    def worse(current: str | None, state: str) -> str:
+        return state if current is None or _RANK[state] > _RANK[current] else current
+
+    for d in docs:
+        state = d["complianceState"].lower()
+        rk = d["resourceId"].lower()
+        by_resource[rk] = worse(by_resource.get(rk), state)
+        pk = (d["policyAssignmentId"].lower(), d["policyDefinitionId"].lower(), d["policyDefinitionReferenceId"])
+        by_policy[pk] = worse(by_policy.get(pk), state)
+        for g in d.get("policyDefinitionGroupNames") or []:
+            groups[g] = worse(groups.get(g), state)
+
+    def details(states: dict) -> list[dict]:
+        counted = {s: 0 for s in ("compliant", "noncompliant")}
+        for s in states.values():
+            counted[s] = counted.get(s, 0) + 1
+        return [{"complianceState": s, "count": n} for s, n in counted.items()]
 
     return {
-        "nonCompliantResources": sum(1 for v in by_resource.values() if not v),
-        "nonCompliantPolicies": sum(1 for v in by_policy.values() if not v),
+        "nonCompliantResources": sum(1 for v in by_resource.values() if v == "noncompliant"),
+        "nonCompliantPolicies": sum(1 for v in by_policy.values() if v == "noncompliant"),
         "resourceDetails": details(by_resource),
         "policyDetails": details(by_policy),
         "policyGroupDetails": details(groups),

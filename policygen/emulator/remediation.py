@@ -14,7 +14,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from policygen.emulator import compliance, effective, hierarchy, rbac, templates
+from policygen.emulator import compliance, effective, exemptions, hierarchy, rbac, templates
 from policygen.emulator.core import (
     ArmError,
     Request,
@@ -394,6 +394,8 @@ def auto_deploy(emu: Emulator, resource: dict) -> None:
                 continue
             for member in effective.members(emu, a["properties"]):
                 if not compliance.may_have_effect(a, member, {"deployifnotexists"}):
+                    continue
+                if exemptions.exempting(emu, resource["id"], a["id"], member.reference_id):
                     continue
                 outcome = compliance.evaluate_one(emu, public(resource), a, member)
                 if outcome is not None and outcome.compliant is False and outcome.effect == "deployifnotexists":

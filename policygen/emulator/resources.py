@@ -179,7 +179,7 @@ def put_raw(emu: Emulator, resource: dict, *, policy: bool = False) -> dict:
 def delete_under(emu: Emulator, prefix_id: str) -> None:
     """Delete a resource (or resource group's content) and everything scoped to it."""
     k = key(prefix_id)
-    for kind in ("resources", "policyAssignments", "roleAssignments", "remediations"):
+    for kind in ("resources", "policyAssignments", "policyExemptions", "roleAssignments", "remediations"):
         for item_key, _ in emu.store.items(kind):
             if item_key == k or item_key.startswith(k + "/"):
                 emu.store.delete(kind, item_key)

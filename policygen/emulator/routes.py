@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from policygen.emulator import assignments, hierarchy, insights, policy, rbac, remediation, resources
+from policygen.emulator import assignments, exemptions, hierarchy, insights, policy, rbac, remediation, resources
 from policygen.emulator.core import ArmError, Request, Response
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ ROUTES: list[tuple[re.Pattern[str], Handler]] = [
         (_AUTH + r"/(?P<kind>policyDefinitions|policySetDefinitions)(?:/(?P<name>[^/]+))?", policy.definitions),
         (_AUTH + r"/(?P<op>listPolicyDefinitionVersions|listPolicySetDefinitionVersions)", policy.list_all_versions),
         (_AUTH + r"/policyAssignments(?:/(?P<name>[^/]+))?", assignments.handle),
+    (_AUTH + r"/policyExemptions(?:/(?P<name>[^/]+))?", exemptions.handle),
         (_AUTH + r"/roleAssignments(?:/(?P<name>[^/]+))?", rbac.role_assignments),
         (_AUTH + r"/roleDefinitions(?:/(?P<name>[^/]+))?", rbac.role_definitions),
         (_PI + r"/remediations(?:/(?P<name>[^/]+)(?:/(?P<action>cancel|listDeployments))?)?", remediation.handle),

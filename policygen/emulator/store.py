@@ -24,6 +24,7 @@ KINDS = (
     "policySetDefinitions",
     "policySetDefinitionVersions",
     "policyAssignments",
+    "policyExemptions",
     "roleAssignments",
     "roleDefinitions",
     "principals",

@@ -1,0 +1,138 @@
+"""Policy exemptions (`Microsoft.Authorization/policyExemptions`, azure-mgmt-resource <= 24 or raw REST).
+
+An unexpired exemption at or above a resource turns that resource's state for the exempted assignment (or
+for the listed initiative members) into `Exempt`: not evaluated for compliance, deny or remediation.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from policygen.emulator import effective, hierarchy
+from policygen.emulator.core import ArmError, Request, Response, bad_request, copy_json, key, paged, system_data
+from policygen.emulator.store import public
+
+if TYPE_CHECKING:
+    from policygen.emulator.app import Emulator
+
+TYPE = "Microsoft.Authorization/policyExemptions"
+SEGMENT = "/providers/Microsoft.Authorization/policyExemptions/"
+
+
+def _missing(name: str) -> ArmError:
+    return ArmError(404, "PolicyExemptionNotFound", f"The policy exemption '{name}' is not found.")
+
+
+def expired(exemption: dict) -> bool:
+    stamp = exemption["properties"].get("expiresOn")
+    if not stamp:
+        return False
+    try:
+        when = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return when.replace(tzinfo=when.tzinfo or UTC) <= datetime.now(UTC)
+
+
+def handle(emu: Emulator, req: Request, m: dict) -> Response:
+    scope, name = m["scope"].rstrip("/"), m.get("name")
+    hierarchy.require_scope(emu, scope)
+    if not name:
+        if req.method != "GET":
+            raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on a collection.")
+        return paged(req, _list(emu, scope, req.q("$filter")), default_top=emu.config.page_size)
+    rid = f"{scope}{SEGMENT}{name}"
+    with emu.store.lock:
+        existing = emu.store.get("policyExemptions", rid)
+        if req.method == "GET":
+            if not existing:
+                raise _missing(name)
+            return Response(200, public(existing))
+        if req.method == "DELETE":
+            if not existing:
+                return Response(204, None)
+            emu.store.delete("policyExemptions", rid)
+            return Response(200, None)
+        if req.method == "PATCH":
+            if not existing:
+                raise _missing(name)
+            obj = copy_json(existing)
+            for field_name in ("resourceSelectors", "assignmentScopeValidation"):
+                if field_name in (req.json().get("properties") or {}):
+                    obj["properties"][field_name] = req.json()["properties"][field_name]
+            return Response(200, public(emu.store.put("policyExemptions", rid, obj)))
+        if req.method == "PUT":
+            obj = _put(emu, scope, name, rid, existing, req.json())
+            return Response(200 if existing else 201, public(obj))
+    raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on policy exemptions.")
+
+
+def _put(emu: Emulator, scope: str, name: str, rid: str, existing: dict | None, body: dict) -> dict:
+    props = copy_json(body.get("properties") or {})
+    aid = props.get("policyAssignmentId")
+    if not aid:
+        raise bad_request("InvalidCreatePolicyExemptionRequest", "The policyAssignmentId property is required.")
+    assignment = emu.store.get("policyAssignments", aid)
+    if not assignment:
+        raise ArmError(404, "PolicyAssignmentNotFound", f"The policy assignment '{aid}' is not found.")
+    if str(props.get("exemptionCategory", "")).lower() not in ("waiver", "mitigated"):
+        raise bad_request("InvalidCreatePolicyExemptionRequest", "exemptionCategory must be 'Waiver' or 'Mitigated'.")
+    validate = str(props.get("assignmentScopeValidation", "Default")).lower() != "donotvalidate"
+    if validate and not hierarchy.in_scope(emu, assignment["properties"]["scope"], scope):
+        raise bad_request("InvalidCreatePolicyExemptionRequest",
+                          f"The exemption scope '{scope}' is not at or below the assignment scope "
+                          f"'{assignment['properties']['scope']}'.")
+    refs = {(mm.reference_id or "").lower() for mm in effective.members(emu, assignment["properties"])}
+    for ref in props.get("policyDefinitionReferenceIds") or []:
+        if ref.lower() not in refs:
+            raise bad_request("InvalidCreatePolicyExemptionRequest",
+                              f"'{ref}' is not a policy definition reference id of the assigned initiative.")
+    if props.get("expiresOn"):
+        try:
+            datetime.fromisoformat(str(props["expiresOn"]).replace("Z", "+00:00"))
+        except ValueError:
+            raise bad_request("InvalidCreatePolicyExemptionRequest", "expiresOn must be an ISO 8601 date.") from None
+    obj = {"id": existing["id"] if existing else rid, "name": existing["name"] if existing else name, "type": TYPE,
+           "systemData": system_data(existing), "properties": props}
+    return emu.store.put("policyExemptions", rid, obj)
+
+
+def _list(emu: Emulator, scope: str, flt: str | None) -> list[dict]:
+    chain = {key(s) for s in hierarchy.scope_chain(emu, scope)}
+    text = (flt or "").lower()
+    want_assignment = re.search(r"policyassignmentid\s+eq\s+'([^']*)'", text)
+    out = []
+    for ex in emu.store.values("policyExemptions"):
+        ex_scope = ex["id"].rsplit(SEGMENT, 1)[0]
+        above = key(ex_scope) in chain
+        if "atexactscope()" in text:
+            keep = key(ex_scope) == key(scope)
+        elif "atscope()" in text:
+            keep = above
+        else:
+            keep = above or hierarchy.in_scope(emu, scope, ex_scope)
+        if keep and "excludeexpired()" in text and expired(ex):
+            keep = False
+        if keep and want_assignment and key(ex["properties"]["policyAssignmentId"]) != key(want_assignment.group(1)):
+            keep = False
+        if keep:
+            out.append(public(ex))
+    return sorted(out, key=lambda e: e["id"].lower())
+
+
+def exempting(emu: Emulator, resource_id: str, assignment_id: str, reference_id: str | None) -> dict | None:
+    """The unexpired exemption that covers this resource for this assignment (and initiative member)."""
+    chain = {key(s) for s in hierarchy.scope_chain(emu, resource_id)}
+    for ex in emu.store.values("policyExemptions"):
+        props = ex["properties"]
+        if key(props.get("policyAssignmentId", "")) != key(assignment_id) or expired(ex):
+            continue
+        if key(ex["id"].rsplit(SEGMENT, 1)[0]) not in chain:
+            continue
+        refs = [r.lower() for r in props.get("policyDefinitionReferenceIds") or []]
+        if refs and (reference_id or "").lower() not in refs:
+            continue
+        return ex
+    return None
