@@ -101,6 +101,7 @@ class Summary:
     scope: str | None
     file: str | None
     pointer_base: str = ""
+    unchecked_aliases: int = 0  # aliases of resource types the catalogue does not cover (FLD-02)
 
 
 class CollectionRule(Rule):

@@ -90,14 +90,15 @@ def validate_doc(
 
 def check_doc(doc: Doc, summaries: list[Summary] | None = None) -> list[Finding]:
     """Run the rules over a built Doc (and note it for the per-run rules)."""
+    findings = run(doc, doc.file)
     if summaries is not None:
         scope = None
         if doc.kind == "assignment":
             from policygen.rules.assignments import scope_of
 
             scope = scope_of(doc)
-        summaries.append(Summary(doc.kind, doc.custom, scope, doc.file))
-    findings = run(doc, doc.file)
+        unchecked = doc.cache.get("unchecked_aliases", 0)
+        summaries.append(Summary(doc.kind, doc.custom, scope, doc.file, "", unchecked))
     findings.sort(key=Finding.sort_key)
     return findings
 

@@ -126,8 +126,12 @@ def run_collection(summaries: list[Summary]) -> list[Finding]:
             continue
         rule = rule_cls()
         try:
-            for summary, ptr, message in rule.check_all(summaries):
-                out.append(Finding(rule.code, rule.severity, message, summary.file, None, summary.pointer_base + ptr))
+            for hit in rule.check_all(summaries):
+                summary, ptr, message = hit[:3]
+                sev = hit[3] if len(hit) > 3 else rule.severity
+                file = summary.file if summary is not None else None
+                base = summary.pointer_base if summary is not None else ""
+                out.append(Finding(rule.code, sev, message, file, None, base + ptr))
         except Exception as exc:
             out.append(Finding(rule.code, Severity.ERROR, f"rule {rule.code} crashed: {type(exc).__name__}: {exc}"))
     return out

@@ -57,7 +57,9 @@ def render_markdown() -> str:
             "|---|---|---|---|---|",
         ]
         for r in group:
-            scope = " (per run)" if issubclass(r, CollectionRule) else ""
+            scope = ""
+            if issubclass(r, CollectionRule):
+                scope = " (also per run)" if "check" in vars(r) else " (per run)"
             src = f"[link]({r.source})" if r.source else ""
             summary = r.summary().replace("|", "\\|")
             out.append(f"| {r.code} | {r.severity.value} | `{r.name}` | {summary}{scope} | {src} |")
