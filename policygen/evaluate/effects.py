@@ -229,7 +229,7 @@ def id_scope(rid: Any) -> tuple[str | None, str | None]:
     return _id_scope(rid)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def _id_scope(rid: str) -> tuple[str | None, str | None]:
     m = _ID_RE.match(rid)
     return (m.group(1).lower(), (m.group(2) or "").lower() or None) if m else (None, None)
@@ -264,6 +264,14 @@ def name_matches(want: str, rel: dict) -> bool:
     return fn_l == want_l or fn_l.endswith("/" + want_l)
 
 
+@lru_cache(maxsize=1 << 18)
+def _id_info(rid: str) -> tuple[str, str | None, str | None, bool]:
+    """(lower-case id, subscription, resource group, is an extension of another resource)."""
+    sub, rg = _id_scope(rid)
+    parent = extension_parent(rid)
+    return rid.lower(), sub, rg, parent is not None and "/providers/" in parent.lower()
+
+
 def related_candidates(
     primary: dict,
     related: Sequence[dict],
@@ -274,35 +282,40 @@ def related_candidates(
     ctx_sub: str | None,
     ctx_rg: str | None,
 ) -> list[dict]:
-    """Related resources of `details.type` in the scope Azure would query."""
+    """Related resources of `details.type` in the scope Azure would query: resources underneath the
+    evaluated one (children, extension resources) must be its own; others must be in its resource group
+    (`resourceGroupName` if given) or, with existenceScope Subscription, its subscription."""
     rtype_l = rtype.lower()
     ptype = str(primary.get("type", "")).lower()
     pid = primary.get("id")
-    pid_l = pid.lower() if isinstance(pid, str) else None
+    if isinstance(pid, str):
+        pid_l, p_sub, p_rg, _ext = _id_info(pid)
+        pid_prefix: str | None = pid_l + "/"
+    else:
+        pid_prefix, p_sub, p_rg = None, None, None
     child_type = bool(ptype) and rtype_l.startswith(ptype + "/")
-    p_sub, p_rg = id_scope(pid)
     p_sub = p_sub or (ctx_sub or "").lower() or None
     p_rg = (resource_group or "").lower() or p_rg or (ctx_rg or "").lower() or None
+    check_rg = existence_scope != "subscription" and p_rg
     out = []
     for rel in related:
-        if not isinstance(rel, dict) or str(rel.get("type", "")).lower() != rtype_l:
+        if type(rel) is not dict:
+            continue
+        t = rel.get("type")
+        if not isinstance(t, str) or (t != rtype and t.lower() != rtype_l):
             continue
         if name is not None and not name_matches(name, rel):
             continue
         rid = rel.get("id")
-        if pid_l and isinstance(rid, str):
-            rid_l = rid.lower()
-            under = rid_l.startswith(pid_l + "/")
-            parent = extension_parent(rid)
-            if child_type or (parent is not None and "/providers/" in parent.lower()):
-                # underneath the evaluated resource (child or extension resource): must be its own
-                if not under:
+        if pid_prefix and isinstance(rid, str):
+            rid_l, r_sub, r_rg, extension = _id_info(rid)
+            if child_type or extension:
+                if not rid_l.startswith(pid_prefix):  # underneath the evaluated resource: must be its own
                     continue
             else:
-                r_sub, r_rg = id_scope(rid)
                 if p_sub and r_sub and r_sub != p_sub:
                     continue
-                if existence_scope != "subscription" and p_rg and r_rg != p_rg:
+                if check_rg and r_rg != p_rg:
                     continue
         out.append(rel)
     return out

@@ -300,7 +300,11 @@ class CompiledPolicy:
             ctx.subscription_id,
             ctx.resource_group,
         )
-        where = f"type {rtype}" + (f", name {name}" if name else "") + (f", resource group {rg}" if rg else "")
+        where = (
+            f"type {rtype}" + (f", name {name}" if name else "") + (f", resource group {rg}" if rg else "")
+            if explain
+            else ""
+        )
         if not cands:
             reasons.append(f"no related resource ({where}) among {len(related)} supplied: non-compliant")
             return Outcome(True, self.effect, False, None, reasons)
@@ -308,11 +312,19 @@ class CompiledPolicy:
         if cond is None:
             reasons.append(f"{len(cands)} related resource(s) ({where}) exist: compliant")
             return Outcome(True, self.effect, True, None, reasons)
+        if not explain:
+            for rel in cands:
+                rscope = Scope(rel, None, primary=scope.primary)
+                rscope._ctx = scope._ctx
+                rscope._base_ctx = scope._base_ctx
+                if cond(rscope):
+                    return Outcome(True, self.effect, True, None, reasons)
+            return Outcome(True, self.effect, False, None, reasons)
         for rel in cands:
             rscope = Scope(rel, None, primary=scope.primary)
             rscope._ctx = scope._ctx
             rscope._base_ctx = scope._base_ctx
-            trace: list[tuple[int, str]] | None = [] if explain else None
+            trace: list[tuple[int, str]] = []
             rscope.trace = trace
             ok = cond(rscope)
             label = rel.get("id") or rel.get("name") or "related resource"
