@@ -1,13 +1,25 @@
 """Offline evaluator of the Azure Policy rule language.
 
-    policy = compile_policy(definition, {"effect": "Deny"})      # once
+    policy = compile_policy(definition, {"effect": "Deny"})      # once (REST form or bare properties)
     outcome = policy.evaluate(resource, related=[...])          # many times
-    rows = evaluate_inventory([(name, policy), ...], resources)  # impact analysis
+    rows = evaluate_inventory([(name, policy), ...], resources)  # impact analysis, indexed by type
+
+`Outcome`: `matched` (the `if`), `effect` (resolved, lower-case), `compliant` (True / False; None when
+the effect is disabled, manual with default state Unknown, or the policy does not apply to the
+resource), `applicable`, `denied` (a create/update would be blocked: deny, append conflict, modify
+conflict with conflictEffect deny, or a failed evaluation), `error` (evaluation failed: Azure's
+implicit deny), `modified` (modify/append: the resource after remediation; the input is never
+changed) and `reasons` (the trace: which condition decided). `EvalContext` supplies what
+`subscription()`, `resourceGroup()`, `requestContext()`, `policy()` and `utcNow()` return; unset
+values come from the resource id. `UnsupportedError` (a PolicygenError) is raised at compile time for
+constructs that cannot run.
 
 Modules: `parser` / `expr` / `functions` (template expressions), `paths` (aliases, `[*]`, count
-binding), `operators`, `conditions` (the condition tree), `effects` (modify/append, related resources),
-`policy` (definitions, effects, outcomes), `inventory` (indexed evaluation of many resources),
-`testing` (policy unit tests). Semantics: shared/reference/azure-policy-rules.md section 2.
+binding), `operators`, `conditions` (condition tree, type index, applicability), `effects`
+(modify/append, related resources), `policy` (definitions, effects, outcomes), `inventory` (indexed
+evaluation, inventory files), `sources` (packs and definition files for `impact`), `testing` (policy
+unit tests). Semantics: shared/reference/azure-policy-rules.md section 2; ambiguities are noted in the
+module docstrings.
 """
 
 from policygen.evaluate.errors import EvaluationFailure, UnsupportedError

@@ -206,6 +206,16 @@ class CompiledPolicy:
         context: EvalContext | None = None,
         explain: bool = True,
     ) -> Outcome:
+        """Evaluate the rule against one resource.
+
+        Args:
+            resource: the ARM resource (request payload or existing resource JSON).
+            related: candidates for auditIfNotExists / deployIfNotExists (filtered here by
+                `details.type`, `name`, `resourceGroupName` and `existenceScope`).
+            context: subscription / resource group / request values; derived from the resource id
+                when omitted.
+            explain: record the condition trace in `reasons` (off for bulk evaluation).
+        """
         reset_key_cache()
         if self.not_for_subscriptions and str(resource.get("type", "")).lower() == _SUBSCRIPTIONS:
             reason = "not applicable: rules with a location condition do not apply to subscriptions"
