@@ -221,6 +221,13 @@ def impact(
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     for s in skipped:
         err.print(f"[yellow]skipped[/] {escape(s)}")
+    bare = sum(1 for r in inventory if "properties" not in r)
+    if bare:
+        err.print(
+            f"[yellow]warning:[/] {bare} of {len(inventory)} resources carry no properties (`az resource list` "
+            "omits them): conditions on aliases see missing values. Export with Azure Resource Graph "
+            '(`az graph query -q "Resources"`) or `az resource show` for faithful results.'
+        )
     show_bar = progress if progress is not None else (len(inventory) >= 10_000 and sys.stderr.isatty())
     rows = []
     if show_bar:
