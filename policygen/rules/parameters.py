@@ -75,6 +75,20 @@ def iter_params(doc: Doc) -> list[tuple[str, dict, str, dict[str, str]]]:
     return cached
 
 
+def param_meta(doc: Doc) -> dict[str, tuple[str, dict, dict[str, str]]]:
+    """name → (metadata key, metadata, its lower-case key map) for parameters with metadata (memoised)."""
+    cached = doc.cache.get("param_meta")
+    if cached is None:
+        cached = {}
+        for name, spec, _ptr, lk in iter_params(doc):
+            mk = lk.get("metadata")
+            meta = spec.get(mk) if mk else None
+            if isinstance(meta, dict):
+                cached[name] = (mk, meta, {k.lower(): k for k in meta})
+        doc.cache["param_meta"] = cached
+    return cached
+
+
 class ParameterType(Rule):
     """Parameter type is string, array, object, boolean, integer, float or dateTime; values fit it."""
 
@@ -317,12 +331,12 @@ class StrongType(Rule):
     needs = ("params",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        for name, spec, ptr, lk in iter_params(doc):
-            mk = lk.get("metadata")
-            meta = spec.get(mk) if mk else None
-            if not isinstance(meta, dict):
+        metas = param_meta(doc)
+        for name, _spec, ptr, _lk in iter_params(doc):
+            if name not in metas:
                 continue
-            sk = ci_key(meta, "strongType")
+            mk, meta, mlk = metas[name]
+            sk = mlk.get("strongtype")
             if sk is None:
                 continue
             st = meta[sk]
@@ -342,11 +356,12 @@ class AssignPermissions(Rule):
     needs = ("params",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
+        metas = param_meta(doc)
         for name, spec, ptr, lk in iter_params(doc):
-            meta = spec.get(lk.get("metadata", ""))
-            if not isinstance(meta, dict):
+            if name not in metas:
                 continue
-            ak = ci_key(meta, "assignPermissions")
+            _mk, meta, mlk = metas[name]
+            ak = mlk.get("assignpermissions")
             if ak is None:
                 continue
             v = meta[ak]
