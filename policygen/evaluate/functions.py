@@ -73,6 +73,15 @@ def fail(msg: str) -> EvaluationFailure:
     return EvaluationFailure(msg)
 
 
+MAX_STRING = 131_072  # evaluation-time limit on a string a function returns (RULE page; exceeding = deny)
+
+
+def _limit(s: str, name: str) -> str:
+    if len(s) > MAX_STRING:
+        raise fail(f"{name}(): the result exceeds the {MAX_STRING:,}-character limit of policy evaluation")
+    return s
+
+
 def _need(name: str, args: tuple, lo: int, hi: int | None = None) -> None:
     if len(args) < lo or (hi is not None and len(args) > hi):
         want = f"{lo}" if hi == lo else f"{lo}..{hi if hi is not None else 'n'}"
@@ -348,7 +357,7 @@ def f_concat(*a: Any) -> Any:
         return [x for v in a for x in v]
     if any(isinstance(v, list | dict) for v in a):
         raise fail("concat(): cannot mix arrays with other values")
-    return "".join(to_string(v) for v in a)
+    return _limit("".join(to_string(v) for v in a), "concat")
 
 
 @fn("contains")
@@ -551,7 +560,7 @@ def f_join(*a: Any) -> str:
     _need("join", a, 2, 2)
     if not isinstance(a[0], list):
         raise fail("join(): expected an array")
-    return _str("join", a[1]).join(to_string(x) for x in a[0])
+    return _limit(_str("join", a[1]).join(to_string(x) for x in a[0]), "join")
 
 
 @fn("split")
@@ -568,7 +577,7 @@ def f_split(*a: Any) -> list[str]:
 @fn("replace")
 def f_replace(*a: Any) -> str:
     _need("replace", a, 3, 3)
-    return _str("replace", a[0]).replace(_str("replace", a[1]), _str("replace", a[2]))
+    return _limit(_str("replace", a[0]).replace(_str("replace", a[1]), _str("replace", a[2])), "replace")
 
 
 @fn("tolower")
@@ -623,6 +632,8 @@ def f_padleft(*a: Any) -> str:
     pad = _str("padLeft", a[2]) if len(a) == 3 else " "
     if len(pad) != 1:
         raise fail("padLeft(): the padding character must be a single character")
+    if width > MAX_STRING:
+        raise fail(f"padLeft(): the result exceeds the {MAX_STRING:,}-character limit of policy evaluation")
     return s.rjust(width, pad)
 
 
@@ -665,7 +676,7 @@ def f_format(*a: Any) -> str:
             text = text.rjust(w) if w > 0 else text.ljust(-w)
         return text
 
-    return _FORMAT_RE.sub(sub, fmt)
+    return _limit(_FORMAT_RE.sub(sub, fmt), "format")
 
 
 @fn("base64")

@@ -246,6 +246,8 @@ def test_if_evaluates_only_the_chosen_branch() -> None:
         "[add('a', 1)]",
         "[greater(1, 'a')]",
         "[split(createArray(), ',')]",
+        "[padLeft('x', 200000, '0')]",
+        "[concat(padLeft('x', 131072, '0'), 'y')]",
     ],
 )
 def test_function_errors_fail_evaluation(expr: str) -> None:
