@@ -202,7 +202,7 @@ class VersionFormat(Rule):
 
 
 class CustomCountLimits(CollectionRule):
-    """At most 500 custom definitions and 200 custom initiatives per scope (counted per run)."""
+    """At most 500 custom definitions and 200 custom initiatives per scope."""
 
     code = "DEF-08"
     name = "envelope.count_limits"

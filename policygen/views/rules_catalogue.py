@@ -39,7 +39,8 @@ def render_markdown() -> str:
         "request or the policy silently stops working (exit code 1); **warning** = legal but risky; "
         "**info** = a fact worth knowing. Some rules report a lower level for third-party JSON than for "
         "our own intents (e.g. FLD-02: an unknown alias is an error in an intent, a warning in third-party "
-        "JSON and info when the catalogue does not cover the type at all). Size and count limits apply "
+        "JSON, and aliases of resource types the catalogue does not cover at all are counted in one info "
+        "line per run). Size and count limits apply "
         "to custom content only (built-ins, `policyType` BuiltIn/Static, exceed some).",
         "",
         "`policygen validate --list-rules` prints the same catalogue.",
