@@ -82,6 +82,11 @@ class _ThreadingServer(ThreadingHTTPServer):
     request_queue_size = 256
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # socketserver's default backlog of 5 drops bursts of concurrent connects (1 s SYN retry)
+
+
 class EmulatorServer:
     """An `Emulator` bound to a socket; `start()` serves on a background thread, `url` says where."""
 
