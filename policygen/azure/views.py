@@ -225,19 +225,22 @@ def render_remediation(run: RemediationRun, console: Console) -> None:
         console.print("No remediation tasks to run.")
         return
     table = Table(header_style="bold", box=None)
-    table.add_column("Task", no_wrap=True)
-    table.add_column("Scope", no_wrap=True)
-    table.add_column("State")
-    table.add_column("Deployments", justify="right")
-    table.add_column("Note", overflow="fold")
+    notes = {t.address: t.error or t.message or ("" if t.started_here else "already running; not started again")
+             for t in run.tasks}
+    table.add_column("Assignment", no_wrap=True)
+    table.add_column("Member", no_wrap=True)
+    table.add_column("State", no_wrap=True)
+    table.add_column("Deployments", justify="right", no_wrap=True)
+    if any(notes.values()):
+        table.add_column("Note", overflow="fold")
     for t in run.tasks:
         color = "red" if t.failed else ("green" if t.done else "yellow")
         dep = t.deployments
         deployments = f"{dep.get('successful', 0)}/{dep.get('total', 0)}" + (
             f" ({dep['failed']} failed)" if dep.get("failed") else "") if dep else "-"
-        note = t.error or t.message or ("" if t.started_here else "already running; not started again")
-        table.add_row(escape(t.address.removeprefix("remediation.")), escape(_short(t.scope)),
-                      f"[{color}]{escape(t.state)}[/]", deployments, escape(note))
+        assignment, _, member = t.address.removeprefix("remediation.").partition(".")
+        row = [escape(assignment), escape(member), f"[{color}]{escape(t.state)}[/]", deployments]
+        table.add_row(*row, *([escape(notes[t.address])] if any(notes.values()) else []))
     console.print(table)
     failed = sum(1 for t in run.tasks if t.failed)
     started = sum(1 for t in run.tasks if t.started_here)
@@ -250,7 +253,35 @@ def render_remediation(run: RemediationRun, console: Console) -> None:
         console.print(f"{started} remediation task(s) started; `policygen remediate --wait` follows them to the end.")
 
 
+class RemediationProgress:
+    """Live view of remediation tasks: a bar of finished tasks plus one line per state change."""
+
+    def __init__(self, console: Console):
+        self.lock = threading.Lock()
+        self.states: dict[str, TaskState] = {}
+        self.progress = Progress(TextColumn("[bold]Remediating"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=console, transient=True)
+        self.task = self.progress.add_task("", total=None)
+
+    def __enter__(self) -> RemediationProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.stop()
+
+    def __call__(self, t: TaskState) -> None:
+        with self.lock:
+            self.states[t.address] = t
+            done = sum(1 for s in self.states.values() if s.done)
+            self.progress.update(self.task, total=len(self.states), completed=done)
+            color = "red" if t.failed else ("green" if t.done else "dim")
+            self.progress.console.print(f"  [{color}]{escape(t.address.removeprefix('remediation.'))}: "
+                                        f"{escape(t.state)}" + (f" — {escape(t.error)}" if t.error else "") + "[/]")
+
+
 def remediation_update_printer(console: Console) -> Any:
+    """State lines without a bar (the demo's quiet runs, logs)."""
     lock = threading.Lock()
 
     def on_update(t: TaskState) -> None:

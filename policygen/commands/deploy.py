@@ -224,7 +224,7 @@ def remediate(
     One task per initiative member of each deployed assignment, unless an equivalent task is still running.
     """
     from policygen.azure.remediate import run_remediation, tasks_for
-    from policygen.azure.views import remediation_update_printer, render_remediation
+    from policygen.azure.views import RemediationProgress, render_remediation
     from policygen.azure.workflow import connect, remediation_setup
 
     build, target = _build_and_target(pack, env)
@@ -234,9 +234,9 @@ def remediate(
         setup = remediation_setup(build, target, arm, only=assignment)
         start, running, notes = tasks_for(setup.pairs, setup.remote.remediations, only=assignment)
         scopes = sorted({a.scope for a, needs in setup.pairs if needs}) if evaluate else []
-        run = run_remediation(arm, start, running, evaluate_scopes=scopes, wait=wait,
-                              poll_s=0.2 if target.is_local else 10.0, timeout_s=timeout,
-                              on_update=remediation_update_printer(console) if wait else None)
+        with RemediationProgress(console) if wait else contextlib.nullcontext() as progress:
+            run = run_remediation(arm, start, running, evaluate_scopes=scopes, wait=wait,
+                                  poll_s=0.2 if target.is_local else 10.0, timeout_s=timeout, on_update=progress)
     run.skipped = setup.notes + notes
     render_remediation(run, console)
     raise typer.Exit(ExitCode.OK if run.ok else ExitCode.FINDINGS)
