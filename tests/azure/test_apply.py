@@ -196,3 +196,33 @@ def test_apply_killed_with_sigkill_then_rerun(monkeypatch: pytest.MonkeyPatch) -
         assert len(defs) == len({d["name"].lower() for d in defs}) == len(s.build.definitions)
         granted = [r for scope in (PROD, DEV) for r in s.arm.list_role_assignments(scope)]
         assert len(granted) == len(expected_roles(s.build))
+
+
+def test_user_assigned_identity_gets_its_roles_and_switching_moves_them(monkeypatch: pytest.MonkeyPatch,
+                                                                        tmp_path: Path) -> None:
+    uami = ("/subscriptions/00000000-0000-0000-0000-0000000000a1/resourceGroups/rg-hub-network/providers/"
+            "Microsoft.ManagedIdentity/userAssignedIdentities/id-policy")
+    files = dict(MINI_PACK)
+    files["assignments/base.yaml"] = MINI_PACK["assignments/base.yaml"].replace(
+        "identity: {type: SystemAssigned}", f"identity: {{type: UserAssigned, userAssignedIdentity: '{uami}'}}")
+    pack = write_pack(tmp_path, files)
+    with emulator(monkeypatch):
+        s = Session(pack)
+        assert execute(s.plan(), s.arm).ok
+        [asg] = s.arm.list_assignments(PROD)
+        principal = next(iter(asg["identity"]["userAssignedIdentities"].values()))["principalId"]
+        [role] = s.arm.list_role_assignments(PROD)
+        assert role["properties"]["principalId"] == principal
+        assert not s.plan().has_changes
+
+        (pack / "assignments/base.yaml").write_text(
+            MINI_PACK["assignments/base.yaml"].replace("\n        ", "\n").strip() + "\n")
+        s.recompile()
+        plan = s.plan()
+        assert plan.by_address()["assignment.mini-base"].action_reason == "replace_because_identity_type_changed"
+        assert plan.by_address()["role_assignment.mini-base.Contributor"].actions == ["delete", "create"]
+        assert execute(plan, s.arm).ok
+        [asg] = s.arm.list_assignments(PROD)
+        [role] = s.arm.list_role_assignments(PROD)
+        assert role["properties"]["principalId"] == asg["identity"]["principalId"] != principal
+        assert not s.plan().has_changes
