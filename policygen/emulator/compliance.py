@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from policygen.emulator.store import public
 if TYPE_CHECKING:
     from policygen.emulator.app import Emulator
 
+log = logging.getLogger("policygen.emulator")
 _CACHE: dict[tuple, Any] = {}
 _CACHE_LOCK = threading.Lock()
 DATA_PLANE_MODES = ("microsoft.",)
@@ -199,9 +201,14 @@ def evaluate_one(emu: Emulator, resource: dict, assignment: dict, member: effect
         return None
     if not _applicable(cp, str(member.definition["properties"].get("mode", "All")), resource):
         return None
-    outcome = cp.evaluate(
-        resource, related=related_for(emu, resource), context=context(emu, resource, assignment, member), explain=False
-    )
+    try:
+        outcome = cp.evaluate(
+            resource, related=related_for(emu, resource), context=context(emu, resource, assignment, member),
+            explain=False,
+        )
+    except Exception:  # an evaluator bug must not take the whole query down; it is logged
+        log.exception("evaluating %s against %s failed", member.definition.get("id"), resource.get("id"))
+        return None
     return outcome if outcome.compliant is not None else None
 
 

@@ -55,9 +55,12 @@ def resolve(value: Any, params: dict[str, Any]) -> Any:
             lower = {k.lower(): v for k, v in params.items()}
             return lower.get(m.group(1).lower(), value)
         if "parameters(" in value.lower() and value.startswith("[") and not value.startswith("[["):
-            from policygen.emulator.templates import Expressions
+            from policygen.emulator.templates import Expressions, TemplateError
 
-            return Expressions(parameters=params).evaluate(value)
+            try:
+                return Expressions(parameters=params).evaluate(value)
+            except TemplateError:
+                return value  # left for the evaluator, which reports it like Azure would
         return value
     if isinstance(value, list):
         return [resolve(v, params) for v in value]
