@@ -13,6 +13,7 @@ refuses it when any object it saw has changed since (`ensure_not_stale`).
 
 from __future__ import annotations
 
+import calendar
 import json
 import time
 import uuid
@@ -237,7 +238,7 @@ class Plan:
             raise PlanError(f"{where}: unsupported plan format_version {version!r}; this policygen reads "
                             f"{FORMAT_VERSION.split('.')[0]}.x")
         try:
-            created = time.mktime(time.strptime(data.get("created_at", ""), "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+            created = float(calendar.timegm(time.strptime(data.get("created_at", ""), "%Y-%m-%dT%H:%M:%SZ")))
         except ValueError:
             created = time.time()
         return cls(
