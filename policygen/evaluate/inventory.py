@@ -152,7 +152,7 @@ def evaluate_inventory(
     last call.
     """
     related_index = RelatedIndex(resources) if any(p.effect in EXISTENCE_EFFECTS for _, p in policies) else None
-    plans: dict[str, list[tuple[str, CompiledPolicy, bool, bool, Any]]] = {}
+    plans: dict[str, list[tuple]] = {}
     step = 0
     for resource in resources:
         if type(resource) is not dict:
@@ -161,39 +161,35 @@ def evaluate_inventory(
         key = rtype.lower() if isinstance(rtype, str) else ""
         plan = plans.get(key)
         if plan is None:
-            plan = plans[key] = [
-                (name, pol, pol.effect in _SIMPLE, pol.needs_location, pol.indexed_if)
-                for name, pol in policies
-                if pol.applies_to_type(key)
-            ]
+            plan = plans[key] = [_plan_entry(name, pol) for name, pol in policies if pol.applies_to_type(key)]
         if plan:
             reset_key_cache()
             scope = Scope(resource, context)
             label = resource_label(resource)
             rtype_s = str(rtype)
             has_location = "location" in resource
-            for name, pol, simple, needs_location, pred in plan:
+            for name, pol, kind, needs_location, pred, check_applicable, effect in plan:
                 if needs_location and not has_location:
                     continue
-                effect = pol.effect
                 try:
                     matched = pred(scope)
                 except EvaluationFailure as exc:
                     scope.members.clear()
                     yield ImpactRow(name, label, rtype_s, effect, False, False, True, str(exc))
                     continue
-                if not matched and not pol.is_applicable(scope):
-                    continue  # Azure records no state for this pair (policy-applicability page)
-                if simple or not matched:
-                    if effect == "disabled":
-                        row = ImpactRow(name, label, rtype_s, effect, matched, None)
-                    else:
-                        row = ImpactRow(
-                            name, label, rtype_s, effect, matched, not matched, matched and effect == "deny"
-                        )
+                if not matched:
+                    if kind == _EXISTENCE or (check_applicable and not pol.is_applicable(scope)):
+                        continue  # Azure records no state for this pair (policy-applicability page)
+                    row = ImpactRow(name, label, rtype_s, effect, False, None if kind == _DISABLED else True)
+                elif kind == _SIMPLE_KIND:
+                    row = ImpactRow(name, label, rtype_s, effect, True, False)
+                elif kind == _DENY:
+                    row = ImpactRow(name, label, rtype_s, effect, True, False, True)
+                elif kind == _DISABLED:
+                    row = ImpactRow(name, label, rtype_s, effect, True, None)
                 else:
                     related: Sequence[dict] = ()
-                    if effect in EXISTENCE_EFFECTS and related_index is not None:
+                    if kind == _EXISTENCE and related_index is not None:
                         related = related_index.candidates(pol, resource, resources)
                     out = pol.outcome_for(True, scope, related)
                     row = ImpactRow(
@@ -210,6 +206,25 @@ def evaluate_inventory(
             step = 0
     if progress is not None and step:
         progress(step)
+
+
+_SIMPLE_KIND, _DENY, _DISABLED, _EXISTENCE, _OTHER = range(5)
+
+
+def _plan_entry(name: str, pol: CompiledPolicy) -> tuple:
+    effect = pol.effect
+    if effect == "deny":
+        kind = _DENY
+    elif effect == "disabled":
+        kind = _DISABLED
+    elif effect in EXISTENCE_EFFECTS:
+        kind = _EXISTENCE
+    elif effect in _SIMPLE:
+        kind = _SIMPLE_KIND
+    else:
+        kind = _OTHER  # modify, append, manual, denyAction: the outcome needs the policy's details
+    check_applicable = pol._applicability is not None
+    return (name, pol, kind, pol.needs_location, pol.indexed_if, check_applicable, effect)
 
 
 _SIMPLE = frozenset(
