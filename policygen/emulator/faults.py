@@ -12,7 +12,7 @@ import math
 import random
 import threading
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from policygen.emulator.core import ArmError
@@ -36,6 +36,9 @@ class FaultConfig:
     bucket_scale: float = 1.0  # multiply bucket sizes and refill rates (small values for tests)
     fault_seed: int | None = None
     only_paths: str = ""  # substring: random faults only for paths containing it
+    # Scripted failures, in order: {"path": substring, "method": "PUT", "status": 403, "code": "AuthorizationFailed",
+    # "message": "...", "count": 2, "retry_after": 1}; each answers the next `count` matching requests.
+    inject: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], base: FaultConfig | None = None) -> FaultConfig:
@@ -43,6 +46,9 @@ class FaultConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown fault option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        for item in data.get("inject") or []:
+            if not isinstance(item, dict) or not isinstance(item.get("status"), int) or not item.get("code"):
+                raise ValueError(f"an inject entry needs an integer 'status' and a 'code': {item!r}")
         merged = asdict(base) if base else {}
         merged.update(data)
         return cls(**merged)
@@ -83,6 +89,7 @@ class Faults:
             self.config = config
             self.rng = random.Random(config.fault_seed)
             self.buckets: dict[tuple[str, str], TokenBucket] = {}
+            self.scripted = [dict(item, remaining=int(item.get("count", 1))) for item in config.inject]
 
     def delay(self) -> float:
         c = self.config
@@ -111,6 +118,7 @@ class Faults:
             headers[f"x-ms-ratelimit-remaining-{level}-{kind}s"] = str(remaining)
             if not ok:
                 raise throttled(kind, subscription, wait)
+        self._scripted(method, path)
         if c.only_paths and c.only_paths.lower() not in path.lower():
             return None, headers
         with self._lock:
@@ -129,6 +137,18 @@ class Faults:
             }.get(c.status_5xx, "ServerError")
             raise ArmError(c.status_5xx, code, "The emulator injected a server error (fault rate_5xx).", headers=h)
         return None, headers
+
+    def _scripted(self, method: str, path: str) -> None:
+        with self._lock:
+            for item in self.scripted:
+                if item["remaining"] <= 0 or str(item.get("path", "")).lower() not in path.lower():
+                    continue
+                if item.get("method") and str(item["method"]).upper() != method:
+                    continue
+                item["remaining"] -= 1
+                headers = {"Retry-After": str(item["retry_after"])} if item.get("retry_after") else {}
+                raise ArmError(item["status"], str(item["code"]),
+                               str(item.get("message") or f"The emulator injected {item['code']}."), headers=headers)
 
 
 def throttled(kind: str, subscription: str | None, wait: int) -> ArmError:

@@ -116,3 +116,21 @@ def test_admin_endpoint(emulator):
     assert admin(emulator, "reset", {})["status"] == "reset"
     assert not clients.resources.resource_groups.check_existence("rg9")
     assert admin(emulator, "requests")["value"][-1]["path"].endswith("/rg9")
+
+
+def test_scripted_failures(emulator):
+    emulator.set_faults(inject=[{"path": "roleAssignments", "method": "GET", "status": 403,
+                                 "code": "AuthorizationFailed", "count": 2}])
+    clients = build_clients(SUB, endpoint=emulator, retry_total=0)
+    codes = []
+    for _ in range(3):
+        try:
+            list(clients.authorization.role_assignments.list_for_subscription())
+            codes.append(200)
+        except HttpResponseError as exc:
+            codes.append((exc.status_code, exc.error.code))
+    assert codes == [(403, "AuthorizationFailed"), (403, "AuthorizationFailed"), 200]
+    assert clients.resources.resource_groups.get("rg1").name == "rg1"  # other paths untouched
+    with pytest.raises(urllib.error.HTTPError) as err:
+        admin(emulator, "faults", {"inject": [{"path": "x"}]})
+    assert err.value.code == 400
