@@ -15,6 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
+from policygen.azure.scopes import Scope, ScopeError
+from policygen.azure.scopes import key as key  # re-exported: the one id normalisation
+from policygen.azure.scopes import parse_scope as _parse_scope
+
 NAMESPACE = uuid.UUID("5b0d3c3e-8f7e-4f5e-9c38-6f2c1c0e7a11")
 DEFAULT_TENANT = "00000000-0000-0000-0000-0000000000aa"
 EMULATOR_USER = "policygen-emulator@local"
@@ -103,10 +107,6 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def key(text: str) -> str:
-    return text.rstrip("/").lower()
-
-
 def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -131,45 +131,15 @@ def system_data(previous: dict | None = None) -> dict:
 
 # --------------------------------------------------------------------------- scopes
 
-_MG = re.compile(r"^/providers/microsoft\.management/managementgroups/([^/]+)$", re.I)
-_SUB = re.compile(r"^/subscriptions/([^/]+)$", re.I)
-_RG = re.compile(r"^/subscriptions/([^/]+)/resourcegroups/([^/]+)$", re.I)
-_RES = re.compile(r"^/subscriptions/([^/]+)(?:/resourcegroups/([^/]+))?/providers/(.+)$", re.I)
-
-
-@dataclass(frozen=True)
-class Scope:
-    """A parsed ARM scope: tenant (''), management group, subscription, resource group or resource."""
-
-    id: str
-    level: str  # tenant | mg | sub | rg | resource
-    mg: str | None = None
-    sub: str | None = None
-    rg: str | None = None
-
-    @property
-    def key(self) -> str:
-        return key(self.id)
-
-    def contains(self, resource_id: str) -> bool:
-        """True when `resource_id` is this scope or below it (by id prefix; MGs need the hierarchy)."""
-        k, mine = key(resource_id), self.key
-        return mine == "" or k == mine or k.startswith(mine + "/")
-
 
 def parse_scope(scope: str) -> Scope:
-    s = "/" + scope.strip("/") if scope.strip("/") else ""
-    if not s:
+    """policygen's scope parser (shared with the deploy stage), plus the tenant scope ('') built-ins live at."""
+    if not scope.strip().strip("/"):
         return Scope("", "tenant")
-    if m := _MG.match(s):
-        return Scope(s, "mg", mg=m.group(1))
-    if m := _SUB.match(s):
-        return Scope(s, "sub", sub=m.group(1))
-    if m := _RG.match(s):
-        return Scope(s, "rg", sub=m.group(1), rg=m.group(2))
-    if m := _RES.match(s):
-        return Scope(s, "resource", sub=m.group(1), rg=m.group(2))
-    raise bad_request("InvalidScope", f"The scope '{scope}' is not a valid ARM scope.")
+    try:
+        return _parse_scope(scope)
+    except ScopeError:
+        raise bad_request("InvalidScope", f"The scope '{scope}' is not a valid ARM scope.") from None
 
 
 def resource_type_of(resource_id: str) -> str:

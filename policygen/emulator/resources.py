@@ -190,7 +190,7 @@ def resources_under(emu: Emulator, scope_id: str) -> list[dict]:
     scope = hierarchy.parse_scope(scope_id)
     if scope.level in ("mg", "tenant"):
         return [r for r in emu.store.values("resources") if hierarchy.in_scope(emu, scope_id, r["id"])]
-    k = scope.key
+    k = key(scope.id)
     return [r for rk, r in emu.store.items("resources") if rk == k or rk.startswith(k + "/")]
 
 
