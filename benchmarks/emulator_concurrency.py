@@ -19,17 +19,23 @@ from policygen.azure.clients import build_clients
 from policygen.emulator import running_emulator
 
 SUB = "11111111-1111-1111-1111-111111111111"
-DEFINITION = {"properties": {"mode": "All", "displayName": "bench", "metadata": {"category": "b", "version": "1.0.0"},
-                             "policyRule": {"if": {"field": "location", "equals": "nowhere"},
-                                            "then": {"effect": "audit"}}}}
+DEFINITION = {
+    "properties": {
+        "mode": "All",
+        "displayName": "bench",
+        "metadata": {"category": "b", "version": "1.0.0"},
+        "policyRule": {"if": {"field": "location", "equals": "nowhere"}, "then": {"effect": "audit"}},
+    }
+}
 
 
 def run(url: str, total: int, workers: int) -> float:
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max(workers, 10))
     session.mount("http://", adapter)
-    clients = build_clients(SUB, endpoint=url, retry_total=0,
-                            transport=RequestsTransport(session=session, session_owner=False))
+    clients = build_clients(
+        SUB, endpoint=url, retry_total=0, transport=RequestsTransport(session=session, session_owner=False)
+    )
     pd = clients.policy.policy_definitions
     start = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:

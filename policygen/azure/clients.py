@@ -25,23 +25,41 @@ CLOUD_ENV = "AZURE_CLOUD"
 @dataclass(frozen=True)
 class Cloud:
     name: str
-    arm: str           # Resource Manager endpoint
-    audience: str      # token scope for ARM
-    authority: str     # Entra ID authority host
+    arm: str  # Resource Manager endpoint
+    audience: str  # token scope for ARM
+    authority: str  # Entra ID authority host
 
 
 CLOUDS: dict[str, Cloud] = {
-    "AzureCloud": Cloud("AzureCloud", "https://management.azure.com", "https://management.azure.com/.default",
-                        "login.microsoftonline.com"),
-    "AzureUSGovernment": Cloud("AzureUSGovernment", "https://management.usgovcloudapi.net",
-                               "https://management.usgovcloudapi.net/.default", "login.microsoftonline.us"),
-    "AzureChinaCloud": Cloud("AzureChinaCloud", "https://management.chinacloudapi.cn",
-                             "https://management.chinacloudapi.cn/.default", "login.chinacloudapi.cn"),
+    "AzureCloud": Cloud(
+        "AzureCloud",
+        "https://management.azure.com",
+        "https://management.azure.com/.default",
+        "login.microsoftonline.com",
+    ),
+    "AzureUSGovernment": Cloud(
+        "AzureUSGovernment",
+        "https://management.usgovcloudapi.net",
+        "https://management.usgovcloudapi.net/.default",
+        "login.microsoftonline.us",
+    ),
+    "AzureChinaCloud": Cloud(
+        "AzureChinaCloud",
+        "https://management.chinacloudapi.cn",
+        "https://management.chinacloudapi.cn/.default",
+        "login.chinacloudapi.cn",
+    ),
 }
-_ALIASES = {"public": "AzureCloud", "azurepubliccloud": "AzureCloud", "azurecloud": "AzureCloud",
-            "usgovernment": "AzureUSGovernment", "azureusgovernment": "AzureUSGovernment",
-            "azureusgovernmentcloud": "AzureUSGovernment", "china": "AzureChinaCloud",
-            "azurechinacloud": "AzureChinaCloud"}
+_ALIASES = {
+    "public": "AzureCloud",
+    "azurepubliccloud": "AzureCloud",
+    "azurecloud": "AzureCloud",
+    "usgovernment": "AzureUSGovernment",
+    "azureusgovernment": "AzureUSGovernment",
+    "azureusgovernmentcloud": "AzureUSGovernment",
+    "china": "AzureChinaCloud",
+    "azurechinacloud": "AzureChinaCloud",
+}
 
 
 def cloud_named(name: str | None) -> Cloud:
@@ -121,8 +139,9 @@ class AzureClients:
 
     def for_subscription(self, subscription_id: str) -> AzureClients:
         """The same connection settings for another subscription (clients are per subscription)."""
-        return AzureClients(subscription_id, self.endpoint, self.cloud, self.emulator, self.credential,
-                            dict(self.options))
+        return AzureClients(
+            subscription_id, self.endpoint, self.cloud, self.emulator, self.credential, dict(self.options)
+        )
 
     def close(self) -> None:
         for name in ("policy", "insights", "authorization", "management_groups", "resources"):
@@ -135,9 +154,16 @@ def resolve_endpoint(endpoint: str | None = None) -> str | None:
     return (endpoint or os.environ.get(ENDPOINT_ENV) or "").rstrip("/") or None
 
 
-def build_clients(subscription_id: str = "00000000-0000-0000-0000-000000000000", *, endpoint: str | None = None,
-                  cloud: str | None = None, credential: Any = None, retry_total: int | None = None,
-                  polling_interval: float | None = None, **client_options: Any) -> AzureClients:
+def build_clients(
+    subscription_id: str = "00000000-0000-0000-0000-000000000000",
+    *,
+    endpoint: str | None = None,
+    cloud: str | None = None,
+    credential: Any = None,
+    retry_total: int | None = None,
+    polling_interval: float | None = None,
+    **client_options: Any,
+) -> AzureClients:
     """SDK clients for Azure or the emulator.
 
     `endpoint` (or `POLICYGEN_ENDPOINT`) starting with `http://` selects the emulator: fake token, plain

@@ -18,10 +18,16 @@ def emulator(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (loopback by default)."),
     port: int = typer.Option(8765, "--port", "-p", help="TCP port (0 picks a free one)."),
     state: Path | None = typer.Option(None, "--state", help="SQLite file: state survives restarts (else in memory)."),
-    seed: Path | None = typer.Option(None, "--seed", help="Seed file (YAML/JSON): management groups, "
-                                     "subscriptions, resource groups, resources or an inventory."),
-    builtins: Path | None = typer.Option(None, "--builtins", help="Built-in definitions directory "
-                                         "(azure-policy layout: policyDefinitions/, policySetDefinitions/)."),
+    seed: Path | None = typer.Option(
+        None,
+        "--seed",
+        help="Seed file (YAML/JSON): management groups, subscriptions, resource groups, resources or an inventory.",
+    ),
+    builtins: Path | None = typer.Option(
+        None,
+        "--builtins",
+        help="Built-in definitions directory (azure-policy layout: policyDefinitions/, policySetDefinitions/).",
+    ),
     request_log: Path | None = typer.Option(None, "--request-log", help="Append one JSON line per request."),
     tenant_id: str | None = typer.Option(None, "--tenant-id", help="Tenant id (also the root group's name)."),
     page_size: int = typer.Option(100, "--page-size", help="Items per page of list operations."),
@@ -32,14 +38,23 @@ def emulator(
     rate_5xx: float = typer.Option(0.0, "--rate-5xx", help="Fault: probability of a 5xx."),
     status_5xx: int = typer.Option(503, "--status-5xx", help="Which 5xx to inject."),
     rate_reset: float = typer.Option(0.0, "--rate-reset", help="Fault: probability of a connection reset."),
-    principal_delay: float = typer.Option(0.0, "--principal-delay", help="Fault: seconds a new identity answers "
-                                          "PrincipalNotFound to role assignments."),
-    principal_failures: int = typer.Option(0, "--principal-failures", help="Fault: PrincipalNotFound for the "
-                                           "first N role assignments of each new identity."),
-    throttle: bool = typer.Option(False, "--throttle", help="Fault: ARM's token buckets (250 reads, 200 writes "
-                                  "and deletes per subscription; refill 25/10/10 per second)."),
-    bucket_scale: float = typer.Option(1.0, "--bucket-scale", help="Scale the token buckets (0.1 = ten times "
-                                       "smaller)."),
+    principal_delay: float = typer.Option(
+        0.0, "--principal-delay", help="Fault: seconds a new identity answers PrincipalNotFound to role assignments."
+    ),
+    principal_failures: int = typer.Option(
+        0,
+        "--principal-failures",
+        help="Fault: PrincipalNotFound for the first N role assignments of each new identity.",
+    ),
+    throttle: bool = typer.Option(
+        False,
+        "--throttle",
+        help="Fault: ARM's token buckets (250 reads, 200 writes "
+        "and deletes per subscription; refill 25/10/10 per second).",
+    ),
+    bucket_scale: float = typer.Option(
+        1.0, "--bucket-scale", help="Scale the token buckets (0.1 = ten times smaller)."
+    ),
     fault_seed: int | None = typer.Option(None, "--fault-seed", help="Seed for random faults (reproducible runs)."),
 ) -> None:
     """Run a local ARM-compatible emulator that the real Azure SDK clients (and `policygen deploy`) talk to.
@@ -51,15 +66,32 @@ def emulator(
     from policygen.emulator import FaultConfig, serve
     from policygen.emulator.server import make_config
 
-    faults = FaultConfig(latency_ms=latency_ms, jitter_ms=jitter_ms, rate_429=rate_429, retry_after=retry_after,
-                         rate_5xx=rate_5xx, status_5xx=status_5xx, rate_reset=rate_reset,
-                         principal_delay_s=principal_delay, principal_failures=principal_failures, throttle=throttle,
-                         bucket_scale=bucket_scale, fault_seed=fault_seed)
+    faults = FaultConfig(
+        latency_ms=latency_ms,
+        jitter_ms=jitter_ms,
+        rate_429=rate_429,
+        retry_after=retry_after,
+        rate_5xx=rate_5xx,
+        status_5xx=status_5xx,
+        rate_reset=rate_reset,
+        principal_delay_s=principal_delay,
+        principal_failures=principal_failures,
+        throttle=throttle,
+        bucket_scale=bucket_scale,
+        fault_seed=fault_seed,
+    )
     for name, path in (("--seed", seed), ("--builtins", builtins)):
         if path is not None and not path.exists():
             raise InputError(Diagnostic(str(path), 0, 0, f"{name} path does not exist"))
-    config = make_config(seed=seed, state=state, builtins=builtins, request_log=request_log, tenant_id=tenant_id,
-                         page_size=page_size, faults=faults)
+    config = make_config(
+        seed=seed,
+        state=state,
+        builtins=builtins,
+        request_log=request_log,
+        tenant_id=tenant_id,
+        page_size=page_size,
+        faults=faults,
+    )
 
     def announce(url: str) -> None:
         typer.echo(f"policygen emulator listening on {url}")

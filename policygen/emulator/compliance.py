@@ -203,7 +203,9 @@ def evaluate_one(emu: Emulator, resource: dict, assignment: dict, member: effect
         return None
     try:
         outcome = cp.evaluate(
-            resource, related=related_for(emu, resource), context=context(emu, resource, assignment, member),
+            resource,
+            related=related_for(emu, resource),
+            context=context(emu, resource, assignment, member),
             explain=False,
         )
     except Exception:  # an evaluator bug must not take the whole query down; it is logged

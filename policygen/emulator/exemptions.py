@@ -81,21 +81,30 @@ def _put(emu: Emulator, scope: str, name: str, rid: str, existing: dict | None, 
         raise bad_request("InvalidCreatePolicyExemptionRequest", "exemptionCategory must be 'Waiver' or 'Mitigated'.")
     validate = str(props.get("assignmentScopeValidation", "Default")).lower() != "donotvalidate"
     if validate and not hierarchy.in_scope(emu, assignment["properties"]["scope"], scope):
-        raise bad_request("InvalidCreatePolicyExemptionRequest",
-                          f"The exemption scope '{scope}' is not at or below the assignment scope "
-                          f"'{assignment['properties']['scope']}'.")
+        raise bad_request(
+            "InvalidCreatePolicyExemptionRequest",
+            f"The exemption scope '{scope}' is not at or below the assignment scope "
+            f"'{assignment['properties']['scope']}'.",
+        )
     refs = {(mm.reference_id or "").lower() for mm in effective.members(emu, assignment["properties"])}
     for ref in props.get("policyDefinitionReferenceIds") or []:
         if ref.lower() not in refs:
-            raise bad_request("InvalidCreatePolicyExemptionRequest",
-                              f"'{ref}' is not a policy definition reference id of the assigned initiative.")
+            raise bad_request(
+                "InvalidCreatePolicyExemptionRequest",
+                f"'{ref}' is not a policy definition reference id of the assigned initiative.",
+            )
     if props.get("expiresOn"):
         try:
             datetime.fromisoformat(str(props["expiresOn"]).replace("Z", "+00:00"))
         except ValueError:
             raise bad_request("InvalidCreatePolicyExemptionRequest", "expiresOn must be an ISO 8601 date.") from None
-    obj = {"id": existing["id"] if existing else rid, "name": existing["name"] if existing else name, "type": TYPE,
-           "systemData": system_data(existing), "properties": props}
+    obj = {
+        "id": existing["id"] if existing else rid,
+        "name": existing["name"] if existing else name,
+        "type": TYPE,
+        "systemData": system_data(existing),
+        "properties": props,
+    }
     return emu.store.put("policyExemptions", rid, obj)
 
 

@@ -147,8 +147,12 @@ class Faults:
                     continue
                 item["remaining"] -= 1
                 headers = {"Retry-After": str(item["retry_after"])} if item.get("retry_after") else {}
-                raise ArmError(item["status"], str(item["code"]),
-                               str(item.get("message") or f"The emulator injected {item['code']}."), headers=headers)
+                raise ArmError(
+                    item["status"],
+                    str(item["code"]),
+                    str(item.get("message") or f"The emulator injected {item['code']}."),
+                    headers=headers,
+                )
 
 
 def throttled(kind: str, subscription: str | None, wait: int) -> ArmError:

@@ -33,7 +33,7 @@ ROUTES: list[tuple[re.Pattern[str], Handler]] = [
         (_AUTH + r"/(?P<kind>policyDefinitions|policySetDefinitions)(?:/(?P<name>[^/]+))?", policy.definitions),
         (_AUTH + r"/(?P<op>listPolicyDefinitionVersions|listPolicySetDefinitionVersions)", policy.list_all_versions),
         (_AUTH + r"/policyAssignments(?:/(?P<name>[^/]+))?", assignments.handle),
-    (_AUTH + r"/policyExemptions(?:/(?P<name>[^/]+))?", exemptions.handle),
+        (_AUTH + r"/policyExemptions(?:/(?P<name>[^/]+))?", exemptions.handle),
         (_AUTH + r"/roleAssignments(?:/(?P<name>[^/]+))?", rbac.role_assignments),
         (_AUTH + r"/roleDefinitions(?:/(?P<name>[^/]+))?", rbac.role_definitions),
         (_PI + r"/remediations(?:/(?P<name>[^/]+)(?:/(?P<action>cancel|listDeployments))?)?", remediation.handle),

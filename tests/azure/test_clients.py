@@ -37,11 +37,14 @@ def test_retries_can_be_disabled_and_polling_is_fast_against_the_emulator():
     assert default.policy._config.retry_policy.total_retries == 10
 
 
-@pytest.mark.parametrize(("name", "arm", "authority"), [
-    ("AzureCloud", "https://management.azure.com", "login.microsoftonline.com"),
-    ("AzureUSGovernment", "https://management.usgovcloudapi.net", "login.microsoftonline.us"),
-    ("AzureChinaCloud", "https://management.chinacloudapi.cn", "login.chinacloudapi.cn"),
-])
+@pytest.mark.parametrize(
+    ("name", "arm", "authority"),
+    [
+        ("AzureCloud", "https://management.azure.com", "login.microsoftonline.com"),
+        ("AzureUSGovernment", "https://management.usgovcloudapi.net", "login.microsoftonline.us"),
+        ("AzureChinaCloud", "https://management.chinacloudapi.cn", "login.chinacloudapi.cn"),
+    ],
+)
 def test_sovereign_clouds(monkeypatch, name, arm, authority):
     monkeypatch.delenv("POLICYGEN_ENDPOINT", raising=False)
     c = build_clients(SUB, cloud=name)

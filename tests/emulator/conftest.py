@@ -21,25 +21,53 @@ CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 
 
 def storage(rid: str, location: str, https: bool, tags: dict | None = None) -> dict:
-    return {"id": rid, "name": rid.rsplit("/", 1)[-1], "type": "Microsoft.Storage/storageAccounts",
-            "location": location, "kind": "StorageV2", "sku": {"name": "Standard_LRS"},
-            "tags": tags or {}, "properties": {"supportsHttpsTrafficOnly": https, "minimumTlsVersion": "TLS1_2"}}
+    return {
+        "id": rid,
+        "name": rid.rsplit("/", 1)[-1],
+        "type": "Microsoft.Storage/storageAccounts",
+        "location": location,
+        "kind": "StorageV2",
+        "sku": {"name": "Standard_LRS"},
+        "tags": tags or {},
+        "properties": {"supportsHttpsTrafficOnly": https, "minimumTlsVersion": "TLS1_2"},
+    }
 
 
 def tenant_seed() -> dict:
     """contoso → {prod → SUB (rg1, rg2), dev → SUB2}; two storage accounts and a vnet."""
     return {
-        "managementGroups": [{"name": "contoso", "displayName": "Contoso", "children": [
-            {"name": "prod", "subscriptions": [{"id": SUB, "displayName": "Production", "resourceGroups": [
-                {"name": "rg1", "location": "westeurope"}, {"name": "rg2", "location": "northeurope"}]}]},
-            {"name": "dev", "subscriptions": [{"id": SUB2, "displayName": "Development"}]},
-        ]}],
+        "managementGroups": [
+            {
+                "name": "contoso",
+                "displayName": "Contoso",
+                "children": [
+                    {
+                        "name": "prod",
+                        "subscriptions": [
+                            {
+                                "id": SUB,
+                                "displayName": "Production",
+                                "resourceGroups": [
+                                    {"name": "rg1", "location": "westeurope"},
+                                    {"name": "rg2", "location": "northeurope"},
+                                ],
+                            }
+                        ],
+                    },
+                    {"name": "dev", "subscriptions": [{"id": SUB2, "displayName": "Development"}]},
+                ],
+            }
+        ],
         "resources": [
             storage(SA1, "westeurope", False),
             storage(SA2, "northeurope", True, {"env": "prod"}),
-            {"id": f"{RG1}/providers/Microsoft.Network/virtualNetworks/vnet1", "name": "vnet1",
-             "type": "Microsoft.Network/virtualNetworks", "location": "westeurope",
-             "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}},
+            {
+                "id": f"{RG1}/providers/Microsoft.Network/virtualNetworks/vnet1",
+                "name": "vnet1",
+                "type": "Microsoft.Network/virtualNetworks",
+                "location": "westeurope",
+                "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}},
+            },
         ],
     }
 
@@ -59,32 +87,61 @@ def clients(emulator):
 
 def audit_definition(effect: str = "Audit") -> dict:
     """Storage accounts must use https only (parameterised effect)."""
-    return {"properties": {
-        "mode": "Indexed", "displayName": "Storage https only",
-        "metadata": {"category": "Storage", "version": "1.0.0"},
-        "parameters": {"effect": {"type": "String", "allowedValues": ["Audit", "Deny", "Disabled"],
-                                  "defaultValue": effect,
-                                  "metadata": {"displayName": "Effect", "description": "Effect"}}},
-        "policyRule": {
-            "if": {"allOf": [{"field": "type", "equals": "Microsoft.Storage/storageAccounts"},
-                             {"field": "Microsoft.Storage/storageAccounts/supportsHttpsTrafficOnly",
-                              "notEquals": True}]},
-            "then": {"effect": "[parameters('effect')]"}}}}
+    return {
+        "properties": {
+            "mode": "Indexed",
+            "displayName": "Storage https only",
+            "metadata": {"category": "Storage", "version": "1.0.0"},
+            "parameters": {
+                "effect": {
+                    "type": "String",
+                    "allowedValues": ["Audit", "Deny", "Disabled"],
+                    "defaultValue": effect,
+                    "metadata": {"displayName": "Effect", "description": "Effect"},
+                }
+            },
+            "policyRule": {
+                "if": {
+                    "allOf": [
+                        {"field": "type", "equals": "Microsoft.Storage/storageAccounts"},
+                        {"field": "Microsoft.Storage/storageAccounts/supportsHttpsTrafficOnly", "notEquals": True},
+                    ]
+                },
+                "then": {"effect": "[parameters('effect')]"},
+            },
+        }
+    }
 
 
 def tag_definition() -> dict:
     """Modify: add tag `tagName` = `tagValue` where it is missing."""
-    return {"properties": {
-        "mode": "Indexed", "displayName": "Add a tag", "metadata": {"category": "Tags", "version": "1.0.0"},
-        "parameters": {
-            "tagName": {"type": "String", "metadata": {"displayName": "Tag name", "description": "Tag"}},
-            "tagValue": {"type": "String", "metadata": {"displayName": "Tag value", "description": "Value"}}},
-        "policyRule": {
-            "if": {"field": "[concat('tags[', parameters('tagName'), ']')]", "exists": "false"},
-            "then": {"effect": "modify", "details": {
-                "roleDefinitionIds": [f"/providers/Microsoft.Authorization/roleDefinitions/{TAG_CONTRIBUTOR}"],
-                "operations": [{"operation": "addOrReplace", "field": "[concat('tags[', parameters('tagName'), ']')]",
-                                "value": "[parameters('tagValue')]"}]}}}}}
+    return {
+        "properties": {
+            "mode": "Indexed",
+            "displayName": "Add a tag",
+            "metadata": {"category": "Tags", "version": "1.0.0"},
+            "parameters": {
+                "tagName": {"type": "String", "metadata": {"displayName": "Tag name", "description": "Tag"}},
+                "tagValue": {"type": "String", "metadata": {"displayName": "Tag value", "description": "Value"}},
+            },
+            "policyRule": {
+                "if": {"field": "[concat('tags[', parameters('tagName'), ']')]", "exists": "false"},
+                "then": {
+                    "effect": "modify",
+                    "details": {
+                        "roleDefinitionIds": [f"/providers/Microsoft.Authorization/roleDefinitions/{TAG_CONTRIBUTOR}"],
+                        "operations": [
+                            {
+                                "operation": "addOrReplace",
+                                "field": "[concat('tags[', parameters('tagName'), ']')]",
+                                "value": "[parameters('tagValue')]",
+                            }
+                        ],
+                    },
+                },
+            },
+        }
+    }
 
 
 def wait_terminal(get, timeout: float = 10.0):

@@ -11,19 +11,25 @@ from .conftest import MG, RG1, SUB, audit_definition, tag_definition
 @pytest.fixture
 def definitions(clients):
     pd = clients.policy.policy_definitions
-    return {"audit": pd.create_or_update_at_management_group("contoso", "https-only", audit_definition()).id,
-            "tag": pd.create_or_update_at_management_group("contoso", "add-tag", tag_definition()).id}
+    return {
+        "audit": pd.create_or_update_at_management_group("contoso", "https-only", audit_definition()).id,
+        "tag": pd.create_or_update_at_management_group("contoso", "add-tag", tag_definition()).id,
+    }
 
 
 @pytest.mark.parametrize("scope", [f"{MG}/prod", f"/subscriptions/{SUB}", RG1])
 def test_assignment_crud_at_every_scope(clients, definitions, scope):
     pa = clients.policy.policy_assignments
-    created = pa.create(scope, "https", {"properties": {"policyDefinitionId": definitions["audit"],
-                                                         "parameters": {"effect": {"value": "Audit"}}}})
+    created = pa.create(
+        scope,
+        "https",
+        {"properties": {"policyDefinitionId": definitions["audit"], "parameters": {"effect": {"value": "Audit"}}}},
+    )
     assert created.id == f"{scope}/providers/Microsoft.Authorization/policyAssignments/https"
     assert created.scope == scope and created.enforcement_mode == "Default"
-    updated = pa.create(scope, "https", {"properties": {"policyDefinitionId": definitions["audit"],
-                                                         "enforcementMode": "DoNotEnforce"}})  # 201 again
+    updated = pa.create(
+        scope, "https", {"properties": {"policyDefinitionId": definitions["audit"], "enforcementMode": "DoNotEnforce"}}
+    )  # 201 again
     assert updated.enforcement_mode == "DoNotEnforce"
     assert pa.get_by_id(created.id).name == "https"
     deleted = pa.delete(scope, "https")
@@ -51,9 +57,14 @@ def test_list_filters(clients, definitions):
 
 def test_system_assigned_identity(clients, definitions):
     pa = clients.policy.policy_assignments
-    body = {"location": "westeurope", "identity": {"type": "SystemAssigned"},
-            "properties": {"policyDefinitionId": definitions["tag"],
-                           "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "prod"}}}}
+    body = {
+        "location": "westeurope",
+        "identity": {"type": "SystemAssigned"},
+        "properties": {
+            "policyDefinitionId": definitions["tag"],
+            "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "prod"}},
+        },
+    }
     a = pa.create(f"/subscriptions/{SUB}", "tags", body)
     assert a.identity.type == "SystemAssigned" and a.identity.principal_id and a.identity.tenant_id
     # Re-PUT keeps the principal; the location cannot change.
@@ -67,17 +78,40 @@ def test_system_assigned_identity(clients, definitions):
     assert pa.create(f"/subscriptions/{SUB}", "tags", body).identity.principal_id != a.identity.principal_id
 
 
-@pytest.mark.parametrize(("body", "code"), [
-    ({"properties": {"parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "x"}}}},
-     "ResourceIdentityRequired"),
-    ({"identity": {"type": "SystemAssigned"},
-      "properties": {"parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "x"}}}}, "LocationRequired"),
-    ({"location": "westeurope", "identity": {"type": "SystemAssigned"},
-      "properties": {"parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "x"}, "colour": {"value": 1}}}},
-     "UndefinedPolicyParameter"),
-    ({"location": "westeurope", "identity": {"type": "SystemAssigned"},
-      "properties": {"parameters": {"tagName": {"value": "env"}}}}, "MissingPolicyParameter"),
-])
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (
+            {"properties": {"parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "x"}}}},
+            "ResourceIdentityRequired",
+        ),
+        (
+            {
+                "identity": {"type": "SystemAssigned"},
+                "properties": {"parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "x"}}},
+            },
+            "LocationRequired",
+        ),
+        (
+            {
+                "location": "westeurope",
+                "identity": {"type": "SystemAssigned"},
+                "properties": {
+                    "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "x"}, "colour": {"value": 1}}
+                },
+            },
+            "UndefinedPolicyParameter",
+        ),
+        (
+            {
+                "location": "westeurope",
+                "identity": {"type": "SystemAssigned"},
+                "properties": {"parameters": {"tagName": {"value": "env"}}},
+            },
+            "MissingPolicyParameter",
+        ),
+    ],
+)
 def test_assignment_validation(clients, definitions, body, code):
     body["properties"]["policyDefinitionId"] = definitions["tag"]
     with pytest.raises(HttpResponseError) as err:
@@ -94,8 +128,9 @@ def test_management_group_assignment_names_are_limited_to_24_characters(clients,
 
 
 def test_assigned_definition_cannot_be_deleted(clients, definitions):
-    clients.policy.policy_assignments.create(f"/subscriptions/{SUB}", "a", {
-        "properties": {"policyDefinitionId": definitions["audit"]}})
+    clients.policy.policy_assignments.create(
+        f"/subscriptions/{SUB}", "a", {"properties": {"policyDefinitionId": definitions["audit"]}}
+    )
     with pytest.raises(HttpResponseError) as err:
         clients.policy.policy_definitions.delete_at_management_group("contoso", "https-only")
     assert err.value.error.code == "InvalidDeletePolicyDefinitionRequest"
@@ -103,10 +138,14 @@ def test_assigned_definition_cannot_be_deleted(clients, definitions):
 
 def test_missing_scope_and_missing_definition(clients, definitions):
     with pytest.raises(ResourceNotFoundError) as err:
-        clients.policy.policy_assignments.create(f"/subscriptions/{SUB}/resourceGroups/nope", "a", {
-            "properties": {"policyDefinitionId": definitions["audit"]}})
+        clients.policy.policy_assignments.create(
+            f"/subscriptions/{SUB}/resourceGroups/nope",
+            "a",
+            {"properties": {"policyDefinitionId": definitions["audit"]}},
+        )
     assert err.value.error.code == "ResourceGroupNotFound"
     with pytest.raises(ResourceNotFoundError) as err:
-        clients.policy.policy_assignments.create(f"/subscriptions/{SUB}", "a", {
-            "properties": {"policyDefinitionId": definitions["audit"] + "-gone"}})
+        clients.policy.policy_assignments.create(
+            f"/subscriptions/{SUB}", "a", {"properties": {"policyDefinitionId": definitions["audit"] + "-gone"}}
+        )
     assert err.value.error.code == "PolicyDefinitionNotFound"

@@ -16,8 +16,12 @@ from .conftest import SUB
 
 def admin(url: str, path: str, body: dict | None = None, method: str | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(f"{url}/_admin/{path}", data=data, method=method or ("POST" if data else "GET"),
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{url}/_admin/{path}",
+        data=data,
+        method=method or ("POST" if data else "GET"),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req) as resp:
         return json.load(resp)
 
@@ -110,8 +114,18 @@ def test_admin_endpoint(emulator):
     clients.resources.resource_groups.create_or_update("rg9", {"location": "westeurope"})
     state = admin(emulator, "state")
     assert state["counts"]["resourceGroups"] == 3
-    admin(emulator, "seed", {"resources": [{"id": f"/subscriptions/{SUB}/resourceGroups/new/providers/"
-                                                  "Microsoft.Web/sites/app", "location": "westeurope"}]})
+    admin(
+        emulator,
+        "seed",
+        {
+            "resources": [
+                {
+                    "id": f"/subscriptions/{SUB}/resourceGroups/new/providers/Microsoft.Web/sites/app",
+                    "location": "westeurope",
+                }
+            ]
+        },
+    )
     assert clients.resources.resource_groups.check_existence("new")
     assert admin(emulator, "reset", {})["status"] == "reset"
     assert not clients.resources.resource_groups.check_existence("rg9")
@@ -119,8 +133,9 @@ def test_admin_endpoint(emulator):
 
 
 def test_scripted_failures(emulator):
-    emulator.set_faults(inject=[{"path": "roleAssignments", "method": "GET", "status": 403,
-                                 "code": "AuthorizationFailed", "count": 2}])
+    emulator.set_faults(
+        inject=[{"path": "roleAssignments", "method": "GET", "status": 403, "code": "AuthorizationFailed", "count": 2}]
+    )
     clients = build_clients(SUB, endpoint=emulator, retry_total=0)
     codes = []
     for _ in range(3):

@@ -24,8 +24,9 @@ def test_management_group_tree(clients, emulator):
 
 def test_create_move_and_delete_management_groups(clients):
     mg = clients.management_groups.management_groups
-    created = mg.begin_create_or_update("sandbox", {"properties": {
-        "displayName": "Sandbox", "details": {"parent": {"id": f"{MG}/contoso"}}}}).result()
+    created = mg.begin_create_or_update(
+        "sandbox", {"properties": {"displayName": "Sandbox", "details": {"parent": {"id": f"{MG}/contoso"}}}}
+    ).result()
     assert created.name == "sandbox" and created.properties.details.parent.id == f"{MG}/contoso"
     subs = clients.management_groups.management_group_subscriptions
     moved = subs.create("sandbox", SUB2)

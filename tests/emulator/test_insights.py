@@ -39,8 +39,11 @@ def test_trigger_evaluation_and_summarize_match_the_evaluator(clients, emulator)
     assert {s.resource_id.lower() for s in states if not s.is_compliant} == expected
     assert {s.compliance_state for s in states} == {"Compliant", "NonCompliant"}
     assert set(states[0].management_group_ids.split(",")) == {"prod", "contoso", emulator.emulator.tenant_id}
-    nc = list(clients.insights.policy_states.list_query_results_for_resource_group(
-        "latest", SUB, "rg1", query_options=QueryOptions(filter="complianceState eq 'NonCompliant'")))
+    nc = list(
+        clients.insights.policy_states.list_query_results_for_resource_group(
+            "latest", SUB, "rg1", query_options=QueryOptions(filter="complianceState eq 'NonCompliant'")
+        )
+    )
     assert [s.resource_id for s in nc] == [f"{RG1}/providers/Microsoft.Storage/storageAccounts/sa1"]
 
 
@@ -48,44 +51,82 @@ def test_initiative_members_not_scopes_and_disabled(clients):
     pd = clients.policy.policy_definitions
     audit = pd.create_or_update("https-only", audit_definition())
     tags = pd.create_or_update("add-tag", tag_definition())
-    s = clients.policy.policy_set_definitions.create_or_update("baseline", {"properties": {
-        "displayName": "Baseline", "metadata": {"category": "x", "version": "1.0.0"},
-        "policyDefinitions": [
-            {"policyDefinitionId": audit.id, "policyDefinitionReferenceId": "https"},
-            {"policyDefinitionId": tags.id, "policyDefinitionReferenceId": "tag",
-             "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "prod"}}}]}})
-    clients.policy.policy_assignments.create(f"/subscriptions/{SUB}", "baseline", {
-        "location": "westeurope", "identity": {"type": "SystemAssigned"},
-        "properties": {"policyDefinitionId": s.id, "notScopes": [RG2]}})
+    s = clients.policy.policy_set_definitions.create_or_update(
+        "baseline",
+        {
+            "properties": {
+                "displayName": "Baseline",
+                "metadata": {"category": "x", "version": "1.0.0"},
+                "policyDefinitions": [
+                    {"policyDefinitionId": audit.id, "policyDefinitionReferenceId": "https"},
+                    {
+                        "policyDefinitionId": tags.id,
+                        "policyDefinitionReferenceId": "tag",
+                        "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "prod"}},
+                    },
+                ],
+            }
+        },
+    )
+    clients.policy.policy_assignments.create(
+        f"/subscriptions/{SUB}",
+        "baseline",
+        {
+            "location": "westeurope",
+            "identity": {"type": "SystemAssigned"},
+            "properties": {"policyDefinitionId": s.id, "notScopes": [RG2]},
+        },
+    )
     states = list(clients.insights.policy_states.list_query_results_for_subscription("latest", SUB))
     assert all(not st.resource_id.lower().startswith(RG2.lower()) for st in states)  # notScopes
-    by_ref = {(st.policy_definition_reference_id, st.resource_id.rsplit("/", 1)[-1]): st.compliance_state
-              for st in states}
+    by_ref = {
+        (st.policy_definition_reference_id, st.resource_id.rsplit("/", 1)[-1]): st.compliance_state for st in states
+    }
     assert by_ref[("https", "sa1")] == "NonCompliant"
     assert by_ref[("tag", "sa1")] == "NonCompliant" and by_ref[("tag", "vnet1")] == "NonCompliant"
     assert all(st.policy_set_definition_id == s.id for st in states)
 
     # Disabled members report nothing.
-    clients.policy.policy_assignments.create(f"/subscriptions/{SUB}", "off", {
-        "properties": {"policyDefinitionId": audit.id, "parameters": {"effect": {"value": "Disabled"}}}})
-    assignment_ids = {st.policy_assignment_id.rsplit("/", 1)[-1] for st in
-                      clients.insights.policy_states.list_query_results_for_subscription("latest", SUB)}
+    clients.policy.policy_assignments.create(
+        f"/subscriptions/{SUB}",
+        "off",
+        {"properties": {"policyDefinitionId": audit.id, "parameters": {"effect": {"value": "Disabled"}}}},
+    )
+    assignment_ids = {
+        st.policy_assignment_id.rsplit("/", 1)[-1]
+        for st in clients.insights.policy_states.list_query_results_for_subscription("latest", SUB)
+    }
     assert assignment_ids == {"baseline"}
 
 
 def test_query_results_page_and_filter(clients):
     d = clients.policy.policy_definitions.create_or_update("add-tag", tag_definition())
     for i in range(3):
-        clients.policy.policy_assignments.create(f"/subscriptions/{SUB}", f"t{i}", {
-            "location": "westeurope", "identity": {"type": "SystemAssigned"},
-            "properties": {"policyDefinitionId": d.id,
-                           "parameters": {"tagName": {"value": f"t{i}"}, "tagValue": {"value": "x"}}}})
+        clients.policy.policy_assignments.create(
+            f"/subscriptions/{SUB}",
+            f"t{i}",
+            {
+                "location": "westeurope",
+                "identity": {"type": "SystemAssigned"},
+                "properties": {
+                    "policyDefinitionId": d.id,
+                    "parameters": {"tagName": {"value": f"t{i}"}, "tagValue": {"value": "x"}},
+                },
+            },
+        )
     ps = clients.insights.policy_states
     all_states = list(ps.list_query_results_for_subscription("latest", SUB))
     assert len(all_states) == 9  # 3 resources x 3 assignments, over two pages of 5
-    one = list(ps.list_query_results_for_subscription(
-        "latest", SUB, query_options=QueryOptions(filter=f"policyAssignmentId eq '/subscriptions/{SUB}/providers/"
-                                                          "Microsoft.Authorization/policyAssignments/t1'")))
+    one = list(
+        ps.list_query_results_for_subscription(
+            "latest",
+            SUB,
+            query_options=QueryOptions(
+                filter=f"policyAssignmentId eq '/subscriptions/{SUB}/providers/"
+                "Microsoft.Authorization/policyAssignments/t1'"
+            ),
+        )
+    )
     assert len(one) == 3
     assert len(list(ps.list_query_results_for_subscription("latest", SUB, query_options=QueryOptions(top=4)))) == 4
     by_assignment = list(ps.list_query_results_for_subscription_level_policy_assignment("latest", SUB, "t2"))
@@ -103,16 +144,37 @@ def test_trigger_evaluation_only_at_subscription_or_resource_group(clients, emul
 
 def test_resource_selectors_and_effect_overrides(clients):
     d = clients.policy.policy_definitions.create_or_update("https-only", audit_definition())
-    clients.policy.policy_assignments.create(f"/subscriptions/{SUB}", "west-only", {"properties": {
-        "policyDefinitionId": d.id,
-        "resourceSelectors": [{"name": "west", "selectors": [{"kind": "resourceLocation", "in": ["West Europe"]}]}]}})
+    clients.policy.policy_assignments.create(
+        f"/subscriptions/{SUB}",
+        "west-only",
+        {
+            "properties": {
+                "policyDefinitionId": d.id,
+                "resourceSelectors": [
+                    {"name": "west", "selectors": [{"kind": "resourceLocation", "in": ["West Europe"]}]}
+                ],
+            }
+        },
+    )
     states = list(clients.insights.policy_states.list_query_results_for_subscription("latest", SUB))
     assert [s.resource_id.rsplit("/", 1)[-1] for s in states] == ["sa1"]  # sa2 is in northeurope
 
-    clients.policy.policy_assignments.create(f"/subscriptions/{SUB}", "west-only", {"properties": {
-        "policyDefinitionId": d.id,
-        "overrides": [{"kind": "policyEffect", "value": "Disabled",
-                       "selectors": [{"kind": "resourceLocation", "in": ["northeurope"]}]}]}})
+    clients.policy.policy_assignments.create(
+        f"/subscriptions/{SUB}",
+        "west-only",
+        {
+            "properties": {
+                "policyDefinitionId": d.id,
+                "overrides": [
+                    {
+                        "kind": "policyEffect",
+                        "value": "Disabled",
+                        "selectors": [{"kind": "resourceLocation", "in": ["northeurope"]}],
+                    }
+                ],
+            }
+        },
+    )
     states = list(clients.insights.policy_states.list_query_results_for_subscription("latest", SUB))
     assert [s.resource_id.rsplit("/", 1)[-1] for s in states] == ["sa1"]
     assert states[0].policy_definition_action == "audit"

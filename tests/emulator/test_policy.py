@@ -51,14 +51,21 @@ def test_list_pages_through_next_link(clients, emulator):
     assert {r["api_version"] for r in pages} == {"2026-06-01"}
 
 
-@pytest.mark.parametrize(("mutate", "code"), [
-    (lambda p: p["policyRule"].pop("then"), "InvalidPolicyRule"),
-    (lambda p: p["policyRule"]["if"].update({"equalz": 1}), "InvalidPolicyRule"),
-    (lambda p: p["policyRule"].update({"then": {"effect": "explode"}}), "InvalidPolicyRule"),
-    (lambda p: p["parameters"].update({"unused": {"type": "String"}}), "InvalidPolicyParameters"),
-    (lambda p: p["parameters"]["effect"].update({"allowedValues": ["Audit", "Deny"], "defaultValue": "Disabled"}),
-     "PolicyParameterAllowedAndDefaultValuesMismatch"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "code"),
+    [
+        (lambda p: p["policyRule"].pop("then"), "InvalidPolicyRule"),
+        (lambda p: p["policyRule"]["if"].update({"equalz": 1}), "InvalidPolicyRule"),
+        (lambda p: p["policyRule"].update({"then": {"effect": "explode"}}), "InvalidPolicyRule"),
+        (lambda p: p["parameters"].update({"unused": {"type": "String"}}), "InvalidPolicyParameters"),
+        (
+            lambda p: p["parameters"]["effect"].update(
+                {"allowedValues": ["Audit", "Deny"], "defaultValue": "Disabled"}
+            ),
+            "PolicyParameterAllowedAndDefaultValuesMismatch",
+        ),
+    ],
+)
 def test_malformed_definitions_are_rejected_like_azure(clients, mutate, code):
     body = audit_definition()
     mutate(body["properties"])
@@ -72,11 +79,18 @@ def test_malformed_definitions_are_rejected_like_azure(clients, mutate, code):
 def test_initiative_references_and_generated_reference_ids(clients):
     pd, ps = clients.policy.policy_definitions, clients.policy.policy_set_definitions
     d = pd.create_or_update_at_management_group("contoso", "https-only", audit_definition())
-    body = {"properties": {"displayName": "Baseline", "metadata": {"category": "x", "version": "1.0.0"},
-                           "parameters": {"eff": {"type": "String", "defaultValue": "Audit",
-                                                  "metadata": {"displayName": "e", "description": "e"}}},
-                           "policyDefinitions": [{"policyDefinitionId": d.id,
-                                                  "parameters": {"effect": {"value": "[parameters('eff')]"}}}]}}
+    body = {
+        "properties": {
+            "displayName": "Baseline",
+            "metadata": {"category": "x", "version": "1.0.0"},
+            "parameters": {
+                "eff": {"type": "String", "defaultValue": "Audit", "metadata": {"displayName": "e", "description": "e"}}
+            },
+            "policyDefinitions": [
+                {"policyDefinitionId": d.id, "parameters": {"effect": {"value": "[parameters('eff')]"}}}
+            ],
+        }
+    }
     s = ps.create_or_update_at_management_group("contoso", "baseline", body)
     assert s.policy_definitions[0].policy_definition_reference_id  # generated
     assert s.policy_type == "Custom"
@@ -105,8 +119,9 @@ def test_definition_visibility_follows_the_hierarchy(clients):
     """A definition at management group `dev` is not visible from a subscription under `prod`."""
     d = clients.policy.policy_definitions.create_or_update_at_management_group("dev", "dev-only", audit_definition())
     with pytest.raises(ResourceNotFoundError):
-        clients.policy.policy_assignments.create(f"/subscriptions/{SUB}", "a1",
-                                                 {"properties": {"policyDefinitionId": d.id}})
+        clients.policy.policy_assignments.create(
+            f"/subscriptions/{SUB}", "a1", {"properties": {"policyDefinitionId": d.id}}
+        )
 
 
 def test_definition_versions(clients):
@@ -134,25 +149,41 @@ def test_builtins_from_a_catalogue_directory(tmp_path):
     folder.mkdir(parents=True)
     builtin = audit_definition()
     builtin["properties"]["policyType"] = "BuiltIn"
-    builtin.update(id="/providers/Microsoft.Authorization/policyDefinitions/0000aaaa-0000-0000-0000-000000000001",
-                   name="0000aaaa-0000-0000-0000-000000000001")
+    builtin.update(
+        id="/providers/Microsoft.Authorization/policyDefinitions/0000aaaa-0000-0000-0000-000000000001",
+        name="0000aaaa-0000-0000-0000-000000000001",
+    )
     (folder / "https.json").write_text(json.dumps(builtin, indent=2))
     sets = tmp_path / "policySetDefinitions"
     sets.mkdir()
-    (sets / "set.json").write_text(json.dumps({
-        "properties": {"displayName": "Set", "policyType": "BuiltIn",
-                       "policyDefinitions": [{"policyDefinitionId": builtin["id"], "policyDefinitionReferenceId": "r1"}]},
-        "id": "/providers/Microsoft.Authorization/policySetDefinitions/set-1", "name": "set-1"}, indent=2))
+    (sets / "set.json").write_text(
+        json.dumps(
+            {
+                "properties": {
+                    "displayName": "Set",
+                    "policyType": "BuiltIn",
+                    "policyDefinitions": [{"policyDefinitionId": builtin["id"], "policyDefinitionReferenceId": "r1"}],
+                },
+                "id": "/providers/Microsoft.Authorization/policySetDefinitions/set-1",
+                "name": "set-1",
+            },
+            indent=2,
+        )
+    )
     with running_emulator(seed=tenant_seed(), builtins=tmp_path) as url:
         c = build_clients(SUB, endpoint=url, retry_total=0)
         got = c.policy.policy_definitions.get_built_in("0000AAAA-0000-0000-0000-000000000001")
         assert got.policy_type == "BuiltIn" and got.display_name == "Storage https only"
         assert [d.name for d in c.policy.policy_definitions.list_built_in()] == [builtin["name"]]
-        assert c.policy.policy_set_definitions.get_built_in("set-1").policy_definitions[0].policy_definition_reference_id == "r1"
+        assert (
+            c.policy.policy_set_definitions.get_built_in("set-1").policy_definitions[0].policy_definition_reference_id
+            == "r1"
+        )
         # Built-ins are listed from every scope, and can be assigned anywhere.
         assert builtin["name"] in {d.name for d in c.policy.policy_definitions.list()}
-        a = c.policy.policy_assignments.create(f"/subscriptions/{SUB}", "builtin", {
-            "properties": {"policyDefinitionId": builtin["id"]}})
+        a = c.policy.policy_assignments.create(
+            f"/subscriptions/{SUB}", "builtin", {"properties": {"policyDefinitionId": builtin["id"]}}
+        )
         assert a.policy_definition_id == builtin["id"]
         with pytest.raises(ResourceNotFoundError):
             c.policy.policy_definitions.get_built_in("nope")

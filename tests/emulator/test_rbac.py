@@ -16,10 +16,18 @@ ROLE = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/
 @pytest.fixture
 def principal(clients):
     d = clients.policy.policy_definitions.create_or_update("add-tag", tag_definition())
-    a = clients.policy.policy_assignments.create(f"/subscriptions/{SUB}", "tags", {
-        "location": "westeurope", "identity": {"type": "SystemAssigned"},
-        "properties": {"policyDefinitionId": d.id,
-                       "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "prod"}}}})
+    a = clients.policy.policy_assignments.create(
+        f"/subscriptions/{SUB}",
+        "tags",
+        {
+            "location": "westeurope",
+            "identity": {"type": "SystemAssigned"},
+            "properties": {
+                "policyDefinitionId": d.id,
+                "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "prod"}},
+            },
+        },
+    )
     return a.identity.principal_id
 
 
@@ -59,32 +67,53 @@ def test_role_assignment_crud_and_conflicts(clients, principal):
 def test_principal_not_found_window(clients, emulator):
     emulator.set_faults(principal_delay_s=0.4)
     d = clients.policy.policy_definitions.create_or_update("add-tag", tag_definition())
-    a = clients.policy.policy_assignments.create(f"/subscriptions/{SUB}", "tags", {
-        "location": "westeurope", "identity": {"type": "SystemAssigned"},
-        "properties": {"policyDefinitionId": d.id,
-                       "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "prod"}}}})
+    a = clients.policy.policy_assignments.create(
+        f"/subscriptions/{SUB}",
+        "tags",
+        {
+            "location": "westeurope",
+            "identity": {"type": "SystemAssigned"},
+            "properties": {
+                "policyDefinitionId": d.id,
+                "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "prod"}},
+            },
+        },
+    )
     name = str(uuid.uuid4())
     with pytest.raises(HttpResponseError) as err:
         clients.authorization.role_assignments.create(f"/subscriptions/{SUB}", name, ra_body(a.identity.principal_id))
     assert (err.value.status_code, err.value.error.code) == (400, "PrincipalNotFound")
     assert "retry-after" not in {k.lower() for k in err.value.response.headers}  # not retried by the SDK
     time.sleep(0.45)
-    assert clients.authorization.role_assignments.create(f"/subscriptions/{SUB}", name,
-                                                         ra_body(a.identity.principal_id)).name == name
+    assert (
+        clients.authorization.role_assignments.create(
+            f"/subscriptions/{SUB}", name, ra_body(a.identity.principal_id)
+        ).name
+        == name
+    )
 
 
 def test_principal_not_found_for_the_first_n_attempts(clients, emulator, principal):
     emulator.set_faults(principal_failures=2)
     d = clients.policy.policy_definitions.get("add-tag")
-    a = clients.policy.policy_assignments.create(f"/subscriptions/{SUB}", "tags2", {
-        "location": "westeurope", "identity": {"type": "SystemAssigned"},
-        "properties": {"policyDefinitionId": d.id,
-                       "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "prod"}}}})
+    a = clients.policy.policy_assignments.create(
+        f"/subscriptions/{SUB}",
+        "tags2",
+        {
+            "location": "westeurope",
+            "identity": {"type": "SystemAssigned"},
+            "properties": {
+                "policyDefinitionId": d.id,
+                "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "prod"}},
+            },
+        },
+    )
     codes = []
     for _ in range(3):
         try:
-            clients.authorization.role_assignments.create(f"/subscriptions/{SUB}", str(uuid.uuid4()),
-                                                          ra_body(a.identity.principal_id))
+            clients.authorization.role_assignments.create(
+                f"/subscriptions/{SUB}", str(uuid.uuid4()), ra_body(a.identity.principal_id)
+            )
             codes.append("ok")
         except HttpResponseError as exc:
             codes.append(exc.error.code)
@@ -101,9 +130,17 @@ def test_role_definitions_lookup(clients):
     with pytest.raises(ResourceNotFoundError) as err:
         rd.get(f"/subscriptions/{SUB}", str(uuid.uuid4()))
     assert err.value.error.code == "RoleDefinitionDoesNotExist"
-    custom = rd.create_or_update(f"/subscriptions/{SUB}", str(uuid.uuid4()), {
-        "properties": {"roleName": "Custom tagger", "permissions": [{"actions": ["Microsoft.Resources/tags/*"]}],
-                       "assignableScopes": [f"/subscriptions/{SUB}"]}})
+    custom = rd.create_or_update(
+        f"/subscriptions/{SUB}",
+        str(uuid.uuid4()),
+        {
+            "properties": {
+                "roleName": "Custom tagger",
+                "permissions": [{"actions": ["Microsoft.Resources/tags/*"]}],
+                "assignableScopes": [f"/subscriptions/{SUB}"],
+            }
+        },
+    )
     assert rd.get(f"/subscriptions/{SUB}", custom.name).role_type == "CustomRole"
 
 

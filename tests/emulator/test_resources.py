@@ -13,18 +13,20 @@ API = "2023-01-01"
 def test_generic_resource_crud(clients):
     res = clients.resources.resources
     rid = f"{RG1}/providers/Microsoft.KeyVault/vaults/kv1"
-    created = res.begin_create_or_update_by_id(rid, {"location": "westeurope",
-                                                          "properties": {"enableRbacAuthorization": True}},
-                                                    api_version=API).result()
+    created = res.begin_create_or_update_by_id(
+        rid, {"location": "westeurope", "properties": {"enableRbacAuthorization": True}}, api_version=API
+    ).result()
     assert created.id == rid and created.type == "Microsoft.KeyVault/vaults"
     got = res.get_by_id(rid, api_version=API)
     assert got.properties["enableRbacAuthorization"] is True
-    child = res.begin_create_or_update_by_id(f"{rid}/secrets/s1", {"properties": {"value": "x"}},
-                                             api_version=API).result()
+    child = res.begin_create_or_update_by_id(
+        f"{rid}/secrets/s1", {"properties": {"value": "x"}}, api_version=API
+    ).result()
     assert child.type == "Microsoft.KeyVault/vaults/secrets"
     with pytest.raises(ResourceNotFoundError) as err:
-        res.begin_create_or_update_by_id(f"{RG1}/providers/Microsoft.KeyVault/vaults/nope/secrets/s1",
-                                         {"properties": {}}, api_version=API).result()
+        res.begin_create_or_update_by_id(
+            f"{RG1}/providers/Microsoft.KeyVault/vaults/nope/secrets/s1", {"properties": {}}, api_version=API
+        ).result()
     assert err.value.error.code == "ParentResourceNotFound"
     assert {r.name for r in res.list_by_resource_group("rg1")} == {"sa1", "vnet1", "kv1", "s1"}
     assert [r.name for r in res.list(filter="resourceType eq 'Microsoft.KeyVault/vaults'")] == ["kv1"]
@@ -39,28 +41,42 @@ def test_deny_assignment_blocks_requests_unless_do_not_enforce(clients):
     res = clients.resources.resources
     body = {"location": "westeurope", "kind": "StorageV2", "properties": {"supportsHttpsTrafficOnly": False}}
     with pytest.raises(HttpResponseError) as err:
-        res.begin_create_or_update_by_id(f"{RG1}/providers/Microsoft.Storage/storageAccounts/sa9", body,
-                                         api_version=API).result()
+        res.begin_create_or_update_by_id(
+            f"{RG1}/providers/Microsoft.Storage/storageAccounts/sa9", body, api_version=API
+        ).result()
     assert (err.value.status_code, err.value.error.code) == (403, "RequestDisallowedByPolicy")
     body["properties"]["supportsHttpsTrafficOnly"] = True
-    res.begin_create_or_update_by_id(f"{RG1}/providers/Microsoft.Storage/storageAccounts/sa9", body,
-                                         api_version=API).result()
-    clients.policy.policy_assignments.create(scope, "deny-http", {"properties": {
-        "policyDefinitionId": d.id, "enforcementMode": "DoNotEnforce"}})
+    res.begin_create_or_update_by_id(
+        f"{RG1}/providers/Microsoft.Storage/storageAccounts/sa9", body, api_version=API
+    ).result()
+    clients.policy.policy_assignments.create(
+        scope, "deny-http", {"properties": {"policyDefinitionId": d.id, "enforcementMode": "DoNotEnforce"}}
+    )
     body["properties"]["supportsHttpsTrafficOnly"] = False
-    res.begin_create_or_update_by_id(f"{RG1}/providers/Microsoft.Storage/storageAccounts/sa10", body,
-                                     api_version=API).result()
+    res.begin_create_or_update_by_id(
+        f"{RG1}/providers/Microsoft.Storage/storageAccounts/sa10", body, api_version=API
+    ).result()
 
 
 def test_modify_applies_on_create(clients):
     d = clients.policy.policy_definitions.create_or_update("add-tag", tag_definition())
-    clients.policy.policy_assignments.create(f"/subscriptions/{SUB}", "tags", {
-        "location": "westeurope", "identity": {"type": "SystemAssigned"},
-        "properties": {"policyDefinitionId": d.id,
-                       "parameters": {"tagName": {"value": "costCenter"}, "tagValue": {"value": "42"}}}})
+    clients.policy.policy_assignments.create(
+        f"/subscriptions/{SUB}",
+        "tags",
+        {
+            "location": "westeurope",
+            "identity": {"type": "SystemAssigned"},
+            "properties": {
+                "policyDefinitionId": d.id,
+                "parameters": {"tagName": {"value": "costCenter"}, "tagValue": {"value": "42"}},
+            },
+        },
+    )
     made = clients.resources.resources.begin_create_or_update_by_id(
         f"{RG1}/providers/Microsoft.Storage/storageAccounts/sa3",
-        {"location": "westeurope", "properties": {"supportsHttpsTrafficOnly": True}}, api_version=API).result()
+        {"location": "westeurope", "properties": {"supportsHttpsTrafficOnly": True}},
+        api_version=API,
+    ).result()
     assert made.tags == {"costCenter": "42"}
     # Existing resources are untouched until a remediation runs.
     assert clients.resources.resources.get_by_id(SA1, api_version=API).tags == {}

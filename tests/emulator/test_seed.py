@@ -14,8 +14,9 @@ SUB = "44444444-4444-4444-4444-444444444444"
 
 
 def test_yaml_seed_with_inventory(make_tree):
-    root = make_tree({
-        "seed.yaml": f"""
+    root = make_tree(
+        {
+            "seed.yaml": f"""
             tenantId: 99999999-0000-0000-0000-000000000000
             managementGroups:
               - name: corp
@@ -31,12 +32,23 @@ def test_yaml_seed_with_inventory(make_tree):
                     location: eastus
             inventory: inventory.json
             """,
-        "inventory.json": json.dumps([
-            {"id": f"/subscriptions/{SUB}/resourceGroups/web/providers/Microsoft.Web/sites/app1",
-             "type": "Microsoft.Web/sites", "location": "eastus", "properties": {"httpsOnly": False}},
-            {"id": "/subscriptions/55555555-5555-5555-5555-555555555555/resourceGroups/auto/providers/"
-                   "Microsoft.Web/sites/app2", "location": "westus"}]),
-    })
+            "inventory.json": json.dumps(
+                [
+                    {
+                        "id": f"/subscriptions/{SUB}/resourceGroups/web/providers/Microsoft.Web/sites/app1",
+                        "type": "Microsoft.Web/sites",
+                        "location": "eastus",
+                        "properties": {"httpsOnly": False},
+                    },
+                    {
+                        "id": "/subscriptions/55555555-5555-5555-5555-555555555555/resourceGroups/auto/providers/"
+                        "Microsoft.Web/sites/app2",
+                        "location": "westus",
+                    },
+                ]
+            ),
+        }
+    )
     with running_emulator(seed=root / "seed.yaml") as url:
         c = build_clients(SUB, endpoint=url, retry_total=0)
         assert url.emulator.tenant_id == "99999999-0000-0000-0000-000000000000"
@@ -51,8 +63,11 @@ def test_yaml_seed_with_inventory(make_tree):
 
 def test_json_seed_and_errors(tmp_path):
     bad = tmp_path / "seed.json"
-    bad.write_text(json.dumps({"managementGroups": [{"name": "a", "parent": "missing"}], "colour": 1,
-                               "resources": [{"id": "not-an-id"}]}))
+    bad.write_text(
+        json.dumps(
+            {"managementGroups": [{"name": "a", "parent": "missing"}], "colour": 1, "resources": [{"id": "not-an-id"}]}
+        )
+    )
     with pytest.raises(InputError) as err, running_emulator(seed=bad):
         pass
     text = str(err.value)

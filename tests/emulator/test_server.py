@@ -23,8 +23,9 @@ def test_api_version_is_required_and_errors_have_the_arm_shape():
             urllib.request.urlopen(f"{url}/subscriptions")
         body = json.load(err.value)
         assert err.value.code == 400
-        assert body == {"error": {"code": "MissingApiVersionParameter", "message": body["error"]["message"],
-                                  "details": []}}
+        assert body == {
+            "error": {"code": "MissingApiVersionParameter", "message": body["error"]["message"], "details": []}
+        }
         assert err.value.headers["Content-Type"].startswith("application/json")
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(f"{url}/subscriptions/x/nothing/here?api-version=1")
@@ -39,10 +40,26 @@ def test_cli_prints_url_logs_requests_and_stops_on_sigterm(tmp_path):
     log = tmp_path / "requests.jsonl"
     seed = tmp_path / "seed.json"
     seed.write_text(json.dumps(tenant_seed()))
-    proc = subprocess.Popen([sys.executable, "-m", "policygen", "emulator", "--port", "0", "--seed", str(seed),
-                             "--request-log", str(log), "--latency-ms", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "policygen",
+            "emulator",
+            "--port",
+            "0",
+            "--seed",
+            str(seed),
+            "--request-log",
+            str(log),
+            "--latency-ms",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         first = proc.stdout.readline()
         assert first.startswith("policygen emulator listening on http://127.0.0.1:")
@@ -62,7 +79,11 @@ def test_cli_prints_url_logs_requests_and_stops_on_sigterm(tmp_path):
 def test_cli_reports_a_bad_seed_without_traceback(tmp_path):
     seed = tmp_path / "seed.yaml"
     seed.write_text("managementGroups:\n  - name: a\n    parent: nowhere\n")
-    proc = subprocess.run([sys.executable, "-m", "policygen", "emulator", "--port", "0", "--seed", str(seed)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "policygen", "emulator", "--port", "0", "--seed", str(seed)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert "parent 'nowhere'" in proc.stderr and "Traceback" not in proc.stderr

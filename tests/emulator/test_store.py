@@ -13,13 +13,29 @@ def test_state_persists_across_restart(tmp_path):
     with running_emulator(seed=tenant_seed(), state=state) as url:
         c = build_clients(SUB, endpoint=url, retry_total=0)
         d = c.policy.policy_definitions.create_or_update("add-tag", tag_definition())
-        a = c.policy.policy_assignments.create(f"/subscriptions/{SUB}", "tags", {
-            "location": "westeurope", "identity": {"type": "SystemAssigned"},
-            "properties": {"policyDefinitionId": d.id,
-                           "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "x"}}}})
-        c.authorization.role_assignments.create(f"/subscriptions/{SUB}", "3f2504e0-4f89-11d3-9a0c-0305e82c3301", {
-            "properties": {"roleDefinitionId": f"/providers/Microsoft.Authorization/roleDefinitions/{TAG_CONTRIBUTOR}",
-                           "principalId": a.identity.principal_id, "principalType": "ServicePrincipal"}})
+        a = c.policy.policy_assignments.create(
+            f"/subscriptions/{SUB}",
+            "tags",
+            {
+                "location": "westeurope",
+                "identity": {"type": "SystemAssigned"},
+                "properties": {
+                    "policyDefinitionId": d.id,
+                    "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "x"}},
+                },
+            },
+        )
+        c.authorization.role_assignments.create(
+            f"/subscriptions/{SUB}",
+            "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+            {
+                "properties": {
+                    "roleDefinitionId": f"/providers/Microsoft.Authorization/roleDefinitions/{TAG_CONTRIBUTOR}",
+                    "principalId": a.identity.principal_id,
+                    "principalType": "ServicePrincipal",
+                }
+            },
+        )
         c.resources.resources.begin_delete_by_id(SA1, api_version="2023-01-01").result()
         c.management_groups.management_groups.begin_create_or_update("extra", {"properties": {}}).result()
 
@@ -34,10 +50,18 @@ def test_state_persists_across_restart(tmp_path):
         assert not c.resources.resources.check_existence_by_id(SA1, api_version="2023-01-01")
         # A new identity after restart is still a new principal.
         c.policy.policy_assignments.delete(f"/subscriptions/{SUB}", "tags")
-        recreated = c.policy.policy_assignments.create(f"/subscriptions/{SUB}", "tags", {
-            "location": "westeurope", "identity": {"type": "SystemAssigned"},
-            "properties": {"policyDefinitionId": d.id,
-                           "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "x"}}}})
+        recreated = c.policy.policy_assignments.create(
+            f"/subscriptions/{SUB}",
+            "tags",
+            {
+                "location": "westeurope",
+                "identity": {"type": "SystemAssigned"},
+                "properties": {
+                    "policyDefinitionId": d.id,
+                    "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "x"}},
+                },
+            },
+        )
         assert recreated.identity.principal_id != a.identity.principal_id
 
 
@@ -46,10 +70,18 @@ def test_a_task_interrupted_by_shutdown_ends_failed(tmp_path):
     with running_emulator(seed=tenant_seed(), state=state, remediation_step_s=0.3) as url:
         c = build_clients(SUB, endpoint=url, retry_total=0)
         d = c.policy.policy_definitions.create_or_update("add-tag", tag_definition())
-        a = c.policy.policy_assignments.create(f"/subscriptions/{SUB}", "tags", {
-            "location": "westeurope", "identity": {"type": "SystemAssigned"},
-            "properties": {"policyDefinitionId": d.id,
-                           "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "x"}}}})
+        a = c.policy.policy_assignments.create(
+            f"/subscriptions/{SUB}",
+            "tags",
+            {
+                "location": "westeurope",
+                "identity": {"type": "SystemAssigned"},
+                "properties": {
+                    "policyDefinitionId": d.id,
+                    "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "x"}},
+                },
+            },
+        )
         c.insights.remediations.create_or_update_at_subscription("r", {"properties": {"policyAssignmentId": a.id}})
     with running_emulator(state=state) as url:
         c = build_clients(SUB, endpoint=url, retry_total=0)
