@@ -70,7 +70,8 @@ def resource_label(resource: dict) -> str:
 class RelatedIndex:
     """Lookups of candidate related resources without scanning the whole inventory per resource."""
 
-    def __init__(self, resources: Sequence[dict]):
+    def __init__(self, resources: Sequence[dict], types: frozenset[str] | None = None):
+        """Index `resources` (only those of `types`, lower-case, when given)."""
         self.by_parent: dict[tuple[str, str], list[dict]] = defaultdict(list)
         self.by_rg: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
         self.by_sub: dict[tuple[str, str], list[dict]] = defaultdict(list)
@@ -80,6 +81,8 @@ class RelatedIndex:
             if not isinstance(t, str):
                 continue
             t = t.lower()
+            if types is not None and t not in types:
+                continue
             rid = r.get("id")
             if not isinstance(rid, str):
                 self.no_id[t].append(r)
@@ -151,7 +154,11 @@ def evaluate_inventory(
     trace to fill `reason`. `progress(n)` is called with the number of resources processed since the
     last call.
     """
-    related_index = RelatedIndex(resources) if any(p.effect in EXISTENCE_EFFECTS for _, p in policies) else None
+    existence = [p for _, p in policies if p.effect in EXISTENCE_EFFECTS]
+    related_index = None
+    if existence:
+        wanted = {p.related_type for p in existence}
+        related_index = RelatedIndex(resources, None if None in wanted else frozenset(wanted))  # type: ignore[arg-type]
     plans: dict[str, list[tuple]] = {}
     step = 0
     for resource in resources:
