@@ -50,10 +50,6 @@ class ArmError(Exception):
         return {"error": err}
 
 
-def not_found(code: str, what: str) -> ArmError:
-    return ArmError(404, code, f"{what} could not be found.")
-
-
 def bad_request(code: str, message: str, **kw: Any) -> ArmError:
     return ArmError(400, code, message, **kw)
 

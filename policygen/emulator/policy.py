@@ -12,7 +12,17 @@ import re
 from typing import TYPE_CHECKING
 
 from policygen.emulator import checks, hierarchy
-from policygen.emulator.core import ArmError, Request, Response, bad_request, copy_json, key, now_iso, paged
+from policygen.emulator.core import (
+    ArmError,
+    Request,
+    Response,
+    bad_request,
+    copy_json,
+    key,
+    now_iso,
+    paged,
+    system_data,
+)
 from policygen.emulator.store import public
 
 if TYPE_CHECKING:
@@ -171,12 +181,6 @@ def _stamp_metadata(props: dict, previous: dict | None) -> None:
     props["metadata"] = meta
 
 
-def _sdata(previous: dict | None) -> dict:
-    from policygen.emulator.core import system_data
-
-    return system_data(previous)
-
-
 def put_definition(emu: Emulator, scope: str, name: str, body: dict) -> dict:
     checks.check_definition(name, body)
     kind = "policyDefinitions"
@@ -190,7 +194,7 @@ def put_definition(emu: Emulator, scope: str, name: str, body: dict) -> dict:
         "id": existing["id"] if existing else rid,
         "name": existing["name"] if existing else name,
         "type": f"Microsoft.Authorization/{kind}",
-        "systemData": _sdata(existing),
+        "systemData": system_data(existing),
         "properties": props,
     }
     _record_version(emu, kind, obj)
@@ -223,7 +227,7 @@ def put_set_definition(emu: Emulator, scope: str, name: str, body: dict) -> dict
         "id": existing["id"] if existing else rid,
         "name": existing["name"] if existing else name,
         "type": f"Microsoft.Authorization/{kind}",
-        "systemData": _sdata(existing),
+        "systemData": system_data(existing),
         "properties": props,
     }
     _record_version(emu, kind, obj)
@@ -279,9 +283,15 @@ def _record_version(emu: Emulator, kind: str, obj: dict) -> None:
         vobj["type"] = f"Microsoft.Authorization/{kind}/versions"
         vobj["properties"].pop("versions", None)
         emu.store.put(vkind, vobj["id"], vobj)
+    _refresh_versions(emu, kind, obj)
+
+
+def _refresh_versions(emu: Emulator, kind: str, obj: dict) -> None:
+    """`properties.versions`: every stored version of the definition, oldest first."""
     prefix = key(obj["id"]) + "/versions/"
-    versions = sorted((v["name"] for k, v in emu.store.items(vkind) if k.startswith(prefix)), key=_version_tuple)
-    obj["properties"]["versions"] = versions
+    obj["properties"]["versions"] = sorted(
+        (v["name"] for k, v in emu.store.items(kind[:-1] + "Versions") if k.startswith(prefix)), key=_version_tuple
+    )
 
 
 def versions(emu: Emulator, req: Request, m: dict) -> Response:
@@ -345,12 +355,12 @@ def versions(emu: Emulator, req: Request, m: dict) -> Response:
                     "id": vid,
                     "name": ver,
                     "type": f"Microsoft.Authorization/{kind}/versions",
-                    "systemData": _sdata(existing),
+                    "systemData": system_data(existing),
                     "properties": copy_json(props),
                 }
                 vobj["properties"]["policyType"] = "Custom"
                 emu.store.put(vkind, vid, vobj)
-                _record_version(emu, kind, base)
+                _refresh_versions(emu, kind, base)
                 emu.store.put(kind, base_id, base)
             return Response(200 if existing else 201, public(emu.store.get(vkind, vid)))
         if req.method == "DELETE":
@@ -358,19 +368,10 @@ def versions(emu: Emulator, req: Request, m: dict) -> Response:
                 return Response(204, None)
             emu.store.delete(vkind, vid)
             if base:
-                base["properties"]["version"] = base["properties"].get("version")
-                _record_version_list_only(emu, kind, base)
+                _refresh_versions(emu, kind, base)
+                emu.store.put(kind, base_id, base)
             return Response(200, None)
     raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on versions.")
-
-
-def _record_version_list_only(emu: Emulator, kind: str, base: dict) -> None:
-    vkind = kind[:-1] + "Versions"
-    prefix = key(base["id"]) + "/versions/"
-    base["properties"]["versions"] = sorted(
-        (v["name"] for k, v in emu.store.items(vkind) if k.startswith(prefix)), key=_version_tuple
-    )
-    emu.store.put(kind, base["id"], base)
 
 
 def _builtin_version(base: dict) -> dict:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from policygen.emulator import assignments, exemptions, hierarchy, insights, policy, rbac, remediation, resources
+from policygen.emulator import assignments, exemptions, insights, management, policy, rbac, remediation, resources
 from policygen.emulator.core import ArmError, Request, Response
 
 if TYPE_CHECKING:
@@ -43,14 +43,14 @@ ROUTES: list[tuple[re.Pattern[str], Handler]] = [
         ),
         (_PI + r"/asyncOperationResults/(?P<op>[^/]+)", insights.operation_result),
         (r"(?P<scope>.*)/providers/Microsoft\.ManagedIdentity/identities/default", rbac.system_identity),
-        (_MGMT + r"/operationResults/(?P<op>[^/]+)/managementGroups/(?P<mg>[^/]+)", hierarchy.mg_operation),
-        (_MGMT + r"/managementGroups/(?P<mg>[^/]+)/descendants", hierarchy.mg_descendants),
-        (_MGMT + r"/managementGroups/(?P<mg>[^/]+)/subscriptions(?:/(?P<sub>[^/]+))?", hierarchy.mg_subscriptions),
-        (_MGMT + r"/managementGroups/(?P<mg>[^/]+)/settings(?:/default)?", hierarchy.mg_settings),
-        (_MGMT + r"/managementGroups(?:/(?P<mg>[^/]+))?", hierarchy.management_groups),
-        (_MGMT + r"/getEntities", hierarchy.entities),
-        (r"/subscriptions(?:/(?P<sub>[^/]+))?", hierarchy.subscriptions),
-        (r"/subscriptions/(?P<sub>[^/]+)/resourcegroups(?:/(?P<rg>[^/]+))?", hierarchy.resource_groups),
+        (_MGMT + r"/operationResults/(?P<op>[^/]+)/managementGroups/(?P<mg>[^/]+)", management.mg_operation),
+        (_MGMT + r"/managementGroups/(?P<mg>[^/]+)/descendants", management.mg_descendants),
+        (_MGMT + r"/managementGroups/(?P<mg>[^/]+)/subscriptions(?:/(?P<sub>[^/]+))?", management.mg_subscriptions),
+        (_MGMT + r"/managementGroups/(?P<mg>[^/]+)/settings(?:/default)?", management.mg_settings),
+        (_MGMT + r"/managementGroups(?:/(?P<mg>[^/]+))?", management.management_groups),
+        (_MGMT + r"/getEntities", management.entities),
+        (r"/subscriptions(?:/(?P<sub>[^/]+))?", management.subscriptions),
+        (r"/subscriptions/(?P<sub>[^/]+)/resourcegroups(?:/(?P<rg>[^/]+))?", management.resource_groups),
         (r"/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?/resources", resources.list_resources),
         (r"/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?/providers/(?P<rest>.+)", resources.handle),
     ]
@@ -88,7 +88,3 @@ def msi_token(emu: Emulator, req: Request) -> Response:
             "token_type": "Bearer",
         },
     )
-
-
-def method_not_allowed(req: Request) -> ArmError:
-    return ArmError(405, "MethodNotAllowed", f"The requested method {req.method} is not allowed on '{req.path}'.")
