@@ -28,6 +28,7 @@ log = logging.getLogger("policygen.emulator")
 _CACHE: dict[tuple, Any] = {}
 _CACHE_LOCK = threading.Lock()
 DATA_PLANE_MODES = ("microsoft.",)
+EXISTENCE = ("auditifnotexists", "deployifnotexists")  # only these read related resources
 
 
 @dataclass
@@ -204,7 +205,7 @@ def evaluate_one(emu: Emulator, resource: dict, assignment: dict, member: effect
     try:
         outcome = cp.evaluate(
             resource,
-            related=related_for(emu, resource),
+            related=related_for(emu, resource) if cp.effect in EXISTENCE else (),
             context=context(emu, resource, assignment, member),
             explain=False,
         )
