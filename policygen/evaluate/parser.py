@@ -1,9 +1,8 @@
-"""A small parser for ARM template expressions as used in policy rules.
+"""ARM template expressions as the evaluator compiles them: tuples built from the shared parser.
 
-Kept inside the evaluator (rather than sharing `policygen/expressions.py`) so the engine's hot path does
-not depend on a module still being written; the grammar is the same: single-quoted strings with `''`
-escapes, numbers, calls (case-insensitive names, whitespace allowed before `(` — 7 built-ins rely on
-it), and `.member` / `[index]` accessors after any primary.
+`policygen/expressions.py` (shared with the validator) is the grammar of record; its AST is converted to
+the small tuples `expr.py` compiles. A fallback parser here accepts the one extension seen in
+hand-written rules that the shared grammar rejects: bare `true` / `false` / `null` (ARM wants `true()`).
 """
 
 from __future__ import annotations
@@ -29,7 +28,34 @@ def unescape(s: str) -> str:
 
 @lru_cache(maxsize=8192)
 def parse(expression: str) -> Node:
-    """Parse a full `"[ … ]"` string."""
+    """Parse a full `"[ … ]"` string (shared grammar first, then the lenient fallback)."""
+    from policygen import expressions as shared
+
+    try:
+        return _convert(shared.parse_expression(expression[1:-1], 1))
+    except shared.ExpressionError as exc:
+        try:
+            return _fallback(expression)
+        except UnsupportedError:
+            raise UnsupportedError(f"invalid expression {expression!r}: {exc}") from None
+
+
+def _convert(node: Any) -> Node:
+    from policygen import expressions as shared
+
+    t = type(node)
+    if t is shared.Literal:
+        return ("lit", node.value)
+    if t is shared.Call:
+        return ("call", node.name.lower(), node.name, tuple(_convert(a) for a in node.args))
+    if t is shared.Member:
+        return ("member", _convert(node.target), node.name)
+    if t is shared.Index:
+        return ("index", _convert(node.target), _convert(node.index))
+    raise UnsupportedError(f"unexpected expression node {t.__name__}")
+
+
+def _fallback(expression: str) -> Node:
     p = _Parser(expression[1:-1])
     node = p.expr()
     p.ws()

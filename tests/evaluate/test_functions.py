@@ -146,6 +146,8 @@ CASES = [
     ("[createObject('a', createObject('b', 'x')).a.b]", "x"),
     ("[if (equals(1, 1), 'yes', 'no') ]", "yes"),  # whitespace before '(' and ']'
     ("[concat('it''s', '')]", "it's"),
+    ("[concat('a',\u202f'b')]", "ab"),  # narrow no-break space between arguments (built-in templates)
+    ("[if(true, 'bare', 'literals')]", "bare"),  # lenient: ARM wants true()
 ]
 
 
