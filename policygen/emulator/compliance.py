@@ -182,23 +182,31 @@ def may_have_effect(assignment: dict, member: effective.Member, effects: set[str
     return member.effect.lower() in effects or bool(assignment["properties"].get("overrides"))
 
 
+def _compiled_for(member: effective.Member, override: str | None) -> Any | None:
+    """The member's compiled policy (None when the evaluator cannot run it), once per member and effect."""
+    from policygen.evaluate.errors import UnsupportedError
+
+    if override not in member.compiled:
+        definition = member.definition
+        if override:
+            definition = copy_json(definition)
+            definition["id"] = f"{definition['id']}#effect={override}"
+            definition["properties"]["policyRule"]["then"]["effect"] = override
+        try:
+            member.compiled[override] = compiled(definition, member.parameters)
+        except UnsupportedError:
+            member.compiled[override] = None
+    return member.compiled[override]
+
+
 def evaluate_one(emu: Emulator, resource: dict, assignment: dict, member: effective.Member) -> Any | None:
     """The evaluator's Outcome, or None when the policy does not apply to the resource (resource selectors,
     applicability, mode, disabled). Assignment `overrides` replace the effect."""
-    from policygen.evaluate.errors import UnsupportedError
-
     resource_selectors = assignment["properties"].get("resourceSelectors") or []
     if resource_selectors and not any(_selected(rs.get("selectors"), resource, member) for rs in resource_selectors):
         return None
-    definition = member.definition
-    override = _effect_override(assignment, resource, member)
-    if override:
-        definition = copy_json(definition)
-        definition["id"] = f"{definition['id']}#effect={override}"
-        definition["properties"]["policyRule"]["then"]["effect"] = override
-    try:
-        cp = compiled(definition, member.parameters)
-    except UnsupportedError:
+    cp = _compiled_for(member, _effect_override(assignment, resource, member))
+    if cp is None:
         return None
     if not _applicable(cp, str(member.definition["properties"].get("mode", "All")), resource):
         return None

@@ -7,7 +7,7 @@ agree on which member of an initiative is which and with which parameters.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from policygen.emulator import policy
@@ -25,6 +25,7 @@ class Member:
     reference_id: str | None  # policyDefinitionReferenceId when part of an initiative
     set_definition: dict | None  # the initiative, when there is one
     group_names: list[str]
+    compiled: dict[str | None, Any] = field(default_factory=dict)  # effect override -> CompiledPolicy (compliance)
 
     @property
     def effect(self) -> str:
