@@ -19,6 +19,7 @@ from policygen.emulator.faults import FaultConfig, Faults
 from policygen.emulator.store import Store
 
 log = logging.getLogger("policygen.emulator")
+MAX_KEPT_REQUESTS = 200_000  # in-memory request log; --request-log keeps everything
 
 
 @dataclass
@@ -129,6 +130,8 @@ class Emulator:
             entry["fault"] = action
         with self._log_lock:
             self.requests.append(entry)
+            if len(self.requests) > MAX_KEPT_REQUESTS:  # a long-running server keeps the recent half in memory
+                del self.requests[: MAX_KEPT_REQUESTS // 2]
             if self._log_file:
                 self._log_file.write(json.dumps(entry) + "\n")
                 self._log_file.flush()
