@@ -45,6 +45,7 @@ class Store:
         if path:
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: no fsync per write, still crash-safe
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS objects (kind TEXT NOT NULL, key TEXT NOT NULL, "
                 "body TEXT NOT NULL, PRIMARY KEY (kind, key))"
