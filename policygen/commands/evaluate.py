@@ -170,7 +170,7 @@ def _test_id(case) -> str:
 
 def impact(
     targets: list[Path] | None = typer.Argument(
-        None, help="A pack folder, or definition JSON files / folders of them (default: the pack in .)."
+        None, help="Pack folders and/or definition JSON files / folders of them (default: the pack in .)."
     ),
     resources: Path = typer.Option(
         ...,
@@ -203,17 +203,24 @@ def impact(
     targets = targets or [Path(".")]
     overrides = load_parameters(parameters)
     catalogue = _catalogue(aliases)
-    if len(targets) == 1 and is_pack(targets[0]):
+    missing = [Diagnostic(str(t), 0, 0, "no such file or folder") for t in targets if not t.exists()]
+    if missing:
+        raise InputError(missing)
+    packs = [t for t in targets if is_pack(t)]
+    files = [t for t in targets if not is_pack(t)]
+    if assignment and not packs:
+        raise InputError("--assignment needs a pack folder")
+    policies, skipped = [], []
+    for pack in packs:
         from policygen.render import compile_pack
 
-        policies, skipped = policies_from_build(compile_pack(targets[0], env=env), overrides, catalogue, assignment)
-    else:
-        missing = [Diagnostic(str(t), 0, 0, "no such file or folder") for t in targets if not t.exists()]
-        if missing:
-            raise InputError(missing)
-        if assignment:
-            raise InputError("--assignment needs a pack folder")
-        policies, skipped = policies_from_files(targets, overrides, catalogue)
+        found, skip = policies_from_build(compile_pack(pack, env=env), overrides, catalogue, assignment)
+        policies.extend(found)
+        skipped.extend(skip)
+    if files:
+        found, skip = policies_from_files(files, overrides, catalogue)
+        policies.extend(found)
+        skipped.extend(skip)
     inventory = load_inventory(resources)
     import gc
 
