@@ -8,6 +8,7 @@ Exit codes: 0 nothing to report; 1 a resource is non-compliant or denied (`evalu
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import sys
@@ -222,8 +223,6 @@ def impact(
         policies.extend(found)
         skipped.extend(skip)
     inventory = load_inventory(resources)
-    import gc
-
     gc.freeze()  # the parsed inventory is acyclic: keep the cyclic GC from re-scanning it while evaluating
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     for s in skipped:
@@ -236,26 +235,37 @@ def impact(
             '(`az graph query -q "Resources"`) or `az resource show` for faithful results.'
         )
     show_bar = progress if progress is not None else (len(inventory) >= 10_000 and sys.stderr.isatty())
-    rows = []
-    if show_bar:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    rows: list = []
+    kept: dict[str, int] = {}
+    limit = None if fmt != "table" else TABLE_ROWS + 1  # the table lists a few per policy, counts the rest
 
-        with Progress(
-            TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
-        ) as bar:
-            task = bar.add_task("resources", total=len(inventory))
-            for row in evaluate_inventory(policies, inventory, progress=lambda n: bar.advance(task, n)):
-                if show_all or row.flagged:
-                    rows.append(row)
-                _count(row)
-    else:
-        for row in evaluate_inventory(policies, inventory):
-            if show_all or row.flagged:
+    def collect(row) -> None:
+        _count(row)
+        if show_all or row.flagged:
+            n = kept.get(row.policy, 0)
+            if limit is None or n < limit:
                 rows.append(row)
-            _count(row)
+                kept[row.policy] = n + 1
+
+    gc.disable()  # rows and scopes are acyclic too; a CLI run ends right after
+    try:
+        if show_bar:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            with Progress(
+                TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
+            ) as bar:
+                task = bar.add_task("resources", total=len(inventory))
+                for row in evaluate_inventory(policies, inventory, progress=lambda n: bar.advance(task, n)):
+                    collect(row)
+        else:
+            for row in evaluate_inventory(policies, inventory):
+                collect(row)
+    finally:
+        gc.enable()
     summary = _summary(policies)
+    flagged = sum(c[4] for c in _COUNTS.values())
     _COUNTS.clear()
-    flagged = sum(1 for r in rows if r.flagged)
     if fmt == "json":
         typer.echo(
             json.dumps(
@@ -288,20 +298,22 @@ def impact(
 
 
 _COUNTS: dict[str, list[int]] = {}
+TABLE_ROWS = 20  # flagged resources listed per policy in the table view
 
 
 def _count(row) -> None:
-    c = _COUNTS.setdefault(row.policy, [0, 0, 0, 0])
+    c = _COUNTS.setdefault(row.policy, [0, 0, 0, 0, 0])
     c[0] += 1
     c[1] += row.compliant is False
     c[2] += row.denied
     c[3] += row.error is not None
+    c[4] += row.flagged
 
 
 def _summary(policies) -> list[dict[str, Any]]:
     out = []
     for name, pol in policies:
-        evaluated, noncompliant, denied, errors = _COUNTS.get(name, [0, 0, 0, 0])
+        evaluated, noncompliant, denied, errors, flagged = _COUNTS.get(name, [0, 0, 0, 0, 0])
         out.append(
             {
                 "policy": name,
@@ -311,6 +323,7 @@ def _summary(policies) -> list[dict[str, Any]]:
                 "nonCompliant": noncompliant,
                 "denied": denied,
                 "errors": errors,
+                "flagged": flagged,
             }
         )
     return out
@@ -354,12 +367,13 @@ def _print_table(summary: list[dict[str, Any]], rows, n_resources: int) -> None:
     for name, items in by_policy.items():
         title = names.get(name, name)
         console.print(f"[bold]{escape(title)}[/]" + (f" ({escape(name)})" if title != name else ""))
-        for r in items[:20]:
+        for r in items[:TABLE_ROWS]:
             what = (
                 "error: " + r.error
                 if r.error
                 else ("denied" if r.denied else "non-compliant" if r.compliant is False else "compliant")
             )
             console.print(f"  {escape(r.resource_id)}  [red]{escape(what)}[/]")
-        if len(items) > 20:
-            console.print(f"  … and {len(items) - 20} more (use --format json or csv for all)")
+        total = next((x["flagged"] for x in summary if x["policy"] == name), len(items))
+        if total > TABLE_ROWS:
+            console.print(f"  … and {total - TABLE_ROWS} more (use --format json or csv for all)")
