@@ -64,12 +64,12 @@ def handle(emu: Emulator, req: Request, m: dict) -> Response:
                     obj["properties"][field_name] = req.json()["properties"][field_name]
             return Response(200, public(emu.store.put("policyExemptions", rid, obj)))
         if req.method == "PUT":
-            obj = _put(emu, scope, name, rid, existing, req.json())
+            obj = put_exemption(emu, scope, name, rid, existing, req.json())
             return Response(200 if existing else 201, public(obj))
     raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on policy exemptions.")
 
 
-def _put(emu: Emulator, scope: str, name: str, rid: str, existing: dict | None, body: dict) -> dict:
+def put_exemption(emu: Emulator, scope: str, name: str, rid: str, existing: dict | None, body: dict) -> dict:
     props = copy_json(body.get("properties") or {})
     aid = props.get("policyAssignmentId")
     if not aid:

@@ -82,7 +82,7 @@ def _ref_id(set_name: str, index: int, def_id: str) -> str:
 # --------------------------------------------------------------------------- definitions
 
 
-def _scope_of_collection(emu: Emulator, scope: str) -> str:
+def definition_scope(emu: Emulator, scope: str) -> str:
     scope = scope.rstrip("/")
     if scope:
         s = hierarchy.require_scope(emu, scope)
@@ -123,7 +123,7 @@ def _list_filter(req: Request, items: list[dict], scope: str) -> list[dict]:
 
 def definitions(emu: Emulator, req: Request, m: dict) -> Response:
     kind = KIND[m["kind"].lower()]
-    scope = _scope_of_collection(emu, m["scope"])
+    scope = definition_scope(emu, m["scope"])
     name = m.get("name")
     if not name:
         if req.method != "GET":
@@ -297,7 +297,7 @@ def _refresh_versions(emu: Emulator, kind: str, obj: dict) -> None:
 def versions(emu: Emulator, req: Request, m: dict) -> Response:
     kind = KIND[m["kind"].lower()]
     vkind = kind[:-1] + "Versions"
-    scope = _scope_of_collection(emu, m["scope"])
+    scope = definition_scope(emu, m["scope"])
     name, ver = m["name"], m.get("ver")
     base_id = f"{scope}{AUTH}{kind}/{name}"
     with emu.store.lock:
@@ -386,7 +386,7 @@ def list_all_versions(emu: Emulator, req: Request, m: dict) -> Response:
     if req.method != "POST":
         raise ArmError(405, "MethodNotAllowed", "Use POST.")
     kind = "policyDefinitions" if "setdefinition" not in m["op"].lower() else "policySetDefinitions"
-    scope = _scope_of_collection(emu, m["scope"])
+    scope = definition_scope(emu, m["scope"])
     if not scope:
         items = [_builtin_version(b) for b in emu.builtins.all(kind)]
     else:

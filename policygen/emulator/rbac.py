@@ -171,11 +171,16 @@ def role_assignments(emu: Emulator, req: Request, m: dict) -> Response:
             emu.store.delete("roleAssignments", rid)
             return Response(200, public(existing))
         if req.method == "PUT":
-            return _put(emu, scope, name, rid, existing, req.json())
+            created = existing is None
+            obj = put_role_assignment(emu, scope, name, req.json())
+            return Response(201 if created else 200, public(obj))
     raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on role assignments.")
 
 
-def _put(emu: Emulator, scope: str, name: str, rid: str, existing: dict | None, body: dict) -> Response:
+def put_role_assignment(emu: Emulator, scope: str, name: str, body: dict) -> dict:
+    """Create (or re-PUT unchanged) a role assignment with ARM's checks; raises ArmError."""
+    rid = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
+    existing = emu.store.get("roleAssignments", rid)
     try:
         uuid.UUID(name)
     except ValueError:
@@ -199,7 +204,7 @@ def _put(emu: Emulator, scope: str, name: str, rid: str, existing: dict | None, 
                 "RoleAssignmentUpdateNotPermitted",
                 "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
             )
-        return Response(200, public(existing))
+        return existing
     for ra in emu.store.values("roleAssignments"):
         rp = ra["properties"]
         if (
@@ -236,7 +241,7 @@ def _put(emu: Emulator, scope: str, name: str, rid: str, existing: dict | None, 
         },
     }
     emu.store.put("roleAssignments", rid, obj)
-    return Response(201, obj)
+    return obj
 
 
 def _list(emu: Emulator, scope: str, flt: str | None) -> list[dict]:

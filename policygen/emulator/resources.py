@@ -49,8 +49,6 @@ def handle(emu: Emulator, req: Request, m: dict) -> Response:
         ]
         return paged(req, sorted(items, key=lambda r: r["id"].lower()), default_top=emu.config.page_size)
     rid = f"{base}/providers/{rest}"
-    if resource_type_of(rid).lower() == "microsoft.resources/deployments":
-        return _deployment(emu, req, rid)
     with emu.store.lock:
         existing = emu.store.get("resources", rid)
         if req.method == "HEAD":
@@ -84,16 +82,6 @@ def handle(emu: Emulator, req: Request, m: dict) -> Response:
             after_write(emu, candidate, policy=True)
             return Response(200 if existing or req.method == "PATCH" else 201, public(candidate))
     raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on resources.")
-
-
-def _deployment(emu: Emulator, req: Request, rid: str) -> Response:
-    """Deployments the emulator ran (deployIfNotExists remediation) are readable, not writable."""
-    found = emu.store.get("deployments", rid)
-    if req.method != "GET":
-        raise ArmError(405, "MethodNotAllowed", "The emulator runs deployments only for remediation tasks.")
-    if not found:
-        raise ArmError(404, "DeploymentNotFound", f"Deployment '{rid.rsplit('/', 1)[-1]}' could not be found.")
-    return Response(200, public(found))
 
 
 def _missing(rid: str) -> ArmError:

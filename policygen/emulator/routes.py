@@ -11,7 +11,17 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from policygen.emulator import assignments, exemptions, insights, management, policy, rbac, remediation, resources
+from policygen.emulator import (
+    assignments,
+    deployments,
+    exemptions,
+    insights,
+    management,
+    policy,
+    rbac,
+    remediation,
+    resources,
+)
 from policygen.emulator.core import ArmError, Request, Response
 
 if TYPE_CHECKING:
@@ -43,6 +53,7 @@ ROUTES: list[tuple[re.Pattern[str], Handler]] = [
         ),
         (_PI + r"/asyncOperationResults/(?P<op>[^/]+)", insights.operation_result),
         (r"(?P<scope>.*)/providers/Microsoft\.ManagedIdentity/identities/default", rbac.system_identity),
+        (r"(?P<scope>.*)/providers/Microsoft\.Resources/deployments/(?P<name>[^/]+)", deployments.handle),
         (_MGMT + r"/operationResults/(?P<op>[^/]+)/managementGroups/(?P<mg>[^/]+)", management.mg_operation),
         (_MGMT + r"/managementGroups/(?P<mg>[^/]+)/descendants", management.mg_descendants),
         (_MGMT + r"/managementGroups/(?P<mg>[^/]+)/subscriptions(?:/(?P<sub>[^/]+))?", management.mg_subscriptions),

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from policygen.emulator.core import ArmError, copy_json
+from policygen.emulator.core import copy_json
+from policygen.emulator.core import parse_scope as hierarchy_scope
 from policygen.emulator.store import public
 
 if TYPE_CHECKING:
     from policygen.emulator.app import Emulator
 
+MG_PREFIX = "/providers/Microsoft.Management/managementGroups/"
 DEPLOYMENT_ONLY = (
     "apiVersion",
     "dependsOn",
@@ -54,6 +56,7 @@ class Expressions:
     location: str = "westeurope"
     tenant_id: str = ""
     deployment_name: str = "deployment"
+    management_group: str | None = None  # set for management-group deployments
     emulator: Any = None
     copy_indexes: dict[str, int] = field(default_factory=dict)
     _resolving: set[str] = field(default_factory=set)
@@ -73,6 +76,14 @@ class Expressions:
         if isinstance(value, dict):
             return {k: self.evaluate(v) for k, v in value.items()}
         return value
+
+    def base(self) -> str:
+        """The deployment's scope id."""
+        if self.management_group:
+            return MG_PREFIX + self.management_group
+        return f"/subscriptions/{self.subscription_id}" + (
+            f"/resourceGroups/{self.resource_group}" if self.resource_group else ""
+        )
 
     # ------------------------------------------------------------------ AST
 
@@ -208,8 +219,10 @@ class Expressions:
     def f_reference(self, target: str, *rest: Any) -> Any:
         if self.emulator is None:
             raise TemplateError("reference() needs the emulator's state")
+        from policygen.emulator.deployments import lookup_any
+
         rid = target if target.startswith("/") else self.f_resourceid(*_split_type_name(target))
-        found = self.emulator.store.get("resources", rid)
+        found = lookup_any(self.emulator, rid)
         if not found:
             raise TemplateError(f"reference(): the resource '{rid}' is not found")
         full = any(str(r).lower() == "full" for r in rest)
@@ -219,7 +232,23 @@ class Expressions:
         return {"name": "AzureCloud", "resourceManager": "https://management.azure.com/"}
 
     def f_managementgroup(self) -> dict:
-        raise TemplateError("managementGroup() is not available in a resource group deployment")
+        if not self.management_group:
+            raise TemplateError("managementGroup() is available in management-group deployments only")
+        return {
+            "id": MG_PREFIX + self.management_group,
+            "name": self.management_group,
+            "type": "Microsoft.Management/managementGroups",
+            "properties": {"tenantId": self.tenant_id},
+        }
+
+    def f_managementgroupresourceid(self, *args: str) -> str:
+        args = tuple(str(a) for a in args)
+        mg = self.management_group
+        if args and "/" not in args[0]:
+            mg, args = args[0], args[1:]
+        if not mg:
+            raise TemplateError("managementGroupResourceId() needs a management group")
+        return f"{MG_PREFIX}{mg}/providers/" + resource_path(args[0], "/".join(args[1:]))
 
 
 def _split_type_name(text: str) -> tuple[str, ...]:
@@ -263,8 +292,9 @@ def deploy(
     resource_group: str | None,
     location: str,
     name: str,
+    management_group: str | None = None,
 ) -> DeploymentResult:
-    """Deploy `template` (incremental mode) into a resource group or a subscription; returns what changed."""
+    """Deploy `template` (incremental mode) into a resource group, a subscription or a management group."""
     if not isinstance(template, dict) or "resources" not in template:
         raise TemplateError("the template has no 'resources'")
     ctx = Expressions(
@@ -273,6 +303,7 @@ def deploy(
         location=location,
         tenant_id=emu.tenant_id,
         deployment_name=name,
+        management_group=management_group,
         emulator=emu,
     )
     declared = template.get("parameters") or {}
@@ -360,16 +391,17 @@ def _deploy_one(emu: Emulator, ctx: Expressions, res: dict, deployed: list[str])
         rid = f"/subscriptions/{ctx.subscription_id}/resourceGroups/{rname}"
         deployed.append(rid)
         return rid
-    if res.get("scope"):
-        scope = str(ctx.evaluate(res["scope"]))
-        if not scope.startswith("/"):
-            scope = ctx.f_resourceid(*_split_type_name(scope))
-        rid = scope.rstrip("/") + "/providers/" + resource_path(rtype, rname)
-    else:
-        base = f"/subscriptions/{ctx.subscription_id}" + (
-            f"/resourceGroups/{ctx.resource_group}" if ctx.resource_group else ""
-        )
-        rid = base + "/providers/" + resource_path(rtype, rname)
+    base = _scope_of(ctx, res["scope"]) if res.get("scope") else ctx.base()
+    if rtype.lower().startswith("microsoft.authorization/"):
+        from policygen.emulator.deployments import put_authorization
+
+        body = {k: ctx.evaluate(v) for k, v in res.items() if k not in DEPLOYMENT_ONLY and k not in ("type", "name")}
+        rid = put_authorization(emu, base, rtype, rname, body)
+        deployed.append(rid)
+        return rid
+    if not base.lower().startswith("/subscriptions/"):
+        raise TemplateError(f"the emulator deploys '{rtype}' only under a subscription, not at '{base or '/'}'")
+    rid = base + "/providers/" + resource_path(rtype, rname)
     body = {k: ctx.evaluate(v) for k, v in res.items() if k not in DEPLOYMENT_ONLY and k not in ("type", "name")}
     existing = emu.store.get("resources", rid)
     if existing and isinstance(body.get("properties"), dict):
@@ -379,11 +411,28 @@ def _deploy_one(emu: Emulator, ctx: Expressions, res: dict, deployed: list[str])
     return rid
 
 
+def _scope_of(ctx: Expressions, raw: Any) -> str:
+    """A resource's `scope` property: an id, a management group path, or a resource relative to the deployment."""
+    scope = str(ctx.evaluate(raw)).rstrip("/")
+    if scope.startswith("/"):
+        return scope
+    if scope.lower().startswith("microsoft.management/managementgroups/"):
+        return "/providers/" + scope
+    return ctx.f_resourceid(*_split_type_name(scope))
+
+
 def _nested(emu: Emulator, ctx: Expressions, res: dict, name: str, deployed: list[str]) -> str | None:
     props = res.get("properties") or {}
     inner = str(((props.get("expressionEvaluationOptions") or {}).get("scope")) or "outer").lower() == "inner"
-    sub = str(ctx.evaluate(res.get("subscriptionId", ctx.subscription_id)))
-    rg = ctx.evaluate(res["resourceGroup"]) if "resourceGroup" in res else ctx.resource_group
+    mg: str | None = ctx.management_group
+    sub, rg = ctx.subscription_id, ctx.resource_group
+    if res.get("scope"):
+        target = hierarchy_scope(_scope_of(ctx, res["scope"]))
+        mg, sub, rg = target.mg, target.sub or "", target.rg
+    if "subscriptionId" in res:
+        mg, sub, rg = None, str(ctx.evaluate(res["subscriptionId"])), None
+    if "resourceGroup" in res:
+        mg, rg = None, ctx.evaluate(res["resourceGroup"])
     template = props.get("template")
     if not isinstance(template, dict):
         raise TemplateError(f"nested deployment '{name}' has no inline template (templateLink is not supported)")
@@ -402,6 +451,7 @@ def _nested(emu: Emulator, ctx: Expressions, res: dict, name: str, deployed: lis
             resource_group=rg,
             location=str(ctx.evaluate(res.get("location", ctx.location))),
             name=name,
+            management_group=mg,
         )
         deployed.extend(result.resources)
     else:
@@ -413,16 +463,10 @@ def _nested(emu: Emulator, ctx: Expressions, res: dict, name: str, deployed: lis
             location=ctx.location,
             tenant_id=ctx.tenant_id,
             deployment_name=name,
+            management_group=mg,
             emulator=emu,
         )
         raw = template.get("resources") or []
         _deploy_resources(emu, outer, list(raw.values()) if isinstance(raw, dict) else list(raw), deployed)
-    return (
-        f"/subscriptions/{sub}"
-        + (f"/resourceGroups/{rg}" if rg else "")
-        + f"/providers/Microsoft.Resources/deployments/{name}"
-    )
-
-
-def deployment_error(exc: Exception) -> ArmError:
-    return ArmError(400, "InvalidTemplate", str(exc))
+    where = MG_PREFIX + mg if mg else f"/subscriptions/{sub}" + (f"/resourceGroups/{rg}" if rg else "")
+    return f"{where}/providers/Microsoft.Resources/deployments/{name}"
