@@ -9,6 +9,8 @@ through exactly the same validation as the REST API (same functions).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +71,7 @@ def handle(emu: Emulator, req: Request, m: dict) -> Response:
             "timestamp": now_iso(),
             "correlationId": str(uuid.uuid4()),
             "parameters": copy_json(props.get("parameters") or {}),
-            "templateHash": str(abs(hash(str(template)))),
+            "templateHash": hashlib.sha1(json.dumps(template, sort_keys=True).encode()).hexdigest()[:20],
         },
     }
     with emu.store.lock:
