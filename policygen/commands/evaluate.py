@@ -188,6 +188,7 @@ def impact(
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv."),
     show_all: bool = typer.Option(False, "--all", help="List every evaluated pair, not only flagged ones."),
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when resources are flagged."),
+    why: bool = typer.Option(False, "--why", help="Explain each flagged resource (slower: re-runs it traced)."),
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar (default: on for 10,000+ resources on a terminal)."
     ),
@@ -256,10 +257,12 @@ def impact(
                 TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
             ) as bar:
                 task = bar.add_task("resources", total=len(inventory))
-                for row in evaluate_inventory(policies, inventory, progress=lambda n: bar.advance(task, n)):
+                for row in evaluate_inventory(
+                    policies, inventory, progress=lambda n: bar.advance(task, n), explain=why
+                ):
                     collect(row)
         else:
-            for row in evaluate_inventory(policies, inventory):
+            for row in evaluate_inventory(policies, inventory, explain=why):
                 collect(row)
     finally:
         gc.enable()
@@ -277,7 +280,8 @@ def impact(
     elif fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["policy", "effect", "resourceId", "resourceType", "matched", "compliant", "denied", "error"])
+        header = ["policy", "effect", "resourceId", "resourceType", "matched", "compliant", "denied", "error"]
+        w.writerow(header + (["reason"] if why else []))
         for r in rows:
             w.writerow(
                 [
@@ -290,6 +294,7 @@ def impact(
                     r.denied,
                     r.error or "",
                 ]
+                + ([r.reason or ""] if why else [])
             )
         typer.echo(buf.getvalue(), nl=False)
     else:
@@ -374,6 +379,8 @@ def _print_table(summary: list[dict[str, Any]], rows, n_resources: int) -> None:
                 else ("denied" if r.denied else "non-compliant" if r.compliant is False else "compliant")
             )
             console.print(f"  {escape(r.resource_id)}  [red]{escape(what)}[/]")
+            if r.reason:
+                console.print(f"    [dim]why: {escape(r.reason)}[/]")
         total = next((x["flagged"] for x in summary if x["policy"] == name), len(items))
         if total > TABLE_ROWS:
             console.print(f"  … and {total - TABLE_ROWS} more (use --format json or csv for all)")

@@ -162,3 +162,13 @@ def test_arm_escaped_definitions_are_unescaped(tmp_path) -> None:
     r = write(tmp_path, "res.json", SA)
     out = json.loads(runner.invoke(app, ["evaluate", str(d), str(r), "-f", "json"]).stdout)
     assert out["effect"] == "deny" and out["matched"] is True
+
+
+def test_impact_why_explains_flagged_resources(tmp_path) -> None:
+    d = write(tmp_path, "def.json", definition(RULE))
+    inv = write(tmp_path, "inv.json", [SA])
+    result = runner.invoke(app, ["impact", str(d), "-r", str(inv), "--why", "-f", "csv"])
+    header, row = result.stdout.splitlines()[:2]
+    assert header.endswith(",reason") and "notEquals" in row
+    table = runner.invoke(app, ["impact", str(d), "-r", str(inv), "--why"])
+    assert "why:" in table.stdout
