@@ -93,6 +93,8 @@ def _print_outcome(policy, resource: dict, out) -> None:
     rid = resource.get("id") or f"{resource.get('type')}/{resource.get('name')}"
     if out.error:
         verdict = "[red]EVALUATION FAILED[/] (implicit deny)"
+    elif not out.applicable:
+        verdict = "[dim]NOT APPLICABLE[/] (Azure records no compliance state)"
     elif out.compliant is None:
         verdict = "[dim]no compliance state[/]"
     elif out.compliant:
