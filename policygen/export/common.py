@@ -176,7 +176,7 @@ def effective_effect(build: Build, assignment: Artefact, definition: Artefact, v
 
 
 def role_definition_ids(build: Build, assignment: Artefact) -> list[str]:
-    """Roles the assignment's managed identity needs: the union of its definitions' roleDefinitionIds.
+    """Roles the assignment's managed identity needs: roleDefinitionIds of members that remediate.
 
     Only roles the definitions name (never broader), as EPAC and the ALZ provider derive them; empty
     when the assignment has no system-assigned identity (a user-assigned one is granted by its owner).
@@ -184,7 +184,10 @@ def role_definition_ids(build: Build, assignment: Artefact) -> list[str]:
     if (assignment.body.get("identity") or {}).get("type") != "SystemAssigned":
         return []
     roles: set[str] = set()
-    for _ref, definition, _value in member_definitions(build, assignment):
+    for _ref, definition, value in member_definitions(build, assignment):
+        effect = effective_effect(build, assignment, definition, value)
+        if not (isinstance(effect, str) and effect.lower() in {e.lower() for e in REMEDIATING}):
+            continue  # a member running Audit/Disabled needs no role (as `policygen apply` derives it)
         details = ((definition.properties.get("policyRule") or {}).get("then") or {}).get("details") or {}
         if isinstance(details, dict):
             roles.update(r for r in details.get("roleDefinitionIds") or [] if isinstance(r, str))

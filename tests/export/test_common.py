@@ -89,6 +89,8 @@ def test_no_remediation_when_the_member_is_switched_off(fixture_pack: Path) -> N
         text.replace("effect-st-public-network: Deny", "effect-st-public-network: Deny\n  effect-st-public-network-modify: Disabled"))
     build = compile_pack(fixture_pack, "azure")
     assert remediation_tasks(build, build.assignments["guardrails-prod"]) == []
+    # and no role either: exports grant exactly what `policygen apply` derives (least privilege)
+    assert role_definition_ids(build, build.assignments["guardrails-prod"]) == []
 
 
 def test_exports_default_to_the_first_azure_environment(fixture_pack: Path) -> None:
