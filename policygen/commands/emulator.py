@@ -57,7 +57,7 @@ def emulator(
     ),
     fault_seed: int | None = typer.Option(None, "--fault-seed", help="Seed for random faults (reproducible runs)."),
 ) -> None:
-    """Run a local ARM-compatible emulator that the real Azure SDK clients (and `policygen deploy`) talk to.
+    """Run a local ARM-compatible emulator that the real Azure SDK clients (and `policygen plan`/`apply`) talk to.
 
     Serves policy definitions, initiatives, assignments, role assignments, management groups, resources,
     policy states and remediations over http. Point policygen at it with POLICYGEN_ENDPOINT=<printed URL>.
