@@ -2,27 +2,20 @@
 
 Besides the three object kinds this derives, per assignment, the role assignments its identity needs (the
 `roleDefinitionIds` of its deployIfNotExists/modify members, at the assignment scope and at the scopes named
-by parameters marked `assignPermissions`) and the members a remediation task can act on. Effects are
-resolved through the parameter chain (assignment → initiative → member → definition default), so a member
-whose effect this assignment sets to Disabled or Audit grants no role and gets no remediation task.
-"""
+by parameters marked `assignPermissions`) and the members a remediation task can act on. Which members
+remediate comes from policygen.assignment_effects, the rule the exporters use too (effects resolved through
+the parameter chain, so a member this assignment sets to Disabled or Audit gets no role and no task)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from policygen.artefacts import Artefact, Build
+from policygen.assignment_effects import REMEDIABLE as REMEDIABLE  # re-exported: callers import it from here
+from policygen.assignment_effects import UNKNOWN, Lookup, Member, member_effect, members, remediates, role_ids
 from policygen.azure.scopes import is_scope, key, name_of_id
 from policygen.azure.target import Target
-
-REMEDIABLE = {"deployifnotexists", "modify"}
-_PARAM_REF = re.compile(r"^\[\s*parameters\(\s*'([^']+)'\s*\)\s*\]$", re.I)
-UNKNOWN = object()  # a value we cannot resolve offline (an ARM expression other than parameters('x'))
-
-Lookup = Callable[[str], dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -122,81 +115,10 @@ def desired_state(build: Build, target: Target) -> Desired:
     return out
 
 
-# --------------------------------------------------------------------------- effect and role derivation
+# --------------------------------------------------------------------------- role and remediation needs
 
 
-def values_of(params: dict[str, Any] | None) -> dict[str, Any]:
-    """`{"p": {"value": v}}` -> `{"p": v}`."""
-    return {k: v.get("value") for k, v in (params or {}).items() if isinstance(v, dict) and "value" in v}
-
-
-def with_defaults(declared: dict[str, Any] | None, given: dict[str, Any]) -> dict[str, Any]:
-    lower = {k.lower(): v for k, v in given.items()}
-    out: dict[str, Any] = {}
-    for name, spec in (declared or {}).items():
-        if name.lower() in lower:
-            out[name] = lower[name.lower()]
-        elif isinstance(spec, dict) and "defaultValue" in spec:
-            out[name] = spec["defaultValue"]
-    return out
-
-
-def resolve(value: Any, params: dict[str, Any]) -> Any:
-    """Resolve whole-string `[parameters('x')]`; any other expression is UNKNOWN (no guessing)."""
-    if isinstance(value, str) and value.startswith("[") and not value.startswith("[["):
-        m = _PARAM_REF.match(value)
-        if not m:
-            return UNKNOWN
-        lower = {k.lower(): v for k, v in params.items()}
-        return lower.get(m.group(1).lower(), UNKNOWN)
-    return value
-
-
-@dataclass
-class _Member:
-    definition_id: str
-    definition: dict[str, Any]
-    parameters: dict[str, Any]
-    reference_id: str | None
-
-
-def _members(assignment: DesiredObject, lookup: Lookup) -> list[_Member] | None:
-    props = assignment.body["properties"]
-    target_id = props.get("policyDefinitionId", "")
-    target = lookup(target_id)
-    if target is None:
-        return None
-    given = values_of(props.get("parameters"))
-    tprops = target.get("properties") or {}
-    if "policysetdefinitions" not in key(target_id):
-        return [_Member(target_id, target, with_defaults(tprops.get("parameters"), given), None)]
-    set_params = with_defaults(tprops.get("parameters"), given)
-    out = []
-    for ref in tprops.get("policyDefinitions") or []:
-        definition = lookup(ref.get("policyDefinitionId", ""))
-        if definition is None:
-            continue
-        member_given = {k: resolve(v, set_params) for k, v in values_of(ref.get("parameters")).items()}
-        params = with_defaults((definition.get("properties") or {}).get("parameters"), member_given)
-        out.append(_Member(ref.get("policyDefinitionId", ""), definition, params,
-                           ref.get("policyDefinitionReferenceId")))
-    return out
-
-
-def member_effect(member: _Member) -> str | object:
-    rule = (member.definition.get("properties") or {}).get("policyRule") or {}
-    effect = resolve((rule.get("then") or {}).get("effect", ""), member.parameters)
-    return effect.lower() if isinstance(effect, str) else UNKNOWN
-
-
-def _role_ids(member: _Member) -> list[str]:
-    rule = (member.definition.get("properties") or {}).get("policyRule") or {}
-    details = (rule.get("then") or {}).get("details") or {}
-    return [str(r) for r in details.get("roleDefinitionIds") or [] if isinstance(r, str)] \
-        if isinstance(details, dict) else []
-
-
-def _permission_scopes(member: _Member) -> list[str]:
+def _permission_scopes(member: Member) -> list[str]:
     """Values of the member's parameters marked `assignPermissions` that are ARM scopes."""
     out = []
     for name, spec in ((member.definition.get("properties") or {}).get("parameters") or {}).items():
@@ -217,25 +139,20 @@ def derive(desired: Desired, lookup: Lookup) -> list[str]:
 
     warnings: list[str] = []
     for akey, assignment in desired.assignments.items():
-        members = _members(assignment, find)
-        if members is None:
+        runs = members(assignment.body, find)
+        if runs is None:
             target_id = assignment.body["properties"].get("policyDefinitionId")
             warnings.append(f"{assignment.address}: cannot read {target_id}: cannot derive its roles and remediation")
-            members = []
+            runs = []
         has_identity = str((assignment.body.get("identity") or {}).get("type", "None")).lower() != "none"
         needs: dict[tuple[str, str], RoleNeed] = {}
         remediation: list[RemediationNeed] = []
-        for member in members:
-            effect = member_effect(member)
-            roles = _role_ids(member)
-            if effect is UNKNOWN:
-                effect_name = "unknown"
-                remediable = bool(roles)  # cannot tell offline: keep the roles the definition asks for
-            else:
-                effect_name = str(effect)
-                remediable = effect in REMEDIABLE
-            if not remediable:
+        for member in runs:
+            if not remediates(member):  # an UNKNOWN effect keeps the roles the definition asks for
                 continue
+            effect = member_effect(member)
+            effect_name = "unknown" if effect is UNKNOWN else str(effect)
+            roles = role_ids(member)
             label = member.reference_id or name_of_id(member.definition_id)
             remediation.append(RemediationNeed(assignment.name, assignment.id, assignment.scope, member.reference_id,
                                                member.definition_id, effect_name))

@@ -13,10 +13,19 @@ from typing import Any
 import yaml
 
 from policygen.artefacts import Artefact, Build
+from policygen.assignment_effects import (
+    Lookup,
+    Member,
+    assignment_parameters,
+    effect_in_force,
+    member,
+    members,
+    remediates,
+    role_ids,
+)
 from policygen.errors import InputError
 
 MANIFEST = ".policygen-export"  # no .json suffix: the ALZ library walks every *.json file of a member
-REMEDIATING = ("Modify", "DeployIfNotExists")
 ROLE_PREFIX = "/providers/Microsoft.Authorization/roleDefinitions/"
 
 
@@ -132,47 +141,46 @@ def local_name(build: Build, policy_id: str) -> tuple[str, str] | None:
     return None
 
 
+def _local_bodies(build: Build) -> Lookup:
+    """Definition/initiative id -> REST body, for the pack's own artefacts only (built-ins are not known
+    offline, so their members are left out, as `policygen apply` does without a connection)."""
+    def find(policy_id: str) -> dict[str, Any] | None:
+        local = local_name(build, policy_id)
+        if local is None:
+            return None
+        return (build.initiatives if local[0] == "initiative" else build.definitions)[local[1]].body
+    return find
+
+
+def _members(build: Build, assignment: Artefact) -> list[Member]:
+    return members(assignment.body, _local_bodies(build)) or []
+
+
 def member_definitions(build: Build, assignment: Artefact) -> list[tuple[str | None, Artefact, Any]]:
     """(policyDefinitionReferenceId or None, local definition, effect parameter value) per local member.
 
     The effect value is the literal or `[parameters('x')]` the member passes for its `effect`; builtin
     members are left out (we do not know their rules offline).
     """
-    target = local_name(build, assignment.properties["policyDefinitionId"])
-    if target is None:
-        return []
-    kind, name = target
-    if kind == "definition":
-        return [(None, build.definitions[name], "[parameters('effect')]")]
     out = []
-    for member in build.initiatives[name].properties["policyDefinitions"]:
-        local = local_name(build, member["policyDefinitionId"])
-        if local is None:
-            continue
-        value = (member.get("parameters") or {}).get("effect", {}).get("value")
-        out.append((member["policyDefinitionReferenceId"], build.definitions[local[1]], value))
+    for m in _members(build, assignment):
+        definition = build.definitions[local_name(build, m.definition_id)[1]]  # type: ignore[index]
+        value = "[parameters('effect')]" if m.reference_id is None else m.passed.get("effect")
+        out.append((m.reference_id, definition, value))
     return out
 
 
-_PARAM_REF = re.compile(r"^\[parameters\('([^']+)'\)\]$")
-
-
 def effective_effect(build: Build, assignment: Artefact, definition: Artefact, value: Any) -> str | None:
-    """The effect a member runs with under this assignment (assignment value, else the declared default)."""
-    own = definition.properties.get("parameters") or {}
-    if value is None:  # the member passes no effect: the definition's default applies
-        return (own.get("effect") or {}).get("defaultValue")
-    target = local_name(build, assignment.properties["policyDefinitionId"])
-    declared = build.initiatives[target[1]].properties.get("parameters") or {} \
-        if target and target[0] == "initiative" else own
-    match = _PARAM_REF.match(value) if isinstance(value, str) else None
-    if match is None:
-        return value if isinstance(value, str) else None
-    pname = match.group(1)
-    given = (assignment.properties.get("parameters") or {}).get(pname)
-    if given is not None:
-        return given.get("value")
-    return (declared.get(pname) or {}).get("defaultValue")
+    """The effect a member runs with under this assignment, as written; None when it cannot be told offline.
+
+    `value` is what the member passes for its `effect` parameter (None: it passes none). Resolved by
+    policygen.assignment_effects, the rule `policygen apply` uses.
+    """
+    target = _local_bodies(build)(assignment.properties["policyDefinitionId"]) or definition.body
+    passed = {} if value is None else {"effect": value}
+    effect = effect_in_force(member(build.definition_id("definition", definition.name), definition.body, passed,
+                                    assignment_parameters(assignment.body, target), None))
+    return effect if isinstance(effect, str) else None
 
 
 def role_definition_ids(build: Build, assignment: Artefact) -> list[str]:
@@ -180,17 +188,11 @@ def role_definition_ids(build: Build, assignment: Artefact) -> list[str]:
 
     Only roles the definitions name (never broader), as EPAC and the ALZ provider derive them; empty
     when the assignment has no system-assigned identity (a user-assigned one is granted by its owner).
+    Which members remediate is decided by policygen.assignment_effects, as for `policygen apply`.
     """
     if (assignment.body.get("identity") or {}).get("type") != "SystemAssigned":
         return []
-    roles: set[str] = set()
-    for _ref, definition, value in member_definitions(build, assignment):
-        effect = effective_effect(build, assignment, definition, value)
-        if not (isinstance(effect, str) and effect.lower() in {e.lower() for e in REMEDIATING}):
-            continue  # a member running Audit/Disabled needs no role (as `policygen apply` derives it)
-        details = ((definition.properties.get("policyRule") or {}).get("then") or {}).get("details") or {}
-        if isinstance(details, dict):
-            roles.update(r for r in details.get("roleDefinitionIds") or [] if isinstance(r, str))
+    roles = {r for m in _members(build, assignment) if remediates(m) for r in role_ids(m)}
     return sorted(roles, key=lambda r: r.lower())
 
 
@@ -211,11 +213,10 @@ def remediation_tasks(build: Build, assignment: Artefact) -> list[RemediationTas
         return []
     settings = {k: v for k, v in assignment.remediation.items() if k != "enabled" and v not in (None, [])}
     tasks = []
-    for ref, definition, value in member_definitions(build, assignment):
-        effect = effective_effect(build, assignment, definition, value)
-        if isinstance(effect, str) and effect.lower() in {e.lower() for e in REMEDIATING}:
-            name = assignment.name if ref is None else f"{assignment.name}-{ref}"
-            tasks.append(RemediationTask(name[:64], assignment.name, ref, settings))
+    for m in _members(build, assignment):
+        if remediates(m):
+            name = assignment.name if m.reference_id is None else f"{assignment.name}-{m.reference_id}"
+            tasks.append(RemediationTask(name[:64], assignment.name, m.reference_id, settings))
     return sorted(tasks, key=lambda t: t.name)
 
 
