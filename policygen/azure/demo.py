@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from policygen.errors import InputError, PolicygenError
+from policygen.errors import Diagnostic, InputError, PolicygenError
 
 DEMO_ENV = "local"
 
@@ -48,8 +48,8 @@ def run_demo(pack: Path, console: Console, *, verbose: bool = True) -> bool:
     console.print("[bold]policygen demo[/]: intents -> policies -> validated -> tested -> planned -> applied -> "
                   "remediated, against a local Azure emulator (no Azure account needed).")
     if not (pack / "policygen.yaml").is_file():
-        raise InputError(f"{pack}: no policygen.yaml here; run `policygen demo` in the repository root or pass "
-                         "the pack folder")
+        raise InputError(Diagnostic(str(pack.resolve()), 0, 0, "no policygen.yaml here; run `policygen demo` in the "
+                                    "repository root or pass the pack folder"))
     build = compile_pack(pack, env=DEMO_ENV)
     spec = build.pack.environments.get(DEMO_ENV) or {}
     seed = spec.get("seed")
