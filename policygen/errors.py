@@ -28,6 +28,8 @@ class Diagnostic:
     message: str = ""
 
     def __str__(self) -> str:
+        if not self.file:
+            return self.message
         if self.line:
             return f"{self.file}:{self.line}:{self.col or 1}: {self.message}"
         return f"{self.file}: {self.message}"
@@ -44,7 +46,7 @@ class InputError(PolicygenError):
 
     def __init__(self, diagnostics: list[Diagnostic] | Diagnostic | str):
         if isinstance(diagnostics, str):
-            diagnostics = [Diagnostic(file="<input>", message=diagnostics)]
+            diagnostics = [Diagnostic(file="", message=diagnostics)]
         elif isinstance(diagnostics, Diagnostic):
             diagnostics = [diagnostics]
         self.diagnostics: list[Diagnostic] = sorted(set(diagnostics))
