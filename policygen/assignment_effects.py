@@ -9,6 +9,9 @@ Effects are resolved through the parameter chain (assignment → initiative → 
 case-insensitively as ARM does, so a member whose effect the assignment sets to Disabled or Audit needs no
 role and gets no remediation task. Any expression other than a whole-string `[parameters('x')]` is UNKNOWN:
 we never guess, and a member with an UNKNOWN effect keeps the roles its definition names.
+
+The emulator (policygen.emulator.effective), which evaluates such expressions, and the validator
+(policygen.rules.assignments), which reads authored documents in any key case, reuse these pieces too.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ _PARAM_REF = re.compile(r"^\[\s*parameters\(\s*'([^']+)'\s*\)\s*\]$", re.I)
 UNKNOWN = object()  # a value we cannot resolve offline (an ARM expression other than parameters('x'))
 
 Lookup = Callable[[str], dict[str, Any] | None]  # definition/initiative id -> REST body, None when unreadable
+Resolver = Callable[[Any, dict[str, Any]], Any]  # (value, parameter values in force) -> resolved value
 
 
 def values_of(params: dict[str, Any] | None) -> dict[str, Any]:
@@ -42,14 +46,28 @@ def with_defaults(declared: dict[str, Any] | None, given: dict[str, Any]) -> dic
     return out
 
 
+def default_parameters(body: dict[str, Any]) -> dict[str, Any]:
+    """The parameter values a definition/initiative (body) runs with when nothing sets them: its defaults."""
+    return with_defaults(_props(body).get("parameters"), {})
+
+
+def parameter_name(value: Any) -> str | None:
+    """x when `value` is the whole-string expression `[parameters('x')]`, else None."""
+    m = _PARAM_REF.match(value) if isinstance(value, str) else None
+    return m.group(1) if m else None
+
+
+def parameter_value(name: str, params: dict[str, Any]) -> Any:
+    """The value of parameter `name` (matched case-insensitively, as ARM does), or UNKNOWN."""
+    lower = {k.lower(): v for k, v in params.items()}
+    return lower.get(name.lower(), UNKNOWN)
+
+
 def resolve(value: Any, params: dict[str, Any]) -> Any:
     """Resolve whole-string `[parameters('x')]`; any other expression is UNKNOWN (no guessing)."""
     if isinstance(value, str) and value.startswith("[") and not value.startswith("[["):
-        m = _PARAM_REF.match(value)
-        if not m:
-            return UNKNOWN
-        lower = {k.lower(): v for k, v in params.items()}
-        return lower.get(m.group(1).lower(), UNKNOWN)
+        name = parameter_name(value)
+        return UNKNOWN if name is None else parameter_value(name, params)
     return value
 
 
@@ -69,9 +87,11 @@ class Member:
 
 
 def member(definition_id: str, definition: dict[str, Any], passed: dict[str, Any], set_params: dict[str, Any],
-           reference_id: str | None) -> Member:
-    """An initiative member: the values it passes (`[parameters('x')]` of the initiative resolved) + defaults."""
-    given = {k: resolve(v, set_params) for k, v in passed.items()}
+           reference_id: str | None, resolver: Resolver = resolve) -> Member:
+    """An initiative member: the values it passes (`[parameters('x')]` of the initiative resolved) + defaults.
+
+    `resolver` replaces `resolve` for a caller that can evaluate more than `[parameters('x')]` (the emulator)."""
+    given = {k: resolver(v, set_params) for k, v in passed.items()}
     return Member(definition_id, definition, with_defaults(_props(definition).get("parameters"), given), reference_id,
                   dict(passed))
 
@@ -101,10 +121,15 @@ def members(assignment: dict[str, Any], lookup: Lookup) -> list[Member] | None:
     return out
 
 
+def written_effect(definition: dict[str, Any]) -> Any:
+    """`then.effect` of a definition (body) as written, often `[parameters('effect')]`; "" when absent."""
+    rule = _props(definition).get("policyRule") or {}
+    return (rule.get("then") or {}).get("effect", "")
+
+
 def effect_in_force(m: Member) -> str | object:
     """The effect `m` runs with, as written (case kept), or UNKNOWN."""
-    rule = _props(m.definition).get("policyRule") or {}
-    effect = resolve((rule.get("then") or {}).get("effect", ""), m.parameters)
+    effect = resolve(written_effect(m.definition), m.parameters)
     return effect if isinstance(effect, str) else UNKNOWN
 
 

@@ -10,7 +10,17 @@ from typing import Any
 
 import pytest
 
-from policygen.assignment_effects import UNKNOWN, effect_in_force, member_effect, members, remediates, role_ids
+from policygen.assignment_effects import (
+    UNKNOWN,
+    default_parameters,
+    effect_in_force,
+    member,
+    member_effect,
+    members,
+    parameter_name,
+    remediates,
+    role_ids,
+)
 from policygen.azure.desired import derive, desired_state
 from policygen.azure.target import resolve_target
 from policygen.export.common import remediation_tasks, role_definition_ids
@@ -56,6 +66,17 @@ def test_an_effect_that_cannot_be_told_offline_keeps_the_roles_the_definition_na
     bodies = {DEF: _definition(effect="[if(true(), 'Modify', 'Audit')]")}
     [m] = members(_assignment(DEF), bodies.get)
     assert member_effect(m) is UNKNOWN and remediates(m) is True
+
+
+def test_pieces_the_emulator_validator_and_docs_reuse() -> None:
+    assert parameter_name("[ Parameters( 'Effect' ) ]") == "Effect"
+    assert parameter_name("[concat(parameters('a'))]") is None and parameter_name(5) is None
+    initiative = _initiative({"effect": {"value": "[parameters('memberEffect')]"}})
+    assert default_parameters(initiative) == {"memberEffect": "Audit"}
+    passed = {"effect": "[toLower(parameters('memberEffect'))]"}
+    assert member_effect(member(DEF, _definition(), passed, {"memberEffect": "Modify"}, "m")) is UNKNOWN
+    evaluated = member(DEF, _definition(), passed, {"memberEffect": "Modify"}, "m", resolver=lambda v, p: "modify")
+    assert (effect_in_force(evaluated), remediates(evaluated)) == ("modify", True)
 
 
 def test_unreadable_target_is_none_and_unreadable_members_are_left_out() -> None:

@@ -1,21 +1,23 @@
 """What an assignment puts in force: its definitions (initiatives expanded), their parameter values and effects.
 
 Shared by assignment validation (ResourceIdentityRequired), policy states and remediation, so all three
-agree on which member of an initiative is which and with which parameters.
+agree on which member of an initiative is which and with which parameters. The parameter chain is
+policygen.assignment_effects' (the one apply and export use); the emulator differs only in evaluating the
+expressions that module leaves UNKNOWN (see `resolve`). Overrides and resourceSelectors are applied by
+policygen.emulator.compliance on top of these members.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from policygen import assignment_effects as shared
+from policygen.assignment_effects import values_of
 from policygen.emulator import policy
 
 if TYPE_CHECKING:
     from policygen.emulator.app import Emulator
-
-_SIMPLE_PARAM = re.compile(r"^\[\s*parameters\(\s*'([^']+)'\s*\)\s*\]$", re.I)
 
 
 @dataclass
@@ -32,36 +34,22 @@ class Member:
         return effect_of(self.definition, self.parameters)
 
 
-def values_of(params: dict | None) -> dict[str, Any]:
-    """`{"p": {"value": v}}` → `{"p": v}`."""
-    return {k: (v or {}).get("value") for k, v in (params or {}).items() if isinstance(v, dict)}
-
-
-def with_defaults(declared: dict | None, given: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    lower = {k.lower(): v for k, v in given.items()}
-    for name, spec in (declared or {}).items():
-        if name.lower() in lower:
-            out[name] = lower[name.lower()]
-        elif "defaultValue" in (spec or {}):
-            out[name] = spec["defaultValue"]
-    return out
-
-
 def resolve(value: Any, params: dict[str, Any]) -> Any:
-    """Replace `[parameters('x')]` (whole-string references, as initiatives use them) by x's value."""
+    """policygen.assignment_effects.resolve, except that the emulator evaluates what it cannot resolve offline,
+    as Azure would: an expression using parameters() goes through the template engine; one that still fails
+    (or names an unknown parameter) is left as written for the evaluator, which reports it like Azure would.
+    Lists and objects are resolved element by element."""
     if isinstance(value, str):
-        m = _SIMPLE_PARAM.match(value)
-        if m:
-            lower = {k.lower(): v for k, v in params.items()}
-            return lower.get(m.group(1).lower(), value)
-        if "parameters(" in value.lower() and value.startswith("[") and not value.startswith("[["):
+        resolved = shared.resolve(value, params)
+        if resolved is not shared.UNKNOWN:
+            return resolved
+        if shared.parameter_name(value) is None and "parameters(" in value.lower():
             from policygen.emulator.templates import Expressions, TemplateError
 
             try:
                 return Expressions(parameters=params).evaluate(value)
             except TemplateError:
-                return value  # left for the evaluator, which reports it like Azure would
+                return value
         return value
     if isinstance(value, list):
         return [resolve(v, params) for v in value]
@@ -71,8 +59,7 @@ def resolve(value: Any, params: dict[str, Any]) -> Any:
 
 
 def effect_of(definition: dict, params: dict[str, Any]) -> str:
-    effect = ((definition.get("properties") or {}).get("policyRule") or {}).get("then", {}).get("effect", "")
-    return str(resolve(effect, params))
+    return str(resolve(shared.written_effect(definition), params))
 
 
 def members(emu: Emulator, assignment_props: dict) -> list[Member]:
@@ -80,23 +67,15 @@ def members(emu: Emulator, assignment_props: dict) -> list[Member]:
     target = policy.lookup(emu, assignment_props.get("policyDefinitionId", ""))
     if not target:
         return []
-    given = values_of(assignment_props.get("parameters"))
+    set_params = shared.assignment_parameters({"properties": assignment_props}, target)
     if not target["type"].lower().endswith("policysetdefinitions"):
-        return [Member(target, with_defaults(target["properties"].get("parameters"), given), None, None, [])]
-    set_params = with_defaults(target["properties"].get("parameters"), given)
+        return [Member(target, set_params, None, None, [])]
     out = []
     for ref in target["properties"].get("policyDefinitions") or []:
         definition = policy.lookup(emu, ref.get("policyDefinitionId", ""))
         if not definition:
             continue
-        member_given = {k: resolve(v, set_params) for k, v in values_of(ref.get("parameters")).items()}
-        out.append(
-            Member(
-                definition,
-                with_defaults(definition["properties"].get("parameters"), member_given),
-                ref.get("policyDefinitionReferenceId"),
-                target,
-                list(ref.get("groupNames") or []),
-            )
-        )
+        m = shared.member(ref.get("policyDefinitionId", ""), definition, values_of(ref.get("parameters")), set_params,
+                          ref.get("policyDefinitionReferenceId"), resolver=resolve)
+        out.append(Member(definition, m.parameters, m.reference_id, target, list(ref.get("groupNames") or [])))
     return out

@@ -8,15 +8,13 @@ policy with the effect each assignment gives it. Output is deterministic: sorted
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from policygen.artefacts import Artefact, Build
+from policygen.assignment_effects import default_parameters, effect_in_force, member, resolve, values_of
 from policygen.export.common import effective_effect, local_name, remediation_tasks, role_definition_ids
 from policygen.render import compile_pack
-
-_PARAM_REF = re.compile(r"^\[parameters\('([^']+)'\)\]$")
 
 
 def cell(value: Any) -> str:
@@ -90,16 +88,17 @@ def _effects(definition: Artefact) -> list[str]:
     return [cell(spec.get("defaultValue")), cell(", ".join(spec.get("allowedValues") or []))]
 
 
-def _member_effect(initiative: Artefact, member: dict[str, Any], definition: Artefact | None) -> str | None:
-    value = (member.get("parameters") or {}).get("effect", {}).get("value")
-    match = _PARAM_REF.match(value) if isinstance(value, str) else None
-    if match:
-        return ((initiative.properties.get("parameters") or {}).get(match.group(1)) or {}).get("defaultValue")
-    if value is not None:
-        return value
-    if definition is not None:
-        return ((definition.properties.get("parameters") or {}).get("effect") or {}).get("defaultValue")
-    return None
+def _member_effect(initiative: Artefact, m: dict[str, Any], definition: Artefact | None) -> str | None:
+    """The effect a member runs with under the initiative's defaults (no assignment yet), resolved by
+    policygen.assignment_effects as compliance.md resolves it per assignment; None when it cannot be told.
+    A built-in's rule is unknown offline: it shows the effect the initiative passes it."""
+    defaults = default_parameters(initiative.body)
+    if definition is None:
+        effect = resolve(((m.get("parameters") or {}).get("effect") or {}).get("value"), defaults)
+    else:
+        effect = effect_in_force(member(m["policyDefinitionId"], definition.body, values_of(m.get("parameters")),
+                                        defaults, m.get("policyDefinitionReferenceId")))
+    return effect if isinstance(effect, str) else None
 
 
 def _member_params(member: dict[str, Any]) -> str:

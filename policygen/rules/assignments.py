@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from policygen.assignment_effects import UNKNOWN, parameter_value, with_defaults
 from policygen.expressions import is_expression
 from policygen.rules.base import ASSIGNMENT, CollectionRule, Hit, Rule, Severity, Summary
 from policygen.rules.definition import name_problems
@@ -46,61 +47,59 @@ def target_of(doc: Doc) -> tuple[str | None, dict | None]:
     return None, None
 
 
-def assigned_value(doc: Doc, name: str, spec: dict) -> Any:
-    params = ci_get(doc.props, "parameters")
-    if isinstance(params, dict):
-        w = ci_get(params, name)
-        if isinstance(w, dict) and ci_key(w, "value") is not None:
-            return ci_get(w, "value")
-    return ci_get(spec, "defaultValue")
-
-
 def effective_effects(doc: Doc) -> set[str]:
-    """Effects the assignment will run with (definition or each initiative member), lower-case."""
+    """Effects the assignment will run with (definition or each initiative member), lower-case.
+
+    The chain (assignment → initiative → member → definition default) is policygen.assignment_effects'. What
+    differs is what a validator must tolerate in authored documents: keys in any case, members found by name,
+    references read by our expression parser, and values it cannot tell (UNKNOWN), which are left out.
+    """
     kind, props = target_of(doc)
     if props is None:
         return set()
+    set_params = with_defaults(_declared(props), _given(ci_get(doc.props, "parameters")))
     if kind == "definition":
-        return {e for e in [_effect_of(props, lambda n, s: assigned_value(doc, n, s))] if e}
-    out: set[str] = set()
-    set_params = ci_get(props, "parameters") or {}
-    for m in ci_get(props, "policyDefinitions") or []:
-        if not isinstance(m, dict):
-            continue
-        target = find_definition(doc.definitions, ci_get(m, "policyDefinitionId"))
-        if target is None:
-            continue
-        passed = member_params(m)
-
-        def resolve(n: str, s: dict, passed: dict = passed) -> Any:
-            w = ci_get(passed, n)
-            v = ci_get(w, "value") if isinstance(w, dict) else None
-            if v is None:
-                return ci_get(s, "defaultValue")
-            if isinstance(v, str) and is_expression(v):
-                ref = analyse(v).bare_param
-                outer = ci_get(set_params, ref) if ref else None
-                return assigned_value(doc, ref, outer) if isinstance(outer, dict) else None
-            return v
-
-        e = _effect_of(props_of(target), resolve)
-        if e:
-            out.add(e)
-    return out
+        effects = [_effect_of(props, set_params)]
+    else:
+        effects = []
+        for m in ci_get(props, "policyDefinitions") or []:
+            target = find_definition(doc.definitions, ci_get(m, "policyDefinitionId")) if isinstance(m, dict) else None
+            if target is None:
+                continue
+            # a member passing null for a parameter leaves it to the definition's default
+            passed = {k: _resolve(v, set_params) for k, v in _given(member_params(m)).items() if v is not None}
+            effects.append(_effect_of(props_of(target), with_defaults(_declared(props_of(target)), passed)))
+    return {e.lower() for e in effects if isinstance(e, str) and e}
 
 
-def _effect_of(props: dict, resolve) -> str | None:
+def _given(params: Any) -> dict[str, Any]:
+    """`{"p": {"value": v}}` -> `{"p": v}`, whatever the key case."""
+    if not isinstance(params, dict):
+        return {}
+    return {k: ci_get(w, "value") for k, w in params.items() if isinstance(w, dict) and ci_key(w, "value") is not None}
+
+
+def _declared(props: dict) -> dict[str, Any]:
+    """The declared parameters, `defaultValue` spelt as policygen.assignment_effects reads it."""
+    declared = ci_get(props, "parameters")
+    if not isinstance(declared, dict):
+        return {}
+    return {k: {"defaultValue": ci_get(s, "defaultValue")} if ci_key(s, "defaultValue") is not None else {}
+            for k, s in declared.items() if isinstance(s, dict)}
+
+
+def _resolve(value: Any, params: dict[str, Any]) -> Any:
+    """policygen.assignment_effects.resolve, with `[parameters('x')]` read by our expression parser."""
+    if isinstance(value, str) and is_expression(value):
+        ref = analyse(value).bare_param
+        return parameter_value(ref, params) if ref else UNKNOWN
+    return value
+
+
+def _effect_of(props: dict, params: dict[str, Any]) -> Any:
     rule = ci_get(props, "policyRule")
     then = ci_get(rule, "then") if isinstance(rule, dict) else None
-    eff = ci_get(then, "effect") if isinstance(then, dict) else None
-    if not isinstance(eff, str):
-        return None
-    if is_expression(eff):
-        ref = analyse(eff).bare_param
-        spec = ci_get(ci_get(props, "parameters") or {}, ref) if ref else None
-        v = resolve(ref, spec) if isinstance(spec, dict) else None
-        return v.lower() if isinstance(v, str) else None
-    return eff.lower()
+    return _resolve(ci_get(then, "effect"), params) if isinstance(then, dict) else None
 
 
 class AssignmentName(Rule):
