@@ -113,6 +113,18 @@ def audit_definition(effect: str = "Audit") -> dict:
     }
 
 
+def tag_assignment(definition_id: str, tag_value: str) -> dict:
+    """Assignment body for `tag_definition` with a system-assigned identity (tag `env` = tag_value)."""
+    return {
+        "location": "westeurope",
+        "identity": {"type": "SystemAssigned"},
+        "properties": {
+            "policyDefinitionId": definition_id,
+            "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": tag_value}},
+        },
+    }
+
+
 def tag_definition() -> dict:
     """Modify: add tag `tagName` = `tagValue` where it is missing."""
     return {

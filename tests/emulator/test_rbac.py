@@ -8,7 +8,7 @@ import uuid
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
-from .conftest import RG1, SUB, TAG_CONTRIBUTOR, tag_definition
+from .conftest import RG1, SUB, TAG_CONTRIBUTOR, tag_assignment, tag_definition
 
 ROLE = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{TAG_CONTRIBUTOR}"
 
@@ -19,14 +19,7 @@ def principal(clients):
     a = clients.policy.policy_assignments.create(
         f"/subscriptions/{SUB}",
         "tags",
-        {
-            "location": "westeurope",
-            "identity": {"type": "SystemAssigned"},
-            "properties": {
-                "policyDefinitionId": d.id,
-                "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "prod"}},
-            },
-        },
+        tag_assignment(d.id, "prod"),
     )
     return a.identity.principal_id
 
@@ -70,14 +63,7 @@ def test_principal_not_found_window(clients, emulator):
     a = clients.policy.policy_assignments.create(
         f"/subscriptions/{SUB}",
         "tags",
-        {
-            "location": "westeurope",
-            "identity": {"type": "SystemAssigned"},
-            "properties": {
-                "policyDefinitionId": d.id,
-                "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "prod"}},
-            },
-        },
+        tag_assignment(d.id, "prod"),
     )
     name = str(uuid.uuid4())
     with pytest.raises(HttpResponseError) as err:
@@ -99,14 +85,7 @@ def test_principal_not_found_for_the_first_n_attempts(clients, emulator, princip
     a = clients.policy.policy_assignments.create(
         f"/subscriptions/{SUB}",
         "tags2",
-        {
-            "location": "westeurope",
-            "identity": {"type": "SystemAssigned"},
-            "properties": {
-                "policyDefinitionId": d.id,
-                "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "prod"}},
-            },
-        },
+        tag_assignment(d.id, "prod"),
     )
     codes = []
     for _ in range(3):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from policygen.azure.clients import build_clients
 from policygen.emulator import running_emulator
 
-from .conftest import SA1, SUB, TAG_CONTRIBUTOR, tag_definition, tenant_seed
+from .conftest import SA1, SUB, TAG_CONTRIBUTOR, tag_assignment, tag_definition, tenant_seed
 
 
 def test_state_persists_across_restart(tmp_path):
@@ -16,14 +16,7 @@ def test_state_persists_across_restart(tmp_path):
         a = c.policy.policy_assignments.create(
             f"/subscriptions/{SUB}",
             "tags",
-            {
-                "location": "westeurope",
-                "identity": {"type": "SystemAssigned"},
-                "properties": {
-                    "policyDefinitionId": d.id,
-                    "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "x"}},
-                },
-            },
+            tag_assignment(d.id, "x"),
         )
         c.authorization.role_assignments.create(
             f"/subscriptions/{SUB}",
@@ -53,14 +46,7 @@ def test_state_persists_across_restart(tmp_path):
         recreated = c.policy.policy_assignments.create(
             f"/subscriptions/{SUB}",
             "tags",
-            {
-                "location": "westeurope",
-                "identity": {"type": "SystemAssigned"},
-                "properties": {
-                    "policyDefinitionId": d.id,
-                    "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "x"}},
-                },
-            },
+            tag_assignment(d.id, "x"),
         )
         assert recreated.identity.principal_id != a.identity.principal_id
 
@@ -73,14 +59,7 @@ def test_a_task_interrupted_by_shutdown_ends_failed(tmp_path):
         a = c.policy.policy_assignments.create(
             f"/subscriptions/{SUB}",
             "tags",
-            {
-                "location": "westeurope",
-                "identity": {"type": "SystemAssigned"},
-                "properties": {
-                    "policyDefinitionId": d.id,
-                    "parameters": {"tagName": {"value": "env"}, "tagValue": {"value": "x"}},
-                },
-            },
+            tag_assignment(d.id, "x"),
         )
         c.insights.remediations.create_or_update_at_subscription("r", {"properties": {"policyAssignmentId": a.id}})
     with running_emulator(state=state) as url:
