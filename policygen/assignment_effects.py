@@ -11,7 +11,7 @@ role and gets no remediation task. Any expression other than a whole-string `[pa
 we never guess, and a member with an UNKNOWN effect keeps the roles its definition names.
 
 The emulator (policygen.emulator.effective), which evaluates such expressions, and the validator
-(policygen.rules.assignments), which reads authored documents in any key case, reuse these pieces too.
+(policygen.rules.asg), which reads authored documents in any key case, reuse these pieces too.
 """
 
 from __future__ import annotations

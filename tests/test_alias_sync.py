@@ -87,7 +87,7 @@ def test__alias_sync__unreachable_endpoint_exits_two(tmp_path: Path, monkeypatch
 
 
 def test__alias_sync__modifiable_attribute_reaches_the_validator(server: str, tmp_path: Path) -> None:
-    from policygen.rules.effects import synced_modifiable_aliases
+    from policygen.rules.eff.common import synced_modifiable_aliases
 
     assert (
         CliRunner().invoke(app, ["aliases", "sync", "--endpoint", server, "--cache-dir", str(tmp_path)]).exit_code == 0

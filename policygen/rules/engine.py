@@ -94,7 +94,7 @@ def check_doc(doc: Doc, summaries: list[Summary] | None = None) -> list[Finding]
     if summaries is not None:
         scope = None
         if doc.kind == "assignment":
-            from policygen.rules.assignments import scope_of
+            from policygen.rules.asg.common import scope_of
 
             scope = scope_of(doc)
         unchecked = doc.cache.get("unchecked_aliases", 0)

@@ -3,38 +3,20 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+import keyword
+import pkgutil
+from types import ModuleType
 
 from policygen.rules.base import ALL_KINDS, CollectionRule, Finding, Rule, Severity, Summary
 from policygen.rules.model import Doc
 
-MODULES = (
-    "definition",
-    "mode",
-    "parameters",
-    "policy_rule",
-    "operators",
-    "fields",
-    "alias_rules",
-    "functions",
-    "effects",
-    "initiatives",
-    "assignments",
-)
 PREFIX_ORDER = ("DEF", "MODE", "PAR", "RULE", "OP", "FLD", "ALS", "FN", "EFF", "SET", "ASG")
 
 
-class InputShape(Rule):
-    """The object is a policy definition, initiative (policy set) or assignment."""
-
-    code = "DEF-00"
-    name = "envelope.kind"
-    severity = Severity.ERROR
-    kinds = ALL_KINDS
-    source = "https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-basics"
-
-    def check(self, doc: Doc) -> Iterable:
-        return ()
+def package_of(prefix: str) -> str:
+    """The package holding one prefix's rules (`def_`: `def` is a Python keyword)."""
+    low = prefix.lower()
+    return f"policygen.rules.{low}_" if keyword.iskeyword(low) else f"policygen.rules.{low}"
 
 
 def _sort_key(rule: type[Rule]) -> tuple[int, int]:
@@ -47,13 +29,23 @@ _INSTANCES: dict[str, list[Rule]] = {}
 _GATED: dict[tuple[str, bool, bool], list[Rule]] = {}
 
 
+def rule_modules() -> list[ModuleType]:
+    """Every rule module: `<prefix>/<code>_<name>.py`, one rule each (helpers live in `common.py`)."""
+    out = []
+    for prefix in PREFIX_ORDER:
+        package = importlib.import_module(package_of(prefix))
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+            if info.name != "common":
+                out.append(importlib.import_module(f"{package.__name__}.{info.name}"))
+    return out
+
+
 def all_rules() -> list[type[Rule]]:
     """Every rule class, ordered by code (DEF-00 … ASG-09)."""
     global _RULES
     if _RULES is None:
-        found: list[type[Rule]] = [InputShape]
-        for mod in MODULES:
-            module = importlib.import_module(f"policygen.rules.{mod}")
+        found: list[type[Rule]] = []
+        for module in rule_modules():
             for obj in vars(module).values():
                 if (
                     isinstance(obj, type)
@@ -69,7 +61,7 @@ def all_rules() -> list[type[Rule]]:
 def rules_for(kind: str) -> list[Rule]:
     """Rule instances for one kind (built whole before publishing: the emulator validates from threads)."""
     if not _INSTANCES:
-        built = {k: [r() for r in all_rules() if k in r.kinds and r is not InputShape] for k in ALL_KINDS}
+        built = {k: [r() for r in all_rules() if k in r.kinds and r.code != "DEF-00"] for k in ALL_KINDS}
         _INSTANCES.update(built)
     return _INSTANCES[kind]
 

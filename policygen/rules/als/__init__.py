@@ -1,0 +1,1 @@
+"""ALS rules: one module per code."""

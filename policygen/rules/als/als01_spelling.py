@@ -1,0 +1,31 @@
+"""ALS-01 (aliases.spelling)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policygen.rules.base import Hit, Rule, Severity
+from policygen.rules.fld.common import iter_field_refs
+from policygen.rules.model import Doc
+
+ALIAS = "https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-alias"
+
+
+class AliasSpelling(Rule):
+    """Alias names match case-insensitively; spell them as the catalogue does."""
+
+    code = "ALS-01"
+    name = "aliases.spelling"
+    severity = Severity.INFO
+    source = ALIAS
+    applies = "own"
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        cat = doc.catalogue
+        if cat is None or not doc.own:
+            return
+        for ptr, name, _where in iter_field_refs(doc):
+            alias = cat.get(name) if "/" in name else None
+            # Namespace casing varies even inside Azure's own dumps (Microsoft.Keyvault); compare the rest.
+            if alias is not None and alias.name.split("/", 1)[1] != name.split("/", 1)[1]:
+                yield ptr, f"alias {name!r} is spelled {alias.name!r} in the catalogue"

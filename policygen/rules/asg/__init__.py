@@ -1,0 +1,1 @@
+"""ASG rules: one module per code."""

@@ -1,0 +1,24 @@
+"""ASG-03 (assignments.enforcement_mode)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policygen.rules.asg.common import ASG, ASSIGN
+from policygen.rules.base import Hit, Rule, Severity
+from policygen.rules.model import Doc, ci_key
+
+
+class EnforcementMode(Rule):
+    """enforcementMode is Default or DoNotEnforce."""
+
+    code = "ASG-03"
+    name = "assignments.enforcement_mode"
+    severity = Severity.ERROR
+    kinds = ASG
+    source = ASSIGN
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        k = ci_key(doc.props, "enforcementMode")
+        if k is not None and str(doc.props[k]).lower() not in ("default", "donotenforce"):
+            yield doc.ptr(k), f"enforcementMode {doc.props[k]!r} is not Default or DoNotEnforce"

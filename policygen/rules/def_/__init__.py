@@ -1,0 +1,1 @@
+"""DEF rules: one module per code."""

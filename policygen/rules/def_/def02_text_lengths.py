@@ -1,0 +1,33 @@
+"""DEF-02 (envelope.text_lengths)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policygen.rules.base import DEFINITION, INITIATIVE, Hit, Rule, Severity
+from policygen.rules.def_.common import BASICS
+from policygen.rules.model import Doc, ci_key
+
+
+class DisplayLengths(Rule):
+    """displayName is at most 128 characters and description at most 512 (custom content)."""
+
+    code = "DEF-02"
+    name = "envelope.text_lengths"
+    severity = Severity.ERROR
+    kinds = frozenset({DEFINITION, INITIATIVE})
+    source = BASICS
+    applies = "custom"
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        if not doc.custom:
+            return
+        for key, limit in (("displayName", 128), ("description", 512)):
+            k = ci_key(doc.props, key)
+            v = doc.props.get(k) if k else None
+            if v is None:
+                continue
+            if not isinstance(v, str):
+                yield doc.ptr(k), f"{key} must be a string"
+            elif len(v) > limit:
+                yield doc.ptr(k), f"{key} has {len(v)} characters; Azure allows at most {limit}"

@@ -1,0 +1,27 @@
+"""DEF-03 (envelope.read_only)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policygen.rules.base import DEFINITION, INITIATIVE, Hit, Rule, Severity
+from policygen.rules.def_.common import BASICS
+from policygen.rules.model import Doc, ci_key
+
+
+class ReadOnlyProperties(Rule):
+    """policyType is set by the service (omit it or send `Custom`); id and type are read-only."""
+
+    code = "DEF-03"
+    name = "envelope.read_only"
+    severity = Severity.INFO
+    kinds = frozenset({DEFINITION, INITIATIVE})
+    source = BASICS
+    applies = "custom"
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        if not doc.custom:
+            return
+        k = ci_key(doc.props, "policyType")
+        if k is not None and str(doc.props[k]).lower() not in ("custom", "notspecified"):
+            yield doc.ptr(k), f"policyType {doc.props[k]!r} is read-only; custom content is always 'Custom'"

@@ -1,0 +1,33 @@
+"""DEF-05 (envelope.metadata_size)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from policygen.rules.base import ALL_KINDS, Hit, Rule, Severity
+from policygen.rules.def_.common import BASICS
+from policygen.rules.model import Doc, ci_key
+
+
+class MetadataValueSize(Rule):
+    """Each metadata property value is at most 1,024 characters (custom content)."""
+
+    code = "DEF-05"
+    name = "envelope.metadata_size"
+    severity = Severity.ERROR
+    kinds = ALL_KINDS
+    source = BASICS
+    applies = "custom"
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        if not doc.custom:
+            return
+        mk = ci_key(doc.props, "metadata")
+        meta = doc.props.get(mk) if mk else None
+        if not isinstance(meta, dict):
+            return
+        for k, v in meta.items():
+            n = len(v) if isinstance(v, str) else len(json.dumps(v, separators=(",", ":")))
+            if n > 1024:
+                yield doc.ptr(mk, k), f"metadata value {k!r} has {n} characters; Azure allows at most 1,024"

@@ -1,0 +1,1 @@
+"""EFF rules: one module per code."""

@@ -1,0 +1,190 @@
+"""Helpers shared by the EFF rules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from policygen.arm.expressions import is_expression
+from policygen.rules.base import Hit, Severity
+from policygen.rules.model import Doc, ci_key
+
+
+def _url(name: str) -> str:
+    return f"https://learn.microsoft.com/azure/governance/policy/concepts/effect-{name}"
+
+
+EFFECTS = frozenset(
+    {
+        "addtonetworkgroup",
+        "append",
+        "audit",
+        "auditifnotexists",
+        "deny",
+        "denyaction",
+        "deployifnotexists",
+        "disabled",
+        "manual",
+        "modify",
+        "mutate",
+    }
+)
+
+ROLE_ID = re.compile(
+    r"^(?:/subscriptions/[^/]+|/providers/Microsoft\.Management/managementGroups/[^/]+)?"
+    r"/providers/Microsoft\.Authorization/roleDefinitions/[0-9a-fA-F-]{36}$",
+    re.I,
+)
+
+DURATION = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$", re.I)
+
+
+def _expr(v: object) -> bool:
+    return isinstance(v, str) and is_expression(v)
+
+
+def _enum(v: object, allowed: Iterable[str]) -> bool:
+    return _expr(v) or (isinstance(v, str) and v.lower() in {a.lower() for a in allowed})
+
+
+def _details_key(doc: Doc, key: str) -> tuple[str | None, object]:
+    det = doc.details
+    if not isinstance(det, dict):
+        return None, None
+    k = ci_key(det, key)
+    return k, det.get(k) if k else None
+
+
+def _dptr(doc: Doc, key: str | None, *more: str | int) -> str:
+    p = doc.details_ptr + ("/" + key if key else "")
+    return p + "".join(f"/{m}" for m in more)
+
+
+def _if_types(doc: Doc) -> set[str]:
+    """Literal types the `if` requires (top-level `type equals/in` conditions)."""
+    out: set[str] = set()
+    for c in doc.conds:
+        if (
+            c.region == "if"
+            and not c.counts
+            and c.operand == "field"
+            and isinstance(c.operand_value, str)
+            and c.operand_value.lower() == "type"
+            and c.op in ("equals", "in")
+        ):
+            vals = c.op_value if isinstance(c.op_value, list) else [c.op_value]
+            out.update(v.lower() for v in vals if isinstance(v, str))
+    return out
+
+
+def _existence_checks(doc: Doc) -> Iterable[Hit]:
+    det = doc.details
+    if not isinstance(det, dict):
+        yield doc.details_ptr or doc.then_ptr, "auditIfNotExists/deployIfNotExists need details with 'type'"
+        return
+    tk, t = _details_key(doc, "type")
+    if tk is None:
+        yield doc.details_ptr, "details.type (the related resource type) is required"
+    elif not isinstance(t, str):
+        yield _dptr(doc, tk), "details.type must be a string"
+    ek, scope = _details_key(doc, "existenceScope")
+    if ek is not None and not _enum(scope, ("ResourceGroup", "Subscription")):
+        yield _dptr(doc, ek), f"existenceScope {scope!r} is not ResourceGroup or Subscription"
+    dk, delay = _details_key(doc, "evaluationDelay")
+    if dk is not None and not _expr(delay):
+        ok = isinstance(delay, str) and delay.lower() in (
+            "afterprovisioning",
+            "afterprovisioningsuccess",
+            "afterprovisioningfailure",
+        )
+        if not ok and isinstance(delay, str):
+            m = DURATION.match(delay)
+            if m and any(m.groups()):
+                h, mi, s = (int(g or 0) for g in m.groups())
+                ok = h * 3600 + mi * 60 + s <= 360 * 60
+        if not ok:
+            yield _dptr(doc, dk), f"evaluationDelay {delay!r}: use AfterProvisioning* or an ISO 8601 duration ≤ PT360M"
+    nk, name = _details_key(doc, "name")
+    if (
+        doc.custom
+        and isinstance(t, str)
+        and t.lower() in _if_types(doc)
+        and nk is not None
+        and not (
+            isinstance(name, str)
+            and name.replace(" ", "").lower() in ("[field('name')]", "[field('fullname')]")
+            or _expr(name)
+        )
+    ):
+        yield (
+            _dptr(doc, nk),
+            (
+                "details.type equals the if type: name should be [field('name')] (the same "
+                "resource); Azure accepts it but checks another resource"
+            ),
+            Severity.WARNING,
+        )
+    elif doc.custom and isinstance(t, str) and nk is None and t.lower() in _if_types(doc):
+        yield (
+            doc.details_ptr,
+            "details.type equals the if type but no name is given: any resource of that type in the resource "
+            "group satisfies the existence check; set name to [field('name')]",
+            Severity.WARNING,
+        )
+
+
+def _role_ids(doc: Doc) -> Iterable[Hit]:
+    rk, roles = _details_key(doc, "roleDefinitionIds")
+    if rk is None:
+        yield doc.details_ptr, "details.roleDefinitionIds is required (the remediation identity's roles)"
+        return
+    if not isinstance(roles, list) or not roles:
+        yield _dptr(doc, rk), "roleDefinitionIds must be a non-empty array of role definition IDs"
+        return
+    for i, r in enumerate(roles):
+        if not (_expr(r) or (isinstance(r, str) and ROLE_ID.match(r))):
+            yield (
+                _dptr(doc, rk, i),
+                (f"{r!r} is not a role definition ID (/providers/Microsoft.Authorization/roleDefinitions/<guid>)"),
+            )
+
+
+_MODIFIABLE: frozenset[str] | None = None
+
+
+def modifiable_aliases() -> frozenset[str]:
+    """Aliases known to be Modifiable: those Microsoft's built-in modify definitions change (shipped list)
+    plus those the `aliases sync` cache marks Modifiable (`defaultMetadata.attributes`)."""
+    global _MODIFIABLE
+    if _MODIFIABLE is None:
+        from importlib import resources
+
+        text = resources.files("policygen.data").joinpath("modifiable-aliases.txt").read_text(encoding="utf-8")
+        names = {line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")}
+        names |= synced_modifiable_aliases()
+        _MODIFIABLE = frozenset(names)
+    return _MODIFIABLE
+
+
+def synced_modifiable_aliases(cache_dir: object = None) -> set[str]:
+    """Lower-case aliases whose synced metadata says Modifiable (empty when there is no cache)."""
+    import json
+    from pathlib import Path
+
+    from policygen.aliases import default_cache_dir
+
+    path = Path(cache_dir or default_cache_dir()) / "aliases.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    providers = data.get("value", []) if isinstance(data, dict) else data if isinstance(data, list) else []
+    out: set[str] = set()
+    for provider in providers:
+        for rtype in (provider or {}).get("resourceTypes") or [] if isinstance(provider, dict) else []:
+            for alias in (rtype or {}).get("aliases") or []:
+                meta = alias.get("defaultMetadata") if isinstance(alias, dict) else None
+                attrs = meta.get("attributes") if isinstance(meta, dict) else None
+                if isinstance(attrs, str) and "modifiable" in attrs.lower() and isinstance(alias.get("name"), str):
+                    out.add(alias["name"].lower())
+    return out

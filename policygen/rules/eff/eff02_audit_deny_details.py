@@ -1,0 +1,50 @@
+"""EFF-02 (effects.audit_deny_details)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policygen.rules.base import Hit, Rule, Severity
+from policygen.rules.eff.common import _details_key, _dptr, _enum, _url
+from policygen.rules.model import Doc, ci_get, ci_key
+
+
+class AuditDenyDetails(Rule):
+    """audit/deny take no details in Resource Manager modes; in Kubernetes mode they need templateInfo."""
+
+    code = "EFF-02"
+    name = "effects.audit_deny_details"
+    severity = Severity.ERROR
+    source = _url("deny")
+    effects = frozenset({"audit", "deny"})
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        effects = doc.effects
+        if not effects or not effects & {"audit", "deny"}:
+            return
+        if doc.rm_mode:
+            if doc.custom and doc.details is not None and effects <= {"audit", "deny", "disabled"}:
+                yield doc.details_ptr, "audit and deny take no details in Resource Manager modes"
+            return
+        if doc.mode_l != "microsoft.kubernetes.data":
+            return
+        det = doc.details
+        if not isinstance(det, dict):
+            yield doc.then_ptr, "Kubernetes audit/deny need details with templateInfo, apiGroups and kinds"
+            return
+        tk, ti = _details_key(doc, "templateInfo")
+        if tk is None:
+            if ci_key(det, "constraintTemplate") is not None and not doc.custom:
+                return  # deprecated form, still present in 3 built-ins
+            yield doc.details_ptr, "details.templateInfo is required for Kubernetes audit/deny"
+        elif isinstance(ti, dict):
+            st = ci_get(ti, "sourceType")
+            if not _enum(st, ("PublicURL", "Base64Encoded", "ConstraintTemplate")):
+                yield _dptr(doc, tk), f"templateInfo.sourceType {st!r} is not PublicURL or Base64Encoded"
+            elif isinstance(st, str) and st.lower() == "publicurl" and ci_get(ti, "url") is None:
+                yield _dptr(doc, tk), "templateInfo with sourceType PublicURL needs 'url'"
+            elif isinstance(st, str) and st.lower() == "base64encoded" and ci_get(ti, "content") is None:
+                yield _dptr(doc, tk), "templateInfo with sourceType Base64Encoded needs 'content'"
+        kk, kinds = _details_key(doc, "kinds")
+        if doc.custom and kinds == ["*"]:
+            yield _dptr(doc, kk), "details.kinds must list Kubernetes kinds, not ['*']"

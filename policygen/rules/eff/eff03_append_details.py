@@ -1,0 +1,30 @@
+"""EFF-03 (effects.append_details)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policygen.rules.base import Hit, Rule, Severity
+from policygen.rules.eff.common import _url
+from policygen.rules.model import Doc, ci_key
+
+
+class AppendDetails(Rule):
+    """append: details is a non-empty array of {field, value}."""
+
+    code = "EFF-03"
+    name = "effects.append_details"
+    severity = Severity.ERROR
+    source = _url("append")
+    effects = frozenset({"append"})
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        if "append" not in doc.effects:
+            return
+        det = doc.details
+        if not isinstance(det, list) or not det:
+            yield doc.details_ptr or doc.then_ptr, "append needs details: a non-empty array of {field, value}"
+            return
+        for i, item in enumerate(det):
+            if not isinstance(item, dict) or ci_key(item, "field") is None or ci_key(item, "value") is None:
+                yield f"{doc.details_ptr}/{i}", "each append detail needs 'field' and 'value'"

@@ -1,0 +1,35 @@
+"""EFF-07 (effects.deny_action_details)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policygen.rules.base import Hit, Rule, Severity
+from policygen.rules.eff.common import _details_key, _dptr, _enum, _url
+from policygen.rules.model import Doc, ci_get
+
+
+class DenyActionDetails(Rule):
+    """denyAction: details.actionNames is ['delete']; cascadeBehaviors.resourceGroup is allow or deny."""
+
+    code = "EFF-07"
+    name = "effects.deny_action_details"
+    severity = Severity.ERROR
+    source = _url("deny-action")
+    effects = frozenset({"denyaction"})
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        if "denyaction" not in doc.effects:
+            return
+        ak, names = _details_key(doc, "actionNames")
+        if not isinstance(names, list) or not names:
+            yield _dptr(doc, ak) if ak else (doc.details_ptr or doc.then_ptr), "denyAction needs details.actionNames"
+        else:
+            for i, n in enumerate(names):
+                if not _enum(n, ("delete",)):
+                    yield _dptr(doc, ak, i), f"action {n!r} is not supported (only 'delete')"
+        ck, cascade = _details_key(doc, "cascadeBehaviors")
+        if ck is not None:
+            rg = ci_get(cascade, "resourceGroup") if isinstance(cascade, dict) else None
+            if not isinstance(cascade, dict) or (rg is not None and not _enum(rg, ("allow", "deny"))):
+                yield _dptr(doc, ck), f"cascadeBehaviors.resourceGroup must be allow or deny, not {rg!r}"

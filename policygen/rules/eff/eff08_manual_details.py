@@ -1,0 +1,26 @@
+"""EFF-08 (effects.manual_details)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policygen.rules.base import Hit, Rule, Severity
+from policygen.rules.eff.common import _details_key, _dptr, _enum, _url
+from policygen.rules.model import Doc
+
+
+class ManualDetails(Rule):
+    """manual: details.defaultState is Unknown, Compliant or NonCompliant."""
+
+    code = "EFF-08"
+    name = "effects.manual_details"
+    severity = Severity.ERROR
+    source = _url("manual")
+    effects = frozenset({"manual"})
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        if "manual" not in doc.effects:
+            return
+        sk, state = _details_key(doc, "defaultState")
+        if sk is not None and not _enum(state, ("Unknown", "Compliant", "NonCompliant")):
+            yield _dptr(doc, sk), f"defaultState {state!r} is not Unknown, Compliant or NonCompliant"

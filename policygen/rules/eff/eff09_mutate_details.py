@@ -1,0 +1,30 @@
+"""EFF-09 (effects.mutate_details)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policygen.rules.base import Hit, Rule, Severity
+from policygen.rules.eff.common import _details_key, _dptr, _enum, _url
+from policygen.rules.model import Doc, ci_get
+
+
+class MutateDetails(Rule):
+    """mutate: details.mutationInfo (PublicURL or Base64Encoded); the effect cannot be parameterised."""
+
+    code = "EFF-09"
+    name = "effects.mutate_details"
+    severity = Severity.ERROR
+    source = _url("mutate")
+    effects = frozenset({"mutate"})
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        if "mutate" not in doc.effects:
+            return
+        if doc.effect_param and doc.custom:
+            yield doc.effect_ptr, "mutate cannot be parameterised"
+        mk, info = _details_key(doc, "mutationInfo")
+        if not isinstance(info, dict):
+            yield _dptr(doc, mk) if mk else (doc.details_ptr or doc.then_ptr), "mutate needs details.mutationInfo"
+        elif not _enum(ci_get(info, "sourceType"), ("PublicURL", "Base64Encoded")):
+            yield _dptr(doc, mk), "mutationInfo.sourceType must be PublicURL or Base64Encoded"

@@ -1,0 +1,36 @@
+"""EFF-10 (effects.network_group_details)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from policygen.rules.base import Hit, Rule, Severity
+from policygen.rules.eff.common import _details_key, _dptr, _expr, _url
+from policygen.rules.model import Doc
+
+NETWORK_GROUP = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/networkManagers/[^/]+"
+    r"/networkGroups/[^/]+$",
+    re.I,
+)
+
+
+class AddToNetworkGroupDetails(Rule):
+    """addToNetworkGroup: details.networkGroupId is a full AVNM network-group resource ID."""
+
+    code = "EFF-10"
+    name = "effects.network_group_details"
+    severity = Severity.ERROR
+    source = _url("add-to-network-group")
+    effects = frozenset({"addtonetworkgroup"})
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        if "addtonetworkgroup" not in doc.effects:
+            return
+        nk, gid = _details_key(doc, "networkGroupId")
+        if not (_expr(gid) or (isinstance(gid, str) and NETWORK_GROUP.match(gid))):
+            yield (
+                _dptr(doc, nk) if nk else (doc.details_ptr or doc.then_ptr),
+                (f"networkGroupId {gid!r} is not a network group resource ID"),
+            )

@@ -1,0 +1,42 @@
+"""EFF-13 (effects.modifiable_aliases)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policygen.rules.base import Hit, Rule, Severity
+from policygen.rules.eff.common import _details_key, _dptr, _expr, _url, modifiable_aliases
+from policygen.rules.model import Doc, ci_get
+
+
+class ModifiableAliases(Rule):
+    """Modify changes only aliases marked Modifiable (tags always are); otherwise conflictEffect applies."""
+
+    code = "EFF-13"
+    name = "effects.modifiable_aliases"
+    severity = Severity.WARNING
+    source = _url("modify")
+    applies = "own"
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        if "modify" not in doc.effects or not doc.own:
+            return
+        ok, ops = _details_key(doc, "operations")
+        if not isinstance(ops, list):
+            return
+        for i, op in enumerate(ops):
+            field = ci_get(op, "field") if isinstance(op, dict) else None
+            if (
+                isinstance(field, str)
+                and "/" in field
+                and not _expr(field)
+                and field.lower() not in modifiable_aliases()
+            ):
+                yield (
+                    _dptr(doc, ok, i),
+                    (
+                        f"cannot confirm {field!r} is Modifiable (no built-in modify policy changes it and the "
+                        "catalogue has no Modifiable attribute); "
+                        "if it is not, conflictEffect applies"
+                    ),
+                )

@@ -1,0 +1,1 @@
+"""FLD rules: one module per code."""

@@ -1,0 +1,83 @@
+"""FLD-02 (fields.alias_exists)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+from policygen.aliases import AliasCatalogue, is_non_alias_field, resource_type_of_alias
+from policygen.rules.base import CollectionRule, Hit, Severity, Summary
+from policygen.rules.fld.common import _is_expr, iter_field_refs
+from policygen.rules.model import Doc
+
+APPLIC = "https://learn.microsoft.com/azure/governance/policy/concepts/policy-applicability"
+
+
+@lru_cache(maxsize=16384)
+def _alias_key(name: str) -> str | None:
+    """Lower-case alias name, or None for built-in fields and expressions."""
+    if "/" not in name or _is_expr(name) or is_non_alias_field(name):
+        return None
+    return name.lower()
+
+
+_TYPE_CACHE: dict[int, tuple[int, frozenset[str]]] = {}
+
+
+def catalogue_types(cat: AliasCatalogue) -> frozenset[str]:
+    """Resource types the catalogue has any alias for (lower-case), cached per catalogue size."""
+    cached = _TYPE_CACHE.get(id(cat))
+    if cached and cached[0] == len(cat):
+        return cached[1]
+    types = frozenset(resource_type_of_alias(a.name).lower() for a in cat)
+    _TYPE_CACHE[id(cat)] = (len(cat), types)
+    return types
+
+
+class AliasExists(CollectionRule):
+    """Every alias is in the alias catalogue (an unknown alias makes the policy silently not applicable)."""
+
+    code = "FLD-02"
+    name = "fields.alias_exists"
+    severity = Severity.ERROR
+    source = APPLIC
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        cat = doc.catalogue
+        if cat is None or not doc.rm_mode:
+            return  # data-plane (RP mode) aliases are never in the ARM alias catalogue
+        types = None
+        seen: set[tuple[str, str]] = set()
+        get = cat.get
+        for ptr, name, _where in iter_field_refs(doc):
+            low = _alias_key(name)
+            if low is None or get(low) is not None or (ptr, low) in seen:
+                continue
+            seen.add((ptr, low))
+            if low.endswith("[*]") and low[:-3] in cat:
+                continue
+            if types is None:
+                types = catalogue_types(cat)
+            rtype = resource_type_of_alias(name)
+            covered = rtype.lower() in types
+            msg = f"alias {name!r} is not in the alias catalogue ({cat.describe()})"
+            if doc.own:
+                yield ptr, msg + "; run `policygen aliases sync` or pass --aliases", Severity.ERROR
+            elif covered:
+                yield ptr, msg + "; it may be newer than the catalogue", Severity.WARNING
+            elif doc.file is None or doc.file == "<memory>":
+                yield ptr, msg + f"; the catalogue has no aliases for {rtype}", Severity.INFO
+            else:  # a file run: one summary line for the whole run instead of one per alias
+                doc.cache["unchecked_aliases"] = doc.cache.get("unchecked_aliases", 0) + 1
+
+    def check_all(self, docs: list[Summary]) -> Iterable[tuple]:
+        unchecked = [d for d in docs if d.unchecked_aliases]
+        if unchecked:
+            n = sum(d.unchecked_aliases for d in unchecked)
+            yield (
+                None,
+                "",
+                f"{n} alias references in {len(unchecked)} objects belong to resource types the alias "
+                "catalogue does not cover and were not checked; run `policygen aliases sync` or pass --aliases",
+                Severity.INFO,
+            )

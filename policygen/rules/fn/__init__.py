@@ -1,0 +1,1 @@
+"""FN rules: one module per code."""

@@ -1,0 +1,5 @@
+"""Helpers shared by the FN rules."""
+
+from __future__ import annotations
+
+RULE = "https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule"

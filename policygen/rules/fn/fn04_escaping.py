@@ -1,0 +1,41 @@
+"""FN-04 (functions.escaping)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policygen.arm.expressions import is_expression
+from policygen.rules.base import Hit, Rule, Severity
+from policygen.rules.model import Doc, analyse
+
+ESCAPE = "https://learn.microsoft.com/azure/azure-resource-manager/templates/template-expressions#escape-characters"
+
+
+class Escaping(Rule):
+    """ARM-template escaping (`[[`) is for JSON embedded in templates; REST bodies must not be escaped."""
+
+    code = "FN-04"
+    name = "functions.escaping"
+    severity = Severity.ERROR
+    kinds = frozenset({"definition", "initiative", "assignment"})
+    source = ESCAPE
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        if doc.escaped:
+            yield (
+                "",
+                "ARM-template-escaped ('[[') source: validated after removing one '[' (send it unescaped "
+                "through REST, escaped only inside ARM templates)",
+                Severity.INFO,
+            )
+            return
+        for ptr, s, _region in doc.escaped_strings:
+            inner = s[1:]
+            if is_expression(inner) and analyse(inner).error is None:
+                yield (
+                    ptr,
+                    (
+                        f"{s!r} is ARM-template-escaped; Policy reads it as the literal {inner!r} "
+                        "(its parameters look unused). Remove one '[' for REST/SDK/CLI"
+                    ),
+                )

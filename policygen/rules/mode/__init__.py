@@ -1,0 +1,1 @@
+"""MODE rules: one module per code."""

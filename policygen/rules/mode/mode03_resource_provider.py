@@ -1,0 +1,58 @@
+"""MODE-03 (mode.resource_provider)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policygen.rules.base import Hit, Rule, Severity
+from policygen.rules.mode.common import BASICS
+from policygen.rules.model import Doc, ci_key
+
+RP_MODES_CUSTOM = frozenset({"microsoft.network.data", "microsoft.kubernetes.data"})
+
+
+RP_MODES_DOCUMENTED = RP_MODES_CUSTOM | {
+    "microsoft.keyvault.data",
+    "microsoft.managedhsm.data",
+    "microsoft.datafactory.data",
+    "microsoft.machinelearningservices.v2.data",
+}
+
+
+RP_MODES_BUILTIN_ONLY = frozenset(
+    {
+        "microsoft.containerservice.data",
+        "microsoft.cognitiveservices.data",
+        "microsoft.loadtestservice.data",
+        "microsoft.machinelearningservices.data",
+    }
+)
+
+
+class ResourceProviderMode(Rule):
+    """Custom content may use only the Microsoft.Network.Data and Microsoft.Kubernetes.Data RP modes."""
+
+    code = "MODE-03"
+    name = "mode.resource_provider"
+    severity = Severity.ERROR
+    source = BASICS
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        low = doc.mode_l
+        if low is None or low in ("all", "indexed") or not low.endswith(".data"):
+            return
+        ptr = doc.ptr(ci_key(doc.props, "mode"))
+        if doc.custom:
+            if low not in RP_MODES_CUSTOM:
+                why = (
+                    "supports built-in definitions only"
+                    if low in RP_MODES_DOCUMENTED | RP_MODES_BUILTIN_ONLY
+                    else "is not a documented resource-provider mode"
+                )
+                yield (
+                    ptr,
+                    f"mode {doc.mode!r} {why}; custom content may use Microsoft.Network.Data or "
+                    "Microsoft.Kubernetes.Data",
+                )
+        elif low not in RP_MODES_DOCUMENTED | RP_MODES_BUILTIN_ONLY:
+            yield ptr, f"mode {doc.mode!r} is not a known resource-provider mode"

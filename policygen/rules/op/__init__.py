@@ -1,0 +1,1 @@
+"""OP rules: one module per code."""

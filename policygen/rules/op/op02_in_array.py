@@ -1,0 +1,23 @@
+"""OP-02 (operators.in_array)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policygen.rules.base import Hit, Rule, Severity
+from policygen.rules.model import Doc
+from policygen.rules.op.common import RULE, _is_expr
+
+
+class InTakesArray(Rule):
+    """`in` / `notIn` take an array (literal or array-valued expression)."""
+
+    code = "OP-02"
+    name = "operators.in_array"
+    severity = Severity.ERROR
+    source = RULE
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        for c in doc.conds_with("in", "notin"):
+            if not isinstance(c.op_value, list) and not _is_expr(c.op_value):
+                yield c.ptr + "/" + c.op_key, f"{c.op_key!r} takes an array, not {c.op_value!r}"

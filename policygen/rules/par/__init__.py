@@ -1,0 +1,1 @@
+"""PAR rules: one module per code."""

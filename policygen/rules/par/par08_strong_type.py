@@ -1,0 +1,42 @@
+"""PAR-08 (parameters.strong_type)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from policygen.rules.base import DEFINITION, INITIATIVE, Hit, Rule, Severity
+from policygen.rules.model import Doc
+from policygen.rules.par.common import PARAMS, iter_params, param_meta
+
+STRONG_TYPES = frozenset(
+    {"location", "resourcetypes", "storageskus", "vmskus", "existingresourcegroups", "omsworkspace"}
+)  # omsWorkspace: legacy value used by 215 built-ins
+
+
+RESOURCE_TYPE = re.compile(r"^[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*/[A-Za-z0-9]+(?:/[A-Za-z0-9]+)*$")
+
+
+class StrongType(Rule):
+    """metadata.strongType is a resource type or location/resourceTypes/storageSkus/vmSKUs/existingResourceGroups."""
+
+    code = "PAR-08"
+    name = "parameters.strong_type"
+    severity = Severity.ERROR
+    kinds = frozenset({DEFINITION, INITIATIVE})
+    source = PARAMS
+    needs = ("params",)
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        metas = param_meta(doc)
+        for name, _spec, ptr, _lk in iter_params(doc):
+            if name not in metas:
+                continue
+            mk, meta, mlk = metas[name]
+            sk = mlk.get("strongtype")
+            if sk is None:
+                continue
+            st = meta[sk]
+            if isinstance(st, str) and (st.lower() in STRONG_TYPES or RESOURCE_TYPE.match(st)):
+                continue
+            yield f"{ptr}/{mk}/{sk}", f"strongType {st!r} of {name!r} is neither a resource type nor a known picker"

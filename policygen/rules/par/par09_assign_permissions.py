@@ -1,0 +1,39 @@
+"""PAR-09 (parameters.assign_permissions)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policygen.rules.base import DEFINITION, INITIATIVE, Hit, Rule, Severity
+from policygen.rules.model import Doc
+from policygen.rules.par.common import iter_params, param_meta
+
+
+class AssignPermissions(Rule):
+    """assignPermissions is a boolean on a string parameter holding a scope or resource ID."""
+
+    code = "PAR-09"
+    name = "parameters.assign_permissions"
+    severity = Severity.INFO
+    kinds = frozenset({DEFINITION, INITIATIVE})
+    source = "https://learn.microsoft.com/azure/governance/policy/how-to/remediate-resources"
+    needs = ("params",)
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        metas = param_meta(doc)
+        for name, spec, ptr, lk in iter_params(doc):
+            if name not in metas:
+                continue
+            _mk, meta, mlk = metas[name]
+            ak = mlk.get("assignpermissions")
+            if ak is None:
+                continue
+            v = meta[ak]
+            t = spec.get(lk.get("type", ""))
+            if not isinstance(v, bool):
+                yield f"{ptr}/metadata/{ak}", f"assignPermissions of {name!r} must be a boolean, not {v!r}"
+            elif v and isinstance(t, str) and t.lower() != "string":
+                yield (
+                    f"{ptr}/metadata/{ak}",
+                    (f"assignPermissions on {t} parameter {name!r}: role assignments need a scope ID string"),
+                )

@@ -1,0 +1,47 @@
+"""PAR-12 (parameters.effect)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policygen.rules.base import Hit, Rule, Severity
+from policygen.rules.model import Doc, ci_get
+
+EFFECTS = "https://learn.microsoft.com/azure/governance/policy/concepts/effect-basics"
+
+
+FAMILIES = ({"audit", "deny", "modify", "append"}, {"auditifnotexists", "deployifnotexists"}, {"manual"})
+
+
+class EffectParameter(Rule):
+    """A parameterised effect has allowedValues, a safe default and no mixed effect families."""
+
+    code = "PAR-12"
+    name = "parameters.effect"
+    severity = Severity.WARNING
+    source = EFFECTS
+    needs = ("effect_param",)
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        name = doc.effect_param
+        spec = doc.param_spec(name) if name else None
+        if spec is None:
+            return
+        ptr = doc.params_ptr + "/" + doc.params_l[name]
+        allowed = ci_get(spec, "allowedValues")
+        if not isinstance(allowed, list):
+            yield ptr, f"effect parameter {name!r} has no allowedValues"
+            return
+        values = {v.lower() for v in allowed if isinstance(v, str)} - {"disabled"}
+        if values & FAMILIES[1] and values & FAMILIES[0] or (values & FAMILIES[2] and values - FAMILIES[2]):
+            yield ptr, f"effect parameter {name!r} mixes effects that need different details: {sorted(values)}"
+        if doc.own and doc.effect_default not in (None, "audit", "auditifnotexists", "disabled"):
+            # Intents choose enforcement on purpose, so this part is informational.
+            yield (
+                ptr,
+                (
+                    f"effect parameter {name!r} defaults to enforcing {doc.effect_default!r}; assignments "
+                    "that omit it enforce immediately"
+                ),
+                Severity.INFO,
+            )

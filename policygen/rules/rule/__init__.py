@@ -1,0 +1,1 @@
+"""RULE rules: one module per code."""

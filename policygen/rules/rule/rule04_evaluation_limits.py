@@ -1,0 +1,26 @@
+"""RULE-04 (policy_rule.evaluation_limits)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policygen.rules.base import Hit, Rule, Severity
+from policygen.rules.model import Doc
+from policygen.rules.rule.common import RULE
+
+
+class EvaluationLimits(Rule):
+    """Literals that exceed evaluation-time limits (131,072-character strings) fail as an implicit deny."""
+
+    code = "RULE-04"
+    name = "policy_rule.evaluation_limits"
+    severity = Severity.WARNING
+    source = RULE
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        for c in doc.big_literals:
+            v = c.op_value
+            if isinstance(v, str) and len(v) > 131072:
+                yield c.ptr + "/" + c.op_key, f"string of {len(v):,} characters exceeds the 131,072 evaluation limit"
+            elif isinstance(v, list) and len(v) > 32768:
+                yield c.ptr + "/" + c.op_key, f"array of {len(v):,} values exceeds the 32,768-node evaluation limit"

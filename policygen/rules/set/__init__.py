@@ -1,0 +1,1 @@
+"""SET rules: one module per code."""

@@ -1,0 +1,34 @@
+"""SET-02 (initiatives.member_parameters_defined)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policygen.rules.base import INITIATIVE, Hit, Rule, Severity
+from policygen.rules.model import Doc, ci_get, ci_key, esc
+from policygen.rules.set.common import find_definition, member_params, members, props_of
+
+
+class MemberParametersDefined(Rule):
+    """Values passed to a member name only parameters that member defines (UndefinedPolicyParameter)."""
+
+    code = "SET-02"
+    name = "initiatives.member_parameters_defined"
+    severity = Severity.ERROR
+    kinds = frozenset({INITIATIVE})
+    source = "https://github.com/gettek/terraform-azurerm-policy-as-code/issues/47"
+    needs = ("definitions",)
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        for _i, m, ptr in members(doc):
+            target = find_definition(doc.definitions, ci_get(m, "policyDefinitionId"))
+            if target is None:
+                continue
+            declared = {k.lower() for k in (ci_get(props_of(target), "parameters") or {})}
+            pk = ci_key(m, "parameters")
+            for name in member_params(m):
+                if name.lower() not in declared:
+                    yield (
+                        f"{ptr}/{pk}/{esc(name)}",
+                        (f"member {ci_get(m, 'policyDefinitionReferenceId') or _i} has no parameter {name!r}"),
+                    )

@@ -1,0 +1,33 @@
+"""SET-04 (initiatives.parameter_references)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policygen.rules.base import INITIATIVE, Hit, Rule, Severity
+from policygen.rules.model import Doc, analyse, esc
+from policygen.rules.set.common import SET, member_expressions
+
+
+class InitiativeParameterRefs(Rule):
+    """Member values reference declared initiative parameters, and every initiative parameter is used."""
+
+    code = "SET-04"
+    name = "initiatives.parameter_references"
+    severity = Severity.ERROR
+    kinds = frozenset({INITIATIVE})
+    source = SET
+
+    def check(self, doc: Doc) -> Iterable[Hit]:
+        used: set[str] = set()
+        for ptr, s, _name in member_expressions(doc):
+            for ref in analyse(s).params:
+                used.add(ref)
+                if ref not in doc.params_l:
+                    yield ptr.split("/value")[0], f"parameters({ref!r}) is not an initiative parameter"
+        if not doc.custom:
+            return  # built-in initiatives keep unused (deprecated) parameters; the service exempts them
+        for name in doc.params:
+            if name.lower() not in used:
+                sev = Severity.ERROR if doc.own else Severity.WARNING
+                yield doc.params_ptr + "/" + esc(name), f"initiative parameter {name!r} is not used by any member", sev
