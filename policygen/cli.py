@@ -1,7 +1,8 @@
-"""The `policygen` command line: thin wrappers that map options onto stage APIs and exit codes.
+"""The `policygen` command line: options -> task or stage API -> view -> exit code.
 
-Each area registers its commands from `policygen/commands/<area>.py` (`register(app)`), so areas can be
-worked on independently and `--help` stays fast (stage modules are imported inside command bodies).
+`run(argv)` is the one entry point (the console script and the tests use it). Each area registers its
+commands from `policygen/commands/<area>.py` (`register(app)`), so areas can be worked on independently
+and `--help` stays fast (stage modules are imported inside command bodies).
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ import importlib
 import sys
 
 import typer
-from rich.console import Console
 
 from policygen import __version__
-from policygen.errors import ExitCode, InputError, PolicygenError
+from policygen.errors import ExitCode, PolicygenError
+from policygen.views.errors import report_error, report_interrupted
 
 COMMAND_MODULES = ("build", "validate", "evaluate", "emulator", "deploy", "export")
 
@@ -30,9 +31,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
 
 def _version(value: bool) -> None:
     if value:
@@ -51,27 +49,26 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"policygen.commands.{_name}").register(app)
 
 
-def report_error(exc: PolicygenError) -> int:
-    """Print a domain error without a traceback and return its exit code."""
-    if isinstance(exc, InputError):
-        for diag in exc.diagnostics:
-            err_console.print(str(diag), markup=False)
-        n = len(exc.diagnostics)
-        err_console.print(f"{n} problem{'s' if n != 1 else ''} found.", style="red", markup=False)
-    else:
-        err_console.print(f"error: {exc}", style="red", markup=False)
-    return int(exc.exit_code)
+def run(argv: list[str] | None = None) -> int:
+    """Run one command and return its exit code: typer's usage errors give 2, our errors are printed
+    by views.errors (never a traceback) and give their own code."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        report_error(PolicygenError(str(exc.code)))
+        return int(ExitCode.FINDINGS)
+    except PolicygenError as exc:
+        return report_error(exc)
+    except KeyboardInterrupt:
+        return report_interrupted()
+    return int(ExitCode.OK)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: typer's own usage errors exit 2; our errors never show a traceback."""
-    try:
-        app(args=argv, standalone_mode=True)
-    except PolicygenError as exc:
-        sys.exit(report_error(exc))
-    except KeyboardInterrupt:
-        err_console.print("interrupted", style="red")
-        sys.exit(130)
+    """Console-script entry point."""
+    sys.exit(run(argv))
 
 
-__all__ = ["app", "main", "ExitCode"]
+__all__ = ["app", "main", "run", "ExitCode"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from policygen.errors import ExitCode
 
@@ -28,17 +27,10 @@ def build(
     Output is deterministic: keys and files sorted, two builds byte-identical.
     """
     from policygen.render import compile_pack, write_build
+    from policygen.views.build import render_build
 
-    result = compile_pack(pack, env=env)
-    summary = write_build(result, out)
-    console = Console(highlight=False)
-    console.print(
-        f"Built {len(result.definitions)} definitions, {len(result.initiatives)} initiatives, "
-        f"{len(result.assignments)} assignments, {len(result.tests)} policy tests into {out}/ "
-        f"({len(summary.written)} written, {len(summary.unchanged)} unchanged, {len(summary.removed)} removed)."
-    )
-    for path in summary.removed:
-        console.print(f"  removed stale {path}", markup=False)
+    build = compile_pack(pack, env=env)
+    render_build(build, write_build(build, out), out)
     raise typer.Exit(ExitCode.OK)
 
 
@@ -50,6 +42,6 @@ def schema(
     Wire them with a first line such as `# yaml-language-server: $schema=../schemas/definition.schema.json`.
     """
     from policygen.intents.schema import write_schemas
+    from policygen.views.build import render_schemas
 
-    for path in write_schemas(out):
-        typer.echo(f"wrote {path}")
+    render_schemas(write_schemas(out))

@@ -104,7 +104,7 @@ def plan(
     except PolicygenError as exc:
         if not detailed_exitcode:
             raise
-        from policygen.cli import report_error
+        from policygen.views.errors import report_error
 
         report_error(exc)
         raise typer.Exit(1) from None

@@ -43,7 +43,7 @@ def validate(
 
         typer.echo(render_text(), nl=False)
         raise typer.Exit(int(ExitCode.OK))
-    from policygen.cli import report_error
+    from policygen.views.errors import report_error
     from policygen.errors import PolicygenError
 
     try:
@@ -96,7 +96,7 @@ def aliases_sync(
     """Download every provider's aliases (providers?$expand=resourceTypes/aliases) into the offline cache."""
     from policygen.alias_sync import sync_aliases
     from policygen.aliases import default_cache_dir
-    from policygen.cli import report_error
+    from policygen.views.errors import report_error
     from policygen.errors import PolicygenError
 
     target = (cache_dir or default_cache_dir()) / "aliases.json"

@@ -148,17 +148,11 @@ class CliResult:
 
 
 def cli(args: list[str], input: str | None = None) -> CliResult:  # noqa: A002 - click's name
-    """Run the CLI in-process with `policygen.cli.main`'s mapping of domain errors to exit codes."""
+    """Run the CLI in-process through `policygen.cli.run`, stdout and stderr captured together."""
     from typer.testing import CliRunner
 
-    from policygen.cli import app
-    from policygen.errors import InputError, PolicygenError
+    from policygen.cli import run
 
-    result = CliRunner().invoke(app, args, input=input)
-    exc = result.exception
-    if isinstance(exc, PolicygenError):
-        text = "\n".join(str(d) for d in exc.diagnostics) if isinstance(exc, InputError) else f"error: {exc}"
-        return CliResult(int(exc.exit_code), result.output + text + "\n")
-    if exc is not None and not isinstance(exc, SystemExit):
-        raise exc
-    return CliResult(result.exit_code, result.output)
+    with CliRunner().isolation(input=input) as (_, _, output):
+        code = run(args)
+    return CliResult(code, output.getvalue().decode("utf-8"))

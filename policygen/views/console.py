@@ -1,0 +1,26 @@
+"""The one place terminal output is set up: every view prints through `make_console` or `echo`.
+
+On a terminal rich follows the window; anywhere else (pipes, files, CI logs, test runners) the width is
+fixed and long lines are never wrapped, whatever COLUMNS says, so output can be grepped and compared.
+Emoji codes are off and views escape user strings, so a name like `[bold]` or `:x:` prints as itself.
+"""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+
+PLAIN_WIDTH = 80  # width of rules and tables when the output is not a terminal
+
+
+def make_console(*, stderr: bool = False, plain_width: int = PLAIN_WIDTH) -> Console:
+    """A console for stdout (or stderr) that never wraps lines and ignores COLUMNS off a terminal."""
+    console = Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
+    if not console.is_terminal:
+        console.width = plain_width
+    return console
+
+
+def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
+    """Raw text (JSON, CSV, reports) exactly as given: no markup, no wrapping."""
+    click.echo(text, err=err, nl=nl)
