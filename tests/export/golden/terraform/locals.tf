@@ -34,8 +34,8 @@ locals {
               "field"  = "type"
             },
             {
-              "field"     = "Microsoft.Storage/storageAccounts/publicNetworkAccess"
-              "notEquals" = "Disabled"
+              "field" = "Microsoft.Storage/storageAccounts/publicNetworkAccess"
+              "notIn" = ["Disabled", "SecuredByPerimeter"]
             },
           ]
         }
@@ -77,8 +77,8 @@ locals {
               "field"  = "type"
             },
             {
-              "field"     = "Microsoft.Storage/storageAccounts/publicNetworkAccess"
-              "notEquals" = "Disabled"
+              "field" = "Microsoft.Storage/storageAccounts/publicNetworkAccess"
+              "notIn" = ["Disabled", "SecuredByPerimeter"]
             },
           ]
         }
