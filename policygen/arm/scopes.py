@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
-__all__ = ["Scope", "ScopeError", "ScopeKind", "is_scope", "key", "parse_scope", "resource_type_of"]
+__all__ = ["Scope", "ScopeError", "ScopeKind", "is_scope", "key", "name_of_id", "parse_scope", "resource_type_of"]
 
 _SUBSCRIPTIONS = "subscriptions"
 _RESOURCE_GROUPS = "resourceGroups"
@@ -158,6 +158,7 @@ class Scope:
             return True
         return other.key.startswith(self.key + "/") and any(a.key == self.key for a in other.ancestors())
 
+    @property
     def short(self) -> str:
         """Human name for messages: `mg:contoso`, `sub:0000…`, `rg:name`, the id of a resource."""
         if self.kind is ScopeKind.MANAGEMENT_GROUP:
@@ -249,6 +250,11 @@ def _parse(text: str) -> Scope:
             raise ScopeError(f"{text!r} is not an ARM id (provider {namespace!r} names no resource type)")
         providers.append(_Provider(namespace, tuple(pairs)))
     return _build(mg, sub, rg, tuple(providers))
+
+
+def name_of_id(arm_id: str) -> str:
+    """Last segment of an id string (the object's name), without parsing it: ids of other stores pass too."""
+    return arm_id.rstrip("/").rsplit("/", 1)[-1]
 
 
 def is_scope(value: object) -> bool:

@@ -11,7 +11,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policygen.arm.scopes import Scope, ScopeError, ScopeKind, is_scope, key, parse_scope, resource_type_of
+from policygen.arm.scopes import (
+    Scope,
+    ScopeError,
+    ScopeKind,
+    is_scope,
+    key,
+    name_of_id,
+    parse_scope,
+    resource_type_of,
+)
 
 MG = "/providers/Microsoft.Management/managementGroups/contoso"
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000001"
@@ -168,3 +177,11 @@ def test_garbage_parses_or_raises_scope_error(text: str) -> None:
     except ScopeError:
         return
     assert isinstance(s, Scope)
+
+
+def test_short_names_for_messages() -> None:
+    assert parse_scope(MG).short == "mg:contoso"
+    assert parse_scope(SUB).short == "sub:00000000-0000-0000-0000-000000000001"
+    assert parse_scope(RG).short == "rg:rg-app"
+    assert parse_scope(SA).short == SA
+    assert name_of_id(SA + "/") == "sa1"
