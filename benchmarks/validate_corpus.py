@@ -40,19 +40,19 @@ def main() -> None:
     args = parser.parse_args()
 
     from policygen.aliases import load_catalogue
-    from policygen.rules.engine import validate_inputs
+    from policygen.rules.engine import validate_files
 
     files = sorted(args.corpus.rglob("*.json"))
     t0 = time.perf_counter()
     catalogue = load_catalogue([args.corpus.parent / "aliases" / "policy-aliases.csv"])
     t_catalogue = time.perf_counter() - t0
 
-    validate_inputs([args.corpus], catalogue=catalogue)  # warm-up: imports, caches, file cache
+    validate_files([args.corpus], catalogue=catalogue)  # warm-up: imports, caches, file cache
     loads, validates = [], []
     result = None
     for _ in range(args.repeat):  # interleaved, so both see the same machine load
         loads.append(timed(lambda: json_load_all(files))[:2])
-        wall, cpu, result = timed(lambda: validate_inputs([args.corpus], catalogue=catalogue))
+        wall, cpu, result = timed(lambda: validate_files([args.corpus], catalogue=catalogue))
         validates.append((wall, cpu))
     load_wall, load_cpu = min(w for w, _ in loads), min(c for _, c in loads)
     val_wall, val_cpu = min(w for w, _ in validates), min(c for _, c in validates)

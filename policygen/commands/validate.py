@@ -5,10 +5,15 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from policygen.errors import ExitCode
+
+if TYPE_CHECKING:
+    from policygen.artefacts import Build
+    from policygen.errors import Diagnostic
 
 
 class Format(StrEnum):
@@ -36,19 +41,22 @@ def validate(
     """Validate Azure Policy definitions, initiatives and assignments offline (exit 1 on errors)."""
     from policygen.aliases import load_catalogue
     from policygen.errors import InputError
-    from policygen.rules.engine import validate_inputs
+    from policygen.rules.engine import find_inputs, validate_files
 
     if list_rules:
         from policygen.views.rules_catalogue import render_text
 
         typer.echo(render_text(), nl=False)
         raise typer.Exit(int(ExitCode.OK))
-    from policygen.views.errors import report_error
     from policygen.errors import PolicygenError
+    from policygen.views.errors import report_error
 
     try:
         catalogue = load_catalogue(aliases or [])
-        result = validate_inputs(paths or [Path(".")], catalogue=catalogue, escaped=escaped)
+        inputs = find_inputs(paths or [Path(".")])
+        builds, problems = compile_packs(inputs.packs)
+        result = validate_files(inputs, catalogue=catalogue, escaped=escaped, builds=builds)
+        result.diagnostics.extend(problems)
     except PolicygenError as exc:
         raise typer.Exit(report_error(exc)) from None
     if fmt is Format.json:
@@ -71,6 +79,22 @@ def validate(
         raise typer.Exit(report_error(InputError(result.diagnostics)))
     errors = any(f.severity.value == "error" for f in result.findings)
     raise typer.Exit(int(ExitCode.FINDINGS if errors else ExitCode.OK))
+
+
+def compile_packs(roots: list[Path]) -> tuple[dict[Path, Build | None], list[Diagnostic]]:
+    """Compile each pack once for the validator (None and its diagnostics when it does not compile)."""
+    from policygen.errors import InputError
+    from policygen.render import compile_pack
+
+    builds: dict[Path, Build | None] = {}
+    problems: list[Diagnostic] = []
+    for root in roots:
+        try:
+            builds[root] = compile_pack(root)
+        except InputError as exc:
+            builds[root] = None
+            problems.extend(exc.diagnostics)
+    return builds, problems
 
 
 aliases_app = typer.Typer(
@@ -96,8 +120,8 @@ def aliases_sync(
     """Download every provider's aliases (providers?$expand=resourceTypes/aliases) into the offline cache."""
     from policygen.alias_sync import sync_aliases
     from policygen.aliases import default_cache_dir
-    from policygen.views.errors import report_error
     from policygen.errors import PolicygenError
+    from policygen.views.errors import report_error
 
     target = (cache_dir or default_cache_dir()) / "aliases.json"
     try:

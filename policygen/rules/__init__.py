@@ -2,7 +2,8 @@
 
 Public API:
     validate_object(obj, kind=..., own=..., custom=..., ...) -> list[Finding]   (one JSON object)
-    validate_paths(paths, catalogue=..., escaped=...) -> list[Finding]           (files, folders, packs)
+    validate_build(build, catalogue=...) -> list[Finding]                        (a compiled pack)
+    validate_paths(paths, builds=..., catalogue=..., escaped=...) -> list[Finding] (files, folders, packs)
     all_rules() -> list[type[Rule]]                                              (the catalogue)
 """
 
@@ -17,8 +18,18 @@ from policygen.rules.registry import all_rules
 
 if TYPE_CHECKING:
     from policygen.aliases import AliasCatalogue
+    from policygen.artefacts import Build
 
-__all__ = ["Finding", "Rule", "Severity", "all_rules", "validate_object", "validate_paths", "has_errors"]
+__all__ = [
+    "Finding",
+    "Rule",
+    "Severity",
+    "all_rules",
+    "has_errors",
+    "validate_build",
+    "validate_object",
+    "validate_paths",
+]
 
 
 def validate_object(
@@ -64,22 +75,33 @@ def validate_object(
 def validate_paths(
     paths: Sequence[Path],
     *,
+    builds: Mapping[Path, Build | None] | None = None,
     catalogue: AliasCatalogue | None = None,
     escaped: bool | None = None,
 ) -> list[Finding]:
     """Validate files and folders (recursive): policy JSON (REST, bare, ARM-escaped) and intent packs.
+
+    Args:
+        builds: the compiled Build of every pack among `paths` (`engine.find_inputs(paths).packs`), by root.
 
     Raises:
         InputError: some input was unusable (unreadable, not JSON/YAML, not a policy object); carries
             every such problem.
     """
     from policygen.errors import InputError
-    from policygen.rules.engine import validate_inputs
+    from policygen.rules.engine import validate_files
 
-    result = validate_inputs(paths, catalogue=catalogue, escaped=escaped)
+    result = validate_files(paths, catalogue=catalogue, escaped=escaped, builds=builds)
     if result.diagnostics:
         raise InputError(result.diagnostics)
     return result.findings
+
+
+def validate_build(build: Build, *, catalogue: AliasCatalogue | None = None) -> list[Finding]:
+    """Validate a compiled pack as our own content (findings point at the intent YAML)."""
+    from policygen.rules.engine import validate_build as run
+
+    return run(build, catalogue=catalogue).findings
 
 
 def has_errors(findings: Sequence[Finding]) -> bool:

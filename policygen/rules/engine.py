@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policygen.errors import Diagnostic, InputError
+from policygen.artefacts import Build
+from policygen.errors import Diagnostic
 from policygen.rules.base import Finding, Severity, Summary
 from policygen.rules.locate import locate
 from policygen.rules.model import Doc, ci_get, detect_kind
@@ -229,20 +230,24 @@ def find_pack_root(path: Path) -> Path | None:
     return None
 
 
-def validate_pack(
-    root: Path, *, catalogue: Any, result: RunResult, summaries: list[Summary], only: Path | None = None
-) -> None:
-    """Render the pack and validate every artefact as our own content; map findings to YAML lines."""
-    try:
-        from policygen.render import compile_pack
-    except ImportError:
-        result.diagnostics.append(Diagnostic(str(root), 0, 0, "intent packs need policygen.render (not installed)"))
-        return
-    try:
-        build = compile_pack(root)
-    except InputError as exc:
-        result.diagnostics.extend(exc.diagnostics)
-        return
+def validate_build(
+    build: Build,
+    *,
+    catalogue: Any = None,
+    only: Path | None = None,
+    result: RunResult | None = None,
+    summaries: list[Summary] | None = None,
+) -> RunResult:
+    """Validate a compiled pack as our own content; findings point at the intent YAML that made them.
+
+    Args:
+        only: report only findings whose source is this intent file.
+        result, summaries: accumulate into a larger run (validate_files); None starts a run of its own.
+    """
+    own_run = result is None
+    result = RunResult() if result is None else result
+    summaries = [] if summaries is None else summaries
+    catalogue = catalogue if catalogue is not None else default_catalogue()
     known: dict[str, dict] = {}
     for group, kind in ((build.definitions, "definition"), (build.initiatives, "initiative")):
         for name, art in group.items():
@@ -277,6 +282,10 @@ def validate_pack(
                 )
             )
     result.files += 1
+    if own_run:
+        result.findings.extend(run_collection(summaries))
+        result.findings.sort(key=Finding.sort_key)
+    return result
 
 
 def walk_folder(root: Path) -> tuple[list[Path], list[str]]:
@@ -294,53 +303,95 @@ def walk_folder(root: Path) -> tuple[list[Path], list[str]]:
     return packs, files
 
 
-def validate_inputs(paths: Sequence[Path], *, catalogue: Any = None, escaped: bool | None = None) -> RunResult:
-    """Validate files, folders and packs; the cyclic GC pauses for the run (it creates no garbage cycles
-    worth collecting mid-run, and full collections over a 65,000-alias catalogue cost ~8% of a corpus run)."""
+@dataclass
+class Inputs:
+    """What a list of paths holds, in the order it is validated; packs still have to be compiled."""
+
+    items: list[tuple[str, Path | str, Path | None | bool]] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def packs(self) -> list[Path]:
+        """Pack roots to compile (each once, even when named several times)."""
+        return list(dict.fromkeys(Path(item) for what, item, _ in self.items if what == "pack"))
+
+
+def find_inputs(paths: Sequence[Path]) -> Inputs:
+    """Sort paths into packs (folders with policygen.yaml, or intent YAML inside one) and policy JSON."""
+    inputs = Inputs()
+    add = inputs.items.append
+    for raw_path in paths:
+        path = Path(raw_path)
+        if path.is_dir():
+            if (path / "policygen.yaml").is_file():
+                add(("pack", path, None))
+                continue
+            packs, json_files = walk_folder(path)
+            for pack in packs:
+                add(("pack", pack, None))
+            for f in json_files:
+                add(("json", f, False))
+        elif path.is_file():
+            suffix = path.suffix.lower()
+            if suffix == ".json":
+                add(("json", path, True))
+            elif suffix in (".yaml", ".yml"):
+                root = find_pack_root(path.parent)
+                if root is None:
+                    inputs.diagnostics.append(
+                        Diagnostic(str(path), 0, 0, "intent YAML outside a pack (no policygen.yaml above it)")
+                    )
+                else:
+                    add(("pack", root, path))
+            else:
+                inputs.diagnostics.append(Diagnostic(str(path), 0, 0, "not a JSON or YAML file"))
+        else:
+            inputs.diagnostics.append(Diagnostic(str(path), 0, 0, "no such file or folder"))
+    return inputs
+
+
+def validate_files(
+    paths: Sequence[Path] | Inputs,
+    *,
+    catalogue: Any = None,
+    escaped: bool | None = None,
+    builds: Mapping[Path, Build | None] | None = None,
+) -> RunResult:
+    """Validate policy JSON files and folders, and the packs among them from their compiled `builds`.
+
+    `builds` maps each of `find_inputs(paths).packs` to its Build, or to None when the caller could not
+    compile it (and reports why). The cyclic GC pauses for the run: it creates no garbage cycles worth
+    collecting mid-run, and full collections over a 65,000-alias catalogue cost ~8% of a corpus run.
+    """
+    inputs = paths if isinstance(paths, Inputs) else find_inputs(paths)
+    builds = builds or {}
+    missing = [str(p) for p in inputs.packs if p not in builds]
+    if missing:
+        raise ValueError(f"intent packs not compiled by the caller: {', '.join(missing)}")
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _validate_inputs(paths, catalogue=catalogue, escaped=escaped)
+        return _validate(inputs, builds, catalogue=catalogue, escaped=escaped)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _validate_inputs(paths: Sequence[Path], *, catalogue: Any, escaped: bool | None) -> RunResult:
-    result = RunResult()
+def _validate(
+    inputs: Inputs, builds: Mapping[Path, Build | None], *, catalogue: Any, escaped: bool | None
+) -> RunResult:
+    result = RunResult(diagnostics=list(inputs.diagnostics))
     cat = catalogue if catalogue is not None else default_catalogue()
     summaries: list[Summary] = []
-    for raw_path in paths:
-        path = Path(raw_path)
-        if path.is_dir():
-            if (path / "policygen.yaml").is_file():
-                validate_pack(path, catalogue=cat, result=result, summaries=summaries)
-                continue
-            packs, json_files = walk_folder(path)
-            for pack in packs:
-                validate_pack(pack, catalogue=cat, result=result, summaries=summaries)
-            for f in json_files:
-                validate_json_file(
-                    f, catalogue=cat, escaped=escaped, explicit=False, result=result, summaries=summaries
-                )
-        elif path.is_file():
-            suffix = path.suffix.lower()
-            if suffix == ".json":
-                validate_json_file(
-                    path, catalogue=cat, escaped=escaped, explicit=True, result=result, summaries=summaries
-                )
-            elif suffix in (".yaml", ".yml"):
-                root = find_pack_root(path.parent)
-                if root is None:
-                    result.diagnostics.append(
-                        Diagnostic(str(path), 0, 0, "intent YAML outside a pack (no policygen.yaml above it)")
-                    )
-                else:
-                    validate_pack(root, catalogue=cat, result=result, summaries=summaries, only=path)
-            else:
-                result.diagnostics.append(Diagnostic(str(path), 0, 0, "not a JSON or YAML file"))
+    for what, item, extra in inputs.items:
+        if what == "pack":
+            build = builds[Path(item)]
+            if build is not None:
+                validate_build(build, catalogue=cat, only=extra, result=result, summaries=summaries)  # type: ignore[arg-type]
         else:
-            result.diagnostics.append(Diagnostic(str(path), 0, 0, "no such file or folder"))
+            validate_json_file(
+                item, catalogue=cat, escaped=escaped, explicit=bool(extra), result=result, summaries=summaries
+            )
     result.findings.extend(run_collection(summaries))
     result.findings.sort(key=Finding.sort_key)
     return result

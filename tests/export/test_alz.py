@@ -140,6 +140,6 @@ def test_assignment_names_over_24_characters_are_refused(fixture_pack: Path) -> 
 def test_library_content_passes_policygen_validate(mlops_pack: Path, tmp_path: Path) -> None:
     engine = pytest.importorskip("policygen.rules.engine")
     export_pack(mlops_pack, "alz", tmp_path / "lib", env="azure")
-    result = engine.validate_inputs([tmp_path / "lib"])
+    result = engine.validate_files([tmp_path / "lib"])
     assert result.diagnostics == [] and result.objects > 10
     assert [f"{f.code} {f.message}" for f in result.findings if f.severity.value == "error"] == []

@@ -150,6 +150,6 @@ def test_definition_files_pass_policygen_validate(mlops_pack: Path, tmp_path: Pa
     from policygen.export import export_pack
 
     export_pack(mlops_pack, "epac", tmp_path / "Definitions")
-    result = engine.validate_inputs([tmp_path / "Definitions/policyDefinitions"])
+    result = engine.validate_files([tmp_path / "Definitions/policyDefinitions"])
     assert result.diagnostics == [] and result.objects > 10
     assert [f"{f.code} {f.message}" for f in result.findings if f.severity.value == "error"] == []

@@ -27,10 +27,10 @@ def test_scaffolded_pack_builds_clean(tmp_path: Path, ci: str) -> None:
 
 @pytest.mark.skipif(importlib.util.find_spec("policygen.rules.engine") is None, reason="validator not available")
 def test_scaffolded_pack_validates_clean(tmp_path: Path) -> None:
-    from policygen.rules.engine import validate_inputs
+    from policygen.rules.engine import validate_build
 
     scaffold(tmp_path / "pack")
-    result = validate_inputs([tmp_path / "pack"])
+    result = validate_build(compile_pack(tmp_path / "pack"))
     assert result.diagnostics == [] and result.findings == []
 
 

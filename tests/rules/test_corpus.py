@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from policygen.aliases import load_catalogue
-from policygen.rules.engine import validate_inputs
+from policygen.rules.engine import validate_files
 
 pytestmark = pytest.mark.corpus
 
@@ -20,7 +20,7 @@ def catalogue(shared_dir: Path):
 
 @pytest.mark.parametrize("folder", ["azure-policy-builtins", "alz"])
 def test__corpus__zero_errors(shared_dir: Path, catalogue, folder: str) -> None:
-    result = validate_inputs([shared_dir / "corpus" / folder], catalogue=catalogue)
+    result = validate_files([shared_dir / "corpus" / folder], catalogue=catalogue)
     assert result.diagnostics == []
     errors = [f for f in result.findings if f.severity.value == "error"]
     assert errors == [], Counter(f.code for f in errors)
@@ -32,7 +32,7 @@ def test__corpus__zero_errors(shared_dir: Path, catalogue, folder: str) -> None:
 
 def test__corpus__enterprise_scale_is_detected_as_escaped(shared_dir: Path, catalogue) -> None:
     es = shared_dir / "corpus/alz/Enterprise-Scale"
-    result = validate_inputs([es], catalogue=catalogue)
+    result = validate_files([es], catalogue=catalogue)
     escaped = {f.file for f in result.findings if f.code == "FN-04" and f.severity.value == "info"}
     with_expressions = {str(p) for p in es.rglob("*.json") if b'"[[' in p.read_bytes()}
     assert escaped == with_expressions and len(escaped) > 200
@@ -41,5 +41,5 @@ def test__corpus__enterprise_scale_is_detected_as_escaped(shared_dir: Path, cata
 def test__corpus__escaped_source_validated_as_rest_fails(shared_dir: Path, catalogue) -> None:
     """The same Enterprise-Scale file sent unescaped-as-is: FN-04 errors (its parameters look unused)."""
     f = next((shared_dir / "corpus/alz/Enterprise-Scale").rglob("Append-AppService-httpsonly.json"))
-    result = validate_inputs([f], catalogue=catalogue, escaped=False)
+    result = validate_files([f], catalogue=catalogue, escaped=False)
     assert {x.code for x in result.findings if x.severity.value == "error"} >= {"FN-04"}
