@@ -9,6 +9,11 @@ function calls (names case-insensitive, optional whitespace before `(` as in 7 b
 Use `parse_string(s)` for a JSON string value (returns `Literal` for non-expressions) and
 `parse_expression(body)` for the text between the brackets. Errors raise `ExpressionError` with the
 0-based offset into the *full* string.
+
+Two modes, one grammar. Strict (the default) is what ARM accepts; the validator reports anything else.
+Lenient (`lenient=True`, the evaluator's mode) also reads two extensions seen in hand-written rules, so
+they can still be evaluated: bare `true` / `false` / `null` (ARM wants `true()`) and `-` in a `.member`
+name. Lenient accepts every strict expression and gives it the same tree.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ __all__ = [
     "Index",
     "Literal",
     "Member",
+    "MAX_DEPTH",
     "Node",
     "is_expression",
     "is_escaped",
@@ -46,9 +52,10 @@ class ExpressionError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Literal:
-    """A string or integer literal (`'abc'`, `42`), or a whole non-expression JSON string."""
+    """A string or number literal (`'abc'`, `42`), a whole non-expression JSON string, or (lenient mode
+    only) a bare `true` / `false` / `null`."""
 
-    value: str | int | float
+    value: str | int | float | bool | None
     pos: int = 0
 
 
@@ -86,9 +93,13 @@ class Index:
 Node = Literal | Call | Member | Index
 
 
-def is_expression(value: str) -> bool:
-    """True for `[...]` strings that ARM evaluates (not `[[...`, which is an escaped literal)."""
-    return len(value) > 2 and value[0] == "[" and value[-1] == "]" and value[1] != "["
+def is_expression(value: object) -> bool:
+    """True for `[...]` strings that ARM evaluates (not `[[...`, which is an escaped literal).
+
+    `"[]"` is an expression (an empty, invalid one), as ARM's deployment engine reads it: a string is an
+    expression when its first character is `[` and its last is `]`; `parse_string("[]")` raises.
+    """
+    return isinstance(value, str) and len(value) >= 2 and value[0] == "[" and value[-1] == "]" and value[1] != "["
 
 
 def is_escaped(value: str) -> bool:
@@ -101,25 +112,23 @@ def unescape(value: str) -> str:
     return value[1:] if value.startswith("[[") else value
 
 
-def parse_string(value: str) -> Node:
+def parse_string(value: str, *, lenient: bool = False) -> Node:
     """Parse a JSON string value: an expression AST, or a `Literal` of the (unescaped) string."""
     if is_expression(value):
-        return _parse_cached(value)
+        return _parse_cached(value, lenient)
     if value.startswith("[["):
         return Literal(value[1:])
     return Literal(value)
 
 
-def parse_expression(body: str, offset: int = 0) -> Node:
+def parse_expression(body: str, offset: int = 0, *, lenient: bool = False) -> Node:
     """Parse the text between `[` and `]`; `offset` shifts error positions (1 for a full string)."""
-    parser = _Parser(body, offset)
-    node = parser.parse_root()
-    return node
+    return _Parser(body, offset, lenient).parse_root()
 
 
 @lru_cache(maxsize=16384)
-def _parse_cached(value: str) -> Node:
-    return parse_expression(value[1:-1], 1)
+def _parse_cached(value: str, lenient: bool) -> Node:
+    return parse_expression(value[1:-1], 1, lenient=lenient)
 
 
 def iter_calls(node: Node, depth: int = 1) -> Iterator[tuple[Call, int]]:
@@ -142,16 +151,20 @@ def iter_calls(node: Node, depth: int = 1) -> Iterator[tuple[Call, int]]:
 _IDENT_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_$")
 _IDENT_CHARS = _IDENT_START | frozenset("0123456789")
 _DIGITS = frozenset("0123456789")
+_LENIENT_MEMBER_CHARS = _IDENT_CHARS | frozenset("-")
+_BARE_LITERALS: dict[str, bool | None] = {"true": True, "false": False, "null": None}
+MAX_DEPTH = 200  # nesting of calls / indexes; deeper input is refused, never a RecursionError
 
 
 class _Parser:
-    __slots__ = ("text", "i", "n", "offset")
+    __slots__ = ("text", "i", "n", "offset", "lenient")
 
-    def __init__(self, text: str, offset: int):
+    def __init__(self, text: str, offset: int, lenient: bool = False):
         self.text = text
         self.i = 0
         self.n = len(text)
         self.offset = offset
+        self.lenient = lenient
 
     def error(self, message: str, at: int | None = None) -> ExpressionError:
         return ExpressionError(message, (self.i if at is None else at) + self.offset)
@@ -173,7 +186,7 @@ class _Parser:
         return node
 
     def parse_expr(self, depth: int) -> Node:
-        if depth > 200:
+        if depth > MAX_DEPTH:
             raise self.error("expression nested too deeply")
         self.skip()
         if self.i >= self.n:
@@ -188,6 +201,8 @@ class _Parser:
             name = self.read_ident()
             self.skip()
             if self.i >= self.n or self.text[self.i] != "(":
+                if self.lenient and name.lower() in _BARE_LITERALS:
+                    return self.parse_accessors(Literal(_BARE_LITERALS[name.lower()], start + self.offset), depth)
                 raise self.error(f"expected '(' after function name {name!r}")
             self.i += 1
             node = Call(name, self.read_args(depth), start + self.offset)
@@ -197,18 +212,25 @@ class _Parser:
 
     def parse_accessors(self, node: Node, depth: int) -> Node:
         text = self.text
+        member_start, member_chars = (
+            (_LENIENT_MEMBER_CHARS, _LENIENT_MEMBER_CHARS) if self.lenient else (_IDENT_START, _IDENT_CHARS)
+        )
         while True:
             self.skip()
             if self.i >= self.n:
                 return node
             ch = text[self.i]
+            if ch in ".[":
+                depth += 1  # each accessor nests the tree one level: keep it bounded too
+                if depth > MAX_DEPTH:
+                    raise self.error("expression nested too deeply")
             if ch == ".":
                 start = self.i
                 self.i += 1
                 self.skip()
-                if self.i >= self.n or text[self.i] not in _IDENT_START:
+                if self.i >= self.n or text[self.i] not in member_start:
                     raise self.error("expected a property name after '.'")
-                node = Member(node, self.read_ident(), start + self.offset)
+                node = Member(node, self.read_ident(member_chars), start + self.offset)
             elif ch == "[":
                 start = self.i
                 self.i += 1
@@ -239,10 +261,10 @@ class _Parser:
             if ch != ",":
                 raise self.error(f"expected ',' or ')' but found {ch!r}", self.i - 1)
 
-    def read_ident(self) -> str:
+    def read_ident(self, chars: frozenset[str] = _IDENT_CHARS) -> str:
         text, i, n = self.text, self.i, self.n
         start = i
-        while i < n and text[i] in _IDENT_CHARS:
+        while i < n and text[i] in chars:
             i += 1
         self.i = i
         return text[start:i]

@@ -14,8 +14,8 @@ changed) and `reasons` (the trace: which condition decided). `EvalContext` suppl
 values come from the resource id. `UnsupportedError` (a PolicygenError) is raised at compile time for
 constructs that cannot run.
 
-Modules: `parser` / `expr` / `functions` (template expressions), `paths` (aliases, `[*]`, count
-binding), `operators`, `conditions` (condition tree, type index, applicability), `effects`
+Modules: `expr` / `functions` (template expressions, parsed by `policygen.arm.expressions`), `paths`
+(aliases, `[*]`, count binding), `operators`, `conditions` (condition tree, type index, applicability), `effects`
 (modify/append, related resources), `policy` (definitions, effects, outcomes), `inventory` (indexed
 evaluation, inventory files), `sources` (packs and definition files for `impact`), `testing` (policy
 unit tests). Semantics: shared/reference/azure-policy-rules.md section 2; ambiguities are noted in the

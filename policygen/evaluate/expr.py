@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from policygen.aliases import AliasCatalogue
+from policygen.arm import expressions as arm
+from policygen.arm.expressions import is_expression, unescape
 from policygen.evaluate import functions as F
 from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
-from policygen.evaluate.parser import is_expression, parse, unescape
 from policygen.evaluate.paths import (
     STAR,
     FieldAccessor,
@@ -90,6 +92,27 @@ class Compiled:
     @staticmethod
     def constant(value: Any) -> Compiled:
         return Compiled(lambda scope, _v=value: _v, True, value)
+
+
+@lru_cache(maxsize=8192)
+def parse(expression: str) -> tuple:
+    """A full `"[ … ]"` string as the tuples `compile_node` reads, parsed in the grammar's lenient mode:
+    ("lit", value) | ("call", lower-name, name, (args...)) | ("member", base, name) | ("index", base, expr)."""
+    try:
+        return _tuples(arm.parse_expression(expression[1:-1], 1, lenient=True))
+    except arm.ExpressionError as exc:
+        raise UnsupportedError(f"invalid expression {expression!r}: {exc}") from None
+
+
+def _tuples(node: arm.Node) -> tuple:
+    t = type(node)
+    if t is arm.Literal:
+        return ("lit", node.value)
+    if t is arm.Call:
+        return ("call", node.name.lower(), node.name, tuple(_tuples(a) for a in node.args))
+    if t is arm.Member:
+        return ("member", _tuples(node.target), node.name)
+    return ("index", _tuples(node.target), _tuples(node.index))
 
 
 def compile_value(raw: Any, cc: CompileCtx) -> Compiled:

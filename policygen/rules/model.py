@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from policygen.expressions import Call, ExpressionError, Index, Literal, Member, Node, is_expression, parse_string
+from policygen.arm.expressions import Call, ExpressionError, Index, Literal, Member, Node, is_expression, parse_string
 
 LOGICAL = frozenset({"allof", "anyof", "not"})
 OPERATORS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from policygen.expressions import (
+from policygen.arm.expressions import (
     Call,
     ExpressionError,
     Index,
@@ -46,9 +46,42 @@ def test__expressions__narrow_no_break_space_is_whitespace() -> None:
 def test__expressions__escaped_and_plain_strings_are_literals() -> None:
     assert parse_string("[[parameters('x')]") == Literal("[parameters('x')]")
     assert parse_string("plain") == Literal("plain")
-    assert parse_string("[]") == Literal("[]")
+    assert parse_string("[[]") == Literal("[]")
+    assert parse_string("[test] value") == Literal("[test] value")
     assert not is_expression("[[x]") and is_expression("[x()]")
     assert unescape("[[x]") == "[x]" and unescape("x") == "x"
+
+
+def test__expressions__empty_brackets_are_an_empty_expression() -> None:
+    """`"[]"` starts with `[` and ends with `]`, so ARM reads it as an expression, and an empty one is invalid.
+
+    https://learn.microsoft.com/azure/azure-resource-manager/templates/template-expressions — "Expressions
+    start and end with brackets: [ and ]"; Escape characters: "To have a literal string start with a left
+    bracket [ and end with a right bracket ], but not have it interpreted as an expression, add an extra
+    bracket to start the string with [[" (so the literal text `[]` is written `"[[]"`), while `"[test] value"`,
+    which does not end with `]`, needs no escape. Same answer as `"[ ]"`, and as the evaluator always had.
+    """
+    assert is_expression("[]") and is_expression("[ ]")
+    assert not is_expression("[[]") and not is_expression("[") and not is_expression("]") and not is_expression("")
+    for text in ("[]", "[ ]"):
+        with pytest.raises(ExpressionError, match="empty expression"):
+            parse_string(text)
+        with pytest.raises(ExpressionError, match="empty expression"):
+            parse_string(text, lenient=True)
+
+
+def test__expressions__lenient_mode_reads_bare_literals_and_dashed_members() -> None:
+    """Hand-written rules use bare `true` / `null` (ARM wants `true()`); the evaluator still runs them."""
+    with pytest.raises(ExpressionError, match="expected '\\(' after function name 'true'"):
+        parse_string("[if(true, 'a', 'b')]")
+    node = parse_string("[if(true, null, FALSE)]", lenient=True)
+    assert isinstance(node, Call) and [a.value for a in node.args if isinstance(a, Literal)] == [True, None, False]
+    with pytest.raises(ExpressionError, match="unexpected '-'"):
+        parse_string("[parameters('p').my-key]")
+    node = parse_string("[parameters('p').my-key]", lenient=True)
+    assert isinstance(node, Member) and node.name == "my-key"
+    with pytest.raises(ExpressionError, match="expected '\\(' after function name 'nothing'"):
+        parse_string("[nothing]", lenient=True)
 
 
 @pytest.mark.parametrize(

@@ -136,7 +136,14 @@ def test_literals_that_look_like_expressions_survive(fixture_pack: Path) -> None
 def test_template_expressions_parse_and_use_known_functions(fixture_pack: Path, mlops_pack: Path) -> None:
     """Every string ARM will evaluate parses (policygen's ARM expression grammar) and calls only template
     functions with a valid number of arguments; escaped policy content is not evaluated at deploy time."""
-    from policygen.expressions import ARM_FUNCTIONS, function_arity, is_escaped, is_expression, iter_calls, parse_string
+    from policygen.arm.expressions import (
+        ARM_FUNCTIONS,
+        function_arity,
+        is_escaped,
+        is_expression,
+        iter_calls,
+        parse_string,
+    )
 
     known = {f.lower() for f in ARM_FUNCTIONS}
     for pack in (fixture_pack, mlops_pack):

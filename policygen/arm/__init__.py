@@ -1,0 +1,1 @@
+"""Azure's vocabulary, below every stage: scopes, effects, the expression grammar, functions, aliases."""
