@@ -554,7 +554,7 @@ def main() -> int:
     ap.add_argument("--no-pack", action="store_true", help="Built-ins only.")
     args = ap.parse_args()
 
-    from policygen.aliases import load_catalogue
+    from policygen.arm.aliases import load_catalogue
     from policygen.evaluate import UnsupportedError, compile_policy, evaluate_inventory, load_inventory
     from policygen.evaluate.sources import policies_from_build
 

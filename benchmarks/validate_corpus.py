@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    from policygen.aliases import load_catalogue
+    from policygen.arm.aliases import load_catalogue
     from policygen.rules.engine import validate_files
 
     files = sorted(args.corpus.rglob("*.json"))

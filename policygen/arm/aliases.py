@@ -2,6 +2,11 @@
 
 Catalogues go stale (Azure adds aliases every month), so every catalogue knows where it came from and
 when, and messages about a missing alias name it. Lookups are case-insensitive, as in Azure.
+
+Entry points: `default_catalogue()` (shipped + `aliases sync` cache, once per process), `load_catalogue()`
+(the same plus `--aliases` files), `shipped_catalogue()` and `modifiable_aliases()`. Callers only ask a
+catalogue by name (`get`, `path`, `in`), so it can later be split per resource type and loaded lazily.
+Data files live in `policygen/data` (aliases.csv, modifiable-aliases.txt).
 """
 
 from __future__ import annotations
@@ -117,21 +122,28 @@ def _aliases_from_csv(lines: Iterable[str]) -> Iterator[Alias]:
 
 def _aliases_from_provider_json(data: object) -> Iterator[Alias]:
     """`az provider list --expand resourceTypes/aliases` (a list of providers) or one provider."""
+    for alias in _provider_aliases(data):
+        name = alias.get("name")
+        path = alias.get("defaultPath") or _first_path(alias)
+        if isinstance(name, str) and name and isinstance(path, str) and path:
+            yield Alias(name, path)
+
+
+def _provider_aliases(data: object) -> Iterator[dict]:
+    """Every alias object in the REST shape; anything of another shape is skipped, not a crash."""
     providers = data if isinstance(data, list) else data.get("value", [data]) if isinstance(data, dict) else []
-    for provider in providers:
-        if not isinstance(provider, dict):
-            continue
-        for rtype in provider.get("resourceTypes") or []:
-            for alias in (rtype or {}).get("aliases") or []:
-                name = alias.get("name")
-                path = alias.get("defaultPath") or _first_path(alias)
-                if name and path:
-                    yield Alias(name, path)
+    for provider in _dicts(providers):
+        for rtype in _dicts(provider.get("resourceTypes")):
+            yield from _dicts(rtype.get("aliases"))
+
+
+def _dicts(value: object) -> list[dict]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _first_path(alias: dict) -> str | None:
-    paths = alias.get("paths") or []
-    return paths[0].get("path") if paths and isinstance(paths[0], dict) else None
+    paths = alias.get("paths")
+    return paths[0].get("path") if isinstance(paths, list) and paths and isinstance(paths[0], dict) else None
 
 
 _SHIPPED: AliasCatalogue | None = None
@@ -165,3 +177,44 @@ def default_cache_dir() -> Path:
     import os
 
     return Path(os.environ.get("POLICYGEN_CACHE_DIR") or Path.home() / ".cache" / "policygen")
+
+
+_DEFAULT: AliasCatalogue | None = None
+
+
+def default_catalogue() -> AliasCatalogue:
+    """Shipped catalogue + the `aliases sync` cache, loaded once per process (no `--aliases` files)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = load_catalogue()
+    return _DEFAULT
+
+
+_MODIFIABLE: frozenset[str] | None = None
+
+
+def modifiable_aliases() -> frozenset[str]:
+    """Lower-case aliases known to be Modifiable: those Microsoft's built-in modify definitions change
+    (shipped list) plus those the `aliases sync` cache marks Modifiable (`defaultMetadata.attributes`)."""
+    global _MODIFIABLE
+    if _MODIFIABLE is None:
+        text = resources.files("policygen.data").joinpath("modifiable-aliases.txt").read_text(encoding="utf-8")
+        names = {line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")}
+        _MODIFIABLE = frozenset(names | synced_modifiable_aliases())
+    return _MODIFIABLE
+
+
+def synced_modifiable_aliases(cache_dir: Path | str | None = None) -> set[str]:
+    """Lower-case aliases whose synced metadata says Modifiable (empty when there is no cache)."""
+    path = Path(cache_dir or default_cache_dir()) / "aliases.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    out: set[str] = set()
+    for alias in _provider_aliases(data):
+        meta = alias.get("defaultMetadata")
+        attrs = meta.get("attributes") if isinstance(meta, dict) else None
+        if isinstance(attrs, str) and "modifiable" in attrs.lower() and isinstance(alias.get("name"), str):
+            out.add(alias["name"].lower())
+    return out

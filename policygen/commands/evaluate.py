@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _catalogue(files: list[Path] | None):
-    from policygen.aliases import load_catalogue
+    from policygen.arm.aliases import load_catalogue
 
     return load_catalogue(files or [])
 

@@ -39,7 +39,7 @@ def validate(
     list_rules: bool = typer.Option(False, "--list-rules", help="Print the rule catalogue and exit."),
 ) -> None:
     """Validate Azure Policy definitions, initiatives and assignments offline (exit 1 on errors)."""
-    from policygen.aliases import load_catalogue
+    from policygen.arm.aliases import load_catalogue
     from policygen.errors import InputError
     from policygen.rules.engine import find_inputs, validate_files
 
@@ -118,8 +118,8 @@ def aliases_sync(
     ),
 ) -> None:
     """Download every provider's aliases (providers?$expand=resourceTypes/aliases) into the offline cache."""
-    from policygen.alias_sync import sync_aliases
-    from policygen.aliases import default_cache_dir
+    from policygen.arm.aliases import default_cache_dir
+    from policygen.azure.alias_sync import sync_aliases
     from policygen.errors import PolicygenError
     from policygen.views.errors import report_error
 

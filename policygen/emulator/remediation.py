@@ -333,8 +333,8 @@ def _apply_modify(emu: Emulator, assignment: dict, st: compliance.State) -> None
 def _apply_dine(
     emu: Emulator, assignment: dict, st: compliance.State, details: dict, rg: str | None, dep_name: str
 ) -> None:
+    from policygen.arm.aliases import default_catalogue
     from policygen.evaluate.expr import CompileCtx, compile_value
-    from policygen.evaluate.policy import default_catalogue
     from policygen.evaluate.runtime import Scope
 
     deployment = details.get("deployment") or {}

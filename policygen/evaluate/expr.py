@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from policygen.aliases import AliasCatalogue
 from policygen.arm import expressions as arm
+from policygen.arm.aliases import AliasCatalogue
 from policygen.arm.expressions import is_expression, unescape
 from policygen.evaluate import functions as F
 from policygen.evaluate.errors import EvaluationFailure, UnsupportedError

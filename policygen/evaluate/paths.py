@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from policygen.aliases import AliasCatalogue, resource_type_of_alias
+from policygen.arm.aliases import AliasCatalogue, resource_type_of_alias
 from policygen.evaluate.values import MISSING, get_ci
 
 STAR: Any = object()  # the `[*]` segment

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from policygen.aliases import AliasCatalogue, load_catalogue
+from policygen.arm.aliases import AliasCatalogue, default_catalogue
 from policygen.evaluate.conditions import (
     Pred,
     applicability_condition,
@@ -57,16 +57,6 @@ EXISTENCE_EFFECTS = frozenset({"auditifnotexists", "deployifnotexists"})
 
 _SUBSCRIPTIONS = "microsoft.resources/subscriptions"
 _NOT_INDEXED = frozenset({"microsoft.resources/subscriptions", "microsoft.resources/resourcegroups"})
-
-_DEFAULT_CATALOGUE: AliasCatalogue | None = None
-
-
-def default_catalogue() -> AliasCatalogue:
-    global _DEFAULT_CATALOGUE
-    if _DEFAULT_CATALOGUE is None:
-        _DEFAULT_CATALOGUE = load_catalogue()
-    return _DEFAULT_CATALOGUE
-
 
 @dataclass
 class Outcome:

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from policygen.aliases import AliasCatalogue
+from policygen.arm.aliases import AliasCatalogue
 from policygen.artefacts import Build
 from policygen.errors import Diagnostic, InputError
 from policygen.evaluate.expr import CompileCtx, compile_value

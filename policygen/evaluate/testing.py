@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from policygen.aliases import AliasCatalogue
+from policygen.arm.aliases import AliasCatalogue
 from policygen.artefacts import Artefact, TestCase
 from policygen.evaluate.errors import UnsupportedError
 from policygen.evaluate.policy import CompiledPolicy, Outcome, compile_policy

@@ -17,7 +17,7 @@ from policygen.rules.base import Finding, Rule, Severity
 from policygen.rules.registry import all_rules
 
 if TYPE_CHECKING:
-    from policygen.aliases import AliasCatalogue
+    from policygen.arm.aliases import AliasCatalogue
     from policygen.artefacts import Build
 
 __all__ = [

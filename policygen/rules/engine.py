@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from policygen.arm.aliases import default_catalogue
 from policygen.artefacts import Build
 from policygen.errors import Diagnostic
 from policygen.rules.base import Finding, Severity, Summary
@@ -32,19 +33,6 @@ except ImportError:  # pragma: no cover
     _DecodeError = (json.JSONDecodeError,)
 
 BUILTIN_TYPES = ("builtin", "static")
-_DEFAULT_CATALOGUE = None
-
-
-def default_catalogue():
-    """Shipped catalogue + the `aliases sync` cache, loaded once per process."""
-    global _DEFAULT_CATALOGUE
-    if _DEFAULT_CATALOGUE is None:
-        from policygen.aliases import load_catalogue
-
-        _DEFAULT_CATALOGUE = load_catalogue()
-    return _DEFAULT_CATALOGUE
-
-
 def _shape_finding(source: str | None, message: str) -> Finding:
     return Finding("DEF-00", Severity.ERROR, message, source, None, "")
 

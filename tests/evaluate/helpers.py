@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policygen.aliases import AliasCatalogue
+from policygen.arm.aliases import AliasCatalogue
 from policygen.evaluate import EvalContext, Outcome, compile_policy
 
 # The ARRAYS page's example payload (reference 2.5), usable as a golden fixture.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from policygen.aliases import Alias, AliasCatalogue
+from policygen.arm.aliases import Alias, AliasCatalogue
 from tests.evaluate.helpers import ARRAYS_RESOURCE, T, matches, run, value
 
 # ---- "Referencing array resource properties": what field() returns -------------------------------

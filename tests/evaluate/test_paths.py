@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policygen.aliases import Alias, AliasCatalogue
+from policygen.arm.aliases import Alias, AliasCatalogue
 from policygen.evaluate import compile_policy
 from policygen.evaluate.paths import STAR, fallback_path, parse_path, tag_name
 from tests.evaluate.helpers import definition, matches, value

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from policygen.aliases import is_non_alias_field, shipped_catalogue
+from policygen.arm.aliases import is_non_alias_field, shipped_catalogue
 from policygen.artefacts import Build
 from policygen.render import compile_pack
 

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from policygen.intents.kinds import load_table
 
-from policygen.aliases import is_non_alias_field, shipped_catalogue
+from policygen.arm.aliases import is_non_alias_field, shipped_catalogue
 from policygen.render import compile_pack
-from policygen.render.kinds import load_table
 from tests.render.helpers import fields_in, write_pack
 
 TABLE = load_table()

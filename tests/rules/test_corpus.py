@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from policygen.aliases import load_catalogue
+from policygen.arm.aliases import load_catalogue
 from policygen.rules.engine import validate_files
 
 pytestmark = pytest.mark.corpus

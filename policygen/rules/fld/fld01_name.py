@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from policygen.aliases import is_non_alias_field
+from policygen.arm.aliases import is_non_alias_field
 from policygen.rules.base import Hit, Rule, Severity
 from policygen.rules.fld.common import RULE, _is_expr, iter_field_refs
 from policygen.rules.model import Doc

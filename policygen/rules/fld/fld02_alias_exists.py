@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
-from policygen.aliases import AliasCatalogue, is_non_alias_field, resource_type_of_alias
+from policygen.arm.aliases import AliasCatalogue, is_non_alias_field, resource_type_of_alias
 from policygen.rules.base import CollectionRule, Hit, Severity, Summary
 from policygen.rules.fld.common import _is_expr, iter_field_refs
 from policygen.rules.model import Doc

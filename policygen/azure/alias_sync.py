@@ -1,7 +1,7 @@
 """`policygen aliases sync`: pull the live alias catalogue through azure-mgmt-resource into the cache.
 
 Writes the REST shape of `GET /subscriptions/{id}/providers?$expand=resourceTypes/aliases` (the same JSON
-`az provider list --expand resourceTypes/aliases` prints), which `policygen.aliases.load_catalogue`
+`az provider list --expand resourceTypes/aliases` prints), which `policygen.arm.aliases.load_catalogue`
 reads from `default_cache_dir()/aliases.json`. `endpoint` points the real SDK client at a local emulator
 (plain http needs the bearer policy's `enforce_https` switch; the token is a placeholder there).
 """

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from policygen.aliases import load_catalogue
+from policygen.arm.aliases import load_catalogue
 from policygen.cli import app
 
 PROVIDERS = {
@@ -87,7 +87,7 @@ def test__alias_sync__unreachable_endpoint_exits_two(tmp_path: Path, monkeypatch
 
 
 def test__alias_sync__modifiable_attribute_reaches_the_validator(server: str, tmp_path: Path) -> None:
-    from policygen.rules.eff.common import synced_modifiable_aliases
+    from policygen.arm.aliases import synced_modifiable_aliases
 
     assert (
         CliRunner().invoke(app, ["aliases", "sync", "--endpoint", server, "--cache-dir", str(tmp_path)]).exit_code == 0
