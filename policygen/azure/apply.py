@@ -23,9 +23,9 @@ from typing import Any, Protocol
 
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
+from policygen.arm.scopes import key, name_of_id
 from policygen.azure.plan import Change, Plan, RemediationTask, role_assignment_name
 from policygen.azure.retry import error_code
-from policygen.azure.scopes import key, name_of_id
 
 DEFAULT_CONCURRENCY = 32
 KIND_PHASE = {"definition": 0, "initiative": 1, "assignment": 2, "role_assignment": 3, "remediation": 4}

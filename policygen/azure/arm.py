@@ -16,8 +16,8 @@ from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
+from policygen.arm.scopes import Scope, ScopeKind, parse_scope
 from policygen.azure.retry import CallStats, Notify, RetrySettings, call_with_retries
-from policygen.azure.scopes import Scope, parse_scope
 from policygen.azure.target import Target
 
 NO_SUB = "00000000-0000-0000-0000-000000000000"  # clients need a subscription id even for MG-scope calls
@@ -103,7 +103,7 @@ class Arm:
     # ------------------------------------------------------------------ definitions and initiatives
 
     def _defs_ops(self, kind: str, scope: Scope) -> Any:
-        client = self.clients.policy(scope.sub)
+        client = self.clients.policy(scope.subscription)
         return client.policy_definitions if kind == "definition" else client.policy_set_definitions
 
     def list_definitions(self, kind: str, scope_id: str, on_retry: Notify | None = None) -> list[dict[str, Any]]:
@@ -111,9 +111,10 @@ class Arm:
         scope = parse_scope(scope_id)
         ops = self._defs_ops(kind, scope)
         flt = "policyType eq 'Custom'"
-        if scope.level == "mg":
-            items = self._list(lambda: ops.list_by_management_group(scope.mg, filter=flt, **NO_RETRY), on_retry)
-        elif scope.level == "sub":
+        if scope.kind is ScopeKind.MANAGEMENT_GROUP:
+            mg = scope.management_group
+            items = self._list(lambda: ops.list_by_management_group(mg, filter=flt, **NO_RETRY), on_retry)
+        elif scope.kind is ScopeKind.SUBSCRIPTION:
             items = self._list(lambda: ops.list(filter=flt, **NO_RETRY), on_retry)
         else:
             raise ValueError(f"definitions live at a management group or subscription, not {scope_id}")
@@ -133,8 +134,9 @@ class Arm:
                 return as_dict(self._call(lambda: ops.get_built_in(name, **NO_RETRY)))
             scope = parse_scope(scope_part)
             ops = self._defs_ops("initiative" if is_set else "definition", scope)
-            if scope.level == "mg":
-                return as_dict(self._call(lambda: ops.get_at_management_group(scope.mg, name, **NO_RETRY)))
+            if scope.kind is ScopeKind.MANAGEMENT_GROUP:
+                mg = scope.management_group
+                return as_dict(self._call(lambda: ops.get_at_management_group(mg, name, **NO_RETRY)))
             return as_dict(self._call(lambda: ops.get(name, **NO_RETRY)))
         except ResourceNotFoundError:
             return None
@@ -143,8 +145,8 @@ class Arm:
                        on_retry: Notify | None = None) -> dict[str, Any]:
         scope = parse_scope(scope_id)
         ops = self._defs_ops(kind, scope)
-        if scope.level == "mg":
-            fn = lambda: ops.create_or_update_at_management_group(scope.mg, name, body, **NO_RETRY)  # noqa: E731
+        if scope.kind is ScopeKind.MANAGEMENT_GROUP:
+            fn = lambda: ops.create_or_update_at_management_group(scope.management_group, name, body, **NO_RETRY)  # noqa: E731
         else:
             fn = lambda: ops.create_or_update(name, body, **NO_RETRY)  # noqa: E731
         return as_dict(self._call(fn, write=True, on_retry=on_retry))
@@ -152,8 +154,8 @@ class Arm:
     def delete_definition(self, kind: str, scope_id: str, name: str, on_retry: Notify | None = None) -> None:
         scope = parse_scope(scope_id)
         ops = self._defs_ops(kind, scope)
-        if scope.level == "mg":
-            fn = lambda: ops.delete_at_management_group(scope.mg, name, **NO_RETRY)  # noqa: E731
+        if scope.kind is ScopeKind.MANAGEMENT_GROUP:
+            fn = lambda: ops.delete_at_management_group(scope.management_group, name, **NO_RETRY)  # noqa: E731
         else:
             fn = lambda: ops.delete(name, **NO_RETRY)  # noqa: E731
         self._call(fn, write=True, on_retry=on_retry)
@@ -163,14 +165,16 @@ class Arm:
     def list_assignments(self, scope_id: str, on_retry: Notify | None = None) -> list[dict[str, Any]]:
         """Assignments made exactly at `scope_id`."""
         scope = parse_scope(scope_id)
-        ops = self.clients.policy(scope.sub).policy_assignments
+        ops = self.clients.policy(scope.subscription).policy_assignments
         flt = "atExactScope()"
-        if scope.level == "mg":
-            items = self._list(lambda: ops.list_for_management_group(scope.mg, filter=flt, **NO_RETRY), on_retry)
-        elif scope.level == "sub":
+        if scope.kind is ScopeKind.MANAGEMENT_GROUP:
+            mg = scope.management_group
+            items = self._list(lambda: ops.list_for_management_group(mg, filter=flt, **NO_RETRY), on_retry)
+        elif scope.kind is ScopeKind.SUBSCRIPTION:
             items = self._list(lambda: ops.list(filter=flt, **NO_RETRY), on_retry)
-        elif scope.level == "rg":
-            items = self._list(lambda: ops.list_for_resource_group(scope.rg, filter=flt, **NO_RETRY), on_retry)
+        elif scope.kind is ScopeKind.RESOURCE_GROUP:
+            rg = scope.resource_group
+            items = self._list(lambda: ops.list_for_resource_group(rg, filter=flt, **NO_RETRY), on_retry)
         else:
             raise ValueError(f"assignments at resource scope are not supported: {scope_id}")
         want = scope.id.lower()
@@ -178,12 +182,12 @@ class Arm:
 
     def put_assignment(self, scope_id: str, name: str, body: dict[str, Any],
                        on_retry: Notify | None = None) -> dict[str, Any]:
-        ops = self.clients.policy(parse_scope(scope_id).sub).policy_assignments
+        ops = self.clients.policy(parse_scope(scope_id).subscription).policy_assignments
         return as_dict(self._call(lambda: ops.create(scope_id, name, body, **NO_RETRY), write=True,
                                   on_retry=on_retry))
 
     def delete_assignment(self, scope_id: str, name: str, on_retry: Notify | None = None) -> None:
-        ops = self.clients.policy(parse_scope(scope_id).sub).policy_assignments
+        ops = self.clients.policy(parse_scope(scope_id).subscription).policy_assignments
         self._call(lambda: ops.delete(scope_id, name, **NO_RETRY), write=True, on_retry=on_retry)
 
     # ------------------------------------------------------------------ role assignments
@@ -191,34 +195,34 @@ class Arm:
     def list_role_assignments(self, scope_id: str, on_retry: Notify | None = None) -> list[dict[str, Any]]:
         """Role assignments made exactly at `scope_id` (inherited ones filtered out)."""
         scope = parse_scope(scope_id)
-        ops = self.clients.authorization(scope.sub).role_assignments
+        ops = self.clients.authorization(scope.subscription).role_assignments
         items = self._list(lambda: ops.list_for_scope(scope.id, filter="atScope()", **NO_RETRY), on_retry)
         want = scope.id.lower()
         return [i for i in items if str((i.get("properties") or {}).get("scope", "")).lower().rstrip("/") == want]
 
     def put_role_assignment(self, scope_id: str, name: str, body: dict[str, Any],
                             on_retry: Notify | None = None) -> dict[str, Any]:
-        ops = self.clients.authorization(parse_scope(scope_id).sub).role_assignments
+        ops = self.clients.authorization(parse_scope(scope_id).subscription).role_assignments
         raw = json.dumps(body).encode("utf-8")
         return as_dict(self._call(lambda: ops.create(scope_id, name, raw, **NO_RETRY), write=True,
                                   principal_retry=True, on_retry=on_retry))
 
     def delete_role_assignment(self, scope_id: str, name: str, on_retry: Notify | None = None) -> None:
-        ops = self.clients.authorization(parse_scope(scope_id).sub).role_assignments
+        ops = self.clients.authorization(parse_scope(scope_id).subscription).role_assignments
         self._call(lambda: ops.delete(scope_id, name, **NO_RETRY), write=True, on_retry=on_retry)
 
     # ------------------------------------------------------------------ remediation
 
     def _remediation_call(self, scope_id: str, verb: str, *args: Any, **kw: Any) -> Any:
         scope = parse_scope(scope_id)
-        ops = self.clients.insights(scope.sub).remediations
+        ops = self.clients.insights(scope.subscription).remediations
         sep = "_" if verb == "list_for" else "_at_"  # list_for_management_group vs get_at_management_group
-        if scope.level == "mg":
-            return getattr(ops, f"{verb}{sep}management_group")(scope.mg, *args, **kw)
-        if scope.level == "sub":
+        if scope.kind is ScopeKind.MANAGEMENT_GROUP:
+            return getattr(ops, f"{verb}{sep}management_group")(scope.management_group, *args, **kw)
+        if scope.kind is ScopeKind.SUBSCRIPTION:
             return getattr(ops, f"{verb}{sep}subscription")(*args, **kw)
-        if scope.level == "rg":
-            return getattr(ops, f"{verb}{sep}resource_group")(scope.rg, *args, **kw)
+        if scope.kind is ScopeKind.RESOURCE_GROUP:
+            return getattr(ops, f"{verb}{sep}resource_group")(scope.resource_group, *args, **kw)
         return getattr(ops, f"{verb}{sep}resource")(scope.id, *args, **kw)
 
     def list_remediations(self, scope_id: str, on_retry: Notify | None = None) -> list[dict[str, Any]]:
@@ -242,20 +246,20 @@ class Arm:
     def subscriptions_under(self, scope_id: str) -> list[str]:
         """Subscription ids at or below a scope (management group descendants; a subscription itself)."""
         scope = parse_scope(scope_id)
-        if scope.level != "mg":
-            return [scope.sub] if scope.sub else []
+        if scope.kind is not ScopeKind.MANAGEMENT_GROUP:
+            return [scope.subscription] if scope.subscription else []
         ops = self.clients.management_groups().management_groups
-        items = self._list(lambda: ops.get_descendants(scope.mg, **NO_RETRY))
+        items = self._list(lambda: ops.get_descendants(scope.management_group, **NO_RETRY))
         return sorted({str(i.get("name")) for i in items if str(i.get("type", "")).lower().endswith("/subscriptions")})
 
     def trigger_evaluation(self, scope_id: str) -> None:
         """On-demand compliance scan; Azure offers it at subscription and resource-group scope only."""
         scope = parse_scope(scope_id)
-        states = self.clients.insights(scope.sub).policy_states
-        if scope.level == "sub":
-            fn = lambda: states.begin_trigger_subscription_evaluation(scope.sub, **NO_RETRY).result()  # noqa: E731
-        elif scope.level == "rg":
-            fn = lambda: states.begin_trigger_resource_group_evaluation(scope.sub, scope.rg,  # noqa: E731
+        states = self.clients.insights(scope.subscription).policy_states
+        if scope.kind is ScopeKind.SUBSCRIPTION:
+            fn = lambda: states.begin_trigger_subscription_evaluation(scope.subscription, **NO_RETRY).result()  # noqa: E731
+        elif scope.kind is ScopeKind.RESOURCE_GROUP:
+            fn = lambda: states.begin_trigger_resource_group_evaluation(scope.subscription, scope.resource_group,  # noqa: E731
                                                                         **NO_RETRY).result()
         else:
             raise ValueError(f"on-demand evaluation needs a subscription or resource-group scope, not {scope_id}")
@@ -266,16 +270,16 @@ class Arm:
         from azure.mgmt.policyinsights.models import QueryOptions
 
         scope = parse_scope(scope_id)
-        states = self.clients.insights(scope.sub).policy_states
+        states = self.clients.insights(scope.subscription).policy_states
         opts = QueryOptions(filter=f"policyAssignmentId eq '{assignment_id}'") if assignment_id else None
-        if scope.level == "mg":
-            fn = lambda: states.summarize_for_management_group("latest", scope.mg, query_options=opts,  # noqa: E731
+        if scope.kind is ScopeKind.MANAGEMENT_GROUP:
+            fn = lambda: states.summarize_for_management_group("latest", scope.management_group, query_options=opts,  # noqa: E731
                                                                **NO_RETRY)
-        elif scope.level == "sub":
-            fn = lambda: states.summarize_for_subscription("latest", scope.sub, query_options=opts,  # noqa: E731
+        elif scope.kind is ScopeKind.SUBSCRIPTION:
+            fn = lambda: states.summarize_for_subscription("latest", scope.subscription, query_options=opts,  # noqa: E731
                                                            **NO_RETRY)
-        elif scope.level == "rg":
-            fn = lambda: states.summarize_for_resource_group("latest", scope.sub, scope.rg,  # noqa: E731
+        elif scope.kind is ScopeKind.RESOURCE_GROUP:
+            fn = lambda: states.summarize_for_resource_group("latest", scope.subscription, scope.resource_group,  # noqa: E731
                                                              query_options=opts, **NO_RETRY)
         else:
             raise ValueError(f"cannot summarize compliance at {scope_id}")
@@ -286,17 +290,17 @@ class Arm:
         from azure.mgmt.policyinsights.models import QueryOptions
 
         scope = parse_scope(scope_id)
-        states = self.clients.insights(scope.sub).policy_states
+        states = self.clients.insights(scope.subscription).policy_states
         opts = QueryOptions(filter=f"policyAssignmentId eq '{assignment_id}'") if assignment_id else None
-        if scope.level == "mg":
+        if scope.kind is ScopeKind.MANAGEMENT_GROUP:
             pager = lambda: states.list_query_results_for_management_group(  # noqa: E731
-                "latest", scope.mg, query_options=opts, **NO_RETRY)
-        elif scope.level == "sub":
+                "latest", scope.management_group, query_options=opts, **NO_RETRY)
+        elif scope.kind is ScopeKind.SUBSCRIPTION:
             pager = lambda: states.list_query_results_for_subscription(  # noqa: E731
-                "latest", scope.sub, query_options=opts, **NO_RETRY)
-        elif scope.level == "rg":
+                "latest", scope.subscription, query_options=opts, **NO_RETRY)
+        elif scope.kind is ScopeKind.RESOURCE_GROUP:
             pager = lambda: states.list_query_results_for_resource_group(  # noqa: E731
-                "latest", scope.sub, scope.rg, query_options=opts, **NO_RETRY)
+                "latest", scope.subscription, scope.resource_group, query_options=opts, **NO_RETRY)
         else:
             raise ValueError(f"cannot query compliance at {scope_id}")
         return self._list(pager)

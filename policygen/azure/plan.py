@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from policygen import __version__
+from policygen.arm.scopes import key, name_of_id, parse_scope
 from policygen.azure import diff as diffing
 from policygen.azure.desired import Desired, RoleNeed
 from policygen.azure.remote import RemoteObject, RemoteState, role_description
-from policygen.azure.scopes import key, name_of_id, parse_scope
 from policygen.azure.target import Target
 from policygen.errors import ExitCode, PolicygenError
 
@@ -72,7 +72,7 @@ def role_label(role_guid: str) -> str:
 def role_definition_for_scope(role_definition_id: str, scope: str) -> str:
     """The role definition id ARM expects at a scope: subscription form below a subscription."""
     guid = name_of_id(role_definition_id)
-    sub = parse_scope(scope).sub
+    sub = parse_scope(scope).subscription
     if sub:
         return f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
     return f"/providers/Microsoft.Authorization/roleDefinitions/{guid}"

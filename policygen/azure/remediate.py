@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from policygen.arm.scopes import key, name_of_id
 from policygen.azure.plan import RemediationTask
 from policygen.azure.remote import DONE_STATES, RemoteObject
-from policygen.azure.scopes import key, name_of_id
 
 FAILED_STATES = {"failed", "canceled", "cancelled"}
 

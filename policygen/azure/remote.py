@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from policygen.azure.scopes import key, name_of_id
+from policygen.arm.scopes import key, name_of_id
 
 MARKER_RE = re.compile(r"pacOwnerId (\S+) for policy assignment (\S+)")
 DONE_STATES = {"succeeded", "complete", "failed", "canceled", "cancelled"}

@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from policygen.arm.scopes import key, name_of_id
 from policygen.azure.remote import RemoteObject
-from policygen.azure.scopes import key, name_of_id
 
 
 @dataclass

@@ -7,13 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from policygen.arm.scopes import key
 from policygen.artefacts import Build
 from policygen.azure.arm import Arm, Clients
 from policygen.azure.desired import derive, desired_state
 from policygen.azure.plan import Plan, ensure_not_stale, make_plan
 from policygen.azure.remote import ReadPlan, RemoteState, read_plan_for, read_remote
 from policygen.azure.retry import CallStats, RetrySettings
-from policygen.azure.scopes import key
 from policygen.azure.target import Target
 
 

@@ -14,11 +14,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from policygen.arm.scopes import ScopeError, parse_scope
 from policygen.azure.apply import ApplyResult, Op, OpResult
 from policygen.azure.diff import MISSING
 from policygen.azure.plan import Change, Plan
 from policygen.azure.remediate import RemediationRun, TaskState
-from policygen.azure.scopes import ScopeError, parse_scope
 from policygen.azure.status import AssignmentCompliance
 
 SYMBOLS = {"create": ("+", "green", "create"), "update": ("~", "yellow", "update in-place"),

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from policygen.arm.scopes import key, name_of_id
 from policygen.azure.apply import ApplyInterrupted, NullReporter, execute
 from policygen.azure.desired import REMEDIABLE
 from policygen.azure.plan import role_assignment_name
-from policygen.azure.scopes import key, name_of_id
 from tests.azure.deploy_support import DEV, MINI_PACK, PROD, REPO, ROOT, Session, emulator, write_pack, writes
 
 
