@@ -1,0 +1,57 @@
+"""`policygen validate` of the built-in corpus end to end (interpreter start-up, imports, catalogue,
+every rule, the report) against a process that only walks and `json.load`s the same files.
+
+    python benchmarks/validate_cli.py [CORPUS_DIR] [--repeat 3] [--aliases CSV]
+
+Target (issue 17): <= 3x the parse-only process, CPU and wall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from impact_cli import policygen_cmd  # noqa: E402
+from measure import best  # noqa: E402
+
+DEFAULT = HERE.parent.parent / "shared" / "corpus" / "azure-policy-builtins"
+PARSE_ONLY = """
+import json, sys
+from pathlib import Path
+n = 0
+for f in sorted(Path(sys.argv[1]).rglob('*.json')):
+    with f.open('rb') as fh:
+        json.load(fh)
+    n += 1
+print(n)
+"""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("corpus", nargs="?", type=Path, default=DEFAULT)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--aliases", type=Path, help="Pass --aliases (e.g. the corpus's policy-aliases.csv).")
+    args = ap.parse_args()
+    n = sum(1 for _ in args.corpus.rglob("*.json"))
+    print(f"corpus: {args.corpus} ({n:,} JSON files)")
+    base = best([sys.executable, "-c", PARSE_ONLY, str(args.corpus)], args.repeat)
+    print(base.row("parse-only process"))
+    cmd = policygen_cmd() + ["validate", str(args.corpus), "--format", "json"]
+    if args.aliases:
+        cmd += ["--aliases", str(args.aliases)]
+    out = Path("/tmp") / "validate-bench.json"
+    r = best(cmd, args.repeat, stdout=out)
+    print(r.row("policygen validate", base) + f"  rc={r.returncode}")
+    for extra in (["--help"],):
+        s = best(policygen_cmd() + ["validate", *extra], args.repeat)
+        print(s.row("start-up: validate --help", base))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
