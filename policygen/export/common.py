@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from policygen.arm.scopes import ScopeError, ScopeKind, parse_scope
 from policygen.artefacts import Artefact, Build
 from policygen.assignment_effects import (
     Lookup,
@@ -110,22 +111,23 @@ def default_environment(pack_dir: Path | str) -> str | None:
         return None
 
 
+_DEPLOYABLE = (ScopeKind.MANAGEMENT_GROUP, ScopeKind.SUBSCRIPTION, ScopeKind.RESOURCE_GROUP)
+
+
 def scope_kind(scope: str) -> str:
     """managementGroup, subscription or resourceGroup (what decides the resource/command to use)."""
-    parts = [p for p in scope.strip("/").split("/")]
-    low = [p.lower() for p in parts]
-    if len(low) == 4 and low[:3] == ["providers", "microsoft.management", "managementgroups"]:
-        return "managementGroup"
-    if len(low) == 2 and low[0] == "subscriptions":
-        return "subscription"
-    if len(low) == 4 and low[0] == "subscriptions" and low[2] == "resourcegroups":
-        return "resourceGroup"
-    raise InputError(f"{scope}: not a management group, subscription or resource group id")
+    try:
+        kind = parse_scope(scope).kind
+    except ScopeError:
+        kind = None
+    if kind not in _DEPLOYABLE:
+        raise InputError(f"{scope}: not a management group, subscription or resource group id")
+    return str(kind)
 
 
 def scope_name(scope: str) -> str:
-    """The last segment of a scope id (management group name, subscription id, resource group name)."""
-    return scope.rstrip("/").rsplit("/", 1)[-1]
+    """The management group name, subscription id or resource group name of a scope id."""
+    return parse_scope(scope).name
 
 
 def local_name(build: Build, policy_id: str) -> tuple[str, str] | None:
