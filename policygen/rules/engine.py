@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from policygen.arm.aliases import default_catalogue
+from policygen.arm.lookup import ci_get
 from policygen.artefacts import Build
 from policygen.errors import Diagnostic
+from policygen.intents.pack import SETTINGS_FILE, find_pack, is_pack
 from policygen.rules.base import Finding, Severity, Summary
 from policygen.rules.locate import locate
-from policygen.rules.model import Doc, ci_get, detect_kind
+from policygen.rules.model import Doc, detect_kind
 from policygen.rules.registry import run, run_collection
 
 try:  # orjson parses the corpus ~2x faster than json; the validator works without it
@@ -33,6 +35,8 @@ except ImportError:  # pragma: no cover
     _DecodeError = (json.JSONDecodeError,)
 
 BUILTIN_TYPES = ("builtin", "static")
+
+
 def _shape_finding(source: str | None, message: str) -> Finding:
     return Finding("DEF-00", Severity.ERROR, message, source, None, "")
 
@@ -211,13 +215,6 @@ def _json_error_position(raw: bytes) -> tuple[int, int]:
     return 0, 0
 
 
-def find_pack_root(path: Path) -> Path | None:
-    for parent in [path, *path.parents]:
-        if (parent / "policygen.yaml").is_file():
-            return parent
-    return None
-
-
 def validate_build(
     build: Build,
     *,
@@ -282,7 +279,7 @@ def walk_folder(root: Path) -> tuple[list[Path], list[str]]:
     files: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        if "policygen.yaml" in filenames:
+        if SETTINGS_FILE in filenames:
             packs.append(Path(dirpath))
             dirnames[:] = []  # the pack's own JSON (build output, tests) is not third-party input
             continue
@@ -311,7 +308,7 @@ def find_inputs(paths: Sequence[Path]) -> Inputs:
     for raw_path in paths:
         path = Path(raw_path)
         if path.is_dir():
-            if (path / "policygen.yaml").is_file():
+            if is_pack(path):
                 add(("pack", path, None))
                 continue
             packs, json_files = walk_folder(path)
@@ -324,7 +321,7 @@ def find_inputs(paths: Sequence[Path]) -> Inputs:
             if suffix == ".json":
                 add(("json", path, True))
             elif suffix in (".yaml", ".yml"):
-                root = find_pack_root(path.parent)
+                root = find_pack(path)
                 if root is None:
                     inputs.diagnostics.append(
                         Diagnostic(str(path), 0, 0, "intent YAML outside a pack (no policygen.yaml above it)")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from policygen.arm.lookup import ci_get, ci_key
 from policygen.rules.asg.common import ASG, ASSIGN, scope_of
 from policygen.rules.base import Hit, Rule, Severity
 from policygen.rules.def_.common import name_problems
-from policygen.rules.model import Doc, ci_get, ci_key
+from policygen.rules.model import Doc
 
 
 class AssignmentName(Rule):

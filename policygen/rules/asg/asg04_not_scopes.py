@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from policygen.arm.lookup import ci_key
 from policygen.rules.asg.common import ASG
 from policygen.rules.base import CollectionRule, Hit, Severity, Summary
-from policygen.rules.model import Doc, ci_key
+from policygen.rules.model import Doc
 
 LIMITS = "https://learn.microsoft.com/azure/azure-resource-manager/management/azure-subscription-service-limits#azure-policy-limits"
 

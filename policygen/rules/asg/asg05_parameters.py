@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from policygen.arm.expressions import is_expression
+from policygen.arm.lookup import ci_get, ci_key
 from policygen.rules.asg.common import ASG, ASSIGN, target_of
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.model import Doc, ci_get, ci_key
+from policygen.rules.model import Doc
 from policygen.rules.par.common import in_allowed, value_matches_type
 
 

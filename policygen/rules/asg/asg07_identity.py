@@ -6,10 +6,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from policygen.arm.expressions import is_expression
+from policygen.arm.lookup import ci_get, ci_key
 from policygen.assignment_effects import UNKNOWN, parameter_value, with_defaults
 from policygen.rules.asg.common import ASG, target_of
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.model import Doc, analyse, ci_get, ci_key
+from policygen.rules.expr_facts import analyse
+from policygen.rules.model import Doc
 from policygen.rules.set.common import find_definition, member_params, props_of
 
 REMED = "https://learn.microsoft.com/azure/governance/policy/how-to/remediate-resources"

@@ -6,8 +6,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from policygen.arm.lookup import ci_get, ci_key
 from policygen.rules.base import ASSIGNMENT, Hit
-from policygen.rules.model import Doc, ci_get, ci_key
+from policygen.rules.model import Doc
 from policygen.rules.set.common import find_definition, props_of
 
 ASSIGN = "https://learn.microsoft.com/azure/governance/policy/concepts/assignment-structure"

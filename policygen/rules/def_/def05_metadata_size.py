@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+from policygen.arm.lookup import ci_key
 from policygen.rules.base import ALL_KINDS, Hit, Rule, Severity
 from policygen.rules.def_.common import BASICS
-from policygen.rules.model import Doc, ci_key
+from policygen.rules.model import Doc
 
 
 class MetadataValueSize(Rule):

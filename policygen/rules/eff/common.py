@@ -6,8 +6,9 @@ import re
 from collections.abc import Iterable
 
 from policygen.arm.expressions import is_expression
+from policygen.arm.lookup import ci_key
 from policygen.rules.base import Hit, Severity
-from policygen.rules.model import Doc, ci_key
+from policygen.rules.model import Doc
 
 
 def _url(name: str) -> str:
@@ -147,4 +148,3 @@ def _role_ids(doc: Doc) -> Iterable[Hit]:
                 _dptr(doc, rk, i),
                 (f"{r!r} is not a role definition ID (/providers/Microsoft.Authorization/roleDefinitions/<guid>)"),
             )
-

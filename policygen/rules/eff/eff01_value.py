@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from policygen.arm.lookup import ci_get, ci_key
 from policygen.rules.base import Hit, Rule, Severity
 from policygen.rules.eff.common import EFFECTS
-from policygen.rules.model import Doc, analyse, ci_get, ci_key
+from policygen.rules.expr_facts import analyse
+from policygen.rules.model import Doc
 
 EFFECTS_URL = "https://learn.microsoft.com/azure/governance/policy/concepts/effect-basics"
 

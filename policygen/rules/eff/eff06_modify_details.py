@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from policygen.arm.lookup import ci_get, ci_key
 from policygen.rules.base import Hit, Rule, Severity
 from policygen.rules.eff.common import _details_key, _dptr, _enum, _expr, _role_ids, _url
-from policygen.rules.model import Doc, ci_get, ci_key
+from policygen.rules.model import Doc
 
 
 class ModifyDetails(Rule):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policygen.rules.model import Doc, ci_get, ci_key
+from policygen.arm.lookup import ci_get, ci_key
+from policygen.rules.model import Doc
 
 RULE = "https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule"
 

@@ -6,9 +6,11 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from policygen.arm.expressions import function_arity, is_expression
+from policygen.arm.lookup import ci_key
 from policygen.rules.base import Hit, Rule, Severity
+from policygen.rules.expr_facts import analyse
 from policygen.rules.fn.common import RULE
-from policygen.rules.model import Doc, analyse, ci_key, walk_strings
+from policygen.rules.model import Doc, walk_strings
 
 BANNED = frozenset(
     {

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 
 from policygen.arm.expressions import is_expression
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.model import Doc, analyse
+from policygen.rules.expr_facts import analyse
+from policygen.rules.model import Doc
 
 ESCAPE = "https://learn.microsoft.com/azure/azure-resource-manager/templates/template-expressions#escape-characters"
 

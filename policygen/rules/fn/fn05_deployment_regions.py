@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from policygen.arm.expressions import is_expression
+from policygen.arm.lookup import ci_get, ci_key
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.model import Doc, ci_get, ci_key, walk_strings
+from policygen.rules.model import Doc, walk_strings
 
 DINE = "https://learn.microsoft.com/azure/governance/policy/concepts/effect-deploy-if-not-exists"
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from policygen.arm.lookup import ci_key
 from policygen.rules.base import Hit, Rule, Severity
 from policygen.rules.mode.common import BASICS
-from policygen.rules.model import Doc, ci_key
+from policygen.rules.model import Doc
 
 
 class ModeValue(Rule):

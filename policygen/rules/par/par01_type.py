@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from policygen.arm.lookup import ci_get
 from policygen.rules.base import DEFINITION, INITIATIVE, Hit, Rule, Severity
-from policygen.rules.model import Doc, ci_get
+from policygen.rules.model import Doc
 from policygen.rules.par.common import PARAMS, iter_params, value_matches_type
 
 TYPES = frozenset({"string", "array", "object", "boolean", "integer", "float", "datetime"})

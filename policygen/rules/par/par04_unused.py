@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from policygen.arm.expressions import is_expression
+from policygen.arm.lookup import ci_get
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.model import Doc, analyse, ci_get, walk_strings
+from policygen.rules.expr_facts import analyse
+from policygen.rules.model import Doc, walk_strings
 from policygen.rules.par.common import iter_params
 
 

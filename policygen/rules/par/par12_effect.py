@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from policygen.arm.lookup import ci_get
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.model import Doc, ci_get
+from policygen.rules.model import Doc
 
 EFFECTS = "https://learn.microsoft.com/azure/governance/policy/concepts/effect-basics"
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from policygen.arm.lookup import ci_key
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.model import Doc, ci_key
+from policygen.rules.model import Doc
 
 LINTER = "https://github.com/Azure/azure-policy-linter"
 

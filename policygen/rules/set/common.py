@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from policygen.arm.expressions import is_expression
-from policygen.rules.model import Doc, ci_get, ci_key, esc, walk_strings
+from policygen.arm.lookup import ci_get, ci_key
+from policygen.rules.model import Doc, esc, walk_strings
 
 SET = "https://learn.microsoft.com/azure/governance/policy/concepts/initiative-definition-structure"
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from policygen.arm.lookup import ci_get, ci_key
 from policygen.rules.base import INITIATIVE, Hit, Rule, Severity
-from policygen.rules.model import Doc, ci_get, ci_key, esc
+from policygen.rules.model import Doc, esc
 from policygen.rules.set.common import SET
 
 

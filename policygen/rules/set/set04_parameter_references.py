@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from policygen.rules.base import INITIATIVE, Hit, Rule, Severity
-from policygen.rules.model import Doc, analyse, esc
+from policygen.rules.expr_facts import analyse
+from policygen.rules.model import Doc, esc
 from policygen.rules.set.common import SET, member_expressions
 
 
