@@ -9,7 +9,8 @@ In-process use (tests, `policygen demo`, the deploy stage)::
 See docs/emulator.md for the seed format, fault knobs and the admin endpoint.
 """
 
-from policygen.emulator.app import Emulator, EmulatorConfig
+from policygen.emulator.app import Emulator
+from policygen.emulator.context import EmulatorConfig
 from policygen.emulator.faults import FaultConfig
 from policygen.emulator.server import EmulatorServer, EmulatorURL, make_config, running_emulator, serve
 

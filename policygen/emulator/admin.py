@@ -5,17 +5,14 @@ Not part of ARM: no api-version, no faults applied, plain JSON errors in ARM's s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from policygen.emulator import seed
+from policygen.emulator.context import Context
 from policygen.emulator.core import ArmError, Request, Response
 from policygen.emulator.faults import FaultConfig
 from policygen.errors import InputError
 
-if TYPE_CHECKING:
-    from policygen.emulator.app import Emulator
 
-
-def handle(emu: Emulator, req: Request) -> Response:
+def handle(emu: Context, req: Request) -> Response:
     what = req.path[len("/_admin/") :].strip("/").lower()
     if what == "health":
         return Response(200, {"status": "ok", "tenantId": emu.tenant_id})
@@ -36,8 +33,6 @@ def handle(emu: Emulator, req: Request) -> Response:
         emu.reset()
         return Response(200, {"status": "reset"})
     if what == "seed" and req.method == "POST":
-        from policygen.emulator import seed
-
         try:
             seed.apply(emu, req.json())
         except InputError as exc:

@@ -10,52 +10,36 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from policygen.emulator.core import DEFAULT_TENANT, ArmError, Request, Response
-from policygen.emulator.faults import FaultConfig, Faults
+from policygen.emulator import admin, resources, routes, seed
+from policygen.emulator.builtins import Catalogue
+from policygen.emulator.context import EmulatorConfig
+from policygen.emulator.core import ArmError, Request, Response
+from policygen.emulator.faults import Faults
 from policygen.emulator.store import Store
 
 log = logging.getLogger("policygen.emulator")
 MAX_KEPT_REQUESTS = 200_000  # in-memory request log; --request-log keeps everything
 
 
-@dataclass
-class EmulatorConfig:
-    tenant_id: str = DEFAULT_TENANT
-    state: str | Path | None = None  # SQLite file; None keeps state in memory
-    seed: str | Path | dict | None = None  # seed file or an already-loaded seed document
-    builtins: str | Path | None = None  # directory of built-in definitions (the azure-policy layout)
-    request_log: str | Path | None = None  # one JSON line per request
-    page_size: int = 100  # default page size of list operations
-    lro_poll_ms: int = 20  # retry-after-ms sent on 202 responses
-    evaluation_s: float = 0.0  # how long triggerEvaluation stays "running"
-    remediation_step_s: float = 0.05  # pause between remediation states (Accepted → Evaluating → ...)
-    faults: FaultConfig = field(default_factory=FaultConfig)
-
-
 class Emulator:
-    """State + behaviour of one emulated tenant."""
+    """State + behaviour of one emulated tenant; implements `context.Context` for the resource families."""
 
     def __init__(self, config: EmulatorConfig | None = None):
-        from policygen.emulator import builtins as builtins_mod
-        from policygen.emulator import seed as seed_mod
-
         self.config = config or EmulatorConfig()
         self.store = Store(self.config.state)
         self.faults = Faults(self.config.faults)
-        self.builtins = builtins_mod.Catalogue(self.config.builtins)
+        self.builtins = Catalogue(self.config.builtins)
         self.requests: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
         self._log_file = open(self.config.request_log, "a", encoding="utf-8") if self.config.request_log else None  # noqa: SIM115
         self.workers: list[threading.Thread] = []
         self.stopping = threading.Event()
         if self.store.is_empty():
-            seed_mod.apply(self, self.config.seed)
+            seed.apply(self, self.config.seed)
         else:
-            seed_mod.ensure_root(self)
+            seed.ensure_root(self)
             self._interrupted_tasks()
 
     def _interrupted_tasks(self) -> None:
@@ -74,8 +58,6 @@ class Emulator:
 
     def handle(self, req: Request) -> tuple[Response | None, str | None]:
         """Route one request; returns (response, "reset" to drop the connection instead)."""
-        from policygen.emulator import admin, routes
-
         started = time.perf_counter()
         action: str | None = None
         resp: Response | None = None
@@ -85,7 +67,7 @@ class Emulator:
             elif req.path.lower().startswith("/msi/token"):
                 resp = routes.msi_token(self, req)
             else:
-                resp, action = self._arm(req, routes)
+                resp, action = self._arm(req)
         except ArmError as err:
             resp = Response(err.status, err.body(), dict(err.headers))
         except Exception as exc:  # a bug must surface as a 500 with a message, never hang the client
@@ -95,7 +77,7 @@ class Emulator:
         self._record(req, resp.status if resp and action is None else 0, ms, action)
         return resp, action
 
-    def _arm(self, req: Request, routes: Any) -> tuple[Response | None, str | None]:
+    def _arm(self, req: Request) -> tuple[Response | None, str | None]:
         delay = self.faults.delay()
         if delay:
             time.sleep(delay)
@@ -145,12 +127,13 @@ class Emulator:
         t.start()
 
     def reset(self) -> None:
-        from policygen.emulator import seed as seed_mod
-
         self.store.clear()
         with self._log_lock:
             self.requests.clear()
-        seed_mod.apply(self, self.config.seed)
+        seed.apply(self, self.config.seed)
+
+    def write_resource(self, resource: dict, *, policy: bool) -> dict:
+        return resources.put_raw(self, resource, policy=policy)
 
     def close(self) -> None:
         self.stopping.set()

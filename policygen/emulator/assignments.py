@@ -9,26 +9,25 @@ so role assignments can see the replication window.
 from __future__ import annotations
 
 import re
-import time
-from typing import TYPE_CHECKING
 
+from policygen.arm.scopes import Scope
 from policygen.emulator import checks, hierarchy, policy
+from policygen.emulator.collection import Collection, Item
+from policygen.emulator.context import Context
 from policygen.emulator.core import (
     ArmError,
-    Request,
+    Match,
     Response,
     bad_request,
     copy_json,
     guid,
     key,
     now_iso,
-    paged,
+    parse_scope,
     system_data,
 )
+from policygen.emulator.inventory import new_principal
 from policygen.emulator.store import public
-
-if TYPE_CHECKING:
-    from policygen.emulator.app import Emulator
 
 TYPE = "Microsoft.Authorization/policyAssignments"
 SEGMENT = "/providers/Microsoft.Authorization/policyAssignments/"
@@ -38,49 +37,33 @@ def _missing(name: str) -> ArmError:
     return ArmError(404, "PolicyAssignmentNotFound", f"The policy assignment '{name}' is not found.")
 
 
-def handle(emu: Emulator, req: Request, m: dict) -> Response:
-    scope_id, name = m["scope"].rstrip("/"), m.get("name")
-    if not name:
-        if req.method != "GET":
-            raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on a collection.")
-        hierarchy.require_scope(emu, scope_id)
-        return paged(req, list_for_scope(emu, scope_id, req.q("$filter")), default_top=emu.config.page_size)
-    rid = f"{scope_id}{SEGMENT}{name}"
-    with emu.store.lock:
-        existing = emu.store.get("policyAssignments", rid)
-        if req.method == "GET":
-            if not existing:
-                raise _missing(name)
-            return Response(200, public(existing))
-        if req.method == "PUT":
-            return Response(201, public(put_assignment(emu, scope_id, name, req.json())))
-        if req.method == "PATCH":
-            if not existing:
-                raise _missing(name)
-            return Response(200, public(patch_assignment(emu, existing, req.json())))
-        if req.method == "DELETE":
-            if not existing:
-                return Response(204, None)
-            emu.store.delete("policyAssignments", rid)
-            return Response(200, public(existing))
-    raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on policy assignments.")
+def _put(item: Item) -> Response:
+    return Response(201, public(put_assignment(item.emu, item.scope, item.name, item.req.json())))
 
 
-def list_for_scope(emu: Emulator, scope_id: str, flt: str | None) -> list[dict]:
+def _patch(item: Item) -> Response:
+    return Response(200, public(patch_assignment(item.emu, item.existing, item.req.json())))
+
+
+def _list(emu: Context, m: Match, flt: str | None) -> list[dict]:
+    return list_for_scope(emu, m.scope, flt)
+
+
+def list_for_scope(emu: Context, scope: Scope, flt: str | None) -> list[dict]:
     """ARM's list semantics: unfiltered = ancestors + scope + descendants; atScope() = ancestors + scope."""
-    chain = {key(s) for s in hierarchy.scope_chain(emu, scope_id)}
+    chain = {key(s) for s in hierarchy.scope_chain(emu, scope)}
     flt = (flt or "").strip()
     out = []
     for a in emu.store.values("policyAssignments"):
         a_scope = key(a["properties"]["scope"])
         above = a_scope in chain
-        below = not above and hierarchy.in_scope(emu, scope_id, a["properties"]["scope"])
+        below = not above and hierarchy.in_scope(emu, scope, a["properties"]["scope"])
         if not flt:
             keep = above or below
         elif flt.lower() == "atscope()":
             keep = above
         elif flt.lower() == "atexactscope()":
-            keep = a_scope == key(scope_id)
+            keep = a_scope == key(scope.id)
         elif mm := re.fullmatch(r"policyDefinitionId\s+eq\s+'([^']*)'", flt, re.I):
             keep = (above or below) and key(a["properties"].get("policyDefinitionId", "")) == key(mm.group(1))
         else:
@@ -94,19 +77,7 @@ def _same_location(a: str | None, b: str | None) -> bool:
     return (a or "").replace(" ", "").lower() == (b or "").replace(" ", "").lower()
 
 
-def new_principal(emu: Emulator, owner_id: str, kind: str = "SystemAssigned") -> str:
-    """A new service principal for an identity, remembered with its creation time."""
-    generation = emu.store.counter(f"principal-generation:{key(owner_id)}")
-    pid = guid("principal", owner_id, str(generation))
-    emu.store.put(
-        "principals",
-        pid,
-        {"principalId": pid, "owner": owner_id, "type": kind, "createdAt": time.time(), "failures": 0},
-    )
-    return pid
-
-
-def _identity(emu: Emulator, rid: str, requested: dict | None, existing: dict | None) -> dict | None:
+def _identity(emu: Context, rid: str, requested: dict | None, existing: dict | None) -> dict | None:
     if not requested:
         return None
     itype = str(requested.get("type", "None"))
@@ -136,8 +107,8 @@ def _identity(emu: Emulator, rid: str, requested: dict | None, existing: dict | 
     raise bad_request("InvalidPolicyAssignmentIdentity", f"Identity type '{itype}' is not supported.")
 
 
-def put_assignment(emu: Emulator, scope_id: str, name: str, body: dict) -> dict:
-    hierarchy.require_scope(emu, scope_id)
+def put_assignment(emu: Context, scope_id: str, name: str, body: dict) -> dict:
+    hierarchy.require_scope(emu, parse_scope(scope_id), scope_id)
     rid = f"{scope_id}{SEGMENT}{name}"
     existing = emu.store.get("policyAssignments", rid)
     props = copy_json(body.get("properties") or {})
@@ -152,7 +123,7 @@ def put_assignment(emu: Emulator, scope_id: str, name: str, body: dict) -> dict:
             known[ref["policyDefinitionId"]] = member
     checks.check_assignment(name, scope_id, body, known)
     for ns in props.get("notScopes") or []:
-        hierarchy.parse_scope(ns)
+        parse_scope(ns)
     props.setdefault("enforcementMode", "Default")
     requested = body.get("identity") or None
     has_identity = bool(requested) and str(requested.get("type", "None")).lower() != "none"
@@ -193,7 +164,7 @@ def put_assignment(emu: Emulator, scope_id: str, name: str, body: dict) -> dict:
     return emu.store.put("policyAssignments", rid, obj)
 
 
-def patch_assignment(emu: Emulator, existing: dict, body: dict) -> dict:
+def patch_assignment(emu: Context, existing: dict, body: dict) -> dict:
     obj = copy_json(existing)
     if "location" in body and obj.get("location") and not _same_location(obj["location"], body["location"]):
         raise bad_request(
@@ -216,7 +187,7 @@ def patch_assignment(emu: Emulator, existing: dict, body: dict) -> dict:
     return emu.store.put("policyAssignments", obj["id"], obj)
 
 
-def in_force(emu: Emulator, resource_id: str) -> list[dict]:
+def in_force(emu: Context, resource_id: str) -> list[dict]:
     """Assignments whose scope covers `resource_id` and whose notScopes do not exclude it."""
     chain = {key(s) for s in hierarchy.scope_chain(emu, resource_id)}
     out = []
@@ -228,3 +199,15 @@ def in_force(emu: Emulator, resource_id: str) -> list[dict]:
             continue
         out.append(a)
     return out
+
+
+handle = Collection(
+    "policyAssignments",
+    SEGMENT,
+    "policy assignments",
+    _missing,
+    _list,
+    _put,
+    patch=_patch,
+    scope_checked_first=False,
+)

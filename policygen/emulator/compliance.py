@@ -13,16 +13,14 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from policygen.emulator import assignments as assignments_mod
 from policygen.emulator import effective, exemptions, hierarchy
+from policygen.emulator.context import Context
 from policygen.emulator.core import ArmError, copy_json, key, parse_scope
-from policygen.emulator.resources import resources_under
+from policygen.emulator.inventory import resources_under
 from policygen.emulator.store import public
-
-if TYPE_CHECKING:
-    from policygen.emulator.app import Emulator
 
 log = logging.getLogger("policygen.emulator")
 _CACHE: dict[tuple, Any] = {}
@@ -71,21 +69,21 @@ def compiled(definition: dict, params: dict[str, Any]) -> Any:
     return hit
 
 
-def context(emu: Emulator, resource: dict, assignment: dict | None, member: effective.Member | None) -> Any:
+def context(emu: Context, resource: dict, assignment: dict | None, member: effective.Member | None) -> Any:
     """The evaluator's EvalContext for a resource: its subscription and resource group as emulated."""
     from policygen.evaluate.runtime import EvalContext
 
     scope = parse_scope(resource["id"])
     values: dict[str, Any] = {"tenant_id": emu.tenant_id}
-    if scope.sub:
-        sub = emu.store.get("subscriptions", scope.sub) or {}
+    sub_id, rg_name = scope.subscription, scope.resource_group
+    if sub_id:
+        sub = emu.store.get("subscriptions", sub_id) or {}
+        values.update(subscription_id=sub_id, subscription_name=sub.get("displayName"))
+        values["subscription_tags"] = sub.get("tags") or {}
+    if rg_name:
+        rg = emu.store.get("resourceGroups", f"/subscriptions/{sub_id}/resourceGroups/{rg_name}") or {}
         values.update(
-            subscription_id=scope.sub, subscription_name=sub.get("displayName"), subscription_tags=sub.get("tags") or {}
-        )
-    if scope.rg:
-        rg = emu.store.get("resourceGroups", f"/subscriptions/{scope.sub}/resourceGroups/{scope.rg}") or {}
-        values.update(
-            resource_group=rg.get("name", scope.rg),
+            resource_group=rg.get("name", rg_name),
             location=rg.get("location"),
             resource_group_tags=rg.get("tags") or {},
             resource_group_managed_by=rg.get("managedBy"),
@@ -115,7 +113,7 @@ def _applicable(cp: Any, mode: str, resource: dict) -> bool:
     return True
 
 
-def evaluable(emu: Emulator, scope_id: str) -> list[dict]:
+def evaluable(emu: Context, scope_id: str) -> list[dict]:
     """Resources a scan of `scope_id` evaluates: resources plus the resource groups and subscriptions."""
     out = [public(r) for r in resources_under(emu, scope_id)]
     for rg in emu.store.values("resourceGroups"):
@@ -135,11 +133,11 @@ def evaluable(emu: Emulator, scope_id: str) -> list[dict]:
     return out
 
 
-def related_for(emu: Emulator, resource: dict) -> list[dict]:
+def related_for(emu: Context, resource: dict) -> list[dict]:
     scope = parse_scope(resource["id"])
-    if not scope.sub:
+    if not scope.subscription:
         return []
-    return [public(r) for r in resources_under(emu, f"/subscriptions/{scope.sub}")]
+    return [public(r) for r in resources_under(emu, f"/subscriptions/{scope.subscription}")]
 
 
 def _norm(value: Any) -> str:
@@ -199,7 +197,7 @@ def _compiled_for(member: effective.Member, override: str | None) -> Any | None:
     return member.compiled[override]
 
 
-def evaluate_one(emu: Emulator, resource: dict, assignment: dict, member: effective.Member) -> Any | None:
+def evaluate_one(emu: Context, resource: dict, assignment: dict, member: effective.Member) -> Any | None:
     """The evaluator's Outcome, or None when the policy does not apply to the resource (resource selectors,
     applicability, mode, disabled). Assignment `overrides` replace the effect."""
     resource_selectors = assignment["properties"].get("resourceSelectors") or []
@@ -224,7 +222,7 @@ def evaluate_one(emu: Emulator, resource: dict, assignment: dict, member: effect
 
 
 def compute(
-    emu: Emulator,
+    emu: Context,
     scope_id: str,
     *,
     assignment_id: str | None = None,
@@ -263,7 +261,7 @@ def compute(
     return states
 
 
-def admission(emu: Emulator, candidate: dict) -> dict:
+def admission(emu: Context, candidate: dict) -> dict:
     """Request-time policy: enforced deny → 403 RequestDisallowedByPolicy; enforced modify/append applied."""
     result = candidate
     for a in assignments_mod.in_force(emu, candidate["id"]):

@@ -1,23 +1,22 @@
 """Wire-level building blocks shared by every resource family: requests, ARM errors, paging, scopes.
 
 ARM is case-insensitive on ids and names, so everything is keyed on `key(id)` (lower-cased) while the
-case used at creation is echoed back. Scopes are parsed once into a `Scope` so families never re-split
-strings.
+case used at creation is echoed back. Scopes are `policygen.arm.scopes.Scope` values, parsed once (routing
+parses the request's scope; `parse_scope` only adds ARM's error answer).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
-from policygen.azure.scopes import Scope, ScopeError
-from policygen.azure.scopes import key as key  # re-exported: the one id normalisation
-from policygen.azure.scopes import parse_scope as _parse_scope
+from policygen.arm import scopes
+from policygen.arm.scopes import Scope, ScopeError
+from policygen.arm.scopes import key as key  # re-exported: the one id normalisation
 
 NAMESPACE = uuid.UUID("5b0d3c3e-8f7e-4f5e-9c38-6f2c1c0e7a11")
 DEFAULT_TENANT = "00000000-0000-0000-0000-0000000000aa"
@@ -129,22 +128,54 @@ def system_data(previous: dict | None = None) -> dict:
 
 
 def parse_scope(scope: str) -> Scope:
-    """policygen's scope parser (shared with the deploy stage), plus the tenant scope ('') built-ins live at."""
-    if not scope.strip().strip("/"):
-        return Scope("", "tenant")
+    """policygen.arm's scope parser, answering ARM's 400 InvalidScope for what is not a scope."""
     try:
-        return _parse_scope(scope)
+        return scopes.parse_scope(scope)
     except ScopeError:
         raise bad_request("InvalidScope", f"The scope '{scope}' is not a valid ARM scope.") from None
 
 
 def resource_type_of(resource_id: str) -> str:
-    """`Microsoft.Storage/storageAccounts/blobServices` from a full resource id."""
-    tail = re.split(r"/providers/", resource_id, flags=re.I)[-1].strip("/").split("/")
-    if len(tail) < 3:
-        return ""
-    parts = [tail[0]] + [tail[i] for i in range(1, len(tail), 2)]
-    return "/".join(parts)
+    """`Microsoft.Storage/storageAccounts/blobServices` from a full resource id ('' when it names none)."""
+    return scopes.resource_type_of(resource_id) or ""
+
+
+class Match:
+    """A routed request's path parameters, and its scope parsed once for every step that needs it.
+
+    The scope is the route's `scope` group, or the subscription and resource group of a route that names
+    them. A scope that does not parse raises ARM's 400 only when a handler asks for it, as before.
+    """
+
+    __slots__ = ("groups", "scope_text", "_scope", "_error")
+
+    def __init__(self, groups: dict[str, str | None]):
+        self.groups = groups
+        if "scope" in groups:
+            text = (groups["scope"] or "").rstrip("/")
+        elif groups.get("sub"):
+            text = f"/subscriptions/{groups['sub']}" + (f"/resourceGroups/{groups['rg']}" if groups.get("rg") else "")
+        else:
+            text = ""
+        self.scope_text = text  # as requested, without a trailing slash ('' is the tenant)
+        self._scope: Scope | None = None
+        self._error: ArmError | None = None
+        try:
+            self._scope = parse_scope(text)
+        except ArmError as err:
+            self._error = err
+
+    @property
+    def scope(self) -> Scope:
+        if self._scope is None:
+            raise self._error or bad_request("InvalidScope", "No scope.")
+        return self._scope
+
+    def __getitem__(self, name: str) -> str:
+        return self.groups[name] or ""
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self.groups.get(name) or default
 
 
 # --------------------------------------------------------------------------- paging

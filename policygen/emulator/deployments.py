@@ -12,21 +12,21 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from policygen.emulator import assignments, exemptions, hierarchy, policy, rbac, templates
-from policygen.emulator.core import ArmError, Request, Response, bad_request, copy_json, now_iso
+from policygen.arm.scopes import ScopeKind
+from policygen.emulator import hierarchy, templates
+from policygen.emulator.context import Context
+from policygen.emulator.core import ArmError, Match, Request, Response, bad_request, copy_json, now_iso
 from policygen.emulator.store import public
-
-if TYPE_CHECKING:
-    from policygen.emulator.app import Emulator
 
 SEGMENT = "/providers/Microsoft.Resources/deployments/"
 
 
-def handle(emu: Emulator, req: Request, m: dict) -> Response:
-    scope, name = m["scope"].rstrip("/"), m["name"]
-    level = hierarchy.require_scope(emu, scope).level if scope else "tenant"
+def handle(emu: Context, req: Request, m: Match) -> Response:
+    scope, name = m.scope_text, m["name"]
+    s = hierarchy.require_scope(emu, m.scope)
+    level = s.kind
     rid = f"{scope}{SEGMENT}{name}"
     existing = emu.store.get("deployments", rid)
     if req.method == "GET":
@@ -42,7 +42,7 @@ def handle(emu: Emulator, req: Request, m: dict) -> Response:
         return Response(200, None)
     if req.method != "PUT":
         raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on deployments.")
-    if level not in ("mg", "sub", "rg"):
+    if level not in (ScopeKind.MANAGEMENT_GROUP, ScopeKind.SUBSCRIPTION, ScopeKind.RESOURCE_GROUP):
         raise bad_request(
             "InvalidDeployment",
             "The emulator runs deployments at management group, subscription or resource group scope.",
@@ -53,13 +53,12 @@ def handle(emu: Emulator, req: Request, m: dict) -> Response:
     if not isinstance(template, dict):
         raise bad_request("InvalidTemplate", "An inline 'template' is required (templateLink is not supported).")
     location = body.get("location")
-    if level in ("mg", "sub") and not location:
+    if level in (ScopeKind.MANAGEMENT_GROUP, ScopeKind.SUBSCRIPTION) and not location:
         raise bad_request(
             "InvalidDeploymentLocation", "The 'location' property must be specified for the template deployment."
         )
-    s = hierarchy.parse_scope(scope)
-    if level == "rg":
-        rg = emu.store.get("resourceGroups", f"/subscriptions/{s.sub}/resourceGroups/{s.rg}")
+    if level is ScopeKind.RESOURCE_GROUP:
+        rg = emu.store.get("resourceGroups", f"/subscriptions/{s.subscription}/resourceGroups/{s.resource_group}")
         location = location or (rg or {}).get("location", "westeurope")
     record: dict[str, Any] = {
         "id": rid,
@@ -80,9 +79,9 @@ def handle(emu: Emulator, req: Request, m: dict) -> Response:
                 emu,
                 template,
                 props.get("parameters") or {},
-                subscription_id=s.sub or "",
-                resource_group=s.rg,
-                management_group=s.mg,
+                subscription_id=s.subscription or "",
+                resource_group=s.resource_group,
+                management_group=s.management_group,
                 location=str(location),
                 name=name,
             )
@@ -105,40 +104,3 @@ def handle(emu: Emulator, req: Request, m: dict) -> Response:
             )
         emu.store.put("deployments", rid, record)
     return Response(200 if existing else 201, record)
-
-
-def put_authorization(emu: Emulator, scope: str, rtype: str, name: str, body: dict) -> str:
-    """A Microsoft.Authorization resource from a template, through the same code as the REST API."""
-    kind = rtype.split("/", 1)[1].lower() if "/" in rtype else ""
-    if kind in ("policydefinitions", "policysetdefinitions"):
-        scope = policy.definition_scope(emu, scope)
-        put = policy.put_definition if kind == "policydefinitions" else policy.put_set_definition
-        return put(emu, scope, name, body)["id"]
-    if kind == "policyassignments":
-        return assignments.put_assignment(emu, scope, name, body)["id"]
-    if kind == "roleassignments":
-        hierarchy.require_scope(emu, scope)
-        return rbac.put_role_assignment(emu, scope, name, body)["id"]
-    if kind == "policyexemptions":
-        hierarchy.require_scope(emu, scope)
-        rid = f"{scope}{exemptions.SEGMENT}{name}"
-        return exemptions.put_exemption(emu, scope, name, rid, emu.store.get("policyExemptions", rid), body)["id"]
-    raise templates.TemplateError(f"the emulator cannot deploy '{rtype}' from a template")
-
-
-def lookup_any(emu: Emulator, object_id: str) -> dict | None:
-    """Any emulated object by id, for `reference()`."""
-    for kind in (
-        "resources",
-        "policyAssignments",
-        "policyDefinitions",
-        "policySetDefinitions",
-        "roleAssignments",
-        "policyExemptions",
-        "deployments",
-        "resourceGroups",
-    ):
-        found = emu.store.get(kind, object_id)
-        if found is not None:
-            return found
-    return None

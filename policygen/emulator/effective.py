@@ -10,14 +10,13 @@ policygen.emulator.compliance on top of these members.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from policygen import assignment_effects as shared
 from policygen.assignment_effects import values_of
 from policygen.emulator import policy
-
-if TYPE_CHECKING:
-    from policygen.emulator.app import Emulator
+from policygen.emulator.context import Context
+from policygen.emulator.template_expressions import Expressions, TemplateError
 
 
 @dataclass
@@ -44,8 +43,6 @@ def resolve(value: Any, params: dict[str, Any]) -> Any:
         if resolved is not shared.UNKNOWN:
             return resolved
         if shared.parameter_name(value) is None and "parameters(" in value.lower():
-            from policygen.emulator.templates import Expressions, TemplateError
-
             try:
                 return Expressions(parameters=params).evaluate(value)
             except TemplateError:
@@ -62,7 +59,7 @@ def effect_of(definition: dict, params: dict[str, Any]) -> str:
     return str(resolve(shared.written_effect(definition), params))
 
 
-def members(emu: Emulator, assignment_props: dict) -> list[Member]:
+def members(emu: Context, assignment_props: dict) -> list[Member]:
     """The definitions an assignment applies, with effective parameter values."""
     target = policy.lookup(emu, assignment_props.get("policyDefinitionId", ""))
     if not target:
@@ -75,7 +72,13 @@ def members(emu: Emulator, assignment_props: dict) -> list[Member]:
         definition = policy.lookup(emu, ref.get("policyDefinitionId", ""))
         if not definition:
             continue
-        m = shared.member(ref.get("policyDefinitionId", ""), definition, values_of(ref.get("parameters")), set_params,
-                          ref.get("policyDefinitionReferenceId"), resolver=resolve)
+        m = shared.member(
+            ref.get("policyDefinitionId", ""),
+            definition,
+            values_of(ref.get("parameters")),
+            set_params,
+            ref.get("policyDefinitionReferenceId"),
+            resolver=resolve,
+        )
         out.append(Member(definition, m.parameters, m.reference_id, target, list(ref.get("groupNames") or [])))
     return out

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from policygen.emulator import effective, hierarchy
-from policygen.emulator.core import ArmError, Request, Response, bad_request, copy_json, key, paged, system_data
+from policygen.emulator.collection import Collection, Item
+from policygen.emulator.context import Context
+from policygen.emulator.core import ArmError, Match, Response, bad_request, copy_json, key, system_data
 from policygen.emulator.store import public
-
-if TYPE_CHECKING:
-    from policygen.emulator.app import Emulator
 
 TYPE = "Microsoft.Authorization/policyExemptions"
 SEGMENT = "/providers/Microsoft.Authorization/policyExemptions/"
@@ -36,40 +34,20 @@ def expired(exemption: dict) -> bool:
     return when.replace(tzinfo=when.tzinfo or UTC) <= datetime.now(UTC)
 
 
-def handle(emu: Emulator, req: Request, m: dict) -> Response:
-    scope, name = m["scope"].rstrip("/"), m.get("name")
-    hierarchy.require_scope(emu, scope)
-    if not name:
-        if req.method != "GET":
-            raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on a collection.")
-        return paged(req, _list(emu, scope, req.q("$filter")), default_top=emu.config.page_size)
-    rid = f"{scope}{SEGMENT}{name}"
-    with emu.store.lock:
-        existing = emu.store.get("policyExemptions", rid)
-        if req.method == "GET":
-            if not existing:
-                raise _missing(name)
-            return Response(200, public(existing))
-        if req.method == "DELETE":
-            if not existing:
-                return Response(204, None)
-            emu.store.delete("policyExemptions", rid)
-            return Response(200, None)
-        if req.method == "PATCH":
-            if not existing:
-                raise _missing(name)
-            obj = copy_json(existing)
-            for field_name in ("resourceSelectors", "assignmentScopeValidation"):
-                if field_name in (req.json().get("properties") or {}):
-                    obj["properties"][field_name] = req.json()["properties"][field_name]
-            return Response(200, public(emu.store.put("policyExemptions", rid, obj)))
-        if req.method == "PUT":
-            obj = put_exemption(emu, scope, name, rid, existing, req.json())
-            return Response(200 if existing else 201, public(obj))
-    raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on policy exemptions.")
+def _put(item: Item) -> Response:
+    obj = put_exemption(item.emu, item.scope, item.name, item.rid, item.existing, item.req.json())
+    return Response(200 if item.existing else 201, public(obj))
 
 
-def put_exemption(emu: Emulator, scope: str, name: str, rid: str, existing: dict | None, body: dict) -> dict:
+def _patch(item: Item) -> Response:
+    obj = copy_json(item.existing)
+    for field_name in ("resourceSelectors", "assignmentScopeValidation"):
+        if field_name in (item.req.json().get("properties") or {}):
+            obj["properties"][field_name] = item.req.json()["properties"][field_name]
+    return Response(200, public(item.emu.store.put("policyExemptions", item.rid, obj)))
+
+
+def put_exemption(emu: Context, scope: str, name: str, rid: str, existing: dict | None, body: dict) -> dict:
     props = copy_json(body.get("properties") or {})
     aid = props.get("policyAssignmentId")
     if not aid:
@@ -108,8 +86,9 @@ def put_exemption(emu: Emulator, scope: str, name: str, rid: str, existing: dict
     return emu.store.put("policyExemptions", rid, obj)
 
 
-def _list(emu: Emulator, scope: str, flt: str | None) -> list[dict]:
-    chain = {key(s) for s in hierarchy.scope_chain(emu, scope)}
+def _list(emu: Context, m: Match, flt: str | None) -> list[dict]:
+    scope = m.scope_text
+    chain = {key(s) for s in hierarchy.scope_chain(emu, m.scope)}
     text = (flt or "").lower()
     want_assignment = re.search(r"policyassignmentid\s+eq\s+'([^']*)'", text)
     out = []
@@ -121,7 +100,7 @@ def _list(emu: Emulator, scope: str, flt: str | None) -> list[dict]:
         elif "atscope()" in text:
             keep = above
         else:
-            keep = above or hierarchy.in_scope(emu, scope, ex_scope)
+            keep = above or hierarchy.in_scope(emu, m.scope, ex_scope)
         if keep and "excludeexpired()" in text and expired(ex):
             keep = False
         if keep and want_assignment and key(ex["properties"]["policyAssignmentId"]) != key(want_assignment.group(1)):
@@ -131,7 +110,7 @@ def _list(emu: Emulator, scope: str, flt: str | None) -> list[dict]:
     return sorted(out, key=lambda e: e["id"].lower())
 
 
-def exempting(emu: Emulator, resource_id: str, assignment_id: str, reference_id: str | None) -> dict | None:
+def exempting(emu: Context, resource_id: str, assignment_id: str, reference_id: str | None) -> dict | None:
     """The unexpired exemption that covers this resource for this assignment (and initiative member)."""
     chain = {key(s) for s in hierarchy.scope_chain(emu, resource_id)}
     for ex in emu.store.values("policyExemptions"):
@@ -145,3 +124,15 @@ def exempting(emu: Emulator, resource_id: str, assignment_id: str, reference_id:
             continue
         return ex
     return None
+
+
+handle = Collection(
+    "policyExemptions",
+    SEGMENT,
+    "policy exemptions",
+    _missing,
+    _list,
+    _put,
+    patch=_patch,
+    delete_echoes=False,
+)

@@ -7,19 +7,9 @@ visibility and "in force" are computed from. The ARM handlers for these objects 
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING
-
-from policygen.emulator.core import (
-    ArmError,
-    Scope,
-    key,
-    now_iso,
-    parse_scope,
-)
-
-if TYPE_CHECKING:
-    from policygen.emulator.app import Emulator
+from policygen.arm.scopes import Scope, ScopeKind
+from policygen.emulator.context import Context
+from policygen.emulator.core import ArmError, key, now_iso, parse_scope
 
 MG_TYPE = "Microsoft.Management/managementGroups"
 MG_PREFIX = "/providers/Microsoft.Management/managementGroups/"
@@ -32,11 +22,11 @@ def mg_id(name: str) -> str:
 # --------------------------------------------------------------------------- model helpers
 
 
-def root_name(emu: Emulator) -> str:
+def root_name(emu: Context) -> str:
     return emu.tenant_id
 
 
-def put_mg(emu: Emulator, name: str, display: str | None = None, parent: str | None = None) -> dict:
+def put_mg(emu: Context, name: str, display: str | None = None, parent: str | None = None) -> dict:
     """Create or update a management group (parent defaults to the tenant root)."""
     existing = emu.store.get("managementGroups", name)
     is_root = name.lower() == root_name(emu).lower()
@@ -60,7 +50,7 @@ def put_mg(emu: Emulator, name: str, display: str | None = None, parent: str | N
     return emu.store.put("managementGroups", name, body)
 
 
-def put_subscription(emu: Emulator, sub: str, display: str | None = None, parent: str | None = None) -> dict:
+def put_subscription(emu: Context, sub: str, display: str | None = None, parent: str | None = None) -> dict:
     existing = emu.store.get("subscriptions", sub)
     body = {
         "id": f"/subscriptions/{sub}",
@@ -80,7 +70,7 @@ def put_subscription(emu: Emulator, sub: str, display: str | None = None, parent
 
 
 def put_resource_group(
-    emu: Emulator, sub: str, rg: str, location: str, tags: dict | None = None, managed_by: str | None = None
+    emu: Context, sub: str, rg: str, location: str, tags: dict | None = None, managed_by: str | None = None
 ) -> dict:
     rid = f"/subscriptions/{sub}/resourceGroups/{rg}"
     existing = emu.store.get("resourceGroups", rid)
@@ -98,12 +88,12 @@ def put_resource_group(
     return emu.store.put("resourceGroups", rid, body)
 
 
-def mg_parent(emu: Emulator, name: str) -> str | None:
+def mg_parent(emu: Context, name: str) -> str | None:
     mg = emu.store.get("managementGroups", name)
     return mg["_meta"].get("parent") if mg else None
 
 
-def mg_chain(emu: Emulator, name: str) -> list[str]:
+def mg_chain(emu: Context, name: str) -> list[str]:
     """The MG and its ancestors up to the root, by name."""
     out, seen = [], set()
     cur: str | None = name
@@ -117,69 +107,50 @@ def mg_chain(emu: Emulator, name: str) -> list[str]:
     return out
 
 
-def scope_chain(emu: Emulator, scope_id: str) -> list[str]:
-    """`scope_id` and every scope above it (parent resources, RG, subscription, MGs, tenant ''), as ids."""
-    scope = parse_scope(scope_id)
-    chain: list[str] = []
-    if scope.level == "mg":
-        return [mg_id(n) for n in mg_chain(emu, scope.mg or "")] + [""]
-    if scope.level == "tenant":
+def scope_chain(emu: Context, scope: Scope | str) -> list[str]:
+    """`scope` and every scope above it (parent resources, RG, subscription, MGs, tenant ''), as ids."""
+    scope = scope if isinstance(scope, Scope) else parse_scope(scope)
+    if scope.kind is ScopeKind.TENANT:
         return [""]
-    if scope.level == "resource":
-        chain += resource_parents(scope.id)
-    if scope.rg:
-        chain.append(f"/subscriptions/{scope.sub}/resourceGroups/{scope.rg}")
-    if scope.sub:
-        chain.append(f"/subscriptions/{scope.sub}")
-        sub = emu.store.get("subscriptions", scope.sub or "")
-        parent = sub["_meta"]["parent"] if sub else root_name(emu)
-        chain += [mg_id(n) for n in mg_chain(emu, parent)]
-    chain.append("")
-    return chain
+    chain = [s.id for s in scope.chain() if s.kind not in (ScopeKind.TENANT, ScopeKind.MANAGEMENT_GROUP)]
+    if scope.management_group:
+        top = scope.management_group
+    else:
+        sub = emu.store.get("subscriptions", scope.subscription or "")
+        top = sub["_meta"]["parent"] if sub else root_name(emu)
+    return chain + [mg_id(n) for n in mg_chain(emu, top)] + [""]
 
 
-def resource_parents(rid: str) -> list[str]:
-    """A resource id and its parents (child resources, and the target of an extension resource)."""
-    m = re.match(r"^(/subscriptions/[^/]+(?:/resourcegroups/[^/]+)?)/providers/(.+)$", rid, re.I)
-    if not m:
-        return []
-    base, tail = m.group(1), m.group(2).strip("/").split("/")
-    out = []
-    while len(tail) >= 3:
-        out.append(base + "/providers/" + "/".join(tail))
-        tail = tail[:-2]
-        if len(tail) >= 2 and tail[-2].lower() == "providers":
-            tail = tail[:-2]
-    return out
-
-
-def management_group_ids(emu: Emulator, scope_id: str) -> list[str]:
+def management_group_ids(emu: Context, scope_id: Scope | str) -> list[str]:
     return [s.rsplit("/", 1)[-1] for s in scope_chain(emu, scope_id) if s.lower().startswith(MG_PREFIX.lower())]
 
 
-def in_scope(emu: Emulator, scope_id: str, target_id: str) -> bool:
+def in_scope(emu: Context, scope_id: Scope | str, target_id: Scope | str) -> bool:
     """True when `target_id` (any scope or resource) is `scope_id` or below it, following the MG tree."""
-    k = key(scope_id)
+    k = key(str(scope_id))
     return any(key(s) == k for s in scope_chain(emu, target_id))
 
 
-def require_scope(emu: Emulator, scope_id: str) -> Scope:
-    """Parse a scope and insist it exists, with the error codes ARM uses for each level."""
-    scope = parse_scope(scope_id)
-    if scope.level == "mg" and not emu.store.get("managementGroups", scope.mg or ""):
-        raise ArmError(404, "ManagementGroupNotFound", f"The management group '{scope.mg}' could not be found.")
-    if scope.sub and not emu.store.get("subscriptions", scope.sub):
-        raise ArmError(404, "SubscriptionNotFound", f"The subscription '{scope.sub}' could not be found.")
-    if scope.rg and not emu.store.get("resourceGroups", f"/subscriptions/{scope.sub}/resourceGroups/{scope.rg}"):
-        raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{scope.rg}' could not be found.")
-    if scope.level == "resource" and not emu.store.get("resources", scope.id):
-        raise ArmError(404, "ResourceNotFound", f"The Resource '{scope.id}' was not found.")
+def require_scope(emu: Context, scope: Scope, as_requested: str | None = None) -> Scope:
+    """Insist that a parsed scope exists, with the error codes ARM uses for each level."""
+    if scope.management_group and not emu.store.get("managementGroups", scope.management_group):
+        raise ArmError(
+            404, "ManagementGroupNotFound", f"The management group '{scope.management_group}' could not be found."
+        )
+    sub, rg = scope.subscription, scope.resource_group
+    if sub and not emu.store.get("subscriptions", sub):
+        raise ArmError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+    if rg and not emu.store.get("resourceGroups", f"/subscriptions/{sub}/resourceGroups/{rg}"):
+        raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
+    if scope.kind is ScopeKind.RESOURCE and not emu.store.get("resources", scope.id):
+        shown = "/" + as_requested.strip("/") if as_requested else scope.id
+        raise ArmError(404, "ResourceNotFound", f"The Resource '{shown}' was not found.")
     return scope
 
 
-def subscriptions_under(emu: Emulator, mg: str) -> list[dict]:
+def subscriptions_under(emu: Context, mg: str) -> list[dict]:
     return [s for s in emu.store.values("subscriptions") if key(s["_meta"]["parent"]) == key(mg)]
 
 
-def child_mgs(emu: Emulator, mg: str) -> list[dict]:
+def child_mgs(emu: Context, mg: str) -> list[dict]:
     return [g for g in emu.store.values("managementGroups") if key(g["_meta"].get("parent") or "") == key(mg)]

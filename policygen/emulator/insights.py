@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
+from policygen.arm.scopes import ScopeKind
 from policygen.emulator import compliance, hierarchy
-from policygen.emulator.core import ArmError, Request, Response, bad_request, guid, now_iso, parse_scope
-
-if TYPE_CHECKING:
-    from policygen.emulator.app import Emulator
+from policygen.emulator.context import Context
+from policygen.emulator.core import ArmError, Match, Request, Response, bad_request, guid, now_iso, parse_scope
 
 PI = "/providers/Microsoft.PolicyInsights"
 _AUTH_OBJ = re.compile(
@@ -24,12 +23,12 @@ _AUTH_OBJ = re.compile(
 )
 
 
-def _target(emu: Emulator, scope: str) -> dict[str, Any]:
+def _target(emu: Context, scope: str) -> dict[str, Any]:
     """Where a query looks: a scope, optionally narrowed to one assignment or (set) definition."""
     m = _AUTH_OBJ.match(scope)
     if m:
         base = m.group("scope")
-        hierarchy.require_scope(emu, base)
+        hierarchy.require_scope(emu, parse_scope(base))
         if m.group("kind").lower() == "policyassignments":
             if not emu.store.get("policyAssignments", scope):
                 raise ArmError(
@@ -37,11 +36,11 @@ def _target(emu: Emulator, scope: str) -> dict[str, Any]:
                 )
             return {"scope": base, "assignment_id": scope}
         return {"scope": base, "definition_id": scope}
-    hierarchy.require_scope(emu, scope)
+    hierarchy.require_scope(emu, parse_scope(scope))
     return {"scope": scope}
 
 
-def state_document(emu: Emulator, st: compliance.State, stamp: str) -> dict:
+def state_document(emu: Context, st: compliance.State, stamp: str) -> dict:
     r, a, mem = st.resource, st.assignment, st.member
     scope = parse_scope(r["id"])
     defn, sset = mem.definition, mem.set_definition
@@ -54,10 +53,10 @@ def state_document(emu: Emulator, st: compliance.State, stamp: str) -> dict:
         "policyDefinitionId": defn["id"],
         "effectiveParameters": json.dumps(mem.parameters) if mem.parameters else "",
         "isCompliant": st.compliant,
-        "subscriptionId": scope.sub or "",
+        "subscriptionId": scope.subscription or "",
         "resourceType": r.get("type", ""),
         "resourceLocation": r.get("location", ""),
-        "resourceGroup": scope.rg or "",
+        "resourceGroup": scope.resource_group or "",
         "resourceTags": json.dumps(r.get("tags") or {}),
         "policyAssignmentName": a["name"],
         "policyAssignmentOwner": "tbd",
@@ -114,15 +113,15 @@ def _filter(docs: list[dict], flt: str | None) -> list[dict]:
     return out
 
 
-def _states(emu: Emulator, scope: str) -> list[compliance.State]:
+def _states(emu: Context, scope: str) -> list[compliance.State]:
     t = _target(emu, scope)
     return compliance.compute(
         emu, t["scope"], assignment_id=t.get("assignment_id"), definition_id=t.get("definition_id")
     )
 
 
-def policy_states(emu: Emulator, req: Request, m: dict) -> Response:
-    scope, action = m["scope"].rstrip("/"), m["action"].lower()
+def policy_states(emu: Context, req: Request, m: Match) -> Response:
+    scope, action = m.scope_text, m["action"].lower()
     if action == "triggerevaluation":
         return _trigger(emu, req, scope)
     if req.method not in ("POST", "GET"):
@@ -225,11 +224,11 @@ def _summary(req: Request, docs: list[dict]) -> dict:
     return {"@odata.id": None, "@odata.context": None, "results": results, "policyAssignments": assignments}
 
 
-def _trigger(emu: Emulator, req: Request, scope: str) -> Response:
+def _trigger(emu: Context, req: Request, scope: str) -> Response:
     if req.method != "POST":
         raise ArmError(405, "MethodNotAllowed", "triggerEvaluation is a POST.")
-    s = hierarchy.require_scope(emu, scope)
-    if s.level not in ("sub", "rg"):
+    s = hierarchy.require_scope(emu, parse_scope(scope))
+    if s.kind not in (ScopeKind.SUBSCRIPTION, ScopeKind.RESOURCE_GROUP):
         raise bad_request("InvalidScope", "On-demand evaluation is available at subscription or resource group scope.")
     op = guid("evaluation", scope)
     with emu.store.lock:
@@ -243,14 +242,14 @@ def _trigger(emu: Emulator, req: Request, scope: str) -> Response:
     return Response(202, None, _poll_headers(emu, req, scope, op))
 
 
-def _poll_headers(emu: Emulator, req: Request, scope: str, op: str) -> dict[str, str]:
+def _poll_headers(emu: Context, req: Request, scope: str, op: str) -> dict[str, str]:
     return {
         "Location": f"{req.base_url}{scope}{PI}/asyncOperationResults/{op}?api-version={req.api_version}",
         "retry-after-ms": str(emu.config.lro_poll_ms),
     }
 
 
-def operation_result(emu: Emulator, req: Request, m: dict) -> Response:
+def operation_result(emu: Context, req: Request, m: Match) -> Response:
     op = emu.store.get("asyncOperations", m["op"])
     if not op:
         raise ArmError(404, "AsyncOperationNotFound", f"The operation '{m['op']}' could not be found.")

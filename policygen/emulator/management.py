@@ -6,9 +6,9 @@ because the SDK's ARMPolling insists on that shape. The tree itself is `hierarch
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from policygen.emulator.core import ArmError, Request, Response, bad_request, key, paged
+from policygen.emulator import inventory
+from policygen.emulator.context import Context
+from policygen.emulator.core import ArmError, Match, Request, Response, bad_request, key, paged
 from policygen.emulator.hierarchy import (
     MG_PREFIX,
     MG_TYPE,
@@ -24,14 +24,10 @@ from policygen.emulator.hierarchy import (
 )
 from policygen.emulator.store import public
 
-if TYPE_CHECKING:
-    from policygen.emulator.app import Emulator
-
-
 # --------------------------------------------------------------------------- management groups
 
 
-def _mg_view(emu: Emulator, mg: dict, req: Request | None = None, full: bool = False) -> dict:
+def _mg_view(emu: Context, mg: dict, req: Request | None = None, full: bool = False) -> dict:
     body = public(mg)
     body["properties"] = dict(body["properties"])
     if not full:
@@ -69,7 +65,7 @@ def _mg_view(emu: Emulator, mg: dict, req: Request | None = None, full: bool = F
     return body
 
 
-def _children(emu: Emulator, mg: str, recurse: bool) -> list[dict]:
+def _children(emu: Context, mg: str, recurse: bool) -> list[dict]:
     out = []
     for g in sorted(child_mgs(emu, mg), key=lambda g: g["name"].lower()):
         out.append(
@@ -94,14 +90,14 @@ def _children(emu: Emulator, mg: str, recurse: bool) -> list[dict]:
     return out
 
 
-def _get_mg(emu: Emulator, name: str) -> dict:
+def _get_mg(emu: Context, name: str) -> dict:
     mg = emu.store.get("managementGroups", name)
     if not mg:
         raise ArmError(404, "ManagementGroupNotFound", f"The management group '{name}' could not be found.")
     return mg
 
 
-def _async_headers(emu: Emulator, req: Request, op: str, name: str) -> dict[str, str]:
+def _async_headers(emu: Context, req: Request, op: str, name: str) -> dict[str, str]:
     url = (
         f"{req.base_url}{MG_PREFIX.replace('/managementGroups/', '/operationResults/')}{op}/managementGroups/"
         f"{name}?api-version={req.api_version}"
@@ -109,7 +105,7 @@ def _async_headers(emu: Emulator, req: Request, op: str, name: str) -> dict[str,
     return {"Azure-AsyncOperation": url, "Location": url, "retry-after-ms": str(emu.config.lro_poll_ms)}
 
 
-def management_groups(emu: Emulator, req: Request, m: dict) -> Response:
+def management_groups(emu: Context, req: Request, m: Match) -> Response:
     name = m.get("mg")
     with emu.store.lock:
         if not name:
@@ -150,7 +146,7 @@ def management_groups(emu: Emulator, req: Request, m: dict) -> Response:
     raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on management groups.")
 
 
-def _check_parent(emu: Emulator, name: str, parent: str | None) -> None:
+def _check_parent(emu: Context, name: str, parent: str | None) -> None:
     if parent is None:
         return
     if not emu.store.get("managementGroups", parent):
@@ -159,7 +155,7 @@ def _check_parent(emu: Emulator, name: str, parent: str | None) -> None:
         raise bad_request("BadRequest", f"Moving '{name}' under '{parent}' would create a cycle.")
 
 
-def mg_operation(emu: Emulator, req: Request, m: dict) -> Response:
+def mg_operation(emu: Context, req: Request, m: Match) -> Response:
     name, op = m["mg"], m["op"].lower()
     mg = emu.store.get("managementGroups", name)
     body = {
@@ -173,7 +169,7 @@ def mg_operation(emu: Emulator, req: Request, m: dict) -> Response:
     return Response(200, body)
 
 
-def mg_descendants(emu: Emulator, req: Request, m: dict) -> Response:
+def mg_descendants(emu: Context, req: Request, m: Match) -> Response:
     _get_mg(emu, m["mg"])
     out: list[dict] = []
 
@@ -202,7 +198,7 @@ def mg_descendants(emu: Emulator, req: Request, m: dict) -> Response:
     return paged(req, out, default_top=emu.config.page_size)
 
 
-def _mg_sub_view(emu: Emulator, mg: str, sub: dict) -> dict:
+def _mg_sub_view(emu: Context, mg: str, sub: dict) -> dict:
     return {
         "id": f"{mg_id(mg)}/subscriptions/{sub['subscriptionId']}",
         "type": "Microsoft.Management/managementGroups/subscriptions",
@@ -216,7 +212,7 @@ def _mg_sub_view(emu: Emulator, mg: str, sub: dict) -> dict:
     }
 
 
-def mg_subscriptions(emu: Emulator, req: Request, m: dict) -> Response:
+def mg_subscriptions(emu: Context, req: Request, m: Match) -> Response:
     mg = _get_mg(emu, m["mg"])["name"]
     sub_id = m.get("sub")
     with emu.store.lock:
@@ -236,7 +232,7 @@ def mg_subscriptions(emu: Emulator, req: Request, m: dict) -> Response:
     raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported here.")
 
 
-def mg_settings(emu: Emulator, req: Request, m: dict) -> Response:
+def mg_settings(emu: Context, req: Request, m: Match) -> Response:
     mg = _get_mg(emu, m["mg"])["name"]
     stored = emu.store.get("meta", f"settings:{mg}") or {}
     if req.method in ("PUT", "PATCH"):
@@ -260,7 +256,7 @@ def mg_settings(emu: Emulator, req: Request, m: dict) -> Response:
     return Response(200, body)
 
 
-def entities(emu: Emulator, req: Request, m: dict) -> Response:
+def entities(emu: Context, req: Request, m: Match) -> Response:
     out = []
     for g in sorted(emu.store.values("managementGroups"), key=lambda g: g["name"].lower()):
         chain = mg_chain(emu, g["name"])[1:]
@@ -303,7 +299,7 @@ def entities(emu: Emulator, req: Request, m: dict) -> Response:
 # --------------------------------------------------------------------------- subscriptions and RGs
 
 
-def subscriptions(emu: Emulator, req: Request, m: dict) -> Response:
+def subscriptions(emu: Context, req: Request, m: Match) -> Response:
     sub = m.get("sub")
     if req.method != "GET":
         raise ArmError(405, "MethodNotAllowed", "Subscriptions are seeded or created through a management group.")
@@ -316,11 +312,9 @@ def subscriptions(emu: Emulator, req: Request, m: dict) -> Response:
     return Response(200, public(found))
 
 
-def resource_groups(emu: Emulator, req: Request, m: dict) -> Response:
-    from policygen.emulator import resources as res_mod
-
+def resource_groups(emu: Context, req: Request, m: Match) -> Response:
     sub, rg = m["sub"], m.get("rg")
-    require_scope(emu, f"/subscriptions/{sub}")
+    require_scope(emu, m.scope.parent if rg else m.scope)
     with emu.store.lock:
         if not rg:
             prefix = key(f"/subscriptions/{sub}/resourceGroups/")
@@ -359,7 +353,7 @@ def resource_groups(emu: Emulator, req: Request, m: dict) -> Response:
         if req.method == "DELETE":
             if not found:
                 raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
-            res_mod.delete_under(emu, rid)
+            inventory.delete_under(emu, rid)
             emu.store.delete("resourceGroups", rid)
             return Response(200, None)
     raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on resource groups.")

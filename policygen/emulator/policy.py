@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING
 
+from policygen.arm.scopes import ScopeKind
 from policygen.emulator import checks, hierarchy
+from policygen.emulator.context import Context
 from policygen.emulator.core import (
     ArmError,
+    Match,
     Request,
     Response,
     bad_request,
@@ -21,12 +23,10 @@ from policygen.emulator.core import (
     key,
     now_iso,
     paged,
+    parse_scope,
     system_data,
 )
 from policygen.emulator.store import public
-
-if TYPE_CHECKING:
-    from policygen.emulator.app import Emulator
 
 AUTH = "/providers/Microsoft.Authorization/"
 _DEF_ID = re.compile(
@@ -55,7 +55,7 @@ def parse_definition_id(def_id: str) -> tuple[str, str, str, str | None]:
     return scope, KIND[m.group("kind").lower()], m.group("name"), m.group("ver")
 
 
-def lookup(emu: Emulator, def_id: str) -> dict | None:
+def lookup(emu: Context, def_id: str) -> dict | None:
     """A definition or set definition by id (custom or built-in), or None."""
     scope, kind, name, ver = parse_definition_id(def_id)
     if not scope:
@@ -65,7 +65,7 @@ def lookup(emu: Emulator, def_id: str) -> dict | None:
     return emu.store.get(kind, f"{scope}{AUTH}{kind}/{name}")
 
 
-def resolve_visible(emu: Emulator, def_id: str, from_scope: str) -> dict:
+def resolve_visible(emu: Context, def_id: str, from_scope: str) -> dict:
     """The definition `def_id`, which must exist and be visible from `from_scope` (404 otherwise)."""
     scope, kind, name, _ = parse_definition_id(def_id)
     found = lookup(emu, def_id)
@@ -82,11 +82,11 @@ def _ref_id(set_name: str, index: int, def_id: str) -> str:
 # --------------------------------------------------------------------------- definitions
 
 
-def definition_scope(emu: Emulator, scope: str) -> str:
+def definition_scope(emu: Context, scope: str) -> str:
     scope = scope.rstrip("/")
     if scope:
-        s = hierarchy.require_scope(emu, scope)
-        if s.level not in ("mg", "sub"):
+        s = hierarchy.require_scope(emu, parse_scope(scope), scope)
+        if s.kind not in (ScopeKind.MANAGEMENT_GROUP, ScopeKind.SUBSCRIPTION):
             raise bad_request(
                 "InvalidPolicyDefinitionScope",
                 "Policy definitions and set definitions can only be created at a management group or a subscription.",
@@ -121,7 +121,7 @@ def _list_filter(req: Request, items: list[dict], scope: str) -> list[dict]:
     return out
 
 
-def definitions(emu: Emulator, req: Request, m: dict) -> Response:
+def definitions(emu: Context, req: Request, m: Match) -> Response:
     kind = KIND[m["kind"].lower()]
     scope = definition_scope(emu, m["scope"])
     name = m.get("name")
@@ -162,7 +162,7 @@ def definitions(emu: Emulator, req: Request, m: dict) -> Response:
     raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on {kind}.")
 
 
-def visible_definitions(emu: Emulator, kind: str, scope: str) -> list[dict]:
+def visible_definitions(emu: Context, kind: str, scope: str) -> list[dict]:
     """Definitions at `scope`, at its ancestors, and the built-ins (what an unfiltered list returns)."""
     chain = {key(s) for s in hierarchy.scope_chain(emu, scope)} if scope else {""}
     custom = [public(d) for d in emu.store.values(kind) if key(d["id"].rsplit(AUTH, 1)[0]) in chain]
@@ -181,7 +181,7 @@ def _stamp_metadata(props: dict, previous: dict | None) -> None:
     props["metadata"] = meta
 
 
-def put_definition(emu: Emulator, scope: str, name: str, body: dict) -> dict:
+def put_definition(emu: Context, scope: str, name: str, body: dict) -> dict:
     checks.check_definition(name, body)
     kind = "policyDefinitions"
     rid = f"{scope}{AUTH}{kind}/{name}"
@@ -201,7 +201,7 @@ def put_definition(emu: Emulator, scope: str, name: str, body: dict) -> dict:
     return emu.store.put(kind, rid, obj)
 
 
-def put_set_definition(emu: Emulator, scope: str, name: str, body: dict) -> dict:
+def put_set_definition(emu: Context, scope: str, name: str, body: dict) -> dict:
     kind = "policySetDefinitions"
     rid = f"{scope}{AUTH}{kind}/{name}"
     existing = emu.store.get(kind, rid)
@@ -234,7 +234,7 @@ def put_set_definition(emu: Emulator, scope: str, name: str, body: dict) -> dict
     return emu.store.put(kind, rid, obj)
 
 
-def _check_unreferenced(emu: Emulator, kind: str, obj: dict) -> None:
+def _check_unreferenced(emu: Context, kind: str, obj: dict) -> None:
     k = key(obj["id"])
     users: list[str] = []
     if kind == "policyDefinitions":
@@ -268,7 +268,7 @@ def _version_tuple(v: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"[.\-]", v))
 
 
-def _record_version(emu: Emulator, kind: str, obj: dict) -> None:
+def _record_version(emu: Context, kind: str, obj: dict) -> None:
     """A definition PUT with `properties.version` also creates that version; `versions` lists them all."""
     vkind = kind[:-1] + "Versions"
     ver = obj["properties"].get("version")
@@ -286,7 +286,7 @@ def _record_version(emu: Emulator, kind: str, obj: dict) -> None:
     _refresh_versions(emu, kind, obj)
 
 
-def _refresh_versions(emu: Emulator, kind: str, obj: dict) -> None:
+def _refresh_versions(emu: Context, kind: str, obj: dict) -> None:
     """`properties.versions`: every stored version of the definition, oldest first."""
     prefix = key(obj["id"]) + "/versions/"
     obj["properties"]["versions"] = sorted(
@@ -294,7 +294,7 @@ def _refresh_versions(emu: Emulator, kind: str, obj: dict) -> None:
     )
 
 
-def versions(emu: Emulator, req: Request, m: dict) -> Response:
+def versions(emu: Context, req: Request, m: Match) -> Response:
     kind = KIND[m["kind"].lower()]
     vkind = kind[:-1] + "Versions"
     scope = definition_scope(emu, m["scope"])
@@ -382,7 +382,7 @@ def _builtin_version(base: dict) -> dict:
     return v
 
 
-def list_all_versions(emu: Emulator, req: Request, m: dict) -> Response:
+def list_all_versions(emu: Context, req: Request, m: Match) -> Response:
     if req.method != "POST":
         raise ArmError(405, "MethodNotAllowed", "Use POST.")
     kind = "policyDefinitions" if "setdefinition" not in m["op"].lower() else "policySetDefinitions"

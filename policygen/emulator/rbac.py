@@ -11,14 +11,12 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from typing import TYPE_CHECKING
 
 from policygen.emulator import hierarchy
-from policygen.emulator.core import ArmError, Request, Response, bad_request, key, now_iso, paged
+from policygen.emulator.collection import Collection, Item
+from policygen.emulator.context import Context
+from policygen.emulator.core import ArmError, Match, Request, Response, bad_request, key, now_iso, paged
 from policygen.emulator.store import public
-
-if TYPE_CHECKING:
-    from policygen.emulator.app import Emulator
 
 RA_TYPE = "Microsoft.Authorization/roleAssignments"
 RD_SEGMENT = "/providers/Microsoft.Authorization/roleDefinitions/"
@@ -44,7 +42,7 @@ def role_guid(role_definition_id: str) -> str:
     return role_definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
 
 
-def _policy_roles(emu: Emulator) -> set[str]:
+def _policy_roles(emu: Context) -> set[str]:
     """Role GUIDs named by policy definitions in the store or the built-in catalogue (all Azure built-ins)."""
     found: set[str] = set()
     for kind in ("policyDefinitions", "policyDefinitionVersions"):
@@ -60,7 +58,7 @@ def _policy_roles(emu: Emulator) -> set[str]:
     return found | emu.builtins.role_guids()
 
 
-def role_definition(emu: Emulator, guid_: str, scope: str = "") -> dict | None:
+def role_definition(emu: Context, guid_: str, scope: str = "") -> dict | None:
     g = guid_.lower()
     custom = emu.store.get("roleDefinitions", g)
     if custom:
@@ -83,10 +81,10 @@ def role_definition(emu: Emulator, guid_: str, scope: str = "") -> dict | None:
     return None
 
 
-def role_definitions(emu: Emulator, req: Request, m: dict) -> Response:
-    scope, name = m["scope"].rstrip("/"), m.get("name")
+def role_definitions(emu: Context, req: Request, m: Match) -> Response:
+    scope, name = m.scope_text, m.get("name")
     if scope:
-        hierarchy.require_scope(emu, scope)
+        hierarchy.require_scope(emu, m.scope)
     if not name:
         items = [role_definition(emu, g, scope) for g in sorted(set(BUILTIN_ROLES) | _policy_roles(emu))]
         items += [public(r) for r in emu.store.values("roleDefinitions")]
@@ -128,7 +126,7 @@ def role_definitions(emu: Emulator, req: Request, m: dict) -> Response:
 # --------------------------------------------------------------------------- role assignments
 
 
-def _principal_check(emu: Emulator, principal_id: str) -> None:
+def _principal_check(emu: Context, principal_id: str) -> None:
     """PrincipalNotFound while a newly created identity has not 'replicated' (fault knobs)."""
     rec = emu.store.get("principals", principal_id)
     if not rec:
@@ -150,34 +148,12 @@ def _principal_check(emu: Emulator, principal_id: str) -> None:
         )
 
 
-def role_assignments(emu: Emulator, req: Request, m: dict) -> Response:
-    scope, name = m["scope"].rstrip("/"), m.get("name")
-    if scope:
-        hierarchy.require_scope(emu, scope)
-    if not name:
-        if req.method != "GET":
-            raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on a collection.")
-        return paged(req, _list(emu, scope, req.q("$filter")), default_top=emu.config.page_size)
-    rid = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
-    with emu.store.lock:
-        existing = emu.store.get("roleAssignments", rid)
-        if req.method == "GET":
-            if not existing:
-                raise ArmError(404, "RoleAssignmentNotFound", f"The role assignment '{name}' is not found.")
-            return Response(200, public(existing))
-        if req.method == "DELETE":
-            if not existing:
-                return Response(204, None)
-            emu.store.delete("roleAssignments", rid)
-            return Response(200, public(existing))
-        if req.method == "PUT":
-            created = existing is None
-            obj = put_role_assignment(emu, scope, name, req.json())
-            return Response(201 if created else 200, public(obj))
-    raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on role assignments.")
+def _put(item: Item) -> Response:
+    obj = put_role_assignment(item.emu, item.scope, item.name, item.req.json())
+    return Response(201 if item.existing is None else 200, public(obj))
 
 
-def put_role_assignment(emu: Emulator, scope: str, name: str, body: dict) -> dict:
+def put_role_assignment(emu: Context, scope: str, name: str, body: dict) -> dict:
     """Create (or re-PUT unchanged) a role assignment with ARM's checks; raises ArmError."""
     rid = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
     existing = emu.store.get("roleAssignments", rid)
@@ -244,8 +220,9 @@ def put_role_assignment(emu: Emulator, scope: str, name: str, body: dict) -> dic
     return obj
 
 
-def _list(emu: Emulator, scope: str, flt: str | None) -> list[dict]:
-    chain = {key(s) for s in hierarchy.scope_chain(emu, scope)} if scope else {""}
+def _list(emu: Context, m: Match, flt: str | None) -> list[dict]:
+    scope = m.scope_text
+    chain = {key(s) for s in hierarchy.scope_chain(emu, m.scope)} if scope else {""}
     flt = (flt or "").strip()
     principal = None
     if mm := re.search(r"(?:assignedTo\(\s*'([^']*)'\s*\)|principalId\s+eq\s+'([^']*)')", flt, re.I):
@@ -256,7 +233,7 @@ def _list(emu: Emulator, scope: str, flt: str | None) -> list[dict]:
         rs = ra["properties"]["scope"]
         rs_key = "" if rs == "/" else key(rs)
         above = rs_key in chain
-        below = not above and scope and hierarchy.in_scope(emu, scope, rs) if rs != "/" else False
+        below = not above and scope and hierarchy.in_scope(emu, m.scope, rs) if rs != "/" else False
         if not (above or (below and not at_scope) or not scope):
             continue
         if principal and ra["properties"]["principalId"].lower() != principal:
@@ -265,7 +242,7 @@ def _list(emu: Emulator, scope: str, flt: str | None) -> list[dict]:
     return sorted(out, key=lambda r: r["id"].lower())
 
 
-def has_permission(emu: Emulator, principal_id: str, target_id: str, roles: set[str] | None) -> bool:
+def has_permission(emu: Context, principal_id: str, target_id: str, roles: set[str] | None) -> bool:
     """True when `principal_id` holds, at or above `target_id`, one of `roles` (GUIDs) or Owner/Contributor."""
     chain = {key(s) for s in hierarchy.scope_chain(emu, target_id)}
     wanted = (roles or set()) | {"8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "b24988ac-6180-42a0-ab88-20f7382dd24c"}
@@ -284,8 +261,8 @@ def has_permission(emu: Emulator, principal_id: str, target_id: str, roles: set[
 # --------------------------------------------------------------------------- identity read
 
 
-def system_identity(emu: Emulator, req: Request, m: dict) -> Response:
-    scope = m["scope"].rstrip("/")
+def system_identity(emu: Context, req: Request, m: Match) -> Response:
+    scope = m.scope_text
     owner = emu.store.get("policyAssignments", scope) or emu.store.get("resources", scope)
     identity = (owner or {}).get("identity") or {}
     if str(identity.get("type", "")).lower() not in ("systemassigned", "systemassigned,userassigned"):
@@ -304,3 +281,13 @@ def system_identity(emu: Emulator, req: Request, m: dict) -> Response:
             },
         },
     )
+
+
+role_assignments = Collection(
+    "roleAssignments",
+    "/providers/Microsoft.Authorization/roleAssignments/",
+    "role assignments",
+    lambda name: ArmError(404, "RoleAssignmentNotFound", f"The role assignment '{name}' is not found."),
+    _list,
+    _put,
+)

@@ -12,12 +12,14 @@ from __future__ import annotations
 import re
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from policygen.emulator import compliance, effective, exemptions, hierarchy, rbac, templates
+from policygen.emulator import assignments, compliance, effective, exemptions, hierarchy, inventory, rbac, templates
+from policygen.emulator.collection import Collection, Item
+from policygen.emulator.context import Context
 from policygen.emulator.core import (
     ArmError,
-    Request,
+    Match,
     Response,
     bad_request,
     copy_json,
@@ -29,9 +31,6 @@ from policygen.emulator.core import (
     system_data,
 )
 from policygen.emulator.store import public
-
-if TYPE_CHECKING:
-    from policygen.emulator.app import Emulator
 
 TYPE = "Microsoft.PolicyInsights/remediations"
 SEGMENT = "/providers/Microsoft.PolicyInsights/remediations/"
@@ -45,72 +44,52 @@ def _missing(name: str) -> ArmError:
     return ArmError(404, "RemediationNotFound", f"The remediation '{name}' could not be found.")
 
 
-def handle(emu: Emulator, req: Request, m: dict) -> Response:
-    scope, name, action = m["scope"].rstrip("/"), m.get("name"), (m.get("action") or "").lower()
-    hierarchy.require_scope(emu, scope)
-    if not name:
-        if req.method != "GET":
-            raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on a collection.")
-        return paged(req, _list(emu, scope, req.q("$filter")), default_top=emu.config.page_size)
-    rid = f"{scope}{SEGMENT}{name}"
-    with emu.store.lock:
-        existing = emu.store.get("remediations", rid)
-        if action == "listdeployments":
-            if not existing:
-                raise _missing(name)
-            return paged(req, list(existing["_meta"]["deployments"]), default_top=emu.config.page_size)
-        if action == "cancel":
-            if not existing:
-                raise _missing(name)
-            state = existing["properties"]["provisioningState"].lower()
-            if state in TERMINAL:
-                current = existing["properties"]["provisioningState"]
-                raise bad_request(
-                    "InvalidCancelRemediationRequest",
-                    f"The remediation '{name}' is in state '{current}' and cannot be canceled.",
-                )
-            _set_state(emu, rid, "Cancelling")
-            return Response(200, public(emu.store.get("remediations", rid)))
-        if req.method == "GET":
-            if not existing:
-                raise _missing(name)
-            return Response(200, public(existing))
-        if req.method == "DELETE":
-            if not existing:
-                return Response(204, None)
-            if existing["properties"]["provisioningState"].lower() not in TERMINAL:
-                _set_state(emu, rid, "Cancelling")
-            emu.store.delete("remediations", rid)
-            return Response(200, public(existing))
-        if req.method == "PUT":
-            body = req.json()
-            if existing:
-                if key(existing["properties"]["policyAssignmentId"]) != key(
-                    (body.get("properties") or {}).get("policyAssignmentId", "")
-                ):
-                    raise bad_request(
-                        "InvalidRemediationUpdate",
-                        "The policy assignment of an existing remediation cannot be changed.",
-                    )
-                return Response(200, public(existing))
-            obj = _create(emu, scope, name, rid, body)
-            emu.spawn(_run, emu, rid)
-            return Response(201, public(obj))
-    raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on remediations.")
+def _list_deployments(item: Item) -> Response:
+    return paged(item.req, list(item.existing["_meta"]["deployments"]), default_top=item.emu.config.page_size)
 
 
-def _list(emu: Emulator, scope: str, flt: str | None) -> list[dict]:
+def _cancel(item: Item) -> Response:
+    state = item.existing["properties"]["provisioningState"]
+    if state.lower() in TERMINAL:
+        raise bad_request(
+            "InvalidCancelRemediationRequest",
+            f"The remediation '{item.name}' is in state '{state}' and cannot be canceled.",
+        )
+    _set_state(item.emu, item.rid, "Cancelling")
+    return Response(200, public(item.emu.store.get("remediations", item.rid)))
+
+
+def _on_delete(item: Item) -> None:
+    if item.existing["properties"]["provisioningState"].lower() not in TERMINAL:
+        _set_state(item.emu, item.rid, "Cancelling")
+
+
+def _put(item: Item) -> Response:
+    body, existing = item.req.json(), item.existing
+    if existing:
+        wanted = (body.get("properties") or {}).get("policyAssignmentId", "")
+        if key(existing["properties"]["policyAssignmentId"]) != key(wanted):
+            raise bad_request(
+                "InvalidRemediationUpdate", "The policy assignment of an existing remediation cannot be changed."
+            )
+        return Response(200, public(existing))
+    obj = _create(item.emu, item.scope, item.name, item.rid, body)
+    item.emu.spawn(_run, item.emu, item.rid)
+    return Response(201, public(obj))
+
+
+def _list(emu: Context, m: Match, flt: str | None) -> list[dict]:
     out = [
         public(r)
         for r in emu.store.values("remediations")
-        if hierarchy.in_scope(emu, scope, r["id"].rsplit(SEGMENT, 1)[0])
+        if hierarchy.in_scope(emu, m.scope, r["id"].rsplit(SEGMENT, 1)[0])
     ]
     for fld, val in re.findall(r"(\w+)\s+eq\s+'([^']*)'", flt or ""):
         out = [r for r in out if key(str(r["properties"].get(fld[0].lower() + fld[1:], ""))) == key(val)]
     return sorted(out, key=lambda r: r["id"].lower())
 
 
-def _create(emu: Emulator, scope: str, name: str, rid: str, body: dict) -> dict:
+def _create(emu: Context, scope: str, name: str, rid: str, body: dict) -> dict:
     props = copy_json(body.get("properties") or {})
     aid = props.get("policyAssignmentId")
     if not aid:
@@ -158,7 +137,7 @@ def _create(emu: Emulator, scope: str, name: str, rid: str, body: dict) -> dict:
     return emu.store.put("remediations", rid, obj)
 
 
-def _set_state(emu: Emulator, rid: str, state: str, **extra: Any) -> dict | None:
+def _set_state(emu: Context, rid: str, state: str, **extra: Any) -> dict | None:
     with emu.store.lock:
         obj = emu.store.get("remediations", rid)
         if not obj:
@@ -173,7 +152,7 @@ def _set_state(emu: Emulator, rid: str, state: str, **extra: Any) -> dict | None
         return emu.store.put("remediations", rid, obj)
 
 
-def _cancelled(emu: Emulator, rid: str) -> bool:
+def _cancelled(emu: Context, rid: str) -> bool:
     obj = emu.store.get("remediations", rid)
     if not obj or obj["properties"]["provisioningState"] == "Cancelling":
         _set_state(emu, rid, "Canceled")
@@ -181,7 +160,7 @@ def _cancelled(emu: Emulator, rid: str) -> bool:
     return emu.stopping.is_set()
 
 
-def _run(emu: Emulator, rid: str) -> None:
+def _run(emu: Context, rid: str) -> None:
     step = emu.config.remediation_step_s
     try:
         for state in ("Evaluating", "Running"):
@@ -265,7 +244,7 @@ def _details(member: effective.Member) -> dict:
     return {k.lower(): v for k, v in (then.get("details") or {}).items()} if isinstance(then, dict) else {}
 
 
-def _remediate(emu: Emulator, assignment: dict, st: compliance.State) -> dict:
+def _remediate(emu: Context, assignment: dict, st: compliance.State) -> dict:
     resource = st.resource
     scope = parse_scope(resource["id"])
     details = _details(st.member)
@@ -273,10 +252,10 @@ def _remediate(emu: Emulator, assignment: dict, st: compliance.State) -> dict:
     principal = _principal(assignment)
     effect = st.outcome.effect
     stamp = now_iso()
-    rg = scope.rg or (
+    rg = scope.resource_group or (
         resource["name"] if resource.get("type", "").lower() == "microsoft.resources/resourcegroups" else None
     )
-    base = f"/subscriptions/{scope.sub}" + (f"/resourceGroups/{rg}" if rg else "")
+    base = f"/subscriptions/{scope.subscription}" + (f"/resourceGroups/{rg}" if rg else "")
     dep_name = f"PolicyDeployment_{guid('deployment', assignment['id'], resource['id'], stamp)[:18]}"
     deployment = {
         "remediatedResourceId": resource["id"],
@@ -293,7 +272,7 @@ def _remediate(emu: Emulator, assignment: dict, st: compliance.State) -> dict:
         deploy_scope = (
             base
             if effect == "deployifnotexists" and str(details.get("deploymentscope", "")).lower() != "subscription"
-            else (f"/subscriptions/{scope.sub}" if effect == "deployifnotexists" else resource["id"])
+            else (f"/subscriptions/{scope.subscription}" if effect == "deployifnotexists" else resource["id"])
         )
         if not rbac.has_permission(emu, principal, deploy_scope, roles):
             raise ArmError(
@@ -314,9 +293,7 @@ def _remediate(emu: Emulator, assignment: dict, st: compliance.State) -> dict:
     return deployment
 
 
-def _apply_modify(emu: Emulator, assignment: dict, st: compliance.State) -> None:
-    from policygen.emulator import resources as res_mod
-
+def _apply_modify(emu: Context, assignment: dict, st: compliance.State) -> None:
     current = emu.store.get("resources", st.resource["id"])
     if current is None:
         raise ArmError(404, "ResourceNotFound", f"The resource '{st.resource['id']}' no longer exists.")
@@ -327,11 +304,11 @@ def _apply_modify(emu: Emulator, assignment: dict, st: compliance.State) -> None
         raise ArmError(
             409, "ModifyConflict", "The modify operations could not be applied: " + "; ".join(outcome.reasons[-2:])
         )
-    res_mod.put_raw(emu, {**outcome.modified, "id": current["id"]})
+    inventory.put_raw(emu, {**outcome.modified, "id": current["id"]})
 
 
 def _apply_dine(
-    emu: Emulator, assignment: dict, st: compliance.State, details: dict, rg: str | None, dep_name: str
+    emu: Context, assignment: dict, st: compliance.State, details: dict, rg: str | None, dep_name: str
 ) -> None:
     from policygen.arm.aliases import default_catalogue
     from policygen.evaluate.expr import CompileCtx, compile_value
@@ -354,12 +331,12 @@ def _apply_dine(
         emu,
         template,
         params,
-        subscription_id=scope.sub or "",
+        subscription_id=scope.subscription or "",
         resource_group=None if at_subscription else rg,
         location=str(location),
         name=dep_name,
     )
-    base = f"/subscriptions/{scope.sub}" + ("" if at_subscription or not rg else f"/resourceGroups/{rg}")
+    base = f"/subscriptions/{scope.subscription}" + ("" if at_subscription or not rg else f"/resourceGroups/{rg}")
     emu.store.put(
         "deployments",
         f"{base}/providers/Microsoft.Resources/deployments/{dep_name}",
@@ -379,17 +356,15 @@ def _apply_dine(
     )
 
 
-def auto_deploy(emu: Emulator, resource: dict) -> None:
+def auto_deploy(emu: Context, resource: dict) -> None:
     """Azure runs deployIfNotExists for a resource created or updated under an enforced assignment (after a
     delay in Azure; at once here). Failures (no role, template errors) leave the resource non-compliant."""
-    from policygen.emulator import assignments as assignments_mod
-
     depth = getattr(_AUTO, "depth", 0)
     if depth >= AUTO_DEPTH:
         return
     _AUTO.depth = depth + 1
     try:
-        for a in assignments_mod.in_force(emu, resource["id"]):
+        for a in assignments.in_force(emu, resource["id"]):
             if str(a["properties"].get("enforcementMode", "Default")).lower() != "default":
                 continue
             for member in effective.members(emu, a["properties"]):
@@ -402,3 +377,15 @@ def auto_deploy(emu: Emulator, resource: dict) -> None:
                     _remediate(emu, public(a), compliance.State(public(resource), public(a), member, outcome))
     finally:
         _AUTO.depth = depth
+
+
+handle = Collection(
+    "remediations",
+    SEGMENT,
+    "remediations",
+    _missing,
+    _list,
+    _put,
+    on_delete=_on_delete,
+    actions={"listdeployments": _list_deployments, "cancel": _cancel},
+)

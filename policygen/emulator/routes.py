@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from policygen.emulator import (
     assignments,
@@ -22,12 +21,10 @@ from policygen.emulator import (
     remediation,
     resources,
 )
-from policygen.emulator.core import ArmError, Request, Response
+from policygen.emulator.context import Context
+from policygen.emulator.core import ArmError, Match, Request, Response
 
-if TYPE_CHECKING:
-    from policygen.emulator.app import Emulator
-
-Handler = Callable[["Emulator", Request, dict], Response]
+Handler = Callable[[Context, Request, Match], Response]
 
 _AUTH = r"(?P<scope>.*)/providers/Microsoft\.Authorization"
 _PI = r"(?P<scope>.*)/providers/Microsoft\.PolicyInsights"
@@ -75,11 +72,11 @@ def subscription_of(path: str) -> str | None:
     return m.group(1) if m else None
 
 
-def dispatch(emu: Emulator, req: Request) -> Response:
+def dispatch(emu: Context, req: Request) -> Response:
     for pattern, handler in ROUTES:
         m = pattern.match(req.path)
         if m:
-            return handler(emu, req, {k: v for k, v in m.groupdict().items()})
+            return handler(emu, req, Match(m.groupdict()))
     raise ArmError(
         404,
         "InvalidResourceType" if "/providers/" in req.path else "NotFound",
@@ -87,7 +84,7 @@ def dispatch(emu: Emulator, req: Request) -> Response:
     )
 
 
-def msi_token(emu: Emulator, req: Request) -> Response:
+def msi_token(emu: Context, req: Request) -> Response:
     """The managed-identity token endpoint, so DefaultAzureCredential works against the emulator."""
     resource = req.q("resource") or "https://management.azure.com"
     return Response(

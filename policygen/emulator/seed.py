@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
-from policygen.emulator import hierarchy
-from policygen.emulator.core import ArmError
+from policygen.arm.scopes import ScopeKind
+from policygen.emulator import hierarchy, inventory
+from policygen.emulator.context import Context
+from policygen.emulator.core import ArmError, guid, now_iso, parse_scope
 from policygen.errors import Diagnostic, InputError
-
-if TYPE_CHECKING:
-    from policygen.emulator.app import Emulator
 
 DEFAULT_LOCATION = "westeurope"
 
@@ -78,12 +77,12 @@ def load(source: str | Path | dict | None) -> tuple[dict, Path | None]:
     return data, path.parent
 
 
-def ensure_root(emu: Emulator) -> None:
+def ensure_root(emu: Context) -> None:
     if not emu.store.get("managementGroups", hierarchy.root_name(emu)):
         hierarchy.put_mg(emu, hierarchy.root_name(emu), "Tenant Root Group")
 
 
-def apply(emu: Emulator, source: str | Path | dict | None) -> None:
+def apply(emu: Context, source: str | Path | dict | None) -> None:
     data, base = load(source)
     where = str(source) if isinstance(source, str | Path) else "<seed>"
     problems: list[Diagnostic] = []
@@ -159,26 +158,22 @@ def apply(emu: Emulator, source: str | Path | dict | None) -> None:
         raise InputError(problems)
 
 
-def add_resource(emu: Emulator, res: Any) -> None:
+def add_resource(emu: Context, res: Any) -> None:
     """Store one inventory resource, creating its subscription and resource group when they are missing."""
-    from policygen.emulator import resources as res_mod
-    from policygen.emulator.core import parse_scope
-
     if not isinstance(res, dict) or not res.get("id"):
         raise ArmError(400, "InvalidResource", "a resource needs a full 'id'")
     scope = parse_scope(res["id"])
-    if scope.level != "resource" or not scope.sub:
+    sub, rg = scope.subscription, scope.resource_group
+    if scope.kind is not ScopeKind.RESOURCE or not sub:
         raise ArmError(400, "InvalidResourceId", f"'{res['id']}' is not a resource id under a subscription")
-    if not emu.store.get("subscriptions", scope.sub):
-        hierarchy.put_subscription(emu, scope.sub)
-    if scope.rg and not emu.store.get("resourceGroups", f"/subscriptions/{scope.sub}/resourceGroups/{scope.rg}"):
-        hierarchy.put_resource_group(emu, scope.sub, scope.rg, res.get("location") or DEFAULT_LOCATION)
-    res_mod.put_raw(emu, res)
+    if not emu.store.get("subscriptions", sub):
+        hierarchy.put_subscription(emu, sub)
+    if rg and not emu.store.get("resourceGroups", f"/subscriptions/{sub}/resourceGroups/{rg}"):
+        hierarchy.put_resource_group(emu, sub, rg, res.get("location") or DEFAULT_LOCATION)
+    inventory.put_raw(emu, res)
 
 
-def _role_assignment(emu: Emulator, ra: Any, problems: list[Diagnostic], where: str) -> None:
-    from policygen.emulator.core import guid, now_iso
-
+def _role_assignment(emu: Context, ra: Any, problems: list[Diagnostic], where: str) -> None:
     if not isinstance(ra, dict) or not all(ra.get(k) for k in ("scope", "roleDefinitionId", "principalId")):
         problems.append(
             Diagnostic(

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from policygen.emulator.app import Emulator, EmulatorConfig
+from policygen.emulator.app import Emulator
+from policygen.emulator.context import EmulatorConfig
 from policygen.emulator.core import Request
 from policygen.emulator.faults import FaultConfig
 

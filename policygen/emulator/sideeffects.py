@@ -8,20 +8,16 @@ deploy private endpoints check exactly that child in their existenceCondition.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from policygen.emulator.context import Context
 from policygen.emulator.core import copy_json, guid
 
-if TYPE_CHECKING:
-    from policygen.emulator.app import Emulator
 
-
-def after_put(emu: Emulator, resource: dict) -> None:
+def after_put(emu: Context, resource: dict) -> None:
     if str(resource.get("type", "")).lower() == "microsoft.network/privateendpoints":
         _private_endpoint(emu, resource)
 
 
-def _private_endpoint(emu: Emulator, pe: dict) -> None:
+def _private_endpoint(emu: Context, pe: dict) -> None:
     props = pe.get("properties") or {}
     for field, status in (
         ("privateLinkServiceConnections", "Approved"),

@@ -1,26 +1,28 @@
-"""A small ARM template deployment engine for the templates deployIfNotExists policies carry.
+"""A small ARM template deployment engine for the templates deployIfNotExists policies and exports carry.
 
-Expressions are parsed by the evaluator's parser and the pure ARM functions are the evaluator's; this module
-adds only what belongs to a *deployment*: `parameters()`, `variables()`, `resourceGroup()`,
-`subscription()`, `resourceId()` and friends, `reference()`, `copyIndex()`, `deployment()`, plus resource
-ids, `condition`, `copy` loops, `dependsOn` ordering and nested `Microsoft.Resources/deployments`.
+Expressions are `template_expressions`'; this module adds resource ids, `condition`, `copy` loops,
+`dependsOn` ordering and nested `Microsoft.Resources/deployments`. Resources are written through
+`Context.write_resource` (request-time policy and deployIfNotExists, like any PUT); Microsoft.Authorization
+resources go through the same functions as the REST API.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from policygen.emulator.core import copy_json
-from policygen.emulator.core import parse_scope as hierarchy_scope
+from policygen.emulator import assignments, exemptions, hierarchy, inventory, policy, rbac
+from policygen.emulator.context import Context
+from policygen.emulator.core import copy_json, parse_scope
 from policygen.emulator.store import public
+from policygen.emulator.template_expressions import (
+    MG_PREFIX,
+    Expressions,
+    TemplateError,
+    resource_path,
+    split_type_name,
+)
 
-if TYPE_CHECKING:
-    from policygen.emulator.app import Emulator
-
-MG_PREFIX = "/providers/Microsoft.Management/managementGroups/"
 DEPLOYMENT_ONLY = (
     "apiVersion",
     "dependsOn",
@@ -33,250 +35,6 @@ DEPLOYMENT_ONLY = (
 )
 
 
-class TemplateError(Exception):
-    """A template that cannot be deployed (ARM's InvalidTemplate / DeploymentFailed)."""
-
-
-def _engine() -> tuple[Callable[[str], tuple], dict[str, Callable[..., Any]], type[Exception]]:
-    from policygen.evaluate import functions
-    from policygen.evaluate.errors import EvaluationFailure
-    from policygen.evaluate.parser import parse
-
-    return parse, functions.PURE, EvaluationFailure
-
-
-@dataclass
-class Expressions:
-    """Evaluates ARM template expressions in one deployment's context."""
-
-    parameters: dict[str, Any] = field(default_factory=dict)
-    variables: dict[str, Any] = field(default_factory=dict)
-    subscription_id: str = ""
-    resource_group: str | None = None
-    location: str = "westeurope"
-    tenant_id: str = ""
-    deployment_name: str = "deployment"
-    management_group: str | None = None  # set for management-group deployments
-    emulator: Any = None
-    copy_indexes: dict[str, int] = field(default_factory=dict)
-    _resolving: set[str] = field(default_factory=set)
-
-    def evaluate(self, value: Any) -> Any:
-        """Evaluate every expression string inside a JSON value."""
-        if isinstance(value, str):
-            if len(value) >= 2 and value[0] == "[" and value[-1] == "]" and not value.startswith("[["):
-                parse, _, failure = _engine()
-                try:
-                    return self._node(parse(value))
-                except (failure, TemplateError, KeyError, TypeError, IndexError, ValueError) as exc:
-                    raise TemplateError(f"cannot evaluate {value}: {exc}") from exc
-            return value[1:] if value.startswith("[[") else value
-        if isinstance(value, list):
-            return [self.evaluate(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self.evaluate(v) for k, v in value.items()}
-        return value
-
-    def base(self) -> str:
-        """The deployment's scope id."""
-        if self.management_group:
-            return MG_PREFIX + self.management_group
-        return f"/subscriptions/{self.subscription_id}" + (
-            f"/resourceGroups/{self.resource_group}" if self.resource_group else ""
-        )
-
-    # ------------------------------------------------------------------ AST
-
-    def _node(self, node: tuple) -> Any:
-        kind = node[0]
-        if kind == "lit":
-            return node[1]
-        if kind == "member":
-            base = self._node(node[1])
-            if not isinstance(base, dict):
-                raise TemplateError(f"cannot read '.{node[2]}' of {type(base).__name__}")
-            low = {k.lower(): v for k, v in base.items()}
-            if node[2].lower() not in low:
-                raise TemplateError(f"the object has no property '{node[2]}'")
-            return low[node[2].lower()]
-        if kind == "index":
-            base, idx = self._node(node[1]), self._node(node[2])
-            if isinstance(base, dict):
-                return {k.lower(): v for k, v in base.items()}[str(idx).lower()]
-            return base[int(idx)]
-        _, low, name, args = node
-        if low == "if":
-            cond = self._node(args[0])
-            return self._node(args[1] if cond else args[2])
-        own = getattr(self, f"f_{low}", None)
-        values = [self._node(a) for a in args]
-        if own is not None:
-            return own(*values)
-        _, pure, _ = _engine()
-        impl = pure.get(low)
-        if impl is None:
-            raise TemplateError(f"the template function '{name}' is not supported by the emulator")
-        return impl(*values)
-
-    # ------------------------------------------------------------------ deployment functions
-
-    def f_parameters(self, name: str) -> Any:
-        low = {k.lower(): v for k, v in self.parameters.items()}
-        if name.lower() not in low:
-            raise TemplateError(f"the template parameter '{name}' is not found")
-        return low[name.lower()]
-
-    def f_variables(self, name: str) -> Any:
-        low = {k.lower(): k for k in self.variables}
-        if name.lower() not in low:
-            raise TemplateError(f"the template variable '{name}' is not found")
-        real = low[name.lower()]
-        if real in self._resolving:
-            raise TemplateError(f"the variable '{name}' refers to itself")
-        self._resolving.add(real)
-        try:
-            value = self.evaluate(self.variables[real])
-        finally:
-            self._resolving.discard(real)
-        return value
-
-    def f_resourcegroup(self) -> dict:
-        if not self.resource_group:
-            raise TemplateError("resourceGroup() is not available in a subscription-level deployment")
-        loc = self.location
-        if self.emulator is not None:
-            rg = self.emulator.store.get(
-                "resourceGroups", f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
-            )
-            loc = (rg or {}).get("location", loc)
-        return {
-            "id": f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}",
-            "name": self.resource_group,
-            "type": "Microsoft.Resources/resourceGroups",
-            "location": loc,
-            "properties": {"provisioningState": "Succeeded"},
-        }
-
-    def f_subscription(self) -> dict:
-        return {
-            "id": f"/subscriptions/{self.subscription_id}",
-            "subscriptionId": self.subscription_id,
-            "tenantId": self.tenant_id,
-            "displayName": self.subscription_id,
-        }
-
-    def f_tenant(self) -> dict:
-        return {"tenantId": self.tenant_id, "id": f"/tenants/{self.tenant_id}"}
-
-    def f_deployment(self) -> dict:
-        return {"name": self.deployment_name, "properties": {"templateLink": None}, "location": self.location}
-
-    def f_utcnow(self, fmt: str = "") -> str:
-        return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-    def f_copyindex(self, *args: Any) -> int:
-        loop, offset = None, 0
-        for a in args:
-            if isinstance(a, int):
-                offset = a
-            else:
-                loop = str(a)
-        if loop is None:
-            if not self.copy_indexes:
-                raise TemplateError("copyIndex() used outside a copy loop")
-            return list(self.copy_indexes.values())[-1] + offset
-        return self.copy_indexes[loop.lower()] + offset
-
-    def f_resourceid(self, *args: str) -> str:
-        args = tuple(str(a) for a in args)
-        sub, rg = self.subscription_id, self.resource_group
-        i = 0
-        # Optional leading subscriptionId and resourceGroupName (a type contains a '/').
-        while i < len(args) and "/" not in args[i] and i < 2:
-            i += 1
-        lead = args[:i]
-        if len(lead) == 2:
-            sub, rg = lead
-        elif len(lead) == 1:
-            rg = lead[0]
-        rtype, names = args[i], args[i + 1 :]
-        base = f"/subscriptions/{sub}" + (f"/resourceGroups/{rg}" if rg else "")
-        return base + "/providers/" + resource_path(rtype, "/".join(names))
-
-    def f_subscriptionresourceid(self, *args: str) -> str:
-        args = tuple(str(a) for a in args)
-        sub = self.subscription_id
-        if args and "/" not in args[0]:
-            sub, args = args[0], args[1:]
-        return f"/subscriptions/{sub}/providers/" + resource_path(args[0], "/".join(args[1:]))
-
-    def f_tenantresourceid(self, *args: str) -> str:
-        return "/providers/" + resource_path(str(args[0]), "/".join(str(a) for a in args[1:]))
-
-    def f_extensionresourceid(self, scope: str, rtype: str, *names: str) -> str:
-        return scope.rstrip("/") + "/providers/" + resource_path(rtype, "/".join(names))
-
-    def f_reference(self, target: str, *rest: Any) -> Any:
-        if self.emulator is None:
-            raise TemplateError("reference() needs the emulator's state")
-        from policygen.emulator.deployments import lookup_any
-
-        rid = target if target.startswith("/") else self.f_resourceid(*_split_type_name(target))
-        found = lookup_any(self.emulator, rid)
-        if not found:
-            raise TemplateError(f"reference(): the resource '{rid}' is not found")
-        full = any(str(r).lower() == "full" for r in rest)
-        return copy_json(found) if full else copy_json(found.get("properties") or {})
-
-    def f_environment(self) -> dict:
-        return {"name": "AzureCloud", "resourceManager": "https://management.azure.com/"}
-
-    def f_managementgroup(self) -> dict:
-        if not self.management_group:
-            raise TemplateError("managementGroup() is available in management-group deployments only")
-        return {
-            "id": MG_PREFIX + self.management_group,
-            "name": self.management_group,
-            "type": "Microsoft.Management/managementGroups",
-            "properties": {"tenantId": self.tenant_id},
-        }
-
-    def f_managementgroupresourceid(self, *args: str) -> str:
-        args = tuple(str(a) for a in args)
-        mg = self.management_group
-        if args and "/" not in args[0]:
-            mg, args = args[0], args[1:]
-        if not mg:
-            raise TemplateError("managementGroupResourceId() needs a management group")
-        return f"{MG_PREFIX}{mg}/providers/" + resource_path(args[0], "/".join(args[1:]))
-
-
-def _split_type_name(text: str) -> tuple[str, ...]:
-    parts = text.strip("/").split("/")
-    ns, rest = parts[0], parts[1:]
-    types = [ns] + rest[0::2]
-    return ("/".join(types), *rest[1::2])
-
-
-def resource_path(rtype: str, name: str) -> str:
-    """`Microsoft.Storage/storageAccounts/blobServices` + `sa/default` → the id tail after /providers/."""
-    tsegs = rtype.strip("/").split("/")
-    nsegs = [n for n in name.strip("/").split("/") if n != ""]
-    path = [tsegs[0]]
-    ni = 0
-    for t in tsegs[1:]:
-        if ni >= len(nsegs):
-            raise TemplateError(f"the resource name '{name}' has too few segments for type '{rtype}'")
-        if t.lower() == "providers":
-            path += ["providers", nsegs[ni]]
-        else:
-            path += [t, nsegs[ni]]
-        ni += 1
-    if ni != len(nsegs):
-        raise TemplateError(f"the resource name '{name}' has too many segments for type '{rtype}'")
-    return "/".join(path)
-
-
 @dataclass
 class DeploymentResult:
     resources: list[str]
@@ -284,7 +42,7 @@ class DeploymentResult:
 
 
 def deploy(
-    emu: Emulator,
+    emu: Context,
     template: dict,
     parameters: dict[str, Any],
     *,
@@ -344,7 +102,7 @@ def _expand(ctx: Expressions, res: dict) -> list[tuple[dict, dict[str, int]]]:
     return [(res, {loop: i}) for i in range(count)]
 
 
-def _deploy_resources(emu: Emulator, ctx: Expressions, items: list[dict], deployed: list[str]) -> None:
+def _deploy_resources(emu: Context, ctx: Expressions, items: list[dict], deployed: list[str]) -> None:
     pending = [(r, idx) for r0 in items for r, idx in _expand(ctx, r0)]
     done_names: set[str] = set()
     for _ in range(len(pending) + 1):
@@ -370,10 +128,7 @@ def _deploy_resources(emu: Emulator, ctx: Expressions, items: list[dict], deploy
             return
 
 
-def _deploy_one(emu: Emulator, ctx: Expressions, res: dict, deployed: list[str]) -> str | None:
-    from policygen.emulator import hierarchy
-    from policygen.emulator import resources as res_mod
-
+def _deploy_one(emu: Context, ctx: Expressions, res: dict, deployed: list[str]) -> str | None:
     if "condition" in res and not ctx.evaluate(res["condition"]):
         return None
     rtype = str(ctx.evaluate(res.get("type", "")))
@@ -393,8 +148,6 @@ def _deploy_one(emu: Emulator, ctx: Expressions, res: dict, deployed: list[str])
         return rid
     base = _scope_of(ctx, res["scope"]) if res.get("scope") else ctx.base()
     if rtype.lower().startswith("microsoft.authorization/"):
-        from policygen.emulator.deployments import put_authorization
-
         body = {k: ctx.evaluate(v) for k, v in res.items() if k not in DEPLOYMENT_ONLY and k not in ("type", "name")}
         rid = put_authorization(emu, base, rtype, rname, body)
         deployed.append(rid)
@@ -405,8 +158,8 @@ def _deploy_one(emu: Emulator, ctx: Expressions, res: dict, deployed: list[str])
     body = {k: ctx.evaluate(v) for k, v in res.items() if k not in DEPLOYMENT_ONLY and k not in ("type", "name")}
     existing = emu.store.get("resources", rid)
     if existing and isinstance(body.get("properties"), dict):
-        body = res_mod.merge_patch(copy_json(public(existing)), body)
-    res_mod.put_raw(emu, {**body, "id": rid}, policy=True)
+        body = inventory.merge_patch(copy_json(public(existing)), body)
+    emu.write_resource({**body, "id": rid}, policy=True)
     deployed.append(rid)
     return rid
 
@@ -418,17 +171,17 @@ def _scope_of(ctx: Expressions, raw: Any) -> str:
         return scope
     if scope.lower().startswith("microsoft.management/managementgroups/"):
         return "/providers/" + scope
-    return ctx.f_resourceid(*_split_type_name(scope))
+    return ctx.f_resourceid(*split_type_name(scope))
 
 
-def _nested(emu: Emulator, ctx: Expressions, res: dict, name: str, deployed: list[str]) -> str | None:
+def _nested(emu: Context, ctx: Expressions, res: dict, name: str, deployed: list[str]) -> str | None:
     props = res.get("properties") or {}
     inner = str(((props.get("expressionEvaluationOptions") or {}).get("scope")) or "outer").lower() == "inner"
     mg: str | None = ctx.management_group
     sub, rg = ctx.subscription_id, ctx.resource_group
     if res.get("scope"):
-        target = hierarchy_scope(_scope_of(ctx, res["scope"]))
-        mg, sub, rg = target.mg, target.sub or "", target.rg
+        target = parse_scope(_scope_of(ctx, res["scope"]))
+        mg, sub, rg = target.management_group, target.subscription or "", target.resource_group
     if "subscriptionId" in res:
         mg, sub, rg = None, str(ctx.evaluate(res["subscriptionId"])), None
     if "resourceGroup" in res:
@@ -470,3 +223,22 @@ def _nested(emu: Emulator, ctx: Expressions, res: dict, name: str, deployed: lis
         _deploy_resources(emu, outer, list(raw.values()) if isinstance(raw, dict) else list(raw), deployed)
     where = MG_PREFIX + mg if mg else f"/subscriptions/{sub}" + (f"/resourceGroups/{rg}" if rg else "")
     return f"{where}/providers/Microsoft.Resources/deployments/{name}"
+
+
+def put_authorization(emu: Context, scope: str, rtype: str, name: str, body: dict) -> str:
+    """A Microsoft.Authorization resource from a template, through the same code as the REST API."""
+    kind = rtype.split("/", 1)[1].lower() if "/" in rtype else ""
+    if kind in ("policydefinitions", "policysetdefinitions"):
+        scope = policy.definition_scope(emu, scope)
+        put = policy.put_definition if kind == "policydefinitions" else policy.put_set_definition
+        return put(emu, scope, name, body)["id"]
+    if kind == "policyassignments":
+        return assignments.put_assignment(emu, scope, name, body)["id"]
+    if kind == "roleassignments":
+        hierarchy.require_scope(emu, parse_scope(scope))
+        return rbac.put_role_assignment(emu, scope, name, body)["id"]
+    if kind == "policyexemptions":
+        hierarchy.require_scope(emu, parse_scope(scope))
+        rid = f"{scope}{exemptions.SEGMENT}{name}"
+        return exemptions.put_exemption(emu, scope, name, rid, emu.store.get("policyExemptions", rid), body)["id"]
+    raise TemplateError(f"the emulator cannot deploy '{rtype}' from a template")

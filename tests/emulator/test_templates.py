@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from policygen.emulator.app import Emulator, EmulatorConfig
+from policygen.emulator.app import Emulator
+from policygen.emulator.context import EmulatorConfig
 from policygen.emulator.templates import Expressions, TemplateError, deploy, resource_path
 
 SUB = "11111111-1111-1111-1111-111111111111"
