@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 
 from policygen.errors import AzureError, ExitCode, InputError, PolicygenError
+from policygen.views.console import echo, make_console
 
 PACK_ARG = typer.Argument(Path("."), help="Pack folder (contains policygen.yaml).", show_default=True)
 ENV_OPT = typer.Option(None, "--env", "-e", help="Environment from policygen.yaml (default: the first declared).")
@@ -36,10 +37,6 @@ def register(app: typer.Typer) -> None:
     app.command("remediate")(remediate)
     app.command("status")(status)
     app.command("demo")(demo)
-
-
-def _console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 @contextlib.contextmanager
@@ -118,8 +115,8 @@ def _plan(pack: Path, env: str | None, out: Path | None, fmt: PlanFormat, concur
     import time
 
     from policygen.azure.apply import DEFAULT_CONCURRENCY
-    from policygen.azure.views import render_plan
     from policygen.azure.workflow import connect, plan_build
+    from policygen.views.deploy import render_plan
 
     build, target = _build_and_target(pack, env)
     conc = concurrency or DEFAULT_CONCURRENCY
@@ -131,12 +128,13 @@ def _plan(pack: Path, env: str | None, out: Path | None, fmt: PlanFormat, concur
     if out:
         result.write(out)
     if fmt is PlanFormat.json:
-        typer.echo(json.dumps(result.to_json(), indent=2))
+        echo(json.dumps(result.to_json(), indent=2))
     else:
-        console = _console()
+        console = make_console()
         render_plan(result, console, read_seconds=took)
         if out:
-            console.print(f"\nSaved the plan to {out}. Apply exactly this plan with: policygen apply --plan {out}")
+            console.print(f"\nSaved the plan to {out}. Apply exactly this plan with: policygen apply --plan {out}",
+                          markup=False)
     return result
 
 
@@ -163,10 +161,10 @@ def apply(
     """
     from policygen.azure.apply import DEFAULT_CONCURRENCY, ApplyInterrupted, execute
     from policygen.azure.plan import Plan
-    from policygen.azure.views import ApplyProgress, render_apply_result, render_plan
     from policygen.azure.workflow import check_saved_plan, connect, plan_build
+    from policygen.views.deploy import ApplyProgress, render_apply_result, render_plan
 
-    console = _console()
+    console = make_console()
     conc = concurrency or DEFAULT_CONCURRENCY
     if plan_file is not None:
         saved = Plan.read(plan_file)
@@ -177,7 +175,8 @@ def apply(
             arm = connect(saved.target, concurrency=conc)
             check_saved_plan(saved, arm, concurrency=conc)
         the_plan = saved
-        console.print(f"Applying saved plan {plan_file} to environment [bold]{saved.target.env}[/].")
+        console.print(f"Applying saved plan {escape(str(plan_file))} to environment "
+                      f"[bold]{escape(saved.target.env)}[/].")
     else:
         build, target = _build_and_target(pack, env)
         with azure_errors(target.endpoint):
@@ -224,11 +223,11 @@ def remediate(
     One task per initiative member of each deployed assignment, unless an equivalent task is still running.
     """
     from policygen.azure.remediate import run_remediation, tasks_for
-    from policygen.azure.views import RemediationProgress, render_remediation
     from policygen.azure.workflow import connect, remediation_setup
+    from policygen.views.deploy import RemediationProgress, render_remediation
 
     build, target = _build_and_target(pack, env)
-    console = _console()
+    console = make_console()
     with azure_errors(target.endpoint):
         arm = connect(target)
         setup = remediation_setup(build, target, arm, only=assignment)
@@ -252,14 +251,14 @@ def status(
 ) -> None:
     """Compliance per assignment of this pack (from policy states)."""
     from policygen.azure.status import compliance
-    from policygen.azure.views import render_status
     from policygen.azure.workflow import connect, deployed_assignments
+    from policygen.views.deploy import render_status
 
     build, target = _build_and_target(pack, env)
     with azure_errors(target.endpoint):
         arm = connect(target)
         rows = compliance(arm, deployed_assignments(build, target, arm))
-    render_status(rows, _console(), title=f"Compliance in {target.env}", members=members)
+    render_status(rows, make_console(), title=f"Compliance in {target.env}", members=members)
     raise typer.Exit(ExitCode.OK)
 
 
@@ -275,7 +274,8 @@ def demo(
     Starts the bundled emulator with the local seed, builds, validates and tests the pack, shows the plan,
     applies it, remediates, and prints compliance before and after. Exits non-zero if any step fails.
     """
-    from policygen.azure.demo import run_demo
+    from policygen.tasks.demo import run_demo
+    from policygen.views.demo import DemoView
 
-    ok = run_demo(pack, _console(), verbose=not quiet)
-    raise typer.Exit(ExitCode.OK if ok else ExitCode.FINDINGS)
+    result = run_demo(pack, DemoView(make_console(), verbose=not quiet))
+    raise typer.Exit(ExitCode.OK if result.ok else ExitCode.FINDINGS)

@@ -155,4 +155,4 @@ def cli(args: list[str], input: str | None = None) -> CliResult:  # noqa: A002 -
 
     with CliRunner().isolation(input=input) as (_, _, output):
         code = run(args)
-    return CliResult(code, output.getvalue().decode("utf-8"))
+        return CliResult(code, output.getvalue().decode("utf-8"))

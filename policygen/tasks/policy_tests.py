@@ -1,0 +1,34 @@
+"""`policygen test`: compile a pack once and run the unit tests its definition intents declare."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from policygen.artefacts import Build
+
+
+@dataclass
+class PolicyTestRun:
+    build: Build
+    run: Any  # evaluate.testing.TestRun
+    keyword: str | None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.run.failed)
+
+
+def run_policy_tests(pack: Path, *, env: str | None = None, aliases: Sequence[Path] = (),
+                     keyword: str | None = None) -> PolicyTestRun:
+    """Tests whose `definition::name` contains `keyword` (case-insensitive), all when None."""
+    from policygen.arm.aliases import load_catalogue
+    from policygen.evaluate.testing import run_tests
+    from policygen.render import compile_pack
+
+    build = compile_pack(pack, env=env)
+    cases = [c for c in build.tests if not keyword or keyword.lower() in f"{c.definition}::{c.name}".lower()]
+    return PolicyTestRun(build, run_tests(build.definitions, cases, catalogue=load_catalogue(list(aliases))),
+                         keyword)
