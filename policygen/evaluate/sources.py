@@ -54,10 +54,6 @@ def arm_unescaped(definition: Any) -> Any:
     return _unescape_all(definition) if escaped and not live else definition
 
 
-def is_pack(path: Path) -> bool:
-    return path.is_dir() and (path / "policygen.yaml").is_file()
-
-
 def filter_parameters(props: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
     """Only the parameters this definition declares (one `--parameters` file serves many definitions)."""
     declared = {k.lower() for k in (props.get("parameters") or {})}

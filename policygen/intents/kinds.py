@@ -1,4 +1,5 @@
-"""The intent kinds and their resource-type table (`kinds.yaml`), loaded once."""
+"""The intent kinds and their resource-type table (`kinds.yaml`), loaded once: part of the pack's vocabulary,
+read by the intents schema and by render."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ class Table:
 
 @cache
 def load_table() -> Table:
-    text = resources.files("policygen.render").joinpath("kinds.yaml").read_text(encoding="utf-8")
+    text = resources.files("policygen.intents").joinpath("kinds.yaml").read_text(encoding="utf-8")
     raw = yaml.safe_load(text)
     kinds = {
         name: Kind(

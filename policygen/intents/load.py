@@ -16,10 +16,10 @@ from pydantic import BaseModel, ValidationError
 
 from policygen.errors import Diagnostic, DiagnosticSink, InputError
 from policygen.intents.models import AssignmentIntent, DefinitionIntent, InitiativeIntent, PackFile
+from policygen.intents.pack import SETTINGS_FILE
 from policygen.intents.yamlload import key_position, load_yaml, position
 
 M = TypeVar("M", bound=BaseModel)
-SETTINGS_FILE = "policygen.yaml"
 FOLDERS = {"definitions": DefinitionIntent, "initiatives": InitiativeIntent, "assignments": AssignmentIntent}
 
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from policygen.intents.kinds import load_table
 from policygen.intents.models import AssignmentIntent, DefinitionIntent, InitiativeIntent, PackFile
-from policygen.render.kinds import load_table
 
 SCHEMA_FILES = {
     "pack.schema.json": PackFile,

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from policygen.artefacts import FOLDERS, Build, PackSettings
 from policygen.errors import DiagnosticSink, InputError
+from policygen.intents.kinds import load_table
 from policygen.intents.load import load_pack
 from policygen.intents.models import EnvironmentSpec
 from policygen.render.assignments import render_assignment
 from policygen.render.definitions import render_definition_intent
 from policygen.render.initiatives import render_initiative
-from policygen.render.kinds import load_table
 
 
 def compile_pack(pack_dir: Path | str, env: str | None = None) -> Build:

@@ -12,11 +12,11 @@ import jsonschema
 
 from policygen.artefacts import Artefact, Expectation, SourceRef, TestCase
 from policygen.errors import DiagnosticSink
+from policygen.intents.kinds import Kind, Table
 from policygen.intents.load import Loaded
 from policygen.intents.models import DefinitionIntent
 from policygen.intents.yamlload import to_plain
 from policygen.render.environment import make_environment
-from policygen.render.kinds import Kind, Table
 
 MAX_NAME = 64
 REMEDIATING = {"Modify", "DeployIfNotExists"}

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from policygen.intents.kinds import load_table
 
 from policygen.arm.aliases import is_non_alias_field, shipped_catalogue
+from policygen.intents.kinds import load_table
 from policygen.render import compile_pack
 from tests.render.helpers import fields_in, write_pack
 
