@@ -10,15 +10,16 @@ from __future__ import annotations
 import gc
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from policygen.arm.effects import EXISTENCE
 from policygen.errors import Diagnostic, InputError
 from policygen.evaluate.effects import extension_parent, id_scope
 from policygen.evaluate.errors import EvaluationFailure
-from policygen.evaluate.policy import EXISTENCE_EFFECTS, CompiledPolicy
+from policygen.evaluate.policy import CompiledPolicy
 from policygen.evaluate.runtime import EvalContext, Scope
 from policygen.evaluate.values import reset_key_cache
 
@@ -70,36 +71,50 @@ def resource_label(resource: dict) -> str:
 class RelatedIndex:
     """Lookups of candidate related resources without scanning the whole inventory per resource."""
 
-    def __init__(self, resources: Sequence[dict], types: frozenset[str] | None = None):
-        """Index `resources` (only those of `types`, lower-case, when given)."""
+    def __init__(self, resources: Iterable[dict] = (), types: frozenset[str] | None = None):
+        """Index `resources` (only those of `types`, lower-case, when given; more through `add`)."""
+        self.types = types
         self.by_parent: dict[tuple[str, str], list[dict]] = defaultdict(list)
         self.by_rg: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
         self.by_sub: dict[tuple[str, str], list[dict]] = defaultdict(list)
         self.no_id: dict[str, list[dict]] = defaultdict(list)
         for r in resources:
-            t = r.get("type")
-            if not isinstance(t, str):
-                continue
-            t = t.lower()
-            if types is not None and t not in types:
-                continue
-            rid = r.get("id")
-            if not isinstance(rid, str):
-                self.no_id[t].append(r)
-                continue
-            rid_l = rid.lower()
-            parents = {rid_l.rsplit("/", 2)[0]}
-            ext = extension_parent(rid_l)
-            if ext:
-                parents.add(ext)
-            for p in parents:
-                self.by_parent[(t, p)].append(r)
-            sub, rg = id_scope(rid)
-            # extension resources of another resource are only ever related to that resource
-            if sub and not (ext and "/providers/" in ext):
-                self.by_sub[(t, sub)].append(r)
-                if rg:
-                    self.by_rg[(t, sub, rg)].append(r)
+            self.add(r)
+
+    @classmethod
+    def for_policies(cls, policies: Sequence[tuple[str, CompiledPolicy]]) -> RelatedIndex | None:
+        """An empty index of the related types the existence policies ask for (None: no such policy);
+        a policy whose `details.type` depends on the resource makes it keep every type."""
+        wanted = {p.related_type for _, p in policies if p.effect in EXISTENCE}
+        if not wanted:
+            return None
+        return cls((), None if None in wanted else frozenset(wanted))  # type: ignore[arg-type]
+
+    def add(self, r: dict) -> None:
+        """Keep `r` when its type is one the policies ask for, under the keys they look it up by."""
+        t = r.get("type")
+        if not isinstance(t, str):
+            return
+        t = t.lower()
+        if self.types is not None and t not in self.types:
+            return
+        rid = r.get("id")
+        if not isinstance(rid, str):
+            self.no_id[t].append(r)
+            return
+        rid_l = rid.lower()
+        parents = {rid_l.rsplit("/", 2)[0]}
+        ext = extension_parent(rid_l)
+        if ext:
+            parents.add(ext)
+        for p in parents:
+            self.by_parent[(t, p)].append(r)
+        sub, rg = id_scope(rid)
+        # extension resources of another resource are only ever related to that resource
+        if sub and not (ext and "/providers/" in ext):
+            self.by_sub[(t, sub)].append(r)
+            if rg:
+                self.by_rg[(t, sub, rg)].append(r)
 
     def candidates(self, policy: CompiledPolicy, resource: dict, all_resources: Sequence[dict]) -> Sequence[dict]:
         t = policy.related_type
@@ -144,6 +159,9 @@ def evaluate_inventory(
     progress: Callable[[int], None] | None = None,
     context: EvalContext | None = None,
     explain: bool = False,
+    related_index: RelatedIndex | None = None,
+    start: int = 0,
+    stop: int | None = None,
 ) -> Iterator[ImpactRow]:
     """Yield a row for every applicable (policy, resource) pair (mode, type index and the
     policy-applicability rules), resources in inventory order.
@@ -152,16 +170,18 @@ def evaluate_inventory(
     shared by all its policies (derived context computed at most once); each policy runs only the part
     of its `if` the type index does not already guarantee. `explain=True` re-runs flagged pairs with a
     trace to fill `reason`. `progress(n)` is called with the number of resources processed since the
-    last call.
+    last call. `start`/`stop` evaluate one slice of `resources` (a worker's share) against
+    `related_index`, built once over the whole inventory (`RelatedIndex.for_policies` + `add`).
     """
-    existence = [p for _, p in policies if p.effect in EXISTENCE_EFFECTS]
-    related_index = None
-    if existence:
-        wanted = {p.related_type for p in existence}
-        related_index = RelatedIndex(resources, None if None in wanted else frozenset(wanted))  # type: ignore[arg-type]
+    if related_index is None:
+        related_index = RelatedIndex.for_policies(policies)
+        if related_index is not None:
+            for r in resources:
+                related_index.add(r)
     plans: dict[str, list[tuple]] = {}
     step = 0
-    for resource in resources:
+    for i in range(start, len(resources) if stop is None else min(stop, len(resources))):
+        resource = resources[i]
         if type(resource) is not dict:
             continue
         rtype = resource.get("type")
@@ -224,7 +244,7 @@ def _plan_entry(name: str, pol: CompiledPolicy) -> tuple:
         kind = _DENY
     elif effect == "disabled":
         kind = _DISABLED
-    elif effect in EXISTENCE_EFFECTS:
+    elif effect in EXISTENCE:
         kind = _EXISTENCE
     elif effect in _SIMPLE:
         kind = _SIMPLE_KIND
@@ -268,9 +288,23 @@ def resources_from_json(data: Any, source: str = "<inventory>") -> list[dict]:
     return [r for r in data if isinstance(r, dict)]
 
 
-def load_inventory(path: Path) -> list[dict]:
-    data = load_json_file(path, "inventory")
-    return resources_from_json(data, str(path))
+def load_inventory(path: Path | Sequence[Path], related: RelatedIndex | None = None) -> list[dict]:
+    """The resources of one inventory file or several (folders: their pages), streamed so the file's
+    text and its parsed form are never held together; each is also offered to `related`."""
+    from policygen.evaluate.stream import iter_resources
+
+    paths = [path] if isinstance(path, Path | str) else list(path)
+    enabled = gc.isenabled()
+    gc.disable()  # see load_json_file: the parsed tree is acyclic
+    try:
+        out = list(iter_resources([Path(p) for p in paths]))
+        if related is not None:
+            for r in out:
+                related.add(r)
+        return out
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def load_json_file(path: Path, what: str) -> Any:
