@@ -38,7 +38,8 @@ def _missing(name: str) -> ArmError:
 
 
 def _put(item: Item) -> Response:
-    return Response(201, public(put_assignment(item.emu, item.scope, item.name, item.req.json())))
+    obj = put_assignment(item.emu, item.scope, item.name, item.req.json(), item.match.scope)
+    return Response(201, public(obj))
 
 
 def _patch(item: Item) -> Response:
@@ -107,8 +108,9 @@ def _identity(emu: Context, rid: str, requested: dict | None, existing: dict | N
     raise bad_request("InvalidPolicyAssignmentIdentity", f"Identity type '{itype}' is not supported.")
 
 
-def put_assignment(emu: Context, scope_id: str, name: str, body: dict) -> dict:
-    hierarchy.require_scope(emu, parse_scope(scope_id), scope_id)
+def put_assignment(emu: Context, scope_id: str, name: str, body: dict, scope: Scope | None = None) -> dict:
+    """Create or replace an assignment at `scope_id` (`scope` is it parsed, when the caller has it)."""
+    hierarchy.require_scope(emu, scope or parse_scope(scope_id), scope_id)
     rid = f"{scope_id}{SEGMENT}{name}"
     existing = emu.store.get("policyAssignments", rid)
     props = copy_json(body.get("properties") or {})

@@ -23,10 +23,15 @@ class Item:
 
     emu: Context
     req: Request
-    scope: str  # the scope as requested, no trailing slash ('' is the tenant)
+    match: Match  # `match.scope` is the parsed scope
     name: str
     rid: str
     existing: dict | None
+
+    @property
+    def scope(self) -> str:
+        """The scope as requested, no trailing slash ('' is the tenant)."""
+        return self.match.scope_text
 
 
 Lister = Callable[[Context, Match, "str | None"], list[dict]]
@@ -59,7 +64,7 @@ class Collection:
             return paged(req, self.list(emu, m, req.q("$filter")), default_top=emu.config.page_size)
         rid = f"{m.scope_text}{self.segment}{name}"
         with emu.store.lock:
-            item = Item(emu, req, m.scope_text, name, rid, emu.store.get(self.kind, rid))
+            item = Item(emu, req, m, name, rid, emu.store.get(self.kind, rid))
             return self._item(item, (m.get("action") or "").lower())
 
     def _item(self, item: Item, action: str) -> Response:

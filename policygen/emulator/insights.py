@@ -23,20 +23,21 @@ _AUTH_OBJ = re.compile(
 )
 
 
-def _target(emu: Context, scope: str) -> dict[str, Any]:
+def _target(emu: Context, m: Match) -> dict[str, Any]:
     """Where a query looks: a scope, optionally narrowed to one assignment or (set) definition."""
-    m = _AUTH_OBJ.match(scope)
-    if m:
-        base = m.group("scope")
+    scope = m.scope_text
+    obj = _AUTH_OBJ.match(scope)
+    if obj:
+        base = obj.group("scope")
         hierarchy.require_scope(emu, parse_scope(base))
-        if m.group("kind").lower() == "policyassignments":
+        if obj.group("kind").lower() == "policyassignments":
             if not emu.store.get("policyAssignments", scope):
                 raise ArmError(
-                    404, "PolicyAssignmentNotFound", f"The policy assignment '{m.group('name')}' is not found."
+                    404, "PolicyAssignmentNotFound", f"The policy assignment '{obj.group('name')}' is not found."
                 )
             return {"scope": base, "assignment_id": scope}
         return {"scope": base, "definition_id": scope}
-    hierarchy.require_scope(emu, parse_scope(scope))
+    hierarchy.require_scope(emu, m.scope)
     return {"scope": scope}
 
 
@@ -113,21 +114,21 @@ def _filter(docs: list[dict], flt: str | None) -> list[dict]:
     return out
 
 
-def _states(emu: Context, scope: str) -> list[compliance.State]:
-    t = _target(emu, scope)
+def _states(emu: Context, m: Match) -> list[compliance.State]:
+    t = _target(emu, m)
     return compliance.compute(
         emu, t["scope"], assignment_id=t.get("assignment_id"), definition_id=t.get("definition_id")
     )
 
 
 def policy_states(emu: Context, req: Request, m: Match) -> Response:
-    scope, action = m.scope_text, m["action"].lower()
+    action = m["action"].lower()
     if action == "triggerevaluation":
-        return _trigger(emu, req, scope)
+        return _trigger(emu, req, m)
     if req.method not in ("POST", "GET"):
         raise ArmError(405, "MethodNotAllowed", "Use POST.")
     stamp = now_iso()
-    docs = [state_document(emu, st, stamp) for st in _states(emu, scope)]
+    docs = [state_document(emu, st, stamp) for st in _states(emu, m)]
     docs.sort(
         key=lambda d: (d["resourceId"].lower(), d["policyAssignmentId"].lower(), d["policyDefinitionReferenceId"])
     )
@@ -224,10 +225,11 @@ def _summary(req: Request, docs: list[dict]) -> dict:
     return {"@odata.id": None, "@odata.context": None, "results": results, "policyAssignments": assignments}
 
 
-def _trigger(emu: Context, req: Request, scope: str) -> Response:
+def _trigger(emu: Context, req: Request, m: Match) -> Response:
     if req.method != "POST":
         raise ArmError(405, "MethodNotAllowed", "triggerEvaluation is a POST.")
-    s = hierarchy.require_scope(emu, parse_scope(scope))
+    scope = m.scope_text
+    s = hierarchy.require_scope(emu, m.scope)
     if s.kind not in (ScopeKind.SUBSCRIPTION, ScopeKind.RESOURCE_GROUP):
         raise bad_request("InvalidScope", "On-demand evaluation is available at subscription or resource group scope.")
     op = guid("evaluation", scope)

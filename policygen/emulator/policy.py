@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from policygen.arm.scopes import ScopeKind
+from policygen.arm.scopes import Scope, ScopeKind
 from policygen.emulator import checks, hierarchy
 from policygen.emulator.context import Context
 from policygen.emulator.core import (
@@ -82,10 +82,11 @@ def _ref_id(set_name: str, index: int, def_id: str) -> str:
 # --------------------------------------------------------------------------- definitions
 
 
-def definition_scope(emu: Context, scope: str) -> str:
+def definition_scope(emu: Context, scope: str, parsed: Scope | None = None) -> str:
+    """The scope of definitions at `scope` ('' for the built-ins), which must be a management group or subscription."""
     scope = scope.rstrip("/")
     if scope:
-        s = hierarchy.require_scope(emu, parse_scope(scope), scope)
+        s = hierarchy.require_scope(emu, parsed or parse_scope(scope), scope)
         if s.kind not in (ScopeKind.MANAGEMENT_GROUP, ScopeKind.SUBSCRIPTION):
             raise bad_request(
                 "InvalidPolicyDefinitionScope",
@@ -123,7 +124,7 @@ def _list_filter(req: Request, items: list[dict], scope: str) -> list[dict]:
 
 def definitions(emu: Context, req: Request, m: Match) -> Response:
     kind = KIND[m["kind"].lower()]
-    scope = definition_scope(emu, m["scope"])
+    scope = definition_scope(emu, m.scope_text, m.scope)
     name = m.get("name")
     if not name:
         if req.method != "GET":
@@ -297,7 +298,7 @@ def _refresh_versions(emu: Context, kind: str, obj: dict) -> None:
 def versions(emu: Context, req: Request, m: Match) -> Response:
     kind = KIND[m["kind"].lower()]
     vkind = kind[:-1] + "Versions"
-    scope = definition_scope(emu, m["scope"])
+    scope = definition_scope(emu, m.scope_text, m.scope)
     name, ver = m["name"], m.get("ver")
     base_id = f"{scope}{AUTH}{kind}/{name}"
     with emu.store.lock:
@@ -386,7 +387,7 @@ def list_all_versions(emu: Context, req: Request, m: Match) -> Response:
     if req.method != "POST":
         raise ArmError(405, "MethodNotAllowed", "Use POST.")
     kind = "policyDefinitions" if "setdefinition" not in m["op"].lower() else "policySetDefinitions"
-    scope = definition_scope(emu, m["scope"])
+    scope = definition_scope(emu, m.scope_text, m.scope)
     if not scope:
         items = [_builtin_version(b) for b in emu.builtins.all(kind)]
     else:
