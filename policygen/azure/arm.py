@@ -17,6 +17,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 
 from policygen.arm.scopes import Scope, ScopeKind, parse_scope
+from policygen.azure.pacing import Pacing
 from policygen.azure.retry import CallStats, Notify, RetrySettings, call_with_retries
 from policygen.azure.target import Target
 
@@ -85,17 +86,23 @@ class Clients:
 
 
 class Arm:
-    """Scope-aware ARM operations with retries. Reads return REST dicts; writes return the server's reply."""
+    """Scope-aware ARM operations with retries. Reads return REST dicts; writes return the server's reply.
 
-    def __init__(self, clients: Clients, settings: RetrySettings | None = None, stats: CallStats | None = None):
+    Every call is paced with the others of its ARM operation class (read, write, delete: ARM's buckets;
+    POST queries count as writes there, as the HTTP method decides)."""
+
+    def __init__(self, clients: Clients, settings: RetrySettings | None = None, stats: CallStats | None = None,
+                 pacing: Pacing | None = None):
         self.clients = clients
         self.settings = settings or RetrySettings()
         self.stats = stats or CallStats()
+        self.pacing = pacing or Pacing(64, self.settings.clock)
 
     def _call(self, fn: Callable[[], Any], *, write: bool = False, principal_retry: bool = False,
-              on_retry: Notify | None = None) -> Any:
+              on_retry: Notify | None = None, op_class: str | None = None) -> Any:
+        pacer = self.pacing[op_class or ("write" if write else "read")]
         return call_with_retries(fn, self.settings, self.stats, write=write, principal_retry=principal_retry,
-                                 on_retry=on_retry)
+                                 on_retry=on_retry, pacer=pacer)
 
     def _list(self, make_pager: Callable[[], Any], on_retry: Notify | None = None) -> list[dict[str, Any]]:
         return self._call(lambda: [as_dict(x) for x in make_pager()], on_retry=on_retry)
@@ -158,7 +165,7 @@ class Arm:
             fn = lambda: ops.delete_at_management_group(scope.management_group, name, **NO_RETRY)  # noqa: E731
         else:
             fn = lambda: ops.delete(name, **NO_RETRY)  # noqa: E731
-        self._call(fn, write=True, on_retry=on_retry)
+        self._call(fn, write=True, on_retry=on_retry, op_class="delete")
 
     # ------------------------------------------------------------------ assignments
 
@@ -188,7 +195,7 @@ class Arm:
 
     def delete_assignment(self, scope_id: str, name: str, on_retry: Notify | None = None) -> None:
         ops = self.clients.policy(parse_scope(scope_id).subscription).policy_assignments
-        self._call(lambda: ops.delete(scope_id, name, **NO_RETRY), write=True, on_retry=on_retry)
+        self._call(lambda: ops.delete(scope_id, name, **NO_RETRY), write=True, on_retry=on_retry, op_class="delete")
 
     # ------------------------------------------------------------------ role assignments
 
@@ -209,7 +216,7 @@ class Arm:
 
     def delete_role_assignment(self, scope_id: str, name: str, on_retry: Notify | None = None) -> None:
         ops = self.clients.authorization(parse_scope(scope_id).subscription).role_assignments
-        self._call(lambda: ops.delete(scope_id, name, **NO_RETRY), write=True, on_retry=on_retry)
+        self._call(lambda: ops.delete(scope_id, name, **NO_RETRY), write=True, on_retry=on_retry, op_class="delete")
 
     # ------------------------------------------------------------------ remediation
 
@@ -283,7 +290,7 @@ class Arm:
                                                              query_options=opts, **NO_RETRY)
         else:
             raise ValueError(f"cannot summarize compliance at {scope_id}")
-        return as_dict(self._call(fn))
+        return as_dict(self._call(fn, op_class="write"))
 
     def query_states(self, scope_id: str, assignment_id: str | None = None) -> list[dict[str, Any]]:
         """Latest policy states (one row per resource x policy) at a scope, optionally for one assignment."""

@@ -1,5 +1,6 @@
-"""Retries for ARM calls: backoff on 429/5xx and dropped connections honouring Retry-After, and the longer
-`PrincipalNotFound` wait while a new managed identity replicates through Entra ID.
+"""Retries for ARM calls: throttling and server errors retried within a time budget, paced with the other
+calls of the same class (`policygen.azure.pacing`); dropped connections; and the longer `PrincipalNotFound`
+wait while a new managed identity replicates through Entra ID.
 
 The SDK's own RetryPolicy is switched off per call (`retry_total=0`) so there is exactly one retry layer, it
 is the same for every client, and every retry is visible to the progress display and the summary.
@@ -16,8 +17,11 @@ from typing import Any, TypeVar
 
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
+from policygen.azure.pacing import Pacer
+
 T = TypeVar("T")
 RETRY_STATUS = {408, 429, 500, 502, 503, 504}
+THROTTLE_STATUS = {429, 503}  # the server asks us to slow down: pace every call of the class
 
 
 @dataclass
@@ -25,13 +29,16 @@ class RetrySettings:
     """How hard to try. Tests shrink the waits; the defaults follow ARM guidance (about 5 minutes for
     PrincipalNotFound, as terraform-provider-azurerm does)."""
 
-    attempts: int = 8  # per call, for 429 / 5xx / dropped connections
+    budget_s: float = 600.0  # per call: stop retrying 429 / 5xx / dropped connections after this long
+    attempts: int = 8  # per call, for 5xx / dropped connections (429 is paced, not counted: see budget_s)
     connect_attempts: int = 4  # a request that could not be sent (refused, DNS): the endpoint is likely down
     base_s: float = 0.5  # first backoff (doubling, full jitter) when the server names no Retry-After
-    cap_s: float = 30.0  # longest single wait
+    cap_s: float = 30.0  # longest single backoff without Retry-After
+    jitter: float = 0.25  # extra wait past Retry-After: up to this fraction of it (at least up to base_s)
     principal_timeout_s: float = 300.0  # keep retrying PrincipalNotFound this long
     principal_base_s: float = 1.0
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
 
 
 @dataclass
@@ -80,60 +87,169 @@ def retry_after(exc: BaseException) -> float | None:
     return None
 
 
+def jittered(settings: RetrySettings, hinted: float) -> float:
+    """Retry-After plus a random extra moment: never earlier than the server asked, never all at once."""
+    return hinted + random.uniform(0.0, max(settings.jitter * hinted, settings.base_s))
+
+
 Notify = Callable[[str, int, float], None]  # (reason, attempt, delay seconds)
 
 
-def call_with_retries(fn: Callable[[], T], settings: RetrySettings, stats: CallStats, *,
-                      principal_retry: bool = False, on_retry: Notify | None = None, write: bool = False) -> T:
-    """Run `fn` (one ARM request, or one paged listing) until it succeeds or retrying is pointless."""
-    attempt = 0
+class GiveUp(Exception):
+    """Internal: retrying is pointless or over budget; re-raise the request's own error."""
+
+
+@dataclass
+class _Attempts:
+    """The retry bookkeeping of one call: what to wait after each failure, and when to stop."""
+
+    settings: RetrySettings
+    stats: CallStats
+    principal_retry: bool
+    started: float
+    tries: int = 0  # failed attempts of any kind
+    attempt: int = 0  # 5xx / connection failures so far (429 and PrincipalNotFound are not counted)
+    unsent: int = 0
     principal_started: float | None = None
-    principal_attempt = 0
-    unsent = 0  # requests that could not even be sent
-    while True:
-        attempt += 1
-        stats.add(requests=1, **({"writes": 1} if write else {"reads": 1}))
-        try:
-            return fn()
-        except (ServiceRequestError, ServiceResponseError) as exc:
-            stats.add(connection_errors=1)
-            unsent += isinstance(exc, ServiceRequestError)
-            if attempt >= settings.attempts or unsent >= settings.connect_attempts:
-                raise
-            delay, reason = _backoff(settings, attempt), f"connection error ({type(exc).__name__})"
-        except HttpResponseError as exc:
-            status, code = status_of(exc), error_code(exc)
-            if principal_retry and status == 400 and code == "PrincipalNotFound":
-                now = time.monotonic()
-                principal_started = principal_started or now
-                if now - principal_started >= settings.principal_timeout_s:
-                    raise
-                principal_attempt += 1
-                attempt -= 1  # replication waits do not use up the transient-error budget
-                stats.add(principal_waits=1)
-                delay = min(settings.cap_s, settings.principal_base_s * 2 ** min(principal_attempt - 1, 6))
-                delay = min(delay, max(0.0, settings.principal_timeout_s - (now - principal_started)))
-                reason = "PrincipalNotFound (identity replicating)"
-            elif status in RETRY_STATUS:
-                stats.add(**({"throttled": 1} if status == 429 else {"server_errors": 1}))
-                if attempt >= settings.attempts:
-                    raise
-                hinted = retry_after(exc)
-                delay = min(settings.cap_s, hinted) if hinted is not None else _backoff(settings, attempt)
-                reason = f"{status} {code}".strip()
+    principal_attempt: int = 0
+
+    def after(self, exc: Exception) -> tuple[float, str, str]:
+        """(delay, reason, kind) for a failed attempt, kind in throttle | transient | principal; GiveUp when
+        the error is final or the budget is spent."""
+        self.tries += 1
+        if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+            return self._connection(exc)
+        if not isinstance(exc, HttpResponseError):
+            raise GiveUp
+        status, code = status_of(exc), error_code(exc)
+        if self.principal_retry and status == 400 and code == "PrincipalNotFound":
+            return self._principal()
+        if status not in RETRY_STATUS:
+            raise GiveUp
+        self.stats.add(**({"throttled": 1} if status == 429 else {"server_errors": 1}))
+        hinted = retry_after(exc)
+        if status != 429:
+            self._count()
+        delay = jittered(self.settings, hinted) if hinted is not None else self._backoff()
+        kind = "throttle" if status in THROTTLE_STATUS else "transient"
+        return self._within_budget(delay), f"{status} {code}".strip(), kind
+
+    def _connection(self, exc: Exception) -> tuple[float, str, str]:
+        self.stats.add(connection_errors=1)
+        self.unsent += isinstance(exc, ServiceRequestError)
+        self._count()
+        if self.unsent >= self.settings.connect_attempts:
+            raise GiveUp
+        return self._within_budget(self._backoff()), f"connection error ({type(exc).__name__})", "transient"
+
+    def _principal(self) -> tuple[float, str, str]:
+        s = self.settings
+        now = s.clock()
+        self.principal_started = self.principal_started if self.principal_started is not None else now
+        waited = now - self.principal_started
+        if waited >= s.principal_timeout_s:
+            raise GiveUp
+        self.principal_attempt += 1
+        self.stats.add(principal_waits=1)
+        delay = min(s.cap_s, s.principal_base_s * 2 ** min(self.principal_attempt - 1, 6))
+        return min(delay, s.principal_timeout_s - waited), "PrincipalNotFound (identity replicating)", "principal"
+
+    def _count(self) -> None:
+        self.attempt += 1
+        if self.attempt >= self.settings.attempts:
+            raise GiveUp
+
+    def _within_budget(self, delay: float) -> float:
+        if self.settings.clock() + delay - self.started > self.settings.budget_s:
+            raise GiveUp
+        return delay
+
+    def _backoff(self) -> float:
+        """Full-jitter exponential backoff; the first retry waits up to `base_s`."""
+        ceiling = min(self.settings.cap_s, self.settings.base_s * 2 ** max(self.attempt - 1, 0))
+        return random.uniform(ceiling / 2, ceiling)
+
+    def elapsed(self) -> float:
+        return self.settings.clock() - self.started
+
+
+def call_with_retries(fn: Callable[[], T], settings: RetrySettings, stats: CallStats, *,
+                      principal_retry: bool = False, on_retry: Notify | None = None, write: bool = False,
+                      pacer: Pacer | None = None) -> T:
+    """Run `fn` (one ARM request, or one paged listing) until it succeeds or retrying is pointless.
+
+    With a `pacer` the call holds one of its slots while it runs and backs off (a throttled call keeps its
+    slot, so fewer calls compete for the bucket), and waits out the class's hold before every attempt.
+    An identity-replication wait gives its slot up: it is not congestion."""
+    state = _Attempts(settings, stats, principal_retry, settings.clock())
+    if pacer is not None:
+        pacer.acquire()
+    try:
+        while True:
+            _wait_for_hold(pacer, settings)
+            stats.add(requests=1, **({"writes": 1} if write else {"reads": 1}))
+            try:
+                result = fn()
+            except Exception as exc:
+                delay, reason, kind = _next_or_raise(state, exc, pacer)
             else:
-                raise
-        stats.add(retries=1)
-        if on_retry:
-            on_retry(reason, attempt, delay)
-        if delay > 0:
+                if pacer is not None:
+                    pacer.succeeded()
+                return result
+            stats.add(retries=1)
+            if on_retry:
+                on_retry(reason, state.tries, delay)
+            _pause(settings, pacer, delay, release=kind == "principal")
+    finally:
+        if pacer is not None:
+            pacer.release()
+
+
+def _next_or_raise(state: _Attempts, exc: Exception, pacer: Pacer | None) -> tuple[float, str, str]:
+    try:
+        delay, reason, kind = state.after(exc)
+    except GiveUp:
+        delay = -1.0
+    if delay < 0:
+        if _is_transport(exc):
+            raise _named(exc, state) from exc
+        raise exc
+    if kind == "throttle" and pacer is not None:
+        pacer.throttled(retry_after(exc) or delay)
+    return delay, reason, kind
+
+
+def _wait_for_hold(pacer: Pacer | None, settings: RetrySettings) -> None:
+    hold = pacer.wait_s() if pacer is not None else 0.0
+    if hold > 0:
+        settings.sleep(jittered(settings, hold))
+
+
+def _pause(settings: RetrySettings, pacer: Pacer | None, delay: float, *, release: bool) -> None:
+    if delay <= 0:
+        return
+    if release and pacer is not None:
+        pacer.release()
+        try:
             settings.sleep(delay)
+        finally:
+            pacer.acquire()
+        return
+    settings.sleep(delay)
 
 
-def _backoff(settings: RetrySettings, attempt: int) -> float:
-    """Full-jitter exponential backoff; the first retry waits up to `base_s`."""
-    ceiling = min(settings.cap_s, settings.base_s * 2 ** (attempt - 1))
-    return random.uniform(ceiling / 2, ceiling)
+def _is_transport(exc: BaseException) -> bool:
+    return isinstance(exc, (ServiceRequestError, ServiceResponseError))
+
+
+def _named(exc: BaseException, state: _Attempts) -> BaseException:
+    """A transport error raised after the last retry, naming the request it gave up on (query dropped:
+    paging links carry tokens) and how long it tried."""
+    where = getattr(exc, "policygen_request", None) or "an ARM request"
+    first = (str(exc).splitlines() or [type(exc).__name__])[0]
+    tries = state.tries
+    return type(exc)(f"{where} failed after {tries} attempt{'s' if tries != 1 else ''} in "
+                     f"{state.elapsed():.1f} s: {first}", error=exc)
 
 
 def kwargs_without_sdk_retry() -> dict[str, Any]:

@@ -11,6 +11,7 @@ from policygen.arm.scopes import key
 from policygen.artefacts import Build
 from policygen.azure.arm import Arm, Clients
 from policygen.azure.desired import derive, desired_state
+from policygen.azure.pacing import Pacing
 from policygen.azure.plan import Plan, ensure_not_stale, make_plan
 from policygen.azure.remote import ReadPlan, RemoteState, read_plan_for, read_remote
 from policygen.azure.retry import CallStats, RetrySettings
@@ -19,8 +20,11 @@ from policygen.azure.target import Target
 
 def connect(target: Target, *, concurrency: int = 32, settings: RetrySettings | None = None,
             credential: Any = None) -> Arm:
-    """An `Arm` for the target, with a connection pool sized for `concurrency`."""
-    return Arm(Clients(target, credential=credential, pool_size=concurrency), settings or RetrySettings(), CallStats())
+    """An `Arm` for the target, with a connection pool sized for `concurrency` and requests paced to at most
+    that many in flight per ARM operation class (fewer while throttled)."""
+    settings = settings or RetrySettings()
+    return Arm(Clients(target, credential=credential, pool_size=concurrency), settings, CallStats(),
+               Pacing(concurrency, settings.clock))
 
 
 @dataclass
