@@ -15,6 +15,7 @@ from typing import Any
 from policygen.arm import expressions as arm
 from policygen.arm.aliases import AliasCatalogue
 from policygen.arm.expressions import is_expression, unescape
+from policygen.arm.functions import is_banned
 from policygen.evaluate import functions as F
 from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
 from policygen.evaluate.paths import (
@@ -145,7 +146,7 @@ def compile_node(node: tuple, cc: CompileCtx) -> Compiled:
     if kind == "index":
         return _index(compile_node(node[1], cc), compile_node(node[2], cc))
     _, low, name, args = node
-    if low in F.DISALLOWED:
+    if is_banned(low):
         raise UnsupportedError(f"function {name}() is not allowed in policy rules")
     special = _SPECIAL.get(low)
     if special is not None:

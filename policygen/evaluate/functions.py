@@ -24,41 +24,6 @@ from policygen.evaluate.values import MISSING, get_ci, type_name
 
 PURE: dict[str, Callable[..., Any]] = {}
 
-# Functions Azure rejects in policy rules (RULE page, "Policy functions"); still fine in DINE templates.
-DISALLOWED = frozenset(
-    {
-        "copyindex",
-        "datetimeadd",
-        "datetimefromepoch",
-        "datetimetoepoch",
-        "deployment",
-        "environment",
-        "extensionresourceid",
-        "lambda",
-        "filter",
-        "map",
-        "reduce",
-        "sort",
-        "toobject",
-        "groupby",
-        "mapvalues",
-        "listaccountsas",
-        "listkeys",
-        "listsecrets",
-        "managementgroup",
-        "newguid",
-        "pickzones",
-        "providers",
-        "reference",
-        "resourceid",
-        "subscriptionresourceid",
-        "tenantresourceid",
-        "tenant",
-        "variables",
-        "managementgroupresourceid",
-    }
-)
-
 
 def fn(*names: str) -> Callable:
     def deco(f: Callable) -> Callable:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policygen.arm.aliases import AliasCatalogue, default_catalogue
+from policygen.arm.effects import EXISTENCE, KNOWN
 from policygen.evaluate.conditions import (
     Pred,
     applicability_condition,
@@ -34,26 +35,6 @@ from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
 from policygen.evaluate.expr import CompileCtx, Compiled, compile_value
 from policygen.evaluate.runtime import EvalContext, Scope
 from policygen.evaluate.values import reset_key_cache
-
-EFFECTS = frozenset(
-    {
-        "audit",
-        "deny",
-        "append",
-        "modify",
-        "disabled",
-        "auditifnotexists",
-        "deployifnotexists",
-        "denyaction",
-        "manual",
-        "mutate",
-        "addtonetworkgroup",
-        "enforcesetting",
-        "enforceregopolicy",
-        "auditaction",
-    }
-)
-EXISTENCE_EFFECTS = frozenset({"auditifnotexists", "deployifnotexists"})
 
 _SUBSCRIPTIONS = "microsoft.resources/subscriptions"
 _NOT_INDEXED = frozenset({"microsoft.resources/subscriptions", "microsoft.resources/resourcegroups"})
@@ -231,7 +212,7 @@ class CompiledPolicy:
     def is_applicable(self, scope: Scope) -> bool:
         """Applicability of a resource whose `if` is false: IfNotExists effects never apply then; other
         effects apply per their type/name/kind conditions (policy-applicability page)."""
-        if self.effect in EXISTENCE_EFFECTS:
+        if self.effect in EXISTENCE:
             return False
         if self.not_for_subscriptions and str(scope.resource.get("type", "")).lower() == _SUBSCRIPTIONS:
             return False
@@ -262,7 +243,7 @@ class CompiledPolicy:
                 reasons.append("not applicable: Azure records no compliance state (policy-applicability)")
                 return Outcome(False, effect, None, None, reasons, applicable=False)
             return Outcome(False, effect, True, None, reasons)
-        if effect in EXISTENCE_EFFECTS:
+        if effect in EXISTENCE:
             return self._existence(scope, related, reasons, explain)
         if effect in ("modify", "append"):
             return self._remediate(scope, reasons)
@@ -408,7 +389,7 @@ def compile_policy(
         except EvaluationFailure as exc:
             raise UnsupportedError(f"{name}: the effect cannot be resolved: {exc}") from None
         raise UnsupportedError(f"{name}: the effect must not depend on the resource")
-    if not isinstance(eff.value, str) or eff.value.lower() not in EFFECTS:
+    if not isinstance(eff.value, str) or eff.value.lower() not in KNOWN:
         raise UnsupportedError(f"{name}: unknown effect {eff.value!r}")
     effect = eff.value.lower()
     details = _compile_details(effect, then.get("details"), dcc, name)
@@ -430,7 +411,7 @@ def compile_policy(
 
 
 def _compile_details(effect: str, raw: Any, cc: CompileCtx, name: str) -> dict[str, Any]:
-    if effect in EXISTENCE_EFFECTS:
+    if effect in EXISTENCE:
         if not isinstance(raw, dict):
             raise UnsupportedError(f"{name}: {effect} needs details")
         d = lower_keys(raw)

@@ -11,20 +11,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from policygen.arm import effects
+
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 SEMVER_RE = r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$"
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-EFFECTS = (
-    "Audit",
-    "Deny",
-    "Disabled",
-    "Modify",
-    "Append",
-    "AuditIfNotExists",
-    "DeployIfNotExists",
-    "DenyAction",
-    "Manual",
-)
+# Intents write Resource Manager mode definitions: the effects not tied to a Resource Provider mode.
+INTENT_EFFECTS = effects.names(effects.GENERAL)
 
 
 class Strict(BaseModel):
@@ -58,10 +51,10 @@ class EffectSpec(Strict):
 
 
 def _canonical_effect(value: str) -> str:
-    for effect in EFFECTS:
-        if effect.lower() == str(value).lower():
-            return effect
-    raise ValueError(f"unknown effect {value!r}; expected one of {', '.join(EFFECTS)}")
+    name = effects.canonical(str(value))
+    if name is None or name not in INTENT_EFFECTS:
+        raise ValueError(f"unknown effect {value!r}; expected one of {', '.join(INTENT_EFFECTS)}")
+    return name
 
 
 class ParameterSpec(Strict):

@@ -5,14 +5,14 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from policygen.arm import effects
+from policygen.arm.scopes import ScopeError, ScopeKind, parse_scope
 from policygen.artefacts import Artefact, SourceRef
 from policygen.errors import DiagnosticSink
 from policygen.intents.load import Loaded
 from policygen.intents.models import AssignmentIntent, EnvironmentSpec
 from policygen.intents.yamlload import to_plain
-from policygen.render.definitions import REMEDIATING
 
-MG_PREFIX = "/providers/microsoft.management/managementgroups/"
 BUILTIN_PREFIX = "/providers/Microsoft.Authorization/policyDefinitions/"
 
 
@@ -27,7 +27,11 @@ def resolve_scope(value: str, env: EnvironmentSpec | None) -> str | None:
 
 def max_name_length(scope: str) -> int:
     """Assignment names are limited to 24 characters at management-group scope, 64 elsewhere."""
-    return 24 if scope.lower().startswith(MG_PREFIX) and scope.count("/") == 4 else 64
+    try:
+        at_mg = parse_scope(scope).kind is ScopeKind.MANAGEMENT_GROUP
+    except ScopeError:
+        at_mg = False
+    return 24 if at_mg else 64
 
 
 def render_assignment(
@@ -172,7 +176,7 @@ def _remediates(art: Artefact | None) -> bool:
     if art is None:
         return False
     allowed = art.properties.get("parameters", {}).get("effect", {}).get("allowedValues", [])
-    return bool(REMEDIATING & set(allowed))
+    return any(isinstance(v, str) and v.lower() in effects.REMEDIATING for v in allowed)
 
 
 def _target(

@@ -19,7 +19,6 @@ from policygen.intents.yamlload import to_plain
 from policygen.render.environment import make_environment
 
 MAX_NAME = 64
-REMEDIATING = {"Modify", "DeployIfNotExists"}
 
 
 def render_definition_intent(

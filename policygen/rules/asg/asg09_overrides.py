@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from policygen.arm.effects import DOCUMENTED
 from policygen.arm.expressions import is_expression
 from policygen.arm.lookup import ci_get, ci_key
 from policygen.rules.asg.common import ASG, ASSIGN, DEF_VERSION, selector_problems, target_of
@@ -76,8 +77,6 @@ class Overrides(Rule):
             return
         if len(ovs) > 10:
             yield doc.ptr(k), f"{len(ovs)} overrides; Azure allows at most 10"
-        from policygen.rules.eff.common import EFFECTS
-
         for i, ov in enumerate(ovs):
             p = doc.ptr(k, i)
             if not isinstance(ov, dict):
@@ -86,7 +85,7 @@ class Overrides(Rule):
             kind = str(ci_get(ov, "kind")).lower()
             value = ci_get(ov, "value")
             if kind == "policyeffect":
-                if not (isinstance(value, str) and value.lower() in EFFECTS):
+                if not (isinstance(value, str) and value.lower() in DOCUMENTED):
                     yield p, f"override value {value!r} is not an effect"
                 else:
                     for where, allowed in _effect_allowed_values(doc, ci_get(ov, "selectors")):

@@ -15,22 +15,6 @@ def _url(name: str) -> str:
     return f"https://learn.microsoft.com/azure/governance/policy/concepts/effect-{name}"
 
 
-EFFECTS = frozenset(
-    {
-        "addtonetworkgroup",
-        "append",
-        "audit",
-        "auditifnotexists",
-        "deny",
-        "denyaction",
-        "deployifnotexists",
-        "disabled",
-        "manual",
-        "modify",
-        "mutate",
-    }
-)
-
 ROLE_ID = re.compile(
     r"^(?:/subscriptions/[^/]+|/providers/Microsoft\.Management/managementGroups/[^/]+)?"
     r"/providers/Microsoft\.Authorization/roleDefinitions/[0-9a-fA-F-]{36}$",

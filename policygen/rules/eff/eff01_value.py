@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from policygen.arm.effects import DOCUMENTED, KNOWN
 from policygen.arm.lookup import ci_get, ci_key
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.eff.common import EFFECTS
 from policygen.rules.expr_facts import analyse
 from policygen.rules.model import Doc
 
 EFFECTS_URL = "https://learn.microsoft.com/azure/governance/policy/concepts/effect-basics"
-
-
-BUILTIN_ONLY_EFFECTS = frozenset({"enforcesetting", "enforceregopolicy", "auditaction"})
 
 
 class EffectValue(Rule):
@@ -29,7 +26,7 @@ class EffectValue(Rule):
         raw = doc.effect_raw
         if raw is None:
             return
-        valid = EFFECTS if doc.custom else EFFECTS | BUILTIN_ONLY_EFFECTS
+        valid = DOCUMENTED if doc.custom else KNOWN  # built-ins may use a few undocumented effects
         ptr = doc.effect_ptr
         if not isinstance(raw, str):
             yield ptr, f"effect must be a string, not {raw!r}"

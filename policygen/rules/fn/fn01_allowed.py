@@ -6,43 +6,12 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from policygen.arm.expressions import function_arity, is_expression
+from policygen.arm.functions import is_banned
 from policygen.arm.lookup import ci_key
 from policygen.rules.base import Hit, Rule, Severity
 from policygen.rules.expr_facts import analyse
 from policygen.rules.fn.common import RULE
 from policygen.rules.model import Doc, walk_strings
-
-BANNED = frozenset(
-    {
-        "copyindex",
-        "datetimeadd",
-        "datetimefromepoch",
-        "datetimetoepoch",
-        "deployment",
-        "environment",
-        "extensionresourceid",
-        "lambda",
-        "lambdavariables",
-        "filter",
-        "map",
-        "reduce",
-        "sort",
-        "toobject",
-        "mapvalues",
-        "groupby",
-        "managementgroup",
-        "managementgroupresourceid",
-        "newguid",
-        "pickzones",
-        "providers",
-        "reference",
-        "resourceid",
-        "subscriptionresourceid",
-        "tenantresourceid",
-        "tenant",
-        "variables",
-    }
-)
 
 
 @lru_cache(maxsize=32768)
@@ -54,7 +23,7 @@ def function_problems(text: str) -> tuple[str, ...]:
     out = []
     for call, _depth in info.calls:
         key = call.name.lower()
-        if key in BANNED or key.startswith("list"):
+        if is_banned(key):
             out.append(f"{call.name}() is not available in policy rules (only inside a deployment template)")
             continue
         arity = function_arity(key)
