@@ -81,6 +81,13 @@ def test_every_deliberate_difference_names_a_pair_and_a_reason(spec: dict[str, A
         assert isinstance(entry.get("when", {}), dict), entry
 
 
+def test_docs_say_how_each_definition_differs(build: Build) -> None:
+    text = (REPO / "docs" / "mlops-network-security.md").read_text(encoding="utf-8")
+    section = text.split("## How this differs from the built-in", 1)[1].split("\n## ", 1)[0]
+    missing = [name for name in build.definitions if f"`{name}`" not in section]
+    assert not missing, f"docs/mlops-network-security.md, 'How this differs from the built-in', lacks {missing}"
+
+
 # --------------------------------------------------------------------------- the comparison
 
 
