@@ -12,7 +12,25 @@ ALIAS = "https://learn.microsoft.com/azure/governance/policy/concepts/definition
 
 
 class AliasSpelling(Rule):
-    """Alias names match case-insensitively; spell them as the catalogue does."""
+    """Alias names match case-insensitively; spell them as the catalogue does.
+
+    Azure accepts any case, but reviewers and greps find the catalogue's spelling.
+
+    **Anti-pattern**
+
+    ```json
+    {"field": "Microsoft.Storage/storageAccounts/PublicNetworkAccess"}
+    ```
+
+    **Better**
+
+    ```json
+    {"field": "Microsoft.Storage/storageAccounts/publicNetworkAccess"}
+    ```
+
+    Code: ALS-01 (info)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-alias
+    """
 
     code = "ALS-01"
     name = "aliases.spelling"

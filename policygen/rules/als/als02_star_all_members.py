@@ -12,7 +12,28 @@ POSITIVE = frozenset({"equals", "like", "match", "matchinsensitively", "contains
 
 
 class StarAllMembers(Rule):
-    """A field condition on a `[*]` alias must hold for all members and is true for an empty array: use count."""
+    """A field condition on a `[*]` alias must hold for all members and is true for an empty array: use count.
+
+    A condition on a [*] alias holds only if every member matches, and is true for an empty array.
+
+    **Anti-pattern**
+
+    ```json
+    {"field": "Microsoft.Storage/storageAccounts/networkAcls.ipRules[*].action", "equals": "Allow"}
+    ```
+
+    **Better**
+
+    ```json
+    {"count": {"field": "Microsoft.Storage/storageAccounts/networkAcls.ipRules[*]",
+               "where": {"field": "Microsoft.Storage/storageAccounts/networkAcls.ipRules[*].action",
+                         "equals": "Allow"}},
+     "greater": 0}
+    ```
+
+    Code: ALS-02 (warning)
+    Source: https://learn.microsoft.com/azure/governance/policy/how-to/author-policies-for-arrays
+    """
 
     code = "ALS-02"
     name = "aliases.star_all_members"

@@ -26,7 +26,29 @@ STRING_FUNCS = frozenset(
 
 
 class FieldFunctionArray(Rule):
-    """`field('<[*] alias>')` returns an array (`[]` when missing), not a string."""
+    """`field('<[*] alias>')` returns an array (`[]` when missing), not a string.
+
+    String functions over an array fail or compare the wrong thing.
+
+    **Anti-pattern**
+
+    ```json
+    {"value": "[toLower(field('Microsoft.Storage/storageAccounts/networkAcls.ipRules[*].action'))]",
+     "equals": "allow"}
+    ```
+
+    **Better**
+
+    ```json
+    {"count": {"field": "Microsoft.Storage/storageAccounts/networkAcls.ipRules[*]",
+               "where": {"field": "Microsoft.Storage/storageAccounts/networkAcls.ipRules[*].action",
+                         "equals": "Allow"}},
+     "greater": 0}
+    ```
+
+    Code: ALS-03 (info)
+    Source: https://learn.microsoft.com/azure/governance/policy/how-to/author-policies-for-arrays
+    """
 
     code = "ALS-03"
     name = "aliases.field_function_array"

@@ -27,7 +27,27 @@ GENERATED = ("privateendpointconnections",)
 
 
 class KnownBadAliases(Rule):
-    """Types Policy never evaluates and RP-generated properties make a rule never fire."""
+    """Types Policy never evaluates and RP-generated properties make a rule never fire.
+
+    Policy does not evaluate some types (e.g. Microsoft.Resources/deployments) and never sees properties the
+    resource provider generates.
+
+    **Anti-pattern**
+
+    ```json
+    {"field": "type", "equals": "Microsoft.Resources/deployments"}
+    ```
+
+    **Better**
+
+    ```jsonc
+    {"field": "type", "equals": "Microsoft.Storage/storageAccounts"}   // the resources the deployment creates
+    ```
+
+    Code: ALS-04 (warning)
+    Source: https://github.com/Azure/azure-policy#known-issues
+    See also: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-alias
+    """
 
     code = "ALS-04"
     name = "aliases.known_bad"

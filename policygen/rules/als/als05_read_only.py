@@ -15,7 +15,28 @@ READ_ONLY_SUFFIXES = ("provisioningstate", "creationtime", "createdtime", "creat
 
 
 class PartialCoverageAliases(Rule):
-    """Read-only aliases (e.g. provisioningState) are absent from requests: useless for deny."""
+    """Read-only aliases (e.g. provisioningState) are absent from requests: useless for deny.
+
+    The service sets these properties; a create or update request does not carry them.
+
+    **Anti-pattern**
+
+    ```json
+    {"if": {"field": "Microsoft.Storage/storageAccounts/provisioningState", "equals": "Failed"},
+     "then": {"effect": "deny"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"if": {"field": "Microsoft.Storage/storageAccounts/provisioningState", "equals": "Failed"},
+     "then": {"effect": "audit"}}
+    ```
+
+    Code: ALS-05 (warning)
+    Source: https://github.com/Azure/azure-policy-linter
+    See also: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-alias
+    """
 
     code = "ALS-05"
     name = "aliases.read_only"

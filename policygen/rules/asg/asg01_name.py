@@ -12,7 +12,25 @@ from policygen.rules.model import Doc
 
 
 class AssignmentName(Rule):
-    """Assignment names are 1-64 characters (1-24 at management-group scope); display text within limits."""
+    """Assignment names are 1-64 characters (1-24 at management-group scope); display text within limits.
+
+    Names are part of the assignment ID; management-group assignments allow only 24 characters.
+
+    **Anti-pattern**
+
+    ```jsonc
+    {"name": "storage-baseline-production"}   // at a management group
+    ```
+
+    **Better**
+
+    ```json
+    {"name": "storage-baseline-prod"}
+    ```
+
+    Code: ASG-01 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/assignment-structure
+    """
 
     code = "ASG-01"
     name = "assignments.name"

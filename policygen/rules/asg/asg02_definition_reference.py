@@ -11,7 +11,28 @@ from policygen.rules.model import Doc
 
 
 class DefinitionReference(Rule):
-    """policyDefinitionId is one definition or initiative ID; definitionVersion looks like `1.*.*`."""
+    """policyDefinitionId is one definition or initiative ID; definitionVersion looks like `1.*.*`.
+
+    The definition is referenced by its full resource ID; definitionVersion pins a major version.
+
+    **Anti-pattern**
+
+    ```json
+    {"properties": {"policyDefinitionId": "storage-baseline", "definitionVersion": "1.0.0"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"properties": {
+      "policyDefinitionId":
+        "/providers/Microsoft.Management/managementGroups/mg/providers/Microsoft.Authorization/policySetDefinitions/base",
+      "definitionVersion": "1.*.*"}}
+    ```
+
+    Code: ASG-02 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/assignment-structure
+    """
 
     code = "ASG-02"
     name = "assignments.definition_reference"

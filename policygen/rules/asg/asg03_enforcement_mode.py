@@ -11,7 +11,25 @@ from policygen.rules.model import Doc
 
 
 class EnforcementMode(Rule):
-    """enforcementMode is Default or DoNotEnforce."""
+    """enforcementMode is Default or DoNotEnforce.
+
+    Other values are rejected.
+
+    **Anti-pattern**
+
+    ```json
+    {"properties": {"enforcementMode": "AuditOnly"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"properties": {"enforcementMode": "DoNotEnforce"}}
+    ```
+
+    Code: ASG-03 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/assignment-structure
+    """
 
     code = "ASG-03"
     name = "assignments.enforcement_mode"

@@ -13,7 +13,25 @@ LIMITS = "https://learn.microsoft.com/azure/azure-resource-manager/management/az
 
 
 class NotScopes(CollectionRule):
-    """notScopes is an array of at most 400 scope IDs; at most 200 assignments per scope."""
+    """notScopes is an array of at most 400 scope IDs; at most 200 assignments per scope.
+
+    notScopes is an array of scope IDs; Azure caps notScopes at 400 and assignments per scope at 200.
+
+    **Anti-pattern**
+
+    ```json
+    {"properties": {"notScopes": "/subscriptions/s1/resourceGroups/sandbox"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"properties": {"notScopes": ["/subscriptions/s1/resourceGroups/sandbox"]}}
+    ```
+
+    Code: ASG-04 (error)
+    Source: https://learn.microsoft.com/azure/azure-resource-manager/management/azure-subscription-service-limits#azure-policy-limits
+    """
 
     code = "ASG-04"
     name = "assignments.not_scopes"

@@ -13,7 +13,26 @@ from policygen.rules.par.common import in_allowed, value_matches_type
 
 
 class AssignmentParameters(Rule):
-    """Parameters are {name: {value}}, exist on the definition, fit type/allowedValues; required ones are set."""
+    """Parameters are {name: {value}}, exist on the definition, fit type/allowedValues; required ones are set.
+
+    Every value is wrapped in {"value": ...}, names a parameter of the definition and fits its type and
+    allowedValues.
+
+    **Anti-pattern**
+
+    ```json
+    {"properties": {"parameters": {"effect": "Audit", "colour": {"value": "blue"}}}}
+    ```
+
+    **Better**
+
+    ```json
+    {"properties": {"parameters": {"effect": {"value": "Audit"}}}}
+    ```
+
+    Code: ASG-05 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/assignment-structure
+    """
 
     code = "ASG-05"
     name = "assignments.parameters"

@@ -11,7 +11,25 @@ from policygen.rules.model import Doc
 
 
 class NonComplianceMessages(Rule):
-    """nonComplianceMessages are {message, policyDefinitionReferenceId?} with existing reference IDs."""
+    """nonComplianceMessages are {message, policyDefinitionReferenceId?} with existing reference IDs.
+
+    A message for an unknown member is rejected.
+
+    **Anti-pattern**
+
+    ```json
+    {"nonComplianceMessages": [{"message": "Disable public access", "policyDefinitionReferenceId": "nope"}]}
+    ```
+
+    **Better**
+
+    ```json
+    {"nonComplianceMessages": [{"message": "Disable public access", "policyDefinitionReferenceId": "storagePublic"}]}
+    ```
+
+    Code: ASG-06 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/assignment-structure
+    """
 
     code = "ASG-06"
     name = "assignments.non_compliance_messages"

@@ -76,7 +76,26 @@ def _effect_of(props: dict, params: dict[str, Any]) -> Any:
 
 
 class IdentityAndLocation(Rule):
-    """deployIfNotExists/modify assignments need a managed identity and a location other than global."""
+    """deployIfNotExists/modify assignments need a managed identity and a location other than global.
+
+    Remediation runs as the assignment's managed identity, which lives in a region.
+
+    **Anti-pattern**
+
+    ```json
+    {"location": "global", "properties": {"policyDefinitionId": ".../policyDefinitions/dine-diag"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"location": "westeurope", "identity": {"type": "SystemAssigned"},
+     "properties": {"policyDefinitionId": ".../policyDefinitions/dine-diag"}}
+    ```
+
+    Code: ASG-07 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/how-to/remediate-resources
+    """
 
     code = "ASG-07"
     name = "assignments.identity"

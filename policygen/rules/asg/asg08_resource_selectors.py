@@ -11,7 +11,25 @@ from policygen.rules.model import Doc
 
 
 class ResourceSelectors(Rule):
-    """resourceSelectors: at most 10, each with a name and selectors of known kinds using in or notIn."""
+    """resourceSelectors: at most 10, each with a name and selectors of known kinds using in or notIn.
+
+    A selector uses in or notIn, never both, with a kind Azure knows.
+
+    **Anti-pattern**
+
+    ```json
+    {"resourceSelectors": [{"name": "eu", "selectors": [{"kind": "resourceGroup", "in": ["rg"]}]}]}
+    ```
+
+    **Better**
+
+    ```json
+    {"resourceSelectors": [{"name": "eu", "selectors": [{"kind": "resourceLocation", "in": ["westeurope"]}]}]}
+    ```
+
+    Code: ASG-08 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/assignment-structure
+    """
 
     code = "ASG-08"
     name = "assignments.resource_selectors"

@@ -59,7 +59,26 @@ def _major(v: str) -> int:
 
 
 class Overrides(Rule):
-    """overrides: at most 10, kind policyEffect or policyVersion, effect values valid for the members."""
+    """overrides: at most 10, kind policyEffect or policyVersion, effect values valid for the members.
+
+    Overrides change the effect (or version) of members, within what those members allow.
+
+    **Anti-pattern**
+
+    ```json
+    {"overrides": [{"kind": "policyEffect", "value": "Block"}]}
+    ```
+
+    **Better**
+
+    ```json
+    {"overrides": [{"kind": "policyEffect", "value": "Disabled",
+                    "selectors": [{"kind": "policyDefinitionReferenceId", "in": ["storagePublic"]}]}]}
+    ```
+
+    Code: ASG-09 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/assignment-structure
+    """
 
     code = "ASG-09"
     name = "assignments.overrides"

@@ -12,9 +12,24 @@ NAMES = "https://learn.microsoft.com/azure/azure-resource-manager/management/res
 
 
 class NameRules(Rule):
-    """Definition and initiative names are 1-64 characters without `<>*%&:\\?.+/` or a trailing period/space.
+    r"""Definition and initiative names are 1-64 characters without `<>*%&:\?.+/` or a trailing period/space.
 
-    **Anti-pattern** `"name": "deny/public.access"` **Better** `"name": "deny-public-access"`
+    Azure rejects the PUT; a name is part of the resource ID and cannot be changed later.
+
+    **Anti-pattern**
+
+    ```json
+    {"name": "deny/public.access"}
+    ```
+
+    **Better**
+
+    ```json
+    {"name": "deny-public-access"}
+    ```
+
+    Code: DEF-01 (error)
+    Source: https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftauthorization
     """
 
     code = "DEF-01"

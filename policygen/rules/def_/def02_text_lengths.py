@@ -11,7 +11,26 @@ from policygen.rules.model import Doc
 
 
 class DisplayLengths(Rule):
-    """displayName is at most 128 characters and description at most 512 (custom content)."""
+    """displayName is at most 128 characters and description at most 512 (custom content).
+
+    Longer texts are rejected by the service for custom definitions and initiatives.
+
+    **Anti-pattern**
+
+    ```json
+    {"properties": {"displayName": "Storage accounts ... (150 characters)"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"properties": {"displayName": "Storage accounts disable public network access",
+                    "description": "Up to 512 characters; link to the runbook for details."}}
+    ```
+
+    Code: DEF-02 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-basics
+    """
 
     code = "DEF-02"
     name = "envelope.text_lengths"

@@ -11,7 +11,27 @@ from policygen.rules.model import Doc
 
 
 class ReadOnlyProperties(Rule):
-    """policyType is set by the service (omit it or send `Custom`); id and type are read-only."""
+    """policyType is set by the service (omit it or send `Custom`); id and type are read-only.
+
+    The service sets policyType and the resource id and type; sending BuiltIn or Static for custom content
+    fails.
+
+    **Anti-pattern**
+
+    ```json
+    {"id": "/subscriptions/s1/providers/Microsoft.Authorization/policyDefinitions/d1",
+     "properties": {"policyType": "BuiltIn", "mode": "All"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"name": "d1", "properties": {"mode": "All"}}
+    ```
+
+    Code: DEF-03 (info)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-basics
+    """
 
     code = "DEF-03"
     name = "envelope.read_only"

@@ -13,7 +13,25 @@ MAX_BODY = 1_048_576
 
 
 class BodySize(Rule):
-    """The request body is at most 1,048,576 bytes (custom content)."""
+    """The request body is at most 1,048,576 bytes (custom content).
+
+    The request body of a custom definition, initiative or assignment is limited to 1 MiB.
+
+    **Anti-pattern**
+
+    ```json
+    {"parameters": {"allowedImages": {"type": "Array", "allowedValues": ["<20,000 image ids>"]}}}
+    ```
+
+    **Better**
+
+    ```json
+    {"parameters": {"allowedPublishers": {"type": "Array", "allowedValues": ["Canonical", "MicrosoftWindowsServer"]}}}
+    ```
+
+    Code: DEF-04 (error)
+    Source: https://learn.microsoft.com/azure/azure-resource-manager/management/azure-subscription-service-limits#azure-policy-limits
+    """
 
     code = "DEF-04"
     name = "envelope.body_size"

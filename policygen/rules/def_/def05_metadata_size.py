@@ -12,7 +12,25 @@ from policygen.rules.model import Doc
 
 
 class MetadataValueSize(Rule):
-    """Each metadata property value is at most 1,024 characters (custom content)."""
+    """Each metadata property value is at most 1,024 characters (custom content).
+
+    Each metadata value of custom content is limited to 1,024 characters.
+
+    **Anti-pattern**
+
+    ```json
+    {"metadata": {"notes": "<2,000 characters of guidance>"}}
+    ```
+
+    **Better**
+
+    ```jsonc
+    {"metadata": {"notes": "See https://contoso.example/policy/storage"}}
+    ```
+
+    Code: DEF-05 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-basics
+    """
 
     code = "DEF-05"
     name = "envelope.metadata_size"

@@ -11,7 +11,26 @@ from policygen.rules.model import Doc
 
 
 class MetadataConventions(Rule):
-    """metadata has `category` and a `Major.Minor.Patch` version; preview/deprecated are booleans."""
+    """metadata has `category` and a `Major.Minor.Patch` version; preview/deprecated are booleans.
+
+    The portal groups definitions by category and compares versions; strings where booleans are expected are
+    ignored.
+
+    **Anti-pattern**
+
+    ```json
+    {"metadata": {"version": "1.0", "preview": "true"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"metadata": {"category": "Storage", "version": "1.0.0", "preview": true}}
+    ```
+
+    Code: DEF-06 (warning)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-basics
+    """
 
     code = "DEF-06"
     name = "envelope.metadata_conventions"

@@ -11,7 +11,25 @@ from policygen.rules.model import Doc
 
 
 class VersionFormat(Rule):
-    """properties.version uses Major.Minor.Patch."""
+    """properties.version uses Major.Minor.Patch.
+
+    Policy versioning orders versions by Major.Minor.Patch.
+
+    **Anti-pattern**
+
+    ```json
+    {"properties": {"version": "1.2"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"properties": {"version": "1.2.0"}}
+    ```
+
+    Code: DEF-07 (info)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-basics
+    """
 
     code = "DEF-07"
     name = "envelope.version_format"

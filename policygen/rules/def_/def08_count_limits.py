@@ -9,7 +9,25 @@ from policygen.rules.def_.common import LIMITS
 
 
 class CustomCountLimits(CollectionRule):
-    """At most 500 custom definitions and 200 custom initiatives per scope."""
+    """At most 500 custom definitions and 200 custom initiatives per scope.
+
+    Counted over one validation run, per definition scope.
+
+    **Anti-pattern**
+
+    ```text
+    500 custom definitions already at managementGroups/contoso, plus one more in this run
+    ```
+
+    **Better**
+
+    ```text
+    Move rarely used definitions to a child management group, or retire unused ones
+    ```
+
+    Code: DEF-08 (error)
+    Source: https://learn.microsoft.com/azure/azure-resource-manager/management/azure-subscription-service-limits#azure-policy-limits
+    """
 
     code = "DEF-08"
     name = "envelope.count_limits"

@@ -11,7 +11,29 @@ from policygen.rules.model import Doc
 
 
 class DefinitionLocation(Rule):
-    """An assignment's scope must be at or below the scope where its custom definition lives."""
+    """An assignment's scope must be at or below the scope where its custom definition lives.
+
+    A custom definition is usable only at or below the scope where it is stored.
+
+    **Anti-pattern**
+
+    ```jsonc
+    // assigned at /subscriptions/s2
+    {"properties": {"policyDefinitionId":
+      "/subscriptions/s1/providers/Microsoft.Authorization/policyDefinitions/d1"}}
+    ```
+
+    **Better**
+
+    ```jsonc
+    // assigned at /subscriptions/s2, below managementGroups/contoso
+    {"properties": {"policyDefinitionId":
+      "/providers/Microsoft.Management/managementGroups/contoso/providers/Microsoft.Authorization/policyDefinitions/d1"}}
+    ```
+
+    Code: DEF-09 (info)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-basics
+    """
 
     code = "DEF-09"
     name = "envelope.definition_location"

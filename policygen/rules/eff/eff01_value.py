@@ -14,7 +14,25 @@ EFFECTS_URL = "https://learn.microsoft.com/azure/governance/policy/concepts/effe
 
 
 class EffectValue(Rule):
-    """The effect is a known effect (case-insensitive) or a parameter whose allowed values all are."""
+    """The effect is a known effect (case-insensitive) or a parameter whose allowed values all are.
+
+    An unknown effect fails the PUT; a parameter may only allow known effects.
+
+    **Anti-pattern**
+
+    ```json
+    {"then": {"effect": "block"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"then": {"effect": "deny"}}
+    ```
+
+    Code: EFF-01 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/effect-basics
+    """
 
     code = "EFF-01"
     name = "effects.value"

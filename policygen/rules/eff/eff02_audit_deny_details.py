@@ -11,7 +11,25 @@ from policygen.rules.model import Doc
 
 
 class AuditDenyDetails(Rule):
-    """audit/deny take no details in Resource Manager modes; in Kubernetes mode they need templateInfo."""
+    """audit/deny take no details in Resource Manager modes; in Kubernetes mode they need templateInfo.
+
+    Resource Manager audit/deny ignore or reject details; the Kubernetes ones need the template.
+
+    **Anti-pattern**
+
+    ```json
+    {"then": {"effect": "deny", "details": {"type": "Microsoft.Storage/storageAccounts"}}}
+    ```
+
+    **Better**
+
+    ```json
+    {"then": {"effect": "deny"}}
+    ```
+
+    Code: EFF-02 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/effect-deny
+    """
 
     code = "EFF-02"
     name = "effects.audit_deny_details"

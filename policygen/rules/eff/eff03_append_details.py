@@ -11,7 +11,27 @@ from policygen.rules.model import Doc
 
 
 class AppendDetails(Rule):
-    """append: details is a non-empty array of {field, value}."""
+    """append: details is a non-empty array of {field, value}.
+
+    append takes an array of field/value pairs.
+
+    **Anti-pattern**
+
+    ```json
+    {"effect": "append",
+     "details": {"field": "Microsoft.Storage/storageAccounts/supportsHttpsTrafficOnly", "value": true}}
+    ```
+
+    **Better**
+
+    ```json
+    {"effect": "append",
+     "details": [{"field": "Microsoft.Storage/storageAccounts/supportsHttpsTrafficOnly", "value": true}]}
+    ```
+
+    Code: EFF-03 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/effect-append
+    """
 
     code = "EFF-03"
     name = "effects.append_details"

@@ -10,7 +10,27 @@ from policygen.rules.model import Doc
 
 
 class AuditIfNotExistsDetails(Rule):
-    """auditIfNotExists: details.type required; existenceScope, evaluationDelay and name well formed."""
+    """auditIfNotExists: details.type required; existenceScope, evaluationDelay and name well formed.
+
+    Without details.type there is nothing to look for.
+
+    **Anti-pattern**
+
+    ```json
+    {"effect": "auditIfNotExists", "details": {"name": "setByPolicy", "evaluationDelay": "PT7H"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"effect": "auditIfNotExists",
+     "details": {"type": "Microsoft.Insights/diagnosticSettings", "name": "setByPolicy",
+                 "evaluationDelay": "AfterProvisioning"}}
+    ```
+
+    Code: EFF-04 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/effect-audit-if-not-exists
+    """
 
     code = "EFF-04"
     name = "effects.aine_details"

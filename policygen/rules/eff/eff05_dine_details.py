@@ -11,7 +11,29 @@ from policygen.rules.model import Doc
 
 
 class DeployIfNotExistsDetails(Rule):
-    """deployIfNotExists: roleDefinitionIds and an incremental deployment with an embedded template."""
+    """deployIfNotExists: roleDefinitionIds and an incremental deployment with an embedded template.
+
+    Remediation needs the roles for its managed identity and an incremental deployment of an embedded
+    template.
+
+    **Anti-pattern**
+
+    ```jsonc
+    {"effect": "deployIfNotExists", "details": {"type": "Microsoft.Insights/diagnosticSettings",
+      "deployment": {"properties": {"mode": "complete", "templateLink": {"uri": "https://example/t.json"}}}}}
+    ```
+
+    **Better**
+
+    ```json
+    {"effect": "deployIfNotExists", "details": {"type": "Microsoft.Insights/diagnosticSettings",
+      "roleDefinitionIds": ["/providers/Microsoft.Authorization/roleDefinitions/749f88d5-cbae-40b8-bcfc-e573ddc772fa"],
+      "deployment": {"properties": {"mode": "incremental", "template": {"resources": []}}}}}
+    ```
+
+    Code: EFF-05 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/effect-deploy-if-not-exists
+    """
 
     code = "EFF-05"
     name = "effects.dine_details"

@@ -11,7 +11,30 @@ from policygen.rules.model import Doc
 
 
 class ModifyDetails(Rule):
-    """modify: roleDefinitionIds, non-empty operations (add/addOrReplace/remove), remove only on tags."""
+    """modify: roleDefinitionIds, non-empty operations (add/addOrReplace/remove), remove only on tags.
+
+    modify needs roles for its identity, at least one operation, and removes only tags.
+
+    **Anti-pattern**
+
+    ```json
+    {"effect": "modify", "details": {"operations": [
+      {"operation": "remove", "field": "Microsoft.Storage/storageAccounts/allowBlobPublicAccess"}]}}
+    ```
+
+    **Better**
+
+    ```json
+    {"effect": "modify", "details": {
+      "roleDefinitionIds": ["/providers/Microsoft.Authorization/roleDefinitions/17d1049b-9a84-46fb-8f53-869881c3d3ab"],
+      "operations": [
+        {"operation": "addOrReplace", "field": "Microsoft.Storage/storageAccounts/allowBlobPublicAccess",
+         "value": false}]}}
+    ```
+
+    Code: EFF-06 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/effect-modify
+    """
 
     code = "EFF-06"
     name = "effects.modify_details"

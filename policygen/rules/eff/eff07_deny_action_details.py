@@ -11,7 +11,25 @@ from policygen.rules.model import Doc
 
 
 class DenyActionDetails(Rule):
-    """denyAction: details.actionNames is ['delete']; cascadeBehaviors.resourceGroup is allow or deny."""
+    """denyAction: details.actionNames is ['delete']; cascadeBehaviors.resourceGroup is allow or deny.
+
+    denyAction blocks only delete requests.
+
+    **Anti-pattern**
+
+    ```json
+    {"effect": "denyAction", "details": {"actionNames": ["write"]}}
+    ```
+
+    **Better**
+
+    ```json
+    {"effect": "denyAction", "details": {"actionNames": ["delete"], "cascadeBehaviors": {"resourceGroup": "deny"}}}
+    ```
+
+    Code: EFF-07 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/effect-deny-action
+    """
 
     code = "EFF-07"
     name = "effects.deny_action_details"

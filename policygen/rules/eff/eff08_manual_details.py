@@ -10,7 +10,25 @@ from policygen.rules.model import Doc
 
 
 class ManualDetails(Rule):
-    """manual: details.defaultState is Unknown, Compliant or NonCompliant."""
+    """manual: details.defaultState is Unknown, Compliant or NonCompliant.
+
+    Other states are rejected.
+
+    **Anti-pattern**
+
+    ```json
+    {"effect": "manual", "details": {"defaultState": "Non-compliant"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"effect": "manual", "details": {"defaultState": "NonCompliant"}}
+    ```
+
+    Code: EFF-08 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/effect-manual
+    """
 
     code = "EFF-08"
     name = "effects.manual_details"

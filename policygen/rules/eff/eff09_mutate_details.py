@@ -11,7 +11,25 @@ from policygen.rules.model import Doc
 
 
 class MutateDetails(Rule):
-    """mutate: details.mutationInfo (PublicURL or Base64Encoded); the effect cannot be parameterised."""
+    """mutate: details.mutationInfo (PublicURL or Base64Encoded); the effect cannot be parameterised.
+
+    mutate (AKS) takes its mutation from a URL or inline Base64 and is never parameterised.
+
+    **Anti-pattern**
+
+    ```json
+    {"effect": "[parameters('effect')]", "details": {}}
+    ```
+
+    **Better**
+
+    ```jsonc
+    {"effect": "mutate", "details": {"mutationInfo": {"sourceType": "PublicURL", "url": "https://example/mutation.yaml"}}}
+    ```
+
+    Code: EFF-09 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/effect-mutate
+    """
 
     code = "EFF-09"
     name = "effects.mutate_details"

@@ -17,7 +17,26 @@ NETWORK_GROUP = re.compile(
 
 
 class AddToNetworkGroupDetails(Rule):
-    """addToNetworkGroup: details.networkGroupId is a full AVNM network-group resource ID."""
+    """addToNetworkGroup: details.networkGroupId is a full AVNM network-group resource ID.
+
+    Azure Virtual Network Manager needs the network group's full resource ID.
+
+    **Anti-pattern**
+
+    ```json
+    {"effect": "addToNetworkGroup", "details": {"networkGroupId": "spokes"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"effect": "addToNetworkGroup", "details": {"networkGroupId":
+      "/subscriptions/s1/resourceGroups/net/providers/Microsoft.Network/networkManagers/avnm/networkGroups/spokes"}}
+    ```
+
+    Code: EFF-10 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/effect-add-to-network-group
+    """
 
     code = "EFF-10"
     name = "effects.network_group_details"

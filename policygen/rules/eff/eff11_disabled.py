@@ -10,7 +10,25 @@ from policygen.rules.model import Doc
 
 
 class DisabledDetails(Rule):
-    """A literal disabled effect ignores its details."""
+    """A literal disabled effect ignores its details.
+
+    Details of a disabled policy are never read; they are dead text.
+
+    **Anti-pattern**
+
+    ```json
+    {"effect": "disabled", "details": {"type": "Microsoft.Insights/diagnosticSettings"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"effect": "disabled"}
+    ```
+
+    Code: EFF-11 (info)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/effect-disabled
+    """
 
     code = "EFF-11"
     name = "effects.disabled"

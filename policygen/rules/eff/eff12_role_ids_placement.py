@@ -10,7 +10,27 @@ from policygen.rules.model import Doc
 
 
 class RoleIdsOnlyForRemediation(Rule):
-    """roleDefinitionIds belong only to deployIfNotExists and modify."""
+    """roleDefinitionIds belong only to deployIfNotExists and modify.
+
+    Only the remediating effects use roles; elsewhere they grant nothing and mislead readers.
+
+    **Anti-pattern**
+
+    ```json
+    {"effect": "audit", "details": {
+      "roleDefinitionIds": ["/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c"]}}
+    ```
+
+    **Better**
+
+    ```json
+    {"effect": "audit"}
+    ```
+
+    Code: EFF-12 (error)
+    Source: https://github.com/tyconsulting/AzPolicyTest
+    See also: https://learn.microsoft.com/azure/governance/policy/concepts/effect-deploy-if-not-exists
+    """
 
     code = "EFF-12"
     name = "effects.role_ids_placement"

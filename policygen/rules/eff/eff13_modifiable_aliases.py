@@ -12,7 +12,25 @@ from policygen.rules.model import Doc
 
 
 class ModifiableAliases(Rule):
-    """Modify changes only aliases marked Modifiable (tags always are); otherwise conflictEffect applies."""
+    """Modify changes only aliases marked Modifiable (tags always are); otherwise conflictEffect applies.
+
+    A non-modifiable alias is not changed; conflictEffect (audit by default) applies instead.
+
+    **Anti-pattern**
+
+    ```json
+    {"operation": "addOrReplace", "field": "Microsoft.Storage/storageAccounts/sku.name", "value": "Standard_GRS"}
+    ```
+
+    **Better**
+
+    ```json
+    {"operation": "addOrReplace", "field": "Microsoft.Storage/storageAccounts/allowBlobPublicAccess", "value": false}
+    ```
+
+    Code: EFF-13 (warning)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/effect-modify
+    """
 
     code = "EFF-13"
     name = "effects.modifiable_aliases"

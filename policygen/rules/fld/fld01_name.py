@@ -29,7 +29,25 @@ def field_problem(name: object) -> str | None:
 
 
 class FieldName(Rule):
-    """`field` is a built-in field (name, type, location, kind, id, tags[...], identity.*) or an alias."""
+    """`field` is a built-in field (name, type, location, kind, id, tags[...], identity.*) or an alias.
+
+    Anything else is neither a built-in field nor an alias, and never matches.
+
+    **Anti-pattern**
+
+    ```json
+    {"field": "properties.publicNetworkAccess", "equals": "Enabled"}
+    ```
+
+    **Better**
+
+    ```json
+    {"field": "Microsoft.Storage/storageAccounts/publicNetworkAccess", "equals": "Enabled"}
+    ```
+
+    Code: FLD-01 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule
+    """
 
     code = "FLD-01"
     name = "fields.name"

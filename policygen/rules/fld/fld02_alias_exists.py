@@ -35,7 +35,26 @@ def catalogue_types(cat: AliasCatalogue) -> frozenset[str]:
 
 
 class AliasExists(CollectionRule):
-    """Every alias is in the alias catalogue (an unknown alias makes the policy silently not applicable)."""
+    """Every alias is in the alias catalogue (an unknown alias makes the policy silently not applicable).
+
+    An unknown alias makes the whole policy silently not applicable. An error in our intents, a warning in
+    third-party JSON; aliases of types the catalogue does not cover are counted in one info line per run.
+
+    **Anti-pattern**
+
+    ```json
+    {"field": "Microsoft.Storage/storageAccounts/publicNetworkAcess", "equals": "Enabled"}
+    ```
+
+    **Better**
+
+    ```json
+    {"field": "Microsoft.Storage/storageAccounts/publicNetworkAccess", "equals": "Enabled"}
+    ```
+
+    Code: FLD-02 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/policy-applicability
+    """
 
     code = "FLD-02"
     name = "fields.alias_exists"

@@ -14,7 +14,25 @@ UNBRACKETED_CALL = re.compile(r"^\s*([A-Za-z]+)\s*\(.*\)\s*$", re.S)
 
 
 class ValueOperand(Rule):
-    """`value` and operator values are literals or `[...]` expressions (a bare `parameters('x')` is a string)."""
+    """`value` and operator values are literals or `[...]` expressions (a bare `parameters('x')` is a string).
+
+    Without brackets an expression is a plain string; null is not a value Azure accepts.
+
+    **Anti-pattern**
+
+    ```json
+    {"field": "location", "notEquals": "parameters('location')"}
+    ```
+
+    **Better**
+
+    ```json
+    {"field": "location", "notEquals": "[parameters('location')]"}
+    ```
+
+    Code: FLD-03 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule
+    """
 
     code = "FLD-03"
     name = "fields.value_operand"

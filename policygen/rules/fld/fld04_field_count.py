@@ -12,7 +12,25 @@ NUMERIC_OPS = frozenset({"equals", "notequals", "less", "lessorequals", "greater
 
 
 class FieldCount(Rule):
-    """Field count: `count.field` is a `[*]` alias and the count is compared with a number."""
+    """Field count: `count.field` is a `[*]` alias and the count is compared with a number.
+
+    A field count counts the members of an array alias and is compared with a number.
+
+    **Anti-pattern**
+
+    ```json
+    {"count": {"field": "Microsoft.Storage/storageAccounts/networkAcls.defaultAction"}, "greater": 0}
+    ```
+
+    **Better**
+
+    ```json
+    {"count": {"field": "Microsoft.Storage/storageAccounts/networkAcls.ipRules[*]"}, "greater": 0}
+    ```
+
+    Code: FLD-04 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/how-to/author-policies-for-arrays
+    """
 
     code = "FLD-04"
     name = "fields.field_count"

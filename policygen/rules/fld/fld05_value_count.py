@@ -13,7 +13,26 @@ COUNT_NAME = re.compile(r"^[A-Za-z0-9]+$")
 
 
 class ValueCount(Rule):
-    """Value count: `count.value` is an array or array expression; `name` is alphanumeric, required when nested."""
+    """Value count: `count.value` is an array or array expression; `name` is alphanumeric, required when nested.
+
+    A value count iterates an array; its name is how current() refers to it.
+
+    **Anti-pattern**
+
+    ```json
+    {"count": {"value": "westeurope", "name": "my-loc"}, "equals": 0}
+    ```
+
+    **Better**
+
+    ```json
+    {"count": {"value": ["westeurope", "northeurope"], "name": "loc",
+               "where": {"field": "location", "equals": "[current('loc')]"}}, "equals": 0}
+    ```
+
+    Code: FLD-05 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/how-to/author-policies-for-arrays
+    """
 
     code = "FLD-05"
     name = "fields.value_count"

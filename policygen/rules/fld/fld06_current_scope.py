@@ -10,7 +10,26 @@ from policygen.rules.model import Doc
 
 
 class CurrentScope(Rule):
-    """`current()` appears only inside `count.where` and names an enclosing count or its `[*]` alias."""
+    """`current()` appears only inside `count.where` and names an enclosing count or its `[*]` alias.
+
+    current() has a value only while a count iterates.
+
+    **Anti-pattern**
+
+    ```json
+    {"field": "name", "like": "[current('pattern')]"}
+    ```
+
+    **Better**
+
+    ```json
+    {"count": {"value": "[parameters('patterns')]", "name": "pattern",
+               "where": {"field": "name", "like": "[current('pattern')]"}}, "greater": 0}
+    ```
+
+    Code: FLD-06 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/how-to/author-policies-for-arrays
+    """
 
     code = "FLD-06"
     name = "fields.current_scope"

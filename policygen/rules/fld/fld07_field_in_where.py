@@ -10,7 +10,29 @@ from policygen.rules.model import Doc
 
 
 class FieldFunctionInWhere(Rule):
-    """Inside `where`, `field('<counted [*] alias>')` returns a one-element array: wrap it in first()."""
+    """Inside `where`, `field('<counted [*] alias>')` returns a one-element array: wrap it in first().
+
+    Inside where, field() of the counted alias still returns an array of the current member.
+
+    **Anti-pattern**
+
+    ```json
+    {"count": {"field": "Microsoft.Storage/storageAccounts/networkAcls.ipRules[*]",
+               "where": {"value": "[field('Microsoft.Storage/storageAccounts/networkAcls.ipRules[*]')]",
+                         "exists": true}}}
+    ```
+
+    **Better**
+
+    ```json
+    {"count": {"field": "Microsoft.Storage/storageAccounts/networkAcls.ipRules[*]",
+               "where": {"value": "[first(field('Microsoft.Storage/storageAccounts/networkAcls.ipRules[*]'))]",
+                         "exists": true}}}
+    ```
+
+    Code: FLD-07 (info)
+    Source: https://learn.microsoft.com/azure/governance/policy/how-to/author-policies-for-arrays
+    """
 
     code = "FLD-07"
     name = "fields.field_in_where"

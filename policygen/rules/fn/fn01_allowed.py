@@ -55,7 +55,26 @@ def _value_strings(doc: Doc) -> Iterable[tuple[str, str]]:
 
 
 class AllowedFunctions(Rule):
-    """Expressions parse and call only ARM functions Policy allows (no reference, resourceId, variables, list*)."""
+    """Expressions parse and call only ARM functions Policy allows (no reference, resourceId, variables, list*).
+
+    Policy evaluates a subset of ARM template functions; the others fail the PUT or the evaluation.
+
+    **Anti-pattern**
+
+    ```json
+    {"value": "[resourceId('Microsoft.Network/virtualNetworks', 'hub')]", "notEquals": "[field('id')]"}
+    ```
+
+    **Better**
+
+    ```json
+    {"value": "[concat(subscription().id, '/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/hub')]",
+     "notEquals": "[field('id')]"}
+    ```
+
+    Code: FN-01 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule
+    """
 
     code = "FN-01"
     name = "functions.allowed"

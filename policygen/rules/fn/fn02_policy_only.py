@@ -11,7 +11,26 @@ from policygen.rules.model import Doc
 
 
 class PolicyOnlyFunctions(Rule):
-    """requestContext().identity is enforcement-only (no compliance data); utcNow() is not for defaults."""
+    """requestContext().identity is enforcement-only (no compliance data); utcNow() is not for defaults.
+
+    requestContext().identity is empty during compliance scans; utcNow() in a defaultValue is fixed at
+    assignment time.
+
+    **Anti-pattern**
+
+    ```json
+    {"if": {"value": "[requestContext().identity.idtyp]", "equals": "app"}, "then": {"effect": "audit"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"if": {"value": "[requestContext().identity.idtyp]", "equals": "app"}, "then": {"effect": "deny"}}
+    ```
+
+    Code: FN-02 (info)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule
+    """
 
     code = "FN-02"
     name = "functions.policy_only"

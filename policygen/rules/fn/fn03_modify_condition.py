@@ -11,7 +11,27 @@ MODIFY = "https://learn.microsoft.com/azure/governance/policy/concepts/effect-mo
 
 
 class ModifyConditionFunctions(Rule):
-    """Modify `operations[].condition` may not use field(), resourceGroup() or subscription()."""
+    """Modify `operations[].condition` may not use field(), resourceGroup() or subscription().
+
+    The condition is evaluated against the request, where these functions are not available.
+
+    **Anti-pattern**
+
+    ```json
+    {"operation": "addOrReplace", "field": "tags['env']", "value": "prod",
+     "condition": "[equals(field('location'), 'westeurope')]"}
+    ```
+
+    **Better**
+
+    ```json
+    {"operation": "addOrReplace", "field": "tags['env']", "value": "prod",
+     "condition": "[greaterOrEquals(requestContext().apiVersion, '2019-04-01')]"}
+    ```
+
+    Code: FN-03 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/effect-modify
+    """
 
     code = "FN-03"
     name = "functions.modify_condition"

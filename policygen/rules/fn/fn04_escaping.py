@@ -13,7 +13,25 @@ ESCAPE = "https://learn.microsoft.com/azure/azure-resource-manager/templates/tem
 
 
 class Escaping(Rule):
-    """ARM-template escaping (`[[`) is for JSON embedded in templates; REST bodies must not be escaped."""
+    """ARM-template escaping (`[[`) is for JSON embedded in templates; REST bodies must not be escaped.
+
+    `[[` stops ARM evaluating an expression inside a template; in a REST body it makes a literal string.
+
+    **Anti-pattern**
+
+    ```jsonc
+    {"then": {"effect": "[[parameters('effect')]"}}   // a REST body
+    ```
+
+    **Better**
+
+    ```json
+    {"then": {"effect": "[parameters('effect')]"}}
+    ```
+
+    Code: FN-04 (error)
+    Source: https://learn.microsoft.com/azure/azure-resource-manager/templates/template-expressions#escape-characters
+    """
 
     code = "FN-04"
     name = "functions.escaping"

@@ -13,7 +13,26 @@ DINE = "https://learn.microsoft.com/azure/governance/policy/concepts/effect-depl
 
 
 class DeploymentRegions(Rule):
-    """Inside a DINE deployment, field() and policy parameters work only via deployment.properties.parameters."""
+    """Inside a DINE deployment, field() and policy parameters work only via deployment.properties.parameters.
+
+    ARM evaluates the embedded template at deployment; pass Policy values in as deployment parameters.
+
+    **Anti-pattern**
+
+    ```json
+    {"template": {"resources": [{"name": "[field('name')]"}]}}
+    ```
+
+    **Better**
+
+    ```json
+    {"parameters": {"name": {"value": "[field('name')]"}},
+     "template": {"parameters": {"name": {"type": "string"}}, "resources": [{"name": "[parameters('name')]"}]}}
+    ```
+
+    Code: FN-05 (info)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/effect-deploy-if-not-exists
+    """
 
     code = "FN-05"
     name = "functions.deployment_regions"

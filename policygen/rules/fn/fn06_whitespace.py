@@ -10,7 +10,25 @@ from policygen.rules.model import Doc
 
 
 class ExpressionWhitespace(Rule):
-    """Whitespace before `(` or the closing `]` is accepted by Azure but breaks simpler parsers."""
+    """Whitespace before `(` or the closing `]` is accepted by Azure but breaks simpler parsers.
+
+    Azure tolerates the space; EPAC, linters and simpler parsers do not.
+
+    **Anti-pattern**
+
+    ```json
+    {"value": "[toLower (field('name'))]", "equals": "web"}
+    ```
+
+    **Better**
+
+    ```json
+    {"value": "[toLower(field('name'))]", "equals": "web"}
+    ```
+
+    Code: FN-06 (info)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule
+    """
 
     code = "FN-06"
     name = "functions.whitespace"

@@ -11,7 +11,25 @@ from policygen.rules.model import Doc
 
 
 class ModeValue(Rule):
-    """mode is present and is `all`, `indexed` or a resource-provider mode (case-insensitive)."""
+    """mode is present and is `all`, `indexed` or a resource-provider mode (case-insensitive).
+
+    Without a valid mode the service rejects the definition (built-ins may omit it).
+
+    **Anti-pattern**
+
+    ```json
+    {"properties": {"mode": "Everything", "policyRule": {}}}
+    ```
+
+    **Better**
+
+    ```json
+    {"properties": {"mode": "Indexed", "policyRule": {}}}
+    ```
+
+    Code: MODE-01 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-basics
+    """
 
     code = "MODE-01"
     name = "mode.value"

@@ -11,7 +11,28 @@ from policygen.rules.model import Doc
 
 
 class ModeFitsTargets(Rule):
-    """Use `indexed` for tag/location rules on resources and `all` when targeting resource groups or subscriptions."""
+    """Use `indexed` for tag/location rules on resources and `all` when targeting resource groups or subscriptions.
+
+    `all` also evaluates resource groups and subscriptions, which have no location or tags of their own in
+    the same sense, so tag/location rules report them as non-compliant.
+
+    **Anti-pattern**
+
+    ```json
+    {"mode": "All",
+     "policyRule": {"if": {"field": "tags['costCenter']", "exists": false}, "then": {"effect": "deny"}}}
+    ```
+
+    **Better**
+
+    ```json
+    {"mode": "Indexed",
+     "policyRule": {"if": {"field": "tags['costCenter']", "exists": false}, "then": {"effect": "deny"}}}
+    ```
+
+    Code: MODE-02 (warning)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-basics
+    """
 
     code = "MODE-02"
     name = "mode.fits_targets"

@@ -31,7 +31,25 @@ RP_MODES_BUILTIN_ONLY = frozenset(
 
 
 class ResourceProviderMode(Rule):
-    """Custom content may use only the Microsoft.Network.Data and Microsoft.Kubernetes.Data RP modes."""
+    """Custom content may use only the Microsoft.Network.Data and Microsoft.Kubernetes.Data RP modes.
+
+    The other resource-provider modes are in use only by built-in definitions.
+
+    **Anti-pattern**
+
+    ```json
+    {"mode": "Microsoft.KeyVault.Data"}
+    ```
+
+    **Better**
+
+    ```jsonc
+    {"mode": "Indexed"}   // and Key Vault aliases such as Microsoft.KeyVault/vaults/enableRbacAuthorization
+    ```
+
+    Code: MODE-03 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-basics
+    """
 
     code = "MODE-03"
     name = "mode.resource_provider"

@@ -11,7 +11,25 @@ EFFECTS = "https://learn.microsoft.com/azure/governance/policy/concepts/effect-b
 
 
 class EffectFitsMode(Rule):
-    """append/modify need a Resource Manager mode, mutate Kubernetes, addToNetworkGroup Microsoft.Network.Data."""
+    """append/modify need a Resource Manager mode, mutate Kubernetes, addToNetworkGroup Microsoft.Network.Data.
+
+    Each of these effects works only in the modes that carry what it changes.
+
+    **Anti-pattern**
+
+    ```json
+    {"mode": "Microsoft.Kubernetes.Data", "policyRule": {"then": {"effect": "modify"}}}
+    ```
+
+    **Better**
+
+    ```json
+    {"mode": "Indexed", "policyRule": {"then": {"effect": "modify"}}}
+    ```
+
+    Code: MODE-04 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/effect-basics
+    """
 
     code = "MODE-04"
     name = "mode.effect_compatibility"

@@ -10,7 +10,25 @@ from policygen.rules.op.common import RULE
 
 
 class KnownOperator(Rule):
-    """The operator is one of Azure Policy's 19 condition operators (case-insensitive)."""
+    """The operator is one of Azure Policy's 19 condition operators (case-insensitive).
+
+    An unknown operator makes the PUT fail.
+
+    **Anti-pattern**
+
+    ```json
+    {"field": "Microsoft.Storage/storageAccounts/publicNetworkAccess", "notEqual": "Disabled"}
+    ```
+
+    **Better**
+
+    ```json
+    {"field": "Microsoft.Storage/storageAccounts/publicNetworkAccess", "notEquals": "Disabled"}
+    ```
+
+    Code: OP-01 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule
+    """
 
     code = "OP-01"
     name = "operators.known"

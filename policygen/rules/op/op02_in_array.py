@@ -10,7 +10,25 @@ from policygen.rules.op.common import RULE, _is_expr
 
 
 class InTakesArray(Rule):
-    """`in` / `notIn` take an array (literal or array-valued expression)."""
+    """`in` / `notIn` take an array (literal or array-valued expression).
+
+    A string is not an array; the request is rejected.
+
+    **Anti-pattern**
+
+    ```json
+    {"field": "location", "in": "westeurope"}
+    ```
+
+    **Better**
+
+    ```json
+    {"field": "location", "in": ["westeurope"]}
+    ```
+
+    Code: OP-02 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule
+    """
 
     code = "OP-02"
     name = "operators.in_array"

@@ -10,7 +10,25 @@ from policygen.rules.op.common import RULE, _is_expr
 
 
 class ExistsBoolean(Rule):
-    """`exists` takes true/false (booleans or the strings "true"/"false", any case)."""
+    """`exists` takes true/false (booleans or the strings "true"/"false", any case).
+
+    Other values are rejected.
+
+    **Anti-pattern**
+
+    ```json
+    {"field": "Microsoft.Storage/storageAccounts/publicNetworkAccess", "exists": "yes"}
+    ```
+
+    **Better**
+
+    ```json
+    {"field": "Microsoft.Storage/storageAccounts/publicNetworkAccess", "exists": true}
+    ```
+
+    Code: OP-03 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule
+    """
 
     code = "OP-03"
     name = "operators.exists_boolean"

@@ -10,7 +10,26 @@ from policygen.rules.op.common import LINTER, _is_expr
 
 
 class WildcardUse(Rule):
-    """`like` has at most one `*` (without one, use `equals`); `contains` treats `*` literally."""
+    """`like` has at most one `*` (without one, use `equals`); `contains` treats `*` literally.
+
+    `like` supports one wildcard; `contains` has no wildcards at all.
+
+    **Anti-pattern**
+
+    ```json
+    {"field": "name", "like": "*st*"}
+    ```
+
+    **Better**
+
+    ```json
+    {"field": "name", "contains": "st"}
+    ```
+
+    Code: OP-04 (warning)
+    Source: https://github.com/Azure/azure-policy-linter
+    See also: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule
+    """
 
     code = "OP-04"
     name = "operators.wildcards"

@@ -13,7 +13,25 @@ REGEX_HINTS = re.compile(r"\\[dwsDWS.]|\.\*|\.\+|^\^|\$$|\[[^\]]*-[^\]]*\]|\{\d+
 
 
 class MatchPattern(Rule):
-    """`match` patterns use `#` (digit), `?` (letter) and `.` (any); they are not regular expressions."""
+    """`match` patterns use `#` (digit), `?` (letter) and `.` (any); they are not regular expressions.
+
+    `match` takes Policy's own pattern syntax; regular-expression syntax matches literally.
+
+    **Anti-pattern**
+
+    ```json
+    {"field": "name", "match": "^st[0-9]+$"}
+    ```
+
+    **Better**
+
+    ```json
+    {"field": "name", "match": "st####"}
+    ```
+
+    Code: OP-05 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule
+    """
 
     code = "OP-05"
     name = "operators.match_pattern"

@@ -12,7 +12,25 @@ ORDERING = frozenset({"less", "lessorequals", "greater", "greaterorequals"})
 
 
 class OrderingTypes(Rule):
-    """less/greater operators compare numbers with numbers and strings/dates with strings."""
+    """less/greater operators compare numbers with numbers and strings/dates with strings.
+
+    Mixed types make the comparison fail at evaluation time.
+
+    **Anti-pattern**
+
+    ```json
+    {"value": "[length(field('name'))]", "greater": "2"}
+    ```
+
+    **Better**
+
+    ```json
+    {"value": "[length(field('name'))]", "greater": 2}
+    ```
+
+    Code: OP-06 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule
+    """
 
     code = "OP-06"
     name = "operators.ordering_types"

@@ -10,7 +10,26 @@ from policygen.rules.op.common import LINTER
 
 
 class StringFormEquality(Rule):
-    """`equals` on numbers compares string forms: 5.0 never equals 5."""
+    """`equals` on numbers compares string forms: 5.0 never equals 5.
+
+    `equals` compares string forms, so 5.0 and 5 differ.
+
+    **Anti-pattern**
+
+    ```json
+    {"field": "Microsoft.Sql/servers/databases/sku.capacity", "equals": 5.0}
+    ```
+
+    **Better**
+
+    ```json
+    {"field": "Microsoft.Sql/servers/databases/sku.capacity", "equals": 5}
+    ```
+
+    Code: OP-07 (info)
+    Source: https://github.com/Azure/azure-policy-linter
+    See also: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule
+    """
 
     code = "OP-07"
     name = "operators.string_form_equality"

@@ -22,7 +22,25 @@ def is_iso8601(value: str) -> bool:
 
 
 class ParameterType(Rule):
-    """Parameter type is string, array, object, boolean, integer, float or dateTime; values fit it."""
+    """Parameter type is string, array, object, boolean, integer, float or dateTime; values fit it.
+
+    The service rejects unknown types and values that do not fit the declared type.
+
+    **Anti-pattern**
+
+    ```json
+    {"retentionDays": {"type": "Integer", "defaultValue": "30"}, "effect": {"type": "text"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"retentionDays": {"type": "Integer", "defaultValue": 30}, "effect": {"type": "String"}}
+    ```
+
+    Code: PAR-01 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-parameters
+    """
 
     code = "PAR-01"
     name = "parameters.type"

@@ -11,7 +11,25 @@ LIMITS = "https://learn.microsoft.com/azure/azure-resource-manager/management/az
 
 
 class ParameterCount(Rule):
-    """A policy definition declares at most 20 parameters (custom content)."""
+    """A policy definition declares at most 20 parameters (custom content).
+
+    Custom definitions may declare at most 20 parameters.
+
+    **Anti-pattern**
+
+    ```json
+    {"parameters": {"p1": {"type": "String"}, "...": {}, "p21": {"type": "String"}}}
+    ```
+
+    **Better**
+
+    ```json
+    {"parameters": {"settings": {"type": "Object", "defaultValue": {"p1": "a", "p21": "z"}}}}
+    ```
+
+    Code: PAR-02 (error)
+    Source: https://learn.microsoft.com/azure/azure-resource-manager/management/azure-subscription-service-limits#azure-policy-limits
+    """
 
     code = "PAR-02"
     name = "parameters.count"

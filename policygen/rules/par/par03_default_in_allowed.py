@@ -12,7 +12,22 @@ from policygen.rules.par.common import PARAMS, in_allowed, iter_params
 class DefaultInAllowed(Rule):
     """defaultValue is one of allowedValues (service error PolicyParameterAllowedAndDefaultValuesMismatch).
 
-    **Anti-pattern** `allowedValues: [Audit, Deny], defaultValue: Disabled` **Better** `defaultValue: Audit`
+    The service error is PolicyParameterAllowedAndDefaultValuesMismatch (case-sensitive match).
+
+    **Anti-pattern**
+
+    ```json
+    {"effect": {"type": "String", "allowedValues": ["Audit", "Deny"], "defaultValue": "Modify"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"effect": {"type": "String", "allowedValues": ["Audit", "Deny"], "defaultValue": "Audit"}}
+    ```
+
+    Code: PAR-03 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-parameters
     """
 
     code = "PAR-03"

@@ -26,7 +26,28 @@ def _template_param_refs(doc: Doc) -> set[str]:
 
 
 class UnusedParameter(Rule):
-    """Every declared parameter is used in the policy rule (Azure rejects unused ones)."""
+    """Every declared parameter is used in the policy rule (Azure rejects unused ones).
+
+    Azure rejects definitions that declare parameters the rule never uses.
+
+    **Anti-pattern**
+
+    ```json
+    {"parameters": {"effect": {"type": "String"}, "unused": {"type": "String"}},
+     "policyRule": {"then": {"effect": "[parameters('effect')]"}}}
+    ```
+
+    **Better**
+
+    ```json
+    {"parameters": {"effect": {"type": "String"}},
+     "policyRule": {"then": {"effect": "[parameters('effect')]"}}}
+    ```
+
+    Code: PAR-04 (error)
+    Source: https://github.com/Azure/azure-monitor-baseline-alerts/issues/311
+    See also: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-parameters
+    """
 
     code = "PAR-04"
     name = "parameters.unused"

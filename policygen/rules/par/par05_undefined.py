@@ -9,7 +9,27 @@ from policygen.rules.model import Doc
 
 
 class UndefinedParameter(Rule):
-    """Every `parameters('x')` in the policy rule names a declared parameter."""
+    """Every `parameters('x')` in the policy rule names a declared parameter.
+
+    An undeclared parameter fails the PUT (InvalidPolicyParameters).
+
+    **Anti-pattern**
+
+    ```json
+    {"parameters": {"allowedLocations": {"type": "Array"}},
+     "policyRule": {"if": {"field": "location", "notIn": "[parameters('wanted')]"}}}
+    ```
+
+    **Better**
+
+    ```json
+    {"parameters": {"allowedLocations": {"type": "Array"}},
+     "policyRule": {"if": {"field": "location", "notIn": "[parameters('allowedLocations')]"}}}
+    ```
+
+    Code: PAR-05 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule
+    """
 
     code = "PAR-05"
     name = "parameters.undefined"

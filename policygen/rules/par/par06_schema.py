@@ -30,7 +30,26 @@ def _schema_validator(schema: object) -> tuple[object, str | None]:
 
 
 class ObjectSchema(Rule):
-    """`schema` only on object parameters; defaultValue and allowedValues satisfy it (JSON Schema 2019-09)."""
+    """`schema` only on object parameters; defaultValue and allowedValues satisfy it (JSON Schema 2019-09).
+
+    Only object parameters take a schema, and their values are validated against it.
+
+    **Anti-pattern**
+
+    ```json
+    {"tagName": {"type": "String", "schema": {"type": "string"}}}
+    ```
+
+    **Better**
+
+    ```json
+    {"tagRules": {"type": "Object", "schema": {"type": "object", "required": ["name"]},
+                  "defaultValue": {"name": "costCenter"}}}
+    ```
+
+    Code: PAR-06 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-parameters
+    """
 
     code = "PAR-06"
     name = "parameters.schema"

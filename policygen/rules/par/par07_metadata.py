@@ -11,7 +11,25 @@ from policygen.rules.par.common import PARAMS, iter_params
 
 
 class ParameterMetadata(Rule):
-    """Each parameter has metadata.displayName and metadata.description (portal UX, linters)."""
+    """Each parameter has metadata.displayName and metadata.description (portal UX, linters).
+
+    The portal's assignment form shows these texts; linters flag their absence.
+
+    **Anti-pattern**
+
+    ```json
+    {"effect": {"type": "String"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"effect": {"type": "String", "metadata": {"displayName": "Effect", "description": "Audit, Deny or Disabled"}}}
+    ```
+
+    Code: PAR-07 (warning)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-parameters
+    """
 
     code = "PAR-07"
     name = "parameters.metadata"

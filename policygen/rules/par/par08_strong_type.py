@@ -18,7 +18,25 @@ RESOURCE_TYPE = re.compile(r"^[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*/[A-Za-z0-9]+(?:/[A
 
 
 class StrongType(Rule):
-    """metadata.strongType is a resource type or location/resourceTypes/storageSkus/vmSKUs/existingResourceGroups."""
+    """metadata.strongType is a resource type or location/resourceTypes/storageSkus/vmSKUs/existingResourceGroups.
+
+    The portal uses strongType to offer a picker; an unknown value is rejected.
+
+    **Anti-pattern**
+
+    ```json
+    {"subnet": {"type": "String", "metadata": {"strongType": "a subnet please"}}}
+    ```
+
+    **Better**
+
+    ```json
+    {"subnet": {"type": "String", "metadata": {"strongType": "Microsoft.Network/virtualNetworks/subnets"}}}
+    ```
+
+    Code: PAR-08 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-parameters
+    """
 
     code = "PAR-08"
     name = "parameters.strong_type"

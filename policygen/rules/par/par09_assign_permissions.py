@@ -10,7 +10,25 @@ from policygen.rules.par.common import iter_params, param_meta
 
 
 class AssignPermissions(Rule):
-    """assignPermissions is a boolean on a string parameter holding a scope or resource ID."""
+    """assignPermissions is a boolean on a string parameter holding a scope or resource ID.
+
+    With assignPermissions the portal grants the assignment identity's roles on that scope too.
+
+    **Anti-pattern**
+
+    ```json
+    {"enabled": {"type": "Boolean", "metadata": {"assignPermissions": "yes"}}}
+    ```
+
+    **Better**
+
+    ```json
+    {"workspaceId": {"type": "String", "metadata": {"strongType": "omsWorkspace", "assignPermissions": true}}}
+    ```
+
+    Code: PAR-09 (info)
+    Source: https://learn.microsoft.com/azure/governance/policy/how-to/remediate-resources
+    """
 
     code = "PAR-09"
     name = "parameters.assign_permissions"

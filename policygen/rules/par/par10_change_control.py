@@ -11,7 +11,26 @@ from policygen.rules.par.common import PARAMS, iter_params
 
 
 class ParameterChangeControl(Rule):
-    """An update keeps existing parameters and their types; new parameters need a defaultValue."""
+    """An update keeps existing parameters and their types; new parameters need a defaultValue.
+
+    Existing assignments keep passing the old parameters; Azure rejects updates that break them.
+
+    **Anti-pattern**
+
+    ```jsonc
+    // v1: {"effect": {"type": "String", "defaultValue": "Audit"}}
+    {"effect": {"type": "Array", "defaultValue": ["Audit"]}, "retentionDays": {"type": "Integer"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"effect": {"type": "String", "defaultValue": "Audit"}, "retentionDays": {"type": "Integer", "defaultValue": 30}}
+    ```
+
+    Code: PAR-10 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-parameters
+    """
 
     code = "PAR-10"
     name = "parameters.change_control"

@@ -14,7 +14,25 @@ ARRAYS = "https://learn.microsoft.com/azure/governance/policy/how-to/author-poli
 
 
 class ArrayParameterOperator(Rule):
-    """An array parameter used directly as an operand works only with `in` / `notIn`."""
+    """An array parameter used directly as an operand works only with `in` / `notIn`.
+
+    Any other operator compares the whole array with the field's single value and never matches.
+
+    **Anti-pattern**
+
+    ```jsonc
+    {"field": "location", "equals": "[parameters('allowedLocations')]"}   // an Array parameter
+    ```
+
+    **Better**
+
+    ```json
+    {"field": "location", "in": "[parameters('allowedLocations')]"}
+    ```
+
+    Code: PAR-11 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/how-to/author-policies-for-arrays
+    """
 
     code = "PAR-11"
     name = "parameters.array_operator"

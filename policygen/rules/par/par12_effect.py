@@ -15,7 +15,26 @@ FAMILIES = ({"audit", "deny", "modify", "append"}, {"auditifnotexists", "deployi
 
 
 class EffectParameter(Rule):
-    """A parameterised effect has allowedValues, a safe default and no mixed effect families."""
+    """A parameterised effect has allowedValues, a safe default and no mixed effect families.
+
+    Without allowedValues any string is accepted at assignment time; a default of deny or deployIfNotExists
+    enforces as soon as an assignment omits it; audit-family and DINE-family effects need different details.
+
+    **Anti-pattern**
+
+    ```json
+    {"effect": {"type": "String", "allowedValues": ["Audit", "DeployIfNotExists", "Disabled"], "defaultValue": "Deny"}}
+    ```
+
+    **Better**
+
+    ```json
+    {"effect": {"type": "String", "allowedValues": ["Audit", "Deny", "Disabled"], "defaultValue": "Audit"}}
+    ```
+
+    Code: PAR-12 (warning)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/effect-basics
+    """
 
     code = "PAR-12"
     name = "parameters.effect"

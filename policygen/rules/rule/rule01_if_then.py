@@ -11,7 +11,27 @@ from policygen.rules.rule.common import RULE
 
 
 class IfThen(Rule):
-    """policyRule has exactly `if` and `then`, and `then.effect` is set."""
+    """policyRule has exactly `if` and `then`, and `then.effect` is set.
+
+    Anything else in policyRule is rejected; without an effect nothing happens.
+
+    **Anti-pattern**
+
+    ```json
+    {"policyRule": {"if": {"field": "type", "equals": "Microsoft.Storage/storageAccounts"},
+                    "then": {"details": {}}, "else": {"effect": "audit"}}}
+    ```
+
+    **Better**
+
+    ```json
+    {"policyRule": {"if": {"field": "type", "equals": "Microsoft.Storage/storageAccounts"},
+                    "then": {"effect": "audit"}}}
+    ```
+
+    Code: RULE-01 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule
+    """
 
     code = "RULE-01"
     name = "policy_rule.if_then"

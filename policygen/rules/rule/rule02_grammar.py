@@ -10,7 +10,26 @@ from policygen.rules.rule.common import RULE
 
 
 class ConditionGrammar(Rule):
-    """Logical operators are well formed; each leaf has one of field/value/count and exactly one operator."""
+    """Logical operators are well formed; each leaf has one of field/value/count and exactly one operator.
+
+    allOf/anyOf take a non-empty array, not takes one condition, and a leaf has one operand and one
+    operator.
+
+    **Anti-pattern**
+
+    ```json
+    {"not": [{"field": "location", "value": "x", "equals": "westeurope"}]}
+    ```
+
+    **Better**
+
+    ```json
+    {"not": {"field": "location", "equals": "westeurope"}}
+    ```
+
+    Code: RULE-02 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule
+    """
 
     code = "RULE-02"
     name = "policy_rule.grammar"

@@ -9,7 +9,29 @@ from policygen.rules.model import Doc
 
 
 class AuthoringLimits(Rule):
-    """Rule size limits: conditions, functions, arguments, nesting, expression length and count limits."""
+    """Rule size limits: conditions, functions, arguments, nesting, expression length and count limits.
+
+    Azure refuses rules beyond its limits: 4,096 conditions in if, 128 in then, 2,048 functions, 128
+    arguments, 64 nesting levels, 81,920-character expressions, 10 value counts of at most 100 iterations, 5
+    field counts per array.
+
+    **Anti-pattern**
+
+    ```json
+    {"count": {"value": "[range(0, 500)]", "name": "i", "where": {"value": "[current('i')]", "equals": 1}},
+     "greater": 0}
+    ```
+
+    **Better**
+
+    ```json
+    {"count": {"value": "[range(0, 100)]", "name": "i", "where": {"value": "[current('i')]", "equals": 1}},
+     "greater": 0}
+    ```
+
+    Code: RULE-03 (error)
+    Source: https://learn.microsoft.com/azure/azure-resource-manager/management/azure-subscription-service-limits#azure-policy-limits
+    """
 
     code = "RULE-03"
     name = "policy_rule.limits"

@@ -10,7 +10,26 @@ from policygen.rules.rule.common import RULE
 
 
 class EvaluationLimits(Rule):
-    """Literals that exceed evaluation-time limits (131,072-character strings) fail as an implicit deny."""
+    """Literals that exceed evaluation-time limits (131,072-character strings) fail as an implicit deny.
+
+    Evaluation fails on such literals, which Azure treats as a deny.
+
+    **Anti-pattern**
+
+    ```json
+    {"field": "Microsoft.Web/sites/siteConfig.ipSecurityRestrictions[*].ipAddress", "in": ["<140,000 characters>"]}
+    ```
+
+    **Better**
+
+    ```json
+    {"field": "Microsoft.Web/sites/siteConfig.ipSecurityRestrictions[*].ipAddress",
+     "in": "[parameters('allowedRanges')]"}
+    ```
+
+    Code: RULE-04 (warning)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule
+    """
 
     code = "RULE-04"
     name = "policy_rule.evaluation_limits"

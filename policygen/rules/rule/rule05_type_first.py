@@ -12,7 +12,28 @@ LINTER = "https://github.com/Azure/azure-policy-linter"
 
 
 class TypeConditionFirst(Rule):
-    """Put the `type` condition first and match types with `equals`/`in`, not `like`/`contains`."""
+    """Put the `type` condition first and match types with `equals`/`in`, not `like`/`contains`.
+
+    Azure evaluates conditions in order and stops early; a precise type test first keeps rules cheap and
+    unambiguous.
+
+    **Anti-pattern**
+
+    ```json
+    {"allOf": [{"field": "tags['env']", "exists": false}, {"field": "type", "contains": "Microsoft.Storage"}]}
+    ```
+
+    **Better**
+
+    ```json
+    {"allOf": [{"field": "type", "equals": "Microsoft.Storage/storageAccounts"},
+               {"field": "tags['env']", "exists": false}]}
+    ```
+
+    Code: RULE-05 (warning)
+    Source: https://github.com/Azure/azure-policy-linter
+    See also: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule
+    """
 
     code = "RULE-05"
     name = "policy_rule.type_first"

@@ -11,7 +11,28 @@ from policygen.rules.set.common import SET
 
 
 class Members(Rule):
-    """policyDefinitions is a non-empty array of {policyDefinitionId, unique policyDefinitionReferenceId, ...}."""
+    """policyDefinitions is a non-empty array of {policyDefinitionId, unique policyDefinitionReferenceId, ...}.
+
+    Each member needs a definition ID and a reference ID unique within the initiative.
+
+    **Anti-pattern**
+
+    ```json
+    {"policyDefinitions": [{"policyDefinitionId": "/providers/Microsoft.Authorization/policyDefinitions/d1",
+                            "parameters": {"effect": "Audit"}}]}
+    ```
+
+    **Better**
+
+    ```json
+    {"policyDefinitions": [{"policyDefinitionId": "/providers/Microsoft.Authorization/policyDefinitions/d1",
+                            "policyDefinitionReferenceId": "storagePublic",
+                            "parameters": {"effect": {"value": "Audit"}}}]}
+    ```
+
+    Code: SET-01 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/initiative-definition-structure
+    """
 
     code = "SET-01"
     name = "initiatives.members"

@@ -11,7 +11,26 @@ from policygen.rules.set.common import find_definition, member_params, members, 
 
 
 class MemberParametersDefined(Rule):
-    """Values passed to a member name only parameters that member defines (UndefinedPolicyParameter)."""
+    """Values passed to a member name only parameters that member defines (UndefinedPolicyParameter).
+
+    Azure rejects the initiative with UndefinedPolicyParameter.
+
+    **Anti-pattern**
+
+    ```jsonc
+    {"policyDefinitionReferenceId": "storagePublic", "parameters": {"colour": {"value": "blue"}}}   // d1 has no colour
+    ```
+
+    **Better**
+
+    ```json
+    {"policyDefinitionReferenceId": "storagePublic", "parameters": {"effect": {"value": "Audit"}}}
+    ```
+
+    Code: SET-02 (error)
+    Source: https://github.com/gettek/terraform-azurerm-policy-as-code/issues/47
+    See also: https://learn.microsoft.com/azure/governance/policy/concepts/initiative-definition-structure
+    """
 
     code = "SET-02"
     name = "initiatives.member_parameters_defined"

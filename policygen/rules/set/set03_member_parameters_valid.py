@@ -15,7 +15,26 @@ from policygen.rules.set.common import find_definition, member_params, members, 
 
 
 class MemberParametersSatisfied(Rule):
-    """Required member parameters are supplied and passed values fit the member's type and allowedValues."""
+    """Required member parameters are supplied and passed values fit the member's type and allowedValues.
+
+    A missing required value or a value outside the member's allowedValues fails the PUT.
+
+    **Anti-pattern**
+
+    ```jsonc
+    {"parameters": {"effect": {"value": "Modify"}}}   // the member allows Audit, Deny, Disabled
+    ```
+
+    **Better**
+
+    ```json
+    {"parameters": {"effect": {"value": "Audit"}}}
+    ```
+
+    Code: SET-03 (error)
+    Source: https://github.com/Azure/Azure-Landing-Zones/issues/1601
+    See also: https://learn.microsoft.com/azure/governance/policy/concepts/initiative-definition-structure
+    """
 
     code = "SET-03"
     name = "initiatives.member_parameters_valid"

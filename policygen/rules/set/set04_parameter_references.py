@@ -11,7 +11,27 @@ from policygen.rules.set.common import SET, member_expressions
 
 
 class InitiativeParameterRefs(Rule):
-    """Member values reference declared initiative parameters, and every initiative parameter is used."""
+    """Member values reference declared initiative parameters, and every initiative parameter is used.
+
+    Undeclared references fail; unused initiative parameters are rejected too.
+
+    **Anti-pattern**
+
+    ```json
+    {"parameters": {"spare": {"type": "String"}},
+     "policyDefinitions": [{"parameters": {"effect": {"value": "[parameters('mode')]"}}}]}
+    ```
+
+    **Better**
+
+    ```json
+    {"parameters": {"effect": {"type": "String"}},
+     "policyDefinitions": [{"parameters": {"effect": {"value": "[parameters('effect')]"}}}]}
+    ```
+
+    Code: SET-04 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/initiative-definition-structure
+    """
 
     code = "SET-04"
     name = "initiatives.parameter_references"

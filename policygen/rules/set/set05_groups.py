@@ -11,7 +11,25 @@ from policygen.rules.set.common import SET, members
 
 
 class Groups(Rule):
-    """groupNames name entries of policyDefinitionGroups; each group has a name."""
+    """groupNames name entries of policyDefinitionGroups; each group has a name.
+
+    A group a member names must be declared in policyDefinitionGroups.
+
+    **Anti-pattern**
+
+    ```json
+    {"policyDefinitions": [{"groupNames": ["identity"]}], "policyDefinitionGroups": []}
+    ```
+
+    **Better**
+
+    ```json
+    {"policyDefinitions": [{"groupNames": ["identity"]}], "policyDefinitionGroups": [{"name": "identity"}]}
+    ```
+
+    Code: SET-05 (error)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/initiative-definition-structure
+    """
 
     code = "SET-05"
     name = "initiatives.groups"

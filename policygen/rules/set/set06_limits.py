@@ -12,7 +12,25 @@ LIMITS = "https://learn.microsoft.com/azure/azure-resource-manager/management/az
 
 
 class InitiativeLimits(Rule):
-    """At most 1,000 members and 400 parameters per initiative."""
+    """At most 1,000 members and 400 parameters per initiative.
+
+    Beyond the limits the PUT fails.
+
+    **Anti-pattern**
+
+    ```text
+    An initiative with 1,001 policyDefinitions entries
+    ```
+
+    **Better**
+
+    ```text
+    Two initiatives of at most 1,000 members each, assigned together
+    ```
+
+    Code: SET-06 (error)
+    Source: https://learn.microsoft.com/azure/azure-resource-manager/management/azure-subscription-service-limits#azure-policy-limits
+    """
 
     code = "SET-06"
     name = "initiatives.limits"

@@ -11,7 +11,25 @@ from policygen.rules.set.common import find_definition, members
 
 
 class MembersExistFirst(Rule):
-    """Referenced custom definitions must exist before the initiative (deploy definitions first)."""
+    """Referenced custom definitions must exist before the initiative (deploy definitions first).
+
+    Azure resolves member IDs when the initiative is created.
+
+    **Anti-pattern**
+
+    ```text
+    Deploy the initiative, then the custom definition it references
+    ```
+
+    **Better**
+
+    ```text
+    Deploy definitions first, then initiatives, then assignments (`policygen apply` does)
+    ```
+
+    Code: SET-07 (info)
+    Source: https://learn.microsoft.com/azure/governance/policy/concepts/policy-as-code
+    """
 
     code = "SET-07"
     name = "initiatives.members_exist"
