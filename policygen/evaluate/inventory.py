@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from policygen.arm.effects import EXISTENCE
-from policygen.arm.effects import EXISTENCE
 from policygen.errors import Diagnostic, InputError
 from policygen.evaluate.effects import extension_parent, id_scope
 from policygen.evaluate.errors import EvaluationFailure
