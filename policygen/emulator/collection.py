@@ -36,6 +36,7 @@ class Item:
 
 Lister = Callable[[Context, Match, "str | None"], list[dict]]
 Hook = Callable[[Item], Response]
+MaybeHook = Callable[[Item], "Response | None"]
 
 
 @dataclass(frozen=True)
@@ -51,16 +52,20 @@ class Collection:
     delete_echoes: bool = True  # DELETE answers 200 with the deleted object (else with no body)
     actions: Mapping[str, Hook] = field(default_factory=dict)  # `/{name}/{action}`, on existing objects
     scope_checked_first: bool = True  # False: only lists check the scope (PUT hooks check it themselves)
+    scope_rule: Callable[[Context, Match], None] | None = None  # more the scope must be (after it exists)
+    served: MaybeHook | None = None  # answers for objects not in the store (built-ins), or returns None
 
     def __call__(self, emu: Context, req: Request, m: Match) -> Response:
         if self.scope_checked_first:
-            hierarchy.require_scope(emu, m.scope)
+            hierarchy.require_scope(emu, m.scope, m.scope_text)
+        if self.scope_rule:
+            self.scope_rule(emu, m)
         name = m.get("name")
         if not name:
             if req.method != "GET":
                 raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on a collection.")
             if not self.scope_checked_first:
-                hierarchy.require_scope(emu, m.scope)
+                hierarchy.require_scope(emu, m.scope, m.scope_text)
             return paged(req, self.list(emu, m, req.q("$filter")), default_top=emu.config.page_size)
         rid = f"{m.scope_text}{self.segment}{name}"
         with emu.store.lock:
@@ -68,6 +73,8 @@ class Collection:
             return self._item(item, (m.get("action") or "").lower())
 
     def _item(self, item: Item, action: str) -> Response:
+        if self.served and (answer := self.served(item)) is not None:
+            return answer
         method, existing = item.req.method, item.existing
         if action:
             if not existing:

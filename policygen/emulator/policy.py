@@ -12,6 +12,7 @@ import re
 
 from policygen.arm.scopes import Scope, ScopeKind
 from policygen.emulator import checks, hierarchy
+from policygen.emulator.collection import Collection, Item
 from policygen.emulator.context import Context
 from policygen.emulator.core import (
     ArmError,
@@ -86,17 +87,20 @@ def definition_scope(emu: Context, scope: str, parsed: Scope | None = None) -> s
     """The scope of definitions at `scope` ('' for the built-ins), which must be a management group or subscription."""
     scope = scope.rstrip("/")
     if scope:
-        s = hierarchy.require_scope(emu, parsed or parse_scope(scope), scope)
-        if s.kind not in (ScopeKind.MANAGEMENT_GROUP, ScopeKind.SUBSCRIPTION):
-            raise bad_request(
-                "InvalidPolicyDefinitionScope",
-                "Policy definitions and set definitions can only be created at a management group or a subscription.",
-            )
+        _definition_level(hierarchy.require_scope(emu, parsed or parse_scope(scope), scope))
     return scope
 
 
-def _list_filter(req: Request, items: list[dict], scope: str) -> list[dict]:
-    flt = (req.q("$filter") or "").strip()
+def _definition_level(scope: Scope) -> None:
+    if scope.kind not in (ScopeKind.TENANT, ScopeKind.MANAGEMENT_GROUP, ScopeKind.SUBSCRIPTION):
+        raise bad_request(
+            "InvalidPolicyDefinitionScope",
+            "Policy definitions and set definitions can only be created at a management group or a subscription.",
+        )
+
+
+def _list_filter(flt: str | None, items: list[dict], scope: str) -> list[dict]:
+    flt = (flt or "").strip()
     if not flt:
         return items
     out = items
@@ -122,45 +126,47 @@ def _list_filter(req: Request, items: list[dict], scope: str) -> list[dict]:
     return out
 
 
-def definitions(emu: Context, req: Request, m: Match) -> Response:
-    kind = KIND[m["kind"].lower()]
-    scope = definition_scope(emu, m.scope_text, m.scope)
-    name = m.get("name")
-    if not name:
-        if req.method != "GET":
-            raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on a collection.")
-        return paged(
-            req, _list_filter(req, visible_definitions(emu, kind, scope), scope), default_top=emu.config.page_size
-        )
-    with emu.store.lock:
-        if not scope:
-            if req.method != "GET":
-                raise ArmError(403, "AuthorizationFailed", "Built-in policy definitions are read-only.")
-            found = emu.builtins.get(kind, name)
-            if not found:
-                raise _missing(kind, name)
-            return Response(200, found)
-        rid = f"{scope}{AUTH}{kind}/{name}"
-        existing = emu.store.get(kind, rid)
-        if req.method == "GET":
-            if not existing:
-                raise _missing(kind, name)
-            return Response(200, public(existing))
-        if req.method == "PUT":
-            body = req.json()
-            obj = (put_definition if kind == "policyDefinitions" else put_set_definition)(emu, scope, name, body)
-            status = 201 if kind == "policyDefinitions" or not existing else 200
-            return Response(status, public(obj))
-        if req.method == "DELETE":
-            if not existing:
-                return Response(204, None)
-            _check_unreferenced(emu, kind, existing)
-            emu.store.delete(kind, rid)
-            for k, _ in emu.store.items(kind[:-1] + "Versions"):
-                if k.startswith(key(rid) + "/versions/"):
-                    emu.store.delete(kind[:-1] + "Versions", k)
-            return Response(200, None)
-    raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on {kind}.")
+def _collection(kind: str) -> Collection:
+    """Definitions or set definitions: custom ones at a management group or subscription, built-ins at '/'."""
+
+    def listed(emu: Context, m: Match, flt: str | None) -> list[dict]:
+        return _list_filter(flt, visible_definitions(emu, kind, m.scope_text), m.scope_text)
+
+    def builtin(item: Item) -> Response | None:
+        if item.scope:
+            return None
+        if item.req.method != "GET":
+            raise ArmError(403, "AuthorizationFailed", "Built-in policy definitions are read-only.")
+        found = item.emu.builtins.get(kind, item.name)
+        if not found:
+            raise _missing(kind, item.name)
+        return Response(200, found)
+
+    def put(item: Item) -> Response:
+        if kind == "policyDefinitions":
+            return Response(201, public(put_definition(item.emu, item.scope, item.name, item.req.json())))
+        obj = put_set_definition(item.emu, item.scope, item.name, item.req.json())
+        return Response(200 if item.existing else 201, public(obj))
+
+    def on_delete(item: Item) -> None:
+        _check_unreferenced(item.emu, kind, item.existing)
+        versions = kind[:-1] + "Versions"
+        for k, _ in item.emu.store.items(versions):
+            if k.startswith(key(item.rid) + "/versions/"):
+                item.emu.store.delete(versions, k)
+
+    return Collection(
+        kind,
+        f"{AUTH}{kind}/",
+        kind,
+        lambda name: _missing(kind, name),
+        listed,
+        put,
+        on_delete=on_delete,
+        delete_echoes=False,
+        scope_rule=lambda emu, m: _definition_level(m.scope),
+        served=builtin,
+    )
 
 
 def visible_definitions(emu: Context, kind: str, scope: str) -> list[dict]:
@@ -394,3 +400,10 @@ def list_all_versions(emu: Context, req: Request, m: Match) -> Response:
         prefix = key(f"{scope}{AUTH}{kind}/")
         items = [public(v) for k, v in emu.store.items(kind[:-1] + "Versions") if k.startswith(prefix)]
     return Response(200, {"value": items, "nextLink": None})
+
+
+_COLLECTIONS = {kind: _collection(kind) for kind in NOT_FOUND}
+
+
+def definitions(emu: Context, req: Request, m: Match) -> Response:
+    return _COLLECTIONS[KIND[m["kind"].lower()]](emu, req, m)
