@@ -41,6 +41,9 @@ class Artefact:
     non_compliance_message: str | None = None
     # Pointer (JSON pointer into body) → SourceRef, for mapping findings back to YAML lines.
     pointers: dict[str, SourceRef] = field(default_factory=dict)
+    # Assignments only: the intent's unresolved scope, notScopes and identity location
+    # (render.assignments.Placement), to place one build in another environment of the pack.
+    placement: Any = None
 
     @property
     def relpath(self) -> str:

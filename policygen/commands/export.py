@@ -23,15 +23,6 @@ class CiKind(StrEnum):
     azure_pipelines = "azure-pipelines"
 
 
-def _print_summary(what: str, summary) -> None:  # noqa: ANN001 - SyncSummary, imported lazily
-    typer.echo(f"{what}: {len(summary.files)} files in {summary.out_dir} "
-               f"({len(summary.written)} written, {len(summary.unchanged)} unchanged, {len(summary.removed)} removed)")
-    for rel in summary.written:
-        typer.echo(f"  wrote   {rel}")
-    for rel in summary.removed:
-        typer.echo(f"  removed {rel}")
-
-
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
 
@@ -45,10 +36,11 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="Replace a non-empty folder policygen did not write."),
     ) -> None:
         """Export the pack for a landing zone: EPAC, ALZ library, ARM, Bicep or Terraform."""
-        from policygen.export import export_pack
+        from policygen.export import compile_for_export, export_pack
+        from policygen.views.export import render_sync
 
-        summary = export_pack(pack, fmt.value, out, env=env, force=force)
-        _print_summary(fmt.value, summary)
+        build = compile_for_export(pack, env)
+        render_sync(fmt.value, export_pack(build, fmt.value, out, env=env, force=force))
         raise typer.Exit(int(ExitCode.OK))
 
     @app.command("docs")
@@ -60,11 +52,12 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="Replace a non-empty folder policygen did not write."),
     ) -> None:
         """Write Markdown documentation: initiatives, assignments and a compliance view by group."""
-        from policygen.export.common import default_environment, sync_tree
+        from policygen.export import compile_for_export
+        from policygen.export.common import sync_tree
         from policygen.export.docs import render_docs
+        from policygen.views.export import render_sync
 
-        summary = sync_tree(out, render_docs(pack, env or default_environment(pack)), force=force)
-        _print_summary("docs", summary)
+        render_sync("docs", sync_tree(out, render_docs(compile_for_export(pack, env)), force=force))
         raise typer.Exit(int(ExitCode.OK))
 
     @app.command("init")
@@ -77,10 +70,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Scaffold a pack: settings, example intents with tests, and a CI workflow (validate, test, plan, apply)."""
         from policygen.export.scaffold import scaffold
+        from policygen.views.export import render_scaffold
 
-        written = scaffold(folder, ci=ci.value, name=name, force=force)
-        typer.echo(f"created pack in {folder} ({len(written)} files):")
-        for rel in written:
-            typer.echo(f"  {rel}")
-        typer.echo("next: edit policygen.yaml (tenant, management groups), then `policygen build` / `policygen test`.")
+        render_scaffold(folder, scaffold(folder, ci=ci.value, name=name, force=force))
         raise typer.Exit(int(ExitCode.OK))

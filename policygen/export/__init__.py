@@ -1,8 +1,9 @@
 """Export a pack in a landing-zone engine's native form (EPAC, ALZ library, ARM, Bicep, Terraform).
 
-Each format module has `render(pack_dir, env) -> {relative path: text}`: pure and deterministic (sorted
-keys and names, no timestamps). `export_pack` writes that set into an output folder it owns and keeps
-synchronised (stale files removed, nothing outside the folder touched).
+Each format module has `render(build) -> {relative path: text}` (EPAC also takes the pacSelector): pure
+and deterministic (sorted keys and names, no timestamps). The command compiles the pack once
+(`compile_for_export`); `export_pack` writes the set into an output folder it owns and keeps synchronised
+(stale files removed, nothing outside the folder touched).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from policygen.artefacts import Build
 from policygen.errors import InputError
 from policygen.export.common import SyncSummary, default_environment, sync_tree
 
@@ -22,7 +24,7 @@ class Format:
     module: str
     summary: str
 
-    def renderer(self) -> Callable[[Path, str | None], dict[str, str]]:
+    def renderer(self) -> Callable[..., dict[str, str]]:
         return importlib.import_module(f"policygen.export.{self.module}").render
 
 
@@ -35,22 +37,30 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
 )}
 
 
-def render_format(pack_dir: Path | str, fmt: str, env: str | None = None) -> dict[str, str]:
+def compile_for_export(pack_dir: Path | str, env: str | None = None) -> Build:
+    """The one Build an export or the docs need: for `env`, else the first Azure environment (exports
+    target Azure, not the emulator; EPAC places it in every other Azure environment itself)."""
+    from policygen.render import compile_pack
+
+    return compile_pack(pack_dir, env or default_environment(pack_dir))
+
+
+def render_format(build: Build, fmt: str, env: str | None = None) -> dict[str, str]:
+    """`env` matters to EPAC only: that pacSelector alone (default: every Azure environment)."""
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    if env is None and fmt != "epac":  # EPAC maps every Azure environment to a pacSelector itself
-        env = default_environment(pack_dir)
-    return FORMATS[fmt].renderer()(Path(pack_dir), env)
+    render = FORMATS[fmt].renderer()
+    return render(build, env) if fmt == "epac" else render(build)
 
 
-def export_pack(pack_dir: Path | str, fmt: str, out_dir: Path | str, env: str | None = None,
+def export_pack(build: Build, fmt: str, out_dir: Path | str, env: str | None = None,
                 force: bool = False) -> SyncSummary:
     """Render `fmt` and synchronise `out_dir` with it; refuses to write inside the pack's own intents."""
-    files = render_format(pack_dir, fmt, env)
-    out, pack = Path(out_dir).resolve(), Path(pack_dir).resolve()
+    files = render_format(build, fmt, env)
+    out, pack = Path(out_dir).resolve(), Path(build.pack.root).resolve()
     if out == pack or pack.is_relative_to(out):
         raise InputError(f"{out_dir}: the output folder would contain the pack itself; choose a separate folder")
     return sync_tree(out, files, force=force)
 
 
-__all__ = ["FORMATS", "Format", "export_pack", "render_format", "SyncSummary"]
+__all__ = ["FORMATS", "Format", "compile_for_export", "export_pack", "render_format", "SyncSummary"]

@@ -20,7 +20,6 @@ from typing import Any
 from policygen.artefacts import Artefact, Build
 from policygen.errors import InputError
 from policygen.export.common import dump_json, local_name, slug
-from policygen.render import compile_pack
 
 PLACEHOLDER_MG = "/providers/Microsoft.Management/managementGroups/placeholder"
 DEFAULT_LOCATION = "${default_location}"
@@ -56,8 +55,7 @@ def scope_key(art: Artefact) -> str:
     return key.rstrip("/").rsplit("/", 1)[-1]
 
 
-def render(pack_dir: Path, env: str | None) -> dict[str, str]:
-    build = compile_pack(pack_dir, env)
+def render(build: Build) -> dict[str, str]:
     files: dict[str, str] = {}
     base = slug(build.pack.name).lower()
     archetypes: dict[str, dict[str, list[str]]] = {base: {"policy_definitions": [], "policy_set_definitions": []}}

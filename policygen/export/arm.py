@@ -16,7 +16,6 @@ from typing import Any
 from policygen.artefacts import Build
 from policygen.errors import InputError
 from policygen.export.common import dump_json, local_name, role_definition_ids, scope_kind, scope_name
-from policygen.render import compile_pack
 
 MG_SCHEMA = "https://schema.management.azure.com/schemas/2019-08-01/managementGroupDeploymentTemplate.json#"
 SUB_SCHEMA = "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#"
@@ -154,10 +153,9 @@ def assignment_deployment(build: Build, name: str) -> dict[str, Any]:
     return deployment
 
 
-def render(pack_dir: Path, env: str | None) -> dict[str, str]:
-    build = compile_pack(pack_dir, env)
+def render(build: Build) -> dict[str, str]:
     text = dump_json(template(build))
     if len(text.encode("utf-8")) > MAX_TEMPLATE_BYTES:
-        raise InputError(f"{pack_dir}: the ARM template is {len(text.encode())} bytes; Azure accepts at most "
+        raise InputError(f"{build.pack.root}: the ARM template is {len(text.encode())} bytes; Azure accepts at most "
                          f"{MAX_TEMPLATE_BYTES} (JobSizeExceededException). Split the pack or use another format")
     return {"azuredeploy.json": text}

@@ -11,13 +11,10 @@ Limits: loadTextContent reads at most 131,072 characters per file, loadJsonConte
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from policygen.artefacts import Build
 from policygen.errors import InputError
 from policygen.export.arm import require_mg_root
 from policygen.export.common import local_name, role_definition_ids, scope_kind, scope_name, slug
-from policygen.render import compile_pack
 
 POLICY_API = "2023-04-01"
 ASSIGNMENT_API = "2024-04-01"
@@ -73,8 +70,7 @@ def quote(text: str) -> str:
     return "'" + out.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t") + "'"
 
 
-def render(pack_dir: Path, env: str | None) -> dict[str, str]:
-    build = compile_pack(pack_dir, env)
+def render(build: Build) -> dict[str, str]:
     require_mg_root(build)
     files: dict[str, str] = {}
     for art in build.artefacts():

@@ -8,13 +8,11 @@ policy with the effect each assignment gives it. Output is deterministic: sorted
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from policygen.artefacts import Artefact, Build
 from policygen.assignment_effects import default_parameters, effect_in_force, member, resolve, values_of
 from policygen.export.common import effective_effect, local_name, remediation_tasks, role_definition_ids
-from policygen.render import compile_pack
 
 
 def cell(value: Any) -> str:
@@ -51,8 +49,8 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
-def render_docs(pack_dir: Path | str, env: str | None = None) -> dict[str, str]:
-    build = compile_pack(pack_dir, env)
+def render_docs(build: Build) -> dict[str, str]:
+    """Every page for a build (compiled for the environment whose scopes the pages show)."""
     files = {"README.md": index(build), "compliance.md": compliance(build)}
     for name, art in sorted(build.initiatives.items()):
         files[f"initiatives/{name}.md"] = initiative_page(build, art)

@@ -14,7 +14,7 @@ from typing import Any
 from policygen.artefacts import Build
 from policygen.errors import InputError
 from policygen.export.common import dump_json, local_name, without_owner
-from policygen.render import compile_pack
+from policygen.render.assignments import place
 
 SCHEMA_URL = "https://raw.githubusercontent.com/Azure/enterprise-azure-policy-as-code/main/Schemas/{}"
 PLACEHOLDER_TENANT = "00000000-0000-0000-0000-000000000000"
@@ -33,17 +33,18 @@ def environments(build: Build, env: str | None) -> list[str]:
     return chosen
 
 
-def render(pack_dir: Path, env: str | None) -> dict[str, str]:
-    first = compile_pack(pack_dir, env)
-    selectors = environments(first, env)
-    builds = {name: (first if name == env else compile_pack(pack_dir, name)) for name in selectors}
-    base = builds[selectors[0]]
-    files: dict[str, str] = {"global-settings.jsonc": global_settings(base, selectors)}
-    for name, art in sorted(base.definitions.items()):
+def render(build: Build, env: str | None = None) -> dict[str, str]:
+    """The tree for `build`, compiled for the first pacSelector (`env`, or the first Azure environment);
+    the other selectors' scopes come from placing its assignments there (one compile per export)."""
+    selectors = environments(build, env)
+    placed = {sel: {name: place(art, sel, build.pack.environments[sel]) for name, art in build.assignments.items()}
+              for sel in selectors}
+    files: dict[str, str] = {"global-settings.jsonc": global_settings(build, selectors)}
+    for name, art in sorted(build.definitions.items()):
         files[f"policyDefinitions/{name}.json"] = dump_json(definition_file(art.body))
-    for name, art in sorted(base.initiatives.items()):
-        files[f"policySetDefinitions/{name}.json"] = dump_json(set_file(base, art.body))
-    for rel, tree in assignment_files(builds).items():
+    for name, art in sorted(build.initiatives.items()):
+        files[f"policySetDefinitions/{name}.json"] = dump_json(set_file(build, art.body))
+    for rel, tree in assignment_files(build, placed).items():
         files[rel] = dump_json(tree)
     return files
 
@@ -131,19 +132,21 @@ def _entry(build: Build, policy_id: str, display: str) -> dict[str, Any]:
     return {key: policy_id, "displayName": display}
 
 
-def assignment_files(builds: dict[str, Build]) -> dict[str, dict[str, Any]]:
+Placed = dict[str, dict[str, tuple[str, list[str], str | None]]]  # selector -> assignment -> placement
+
+
+def assignment_files(build: Build, placed: Placed) -> dict[str, dict[str, Any]]:
     """One tree per assigned policy or set: the root names the definition, one child per assignment
     intent (EPAC's idiom for "same initiative, different scopes and effects")."""
-    base = next(iter(builds.values()))
     groups: dict[str, list[str]] = {}
-    for name, art in sorted(base.assignments.items()):
+    for name, art in sorted(build.assignments.items()):
         groups.setdefault(art.properties["policyDefinitionId"], []).append(name)
     files: dict[str, dict[str, Any]] = {}
     for policy_id, names in sorted(groups.items(), key=lambda kv: kv[1][0]):
-        target = local_name(base, policy_id)
+        target = local_name(build, policy_id)
         stem = target[1] if target else policy_id.rsplit("/", 1)[-1]
         if target:
-            target_art = (base.initiatives if target[0] == "initiative" else base.definitions)[target[1]]
+            target_art = (build.initiatives if target[0] == "initiative" else build.definitions)[target[1]]
             display = target_art.properties["displayName"]
         else:
             display = stem
@@ -153,16 +156,15 @@ def assignment_files(builds: dict[str, Build]) -> dict[str, dict[str, Any]]:
         files[rel] = {
             "$schema": SCHEMA_URL.format("policy-assignment-schema.json"),
             "nodeName": f"/{stem}/",
-            "definitionEntry": _entry(base, policy_id, display),
-            "children": [assignment_node(builds, name) for name in names],
+            "definitionEntry": _entry(build, policy_id, display),
+            "children": [assignment_node(build, placed, name) for name in names],
         }
     return files
 
 
-def assignment_node(builds: dict[str, Build], name: str) -> dict[str, Any]:
+def assignment_node(build: Build, placed: Placed, name: str) -> dict[str, Any]:
     """A leaf: the assignment's naming block, values, and scope/identity keyed by pacSelector."""
-    base = next(iter(builds.values()))
-    art = base.assignments[name]
+    art = build.assignments[name]
     p = art.properties
     node: dict[str, Any] = {
         "nodeName": f"{name}/",
@@ -175,14 +177,14 @@ def assignment_node(builds: dict[str, Build], name: str) -> dict[str, Any]:
         node["metadata"] = metadata
     if p.get("nonComplianceMessages"):
         node["nonComplianceMessages"] = p["nonComplianceMessages"]
-    node["scope"] = {sel: [b.assignments[name].scope] for sel, b in builds.items()}
-    not_scopes = {sel: b.assignments[name].properties.get("notScopes") for sel, b in builds.items()}
+    node["scope"] = {sel: [at[name][0]] for sel, at in placed.items()}
+    not_scopes = {sel: at[name][1] for sel, at in placed.items()}
     if any(not_scopes.values()):
         node["notScopes"] = {sel: v or [] for sel, v in not_scopes.items()}
     identity = art.body.get("identity") or {}
     if identity.get("type") in ("SystemAssigned", "UserAssigned"):
-        node["managedIdentityLocations"] = {sel: b.assignments[name].body.get("location") for sel, b in builds.items()}
+        node["managedIdentityLocations"] = {sel: at[name][2] for sel, at in placed.items()}
     if identity.get("type") == "UserAssigned":
         uai = next(iter(identity.get("userAssignedIdentities") or {}), "")
-        node["userAssignedIdentity"] = {sel: uai for sel in builds}
+        node["userAssignedIdentity"] = {sel: uai for sel in placed}
     return node

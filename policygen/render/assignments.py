@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from typing import Any
 
 from policygen.arm import effects
@@ -34,6 +35,63 @@ def max_name_length(scope: str) -> int:
     return 24 if at_mg else 64
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where an assignment intent goes before an environment resolves it: kept on the artefact so one
+    build can be placed in every environment of the pack (EPAC's pacSelectors) without compiling again."""
+
+    scope: str  # an ARM id or a scope key
+    scope_at: SourceRef
+    not_scopes: tuple[tuple[str, SourceRef], ...]
+    location: str | None  # the intent's identity.location (default: the environment's identityLocation)
+    name_at: SourceRef
+
+
+def place(art: Artefact, env_name: str, env: dict[str, Any]) -> tuple[str, list[str], str | None]:
+    """(scope, notScopes, identity location) of a rendered assignment in environment `env_name` (its raw
+    `policygen.yaml` spec), checked as `render_assignment` checks them; InputError otherwise."""
+    spec = EnvironmentSpec.model_validate(env)
+    sink = DiagnosticSink()
+    scope, not_scopes, _ = _resolve(art.placement, art.name, spec, env_name, sink)
+    sink.raise_if_any()
+    location = (art.placement.location or spec.identityLocation) if "location" in art.body else None
+    return scope or "", not_scopes, location
+
+
+def _resolve(p: Placement, name: str, env: EnvironmentSpec | None, env_name: str | None,
+             sink: DiagnosticSink) -> tuple[str | None, list[str], bool]:
+    ok = True
+    scope = resolve_scope(p.scope, env)
+    if scope is None:
+        keys = ", ".join(sorted(env.scopes)) if env else "none (no environment)"
+        sink.add(
+            p.scope_at.file,
+            p.scope_at.line,
+            p.scope_at.col,
+            f"scope {p.scope!r} is neither an ARM id nor a scope key of environment {env_name!r} (keys: {keys})",
+        )
+        ok = False
+    not_scopes = []
+    for ns, at in p.not_scopes:
+        resolved = resolve_scope(ns, env)
+        if resolved is None:
+            sink.add(at.file, at.line, at.col, f"notScope {ns!r} is neither an ARM id nor a scope key")
+            ok = False
+        else:
+            not_scopes.append(resolved)
+    limit = max_name_length(scope or "")
+    if len(name) > limit:
+        sink.add(
+            p.name_at.file,
+            p.name_at.line,
+            p.name_at.col,
+            f"assignment name {name!r} is {len(name)} characters; Azure allows {limit} at "
+            f"{'management-group' if limit == 24 else 'this'} scope",
+        )
+        ok = False
+    return scope, not_scopes, ok
+
+
 def render_assignment(
     loaded: Loaded[AssignmentIntent],
     env: EnvironmentSpec | None,
@@ -45,34 +103,15 @@ def render_assignment(
     owner_id: str,
     sink: DiagnosticSink,
 ) -> Artefact | None:
-    intent, file, ok = loaded.model, loaded.file, True
-    scope = resolve_scope(intent.scope, env)
-    if scope is None:
-        keys = ", ".join(sorted(env.scopes)) if env else "none (no environment)"
-        sink.add(
-            file,
-            *loaded.pos("scope"),
-            f"scope {intent.scope!r} is neither an ARM id nor a scope key of environment {env_name!r} (keys: {keys})",
-        )
-        ok = False
-    not_scopes = []
-    for i, ns in enumerate(intent.notScopes):
-        resolved = resolve_scope(ns, env)
-        if resolved is None:
-            sink.add(file, *loaded.pos("notScopes", i), f"notScope {ns!r} is neither an ARM id nor a scope key")
-            ok = False
-        else:
-            not_scopes.append(resolved)
-    limit = max_name_length(scope or "")
-    if len(loaded.name) > limit:
-        where = loaded.pos("name") if "name" in loaded.data else loaded.pos()
-        sink.add(
-            file,
-            *where,
-            f"assignment name {loaded.name!r} is {len(loaded.name)} characters; Azure allows {limit} at "
-            f"{'management-group' if limit == 24 else 'this'} scope",
-        )
-        ok = False
+    intent, file = loaded.model, loaded.file
+    placement = Placement(
+        intent.scope,
+        SourceRef(file, *loaded.pos("scope")),
+        tuple((ns, SourceRef(file, *loaded.pos("notScopes", i))) for i, ns in enumerate(intent.notScopes)),
+        intent.identity.location if intent.identity else None,
+        SourceRef(file, *(loaded.pos("name") if "name" in loaded.data else loaded.pos())),
+    )
+    scope, not_scopes, ok = _resolve(placement, loaded.name, env, env_name, sink)
     target = _target(loaded, definitions_by_intent, initiatives, definition_id, sink)
     if target is None or scope is None:
         return None
@@ -169,6 +208,7 @@ def render_assignment(
         scope=scope,
         remediation=intent.remediation.model_dump(exclude_none=True),
         pointers=pointers,
+        placement=placement,
     )
 
 

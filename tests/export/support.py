@@ -147,3 +147,25 @@ def schema_errors(schema: dict, instance: object) -> list[str]:
 
     cls = jsonschema.validators.validator_for(schema)
     return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in cls(schema).iter_errors(instance)]
+
+
+def rendered(pack: Path, fmt: str, env: str | None = None) -> dict[str, str]:
+    """Compile the pack once, as `policygen export` does, and render `fmt`."""
+    from policygen.export import compile_for_export, render_format
+
+    return render_format(compile_for_export(pack, env), fmt, env=env)
+
+
+def exported(pack: Path, fmt: str, out: Path, env: str | None = None, force: bool = False):  # noqa: ANN201
+    """`policygen export` without the CLI: compile once, render, synchronise `out`."""
+    from policygen.export import compile_for_export, export_pack
+
+    return export_pack(compile_for_export(pack, env), fmt, out, env=env, force=force)
+
+
+def docs(pack: Path, env: str | None = None) -> dict[str, str]:
+    """`policygen docs` without the CLI."""
+    from policygen.export import compile_for_export
+    from policygen.export.docs import render_docs
+
+    return render_docs(compile_for_export(pack, env))

@@ -8,16 +8,15 @@ from pathlib import Path
 import pytest
 
 from policygen.errors import InputError
-from policygen.export import export_pack, render_format
 from policygen.export.alz import PLACEHOLDER_MG, check_library, snake
 from policygen.render import compile_pack
-from tests.export.support import load_schema, schema_errors
+from tests.export.support import exported, load_schema, rendered, schema_errors
 
 ALZ = "Azure-Landing-Zones-Library"
 
 
 def test_file_names_follow_the_suffix_and_version_rules(fixture_pack: Path) -> None:
-    files = render_format(fixture_pack, "alz", env="azure")
+    files = rendered(fixture_pack, "alz", env="azure")
     assert "policy_definitions/tag-check.2.1.0.alz_policy_definition.json" in files
     assert "policy_definitions/st-public-network-modify.1.2.0.alz_policy_definition.json" in files
     assert "policy_set_definitions/guardrails.1.0.0.alz_policy_set_definition.json" in files
@@ -30,7 +29,7 @@ def test_file_names_follow_the_suffix_and_version_rules(fixture_pack: Path) -> N
 
 
 def test_archetypes_reference_every_asset_and_split_assignments_by_scope(fixture_pack: Path) -> None:
-    files = render_format(fixture_pack, "alz", env="azure")
+    files = rendered(fixture_pack, "alz", env="azure")
     arch = {json.loads(t)["name"]: json.loads(t) for r, t in files.items() if r.startswith("archetype_definitions/")}
     assert sorted(arch) == ["fixture_pack", "fixture_pack_prod", "fixture_pack_rg", "fixture_pack_sub"]
     assert arch["fixture_pack"]["policy_definitions"] == ["st-public-network", "st-public-network-modify", "tag-check"]
@@ -42,7 +41,7 @@ def test_archetypes_reference_every_asset_and_split_assignments_by_scope(fixture
 
 
 def test_placeholders_as_the_library_uses_them(fixture_pack: Path) -> None:
-    files = render_format(fixture_pack, "alz", env="azure")
+    files = rendered(fixture_pack, "alz", env="azure")
     assignment = json.loads(files["policy_assignments/guardrails-prod.alz_policy_assignment.json"])
     assert assignment["type"] == "Microsoft.Authorization/policyAssignments"
     assert assignment["location"] == "${default_location}"
@@ -64,13 +63,13 @@ def test_placeholders_as_the_library_uses_them(fixture_pack: Path) -> None:
 
 @pytest.mark.parametrize("pack", ["fixture_pack", "mlops_pack"])
 def test_offline_library_checks_pass(pack: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    export_pack(request.getfixturevalue(pack), "alz", tmp_path / "lib", env="azure")
+    exported(request.getfixturevalue(pack), "alz", tmp_path / "lib", env="azure")
     assert check_library(tmp_path / "lib") == []
 
 
 def test_offline_checks_catch_what_alzlib_rejects(fixture_pack: Path, tmp_path: Path) -> None:
     lib = tmp_path / "lib"
-    export_pack(fixture_pack, "alz", lib, env="azure")
+    exported(fixture_pack, "alz", lib, env="azure")
     (lib / "policy_definitions/tag-check.2.1.0.alz_policy_definition.json").rename(
         lib / "policy_definitions/tag-check.alz_policy_definition.json")
     arch = lib / "archetype_definitions/fixture_pack.alz_archetype_definition.json"
@@ -83,7 +82,7 @@ def test_offline_checks_catch_what_alzlib_rejects(fixture_pack: Path, tmp_path: 
 
 
 def test_archetype_metadata_and_defaults_are_schema_valid(fixture_pack: Path, shared_dir: Path) -> None:
-    files = render_format(fixture_pack, "alz", env="azure")
+    files = rendered(fixture_pack, "alz", env="azure")
     problems = schema_errors(load_schema(shared_dir, ALZ, "library_metadata.json"),
                              json.loads(files["alz_library_metadata.json"]))
     problems += schema_errors(load_schema(shared_dir, ALZ, "default_policy_values.json"),
@@ -97,7 +96,7 @@ def test_archetype_metadata_and_defaults_are_schema_valid(fixture_pack: Path, sh
 
 def test_defaults_share_a_value_only_where_assignments_agree(mlops_pack: Path) -> None:
     build = compile_pack(mlops_pack, "azure")
-    files = render_format(mlops_pack, "alz", env="azure")
+    files = rendered(mlops_pack, "alz", env="azure")
     defaults = json.loads(files["alz_policy_default_values.json"])["defaults"]
     assert defaults, "the MLOps pack sets resource ids (subnets, DNS zones) per assignment"
     covered = set()
@@ -114,7 +113,7 @@ def test_defaults_share_a_value_only_where_assignments_agree(mlops_pack: Path) -
 
 def test_mlops_pack_round_trips(mlops_pack: Path) -> None:
     build = compile_pack(mlops_pack, "azure")
-    files = render_format(mlops_pack, "alz", env="azure")
+    files = rendered(mlops_pack, "alz", env="azure")
     for name, art in build.definitions.items():
         rel = f"policy_definitions/{name}.{art.properties['version']}.alz_policy_definition.json"
         assert json.loads(files[rel])["properties"] == art.properties
@@ -134,12 +133,12 @@ def test_assignment_names_over_24_characters_are_refused(fixture_pack: Path) -> 
     text = (fixture_pack / "assignments/tag-sub.yaml").read_text()
     (fixture_pack / "assignments/tag-sub.yaml").write_text(text.replace("name: tag-sub", "name: tag-subscription-level-check"))
     with pytest.raises(InputError, match="24"):
-        render_format(fixture_pack, "alz", env="azure")
+        rendered(fixture_pack, "alz", env="azure")
 
 
 def test_library_content_passes_policygen_validate(mlops_pack: Path, tmp_path: Path) -> None:
     engine = pytest.importorskip("policygen.rules.engine")
-    export_pack(mlops_pack, "alz", tmp_path / "lib", env="azure")
+    exported(mlops_pack, "alz", tmp_path / "lib", env="azure")
     result = engine.validate_files([tmp_path / "lib"])
     assert result.diagnostics == [] and result.objects > 10
     assert [f"{f.code} {f.message}" for f in result.findings if f.severity.value == "error"] == []

@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policygen.export import render_format
 from policygen.export.arm import escape, unescape
 from policygen.render import compile_pack
+from tests.export.support import rendered
 
 MG_REF = "[managementGroupResourceId('Microsoft.Authorization/{}', '{}')]"
 
@@ -47,7 +47,7 @@ def test_unescape_inverts_escape(value: Any) -> None:
 
 
 def _template(pack: Path, env: str) -> dict[str, Any]:
-    return json.loads(render_format(pack, "arm", env=env)["azuredeploy.json"])
+    return json.loads(rendered(pack, "arm", env=env)["azuredeploy.json"])
 
 
 def test_mlops_pack_round_trips_through_escaping(mlops_pack: Path) -> None:

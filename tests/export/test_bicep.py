@@ -6,15 +6,14 @@ import json
 import re
 from pathlib import Path
 
-from policygen.export import render_format
 from policygen.export.bicep import quote
 from policygen.render import compile_pack
-from tests.export.support import check_golden
+from tests.export.support import check_golden, rendered
 
 
 def test_golden(fixture_pack: Path) -> None:
     """The Bicep itself; the JSON beside it is the build's own text (checked below), not repeated here."""
-    files = render_format(fixture_pack, "bicep", env="azure")
+    files = rendered(fixture_pack, "bicep", env="azure")
     check_golden("bicep", {rel: text for rel, text in files.items() if rel.endswith(".bicep")})
     build = compile_pack(fixture_pack, "azure")
     assert {rel: text for rel, text in files.items() if rel.endswith(".json")} == \
@@ -23,7 +22,7 @@ def test_golden(fixture_pack: Path) -> None:
 
 def test_policy_json_is_the_build_and_every_file_is_loaded(mlops_pack: Path) -> None:
     build = compile_pack(mlops_pack, "azure")
-    files = render_format(mlops_pack, "bicep", env="azure")
+    files = rendered(mlops_pack, "bicep", env="azure")
     main = files["main.bicep"]
     for art in build.artefacts():
         assert files[art.relpath] == art.text(), "the loaded JSON is exactly what `policygen build` writes"
@@ -33,7 +32,7 @@ def test_policy_json_is_the_build_and_every_file_is_loaded(mlops_pack: Path) -> 
 
 
 def test_scopes_dependencies_and_roles(fixture_pack: Path) -> None:
-    files = render_format(fixture_pack, "bicep", env="azure")
+    files = rendered(fixture_pack, "bicep", env="azure")
     main = files["main.bicep"]
     assert main.count("targetScope = 'managementGroup'") == 1
     assert "scope: managementGroup('contoso-prod')" in main
@@ -52,7 +51,7 @@ def test_scopes_dependencies_and_roles(fixture_pack: Path) -> None:
 
 
 def test_replace_moves_only_the_packs_own_ids(fixture_pack: Path) -> None:
-    files = render_format(fixture_pack, "bicep", env="azure")
+    files = rendered(fixture_pack, "bicep", env="azure")
     prefix = "/providers/Microsoft.Management/managementGroups/contoso/providers/Microsoft.Authorization/"
     body = files["initiatives/guardrails.json"].replace(prefix, "/providers/Microsoft.Management/managementGroups/"
                                                                 "other/providers/Microsoft.Authorization/")
@@ -67,7 +66,7 @@ def test_quote_escapes_bicep_strings() -> None:
 
 def test_symbols_are_declared_once_and_module_params_exist(mlops_pack: Path, fixture_pack: Path) -> None:
     for pack in (mlops_pack, fixture_pack):
-        files = render_format(pack, "bicep", env="azure")
+        files = rendered(pack, "bicep", env="azure")
         main = files["main.bicep"]
         declared = re.findall(r"^(?:resource|module) (\w+) ", main, flags=re.M)
         assert len(declared) == len(set(declared))

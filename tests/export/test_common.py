@@ -96,8 +96,8 @@ def test_no_remediation_when_the_member_is_switched_off(fixture_pack: Path) -> N
 def test_exports_default_to_the_first_azure_environment(fixture_pack: Path) -> None:
     import json
 
-    from policygen.export import render_format
+    from tests.export.support import rendered
 
-    template = json.loads(render_format(fixture_pack, "arm")["azuredeploy.json"])
+    template = json.loads(rendered(fixture_pack, "arm")["azuredeploy.json"])
     scopes = {r.get("scope") for r in template["resources"] if r["type"] == "Microsoft.Resources/deployments"}
     assert "Microsoft.Management/managementGroups/contoso-prod" in scopes, "not the emulator's local-prod"

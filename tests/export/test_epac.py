@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from policygen.export import render_format
 from policygen.render import compile_pack
-from tests.export.support import load_schema, read_jsonc, schema_errors
+from tests.export.support import exported, load_schema, read_jsonc, rendered, schema_errors
 
 EPAC = "enterprise-azure-policy-as-code"
 SCHEMA_FOR = {"policyDefinitions": "policy-definition-schema.json",
@@ -20,7 +19,7 @@ SCHEMA_FOR = {"policyDefinitions": "policy-definition-schema.json",
 @pytest.mark.parametrize("pack", ["fixture_pack", "mlops_pack"])
 def test_every_file_validates_against_the_epac_schemas(pack: str, request: pytest.FixtureRequest,
                                                        shared_dir: Path) -> None:
-    files = render_format(request.getfixturevalue(pack), "epac")
+    files = rendered(request.getfixturevalue(pack), "epac")
     schemas = {folder: load_schema(shared_dir, EPAC, name) for folder, name in SCHEMA_FOR.items()}
     settings_schema = load_schema(shared_dir, EPAC, "global-settings-schema.json")
     problems = schema_errors(settings_schema, read_jsonc(files["global-settings.jsonc"]))
@@ -51,7 +50,7 @@ def _comparable(body: dict) -> dict:
 
 
 def test_mlops_pack_round_trips(mlops_pack: Path) -> None:
-    files = render_format(mlops_pack, "epac")
+    files = rendered(mlops_pack, "epac")
     settings = read_jsonc(files["global-settings.jsonc"])
     selectors = [e["pacSelector"] for e in settings["pacEnvironments"]]
     build = compile_pack(mlops_pack, selectors[0])
@@ -82,7 +81,7 @@ def test_mlops_pack_round_trips(mlops_pack: Path) -> None:
 
 
 def test_environments_become_pac_selectors_with_their_own_scopes(fixture_pack: Path) -> None:
-    files = render_format(fixture_pack, "epac")
+    files = rendered(fixture_pack, "epac")
     settings = read_jsonc(files["global-settings.jsonc"])
     assert settings["pacOwnerId"] == "11111111-2222-3333-4444-555555555555"
     envs = {e["pacSelector"]: e for e in settings["pacEnvironments"]}
@@ -117,7 +116,7 @@ def _leaves(files: dict[str, str]) -> dict[str, tuple[dict, dict]]:
 
 def test_every_branch_ends_in_exactly_one_assignment_and_scope(mlops_pack: Path, fixture_pack: Path) -> None:
     for pack in (mlops_pack, fixture_pack):
-        for rel, text in render_format(pack, "epac").items():
+        for rel, text in rendered(pack, "epac").items():
             if rel.startswith("policyAssignments/"):
                 root = json.loads(text)
                 assert "definitionEntry" in root and "scope" not in root and "assignment" not in root
@@ -127,7 +126,7 @@ def test_every_branch_ends_in_exactly_one_assignment_and_scope(mlops_pack: Path,
 
 
 def test_sets_reference_customs_by_name_and_builtins_by_id(fixture_pack: Path) -> None:
-    body = json.loads(render_format(fixture_pack, "epac")["policySetDefinitions/guardrails.json"])
+    body = json.loads(rendered(fixture_pack, "epac")["policySetDefinitions/guardrails.json"])
     members = {m["policyDefinitionReferenceId"]: m for m in body["properties"]["policyDefinitions"]}
     assert members["tag-check"]["policyDefinitionName"] == "tag-check"
     assert members["audit-vm-managed-disks"]["policyDefinitionId"] == \
@@ -136,20 +135,19 @@ def test_sets_reference_customs_by_name_and_builtins_by_id(fixture_pack: Path) -
 
 
 def test_single_environment_with_env(fixture_pack: Path) -> None:
-    settings = read_jsonc(render_format(fixture_pack, "epac", env="local")["global-settings.jsonc"])
+    settings = read_jsonc(rendered(fixture_pack, "epac", env="local")["global-settings.jsonc"])
     assert [(e["pacSelector"], e["cloud"]) for e in settings["pacEnvironments"]] == [("local", "AzureCloud")]
 
 
 def test_output_is_deterministic(fixture_pack: Path) -> None:
-    assert render_format(fixture_pack, "epac") == render_format(fixture_pack, "epac")
+    assert rendered(fixture_pack, "epac") == rendered(fixture_pack, "epac")
 
 
 def test_definition_files_pass_policygen_validate(mlops_pack: Path, tmp_path: Path) -> None:
     """Set and assignment files are EPAC's own shapes (names, node trees); definitions are plain Azure Policy."""
     engine = pytest.importorskip("policygen.rules.engine")
-    from policygen.export import export_pack
 
-    export_pack(mlops_pack, "epac", tmp_path / "Definitions")
+    exported(mlops_pack, "epac", tmp_path / "Definitions")
     result = engine.validate_files([tmp_path / "Definitions/policyDefinitions"])
     assert result.diagnostics == [] and result.objects > 10
     assert [f"{f.code} {f.message}" for f in result.findings if f.severity.value == "error"] == []

@@ -6,21 +6,20 @@ import re
 import shutil
 from pathlib import Path
 
-from policygen.export import export_pack, render_format
 from policygen.export.common import remediation_tasks, role_definition_ids
 from policygen.render import compile_pack
-from tests.export.support import check_golden
+from tests.export.support import check_golden, exported, rendered
 from tests.export.test_hcl import needs_terraform, terraform_eval, terraform_fmt
 
 
 def test_golden(fixture_pack: Path) -> None:
-    check_golden("terraform", render_format(fixture_pack, "terraform", env="azure"))
+    check_golden("terraform", rendered(fixture_pack, "terraform", env="azure"))
 
 
 @needs_terraform
 def test_every_file_is_terraform_fmt_clean(fixture_pack: Path, mlops_pack: Path) -> None:
     for pack in (fixture_pack, mlops_pack):
-        for rel, text in render_format(pack, "terraform", env="azure").items():
+        for rel, text in rendered(pack, "terraform", env="azure").items():
             assert terraform_fmt(text) == text, rel
 
 
@@ -28,7 +27,7 @@ def test_every_file_is_terraform_fmt_clean(fixture_pack: Path, mlops_pack: Path)
 def test_locals_decode_to_the_build(mlops_pack: Path, fixture_pack: Path, tmp_path: Path) -> None:
     for i, pack in enumerate((mlops_pack, fixture_pack)):
         out = tmp_path / f"tf{i}"
-        export_pack(pack, "terraform", out, env="azure")
+        exported(pack, "terraform", out, env="azure")
         data_only = tmp_path / f"data{i}"  # what terraform console can evaluate without the azurerm provider
         data_only.mkdir()
         for name in ("locals.tf", "variables.tf"):
@@ -59,7 +58,7 @@ def test_locals_decode_to_the_build(mlops_pack: Path, fixture_pack: Path, tmp_pa
 
 
 def test_assignment_and_remediation_resources_per_scope_kind(fixture_pack: Path) -> None:
-    files = render_format(fixture_pack, "terraform", env="azure")
+    files = rendered(fixture_pack, "terraform", env="azure")
     main = files["main.tf"]
     for resource in ("azurerm_policy_definition", "azurerm_policy_set_definition",
                      "azurerm_management_group_policy_assignment", "azurerm_subscription_policy_assignment",
@@ -81,7 +80,7 @@ def test_for_each_expressions_select_what_the_build_says(fixture_pack: Path, tmp
     from policygen.export.terraform import MAIN_TF
 
     out = tmp_path / "tf"
-    export_pack(fixture_pack, "terraform", out, env="azure")
+    exported(fixture_pack, "terraform", out, env="azure")
     data_only = tmp_path / "data"
     data_only.mkdir()
     for name in ("locals.tf", "variables.tf"):
@@ -97,7 +96,7 @@ def test_for_each_expressions_select_what_the_build_says(fixture_pack: Path, tmp
     assert roles[f"guardrails-prod/{contributor.rsplit('/', 1)[-1]}"]["role_definition_id"] == contributor
     assert roles[f"st-rg-modify/{contributor.rsplit('/', 1)[-1]}"]["role_definition_id"] == \
         "/subscriptions/33333333-3333-3333-3333-333333333333" + contributor, "subscription form below management groups"
-    files = render_format(fixture_pack, "terraform", env="azure")
+    files = rendered(fixture_pack, "terraform", env="azure")
     for kind, names in (("managementGroup", ["guardrails-prod"]), ("subscription", ["tag-sub"]),
                         ("resourceGroup", ["st-rg-modify"])):
         filt = f'{{ for k, v in local.policy_assignments : k => v if v.scope_type == "{kind}" }}'
@@ -115,7 +114,7 @@ def test_module_wiring_applies_with_a_stand_in_provider(fixture_pack: Path, tmp_
     from tests.export.test_hcl import TF_ENV
     from tests.export.tf_shadow import rename, shadow
 
-    files = render_format(fixture_pack, "terraform", env="azure")
+    files = rendered(fixture_pack, "terraform", env="azure")
     work = tmp_path / "shadow"
     work.mkdir()
     for name in ("locals.tf", "variables.tf"):
