@@ -124,6 +124,10 @@ def rule_fields(definition: Mapping[str, Any], params: Mapping[str, Any]) -> tup
     api: list[str] = []
     collect_fields(rule["if"], params, fields, api)
     details = _lower(_lower(rule["then"]).get("details"))
+    for op in details.get("operations") or [] if isinstance(details, dict) else []:
+        condition = str(_lower(op).get("condition", ""))
+        if "requestcontext().apiversion" in condition.lower().replace(" ", ""):
+            api.extend(re.findall(r"'(\d{4}-\d{2}-\d{2}[^']*)'", condition))  # a modify operation's API gate
     if isinstance(details, dict) and "existencecondition" in details:
         collect_fields(details["existencecondition"], params, fields, api, prefix="related.")
         for value in json.dumps(details["existencecondition"]).split('"'):
@@ -321,10 +325,12 @@ def _build(dims: list[Dimension], chosen: Mapping[str, int], base: dict, related
     return Probe(settings, resource, rel, api, tuple(chosen))
 
 
-def verdict(policy: CompiledPolicy, probe: Probe) -> str:
-    """'flagged' (non-compliant), 'error' (evaluation failed: Azure's implicit deny) or 'ok'."""
+def verdict(policy: CompiledPolicy, probe: Probe) -> tuple[str, str | None]:
+    """'flagged' (non-compliant), 'error' (evaluation failed: Azure's implicit deny) or 'ok', and for
+    modify the resource as remediated (two modify policies agree only if they change it alike)."""
     context = EvalContext(api_version=probe.api_version) if probe.api_version else None
     out = policy.evaluate(probe.resource, related=probe.related, context=context, explain=False)
     if out.error is not None:
-        return "error"
-    return "flagged" if out.compliant is False else "ok"
+        return "error", None
+    modified = json.dumps(out.modified, sort_keys=True) if out.modified is not None else None
+    return ("flagged" if out.compliant is False else "ok"), modified

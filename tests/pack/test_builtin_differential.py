@@ -44,11 +44,12 @@ NO_COUNTERPART = {
 class Disagreement:
     pack: str
     builtin: str
-    flagged_by: str  # 'pack', 'builtin', or 'pack: error' / 'builtin: error'
+    flagged_by: str  # 'pack', 'builtin', 'pack: error' / 'builtin: error', 'both, remediated differently'
     probe: Probe
 
     def line(self) -> str:
-        return f"{self.pack} vs {self.builtin}: flagged only by {self.flagged_by} at {self.probe.describe()}"
+        how = self.flagged_by if self.flagged_by.startswith("both") else f"flagged only by {self.flagged_by}"
+        return f"{self.pack} vs {self.builtin}: {how} at {self.probe.describe()}"
 
 
 @pytest.fixture(scope="module")
@@ -156,10 +157,12 @@ def comparison(shared_dir: Path, spec: dict[str, Any], build: Build) -> dict[str
             pairs += 1
             for probe in probes(dims, case.resource, case.related):
                 probe_count += 1
-                ours, theirs = verdict(pack_policy, probe), verdict(builtin_policy, probe)
-                if ours == theirs:
+                (ours, our_fix), (theirs, their_fix) = verdict(pack_policy, probe), verdict(builtin_policy, probe)
+                if ours == theirs and our_fix == their_fix:
                     continue
-                if "error" in (ours, theirs):
+                if ours == theirs:
+                    side = "both, remediated differently"
+                elif "error" in (ours, theirs):
                     side = f"{'pack' if ours == 'error' else 'builtin'}: error"
                 else:
                     side = "pack" if ours == "flagged" else "builtin"
