@@ -14,7 +14,7 @@ import json
 import uuid
 from typing import Any
 
-from policygen.arm.scopes import ScopeKind
+from policygen.arm.scopes import Scope, ScopeKind
 from policygen.emulator import hierarchy, templates
 from policygen.emulator.context import Context
 from policygen.emulator.core import ArmError, Match, Request, Response, bad_request, copy_json, now_iso
@@ -26,7 +26,6 @@ SEGMENT = "/providers/Microsoft.Resources/deployments/"
 def handle(emu: Context, req: Request, m: Match) -> Response:
     scope, name = m.scope_text, m["name"]
     s = hierarchy.require_scope(emu, m.scope)
-    level = s.kind
     rid = f"{scope}{SEGMENT}{name}"
     existing = emu.store.get("deployments", rid)
     if req.method == "GET":
@@ -42,25 +41,34 @@ def handle(emu: Context, req: Request, m: Match) -> Response:
         return Response(200, None)
     if req.method != "PUT":
         raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on deployments.")
-    if level not in (ScopeKind.MANAGEMENT_GROUP, ScopeKind.SUBSCRIPTION, ScopeKind.RESOURCE_GROUP):
+    body = req.json()
+    record = _accepted(emu, s, rid, name, body)
+    with emu.store.lock:
+        _run(emu, s, record, body["properties"])
+        emu.store.put("deployments", rid, record)
+    return Response(200 if existing else 201, record)
+
+
+def _accepted(emu: Context, s: Scope, rid: str, name: str, body: dict) -> dict[str, Any]:
+    """The deployment record ARM accepts (before it runs), or ARM's 400 for what it refuses."""
+    if s.kind not in (ScopeKind.MANAGEMENT_GROUP, ScopeKind.SUBSCRIPTION, ScopeKind.RESOURCE_GROUP):
         raise bad_request(
             "InvalidDeployment",
             "The emulator runs deployments at management group, subscription or resource group scope.",
         )
-    body = req.json()
     props = body.get("properties") or {}
     template = props.get("template")
     if not isinstance(template, dict):
         raise bad_request("InvalidTemplate", "An inline 'template' is required (templateLink is not supported).")
     location = body.get("location")
-    if level in (ScopeKind.MANAGEMENT_GROUP, ScopeKind.SUBSCRIPTION) and not location:
+    if s.kind in (ScopeKind.MANAGEMENT_GROUP, ScopeKind.SUBSCRIPTION) and not location:
         raise bad_request(
             "InvalidDeploymentLocation", "The 'location' property must be specified for the template deployment."
         )
-    if level is ScopeKind.RESOURCE_GROUP:
+    if s.kind is ScopeKind.RESOURCE_GROUP:
         rg = emu.store.get("resourceGroups", f"/subscriptions/{s.subscription}/resourceGroups/{s.resource_group}")
         location = location or (rg or {}).get("location", "westeurope")
-    record: dict[str, Any] = {
+    return {
         "id": rid,
         "name": name,
         "type": "Microsoft.Resources/deployments",
@@ -73,34 +81,35 @@ def handle(emu: Context, req: Request, m: Match) -> Response:
             "templateHash": hashlib.sha1(json.dumps(template, sort_keys=True).encode()).hexdigest()[:20],
         },
     }
-    with emu.store.lock:
-        try:
-            result = templates.deploy(
-                emu,
-                template,
-                props.get("parameters") or {},
-                subscription_id=s.subscription or "",
-                resource_group=s.resource_group,
-                management_group=s.management_group,
-                location=str(location),
-                name=name,
-            )
-        except templates.TemplateError as exc:
-            raise bad_request("InvalidTemplate", f"Deployment template validation failed: {exc}") from exc
-        except ArmError as err:
-            record["properties"].update(
-                provisioningState="Failed",
-                error={
-                    "code": "DeploymentFailed",
-                    "message": "At least one resource deployment operation failed.",
-                    "details": [{"code": err.code, "message": err.message}],
-                },
-            )
-        else:
-            record["properties"].update(
-                provisioningState="Succeeded",
-                outputs=result.outputs,
-                outputResources=[{"id": r} for r in result.resources],
-            )
-        emu.store.put("deployments", rid, record)
-    return Response(200 if existing else 201, record)
+
+
+def _run(emu: Context, s: Scope, record: dict[str, Any], props: dict) -> None:
+    """Deploy the template; a resource ARM refuses fails the deployment (recorded), a bad template is a 400."""
+    try:
+        result = templates.deploy(
+            emu,
+            props["template"],
+            props.get("parameters") or {},
+            subscription_id=s.subscription or "",
+            resource_group=s.resource_group,
+            management_group=s.management_group,
+            location=str(record["location"]),
+            name=record["name"],
+        )
+    except templates.TemplateError as exc:
+        raise bad_request("InvalidTemplate", f"Deployment template validation failed: {exc}") from exc
+    except ArmError as err:
+        record["properties"].update(
+            provisioningState="Failed",
+            error={
+                "code": "DeploymentFailed",
+                "message": "At least one resource deployment operation failed.",
+                "details": [{"code": err.code, "message": err.message}],
+            },
+        )
+    else:
+        record["properties"].update(
+            provisioningState="Succeeded",
+            outputs=result.outputs,
+            outputResources=[{"id": r} for r in result.resources],
+        )

@@ -309,19 +309,7 @@ def versions(emu: Context, req: Request, m: Match) -> Response:
     base_id = f"{scope}{AUTH}{kind}/{name}"
     with emu.store.lock:
         if not scope:
-            base = emu.builtins.get(kind, name)
-            if not base or req.method != "GET":
-                raise (
-                    _missing(kind, name)
-                    if not base
-                    else ArmError(403, "AuthorizationFailed", "Built-ins are read-only.")
-                )
-            vobj = _builtin_version(base)
-            if ver is None:
-                return paged(req, [vobj], default_top=emu.config.page_size)
-            if ver != vobj["name"]:
-                raise ArmError(404, "PolicyDefinitionVersionNotFound", f"Version '{ver}' of '{name}' not found.")
-            return Response(200, vobj)
+            return _builtin_versions(emu, req, kind, name, ver)
         base = emu.store.get(kind, base_id)
         if ver is None:
             prefix = key(base_id) + "/versions/"
@@ -341,34 +329,7 @@ def versions(emu: Context, req: Request, m: Match) -> Response:
                 )
             return Response(200, public(existing))
         if req.method == "PUT":
-            body = req.json()
-            props = body.setdefault("properties", {})
-            if props.get("version") and props["version"] != ver:
-                raise bad_request(
-                    "InvalidPolicyDefinitionVersion",
-                    f"The version in the body '{props['version']}' does not match '{ver}'.",
-                )
-            props["version"] = ver
-            latest = not base or _version_tuple(ver) >= _version_tuple(
-                (base["properties"].get("versions") or ["0.0.0"])[-1]
-            )
-            if latest:
-                put = put_definition if kind == "policyDefinitions" else put_set_definition
-                put(emu, scope, base["name"] if base else name, body)
-            else:
-                if kind == "policyDefinitions":
-                    checks.check_definition(name, body)
-                vobj = {
-                    "id": vid,
-                    "name": ver,
-                    "type": f"Microsoft.Authorization/{kind}/versions",
-                    "systemData": system_data(existing),
-                    "properties": copy_json(props),
-                }
-                vobj["properties"]["policyType"] = "Custom"
-                emu.store.put(vkind, vid, vobj)
-                _refresh_versions(emu, kind, base)
-                emu.store.put(kind, base_id, base)
+            _put_version(emu, kind, scope, name, ver, base, existing, req.json())
             return Response(200 if existing else 201, public(emu.store.get(vkind, vid)))
         if req.method == "DELETE":
             if not existing:
@@ -379,6 +340,53 @@ def versions(emu: Context, req: Request, m: Match) -> Response:
                 emu.store.put(kind, base_id, base)
             return Response(200, None)
     raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on versions.")
+
+
+def _builtin_versions(emu: Context, req: Request, kind: str, name: str, ver: str | None) -> Response:
+    """A built-in has one version, its own; it is read-only."""
+    base = emu.builtins.get(kind, name)
+    if not base or req.method != "GET":
+        raise _missing(kind, name) if not base else ArmError(403, "AuthorizationFailed", "Built-ins are read-only.")
+    vobj = _builtin_version(base)
+    if ver is None:
+        return paged(req, [vobj], default_top=emu.config.page_size)
+    if ver != vobj["name"]:
+        raise ArmError(404, "PolicyDefinitionVersionNotFound", f"Version '{ver}' of '{name}' not found.")
+    return Response(200, vobj)
+
+
+def _put_version(
+    emu: Context, kind: str, scope: str, name: str, ver: str, base: dict | None, existing: dict | None, body: dict
+) -> None:
+    """A version PUT: the latest version also replaces the definition; an older one is stored beside it."""
+    vkind = kind[:-1] + "Versions"
+    base_id = f"{scope}{AUTH}{kind}/{name}"
+    vid = f"{base_id}/versions/{ver}"
+    props = body.setdefault("properties", {})
+    if props.get("version") and props["version"] != ver:
+        raise bad_request(
+            "InvalidPolicyDefinitionVersion",
+            f"The version in the body '{props['version']}' does not match '{ver}'.",
+        )
+    props["version"] = ver
+    latest = not base or _version_tuple(ver) >= _version_tuple((base["properties"].get("versions") or ["0.0.0"])[-1])
+    if latest:
+        put = put_definition if kind == "policyDefinitions" else put_set_definition
+        put(emu, scope, base["name"] if base else name, body)
+        return
+    if kind == "policyDefinitions":
+        checks.check_definition(name, body)
+    vobj = {
+        "id": vid,
+        "name": ver,
+        "type": f"Microsoft.Authorization/{kind}/versions",
+        "systemData": system_data(existing),
+        "properties": copy_json(props),
+    }
+    vobj["properties"]["policyType"] = "Custom"
+    emu.store.put(vkind, vid, vobj)
+    _refresh_versions(emu, kind, base)
+    emu.store.put(kind, base_id, base)
 
 
 def _builtin_version(base: dict) -> dict:

@@ -174,16 +174,7 @@ def _run(emu: Context, rid: str) -> None:
         if not assignment:
             _set_state(emu, rid, "Failed", statusMessage="The policy assignment no longer exists.")
             return
-        scope = rid.rsplit(SEGMENT, 1)[0]
-        targets = [
-            st
-            for st in compliance.compute(
-                emu, scope, assignment_id=assignment["id"], reference_id=props.get("policyDefinitionReferenceId")
-            )
-            if not st.compliant and st.outcome.effect in REMEDIABLE
-        ]
-        targets = [st for st in targets if _passes_filters(st.resource, props)]
-        targets = targets[: int(props.get("resourceCount") or 500)]
+        targets = _targets(emu, rid, props, assignment)
         ok = failed = 0
         for st in targets:
             time.sleep(step / 5)
@@ -204,21 +195,37 @@ def _run(emu: Context, rid: str) -> None:
                     "failedDeployments": failed,
                 }
                 emu.store.put("remediations", rid, cur)
-        threshold = float(((props.get("failureThreshold") or {}).get("percentage")) or 1.0)
-        failed_ratio = failed / len(targets) if targets else 0.0
-        if failed and failed_ratio >= min(threshold, 1.0):
-            _set_state(emu, rid, "Failed", statusMessage=f"{failed} of {len(targets)} deployments failed.")
-        elif failed:
-            _set_state(
-                emu,
-                rid,
-                "Succeeded",
-                statusMessage=f"{failed} of {len(targets)} deployments failed (below the failure threshold).",
-            )
-        else:
-            _set_state(emu, rid, "Succeeded")
+        _finish(emu, rid, props, len(targets), failed)
     except Exception as exc:  # never leave a task Running forever
         _set_state(emu, rid, "Failed", statusMessage=f"emulator error: {exc!r}")
+
+
+def _targets(emu: Context, rid: str, props: dict, assignment: dict) -> list[compliance.State]:
+    """The non-compliant resources the task remediates: its filters applied, at most `resourceCount`."""
+    scope = rid.rsplit(SEGMENT, 1)[0]
+    states = compliance.compute(
+        emu, scope, assignment_id=assignment["id"], reference_id=props.get("policyDefinitionReferenceId")
+    )
+    targets = [st for st in states if not st.compliant and st.outcome.effect in REMEDIABLE]
+    targets = [st for st in targets if _passes_filters(st.resource, props)]
+    return targets[: int(props.get("resourceCount") or 500)]
+
+
+def _finish(emu: Context, rid: str, props: dict, total: int, failed: int) -> None:
+    """Succeeded, or Failed when the share of failed deployments reaches the failure threshold."""
+    threshold = float(((props.get("failureThreshold") or {}).get("percentage")) or 1.0)
+    failed_ratio = failed / total if total else 0.0
+    if failed and failed_ratio >= min(threshold, 1.0):
+        _set_state(emu, rid, "Failed", statusMessage=f"{failed} of {total} deployments failed.")
+    elif failed:
+        _set_state(
+            emu,
+            rid,
+            "Succeeded",
+            statusMessage=f"{failed} of {total} deployments failed (below the failure threshold).",
+        )
+    else:
+        _set_state(emu, rid, "Succeeded")
 
 
 def _passes_filters(resource: dict, props: dict) -> bool:
