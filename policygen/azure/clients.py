@@ -10,10 +10,12 @@ without code changes. SDK retries can be switched off (`retry_total=0`) when the
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit
 
 from azure.core.credentials import AccessToken, AccessTokenInfo
 from azure.core.pipeline.policies import SansIOHTTPPolicy
@@ -77,6 +79,25 @@ class AllowHttpBearer(SansIOHTTPPolicy):
         request.context["enforce_https"] = False
 
 
+def request_label(method: str, url: str) -> str:
+    """`METHOD scheme://host/path`: the query is left out (paging links carry skip tokens, SAS-style URLs
+    carry signatures) and so is any user:password."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{method} {parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
+
+
+class NameFailedRequest(SansIOHTTPPolicy):
+    """Stamp a transport failure with the request it belongs to: azure-core's connection errors name no
+    URL, so a list call that gave up after a storm of resets could not say which one it was."""
+
+    def on_exception(self, request: Any) -> None:
+        exc = sys.exc_info()[1]
+        if exc is not None and not hasattr(exc, "policygen_request"):
+            http = request.http_request
+            exc.policygen_request = request_label(http.method, http.url)  # type: ignore[union-attr]
+
+
 class StaticTokenCredential:
     """A TokenCredential with a fixed fake token: the emulator accepts any bearer token."""
 
@@ -103,8 +124,8 @@ class AzureClients:
 
     def _kw(self) -> dict[str, Any]:
         kw = {"base_url": self.endpoint, "credential_scopes": [self.cloud.audience], **self.options}
-        if self.emulator:
-            kw["per_call_policies"] = [AllowHttpBearer(), *kw.get("per_call_policies", [])]
+        ours = [AllowHttpBearer(), NameFailedRequest()] if self.emulator else [NameFailedRequest()]
+        kw["per_call_policies"] = [*ours, *kw.get("per_call_policies", [])]
         return kw
 
     @cached_property

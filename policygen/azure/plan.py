@@ -17,7 +17,9 @@ import calendar
 import json
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -491,8 +493,9 @@ def _role_change(asg_name: str, asg_id: str, asg_scope: str, need: RoleNeed, pri
 
 def _remediation_tasks(desired: Desired, remote: RemoteState, changes: dict[str, Change],
                        role_changes: list[Change]) -> list[RemediationTask]:
-    """One task per DINE/modify member of each remediation-enabled assignment that changed or was never
-    remediated, unless an equivalent task is still running."""
+    """One task per DINE/modify member of each remediation-enabled assignment that changed, was never
+    remediated, or was last remediated before it or its roles were written, unless an equivalent task is
+    still running."""
     roles_granted = {key(c.assignment) for c in role_changes if c.actions != ["no-op"] and "create" in c.actions}
     out: list[RemediationTask] = []
     for akey, needs in desired.remediations.items():
@@ -513,11 +516,61 @@ def _remediation_tasks(desired: Desired, remote: RemoteState, changes: dict[str,
                 reason = "roles granted"
             elif not existing:
                 reason = "never remediated"
+            elif remediated_before_change(existing, remote, akey):
+                reason = "not remediated since the assignment or its roles changed"
             else:
                 continue
             out.append(RemediationTask(a.name, a.id, a.scope, need.reference_id, need.definition_id, need.effect,
                                        reason, {k: v for k, v in a.remediation.items() if k != "enabled"}))
     return sorted(out, key=lambda t: t.address)
+
+
+CLOCK_SKEW_S = 1.0  # Policy, Authorization and PolicyInsights stamp times with their own clocks
+
+
+def remediated_before_change(tasks: list[RemoteObject], remote: RemoteState, akey: str) -> bool:
+    """The newest task started before the assignment or a role of its identity was last written: an apply
+    stopped (or failed) after those writes and before the tasks it owed started, and nothing else will
+    start them, since the objects themselves now match the pack."""
+    newest_task = _latest(_stamp(t.props.get("createdOn")) for t in tasks)
+    changed = _last_written(remote, akey)
+    return newest_task is not None and changed is not None and newest_task + CLOCK_SKEW_S < changed
+
+
+def _last_written(remote: RemoteState, akey: str) -> float | None:
+    """Server time of the last write to a deployed assignment or to a role assignment of its identity."""
+    asg = remote.assignments.get(akey)
+    if asg is None:
+        return None
+    meta = asg.props.get("metadata") or {}
+    stamps = [_stamp((asg.body.get("systemData") or {}).get("lastModifiedAt")), _stamp(meta.get("updatedOn")),
+              _stamp(meta.get("createdOn"))]
+    principals = _identity_principals(asg)
+    stamps += [_stamp(ra.props.get(when)) for ra in remote.role_assignments.values()
+               if ra.principal_id.lower() in principals for when in ("createdOn", "updatedOn")]
+    return _latest(stamps)
+
+
+def _identity_principals(asg: RemoteObject) -> set[str]:
+    ident = asg.body.get("identity") or {}
+    found = [ident.get("principalId")] + [(v or {}).get("principalId")
+                                          for v in (ident.get("userAssignedIdentities") or {}).values()]
+    return {str(p).lower() for p in found if p}
+
+
+def _stamp(value: Any) -> float | None:
+    """An ARM timestamp (ISO 8601, up to 7 fractional digits, `Z` or an offset) as epoch seconds."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+
+
+def _latest(stamps: Iterable[float | None]) -> float | None:
+    return max((s for s in stamps if s is not None), default=None)
 
 
 def ensure_not_stale(plan: Plan, remote: RemoteState) -> None:
