@@ -14,6 +14,7 @@ import typer
 
 from policygen import __version__
 from policygen.errors import ExitCode, PolicygenError
+from policygen.views.console import echo
 from policygen.views.errors import report_error, report_interrupted
 
 COMMAND_MODULES = ("build", "validate", "evaluate", "emulator", "deploy", "export")
@@ -34,7 +35,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"policygen {__version__}")
+        echo(f"policygen {__version__}")
         raise typer.Exit()
 
 

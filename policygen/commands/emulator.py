@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from policygen.errors import Diagnostic, ExitCode, InputError
+from policygen.views.console import echo
 
 
 def register(app: typer.Typer) -> None:
@@ -94,9 +95,9 @@ def emulator(
     )
 
     def announce(url: str) -> None:
-        typer.echo(f"policygen emulator listening on {url}")
-        typer.echo(f"  export POLICYGEN_ENDPOINT={url}")
-        typer.echo("  Ctrl-C to stop" + (f"; state in {state}" if state else "; state in memory"), err=True)
+        echo(f"policygen emulator listening on {url}")
+        echo(f"  export POLICYGEN_ENDPOINT={url}")
+        echo("  Ctrl-C to stop" + (f"; state in {state}" if state else "; state in memory"), err=True)
 
     import sqlite3
 
@@ -107,5 +108,5 @@ def emulator(
     except OSError as exc:
         where = str(exc.filename) if exc.filename else f"{host}:{port}"
         raise InputError(Diagnostic(where, 0, 0, f"cannot start the emulator: {exc.strerror or exc}")) from exc
-    typer.echo("policygen emulator stopped", err=True)
+    echo("policygen emulator stopped", err=True)
     raise typer.Exit(ExitCode.OK)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from policygen.errors import ExitCode
+from policygen.views.console import echo
 
 if TYPE_CHECKING:
     from policygen.artefacts import Build
@@ -46,7 +47,7 @@ def validate(
     if list_rules:
         from policygen.views.rules_catalogue import render_text
 
-        typer.echo(render_text(), nl=False)
+        echo(render_text(), nl=False)
         raise typer.Exit(int(ExitCode.OK))
     from policygen.errors import PolicygenError
     from policygen.views.errors import report_error
@@ -74,7 +75,7 @@ def validate(
     if output:
         output.write_text(text, encoding="utf-8")
     else:
-        typer.echo(text, nl=False)
+        echo(text, nl=False)
     if result.diagnostics:
         raise typer.Exit(report_error(InputError(result.diagnostics)))
     errors = any(f.severity.value == "error" for f in result.findings)
@@ -130,7 +131,7 @@ def aliases_sync(
         )
     except PolicygenError as exc:
         raise typer.Exit(report_error(exc)) from None
-    typer.echo(f"wrote {n_aliases} aliases from {n_providers} providers to {target}")
+    echo(f"wrote {n_aliases} aliases from {n_providers} providers to {target}")
 
 
 def register(app: typer.Typer) -> None:
