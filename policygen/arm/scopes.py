@@ -13,12 +13,24 @@ https://learn.microsoft.com/azure/azure-resource-manager/templates/template-func
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
-__all__ = ["Scope", "ScopeError", "ScopeKind", "is_scope", "key", "name_of_id", "parse_scope", "resource_type_of"]
+__all__ = [
+    "Scope",
+    "ScopeError",
+    "ScopeKind",
+    "extension_scope",
+    "is_scope",
+    "key",
+    "name_of_id",
+    "parse_scope",
+    "resource_type_of",
+    "subscription_and_group",
+]
 
 _SUBSCRIPTIONS = "subscriptions"
 _RESOURCE_GROUPS = "resourceGroups"
@@ -250,6 +262,31 @@ def _parse(text: str) -> Scope:
             raise ScopeError(f"{text!r} is not an ARM id (provider {namespace!r} names no resource type)")
         providers.append(_Provider(namespace, tuple(pairs)))
     return _build(mg, sub, rg, tuple(providers))
+
+
+_SUB_RG = re.compile(r"^/subscriptions/([^/]+)(?:/resourcegroups/([^/]+))?", re.IGNORECASE)
+
+
+def subscription_and_group(arm_id: str) -> tuple[str | None, str | None]:
+    """(subscription, resource group) of an id as written, read from its prefix only.
+
+    For hot paths (indexing an inventory of millions of resources), where building a `Scope` per id costs
+    ten times more. Agrees with `parse_scope` on every id; a string that is no id gives what prefix it has."""
+    m = _SUB_RG.match(arm_id)
+    return (m.group(1), m.group(2)) if m else (None, None)
+
+
+def extension_scope(arm_id: str) -> str | None:
+    """For an id with two or more provider blocks (`<scope id>/providers/<ns>/<type>/<name>`, where the scope
+    is a resource or a management group), the scope id as written; None for one provider block (ordinary
+    resources, extensions of a subscription or resource group: their prefix is their scope). String-level,
+    for the same hot paths as `subscription_and_group`."""
+    low = arm_id.lower()
+    first = low.find("/providers/")
+    last = low.rfind("/providers/")
+    if first == -1 or first == last:
+        return None
+    return arm_id[:last]
 
 
 def name_of_id(arm_id: str) -> str:

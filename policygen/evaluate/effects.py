@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from policygen.arm.scopes import extension_scope, subscription_and_group
 from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
 from policygen.evaluate.expr import CompileCtx, Compiled, compile_value
 from policygen.evaluate.paths import STAR, Segment, alias_path, full_name, parse_path, tag_name
@@ -219,9 +220,6 @@ def _set(parent: dict, seg: Segment, kind: str, value: Any, label: str, notes: l
 
 # ---- related resources (auditIfNotExists / deployIfNotExists) ---------------------------------------
 
-_ID_RE = re.compile(r"^/subscriptions/([^/]+)(?:/resourcegroups/([^/]+))?", re.IGNORECASE)
-
-
 def id_scope(rid: Any) -> tuple[str | None, str | None]:
     """(subscription, resource group) of an id, lower-case."""
     if not isinstance(rid, str):
@@ -231,21 +229,8 @@ def id_scope(rid: Any) -> tuple[str | None, str | None]:
 
 @lru_cache(maxsize=1 << 18)
 def _id_scope(rid: str) -> tuple[str | None, str | None]:
-    m = _ID_RE.match(rid)
-    return (m.group(1).lower(), (m.group(2) or "").lower() or None) if m else (None, None)
-
-
-def extension_parent(rid: Any) -> str | None:
-    """For an extension resource id (`<resource id>/providers/<ns>/<type>/<name>`), the parent resource
-    id; None for ordinary resources and for extensions of a subscription or resource group."""
-    if not isinstance(rid, str):
-        return None
-    low = rid.lower()
-    first = low.find("/providers/")
-    last = low.rfind("/providers/")
-    if first == -1 or first == last:
-        return None
-    return rid[:last]
+    sub, rg = subscription_and_group(rid)
+    return (sub.lower() if sub else None), (rg.lower() if rg else None)
 
 
 def name_matches(want: str, rel: dict) -> bool:
@@ -268,7 +253,7 @@ def name_matches(want: str, rel: dict) -> bool:
 def _id_info(rid: str) -> tuple[str, str | None, str | None, bool]:
     """(lower-case id, subscription, resource group, is an extension of another resource)."""
     sub, rg = _id_scope(rid)
-    parent = extension_parent(rid)
+    parent = extension_scope(rid)
     return rid.lower(), sub, rg, parent is not None and "/providers/" in parent.lower()
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from policygen.arm.effects import EXISTENCE
+from policygen.arm.scopes import extension_scope
 from policygen.errors import Diagnostic, InputError
-from policygen.evaluate.effects import extension_parent, id_scope
+from policygen.evaluate.effects import id_scope
 from policygen.evaluate.errors import EvaluationFailure
 from policygen.evaluate.policy import CompiledPolicy
 from policygen.evaluate.runtime import EvalContext, Scope
@@ -104,7 +105,7 @@ class RelatedIndex:
             return
         rid_l = rid.lower()
         parents = {rid_l.rsplit("/", 2)[0]}
-        ext = extension_parent(rid_l)
+        ext = extension_scope(rid_l)
         if ext:
             parents.add(ext)
         for p in parents:

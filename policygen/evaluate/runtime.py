@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
+
+from policygen.arm.scopes import subscription_and_group
 
 # Compliance scans use the latest API version of the type (RULE page). Offline we do not know it, so
 # this stands in for "latest"; pass `EvalContext(api_version=...)` to evaluate a specific request.
@@ -14,8 +15,6 @@ LATEST_API_VERSION = "2025-01-01"
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 DEFAULT_TENANT = "00000000-0000-0000-0000-000000000001"
 DEFAULT_RESOURCE_GROUP = "rg"
-
-_ID_RE = re.compile(r"^/subscriptions/(?P<sub>[^/]+)(?:/resourceGroups/(?P<rg>[^/]+))?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -62,10 +61,9 @@ class EvalContext:
         sub, rg = self.subscription_id, self.resource_group
         rid = resource.get("id") if isinstance(resource, dict) else None
         if isinstance(rid, str) and (sub is None or rg is None):
-            m = _ID_RE.match(rid)
-            if m:
-                sub = sub or m.group("sub")
-                rg = rg or m.group("rg")
+            id_sub, id_rg = subscription_and_group(rid)
+            sub = sub or id_sub
+            rg = rg or id_rg
         loc = self.location
         if loc is None and isinstance(resource, dict) and isinstance(resource.get("location"), str):
             loc = resource["location"]

@@ -17,11 +17,13 @@ from policygen.arm.scopes import (
     Scope,
     ScopeError,
     ScopeKind,
+    extension_scope,
     is_scope,
     key,
     name_of_id,
     parse_scope,
     resource_type_of,
+    subscription_and_group,
 )
 
 MG = "/providers/Microsoft.Management/managementGroups/contoso"
@@ -187,3 +189,23 @@ def test_short_names_for_messages() -> None:
     assert parse_scope(RG).short == "rg:rg-app"
     assert parse_scope(SA).short == SA
     assert name_of_id(SA + "/") == "sa1"
+
+
+@given(ids())
+def test_fast_prefix_reader_agrees_with_the_parser(text: str) -> None:
+    s = parse_scope(text)
+    assert subscription_and_group(text) == (s.subscription, s.resource_group)
+    assert subscription_and_group(text.upper()) == (
+        s.subscription and s.subscription.upper(),
+        s.resource_group and s.resource_group.upper(),
+    )
+
+
+def test_extension_scope() -> None:
+    lock = SA + "/providers/Microsoft.Authorization/locks/l"
+    assert extension_scope(lock) == SA == str(parse_scope(lock).parent)
+    assert extension_scope(SA) is None
+    assert extension_scope(SUB + "/providers/Microsoft.Authorization/locks/l") is None  # prefix is the scope
+    pa = MG + "/providers/Microsoft.Authorization/policyAssignments/a"
+    assert extension_scope(pa) == MG
+    assert subscription_and_group("not an id") == (None, None)
