@@ -103,11 +103,12 @@ def impact(
     targets: list[Path] | None = typer.Argument(
         None, help="Pack folders and/or definition JSON files / folders of them (default: the pack in .)."
     ),
-    resources: Path = typer.Option(
+    resources: list[Path] = typer.Option(
         ...,
         "--resources",
         "-r",
-        help='Inventory: JSON array, `az resource list` output or Azure Resource Graph export ({"data": [...]}).',
+        help="Inventory (repeatable; a folder reads its pages): JSON array (`az resource list`), NDJSON, or "
+        'Azure Resource Graph / ARM list responses ({"data": [...], "$skipToken": ...}), streamed.',
     ),
     parameters: Path | None = PARAMS_OPT,
     assignment: str | None = typer.Option(
@@ -115,7 +116,12 @@ def impact(
     ),
     env: str | None = typer.Option(None, "--env", "-e", help="Pack environment (default: the first declared)."),
     aliases: list[Path] | None = ALIASES_OPT,
-    fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json (compact), ndjson or csv."),
+    pretty: bool = typer.Option(False, "--pretty", help="Indented JSON (for humans)."),
+    summary: Path | None = typer.Option(
+        None, "--summary", help="Also write the per-policy and per-subscription summary here (JSON)."
+    ),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default 0: one per available core)."),
     show_all: bool = typer.Option(False, "--all", help="List every evaluated pair, not only flagged ones."),
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when resources are flagged."),
     why: bool = typer.Option(False, "--why", help="Explain each flagged resource (slower: re-runs it traced)."),
@@ -127,16 +133,29 @@ def impact(
 
     Exits 1 when anything is flagged (non-compliant, denied, or evaluation failed), 0 otherwise.
     """
+    from policygen.evaluate.parallel import available_cores
     from policygen.tasks import impact as task
     from policygen.views import impact as view
+    from policygen.views.impact_stream import StreamWriter
 
-    if fmt not in ("table", "json", "csv"):
-        raise InputError(f"--format must be table, json or csv, not {fmt!r}")
+    if fmt not in ("table", "json", "ndjson", "csv"):
+        raise InputError(f"--format must be table, json, ndjson or csv, not {fmt!r}")
+    if jobs < 0:
+        raise InputError("--jobs must be 0 (one per core) or more")
     inputs = task.prepare(targets or [Path(".")], resources, parameters=parameters, assignment=assignment,
                           env=env, aliases=aliases or [])
     view.render_warnings(inputs)
+    writer = StreamWriter(fmt, pretty=pretty, why=why, summary=summary) if fmt != "table" else None
+    if writer is not None:
+        writer.start(len(inputs.inventory))
     with view.progress_bar(len(inputs.inventory), progress) as advance:
-        result = task.run(inputs, keep_all=show_all, per_policy=task.TABLE_ROWS + 1 if fmt == "table" else None,
-                          explain=why, progress=advance)
-    view.render(result, fmt, why=why)
+        result = task.run(inputs, keep_all=show_all, per_policy=task.TABLE_ROWS + 1, explain=why, progress=advance,
+                          jobs=jobs or available_cores(), encode=writer.encode if writer else None,
+                          emit=writer.emit if writer else None)
+    if writer is not None:
+        writer.finish(result)
+    else:
+        view.render(result, fmt, why=why)
+        if summary is not None:
+            StreamWriter("json", summary=summary).finish_summary(result)
     raise typer.Exit(ExitCode.FINDINGS if result.flagged and not exit_zero else ExitCode.OK)

@@ -45,12 +45,14 @@ class ImpactResult:
     summary: list[dict[str, Any]]  # per policy, in the order loaded (the JSON view's `policies`)
     rows: list[Any] = field(default_factory=list)  # ImpactRow, as kept (see `run`)
     flagged: int = 0  # flagged pairs in all
+    scopes: list[dict[str, Any]] = field(default_factory=list)  # per subscription, sorted by id
 
 
-def prepare(targets: Sequence[Path], resources: Path, *, parameters: Path | None = None,
+def prepare(targets: Sequence[Path], resources: Path | Sequence[Path], *, parameters: Path | None = None,
             assignment: str | None = None, env: str | None = None,
             aliases: Sequence[Path] = ()) -> ImpactInputs:
-    """Policies from packs (compiled once each) and definition files, and the parsed inventory."""
+    """Policies from packs (compiled once each) and definition files, and the parsed inventory (one
+    file, or several / folders of pages, streamed)."""
     from policygen.arm.aliases import load_catalogue
     from policygen.evaluate import load_inventory
     from policygen.evaluate.sources import load_parameters, policies_from_build, policies_from_files
@@ -92,31 +94,109 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 
 def run(inputs: ImpactInputs, *, keep_all: bool = False, per_policy: int | None = None, explain: bool = False,
-        progress: Callable[[int], None] | None = None) -> ImpactResult:
-    """Evaluate every applicable pair; keep flagged rows (all rows with `keep_all`), at most
-    `per_policy` per policy when given (the table lists a few and counts the rest)."""
-    from policygen.evaluate import evaluate_inventory
+        progress: Callable[[int], None] | None = None, jobs: int = 1,
+        encode: Callable[[list[Any]], Any] | None = None, emit: Callable[[Any], None] | None = None) -> ImpactResult:
+    """Evaluate every applicable pair, in batches on `jobs` worker processes (deterministic order).
 
-    counts: dict[str, PolicyCounts] = {}
+    Rows are counted per policy and per subscription. With `encode`/`emit` (streamed output), each
+    batch's shown rows (flagged; all with `keep_all`) are encoded in the worker and emitted here in
+    inventory order, and none are kept: memory does not grow with the number of findings. Otherwise
+    the shown rows are kept, at most `per_policy` per policy (the table lists a few, counts the rest).
+    """
+    from policygen.evaluate.parallel import evaluate_batches
+
+    counts: dict[str, list[int]] = {}
+    scopes: dict[str, list[int]] = {}
     rows: list[Any] = []
     kept: dict[str, int] = {}
+    work = _batch_work(inputs.inventory, keep_all, per_policy, encode)
     with _no_cyclic_gc():
-        for row in evaluate_inventory(inputs.policies, inputs.inventory, progress=progress, explain=explain):
-            c = counts.get(row.policy)
-            if c is None:
-                c = counts[row.policy] = PolicyCounts()
-            c.evaluated += 1
-            c.noncompliant += row.compliant is False
-            c.denied += row.denied
-            c.errors += row.error is not None
-            c.flagged += row.flagged
-            if keep_all or row.flagged:
+        for shown, batch_counts, batch_scopes in evaluate_batches(
+            inputs.policies, inputs.inventory, work, jobs=jobs, explain=explain, progress=progress
+        ):
+            _merge(counts, batch_counts)
+            _merge(scopes, batch_scopes)
+            if emit is not None:
+                emit(shown)
+                continue
+            for row in shown:
                 n = kept.get(row.policy, 0)
                 if per_policy is None or n < per_policy:
                     rows.append(row)
                     kept[row.policy] = n + 1
-    flagged = sum(c.flagged for c in counts.values())
-    return ImpactResult(len(inputs.inventory), _summary(inputs.policies, counts), rows, flagged)
+    policy_counts = {k: PolicyCounts(*v[:5]) for k, v in counts.items()}
+    flagged = sum(c.flagged for c in policy_counts.values())
+    scope_rows = [
+        {"scope": k, "resources": v[5], "evaluated": v[0], "nonCompliant": v[1], "denied": v[2], "errors": v[3],
+         "flagged": v[4]}
+        for k, v in sorted(scopes.items())
+    ]
+    return ImpactResult(len(inputs.inventory), _summary(inputs.policies, policy_counts), rows, flagged, scope_rows)
+
+
+def _merge(into: dict[str, list[int]], part: dict[str, list[int]]) -> None:
+    for k, v in part.items():
+        c = into.get(k)
+        if c is None:
+            into[k] = list(v)
+        else:
+            for i, x in enumerate(v):
+                c[i] += x
+
+
+def subscription_scope(resource_id: str) -> str:
+    """`/subscriptions/<id>` of a resource id (lower-case id), or "" (tenant / management group level)."""
+    low = resource_id.lower()
+    if not low.startswith("/subscriptions/"):
+        return ""
+    return low[: low.find("/", 15)] if low.find("/", 15) > 0 else low
+
+
+def _batch_work(inventory: Sequence[dict], keep_all: bool, per_policy: int | None,
+                encode: Callable[[list[Any]], Any] | None) -> Callable[[list[Any], int, int], tuple]:
+    """What a worker does with a batch's rows: count them (per policy; per subscription, with the
+    resources of the batch) and keep or encode the shown ones."""
+
+    def work(batch: list[Any], start: int, stop: int) -> tuple:
+        counts: dict[str, list[int]] = {}
+        scopes: dict[str, list[int]] = {}
+        for r in inventory[start:stop]:
+            rid = r.get("id")
+            key = subscription_scope(rid) if isinstance(rid, str) else ""
+            c = scopes.get(key)
+            if c is None:
+                c = scopes[key] = [0, 0, 0, 0, 0, 0]
+            c[5] += 1
+        shown = []
+        kept: dict[str, int] = {}
+        last_label, last_scope = None, scopes.get("")
+        for row in batch:
+            flagged = row.compliant is False or row.denied
+            c = counts.get(row.policy)
+            if c is None:
+                c = counts[row.policy] = [0, 0, 0, 0, 0]
+            if row.resource_id is not last_label:
+                last_label = row.resource_id
+                key = subscription_scope(last_label)
+                last_scope = scopes.get(key)
+                if last_scope is None:
+                    last_scope = scopes[key] = [0, 0, 0, 0, 0, 0]
+            for cc in (c, last_scope):
+                cc[0] += 1
+                cc[1] += row.compliant is False
+                cc[2] += row.denied
+                cc[3] += row.error is not None
+                cc[4] += flagged
+            if keep_all or flagged:
+                if encode is None and per_policy is not None:
+                    n = kept.get(row.policy, 0)
+                    if n >= per_policy:
+                        continue
+                    kept[row.policy] = n + 1
+                shown.append(row)
+        return (encode(shown) if encode is not None else shown), counts, scopes
+
+    return work
 
 
 def _summary(policies: Sequence[tuple[str, Any]], counts: dict[str, PolicyCounts]) -> list[dict[str, Any]]:

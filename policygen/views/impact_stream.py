@@ -1,0 +1,134 @@
+"""`policygen impact` output written while the evaluation runs: JSON (compact, or `--pretty`), NDJSON and
+CSV. Rows are encoded batch by batch in the workers (`encode`), written here in inventory order
+(`emit`), and the per-policy and per-subscription summaries close the document (`finish`), so memory
+does not depend on the number of findings.
+
+JSON: `{"resources": N, "results": [...], "policies": [...], "scopes": [...]}` (the summaries come last
+because they are known last). NDJSON and CSV carry the rows only; `--summary FILE` writes the
+summaries as JSON for every format.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from policygen.tasks.impact import ImpactResult
+from policygen.views.console import echo
+
+FORMATS = ("json", "ndjson", "csv")
+CSV_HEADER = ["policy", "effect", "resourceId", "resourceType", "matched", "compliant", "denied", "error"]
+_BOOL = {True: "true", False: "false", None: "null"}
+
+
+def _quote() -> Callable[[str], str]:
+    """JSON string literal, cached: a resource's id and a policy's name repeat across rows."""
+    cache: dict[str, str] = {}
+    dumps = json.dumps
+
+    def quote(s: str) -> str:
+        q = cache.get(s)
+        if q is None:
+            if len(cache) > 50_000:
+                cache.clear()
+            q = cache[s] = dumps(s, ensure_ascii=False)
+        return q
+
+    return quote
+
+
+def row_json(quote: Callable[[str], str]) -> Callable[[Any], str]:
+    """One row as compact JSON, the keys of `ImpactRow.to_json` in its order (effects are lower-case
+    words from a fixed set, so they need no escaping)."""
+
+    def enc(r: Any) -> str:
+        s = (
+            f'{{"policy":{quote(r.policy)},"resourceId":{quote(r.resource_id)},'
+            f'"resourceType":{quote(r.resource_type)},"effect":"{r.effect}","matched":{_BOOL[r.matched]},'
+            f'"compliant":{_BOOL[r.compliant]},"denied":{_BOOL[r.denied]}'
+        )
+        if r.error:
+            s += ',"error":' + json.dumps(r.error, ensure_ascii=False)
+        if r.reason:
+            s += ',"reason":' + json.dumps(r.reason, ensure_ascii=False)
+        return s + "}"
+
+    return enc
+
+
+class StreamWriter:
+    """Encoder (picklable results, runs in workers), emitter and closing summary of one format."""
+
+    def __init__(self, fmt: str, *, pretty: bool = False, why: bool = False, summary: Path | None = None):
+        if fmt not in FORMATS:
+            raise ValueError(fmt)
+        self.fmt = fmt
+        self.pretty = pretty
+        self.why = why
+        self.summary = summary
+        self.rows_written = 0
+        self._quote = _quote()
+        self._row = row_json(self._quote)
+
+    # -- in the worker ------------------------------------------------------------------------------
+
+    def encode(self, rows: list[Any]) -> str:
+        if not rows:
+            return ""
+        if self.fmt == "csv":
+            buf = io.StringIO()
+            w = csv.writer(buf, lineterminator="\n")
+            why = self.why
+            w.writerows(
+                [r.policy, r.effect, r.resource_id, r.resource_type, r.matched,
+                 "" if r.compliant is None else r.compliant, r.denied, r.error or ""]
+                + ([r.reason or ""] if why else [])
+                for r in rows
+            )
+            return buf.getvalue()
+        if self.fmt == "ndjson":
+            enc = self._row
+            return "\n".join([enc(r) for r in rows]) + "\n"
+        if self.pretty:
+            return ",\n".join(
+                "    " + json.dumps(r.to_json(), indent=2, ensure_ascii=False).replace("\n", "\n    ") for r in rows
+            )
+        enc = self._row
+        return ",\n".join([enc(r) for r in rows])
+
+    # -- here ---------------------------------------------------------------------------------------
+
+    def start(self, resources: int) -> None:
+        if self.fmt == "csv":
+            echo(",".join(CSV_HEADER + (["reason"] if self.why else [])) + "\n", nl=False)
+        elif self.fmt == "json":
+            echo(f'{{\n  "resources": {resources},\n  "results": [' if self.pretty
+                 else f'{{"resources":{resources},"results":[', nl=False)
+
+    def emit(self, text: str) -> None:
+        if not text:
+            return
+        if self.fmt == "json":
+            text = ("," if self.rows_written else "") + "\n" + text
+        self.rows_written += 1
+        echo(text, nl=False)
+
+    def finish(self, result: ImpactResult) -> None:
+        if self.fmt == "json":
+            if self.pretty:
+                tail = json.dumps({"policies": result.summary, "scopes": result.scopes}, indent=2, ensure_ascii=False)
+                echo(("\n  ]," if self.rows_written else "],") + "\n" + tail[2:], nl=True)
+            else:
+                policies = json.dumps(result.summary, ensure_ascii=False, separators=(",", ":"))
+                scopes = json.dumps(result.scopes, ensure_ascii=False, separators=(",", ":"))
+                echo(("\n" if self.rows_written else "") + f'],\n"policies":{policies},\n"scopes":{scopes}}}')
+        self.finish_summary(result)
+
+    def finish_summary(self, result: ImpactResult) -> None:
+        summary = {"resources": result.resources, "policies": result.summary, "scopes": result.scopes}
+        if self.summary is not None:
+            self.summary.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
