@@ -151,3 +151,31 @@ def test_definition_files_pass_policygen_validate(mlops_pack: Path, tmp_path: Pa
     result = engine.validate_files([tmp_path / "Definitions/policyDefinitions"])
     assert result.diagnostics == [] and result.objects > 10
     assert [f"{f.code} {f.message}" for f in result.findings if f.severity.value == "error"] == []
+
+
+def test_placing_one_build_in_each_environment_equals_compiling_for_it(fixture_pack: Path, mlops_pack: Path) -> None:
+    """EPAC compiles once and places the assignments in the other pacSelectors: same scope, notScopes and
+    identity location as a build compiled for that environment."""
+    from policygen.render.assignments import place
+
+    for pack in (fixture_pack, mlops_pack):
+        base = compile_pack(pack)
+        for env, spec in base.pack.environments.items():
+            other = compile_pack(pack, env)
+            for name, art in base.assignments.items():
+                want = other.assignments[name]
+                assert place(art, env, spec) == (want.scope, want.properties["notScopes"], want.body.get("location"))
+
+
+def test_a_scope_key_missing_in_another_environment_is_reported_as_compile_would(fixture_pack: Path) -> None:
+    from policygen.errors import InputError
+
+    settings = fixture_pack / "policygen.yaml"
+    settings.write_text(settings.read_text().replace("      prod: /providers/Microsoft.Management/managementGroups/"
+                                                     "contoso-dev-prod\n", ""))
+    with pytest.raises(InputError) as compiled:
+        compile_pack(fixture_pack, "azure-dev")
+    with pytest.raises(InputError) as placed:
+        rendered(fixture_pack, "epac")
+    assert [str(d) for d in placed.value.diagnostics] == [str(d) for d in compiled.value.diagnostics]
+    assert "scope 'prod' is neither an ARM id nor a scope key of environment 'azure-dev'" in str(placed.value)
