@@ -48,3 +48,30 @@ def test_schema_files_in_repo_are_current(repo_dir, tmp_path) -> None:
     for path in tmp_path.iterdir():
         shipped = repo_dir / "schemas" / path.name
         assert shipped.read_text() == path.read_text(), f"run `policygen schema --out schemas` ({path.name} is stale)"
+
+
+def test_run_returns_exit_codes_and_prints_errors_without_a_traceback(tmp_path, capsys) -> None:
+    from policygen.cli import run
+
+    assert run(["--version"]) == 0
+    assert run(["no-such-command"]) == 2
+    (tmp_path / "policygen.yaml").write_text("name: x\nownerId: o\ndefinitionScope: /m\nname: y\n")
+    capsys.readouterr()
+    assert run(["build", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "policygen.yaml:4:1: duplicate key 'name'" in err and "1 problem found." in err
+    assert "Traceback" not in err
+
+
+def test_commands_do_not_import_the_cli_module() -> None:
+    """report_error lives in views.errors: commands/* never import policygen.cli (no loop)."""
+    import ast
+    from pathlib import Path
+
+    import policygen.commands
+
+    for path in Path(policygen.commands.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert "policygen.cli" not in names, path
