@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from policygen.arm.scopes import subscription_and_group
 from policygen.errors import Diagnostic, InputError
 
 TABLE_ROWS = 20  # flagged resources listed per policy in the table view
@@ -146,10 +147,8 @@ def _merge(into: dict[str, list[int]], part: dict[str, list[int]]) -> None:
 
 def subscription_scope(resource_id: str) -> str:
     """`/subscriptions/<id>` of a resource id (lower-case id), or "" (tenant / management group level)."""
-    low = resource_id.lower()
-    if not low.startswith("/subscriptions/"):
-        return ""
-    return low[: low.find("/", 15)] if low.find("/", 15) > 0 else low
+    sub, _ = subscription_and_group(resource_id)
+    return f"/subscriptions/{sub.lower()}" if sub else ""
 
 
 def _batch_work(inventory: Sequence[dict], keep_all: bool, per_policy: int | None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from policygen.arm.lookup import ci_get, ci_key
+from policygen.arm.scopes import ScopeKind, is_scope, parse_scope
 from policygen.rules.asg.common import ASG, ASSIGN, scope_of
 from policygen.rules.base import Hit, Rule, Severity
 from policygen.rules.def_.common import name_problems
@@ -39,8 +40,8 @@ class AssignmentName(Rule):
     source = ASSIGN
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        scope = scope_of(doc) or ""
-        at_mg = "/providers/microsoft.management/managementgroups/" in scope.lower()
+        scope = scope_of(doc)
+        at_mg = is_scope(scope) and parse_scope(scope).kind is ScopeKind.MANAGEMENT_GROUP
         if doc.name is not None:
             for p in name_problems(doc.name, 24 if at_mg else 64, "assignment name"):
                 yield "/name", p + (" (management-group scope)" if at_mg and "characters" in p else "")
