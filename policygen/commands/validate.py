@@ -42,7 +42,8 @@ def validate(
     """Validate Azure Policy definitions, initiatives and assignments offline (exit 1 on errors)."""
     from policygen.arm.aliases import load_catalogue
     from policygen.errors import InputError
-    from policygen.rules.engine import find_inputs, validate_files
+    from policygen.rules.engine import validate_files
+    from policygen.rules.inputs import find_inputs
 
     if list_rules:
         from policygen.views.rules_catalogue import render_text

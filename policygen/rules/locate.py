@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterable
 
-from policygen.rules.model import esc
+from policygen.rules.nodes import esc
 
 # Strings, structural characters and bare literals; `:` and whitespace fall between matches.
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],]|[^\s{}\[\]:,"]+')

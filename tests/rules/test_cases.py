@@ -135,7 +135,7 @@ def build_case(case: dict) -> tuple[dict, dict]:
 
 
 def run_copies(obj: dict, options: dict, n: int) -> list:
-    from policygen.rules.engine import validate_doc
+    from policygen.rules.checking import validate_doc
     from policygen.rules.registry import run_collection
 
     summaries: list = []

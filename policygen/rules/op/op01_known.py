@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.model import OPERANDS, OPERATORS, Doc
+from policygen.rules.model import Doc
+from policygen.rules.nodes import OPERANDS, OPERATORS
 from policygen.rules.op.common import RULE
 
 

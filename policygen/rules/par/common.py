@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from policygen.rules.model import Doc, esc
+from policygen.rules.model import Doc
+from policygen.rules.nodes import esc
 
 PARAMS = "https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-parameters"
 

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 
 from policygen.arm.expressions import is_expression
 from policygen.arm.lookup import ci_get, ci_key
-from policygen.rules.model import Doc, esc, walk_strings
+from policygen.rules.model import Doc, walk_strings
+from policygen.rules.nodes import esc
 
 SET = "https://learn.microsoft.com/azure/governance/policy/concepts/initiative-definition-structure"
 

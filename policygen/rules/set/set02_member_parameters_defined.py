@@ -6,7 +6,8 @@ from collections.abc import Iterable
 
 from policygen.arm.lookup import ci_get, ci_key
 from policygen.rules.base import INITIATIVE, Hit, Rule, Severity
-from policygen.rules.model import Doc, esc
+from policygen.rules.model import Doc
+from policygen.rules.nodes import esc
 from policygen.rules.set.common import find_definition, member_params, members, props_of
 
 

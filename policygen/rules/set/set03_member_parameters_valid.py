@@ -9,7 +9,8 @@ from policygen.arm.expressions import is_expression
 from policygen.arm.lookup import ci_get, ci_key
 from policygen.rules.base import INITIATIVE, Hit, Rule, Severity
 from policygen.rules.expr_facts import analyse
-from policygen.rules.model import Doc, esc
+from policygen.rules.model import Doc
+from policygen.rules.nodes import esc
 from policygen.rules.par.common import in_allowed, value_matches_type
 from policygen.rules.set.common import find_definition, member_params, members, props_of
 

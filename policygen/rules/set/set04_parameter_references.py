@@ -6,7 +6,8 @@ from collections.abc import Iterable
 
 from policygen.rules.base import INITIATIVE, Hit, Rule, Severity
 from policygen.rules.expr_facts import analyse
-from policygen.rules.model import Doc, esc
+from policygen.rules.model import Doc
+from policygen.rules.nodes import esc
 from policygen.rules.set.common import SET, member_expressions
 
 
