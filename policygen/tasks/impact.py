@@ -157,7 +157,6 @@ def _batch_work(inventory: Sequence[dict], keep_all: bool, per_policy: int | Non
     resources of the batch) and keep or encode the shown ones."""
 
     def work(batch: list[Any], start: int, stop: int) -> tuple:
-        counts: dict[str, list[int]] = {}
         scopes: dict[str, list[int]] = {}
         for r in inventory[start:stop]:
             rid = r.get("id")
@@ -166,33 +165,33 @@ def _batch_work(inventory: Sequence[dict], keep_all: bool, per_policy: int | Non
             if c is None:
                 c = scopes[key] = [0, 0, 0, 0, 0, 0]
             c[5] += 1
+        # one dict update per row: (policy, scope, outcome) -> pairs, expanded into counts below
+        tally: dict[tuple, int] = {}
         shown = []
         kept: dict[str, int] = {}
-        last_label, last_scope = None, scopes.get("")
+        last_label, key = None, ""
         for row in batch:
-            flagged = row.compliant is False or row.denied
-            c = counts.get(row.policy)
-            if c is None:
-                c = counts[row.policy] = [0, 0, 0, 0, 0]
             if row.resource_id is not last_label:
                 last_label = row.resource_id
                 key = subscription_scope(last_label)
-                last_scope = scopes.get(key)
-                if last_scope is None:
-                    last_scope = scopes[key] = [0, 0, 0, 0, 0, 0]
-            for cc in (c, last_scope):
-                cc[0] += 1
-                cc[1] += row.compliant is False
-                cc[2] += row.denied
-                cc[3] += row.error is not None
-                cc[4] += flagged
-            if keep_all or flagged:
+            t = (row.policy, key, row.compliant is False, row.denied, row.error is not None)
+            tally[t] = tally.get(t, 0) + 1
+            if keep_all or row.compliant is False or row.denied:
                 if encode is None and per_policy is not None:
                     n = kept.get(row.policy, 0)
                     if n >= per_policy:
                         continue
                     kept[row.policy] = n + 1
                 shown.append(row)
+        counts: dict[str, list[int]] = {}
+        for (policy, scope, noncompliant, denied, error), n in tally.items():
+            flagged = n if noncompliant or denied else 0
+            for c in (counts.setdefault(policy, [0, 0, 0, 0, 0]), scopes.setdefault(scope, [0, 0, 0, 0, 0, 0])):
+                c[0] += n
+                c[1] += n * noncompliant
+                c[2] += n * denied
+                c[3] += n * error
+                c[4] += flagged
         return (encode(shown) if encode is not None else shown), counts, scopes
 
     return work

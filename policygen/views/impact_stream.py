@@ -41,21 +41,34 @@ def _quote() -> Callable[[str], str]:
     return quote
 
 
-def row_json(quote: Callable[[str], str]) -> Callable[[Any], str]:
-    """One row as compact JSON, the keys of `ImpactRow.to_json` in its order (effects are lower-case
-    words from a fixed set, so they need no escaping)."""
+def rows_json(quote: Callable[[str], str]) -> Callable[[list[Any]], list[str]]:
+    """Rows as compact JSON, the keys of `ImpactRow.to_json` in its order. The resource part is built
+    once per resource and the outcome part once per (effect, matched, compliant, denied): effects are
+    lower-case words from a fixed set, so they need no escaping."""
+    tails: dict[tuple, str] = {}
 
-    def enc(r: Any) -> str:
-        s = (
-            f'{{"policy":{quote(r.policy)},"resourceId":{quote(r.resource_id)},'
-            f'"resourceType":{quote(r.resource_type)},"effect":"{r.effect}","matched":{_BOOL[r.matched]},'
-            f'"compliant":{_BOOL[r.compliant]},"denied":{_BOOL[r.denied]}'
-        )
-        if r.error:
-            s += ',"error":' + json.dumps(r.error, ensure_ascii=False)
-        if r.reason:
-            s += ',"reason":' + json.dumps(r.reason, ensure_ascii=False)
-        return s + "}"
+    def enc(rows: list[Any]) -> list[str]:
+        out = []
+        append = out.append
+        last = mid = None
+        for r in rows:
+            if r.resource_id is not last:
+                last = r.resource_id
+                mid = f',"resourceId":{quote(last)},"resourceType":{quote(r.resource_type)},"effect":"'
+            k = (r.effect, r.matched, r.compliant, r.denied)
+            tail = tails.get(k)
+            if tail is None:
+                tail = tails[k] = (
+                    f'{r.effect}","matched":{_BOOL[r.matched]},"compliant":{_BOOL[r.compliant]},'
+                    f'"denied":{_BOOL[r.denied]}'
+                )
+            s = '{"policy":' + quote(r.policy) + mid + tail
+            if r.error:
+                s += ',"error":' + json.dumps(r.error, ensure_ascii=False)
+            if r.reason:
+                s += ',"reason":' + json.dumps(r.reason, ensure_ascii=False)
+            append(s + "}")
+        return out
 
     return enc
 
@@ -72,7 +85,7 @@ class StreamWriter:
         self.summary = summary
         self.rows_written = 0
         self._quote = _quote()
-        self._row = row_json(self._quote)
+        self._rows = rows_json(self._quote)
 
     # -- in the worker ------------------------------------------------------------------------------
 
@@ -91,14 +104,12 @@ class StreamWriter:
             )
             return buf.getvalue()
         if self.fmt == "ndjson":
-            enc = self._row
-            return "\n".join([enc(r) for r in rows]) + "\n"
+            return "\n".join(self._rows(rows)) + "\n"
         if self.pretty:
             return ",\n".join(
                 "    " + json.dumps(r.to_json(), indent=2, ensure_ascii=False).replace("\n", "\n    ") for r in rows
             )
-        enc = self._row
-        return ",\n".join([enc(r) for r in rows])
+        return ",\n".join(self._rows(rows))
 
     # -- here ---------------------------------------------------------------------------------------
 
