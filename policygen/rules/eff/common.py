@@ -11,7 +11,7 @@ from policygen.rules.base import Hit, Severity
 from policygen.rules.model import Doc
 
 
-def _url(name: str) -> str:
+def effect_url(name: str) -> str:
     return f"https://learn.microsoft.com/azure/governance/policy/concepts/effect-{name}"
 
 
@@ -24,15 +24,15 @@ ROLE_ID = re.compile(
 DURATION = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$", re.I)
 
 
-def _expr(v: object) -> bool:
+def is_expr(v: object) -> bool:
     return isinstance(v, str) and is_expression(v)
 
 
-def _enum(v: object, allowed: Iterable[str]) -> bool:
-    return _expr(v) or (isinstance(v, str) and v.lower() in {a.lower() for a in allowed})
+def is_one_of(v: object, allowed: Iterable[str]) -> bool:
+    return is_expr(v) or (isinstance(v, str) and v.lower() in {a.lower() for a in allowed})
 
 
-def _details_key(doc: Doc, key: str) -> tuple[str | None, object]:
+def details_key(doc: Doc, key: str) -> tuple[str | None, object]:
     det = doc.details
     if not isinstance(det, dict):
         return None, None
@@ -40,7 +40,7 @@ def _details_key(doc: Doc, key: str) -> tuple[str | None, object]:
     return k, det.get(k) if k else None
 
 
-def _dptr(doc: Doc, key: str | None, *more: str | int) -> str:
+def in_details(doc: Doc, key: str | None, *more: str | int) -> str:
     p = doc.details_ptr + ("/" + key if key else "")
     return p + "".join(f"/{m}" for m in more)
 
@@ -62,21 +62,21 @@ def _if_types(doc: Doc) -> set[str]:
     return out
 
 
-def _existence_checks(doc: Doc) -> Iterable[Hit]:
+def existence_checks(doc: Doc) -> Iterable[Hit]:
     det = doc.details
     if not isinstance(det, dict):
         yield doc.details_ptr or doc.then_ptr, "auditIfNotExists/deployIfNotExists need details with 'type'"
         return
-    tk, t = _details_key(doc, "type")
+    tk, t = details_key(doc, "type")
     if tk is None:
         yield doc.details_ptr, "details.type (the related resource type) is required"
     elif not isinstance(t, str):
-        yield _dptr(doc, tk), "details.type must be a string"
-    ek, scope = _details_key(doc, "existenceScope")
-    if ek is not None and not _enum(scope, ("ResourceGroup", "Subscription")):
-        yield _dptr(doc, ek), f"existenceScope {scope!r} is not ResourceGroup or Subscription"
-    dk, delay = _details_key(doc, "evaluationDelay")
-    if dk is not None and not _expr(delay):
+        yield in_details(doc, tk), "details.type must be a string"
+    ek, scope = details_key(doc, "existenceScope")
+    if ek is not None and not is_one_of(scope, ("ResourceGroup", "Subscription")):
+        yield in_details(doc, ek), f"existenceScope {scope!r} is not ResourceGroup or Subscription"
+    dk, delay = details_key(doc, "evaluationDelay")
+    if dk is not None and not is_expr(delay):
         ok = isinstance(delay, str) and delay.lower() in (
             "afterprovisioning",
             "afterprovisioningsuccess",
@@ -88,8 +88,11 @@ def _existence_checks(doc: Doc) -> Iterable[Hit]:
                 h, mi, s = (int(g or 0) for g in m.groups())
                 ok = h * 3600 + mi * 60 + s <= 360 * 60
         if not ok:
-            yield _dptr(doc, dk), f"evaluationDelay {delay!r}: use AfterProvisioning* or an ISO 8601 duration ≤ PT360M"
-    nk, name = _details_key(doc, "name")
+            yield (
+                in_details(doc, dk),
+                f"evaluationDelay {delay!r}: use AfterProvisioning* or an ISO 8601 duration ≤ PT360M",
+            )
+    nk, name = details_key(doc, "name")
     if (
         doc.custom
         and isinstance(t, str)
@@ -98,11 +101,11 @@ def _existence_checks(doc: Doc) -> Iterable[Hit]:
         and not (
             isinstance(name, str)
             and name.replace(" ", "").lower() in ("[field('name')]", "[field('fullname')]")
-            or _expr(name)
+            or is_expr(name)
         )
     ):
         yield (
-            _dptr(doc, nk),
+            in_details(doc, nk),
             (
                 "details.type equals the if type: name should be [field('name')] (the same "
                 "resource); Azure accepts it but checks another resource"
@@ -118,17 +121,17 @@ def _existence_checks(doc: Doc) -> Iterable[Hit]:
         )
 
 
-def _role_ids(doc: Doc) -> Iterable[Hit]:
-    rk, roles = _details_key(doc, "roleDefinitionIds")
+def role_id_hits(doc: Doc) -> Iterable[Hit]:
+    rk, roles = details_key(doc, "roleDefinitionIds")
     if rk is None:
         yield doc.details_ptr, "details.roleDefinitionIds is required (the remediation identity's roles)"
         return
     if not isinstance(roles, list) or not roles:
-        yield _dptr(doc, rk), "roleDefinitionIds must be a non-empty array of role definition IDs"
+        yield in_details(doc, rk), "roleDefinitionIds must be a non-empty array of role definition IDs"
         return
     for i, r in enumerate(roles):
-        if not (_expr(r) or (isinstance(r, str) and ROLE_ID.match(r))):
+        if not (is_expr(r) or (isinstance(r, str) and ROLE_ID.match(r))):
             yield (
-                _dptr(doc, rk, i),
+                in_details(doc, rk, i),
                 (f"{r!r} is not a role definition ID (/providers/Microsoft.Authorization/roleDefinitions/<guid>)"),
             )

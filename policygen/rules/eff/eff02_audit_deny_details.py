@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from policygen.arm.lookup import ci_get, ci_key
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.eff.common import _details_key, _dptr, _enum, _url
+from policygen.rules.eff.common import details_key, effect_url, in_details, is_one_of
 from policygen.rules.model import Doc
 
 
@@ -34,7 +34,7 @@ class AuditDenyDetails(Rule):
     code = "EFF-02"
     name = "effects.audit_deny_details"
     severity = Severity.ERROR
-    source = _url("deny")
+    source = effect_url("deny")
     effects = frozenset({"audit", "deny"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
@@ -51,19 +51,19 @@ class AuditDenyDetails(Rule):
         if not isinstance(det, dict):
             yield doc.then_ptr, "Kubernetes audit/deny need details with templateInfo, apiGroups and kinds"
             return
-        tk, ti = _details_key(doc, "templateInfo")
+        tk, ti = details_key(doc, "templateInfo")
         if tk is None:
             if ci_key(det, "constraintTemplate") is not None and not doc.custom:
                 return  # deprecated form, still present in 3 built-ins
             yield doc.details_ptr, "details.templateInfo is required for Kubernetes audit/deny"
         elif isinstance(ti, dict):
             st = ci_get(ti, "sourceType")
-            if not _enum(st, ("PublicURL", "Base64Encoded", "ConstraintTemplate")):
-                yield _dptr(doc, tk), f"templateInfo.sourceType {st!r} is not PublicURL or Base64Encoded"
+            if not is_one_of(st, ("PublicURL", "Base64Encoded", "ConstraintTemplate")):
+                yield in_details(doc, tk), f"templateInfo.sourceType {st!r} is not PublicURL or Base64Encoded"
             elif isinstance(st, str) and st.lower() == "publicurl" and ci_get(ti, "url") is None:
-                yield _dptr(doc, tk), "templateInfo with sourceType PublicURL needs 'url'"
+                yield in_details(doc, tk), "templateInfo with sourceType PublicURL needs 'url'"
             elif isinstance(st, str) and st.lower() == "base64encoded" and ci_get(ti, "content") is None:
-                yield _dptr(doc, tk), "templateInfo with sourceType Base64Encoded needs 'content'"
-        kk, kinds = _details_key(doc, "kinds")
+                yield in_details(doc, tk), "templateInfo with sourceType Base64Encoded needs 'content'"
+        kk, kinds = details_key(doc, "kinds")
         if doc.custom and kinds == ["*"]:
-            yield _dptr(doc, kk), "details.kinds must list Kubernetes kinds, not ['*']"
+            yield in_details(doc, kk), "details.kinds must list Kubernetes kinds, not ['*']"

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from policygen.arm.lookup import ci_key
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.eff.common import _url
+from policygen.rules.eff.common import effect_url
 from policygen.rules.model import Doc
 
 
@@ -36,7 +36,7 @@ class AppendDetails(Rule):
     code = "EFF-03"
     name = "effects.append_details"
     severity = Severity.ERROR
-    source = _url("append")
+    source = effect_url("append")
     effects = frozenset({"append"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.eff.common import _existence_checks, _url
+from policygen.rules.eff.common import effect_url, existence_checks
 from policygen.rules.model import Doc
 
 
@@ -35,9 +35,9 @@ class AuditIfNotExistsDetails(Rule):
     code = "EFF-04"
     name = "effects.aine_details"
     severity = Severity.ERROR
-    source = _url("audit-if-not-exists")
+    source = effect_url("audit-if-not-exists")
     effects = frozenset({"auditifnotexists"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if "auditifnotexists" in doc.effects and "deployifnotexists" not in doc.effects:
-            yield from _existence_checks(doc)
+            yield from existence_checks(doc)

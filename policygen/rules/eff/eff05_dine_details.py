@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from policygen.arm.lookup import ci_get, ci_key
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.eff.common import _details_key, _dptr, _enum, _existence_checks, _role_ids, _url
+from policygen.rules.eff.common import details_key, effect_url, existence_checks, in_details, is_one_of, role_id_hits
 from policygen.rules.model import Doc
 
 
@@ -38,36 +38,42 @@ class DeployIfNotExistsDetails(Rule):
     code = "EFF-05"
     name = "effects.dine_details"
     severity = Severity.ERROR
-    source = _url("deploy-if-not-exists")
+    source = effect_url("deploy-if-not-exists")
     effects = frozenset({"deployifnotexists"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if "deployifnotexists" not in doc.effects:
             return
-        yield from _existence_checks(doc)
+        yield from existence_checks(doc)
         if not isinstance(doc.details, dict):
             return
-        yield from _role_ids(doc)
-        dk, dep = _details_key(doc, "deployment")
+        yield from role_id_hits(doc)
+        dk, dep = details_key(doc, "deployment")
         if not isinstance(dep, dict):
-            yield _dptr(doc, dk) if dk else doc.details_ptr, "details.deployment (a Deployments PUT body) is required"
+            yield (
+                in_details(doc, dk) if dk else doc.details_ptr,
+                "details.deployment (a Deployments PUT body) is required",
+            )
             return
         pk = ci_key(dep, "properties")
         props = dep.get(pk) if pk else None
         if not isinstance(props, dict):
-            yield _dptr(doc, dk), "deployment.properties is required"
+            yield in_details(doc, dk), "deployment.properties is required"
             return
         mk = ci_key(props, "mode")
         mode = props.get(mk) if mk else None
         if not (isinstance(mode, str) and mode.lower() == "incremental"):
-            yield _dptr(doc, dk, pk, mk or "mode"), f"deployment mode must be 'incremental', not {mode!r}"
+            yield in_details(doc, dk, pk, mk or "mode"), f"deployment mode must be 'incremental', not {mode!r}"
         if ci_key(props, "templateLink") is not None:
-            yield _dptr(doc, dk, pk, ci_key(props, "templateLink")), "linked templates are not supported; embed it"
+            yield (
+                in_details(doc, dk, pk, ci_key(props, "templateLink")),
+                "linked templates are not supported; embed it",
+            )
         elif not isinstance(ci_get(props, "template"), dict):
-            yield _dptr(doc, dk, pk), "deployment.properties.template (an embedded template) is required"
-        sk, scope = _details_key(doc, "deploymentScope")
+            yield in_details(doc, dk, pk), "deployment.properties.template (an embedded template) is required"
+        sk, scope = details_key(doc, "deploymentScope")
         if sk is not None:
-            if not _enum(scope, ("ResourceGroup", "Subscription")):
-                yield _dptr(doc, sk), f"deploymentScope {scope!r} is not ResourceGroup or Subscription"
+            if not is_one_of(scope, ("ResourceGroup", "Subscription")):
+                yield in_details(doc, sk), f"deploymentScope {scope!r} is not ResourceGroup or Subscription"
             elif isinstance(scope, str) and scope.lower() == "subscription" and ci_key(dep, "location") is None:
-                yield _dptr(doc, dk), "subscription-scope deployments need deployment.location"
+                yield in_details(doc, dk), "subscription-scope deployments need deployment.location"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.eff.common import _details_key, _dptr, _enum, _url
+from policygen.rules.eff.common import details_key, effect_url, in_details, is_one_of
 from policygen.rules.model import Doc
 
 
@@ -33,12 +33,12 @@ class ManualDetails(Rule):
     code = "EFF-08"
     name = "effects.manual_details"
     severity = Severity.ERROR
-    source = _url("manual")
+    source = effect_url("manual")
     effects = frozenset({"manual"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if "manual" not in doc.effects:
             return
-        sk, state = _details_key(doc, "defaultState")
-        if sk is not None and not _enum(state, ("Unknown", "Compliant", "NonCompliant")):
-            yield _dptr(doc, sk), f"defaultState {state!r} is not Unknown, Compliant or NonCompliant"
+        sk, state = details_key(doc, "defaultState")
+        if sk is not None and not is_one_of(state, ("Unknown", "Compliant", "NonCompliant")):
+            yield in_details(doc, sk), f"defaultState {state!r} is not Unknown, Compliant or NonCompliant"

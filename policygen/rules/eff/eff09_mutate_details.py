@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from policygen.arm.lookup import ci_get
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.eff.common import _details_key, _dptr, _enum, _url
+from policygen.rules.eff.common import details_key, effect_url, in_details, is_one_of
 from policygen.rules.model import Doc
 
 
@@ -34,7 +34,7 @@ class MutateDetails(Rule):
     code = "EFF-09"
     name = "effects.mutate_details"
     severity = Severity.ERROR
-    source = _url("mutate")
+    source = effect_url("mutate")
     effects = frozenset({"mutate"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
@@ -42,8 +42,8 @@ class MutateDetails(Rule):
             return
         if doc.effect_param and doc.custom:
             yield doc.effect_ptr, "mutate cannot be parameterised"
-        mk, info = _details_key(doc, "mutationInfo")
+        mk, info = details_key(doc, "mutationInfo")
         if not isinstance(info, dict):
-            yield _dptr(doc, mk) if mk else (doc.details_ptr or doc.then_ptr), "mutate needs details.mutationInfo"
-        elif not _enum(ci_get(info, "sourceType"), ("PublicURL", "Base64Encoded")):
-            yield _dptr(doc, mk), "mutationInfo.sourceType must be PublicURL or Base64Encoded"
+            yield in_details(doc, mk) if mk else (doc.details_ptr or doc.then_ptr), "mutate needs details.mutationInfo"
+        elif not is_one_of(ci_get(info, "sourceType"), ("PublicURL", "Base64Encoded")):
+            yield in_details(doc, mk), "mutationInfo.sourceType must be PublicURL or Base64Encoded"

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.eff.common import _details_key, _dptr, _expr, _url
+from policygen.rules.eff.common import details_key, effect_url, in_details, is_expr
 from policygen.rules.model import Doc
 
 NETWORK_GROUP = re.compile(
@@ -41,15 +41,15 @@ class AddToNetworkGroupDetails(Rule):
     code = "EFF-10"
     name = "effects.network_group_details"
     severity = Severity.ERROR
-    source = _url("add-to-network-group")
+    source = effect_url("add-to-network-group")
     effects = frozenset({"addtonetworkgroup"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if "addtonetworkgroup" not in doc.effects:
             return
-        nk, gid = _details_key(doc, "networkGroupId")
-        if not (_expr(gid) or (isinstance(gid, str) and NETWORK_GROUP.match(gid))):
+        nk, gid = details_key(doc, "networkGroupId")
+        if not (is_expr(gid) or (isinstance(gid, str) and NETWORK_GROUP.match(gid))):
             yield (
-                _dptr(doc, nk) if nk else (doc.details_ptr or doc.then_ptr),
+                in_details(doc, nk) if nk else (doc.details_ptr or doc.then_ptr),
                 (f"networkGroupId {gid!r} is not a network group resource ID"),
             )

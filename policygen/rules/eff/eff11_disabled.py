@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.eff.common import _url
+from policygen.rules.eff.common import effect_url
 from policygen.rules.model import Doc
 
 
@@ -33,7 +33,7 @@ class DisabledDetails(Rule):
     code = "EFF-11"
     name = "effects.disabled"
     severity = Severity.INFO
-    source = _url("disabled")
+    source = effect_url("disabled")
     effects = frozenset({"disabled"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.eff.common import _details_key, _dptr
+from policygen.rules.eff.common import details_key, in_details
 from policygen.rules.model import Doc
 
 
@@ -39,12 +39,12 @@ class RoleIdsOnlyForRemediation(Rule):
     applies = "custom"
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        rk, _ = _details_key(doc, "roleDefinitionIds")
+        rk, _ = details_key(doc, "roleDefinitionIds")
         if rk is None or not doc.effects or doc.effects & {"deployifnotexists", "modify"}:
             return
         if doc.custom:  # Azure accepts it (built-ins carry it): an error only in our own output
             yield (
-                _dptr(doc, rk),
+                in_details(doc, rk),
                 "roleDefinitionIds is used only by deployIfNotExists and modify",
                 Severity.ERROR if doc.own else Severity.WARNING,
             )

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from policygen.arm.aliases import modifiable_aliases
 from policygen.arm.lookup import ci_get
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.eff.common import _details_key, _dptr, _expr, _url
+from policygen.rules.eff.common import details_key, effect_url, in_details, is_expr
 from policygen.rules.model import Doc
 
 
@@ -35,13 +35,13 @@ class ModifiableAliases(Rule):
     code = "EFF-13"
     name = "effects.modifiable_aliases"
     severity = Severity.WARNING
-    source = _url("modify")
+    source = effect_url("modify")
     applies = "own"
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         if "modify" not in doc.effects or not doc.own:
             return
-        ok, ops = _details_key(doc, "operations")
+        ok, ops = details_key(doc, "operations")
         if not isinstance(ops, list):
             return
         for i, op in enumerate(ops):
@@ -49,11 +49,11 @@ class ModifiableAliases(Rule):
             if (
                 isinstance(field, str)
                 and "/" in field
-                and not _expr(field)
+                and not is_expr(field)
                 and field.lower() not in modifiable_aliases()
             ):
                 yield (
-                    _dptr(doc, ok, i),
+                    in_details(doc, ok, i),
                     (
                         f"cannot confirm {field!r} is Modifiable (no built-in modify policy changes it and the "
                         "catalogue has no Modifiable attribute); "

@@ -12,7 +12,7 @@ RULE = "https://learn.microsoft.com/azure/governance/policy/concepts/definition-
 ARRAYS = "https://learn.microsoft.com/azure/governance/policy/how-to/author-policies-for-arrays"
 
 
-def _is_expr(v: object) -> bool:
+def is_expr(v: object) -> bool:
     return isinstance(v, str) and v.startswith("[") and not v.startswith("[[")
 
 

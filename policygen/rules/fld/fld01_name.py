@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from policygen.arm.aliases import is_non_alias_field
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.fld.common import RULE, _is_expr, iter_field_refs
+from policygen.rules.fld.common import RULE, is_expr, iter_field_refs
 from policygen.rules.model import Doc
 
 ALIAS = re.compile(r"^[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)+/[^\s]+$")
@@ -19,7 +19,7 @@ def field_problem(name: object) -> str | None:
     """Why a `field` value is not a field (None when it is one, or an expression)."""
     if not isinstance(name, str):
         return f"field must be a string, not {name!r}"
-    if _is_expr(name) or is_non_alias_field(name):
+    if is_expr(name) or is_non_alias_field(name):
         return None
     if ALIAS.match(name):
         return None

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from policygen.arm.aliases import AliasCatalogue, is_non_alias_field, resource_type_of_alias
 from policygen.rules.base import CollectionRule, Hit, Severity, Summary
-from policygen.rules.fld.common import _is_expr, iter_field_refs
+from policygen.rules.fld.common import is_expr, iter_field_refs
 from policygen.rules.model import Doc
 
 APPLIC = "https://learn.microsoft.com/azure/governance/policy/concepts/policy-applicability"
@@ -16,7 +16,7 @@ APPLIC = "https://learn.microsoft.com/azure/governance/policy/concepts/policy-ap
 @lru_cache(maxsize=16384)
 def _alias_key(name: str) -> str | None:
     """Lower-case alias name, or None for built-in fields and expressions."""
-    if "/" not in name or _is_expr(name) or is_non_alias_field(name):
+    if "/" not in name or is_expr(name) or is_non_alias_field(name):
         return None
     return name.lower()
 

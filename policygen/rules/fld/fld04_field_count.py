@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.fld.common import ARRAYS, _is_expr
+from policygen.rules.fld.common import ARRAYS, is_expr
 from policygen.rules.model import Doc
 
 NUMERIC_OPS = frozenset({"equals", "notequals", "less", "lessorequals", "greater", "greaterorequals", "in", "notin"})
@@ -56,13 +56,13 @@ class FieldCount(Rule):
                     v = cond.op_value
                     vals = v if isinstance(v, list) and cond.op in ("in", "notin") else [v]
                     for item in vals:
-                        if not (_is_expr(item) or (isinstance(item, int) and not isinstance(item, bool))):
+                        if not (is_expr(item) or (isinstance(item, int) and not isinstance(item, bool))):
                             yield cond.ptr + "/" + cond.op_key, f"a count is compared with an integer, not {item!r}"
                             break
             if cnt.kind != "field":
                 continue
             t = cnt.target
-            if isinstance(t, str) and not _is_expr(t) and "[*]" not in t:
+            if isinstance(t, str) and not is_expr(t) and "[*]" not in t:
                 yield cnt.ptr + "/" + keys["field"], f"count.field must be a [*] alias, not {t!r}"
             elif not isinstance(t, str):
                 yield cnt.ptr + "/" + keys["field"], f"count.field must be a [*] alias string, not {t!r}"

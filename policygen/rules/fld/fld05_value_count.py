@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.fld.common import ARRAYS, _is_expr
+from policygen.rules.fld.common import ARRAYS, is_expr
 from policygen.rules.model import Doc
 
 COUNT_NAME = re.compile(r"^[A-Za-z0-9]+$")
@@ -46,7 +46,7 @@ class ValueCount(Rule):
                 continue
             keys = cnt.keys
             t = cnt.target
-            if not isinstance(t, list) and not _is_expr(t):
+            if not isinstance(t, list) and not is_expr(t):
                 yield cnt.ptr + "/" + keys["value"], f"count.value must be an array or an expression, not {t!r}"
             if cnt.name is not None:
                 if not isinstance(cnt.name, str) or not COUNT_NAME.match(cnt.name):

@@ -7,5 +7,5 @@ RULE = "https://learn.microsoft.com/azure/governance/policy/concepts/definition-
 LINTER = "https://github.com/Azure/azure-policy-linter"
 
 
-def _is_expr(v: object) -> bool:
+def is_expr(v: object) -> bool:
     return isinstance(v, str) and v.startswith("[") and not v.startswith("[[")

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from policygen.rules.base import Hit, Rule, Severity
 from policygen.rules.model import Doc
-from policygen.rules.op.common import RULE, _is_expr
+from policygen.rules.op.common import RULE, is_expr
 
 
 class InTakesArray(Rule):
@@ -37,5 +37,5 @@ class InTakesArray(Rule):
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         for c in doc.conds_with("in", "notin"):
-            if not isinstance(c.op_value, list) and not _is_expr(c.op_value):
+            if not isinstance(c.op_value, list) and not is_expr(c.op_value):
                 yield c.ptr + "/" + c.op_key, f"{c.op_key!r} takes an array, not {c.op_value!r}"

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from policygen.rules.base import Hit, Rule, Severity
 from policygen.rules.model import Doc
-from policygen.rules.op.common import RULE, _is_expr
+from policygen.rules.op.common import RULE, is_expr
 
 
 class ExistsBoolean(Rule):
@@ -38,6 +38,6 @@ class ExistsBoolean(Rule):
     def check(self, doc: Doc) -> Iterable[Hit]:
         for c in doc.conds_with("exists"):
             v = c.op_value
-            if isinstance(v, bool) or _is_expr(v) or (isinstance(v, str) and v.lower() in ("true", "false")):
+            if isinstance(v, bool) or is_expr(v) or (isinstance(v, str) and v.lower() in ("true", "false")):
                 continue
             yield c.ptr + "/" + c.op_key, f"'exists' takes true or false, not {v!r}"

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from policygen.rules.base import Hit, Rule, Severity
 from policygen.rules.model import Doc
-from policygen.rules.op.common import LINTER, _is_expr
+from policygen.rules.op.common import LINTER, is_expr
 
 
 class WildcardUse(Rule):
@@ -40,7 +40,7 @@ class WildcardUse(Rule):
     def check(self, doc: Doc) -> Iterable[Hit]:
         for c in doc.conds_with("like", "notlike", "contains", "notcontains"):
             v = c.op_value
-            if not isinstance(v, str) or _is_expr(v):
+            if not isinstance(v, str) or is_expr(v):
                 continue
             if c.op in ("like", "notlike"):
                 n = v.count("*")

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from policygen.rules.base import Hit, Rule, Severity
 from policygen.rules.model import Doc
-from policygen.rules.op.common import RULE, _is_expr
+from policygen.rules.op.common import RULE, is_expr
 
 REGEX_HINTS = re.compile(r"\\[dwsDWS.]|\.\*|\.\+|^\^|\$$|\[[^\]]*-[^\]]*\]|\{\d+(,\d*)?\}|\(\?|\|")
 
@@ -41,7 +41,7 @@ class MatchPattern(Rule):
     def check(self, doc: Doc) -> Iterable[Hit]:
         for c in doc.conds_with("match", "notmatch", "matchinsensitively", "notmatchinsensitively"):
             v = c.op_value
-            if _is_expr(v):
+            if is_expr(v):
                 continue
             if not isinstance(v, str):
                 yield c.ptr + "/" + c.op_key, f"{c.op_key!r} takes a pattern string, not {v!r}"

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from policygen.rules.base import Hit, Rule, Severity
 from policygen.rules.model import Doc
-from policygen.rules.op.common import RULE, _is_expr
+from policygen.rules.op.common import RULE, is_expr
 
 ORDERING = frozenset({"less", "lessorequals", "greater", "greaterorequals"})
 
@@ -44,11 +44,11 @@ class OrderingTypes(Rule):
             if isinstance(v, (bool, list, dict)) or v is None:
                 yield ptr, f"{c.op_key!r} compares numbers or strings, not {v!r}"
                 continue
-            if c.operand == "count" and isinstance(v, str) and not _is_expr(v):
+            if c.operand == "count" and isinstance(v, str) and not is_expr(v):
                 yield ptr, f"a count is a number; {c.op_key!r} {v!r} compares it with a string"
                 continue
             left = c.operand_value
-            if c.operand == "value" and not _is_expr(left) and not _is_expr(v):
+            if c.operand == "value" and not is_expr(left) and not is_expr(v):
                 lnum = isinstance(left, (int, float)) and not isinstance(left, bool)
                 rnum = isinstance(v, (int, float))
                 if lnum != rnum or isinstance(left, (bool, list, dict)):
