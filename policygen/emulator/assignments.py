@@ -110,14 +110,14 @@ def _identity(emu: Context, rid: str, requested: dict | None, existing: dict | N
 
 def put_assignment(emu: Context, scope_id: str, name: str, body: dict, scope: Scope | None = None) -> dict:
     """Create or replace an assignment at `scope_id` (`scope` is it parsed, when the caller has it)."""
-    hierarchy.require_scope(emu, scope or parse_scope(scope_id), scope_id)
+    scope = hierarchy.require_scope(emu, scope or parse_scope(scope_id), scope_id)
     rid = f"{scope_id}{SEGMENT}{name}"
     existing = emu.store.get("policyAssignments", rid)
     props = copy_json(body.get("properties") or {})
     def_id = props.get("policyDefinitionId")
     if not def_id or not isinstance(def_id, str):
         raise bad_request("InvalidCreatePolicyAssignmentRequest", "The policyDefinitionId property is required.")
-    target = policy.resolve_visible(emu, def_id, scope_id)
+    target = policy.resolve_visible(emu, def_id, scope)
     known = {def_id: target}
     for ref in target["properties"].get("policyDefinitions") or []:
         member = policy.lookup(emu, ref.get("policyDefinitionId", ""))

@@ -66,7 +66,7 @@ def lookup(emu: Context, def_id: str) -> dict | None:
     return emu.store.get(kind, f"{scope}{AUTH}{kind}/{name}")
 
 
-def resolve_visible(emu: Context, def_id: str, from_scope: str) -> dict:
+def resolve_visible(emu: Context, def_id: str, from_scope: Scope | str) -> dict:
     """The definition `def_id`, which must exist and be visible from `from_scope` (404 otherwise)."""
     scope, kind, name, _ = parse_definition_id(def_id)
     found = lookup(emu, def_id)
