@@ -1,4 +1,4 @@
-"""The ARM template engine used by deployIfNotExists remediation (expressions, ids, loops, nesting)."""
+"""The ARM template deployment engine used by deployIfNotExists remediation (ids, loops, nesting)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import pytest
 
 from policygen.emulator.app import Emulator
 from policygen.emulator.context import EmulatorConfig
-from policygen.emulator.templates import Expressions, TemplateError, deploy, resource_path
+from policygen.emulator.template_expressions import TemplateError
+from policygen.emulator.templates import deploy
 
 SUB = "11111111-1111-1111-1111-111111111111"
 
@@ -30,40 +31,6 @@ def emu():
     )
     yield e
     e.close()
-
-
-def test_expressions():
-    x = Expressions(
-        parameters={"name": "sa1", "n": 2},
-        variables={"v": "[concat(parameters('name'), '-x')]"},
-        subscription_id=SUB,
-        resource_group="rg",
-    )
-    assert x.evaluate("[variables('v')]") == "sa1-x"
-    assert x.evaluate("[resourceGroup().name]") == "rg"
-    assert x.evaluate("[subscription().subscriptionId]") == SUB
-    assert (
-        x.evaluate("[resourceId('Microsoft.Storage/storageAccounts', parameters('name'))]")
-        == f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/sa1"
-    )
-    assert x.evaluate("[if(equals(parameters('n'), 2), 'two', 'other')]") == "two"
-    assert x.evaluate("[[literal]") == "[literal]"
-    assert x.evaluate({"a": ["[toUpper(parameters('name'))]"]}) == {"a": ["SA1"]}
-    with pytest.raises(TemplateError):
-        x.evaluate("[parameters('missing')]")
-
-
-def test_resource_paths():
-    assert (
-        resource_path("Microsoft.Storage/storageAccounts/blobServices", "sa/default")
-        == "Microsoft.Storage/storageAccounts/sa/blobServices/default"
-    )
-    assert (
-        resource_path("Microsoft.Storage/storageAccounts/providers/diagnosticSettings", "sa/Microsoft.Insights/diag")
-        == "Microsoft.Storage/storageAccounts/sa/providers/Microsoft.Insights/diagnosticSettings/diag"
-    )
-    with pytest.raises(TemplateError):
-        resource_path("Microsoft.Storage/storageAccounts", "a/b")
 
 
 def test_deploy_copy_condition_nested_and_extension(emu):
