@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from policygen.arm.aliases import AliasCatalogue
+from policygen.arm.expressions import is_expression, unescape
 from policygen.artefacts import Build
 from policygen.errors import Diagnostic, InputError
 from policygen.evaluate.expr import CompileCtx, compile_value
@@ -32,7 +33,7 @@ def _strings(value: Any) -> Iterator[str]:
 
 def _unescape_all(value: Any) -> Any:
     if isinstance(value, str):
-        return value[1:] if value.startswith("[[") else value
+        return unescape(value)
     if isinstance(value, dict):
         return {k: _unescape_all(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -50,7 +51,7 @@ def arm_unescaped(definition: Any) -> Any:
     rule = props.get("policyRule")
     strings = list(_strings(rule))
     escaped = any(s.startswith("[[") and s.endswith("]") for s in strings)
-    live = any(s.startswith("[") and not s.startswith("[[") and s.endswith("]") for s in strings)
+    live = any(is_expression(s) for s in strings)
     return _unescape_all(definition) if escaped and not live else definition
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policygen.arm.aliases import (
@@ -110,7 +110,7 @@ _json = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_json)
 def test__aliases__loaders_skip_any_shape_they_do_not_know(data: object) -> None:
     """Property: a provider file of any JSON shape loads (possibly nothing) and never raises."""
@@ -122,7 +122,7 @@ def test__aliases__loaders_skip_any_shape_they_do_not_know(data: object) -> None
     assert all(isinstance(a, dict) for a in _provider_aliases(data))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=200))
 def test__aliases__csv_of_any_text_loads_rows_with_a_type(text: str) -> None:
     from policygen.arm.aliases import _aliases_from_csv

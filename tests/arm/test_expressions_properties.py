@@ -5,7 +5,7 @@ lenient mode a superset of strict. Grammar: https://learn.microsoft.com/azure/az
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policygen.arm.expressions import (
@@ -67,7 +67,7 @@ _trees = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_trees)
 def test__expressions__round_trip(tree: Node) -> None:
     text = _unparse(tree)
@@ -80,7 +80,7 @@ def test__expressions__round_trip(tree: Node) -> None:
 _ALPHABET = st.sampled_from(list("()[].,' -0123456789abcxyzTRUEnul$_\t\u202f") + ["true", "null", "f(", "''"])
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.text(max_size=60), st.lists(_ALPHABET, max_size=40).map("".join)), st.booleans())
 def test__expressions__never_crashes_except_with_its_own_error(body: str, lenient: bool) -> None:
     text = f"[{body}]"
