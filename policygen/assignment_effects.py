@@ -21,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-REMEDIABLE = {"deployifnotexists", "modify"}
+from policygen.arm.effects import REMEDIATING
+
 _PARAM_REF = re.compile(r"^\[\s*parameters\(\s*'([^']+)'\s*\)\s*\]$", re.I)
 UNKNOWN = object()  # a value we cannot resolve offline (an ARM expression other than parameters('x'))
 
@@ -150,4 +151,4 @@ def remediates(m: Member) -> bool:
     """Modify/DeployIfNotExists in force: the member needs its roles and gets a remediation task. When the
     effect cannot be told offline, the roles the definition names are kept (so is its task)."""
     effect = member_effect(m)
-    return bool(role_ids(m)) if effect is UNKNOWN else effect in REMEDIABLE
+    return bool(role_ids(m)) if effect is UNKNOWN else effect in REMEDIATING

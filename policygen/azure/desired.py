@@ -13,7 +13,6 @@ from typing import Any
 
 from policygen.arm.scopes import is_scope, key, name_of_id
 from policygen.artefacts import Artefact, Build
-from policygen.assignment_effects import REMEDIABLE as REMEDIABLE  # re-exported: callers import it from here
 from policygen.assignment_effects import UNKNOWN, Lookup, Member, member_effect, members, remediates, role_ids
 from policygen.azure.target import Target
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from policygen.arm.effects import REMEDIATING
 from policygen.arm.scopes import key, name_of_id
 from policygen.azure.apply import ApplyInterrupted, NullReporter, execute
-from policygen.azure.desired import REMEDIABLE
 from policygen.azure.plan import role_assignment_name
 from tests.azure.deploy_support import DEV, MINI_PACK, PROD, REPO, ROOT, Session, emulator, write_pack, writes
 
@@ -39,7 +39,7 @@ def expected_roles(build) -> set[tuple[str, str]]:
                     effect = passed
                 else:
                     effect = d.body["properties"]["parameters"]["effect"]["defaultValue"]
-            if str(effect).lower() in REMEDIABLE:
+            if str(effect).lower() in REMEDIATING:
                 for rid in d.body["properties"]["policyRule"]["then"]["details"].get("roleDefinitionIds", []):
                     out.add((name, name_of_id(rid).lower()))
     return out
