@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from policygen.arm.effects import REMEDIATING
 from policygen.arm.expressions import is_expression
 from policygen.arm.lookup import ci_get, ci_key
 from policygen.assignment_effects import UNKNOWN, parameter_value, with_defaults
@@ -114,7 +115,7 @@ class IdentityAndLocation(Rule):
                 uai = ci_get(ident, "userAssignedIdentities")
                 if not isinstance(uai, dict) or len(uai) != 1:
                     yield "/identity", "UserAssigned identity needs exactly one entry in userAssignedIdentities"
-        needs = effective_effects(doc) & {"deployifnotexists", "modify"}
+        needs = effective_effects(doc) & REMEDIATING
         if not needs:
             return
         tl = str(ci_get(ident, "type")).lower() if isinstance(ident, dict) else "none"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from policygen.arm.effects import REMEDIATING
 from policygen.rules.base import Hit, Rule, Severity
 from policygen.rules.eff.common import details_key, in_details
 from policygen.rules.model import Doc
@@ -40,7 +41,7 @@ class RoleIdsOnlyForRemediation(Rule):
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         rk, _ = details_key(doc, "roleDefinitionIds")
-        if rk is None or not doc.effects or doc.effects & {"deployifnotexists", "modify"}:
+        if rk is None or not doc.effects or doc.effects & REMEDIATING:
             return
         if doc.custom:  # Azure accepts it (built-ins carry it): an error only in our own output
             yield (
