@@ -181,19 +181,7 @@ def put_role_assignment(emu: Context, scope: str, name: str, body: dict) -> dict
                 "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
             )
         return existing
-    for ra in emu.store.values("roleAssignments"):
-        rp = ra["properties"]
-        if (
-            key(rp["scope"]) == key(scope or "/")
-            and key(rp["principalId"]) == key(principal)
-            and role_guid(rp["roleDefinitionId"]) == role_guid(role_id)
-        ):
-            raise ArmError(
-                409,
-                "RoleAssignmentExists",
-                "The role assignment already exists.",
-                details=[{"code": "RoleAssignmentExists", "message": ra["name"]}],
-            )
+    _check_not_duplicate(emu, scope, principal, role_id)
     _principal_check(emu, principal)
     known = emu.store.get("principals", principal)
     stamp = now_iso()
@@ -218,6 +206,23 @@ def put_role_assignment(emu: Context, scope: str, name: str, body: dict) -> dict
     }
     emu.store.put("roleAssignments", rid, obj)
     return obj
+
+
+def _check_not_duplicate(emu: Context, scope: str, principal: str, role_id: str) -> None:
+    """RoleAssignmentExists: the same principal and role at the same scope under another name."""
+    for ra in emu.store.values("roleAssignments"):
+        rp = ra["properties"]
+        if (
+            key(rp["scope"]) == key(scope or "/")
+            and key(rp["principalId"]) == key(principal)
+            and role_guid(rp["roleDefinitionId"]) == role_guid(role_id)
+        ):
+            raise ArmError(
+                409,
+                "RoleAssignmentExists",
+                "The role assignment already exists.",
+                details=[{"code": "RoleAssignmentExists", "message": ra["name"]}],
+            )
 
 
 def _list(emu: Context, m: Match, flt: str | None) -> list[dict]:
