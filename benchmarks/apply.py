@@ -12,6 +12,15 @@ counts from the emulator's request log, the ideal critical-path time (longest ch
 latency: one read round, then definition -> initiative -> assignment -> role assignment), the no-op
 re-apply's requests, and whether the targets hold (default >= 8x faster than sequential, within 1.5x of the
 critical path, no-op re-apply with zero writes).
+
+    python benchmarks/apply.py --throttle [--bucket-scale 0.05] [--definitions 390 --initiatives 20 ...]
+
+Throttled mode runs `policygen apply` as a subprocess against `policygen emulator --throttle`: ARM's token
+buckets (per subscription or tenant and per class: reads 250 + 25/s, writes and deletes 200 + 10/s; see
+https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling), scaled
+by --bucket-scale. It reports whether the first apply succeeded, the 429s it met, and the ratio of its wall
+time to the bound the buckets allow: for each bucket, (requests it let through - its size) / its refill
+rate, the slowest bucket deciding. A converged second plan (exit 0 with --detailed-exitcode) is checked too.
 """
 
 from __future__ import annotations
@@ -85,11 +94,11 @@ def seed_file(root: Path) -> Path:
 class Emulator:
     """`policygen emulator` in a child process, with a request log we can count."""
 
-    def __init__(self, seed: Path, log: Path, latency_ms: float):
+    def __init__(self, seed: Path, log: Path, latency_ms: float, extra: list[str] | None = None):
         self.log = log
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "policygen", "emulator", "--port", "0", "--seed", str(seed),
-             "--latency-ms", str(latency_ms), "--request-log", str(log), "--page-size", "1000"],
+             "--latency-ms", str(latency_ms), "--request-log", str(log), "--page-size", "1000", *(extra or [])],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO)
         line = self.proc.stdout.readline()
         m = re.search(r"(http://\S+)", line)
@@ -142,6 +151,67 @@ def run(build_root: Path, latency_ms: float, concurrency: int) -> dict:
     }
 
 
+# ARM's documented buckets (size, refill per second), per subscription (or tenant) and operation class.
+ARM_BUCKETS = {"read": (250, 25.0), "write": (200, 10.0), "delete": (200, 10.0)}
+SUB_RE = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
+
+
+def bucket_of(entry: dict) -> tuple[str, str]:
+    """(scope, class) of a logged request: the bucket the emulator charged it to."""
+    m = SUB_RE.match(entry["path"])
+    cls = {"GET": "read", "HEAD": "read", "DELETE": "delete"}.get(entry["method"], "write")
+    return (m.group(1).lower() if m else "tenant", cls)
+
+
+def bucket_bound(log: list[dict], scale: float) -> tuple[float, dict]:
+    """Seconds the buckets need at least to let the requests through that got through: per bucket
+    (passed - size) / refill; the slowest bucket is the bound."""
+    passed: Counter = Counter()
+    for entry in log:
+        if entry["path"].startswith("/_admin/") or entry["status"] == 429:
+            continue
+        passed[bucket_of(entry)] += 1
+    bounds = {}
+    for (scope, cls), n in passed.items():
+        size, refill = ARM_BUCKETS[cls]
+        bounds[f"{scope}/{cls}"] = max(0.0, (n - max(1.0, size * scale)) / max(0.01, refill * scale))
+    return max(bounds.values(), default=0.0), dict(passed=dict(passed), bounds=bounds)
+
+
+def run_cli(args: list[str], url: str) -> tuple[int, float, str]:
+    env = {**os.environ, ENDPOINT_ENV: url, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "policygen", *args], env=env, capture_output=True, text=True,
+                          cwd=REPO)
+    return done.returncode, time.perf_counter() - started, done.stdout + done.stderr
+
+
+def throttled_run(root: Path, scale: float, latency_ms: float, concurrency: int) -> bool:
+    """First apply of the pack as a subprocess under the emulator's token buckets; prints the ratio."""
+    with tempfile.TemporaryDirectory() as tmp:
+        log_path = Path(tmp) / "requests.jsonl"
+        emu = Emulator(seed_file(Path(tmp)), log_path, latency_ms,
+                       extra=["--throttle", "--bucket-scale", str(scale)])
+        try:
+            code, wall, out = run_cli(["apply", str(root), "--env", "local", "--yes", "--quiet",
+                                       "--concurrency", str(concurrency)], emu.url)
+            log = emu.requests()
+            again, _, again_out = run_cli(["plan", str(root), "--env", "local", "--detailed-exitcode"], emu.url)
+        finally:
+            emu.stop()
+    bound, detail = bucket_bound(log, scale)
+    throttled = sum(1 for e in log if e["status"] == 429)
+    summary = [line for line in out.splitlines() if line.startswith(("Apply", "Resources", "  ✗"))
+               or " requests (" in line]
+    print(f"bucket scale {scale}: apply exit {code}, wall {wall:.1f} s, {len(log)} requests, {throttled} answered 429")
+    print("  " + "\n  ".join(summary[-6:]))
+    print(f"  requests let through per bucket: {detail['passed']}")
+    print(f"  bound the buckets allow: {bound:.1f} s; wall / bound = {wall / bound:.2f}" if bound else
+          "  the buckets never ran dry (bound 0 s)")
+    print(f"  second plan --detailed-exitcode: {again} ({'converged' if again == 0 else again_out[-300:]})")
+    return code == 0 and again == 0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--definitions", type=int, default=200)
@@ -150,7 +220,15 @@ def main() -> None:
     ap.add_argument("--latency-ms", type=float, default=50.0)
     ap.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="the 'default' run")
     ap.add_argument("--skip-sequential", action="store_true", help="only the default concurrency")
+    ap.add_argument("--throttle", action="store_true", help="apply (CLI) under ARM's token buckets")
+    ap.add_argument("--bucket-scale", type=float, default=1.0, help="with --throttle: scale the buckets")
     args = ap.parse_args()
+    if args.throttle:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp) / "pack"
+            generate_pack(root, args.definitions, args.initiatives, args.assignments)
+            ok = throttled_run(root, args.bucket_scale, args.latency_ms, args.concurrency)
+        sys.exit(0 if ok else 1)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "pack"
         generate_pack(root, args.definitions, args.initiatives, args.assignments)
