@@ -503,4 +503,7 @@ def applicability_condition(cond: Any, cc: CompileCtx) -> tuple[Pred | None, boo
             return compile_condition(c, cc)
         return (lambda scope: True) if positive else (lambda scope: False)
 
-    return build(cond, True), "location" in kinds
+    pred = build(cond, True)
+    # without `name` leaves the answer depends on the resource's type and kind only (impact caches it)
+    setattr(pred, "type_and_kind_only", "name" not in considered)  # noqa: B010 - a fresh closure
+    return pred, "location" in kinds

@@ -180,6 +180,8 @@ def evaluate_inventory(
             for r in resources:
                 related_index.add(r)
     plans: dict[str, list[tuple]] = {}
+    # applicability of a non-matching pair that depends on type and kind only: (policy, kind) per type
+    applicable_by_type: dict[str, dict[tuple, bool]] = {}
     step = 0
     for i in range(start, len(resources) if stop is None else min(stop, len(resources))):
         resource = resources[i]
@@ -196,6 +198,10 @@ def evaluate_inventory(
             label = resource_label(resource)
             rtype_s = str(rtype)
             has_location = "location" in resource
+            rkind = resource.get("kind")
+            applicable = applicable_by_type.get(rtype_s)
+            if applicable is None:
+                applicable = applicable_by_type[rtype_s] = {}
             for name, pol, kind, needs_location, pred, check_applicable, effect in plan:
                 if needs_location and not has_location:
                     continue
@@ -206,8 +212,18 @@ def evaluate_inventory(
                     yield ImpactRow(name, label, rtype_s, effect, False, False, True, str(exc))
                     continue
                 if not matched:
-                    if kind == _EXISTENCE or (check_applicable and not pol.is_applicable(scope)):
+                    if kind == _EXISTENCE:
                         continue  # Azure records no state for this pair (policy-applicability page)
+                    if check_applicable:
+                        if check_applicable is _BY_TYPE_KIND and (type(rkind) is str or rkind is None):
+                            ck = (pol, rkind)
+                            ok = applicable.get(ck)
+                            if ok is None:
+                                ok = applicable[ck] = pol.is_applicable(scope)
+                        else:
+                            ok = pol.is_applicable(scope)
+                        if not ok:
+                            continue
                     row = ImpactRow(name, label, rtype_s, effect, False, None if kind == _DISABLED else True)
                 elif kind == _SIMPLE_KIND:
                     row = ImpactRow(name, label, rtype_s, effect, True, False)
@@ -237,6 +253,7 @@ def evaluate_inventory(
 
 
 _SIMPLE_KIND, _DENY, _DISABLED, _EXISTENCE, _OTHER = range(5)
+_BY_TYPE_KIND = "type+kind"  # a truthy check_applicable: the answer is cached per (type, kind)
 
 
 def _plan_entry(name: str, pol: CompiledPolicy) -> tuple:
@@ -251,7 +268,9 @@ def _plan_entry(name: str, pol: CompiledPolicy) -> tuple:
         kind = _SIMPLE_KIND
     else:
         kind = _OTHER  # modify, append, manual, denyAction: the outcome needs the policy's details
-    check_applicable = pol._applicability is not None
+    check_applicable: Any = pol._applicability is not None
+    if check_applicable and getattr(pol._applicability, "type_and_kind_only", False):
+        check_applicable = _BY_TYPE_KIND
     return (name, pol, kind, pol.needs_location, pol.indexed_if, check_applicable, effect)
 
 
