@@ -160,39 +160,14 @@ def apply(
     re-run: a second apply writes nothing; an interrupted one converges.
     """
     from policygen.azure.apply import DEFAULT_CONCURRENCY, ApplyInterrupted, execute
-    from policygen.azure.plan import Plan
-    from policygen.azure.workflow import check_saved_plan, connect, plan_build
-    from policygen.views.deploy import ApplyProgress, render_apply_result, render_plan
+    from policygen.views.deploy import ApplyProgress, render_apply_result
 
     console = make_console()
     conc = concurrency or DEFAULT_CONCURRENCY
     if plan_file is not None:
-        saved = Plan.read(plan_file)
-        if env and env != saved.target.env:
-            raise InputError(f"{plan_file}: the plan is for environment {saved.target.env!r}, not {env!r} "
-                             "(planning options cannot be combined with a saved plan)")
-        with azure_errors(saved.target.endpoint):
-            arm = connect(saved.target, concurrency=conc)
-            check_saved_plan(saved, arm, concurrency=conc)
-        the_plan = saved
-        console.print(f"Applying saved plan {escape(str(plan_file))} to environment "
-                      f"[bold]{escape(saved.target.env)}[/].")
+        the_plan, arm = _saved_plan(plan_file, env, conc, console)
     else:
-        build, target = _build_and_target(pack, env)
-        with azure_errors(target.endpoint):
-            arm = connect(target, concurrency=conc)
-            the_plan = plan_build(build, target, arm, concurrency=conc).plan
-        render_plan(the_plan, console)
-        if not the_plan.has_changes:
-            raise typer.Exit(ExitCode.OK)
-        if not yes:
-            if not sys.stdin.isatty():
-                raise InputError("apply needs approval: pass --yes, or save a plan with `plan --out FILE` and "
-                                 "run `apply --plan FILE`")
-            console.print("\nDo you want to perform these actions? Only 'yes' will be accepted.")
-            if input("  Enter a value: ").strip() != "yes":
-                console.print("Apply cancelled.")
-                raise typer.Exit(ExitCode.FINDINGS)
+        the_plan, arm = _plan_and_confirm(pack, env, conc, yes, console)
     if not the_plan.has_changes:
         console.print("No changes. Nothing to apply.")
         raise typer.Exit(ExitCode.OK)
@@ -204,6 +179,46 @@ def apply(
         raise typer.Exit(130) from None
     render_apply_result(result, console)
     raise typer.Exit(ExitCode.OK if result.ok else ExitCode.FINDINGS)
+
+
+def _saved_plan(plan_file: Path, env: str | None, conc: int, console: Any) -> tuple[Any, Any]:
+    """The saved plan (the file is the approval), refused when Azure changed since it was made."""
+    from policygen.azure.plan import Plan
+    from policygen.azure.workflow import check_saved_plan, connect
+
+    saved = Plan.read(plan_file)
+    if env and env != saved.target.env:
+        raise InputError(f"{plan_file}: the plan is for environment {saved.target.env!r}, not {env!r} "
+                         "(planning options cannot be combined with a saved plan)")
+    with azure_errors(saved.target.endpoint):
+        arm = connect(saved.target, concurrency=conc)
+        check_saved_plan(saved, arm, concurrency=conc)
+    console.print(f"Applying saved plan {escape(str(plan_file))} to environment "
+                  f"[bold]{escape(saved.target.env)}[/].")
+    return saved, arm
+
+
+def _plan_and_confirm(pack: Path, env: str | None, conc: int, yes: bool, console: Any) -> tuple[Any, Any]:
+    """Plan, show it, and ask for 'yes' (unless --yes); exits when nothing changes or the user declines."""
+    from policygen.azure.workflow import connect, plan_build
+    from policygen.views.deploy import render_plan
+
+    build, target = _build_and_target(pack, env)
+    with azure_errors(target.endpoint):
+        arm = connect(target, concurrency=conc)
+        the_plan = plan_build(build, target, arm, concurrency=conc).plan
+    render_plan(the_plan, console)
+    if not the_plan.has_changes:
+        raise typer.Exit(ExitCode.OK)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InputError("apply needs approval: pass --yes, or save a plan with `plan --out FILE` and "
+                             "run `apply --plan FILE`")
+        console.print("\nDo you want to perform these actions? Only 'yes' will be accepted.")
+        if input("  Enter a value: ").strip() != "yes":
+            console.print("Apply cancelled.")
+            raise typer.Exit(ExitCode.FINDINGS)
+    return the_plan, arm
 
 
 # --------------------------------------------------------------------------- remediate
