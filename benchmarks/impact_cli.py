@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shlex
 import shutil
@@ -86,7 +87,22 @@ def snapshot_pack(dest: Path) -> Path:
     return dest
 
 
-def policygen_cmd() -> list[str]:
+def snapshot_code(dest: Path) -> Path:
+    """`policygen/` as committed (HEAD): measure the commit, not edits in progress beside it."""
+    import subprocess
+
+    if not dest.exists():
+        dest.mkdir(parents=True)
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", "HEAD", "policygen"], check=True,
+                                 capture_output=True)
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest
+
+
+def policygen_cmd(code: Path | None = None) -> list[str]:
+    """The `policygen` a user runs, or `python -m policygen` from a code snapshot (via `env PYTHONPATH`)."""
+    if code is not None:
+        return ["env", f"PYTHONPATH={code}", sys.executable, "-m", "policygen"]
     exe = shutil.which("policygen")
     return [exe] if exe else [sys.executable, "-m", "policygen"]
 
@@ -102,6 +118,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     ap.add_argument("--workdir", type=Path, help="Keep inventories and outputs here (default: a temp dir).")
+    ap.add_argument("--head", action="store_true", help="Run the committed code (git archive HEAD), not the tree.")
     args = ap.parse_args()
 
     root = args.shared / "corpus" / "azure-policy-builtins" / "policyDefinitions"
@@ -109,6 +126,7 @@ def main() -> int:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="impact-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     pack = snapshot_pack(work / "pack")
+    code = snapshot_code(work / f"code-{os.getpid()}") if args.head else None
     params = work / "parameters.json"
     write_parameters(params, folders)
     n_defs = sum(1 for f in folders for _ in f.rglob("*.json"))
@@ -131,7 +149,7 @@ def main() -> int:
         for fmt in args.formats.split(","):
             for extra in variants:
                 out = work / f"out-{mix}.{fmt}"
-                cmd = policygen_cmd() + ["impact", str(pack), *map(str, folders), "-r", str(inv), "-p", str(params)]
+                cmd = policygen_cmd(code) + ["impact", str(pack), *map(str, folders), "-r", str(inv), "-p", str(params)]
                 cmd += ["--format", fmt, "--exit-zero", "--no-progress", *shlex.split(extra)]
                 r = best(cmd, args.repeat, stdout=out)
                 label = f"impact --format {fmt} {extra}".strip()
