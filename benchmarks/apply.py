@@ -7,11 +7,12 @@ The pack: N definitions (every tenth a modify policy, so assignments need identi
 into initiatives of N/I members, assigned A times over three management groups. The emulator runs in a
 separate process (`policygen emulator --latency-ms ...`) so its CPU does not compete with the client's.
 
-Reports, for --concurrency 1 and the default: wall time of a fresh apply (read + diff + writes), request
-counts from the emulator's request log, the ideal critical-path time (longest chain of dependent requests x
-latency: one read round, then definition -> initiative -> assignment -> role assignment), the no-op
-re-apply's requests, and whether the targets hold (default >= 8x faster than sequential, within 1.5x of the
-critical path, no-op re-apply with zero writes).
+Reports, for --concurrency 1 and the default: `policygen apply` run as a subprocess, its wall time and its
+ARM phase (first request sent to last answered, from the emulator's request log: read + diff + writes,
+without interpreter start-up and compiling the pack), request counts, the ideal critical-path time
+(longest chain of dependent requests x latency: one read round, then definition -> initiative -> assignment
+-> role assignment), the no-op re-apply's requests, and whether the targets hold (ARM phase at the default
+>= 8x faster than sequential and within 1.5x of the critical path, no-op re-apply with zero writes).
 
     python benchmarks/apply.py --throttle [--bucket-scale 0.05] [--definitions 390 --initiatives 20 ...]
 
@@ -29,6 +30,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -39,10 +41,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from policygen.azure.apply import DEFAULT_CONCURRENCY, build_graph, critical_path, execute  # noqa: E402
-from policygen.azure.target import ENDPOINT_ENV, resolve_target  # noqa: E402
-from policygen.azure.workflow import connect, plan_build  # noqa: E402
-from policygen.render import compile_pack  # noqa: E402
+from policygen.azure.apply import DEFAULT_CONCURRENCY, build_graph, critical_path  # noqa: E402
+from policygen.azure.plan import Plan  # noqa: E402
+from policygen.azure.target import ENDPOINT_ENV  # noqa: E402
 
 MGS = ("bench-a", "bench-b", "bench-c")
 
@@ -116,38 +117,35 @@ class Emulator:
 
 
 def run(build_root: Path, latency_ms: float, concurrency: int) -> dict:
+    """A fresh `policygen apply` and a no-op re-apply, each a CLI subprocess; timings from the request log."""
     with tempfile.TemporaryDirectory() as tmp:
         emu = Emulator(seed_file(Path(tmp)), Path(tmp) / "requests.jsonl", latency_ms)
-        os.environ[ENDPOINT_ENV] = emu.url
         try:
-            build = compile_pack(build_root, env="local")
-            target = resolve_target(build, "local")
-            arm = connect(target, concurrency=concurrency)
-            started, cpu_started = time.perf_counter(), time.process_time()
-            plan = plan_build(build, target, arm, concurrency=concurrency).plan
-            read_s = time.perf_counter() - started
-            ops = build_graph(plan)
-            result = execute(plan, arm, concurrency=concurrency, ops=ops)
-            wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-            assert result.ok, [r.error for r in result.results if not r.ok][:3]
-            fresh = emu.requests()
-            # no-op re-apply: plan again and execute whatever it says
-            again_started = time.perf_counter()
-            again = plan_build(build, target, arm, concurrency=concurrency).plan
-            execute(again, arm, concurrency=concurrency)
-            noop_s = time.perf_counter() - again_started
-            everything = emu.requests()
+            plan_file = Path(tmp) / "plan.json"  # only to count the critical path; its reads are not timed
+            run_cli(["plan", str(build_root), "--env", "local", "--out", str(plan_file)], emu.url)
+            before = len(emu.requests())
+            apply_args = ["apply", str(build_root), "--env", "local", "--yes", "--quiet",
+                          "--concurrency", str(concurrency)]
+            cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            code, wall, out = run_cli(apply_args, emu.url)
+            cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            assert code == 0, out[-2000:]
+            fresh = emu.requests()[before:]
+            _, noop_wall, _ = run_cli(apply_args, emu.url)
+            noop = emu.requests()[before + len(fresh):]
         finally:
             emu.stop()
-    noop = everything[len(fresh):]
-    by_method = Counter(r["method"] for r in fresh)
+        plan = Plan.read(plan_file)
+    first_write = min(r["ts"] - r["ms"] / 1000 for r in fresh if r["method"] == "PUT")
+    arm_start = min(r["ts"] - r["ms"] / 1000 for r in fresh)
     return {
-        "concurrency": concurrency, "wall_s": wall, "read_s": read_s, "client_cpu_s": cpu, "objects": len(plan.changes),
-        "critical_path_writes": critical_path(ops), "requests": len(fresh), "by_method": dict(by_method),
-        "retries": result.stats.get("retries", 0),
-        "noop_s": noop_s, "noop_requests": len(noop),
+        "concurrency": concurrency, "wall_s": wall, "arm_s": max(r["ts"] for r in fresh) - arm_start,
+        "read_s": first_write - arm_start, "objects": len(plan.changes),
+        "client_cpu_s": (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime),
+        "critical_path_writes": critical_path(build_graph(plan)), "requests": len(fresh),
+        "by_method": dict(Counter(r["method"] for r in fresh)), "retries": sum(1 for r in fresh if r["status"] >= 429),
+        "noop_s": noop_wall, "noop_requests": len(noop),
         "noop_writes": sum(1 for r in noop if r["method"] in ("PUT", "DELETE", "PATCH")),
-        "noop_changes": again.summary(),
     }
 
 
@@ -206,8 +204,9 @@ def throttled_run(root: Path, scale: float, latency_ms: float, concurrency: int)
     print(f"bucket scale {scale}: apply exit {code}, wall {wall:.1f} s, {len(log)} requests, {throttled} answered 429")
     print("  " + "\n  ".join(summary[-6:]))
     print(f"  requests let through per bucket: {detail['passed']}")
-    print(f"  bound the buckets allow: {bound:.1f} s; wall / bound = {wall / bound:.2f}" if bound else
-          "  the buckets never ran dry (bound 0 s)")
+    arm_s = max(e["ts"] for e in log) - min(e["ts"] - e["ms"] / 1000 for e in log)
+    print(f"  bound the buckets allow: {bound:.1f} s; CLI wall / bound = {wall / bound:.2f}, ARM phase "
+          f"{arm_s:.1f} s / bound = {arm_s / bound:.2f}" if bound else "  the buckets never ran dry (bound 0 s)")
     print(f"  second plan --detailed-exitcode: {again} ({'converged' if again == 0 else again_out[-300:]})")
     return code == 0 and again == 0
 
@@ -241,12 +240,12 @@ def main() -> None:
     print(f"pack: {args.definitions} definitions, {args.initiatives} initiatives, {args.assignments} assignments "
           f"over {len(MGS)} management groups; emulator latency {args.latency_ms:.0f} ms per request")
     print(f"objects applied (incl. role assignments): {best['objects']}")
-    print(f"{'concurrency':>11} {'wall s':>8} {'read s':>7} {'requests':>9}  by method{'':18} {'retries':>7}"
-          f" {'no-op s':>8} {'no-op req':>9} {'no-op writes':>12}")
+    print(f"{'concurrency':>11} {'CLI s':>7} {'ARM s':>7} {'read s':>7} {'requests':>9}  by method{'':18} "
+          f"{'retries':>7} {'no-op s':>8} {'no-op req':>9} {'no-op writes':>12}")
     for r in runs:
         methods = ", ".join(f"{k} {v}" for k, v in sorted(r["by_method"].items()))
-        print(f"{r['concurrency']:>11} {r['wall_s']:>8.2f} {r['read_s']:>7.2f} {r['requests']:>9}  {methods:<27} "
-              f"{r['retries']:>7} {r['noop_s']:>8.2f} {r['noop_requests']:>9} {r['noop_writes']:>12}")
+        print(f"{r['concurrency']:>11} {r['wall_s']:>7.2f} {r['arm_s']:>7.2f} {r['read_s']:>7.2f} {r['requests']:>9}  "
+              f"{methods:<27} {r['retries']:>7} {r['noop_s']:>8.2f} {r['noop_requests']:>9} {r['noop_writes']:>12}")
     print(f"ideal critical path: (1 read round + {best['critical_path_writes']} dependent writes) x "
           f"{args.latency_ms:.0f} ms = {ideal:.2f} s")
     c = best["concurrency"]
@@ -254,19 +253,19 @@ def main() -> None:
               - args.initiatives - args.assignments]
     rounds = 1 + sum(-(-n // c) for n in levels if n)
     print(f"ideal at concurrency {c} (levels of {levels} writes, one round trip per {c}): {rounds} round trips = "
-          f"{rounds * lat:.2f} s; measured/that = {best['wall_s'] / (rounds * lat):.2f}x")
+          f"{rounds * lat:.2f} s; ARM phase/that = {best['arm_s'] / (rounds * lat):.2f}x")
     cpu = best["client_cpu_s"]
     per = cpu / max(best["requests"], 1) * 1000
-    print(f"client CPU during the default run: {cpu:.2f} s ({per:.1f} ms per request)")
+    print(f"client CPU of the default run's CLI process: {cpu:.2f} s ({per:.1f} ms per request)")
     ok = True
     if len(runs) == 2:
-        speedup = runs[0]["wall_s"] / best["wall_s"]
+        speedup = runs[0]["arm_s"] / best["arm_s"]
         ok &= speedup >= 8
         verdict = "OK" if speedup >= 8 else "MISSED"
-        print(f"speed-up default vs --concurrency 1: {speedup:.1f}x (target >= 8x) {verdict}")
-    ratio = best["wall_s"] / ideal
+        print(f"ARM-phase speed-up default vs --concurrency 1: {speedup:.1f}x (target >= 8x) {verdict}")
+    ratio = best["arm_s"] / ideal
     ok &= ratio <= 1.5
-    print(f"default vs critical path: {ratio:.2f}x (target <= 1.5x) {'OK' if ratio <= 1.5 else 'MISSED'}")
+    print(f"default ARM phase vs critical path: {ratio:.2f}x (target <= 1.5x) {'OK' if ratio <= 1.5 else 'MISSED'}")
     ok &= all(r["noop_writes"] == 0 for r in runs)
     print(f"no-op re-apply writes: {[r['noop_writes'] for r in runs]} (target 0) "
           f"{'OK' if all(r['noop_writes'] == 0 for r in runs) else 'MISSED'}")
