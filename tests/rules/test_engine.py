@@ -215,3 +215,42 @@ def test__engine__validate_object_from_threads() -> None:
         results = list(pool.map(lambda o: validate_object(o, own=True), [DEFINITION, bad] * 50))
     assert all(r == [] for r in results[::2])
     assert all([f.code for f in r] == ["MODE-01"] for r in results[1::2])
+
+
+def test__engine__packs_are_checked_from_the_callers_build(tmp_path: Path) -> None:
+    """The engine never compiles a pack (issue #11): the caller compiles each pack once and passes the Build."""
+    from policygen.export.scaffold import scaffold
+    from policygen.render import compile_pack
+    from policygen.rules.engine import validate_build, validate_files
+    from policygen.rules.inputs import JsonInput, PackInput, find_inputs
+
+    scaffold(tmp_path / "pack")
+    loose = write(tmp_path, "loose/audit-kv.json", DEFINITION)
+    intent = next((tmp_path / "pack").rglob("*.yaml"))
+    inputs = find_inputs([tmp_path, intent])
+    assert inputs.packs == [tmp_path / "pack"]  # named twice, compiled once
+    assert inputs.items == [PackInput(tmp_path / "pack"), JsonInput(str(loose), False), PackInput(tmp_path / "pack", intent)]
+    with pytest.raises(ValueError, match="not compiled"):
+        validate_files(inputs)
+    build = compile_pack(tmp_path / "pack")
+    artefacts = len(build.artefacts())
+    assert validate_files(inputs, builds={tmp_path / "pack": build}).objects == 2 * artefacts + 1
+    assert validate_files(inputs, builds={tmp_path / "pack": None}).objects == 1  # the caller reported why
+    assert validate_build(build).objects == artefacts
+
+
+def test__engine__intent_yaml_names_only_its_own_findings(tmp_path: Path) -> None:
+    from policygen.export.scaffold import scaffold
+    from policygen.render import compile_pack
+    from policygen.rules.engine import validate_build
+
+    scaffold(tmp_path / "pack")
+    build = compile_pack(tmp_path / "pack")
+    for art in build.artefacts():  # a finding in every artefact: displayName over 128 characters (DEF-02/ASG-01)
+        art.body.setdefault("properties", art.body)["displayName"] = "x" * 200
+    everything = validate_build(build).findings
+    files = {f.file for f in everything}
+    assert len(files) > 1
+    one = sorted(files)[0]
+    only = validate_build(build, only=Path(one)).findings
+    assert only and {f.file for f in only} == {one}
