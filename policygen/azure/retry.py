@@ -95,8 +95,8 @@ def jittered(settings: RetrySettings, hinted: float) -> float:
 Notify = Callable[[str, int, float], None]  # (reason, attempt, delay seconds)
 
 
-class GiveUp(Exception):
-    """Internal: retrying is pointless or over budget; re-raise the request's own error."""
+class _GiveUp(Exception):
+    """Retrying is pointless or over budget: the request's own error is raised."""
 
 
 @dataclass
@@ -114,18 +114,18 @@ class _Attempts:
     principal_attempt: int = 0
 
     def after(self, exc: Exception) -> tuple[float, str, str]:
-        """(delay, reason, kind) for a failed attempt, kind in throttle | transient | principal; GiveUp when
-        the error is final or the budget is spent."""
+        """(delay, reason, kind) for a failed attempt, kind in throttle | transient | principal; _GiveUp
+        when the error is final or the budget is spent."""
         self.tries += 1
         if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
             return self._connection(exc)
         if not isinstance(exc, HttpResponseError):
-            raise GiveUp
+            raise _GiveUp
         status, code = status_of(exc), error_code(exc)
         if self.principal_retry and status == 400 and code == "PrincipalNotFound":
             return self._principal()
         if status not in RETRY_STATUS:
-            raise GiveUp
+            raise _GiveUp
         self.stats.add(**({"throttled": 1} if status == 429 else {"server_errors": 1}))
         hinted = retry_after(exc)
         if status != 429:
@@ -139,7 +139,7 @@ class _Attempts:
         self.unsent += isinstance(exc, ServiceRequestError)
         self._count()
         if self.unsent >= self.settings.connect_attempts:
-            raise GiveUp
+            raise _GiveUp
         return self._within_budget(self._backoff()), f"connection error ({type(exc).__name__})", "transient"
 
     def _principal(self) -> tuple[float, str, str]:
@@ -148,7 +148,7 @@ class _Attempts:
         self.principal_started = self.principal_started if self.principal_started is not None else now
         waited = now - self.principal_started
         if waited >= s.principal_timeout_s:
-            raise GiveUp
+            raise _GiveUp
         self.principal_attempt += 1
         self.stats.add(principal_waits=1)
         delay = min(s.cap_s, s.principal_base_s * 2 ** min(self.principal_attempt - 1, 6))
@@ -157,16 +157,17 @@ class _Attempts:
     def _count(self) -> None:
         self.attempt += 1
         if self.attempt >= self.settings.attempts:
-            raise GiveUp
+            raise _GiveUp
 
     def _within_budget(self, delay: float) -> float:
         if self.settings.clock() + delay - self.started > self.settings.budget_s:
-            raise GiveUp
+            raise _GiveUp
         return delay
 
     def _backoff(self) -> float:
-        """Full-jitter exponential backoff; the first retry waits up to `base_s`."""
-        ceiling = min(self.settings.cap_s, self.settings.base_s * 2 ** max(self.attempt - 1, 0))
+        """Exponential backoff (in failures of any kind, so a 429 without Retry-After backs off too) with
+        jitter over the upper half; the first retry waits up to `base_s`."""
+        ceiling = min(self.settings.cap_s, self.settings.base_s * 2 ** min(max(self.tries - 1, 0), 16))
         return random.uniform(ceiling / 2, ceiling)
 
     def elapsed(self) -> float:
@@ -207,16 +208,16 @@ def call_with_retries(fn: Callable[[], T], settings: RetrySettings, stats: CallS
 
 def _next_or_raise(state: _Attempts, exc: Exception, pacer: Pacer | None) -> tuple[float, str, str]:
     try:
-        delay, reason, kind = state.after(exc)
-    except GiveUp:
-        delay = -1.0
-    if delay < 0:
+        step: tuple[float, str, str] | None = state.after(exc)
+    except _GiveUp:
+        step = None
+    if step is None:
         if _is_transport(exc):
             raise _named(exc, state) from exc
         raise exc
-    if kind == "throttle" and pacer is not None:
-        pacer.throttled(retry_after(exc) or delay)
-    return delay, reason, kind
+    if step[2] == "throttle" and pacer is not None:
+        pacer.throttled(retry_after(exc) or step[0])
+    return step
 
 
 def _wait_for_hold(pacer: Pacer | None, settings: RetrySettings) -> None:
