@@ -130,6 +130,7 @@ def rule_fields(definition: Mapping[str, Any], params: Mapping[str, Any]) -> tup
             api.extend(re.findall(r"'(\d{4}-\d{2}-\d{2}[^']*)'", condition))  # a modify operation's API gate
     if isinstance(details, dict) and "existencecondition" in details:
         collect_fields(details["existencecondition"], params, fields, api, prefix="related.")
+        # field('…') in an existence condition's operands reads the evaluated resource, not the related one
         for value in json.dumps(details["existencecondition"]).split('"'):
             for name in FIELD_CALL.findall(value):
                 fields.setdefault(name, [])
@@ -145,7 +146,7 @@ def _path_of(name: str, catalogue: AliasCatalogue) -> str | None:
     if bare.lower() == "type":
         return None if related else "type"
     path = bare if is_non_alias_field(bare) else catalogue.path(bare)
-    if path is None or path.startswith("tags") or "[" in bare and "*" not in bare:
+    if path is None or path.startswith("tags") or ("[" in bare and "*" not in bare):  # tags, fixed indexes
         return None
     return ("related." if related else "") + path
 
