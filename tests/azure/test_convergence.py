@@ -35,25 +35,38 @@ def post_faults(url: str, faults: dict) -> None:
         assert reply.status == 200
 
 
+def edit_assignment(s: Session) -> str:
+    asg = s.pack / "assignments" / "base.yaml"
+    asg.write_text(asg.read_text().replace("Mini baseline (prod)", "Mini baseline (production)"))
+    s.recompile()
+    return "assignment.mini-base"
+
+
+def remove_role_out_of_band(s: Session) -> str:
+    """Someone deletes the identity's role assignment: apply grants it again, then owes the remediation."""
+    (role,) = s.arm.list_role_assignments(PROD)
+    s.arm.delete_role_assignment(PROD, role["name"])
+    return "role_assignment.mini-base.Contributor"
+
+
+@pytest.mark.parametrize("change", [edit_assignment, remove_role_out_of_band])
 def test_remediation_owed_by_an_interrupted_apply_is_planned_and_started(monkeypatch: pytest.MonkeyPatch,
-                                                                          tmp_path: Path) -> None:
+                                                                          tmp_path: Path, change) -> None:  # noqa: ANN001
     pack = write_pack(tmp_path, MINI_PACK)
     with emulator(monkeypatch) as url:
         s = Session(pack)
         assert execute(s.plan(), s.arm).remediations
         time.sleep(CLOCK_SKEW_S + 0.2)  # server clocks: the next writes must be later than these tasks
-        asg = pack / "assignments" / "base.yaml"
-        asg.write_text(asg.read_text().replace("Mini baseline (prod)", "Mini baseline (production)"))
-        s.recompile()
+        written = change(s)
         update = s.plan()
-        assert [c.address for c in update.pending()] == ["assignment.mini-base"] and update.remediations
+        assert [c.address for c in update.pending()] == [written] and update.remediations
 
-        # the assignment is written, then every remediation task fails to start
+        # the assignment or role is written, then every remediation task fails to start
         post_faults(url, {"inject": [{"path": "/remediations/", "method": "PUT", "status": 403,
                                       "code": "AuthorizationFailed", "count": 50}]})
         stopped = execute(update, s.arm)
         status = {r.address: r.status for r in stopped.results}
-        assert status.pop("assignment.mini-base") == "done" and set(status.values()) == {"failed"}
+        assert status.pop(written) in ("done", "exists") and set(status.values()) == {"failed"}
         post_faults(url, {})
 
         owed = s.plan()  # the objects match the pack now; the tasks are still owed
