@@ -142,15 +142,16 @@ def impact(
         raise InputError(f"--format must be table, json, ndjson or csv, not {fmt!r}")
     if jobs < 0:
         raise InputError("--jobs must be 0 (one per core) or more")
+    jobs = jobs or available_cores()
     inputs = task.prepare(targets or [Path(".")], resources, parameters=parameters, assignment=assignment,
-                          env=env, aliases=aliases or [])
+                          env=env, aliases=aliases or [], jobs=jobs)
     view.render_warnings(inputs)
     writer = StreamWriter(fmt, pretty=pretty, why=why, summary=summary) if fmt != "table" else None
     if writer is not None:
         writer.start(len(inputs.inventory))
     with view.progress_bar(len(inputs.inventory), progress) as advance:
         result = task.run(inputs, keep_all=show_all, per_policy=task.TABLE_ROWS + 1, explain=why, progress=advance,
-                          jobs=jobs or available_cores(), encode=writer.encode if writer else None,
+                          jobs=jobs, encode=writer.encode if writer else None,
                           emit=writer.emit if writer else None)
     if writer is not None:
         writer.finish(result)

@@ -23,12 +23,13 @@ TABLE_ROWS = 20  # flagged resources listed per policy in the table view
 class ImpactInputs:
     policies: list[tuple[str, Any]]  # (name, CompiledPolicy)
     skipped: list[str]  # definitions left out, with the reason
-    inventory: list[dict]
+    inventory: Any  # list[dict], or evaluate.parallel.Packed batches for worker processes
 
     @property
     def bare(self) -> int:
         """Resources without `properties` (`az resource list` output): alias conditions see nothing."""
-        return sum(1 for r in self.inventory if "properties" not in r)
+        bare = getattr(self.inventory, "bare", None)
+        return bare if bare is not None else sum(1 for r in self.inventory if "properties" not in r)
 
 
 @dataclass
@@ -51,9 +52,9 @@ class ImpactResult:
 
 def prepare(targets: Sequence[Path], resources: Path | Sequence[Path], *, parameters: Path | None = None,
             assignment: str | None = None, env: str | None = None,
-            aliases: Sequence[Path] = ()) -> ImpactInputs:
+            aliases: Sequence[Path] = (), jobs: int = 1) -> ImpactInputs:
     """Policies from packs (compiled once each) and definition files, and the parsed inventory (one
-    file, or several / folders of pages, streamed)."""
+    file, or several / folders of pages, streamed; packed in batches for `jobs` > 1 workers)."""
     from policygen.arm.aliases import load_catalogue
     from policygen.evaluate import load_inventory
     from policygen.evaluate.sources import load_parameters, policies_from_build, policies_from_files
@@ -79,6 +80,18 @@ def prepare(targets: Sequence[Path], resources: Path | Sequence[Path], *, parame
         found, skip = policies_from_files(files, overrides, catalogue)
         policies.extend(found)
         skipped.extend(skip)
+    from policygen.evaluate.parallel import can_pack, pack
+    from policygen.evaluate.stream import iter_resources
+
+    if jobs > 1 and can_pack(policies):
+        paths = [resources] if isinstance(resources, Path) else list(resources)
+        enabled = gc.isenabled()
+        gc.disable()  # parsed JSON is acyclic
+        try:
+            return ImpactInputs(policies, skipped, pack(iter_resources(paths), policies))
+        finally:
+            if enabled:
+                gc.enable()
     return ImpactInputs(policies, skipped, load_inventory(resources))
 
 
@@ -110,7 +123,7 @@ def run(inputs: ImpactInputs, *, keep_all: bool = False, per_policy: int | None 
     scopes: dict[str, list[int]] = {}
     rows: list[Any] = []
     kept: dict[str, int] = {}
-    work = _batch_work(inputs.inventory, keep_all, per_policy, encode)
+    work = _batch_work(keep_all, per_policy, encode)
     with _no_cyclic_gc():
         for shown, batch_counts, batch_scopes in evaluate_batches(
             inputs.policies, inputs.inventory, work, jobs=jobs, explain=explain, progress=progress
@@ -151,14 +164,14 @@ def subscription_scope(resource_id: str) -> str:
     return f"/subscriptions/{sub.lower()}" if sub else ""
 
 
-def _batch_work(inventory: Sequence[dict], keep_all: bool, per_policy: int | None,
-                encode: Callable[[list[Any]], Any] | None) -> Callable[[list[Any], int, int], tuple]:
+def _batch_work(keep_all: bool, per_policy: int | None,
+                encode: Callable[[list[Any]], Any] | None) -> Callable[[list[Any], Sequence[dict]], tuple]:
     """What a worker does with a batch's rows: count them (per policy; per subscription, with the
     resources of the batch) and keep or encode the shown ones."""
 
-    def work(batch: list[Any], start: int, stop: int) -> tuple:
+    def work(batch: list[Any], resources: Sequence[dict]) -> tuple:
         scopes: dict[str, list[int]] = {}
-        for r in inventory[start:stop]:
+        for r in resources:
             rid = r.get("id")
             key = subscription_scope(rid) if isinstance(rid, str) else ""
             c = scopes.get(key)

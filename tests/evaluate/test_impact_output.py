@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from policygen.cli import app
 from policygen.evaluate import compile_policy
-from policygen.evaluate.parallel import evaluate_batches
+from policygen.evaluate.parallel import evaluate_batches, pack
 from tests.evaluate.helpers import definition
 
 runner = CliRunner()
@@ -120,13 +120,16 @@ def test_batches_come_back_in_inventory_order_from_workers() -> None:
     policies = [("public", compile_policy(PUBLIC)), ("diag", compile_policy(DIAGNOSTICS))]
     resources = inventory(200)
 
-    def work(rows, start, stop):
-        return start, stop, [(r.policy, r.resource_id, r.compliant) for r in rows]
+    def work(rows, batch):
+        return [r["name"] for r in batch], [(r.policy, r.resource_id, r.compliant) for r in rows]
 
     serial = list(evaluate_batches(policies, resources, work, jobs=1, batch=7))
-    assert [s[:2] for s in serial] == [(a, min(a + 7, len(resources))) for a in range(0, len(resources), 7)]
+    assert [names for names, _ in serial] == [[r["name"] for r in resources[a : a + 7]] for a in range(0, len(resources), 7)]
     for jobs in (2, 3):
         assert list(evaluate_batches(policies, resources, work, jobs=jobs, batch=7)) == serial
+        packed = pack(iter(resources), policies, batch=7)
+        assert len(packed) == len(resources) and len(packed.blobs) == len(serial)
+        assert list(evaluate_batches(policies, packed, work, jobs=jobs)) == serial
 
 
 def test_empty_results_are_still_valid_documents(tmp_path) -> None:
