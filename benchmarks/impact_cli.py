@@ -102,7 +102,7 @@ def snapshot_code(dest: Path) -> Path:
 def policygen_cmd(code: Path | None = None) -> list[str]:
     """The `policygen` a user runs, or `python -m policygen` from a code snapshot (via `env PYTHONPATH`)."""
     if code is not None:
-        return ["env", f"PYTHONPATH={code}", sys.executable, "-m", "policygen"]
+        return ["env", f"PYTHONPATH={code}", sys.executable, "-P", "-m", "policygen"]  # -P: not the cwd
     exe = shutil.which("policygen")
     return [exe] if exe else [sys.executable, "-m", "policygen"]
 
