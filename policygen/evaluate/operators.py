@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from policygen.arm.like import like_matcher
 from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
 from policygen.evaluate.functions import parse_datetime
 from policygen.evaluate.values import MISSING, canon, loose_equals, normalize_location, show, type_name
@@ -99,32 +100,15 @@ def _equals(rhs: Any) -> Test:
     return t
 
 
-def _like_regex(pattern: str) -> re.Pattern:
-    return re.compile(".*".join(re.escape(p) for p in pattern.lower().split("*")), re.DOTALL)
-
-
 def _like(rhs: Any) -> Test:
+    """One linear-time matcher (policygen.arm.like), shared with the emulator's request-time evaluation."""
     pat = canon(rhs)
     if pat is None:
         raise EvaluationFailure(f"like expects a string pattern, got {type_name(rhs)}")
-    stars = pat.count("*")
-    if stars == 0:
-        match: Callable[[str], bool] = lambda s: s == pat  # noqa: E731
-    elif stars == 1 and pat.endswith("*"):
-        pre = pat[:-1]
-        match = lambda s: s.startswith(pre)  # noqa: E731
-    elif stars == 1 and pat.startswith("*"):
-        suf = pat[1:]
-        match = lambda s: s.endswith(suf)  # noqa: E731
-    elif stars == 2 and pat.startswith("*") and pat.endswith("*"):
-        mid = pat[1:-1]
-        match = lambda s: mid in s  # noqa: E731
-    else:
-        rx = _like_regex(pat)
-        match = lambda s: rx.fullmatch(s) is not None  # noqa: E731
+    match = like_matcher(pat)
 
     def t(v: Any) -> bool:
-        c = v.lower() if type(v) is str else canon(v)
+        c = v if type(v) is str else canon(v)
         return c is not None and match(c)
 
     return t
