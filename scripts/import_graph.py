@@ -14,6 +14,49 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "policygen"
 
+# The pipeline's layers, bottom to top (CONTRIBUTING.md draws them): a module imports only its own layer or
+# lower ones, and deploy and the emulator, side by side, never import each other.
+LAYERS: dict[str, int] = {
+    "policygen": 0,
+    "policygen.arm": 0,
+    "policygen.errors": 0,
+    "policygen.intents": 1,
+    "policygen.artefacts": 2,
+    "policygen.render": 2,
+    "policygen.assignment_effects": 2,
+    "policygen.rules": 3,
+    "policygen.evaluate": 4,
+    "policygen.azure": 5,
+    "policygen.emulator": 5,
+    "policygen.export": 6,
+    "policygen.tasks": 7,
+    "policygen.views": 8,
+    "policygen.commands": 9,
+    "policygen.cli": 10,
+    "policygen.__main__": 10,
+}
+SIDE_BY_SIDE = {("policygen.azure", "policygen.emulator"), ("policygen.emulator", "policygen.azure")}
+
+
+def layer_of(module: str) -> str:
+    """The most specific LAYERS entry a module belongs to ("" when none)."""
+    best = ""
+    for prefix in LAYERS:
+        if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > len(best):
+            best = prefix
+    return best
+
+
+def violations(graph: dict[str, set[str]]) -> list[str]:
+    """Imports that run up the layers or sideways between deploy and the emulator."""
+    bad = []
+    for name, targets in sorted(graph.items()):
+        for target in sorted(targets):
+            a, b = layer_of(name), layer_of(target)
+            if a and b and (LAYERS[b] > LAYERS[a] or (a, b) in SIDE_BY_SIDE):
+                bad.append(f"{name} -> {target}")
+    return bad
+
 
 def modules() -> dict[str, Path]:
     out = {}
@@ -109,16 +152,20 @@ def main() -> int:
             if area(m) != area(t) and not area(m) == "policygen" == area(t):
                 cross[(area(m), area(t))] += 1
     loops = cycles(graph)
+    upward = violations(graph)
     print(
         f"modules: {len(mods)}; import edges: {sum(map(len, graph.values()))}; "
-        f"cross-area edges: {sum(cross.values())} ({len(cross)} area pairs); loops: {len(loops)}"
+        f"cross-area edges: {sum(cross.values())} ({len(cross)} area pairs); loops: {len(loops)}; "
+        f"upward or sideways imports: {len(upward)}"
     )
     for comp in loops:
         print(f"  loop of {len(comp)}: {', '.join(comp)}")
+    for edge in upward:
+        print(f"  upward: {edge}")
     if "--edges" in sys.argv:
         for (a, b), n in sorted(cross.items()):
             print(f"  {a} -> {b}: {n}")
-    return 1 if loops else 0
+    return 1 if loops or upward else 0
 
 
 if __name__ == "__main__":
