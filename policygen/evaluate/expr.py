@@ -303,7 +303,7 @@ def _current(name: str, args: Sequence[tuple], cc: CompileCtx) -> Compiled:
                 def many(scope: Any, _fi=fi, _j=j, _r=rest) -> list:
                     out: list = []
                     walk_many(scope.members[_fi][_j], _r, out)
-                    return [_none(v) for v in out]
+                    return [v for v in out if v is not MISSING]  # as field() over [*]: missing left out
 
                 return Compiled(many)
             return Compiled(lambda scope, _fi=fi, _j=j, _r=rest: _none(walk_single(scope.members[_fi][_j], _r)))

@@ -3,10 +3,17 @@
 Semantics (RULE page; reference section 2.4): string comparisons are case-insensitive except `match` /
 `notMatch`; scalars compare by string form; `in` needs an array; ordering operators compare numbers
 with numbers and strings (including ISO dates) with strings and fail on anything else; a null right-hand
-value fails the evaluation. A missing field reads as the empty string for string operators
-(`notEquals "x"` holds, `equals ""` holds) and never satisfies an ordering operator (ambiguity: the
-docs only say mismatched *types* throw; treating absence as "no match" is what every built-in's guard
-pattern assumes).
+value fails the evaluation.
+
+A missing value (a field absent from the payload, or an array member lacking the property) is null, not
+the empty string: the pattern operators `like`, `match`, `matchInsensitively` and `contains` never hold
+for it (so their `not…` forms do) — built-in 83a86a26-fd1f-447c-b59d-e51f44264114 ("Network interfaces
+should not have public IPs", `not(ipconfigurations[*].publicIpAddress.id notLike "*")`) depends on it.
+`equals` / `notEquals` / `in` compare null as "" (built-in "Subscriptions should have a contact email
+address", existenceCondition `email notEquals ""`, flags a contact without email), `containsKey` needs
+an object, `exists` tells absence apart, and ordering operators never hold for null (ambiguity: the docs
+only say mismatched *types* throw; absence as "no match" is what every built-in's guard pattern assumes).
+Learn: https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule#conditions
 """
 
 from __future__ import annotations
@@ -108,7 +115,11 @@ def _like(rhs: Any) -> Test:
     match = like_matcher(pat)
 
     def t(v: Any) -> bool:
-        c = v if type(v) is str else canon(v)
+        if type(v) is str:
+            return match(v)
+        if v is MISSING or v is None:
+            return False  # a missing value is not the empty string: `like "*"` does not hold for it
+        c = canon(v)
         return c is not None and match(c)
 
     return t
@@ -136,9 +147,9 @@ def _matcher(insensitive: bool) -> Callable[[Any], Test]:
         rx = match_regex(rhs, insensitive)
 
         def t(v: Any) -> bool:
-            if isinstance(v, list | dict):
+            if isinstance(v, list | dict) or v is MISSING or v is None:
                 return False
-            s = v if type(v) is str else ("" if v is MISSING or v is None else canon(v) or "")
+            s = v if type(v) is str else canon(v) or ""
             return rx.fullmatch(s) is not None
 
         return t
@@ -152,7 +163,7 @@ def _contains(rhs: Any) -> Test:
     def t(v: Any) -> bool:
         if type(v) is list:
             return any(loose_equals(x, rhs) for x in v)
-        if type(v) is dict or c is None:
+        if type(v) is dict or c is None or v is MISSING or v is None:
             return False
         cv = canon(v)
         return cv is not None and c in cv

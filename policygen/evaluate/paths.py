@@ -446,6 +446,8 @@ def _path_accessor(name: str, segs: tuple[Segment, ...], frames: Sequence[Frame]
             return [walk_single(_b(scope), _r)]
 
     def func(scope: Any, _c=cond) -> list:
-        return [None if v is MISSING else v for v in _c(scope)]
+        # `field()` over `[*]`: members lacking the property are left out (built-in 702dd420-… compares
+        # length(field('…targetRegions[*].encryption….diskEncryptionSetId')) with length(targetRegions[*]))
+        return [v for v in _c(scope) if v is not MISSING]
 
     return FieldAccessor(name, True, cond, func, segs=segs)

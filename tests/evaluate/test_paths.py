@@ -89,7 +89,11 @@ def test_fallback_path_and_envelope_properties() -> None:
     assert parse_path("tags['a.b']") == (("tags", "tags"), ("a.b", "a.b"))
 
 
-def test_missing_member_property_is_selected_as_null() -> None:
+def test_missing_member_property_is_null_for_conditions_and_left_out_by_field_function() -> None:
+    # issue #12: a `field` condition sees the member's missing value (so `exists` fails for it), while
+    # `field()` leaves members lacking the property out of the array (built-ins compare lengths).
+    # https://learn.microsoft.com/azure/governance/policy/how-to/author-policies-for-arrays#referencing-array-fields
     res = {"type": "t", "properties": {"items": [{"v": 1}, {}]}}
     assert not matches({"field": "Microsoft.Test/t/items[*].v", "exists": True}, res)
-    assert value("[field('Microsoft.Test/t/items[*].v')]", res) == [1, None]
+    assert value("[field('Microsoft.Test/t/items[*].v')]", res) == [1]
+    assert value("[length(field('Microsoft.Test/t/items[*].v'))]", res) == 1
