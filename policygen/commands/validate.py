@@ -5,16 +5,11 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
 from policygen.errors import ExitCode
 from policygen.views.console import echo
-
-if TYPE_CHECKING:
-    from policygen.artefacts import Build
-    from policygen.errors import Diagnostic
 
 
 class Format(StrEnum):
@@ -39,64 +34,43 @@ def validate(
     output: Path = typer.Option(None, "--output", "-o", help="Write the report to a file instead of stdout."),
     list_rules: bool = typer.Option(False, "--list-rules", help="Print the rule catalogue and exit."),
 ) -> None:
-    """Validate Azure Policy definitions, initiatives and assignments offline (exit 1 on errors)."""
-    from policygen.arm.aliases import load_catalogue
-    from policygen.errors import InputError
-    from policygen.rules.engine import validate_files
-    from policygen.rules.inputs import find_inputs
+    """Validate Azure Policy definitions, initiatives and assignments offline.
 
+    Exit 1 on error findings; exit 2 when an input is unusable (YAML errors, nothing to validate), with
+    those problems reported in every format.
+    """
     if list_rules:
         from policygen.views.rules_catalogue import render_text
 
         echo(render_text(), nl=False)
         raise typer.Exit(int(ExitCode.OK))
     from policygen.errors import PolicygenError
+    from policygen.tasks.validate import run_validate
     from policygen.views.errors import report_error
 
     try:
-        catalogue = load_catalogue(aliases or [])
-        inputs = find_inputs(paths or [Path(".")])
-        builds, problems = compile_packs(inputs.packs)
-        result = validate_files(inputs, catalogue=catalogue, escaped=escaped, builds=builds)
-        result.diagnostics.extend(problems)
+        outcome = run_validate(paths or [Path(".")], aliases=aliases or [], escaped=escaped)
     except PolicygenError as exc:
         raise typer.Exit(report_error(exc)) from None
     if fmt is Format.json:
         from policygen.views.findings_json import render
 
-        text = render(result.findings)
+        text = render(outcome.findings)
     elif fmt is Format.sarif:
         from policygen.views.findings_sarif import render
 
-        text = render(result.findings)
+        text = render(outcome.findings)
     else:
         from policygen.views.findings_text import render
 
-        text = render(result.findings, objects=result.objects)
+        text = render(outcome.findings, objects=outcome.objects)
     if output:
         output.write_text(text, encoding="utf-8")
     else:
         echo(text, nl=False)
-    if result.diagnostics:
-        raise typer.Exit(report_error(InputError(result.diagnostics)))
-    errors = any(f.severity.value == "error" for f in result.findings)
-    raise typer.Exit(int(ExitCode.FINDINGS if errors else ExitCode.OK))
-
-
-def compile_packs(roots: list[Path]) -> tuple[dict[Path, Build | None], list[Diagnostic]]:
-    """Compile each pack once for the validator (None and its diagnostics when it does not compile)."""
-    from policygen.errors import InputError
-    from policygen.render import compile_pack
-
-    builds: dict[Path, Build | None] = {}
-    problems: list[Diagnostic] = []
-    for root in roots:
-        try:
-            builds[root] = compile_pack(root)
-        except InputError as exc:
-            builds[root] = None
-            problems.extend(exc.diagnostics)
-    return builds, problems
+    if outcome.unusable:
+        raise typer.Exit(int(ExitCode.UNUSABLE))
+    raise typer.Exit(int(ExitCode.FINDINGS if outcome.has_errors else ExitCode.OK))
 
 
 aliases_app = typer.Typer(

@@ -70,9 +70,10 @@ def load_pack(root: Path) -> Pack:
     if not settings_path.is_file():
         sink.add(shown(settings_path), 0, 0, f"missing {SETTINGS_FILE}: run `policygen init {root}` to create a pack")
     else:
-        settings = validate_model(
-            PackFile, load_yaml(settings_path, sink, shown(settings_path)), shown(settings_path), sink
-        )
+        settings_data = load_yaml(settings_path, sink, shown(settings_path))
+        if settings_data is None and not any(d.file == shown(settings_path) for d in sink.items):
+            sink.add(shown(settings_path), 1, 1, "file is empty: expected the pack's settings (name, ownerId, …)")
+        settings = validate_model(PackFile, settings_data, shown(settings_path), sink)
     loaded: dict[str, list[Loaded[Any]]] = {}
     for folder, model in FOLDERS.items():
         loaded[folder] = []
@@ -97,7 +98,8 @@ def load_pack(root: Path) -> Pack:
             seen[name] = name_shown
             loaded[folder].append(Loaded(obj, name_shown, data, name, path.relative_to(root).as_posix()))
     sink.raise_if_any()
-    assert settings is not None
+    if settings is None:  # defensive: every path that leaves it None has added a diagnostic
+        raise InputError(Diagnostic(shown(settings_path), 1, 1, f"{SETTINGS_FILE} could not be read"))
     return Pack(
         root, settings, shown(settings_path), loaded["definitions"], loaded["initiatives"], loaded["assignments"]
     )
@@ -116,7 +118,7 @@ def validate_model(model: type[M], data: Any, file: str, sink: DiagnosticSink) -
         return None
     if not isinstance(data, dict):
         line, col = getattr(data, "pos", (1, 1))
-        sink.add(file, line, col, f"expected a mapping at the top level, got {type(data).__name__}")
+        sink.add(file, line, col, f"expected a mapping of keys at the top level, got {_kind_of(data)}")
         return None
     try:
         return model.model_validate(data)
@@ -125,6 +127,17 @@ def validate_model(model: type[M], data: Any, file: str, sink: DiagnosticSink) -
             loc = tuple(err["loc"])
             sink.add(file, *_error_position(data, loc, err["type"]), _message(model, loc, err))
         return None
+
+
+def _kind_of(value: Any) -> str:
+    """A YAML reader's word for a value's kind (never a Python class name)."""
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a string" if isinstance(value, str) else "a scalar"
 
 
 def _error_position(data: Any, loc: tuple[Any, ...], kind: str) -> tuple[int, int]:

@@ -3,6 +3,7 @@ a pack is decided once."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 SETTINGS_FILE = "policygen.yaml"
@@ -14,10 +15,16 @@ def is_pack(path: Path) -> bool:
 
 
 def find_pack(path: Path) -> Path | None:
-    """The nearest pack root at or above `path` (a file starts from its folder); None outside any pack."""
+    """The nearest pack root at or above `path` (a file starts from its folder); None outside any pack.
+
+    The search runs on the absolute path, so `x.yaml` named from inside `definitions/` still finds the
+    `policygen.yaml` above it; a relative `path` gets a relative answer (messages keep the user's form).
+    """
     path = Path(path)
-    start = path if path.is_dir() else path.parent
+    start = (path if path.is_dir() else path.parent).absolute()
     for folder in (start, *start.parents):
         if (folder / SETTINGS_FILE).is_file():
-            return folder
+            if path.is_absolute():
+                return folder
+            return Path(os.path.relpath(folder))
     return None

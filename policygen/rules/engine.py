@@ -22,6 +22,12 @@ from policygen.rules.registry import run_collection
 __all__ = ["validate_build", "validate_files"]
 
 
+def _within(file: Path, only: Path) -> bool:
+    """True when `file` is `only`, or lies under it when `only` is a folder."""
+    file, only = file.resolve(), only.resolve()
+    return file == only or (only.is_dir() and only in file.parents)
+
+
 def validate_build(
     build: Build,
     *,
@@ -33,7 +39,7 @@ def validate_build(
     """Validate a compiled pack as our own content; findings point at the intent YAML that made them.
 
     Args:
-        only: report only findings whose source is this intent file.
+        only: report only findings whose source is this intent file (or lies under this folder).
         result, summaries: accumulate into a larger run (validate_files); None starts a run of its own.
     """
     own_run = result is None
@@ -60,7 +66,7 @@ def validate_build(
         )
         for f in findings:
             ref = art.source_for(f.pointer)
-            if only is not None and Path(ref.file).resolve() != only.resolve():
+            if only is not None and not _within(Path(ref.file), only):
                 continue
             result.findings.append(
                 Finding(

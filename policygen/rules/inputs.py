@@ -62,10 +62,22 @@ def find_inputs(paths: Sequence[Path]) -> Inputs:
                 add(PackInput(path))
                 continue
             packs, json_files = walk_folder(path)
+            enclosing = find_pack(path) if not packs else None
+            if enclosing is not None:  # a folder inside a pack, e.g. `cd definitions && policygen validate`
+                add(PackInput(enclosing, path))
             for pack in packs:
                 add(PackInput(pack))
             for f in json_files:
                 add(JsonInput(f, False))
+            if not packs and not json_files and enclosing is None:
+                inputs.diagnostics.append(
+                    Diagnostic(
+                        str(path),
+                        0,
+                        0,
+                        f"nothing to validate: no {SETTINGS_FILE} here or above, and no policy JSON files",
+                    )
+                )
         elif path.is_file():
             suffix = path.suffix.lower()
             if suffix == ".json":

@@ -19,6 +19,18 @@ from policygen.rules.registry import all_rules
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 INFO_URI = "https://github.com/policygen/policygen/blob/main/docs/rules.md"
+# Unusable input (YAML syntax, unknown keys, a file that is not a pack or policy): not a rule of the
+# catalogue, but code scanning must still show it at its line.
+INPUT_RULE = {
+    "id": "INPUT",
+    "name": "input.unusable",
+    "shortDescription": {"text": "The input cannot be read or compiled."},
+    "fullDescription": {"text": "The input cannot be read or compiled (YAML syntax, unknown keys, wrong types)."},
+    "helpUri": INFO_URI,
+    "help": {"text": f"Fix the input at the reported line. See {INFO_URI}"},
+    "defaultConfiguration": {"level": "error"},
+    "properties": {"tags": ["INPUT"]},
+}
 
 
 def _uri(file: str, root: Path) -> str:
@@ -48,6 +60,8 @@ def build(findings: Sequence[Finding], *, root: Path | None = None) -> dict:
         }
         for r in rules
     ]
+    index[INPUT_RULE["id"]] = len(driver_rules)
+    driver_rules.append(INPUT_RULE)
     results = []
     for f in findings:
         result: dict = {
@@ -69,7 +83,7 @@ def build(findings: Sequence[Finding], *, root: Path | None = None) -> dict:
             location["logicalLocations"] = [{"fullyQualifiedName": f.pointer, "kind": "member"}]
         if location:
             result["locations"] = [location]
-        result["partialFingerprints"] = {"policygen/v1": f"{f.code}:{f.file}:{f.pointer}"}
+        result["partialFingerprints"] = {"policygen/v1": f"{f.code}:{f.file}:{f.pointer or f.line or ''}"}
         results.append(result)
     return {
         "$schema": SCHEMA,
