@@ -1,7 +1,7 @@
 """What a build produces, consumed by validate, evaluate, plan/apply and export.
 
 Bodies are REST form (`{"name": ..., "properties": {...}}`, assignments also `identity`/`location`),
-exactly what is written to `OUT/definitions|initiatives|assignments/<name>.json` and sent to Azure.
+exactly what is written to `OUT/definitions|initiatives|assignments|exemptions/<name>.json` and sent to Azure.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-ArtefactKind = Literal["definition", "initiative", "assignment"]
-FOLDERS: dict[str, str] = {"definition": "definitions", "initiative": "initiatives", "assignment": "assignments"}
+ArtefactKind = Literal["definition", "initiative", "assignment", "exemption"]
+FOLDERS: dict[str, str] = {"definition": "definitions", "initiative": "initiatives", "assignment": "assignments",
+                           "exemption": "exemptions"}
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Artefact:
     body: dict[str, Any]
     source: SourceRef
     intent: str  # the intent's name (a definition intent fanning out to several types shares it)
-    # Assignments only: the resolved ARM scope (management group, subscription or resource group id).
+    # Assignments and exemptions: the resolved ARM scope (exemptions may sit on a resource id).
     scope: str | None = None
     # Assignments only: remediation settings from the intent ({"enabled": bool, ...}).
     remediation: dict[str, Any] = field(default_factory=dict)
@@ -44,6 +45,8 @@ class Artefact:
     # Assignments only: the intent's unresolved scope, notScopes and identity location
     # (render.assignments.Placement), to place one build in another environment of the pack.
     placement: Any = None
+    # Assignments with a `rollout`: {"stage", "index", "stages", "effect", "from", "members", "locations"}.
+    rollout: dict[str, Any] | None = None
 
     @property
     def relpath(self) -> str:
@@ -111,13 +114,29 @@ class Build:
     initiatives: dict[str, Artefact] = field(default_factory=dict)
     assignments: dict[str, Artefact] = field(default_factory=dict)
     tests: list[TestCase] = field(default_factory=list)
+    # Policy exemptions: not policy documents (validate/evaluate read them through `exemptions_for`).
+    exemptions: dict[str, Artefact] = field(default_factory=dict)
 
     def artefacts(self) -> list[Artefact]:
-        """Every artefact in dependency order (definitions, initiatives, assignments), sorted by name."""
+        """Every policy artefact in dependency order (definitions, initiatives, assignments), sorted by name."""
         out: list[Artefact] = []
         for group in (self.definitions, self.initiatives, self.assignments):
             out.extend(group[name] for name in sorted(group))
         return out
+
+    def written(self) -> list[Artefact]:
+        """Everything `build --out` writes: the policy artefacts, then the exemptions."""
+        return [*self.artefacts(), *(self.exemptions[n] for n in sorted(self.exemptions))]
+
+    def assignment_id(self, name: str) -> str:
+        art = self.assignments[name]
+        return f"{(art.scope or '').rstrip('/')}/providers/Microsoft.Authorization/policyAssignments/{name}"
+
+    def exemptions_for(self, assignment: str) -> list[Artefact]:
+        """Exemptions of one assignment (by name), sorted by name."""
+        target = self.assignment_id(assignment).lower() if assignment in self.assignments else assignment.lower()
+        return [self.exemptions[n] for n in sorted(self.exemptions)
+                if str(self.exemptions[n].properties.get("policyAssignmentId", "")).lower() == target]
 
     def definition_id(self, kind: ArtefactKind, name: str, scope: str | None = None) -> str:
         """ARM id of a custom definition or initiative living at the pack's definition scope."""

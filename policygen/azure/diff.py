@@ -108,7 +108,22 @@ def field_diffs(before: Any, after: Any, path: str = "") -> list[FieldDiff]:
 
 
 def compare(kind: str, remote_body: dict[str, Any], desired_body: dict[str, Any]) -> list[FieldDiff]:
-    return field_diffs(project(kind, remote_body), project(kind, desired_body))
+    before, after = project(kind, remote_body), project(kind, desired_body)
+    _unpinned(before, after)
+    return field_diffs(before, after)
+
+
+def _unpinned(before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Azure fills `definitionVersion` (the latest major, e.g. `1.*.*`) where the body pins none: only a
+    pin we set is ours to compare (assignment structure, "Policy definition ID and version")."""
+    bprops, aprops = before.get("properties") or {}, after.get("properties") or {}
+    if "definitionVersion" not in aprops:
+        bprops.pop("definitionVersion", None)
+    brefs, arefs = bprops.get("policyDefinitions") or [], aprops.get("policyDefinitions") or []
+    if len(brefs) == len(arefs):
+        for b, a in zip(brefs, arefs, strict=True):
+            if "definitionVersion" not in a:
+                b.pop("definitionVersion", None)
 
 
 def replace_reasons(kind: str, remote_body: dict[str, Any], desired_body: dict[str, Any]) -> list[tuple[str, str]]:

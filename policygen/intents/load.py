@@ -1,4 +1,4 @@
-"""Load a pack: `policygen.yaml` plus definition, initiative and assignment intents.
+"""Load a pack: `policygen.yaml` plus definition, initiative, assignment and exemption intents.
 
 Every problem of every file is collected and reported together as `file:line:col: message`.
 """
@@ -8,19 +8,21 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from policygen.errors import Diagnostic, DiagnosticSink, InputError
+from policygen.intents.lifecycle import ExemptionIntent
 from policygen.intents.models import AssignmentIntent, DefinitionIntent, InitiativeIntent, PackFile
 from policygen.intents.pack import SETTINGS_FILE
 from policygen.intents.yamlload import key_position, load_yaml, position
 
 M = TypeVar("M", bound=BaseModel)
-FOLDERS = {"definitions": DefinitionIntent, "initiatives": InitiativeIntent, "assignments": AssignmentIntent}
+FOLDERS = {"definitions": DefinitionIntent, "initiatives": InitiativeIntent, "assignments": AssignmentIntent,
+           "exemptions": ExemptionIntent}
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Pack:
     definitions: list[Loaded[DefinitionIntent]]
     initiatives: list[Loaded[InitiativeIntent]]
     assignments: list[Loaded[AssignmentIntent]]
+    exemptions: list[Loaded[ExemptionIntent]] = field(default_factory=list)
 
 
 def display_path(path: Path, root: Path) -> str:
@@ -101,7 +104,8 @@ def load_pack(root: Path) -> Pack:
     if settings is None:  # defensive: every path that leaves it None has added a diagnostic
         raise InputError(Diagnostic(shown(settings_path), 1, 1, f"{SETTINGS_FILE} could not be read"))
     return Pack(
-        root, settings, shown(settings_path), loaded["definitions"], loaded["initiatives"], loaded["assignments"]
+        root, settings, shown(settings_path), loaded["definitions"], loaded["initiatives"], loaded["assignments"],
+        loaded["exemptions"],
     )
 
 

@@ -12,6 +12,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from policygen.arm import effects
+from policygen.intents.lifecycle import (
+    MAX_OVERRIDES,
+    MAX_RESOURCE_SELECTORS,
+    VERSION_PIN_RE,
+    OverrideSpec,
+    ResourceSelectorSpec,
+    RolloutSpec,
+)
 
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 SEMVER_RE = r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$"
@@ -155,6 +163,8 @@ class MemberSpec(Strict):
     referenceId: str | None = None
     groups: list[str] = Field(default_factory=list)
     effect: str | None = Field(default=None, description="Default of this member's generated effect parameter.")
+    definitionVersion: str | None = Field(default=None, pattern=VERSION_PIN_RE,
+                                          description="Pin the member's definition version, e.g. 1.*.*")
     parameters: dict[str, Any] = Field(
         default_factory=dict, description="Member parameter → literal value or {parameter: <initiative parameter>}."
     )
@@ -234,11 +244,18 @@ class AssignmentIntent(Strict):
     nonComplianceMessages: list[MessageSpec] = Field(default_factory=list)
     remediation: RemediationSpec = Field(default_factory=RemediationSpec)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    definitionVersion: str | None = Field(default=None, pattern=VERSION_PIN_RE,
+                                          description="Pin the assigned definition's version, e.g. 1.*.*")
+    resourceSelectors: list[ResourceSelectorSpec] = Field(default_factory=list, max_length=MAX_RESOURCE_SELECTORS)
+    overrides: list[OverrideSpec] = Field(default_factory=list, max_length=MAX_OVERRIDES)
+    rollout: RolloutSpec | None = Field(default=None, description="Roll an effect out region by region.")
 
     @model_validator(mode="after")
     def _one_target(self) -> AssignmentIntent:
         if sum(x is not None for x in (self.initiative, self.definition, self.builtin)) != 1:
             raise ValueError("an assignment names exactly one of 'initiative', 'definition' or 'builtin'")
+        if self.rollout is not None and len(self.overrides) + 1 > MAX_OVERRIDES:
+            raise ValueError(f"rollout adds an override: at most {MAX_OVERRIDES - 1} others")
         return self
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from policygen.intents.kinds import load_table
+from policygen.intents.lifecycle import ExemptionIntent
 from policygen.intents.models import AssignmentIntent, DefinitionIntent, InitiativeIntent, PackFile
 
 SCHEMA_FILES = {
@@ -14,6 +15,7 @@ SCHEMA_FILES = {
     "definition.schema.json": DefinitionIntent,
     "initiative.schema.json": InitiativeIntent,
     "assignment.schema.json": AssignmentIntent,
+    "exemption.schema.json": ExemptionIntent,
 }
 
 
@@ -25,6 +27,11 @@ def intent_schemas() -> dict[str, dict[str, Any]]:
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["$id"] = f"https://policygen.dev/schemas/{filename}"
         out[filename] = schema
+    out["exemption.schema.json"]["properties"]["expiresOn"] = {
+        "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}, {"type": "null"}],
+        "default": None, "title": "Expireson",
+        "description": "UTC date or date-time (ISO 8601) after which it lapses.",
+    }
     table = load_table()
     definition = out["definition.schema.json"]
     definition["properties"]["intent"]["enum"] = sorted(table.kinds)

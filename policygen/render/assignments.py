@@ -13,6 +13,7 @@ from policygen.errors import DiagnosticSink
 from policygen.intents.load import Loaded
 from policygen.intents.models import AssignmentIntent, EnvironmentSpec
 from policygen.intents.yamlload import to_plain
+from policygen.render.rollout import lifecycle_fields
 
 BUILTIN_PREFIX = "/providers/Microsoft.Authorization/policyDefinitions/"
 
@@ -143,6 +144,17 @@ def render_assignment(
                     f"parameter {pname!r} has no default: set parameters.{pname}",
                 )
                 ok = False
+    problems: list[str] = []
+
+    def add(loc: tuple[Any, ...], message: str) -> None:
+        at = loaded.pos(*loc) if _has(loaded.data, loc) else loaded.pos()
+        sink.add(file, *at, message)
+        problems.append(message)
+
+    initiative_art = initiatives.get(intent.initiative or "")
+    extra, rollout = lifecycle_fields(loaded, initiative_art.body if initiative_art else None, params_decl, values,
+                                      add)
+    ok &= not problems
     needs_identity = any(_remediates(definitions.get(m)) for m in members)
     identity = intent.identity
     if needs_identity and identity is not None and identity.type == "None":
@@ -187,6 +199,7 @@ def render_assignment(
             **to_plain(intent.metadata),
         },
     }
+    props.update(extra)
     messages += _member_messages(initiatives.get(intent.initiative or ""), definitions, messages)
     if messages:
         props["nonComplianceMessages"] = messages
@@ -209,7 +222,18 @@ def render_assignment(
         remediation=intent.remediation.model_dump(exclude_none=True),
         pointers=pointers,
         placement=placement,
+        rollout=rollout,
     )
+
+
+def _has(data: Any, loc: tuple[Any, ...]) -> bool:
+    """Whether the located YAML has `loc` (so a message can point at it rather than at the file)."""
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return True
 
 
 def _remediates(art: Artefact | None) -> bool:

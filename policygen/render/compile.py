@@ -13,6 +13,7 @@ from policygen.intents.load import load_pack
 from policygen.intents.models import EnvironmentSpec
 from policygen.render.assignments import render_assignment
 from policygen.render.definitions import render_definition_intent
+from policygen.render.exemptions import render_exemption
 from policygen.render.initiatives import render_initiative
 
 
@@ -80,6 +81,13 @@ def compile_pack(pack_dir: Path | str, env: str | None = None) -> Build:
         )
         if art is not None:
             build.assignments[art.name] = art
+    failed_assignments = {a.name for a in pack.assignments} - set(build.assignments)
+    for loaded in pack.exemptions:
+        if loaded.model.assignment in failed_assignments:
+            continue  # its assignment failed and was reported already
+        art = render_exemption(loaded, env_spec, env_name, build.assignments, build.initiatives, owner, sink)
+        if art is not None:
+            build.exemptions[art.name] = art
     sink.raise_if_any()
     return build
 
@@ -96,7 +104,7 @@ def write_build(build: Build, out_dir: Path | str) -> WriteSummary:
     out = Path(out_dir)
     summary = WriteSummary()
     wanted: set[Path] = set()
-    for art in build.artefacts():
+    for art in build.written():
         target = (out / art.relpath).resolve()
         if not target.is_relative_to(out.resolve()):
             raise InputError(f"{art.source}: artefact name {art.name!r} would be written outside {out}")

@@ -75,6 +75,8 @@ def render_initiative(
             }
             if member.groups:
                 entry["groupNames"] = list(member.groups)
+            if member.definitionVersion:
+                entry["definitionVersion"] = member.definitionVersion
             members.append(entry)
     if not ok:
         return None

@@ -1,0 +1,140 @@
+"""Exemption intents -> policy exemptions (`Microsoft.Authorization/policyExemptions`, REST form).
+
+Checked at build time, so nothing Azure would refuse (or that would silently exempt nothing) reaches a plan:
+the assignment must exist (an intent of this pack, or a full assignment id), the reference ids must be
+members of its initiative, the scope must be at or below the assignment's scope and outside its notScopes
+(unless `assignmentScopeValidation: DoNotValidate`; below a management group only Azure knows the
+hierarchy), and `expiresOn` must lie in the future.
+Source: https://learn.microsoft.com/azure/governance/policy/concepts/exemption-structure
+"""
+
+from __future__ import annotations
+
+import difflib
+from datetime import UTC, datetime
+from typing import Any
+
+from policygen.arm.scopes import ScopeError, ScopeKind, parse_scope
+from policygen.artefacts import Artefact, SourceRef
+from policygen.errors import DiagnosticSink
+from policygen.intents.lifecycle import ExemptionIntent, iso_utc
+from policygen.intents.load import Loaded
+from policygen.intents.models import EnvironmentSpec
+from policygen.intents.yamlload import to_plain
+from policygen.render.assignments import resolve_scope
+
+ASSIGNMENT_SEGMENT = "/providers/microsoft.authorization/policyassignments/"
+
+
+def render_exemption(loaded: Loaded[ExemptionIntent], env: EnvironmentSpec | None, env_name: str | None,
+                     assignments: dict[str, Artefact], initiatives: dict[str, Artefact], owner_id: str,
+                     sink: DiagnosticSink, now: datetime | None = None) -> Artefact | None:
+    intent, file = loaded.model, loaded.file
+    ok = True
+
+    def add(loc: tuple[Any, ...], message: str) -> None:
+        nonlocal ok
+        sink.add(file, *(loaded.pos(*loc) if loc and loc[0] in loaded.data else loaded.pos()), message)
+        ok = False
+
+    scope = resolve_scope(intent.scope, env)
+    if scope is None:
+        keys = ", ".join(sorted(env.scopes)) if env else "none (no environment)"
+        add(("scope",), f"scope {intent.scope!r} is neither an ARM id nor a scope key of environment "
+            f"{env_name!r} (keys: {keys})")
+    else:
+        try:
+            parse_scope(scope)
+        except ScopeError as exc:
+            add(("scope",), f"scope {intent.scope!r} is not an ARM scope or resource id: {exc}")
+            scope = None
+    assignment_id, asg = _assignment(intent.assignment, assignments)
+    if assignment_id is None:
+        hint = difflib.get_close_matches(intent.assignment, assignments, n=1)
+        add(("assignment",), f"no assignment named {intent.assignment!r}" +
+            (f"; did you mean {hint[0]!r}?" if hint else "") + " (an assignment intent name or a full id)")
+    if asg is not None:
+        refs = _reference_ids(asg, initiatives)
+        for i, ref in enumerate(intent.policyDefinitionReferenceIds):
+            if refs is None:
+                add(("policyDefinitionReferenceIds", i),
+                    f"{asg.name} assigns a single definition: it has no policyDefinitionReferenceIds")
+                break
+            if ref not in refs:
+                hint = difflib.get_close_matches(ref, sorted(refs), n=1)
+                add(("policyDefinitionReferenceIds", i), f"{asg.name} has no member {ref!r}" +
+                    (f"; did you mean {hint[0]!r}?" if hint else ""))
+        if scope is not None and intent.assignmentScopeValidation == "Default":
+            problem = _outside(scope, asg)
+            if problem:
+                add(("scope",), problem)
+    expires = intent.expires
+    if expires is not None and expires <= (now or datetime.now(UTC)):
+        add(("expiresOn",), f"expiresOn {iso_utc(expires)} is in the past: renew it with a new date or delete "
+            "the exemption")
+    if not ok or scope is None or assignment_id is None:
+        return None
+    props: dict[str, Any] = {
+        "displayName": intent.displayName,
+        "description": intent.description,
+        "policyAssignmentId": assignment_id,
+        "exemptionCategory": intent.category,
+        "assignmentScopeValidation": intent.assignmentScopeValidation,
+        "metadata": {
+            "pacOwnerId": owner_id,
+            "policygen": {"intent": loaded.name, "source": loaded.rel, "scope": intent.scope},
+            **to_plain(intent.metadata),
+        },
+    }
+    if intent.policyDefinitionReferenceIds:
+        props["policyDefinitionReferenceIds"] = list(intent.policyDefinitionReferenceIds)
+    if expires is not None:
+        props["expiresOn"] = iso_utc(expires)
+    if intent.resourceSelectors:
+        props["resourceSelectors"] = [s.to_azure() for s in intent.resourceSelectors]
+    return Artefact("exemption", loaded.name, {"name": loaded.name, "properties": props},
+                    SourceRef(file, *loaded.pos()), loaded.name, scope=scope,
+                    pointers={"/properties/expiresOn": SourceRef(file, *loaded.pos("expiresOn"))}
+                    if "expiresOn" in loaded.data else {})
+
+
+def _assignment(value: str, assignments: dict[str, Artefact]) -> tuple[str | None, Artefact | None]:
+    """(policy assignment id, our artefact when it is ours) for an intent name or a full id."""
+    if value in assignments:
+        art = assignments[value]
+        return f"{(art.scope or '').rstrip('/')}/providers/Microsoft.Authorization/policyAssignments/{value}", art
+    low = value.lower()
+    if ASSIGNMENT_SEGMENT in low:
+        for name, art in assignments.items():
+            mine = f"{(art.scope or '').rstrip('/')}/providers/Microsoft.Authorization/policyAssignments/{name}"
+            if mine.lower() == low.rstrip("/"):
+                return mine, art
+        return value.rstrip("/"), None  # another pack's (or a portal) assignment: Azure checks it at apply
+    return None, None
+
+
+def _reference_ids(asg: Artefact, initiatives: dict[str, Artefact]) -> set[str] | None:
+    """The members of the assignment's initiative, or None when it assigns a single definition."""
+    definition_id = str(asg.properties.get("policyDefinitionId", ""))
+    if "/policysetdefinitions/" not in definition_id.lower():
+        return None
+    art = initiatives.get(definition_id.rsplit("/", 1)[-1])
+    if art is None:
+        return None
+    return {m["policyDefinitionReferenceId"] for m in art.properties["policyDefinitions"]}
+
+
+def _outside(scope: str, asg: Artefact) -> str | None:
+    """Why `scope` is not covered by the assignment (None when it is, or when only the management-group
+    hierarchy could tell: an id does not say which management group a subscription sits in, so that case is
+    left to Azure, which checks it at apply)."""
+    target = parse_scope(scope)
+    at = parse_scope(asg.scope or "")
+    decidable = at.kind is not ScopeKind.MANAGEMENT_GROUP or target.kind is ScopeKind.TENANT
+    if decidable and not at.contains(target):
+        return (f"scope {scope} is outside assignment {asg.name}'s scope {asg.scope} (set "
+                "assignmentScopeValidation: DoNotValidate only for a scope moving between management groups)")
+    for ns in asg.properties.get("notScopes") or []:
+        if parse_scope(ns).contains(target):
+            return f"scope {scope} is already excluded from {asg.name} by notScope {ns}"
+    return None
