@@ -1,25 +1,50 @@
-"""Alias catalogue: Azure Policy alias name → default path, shared by render, validate and evaluate.
+"""The alias catalogue: Azure Policy alias → path, per resource type, shared by render, validate and evaluate.
 
-Catalogues go stale (Azure adds aliases every month), so every catalogue knows where it came from and
-when, and messages about a missing alias name it. Lookups are case-insensitive, as in Azure.
+One catalogue holds every alias of the January 2024 dump (65,399 rows, shipped compressed as one zip
+member per provider namespace) plus newer ones, the `aliases sync` cache and `--aliases` files, later
+sources winning per (resource type, alias). A namespace is read the first time something asks about one
+of its aliases, so a run touching three namespaces reads three members, not the whole catalogue.
 
-Entry points: `default_catalogue()` (shipped + `aliases sync` cache, once per process), `load_catalogue()`
-(the same plus `--aliases` files), `shipped_catalogue()` and `modifiable_aliases()`. Callers only ask a
-catalogue by name (`get`, `path`, `in`), so it can later be split per resource type and loaded lazily.
-Data files live in `policygen/data` (aliases.csv, modifiable-aliases.txt).
+Lookups are case-insensitive, as in Azure. `path(alias, resource_type, api_version)` resolves as Azure does
+for a resource of that type and request API version; the validator asks `name in catalogue` (known for
+any type). Catalogues go stale (Azure adds aliases monthly), so messages name their sources and dates.
+Entry points: `default_catalogue()` (shipped + sync cache, once per process), `load_catalogue(files)`,
+`shipped_catalogue()`, `modifiable_aliases()`. File shapes live in `policygen.arm.alias_data`.
 """
 
 from __future__ import annotations
 
-import csv
+import difflib
+import io
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+import threading
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 
+from policygen.arm.alias_data import (
+    Alias,
+    AliasPath,
+    aliases_from_csv,
+    aliases_from_document,
+    aliases_from_provider_json,
+    is_document,
+    namespace_of,
+    provider_alias_objects,
+    resource_type_of_alias,
+)
 from policygen.errors import Diagnostic, InputError
 
+try:  # a declared dependency; the stdlib parser is the fallback
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover
+    _loads = json.loads
+
+__all__ = ["Alias", "AliasCatalogue", "AliasPath", "default_catalogue", "is_non_alias_field", "load_catalogue",
+           "modifiable_aliases", "resource_type_of_alias", "shipped_catalogue"]  # fmt: skip
+
+SHIPPED_ARCHIVE = "aliases.zip"
 SHIPPED_SOURCE = "policygen built-in alias catalogue"
 SHIPPED_DATE = "2024-01 dump + 2026-04 additions"
 
@@ -33,72 +58,249 @@ def is_non_alias_field(field_name: str) -> bool:
     return low in NON_ALIAS_FIELDS or low.startswith(("tags[", "tags.", "identity."))
 
 
-@dataclass(frozen=True)
-class Alias:
-    name: str
-    path: str  # default path, relative to the resource root: "properties.publicNetworkAccess"
+class _Shard:
+    """One namespace, merged over every source: records per name (source order) and, on demand, per type."""
+
+    __slots__ = ("by_name", "_by_type")
+
+    def __init__(self, by_name: dict[str, list[Alias]]) -> None:
+        self.by_name = by_name
+        self._by_type: dict[str, dict[str, Alias]] | None = None
+
+    def merge(self, later: dict[str, list[Alias]]) -> None:
+        """A later source's records: each replaces the record of the same (type, name), or is added."""
+        for low, records in later.items():
+            mine = self.by_name.get(low)
+            if mine is None:
+                self.by_name[low] = list(records)
+                continue
+            for rec in records:
+                rtype = rec.resource_type.lower()
+                for i, old in enumerate(mine):
+                    if old.resource_type.lower() == rtype:
+                        mine[i] = rec
+                        break
+                else:
+                    mine.append(rec)
 
     @property
-    def resource_type(self) -> str:
-        """The ARM type the alias belongs to: everything before the last segment that is a property."""
-        return resource_type_of_alias(self.name)
+    def by_type(self) -> dict[str, dict[str, Alias]]:
+        if self._by_type is None:
+            out: dict[str, dict[str, Alias]] = {}
+            for low, records in self.by_name.items():
+                for rec in records:
+                    out.setdefault(rec.resource_type.lower(), {})[low] = rec
+            self._by_type = out
+        return self._by_type
 
 
-def resource_type_of_alias(alias: str) -> str:
-    """`Microsoft.X/a/b/prop.sub[*].y` → `Microsoft.X/a/b` (the last '/' before any '.' or '[')."""
-    cut = len(alias)
-    for ch in ".[":
-        pos = alias.find(ch, alias.find("/") + 1)
-        if pos != -1:
-            cut = min(cut, pos)
-    head = alias[:cut]
-    return head.rsplit("/", 1)[0] if "/" in head else head
+def group_by_name(aliases: Iterable[Alias]) -> dict[str, dict[str, list[Alias]]]:
+    """namespace → lower-case name → records (one per type; a later record of the same type wins)."""
+    out: dict[str, dict[str, list[Alias]]] = {}
+    for alias in aliases:
+        low = alias.name.lower()
+        per_ns = out.setdefault(low.split("/", 1)[0].strip(), {})
+        records = per_ns.get(low)
+        if records is None:
+            per_ns[low] = [alias]
+        else:
+            _Shard(per_ns).merge({low: [alias]})
+    return out
 
 
-@dataclass
+def _default_record(records: list[Alias]) -> Alias:
+    """The record a type-less lookup reads: the one of the type the name spells, else the first."""
+    if len(records) > 1:
+        own = resource_type_of_alias(records[0].name).lower()
+        for r in records:
+            if r.resource_type.lower() == own:
+                return r
+    return records[0]
+
+
+class _Layer:
+    """One source: eager records by namespace, or a loader asked per namespace (the shipped archive)."""
+
+    def __init__(
+        self, source: str, date: str, eager: dict[str, dict[str, list[Alias]]] | None = None,
+        loader: Callable[[str], dict[str, list[Alias]]] | None = None, namespaces: frozenset[str] = frozenset(),
+    ) -> None:  # fmt: skip
+        self.source, self.date = source, date
+        self.eager = eager or {}
+        self.loader = loader
+        self.namespaces = namespaces | frozenset(self.eager)
+
+    def records(self, ns: str) -> dict[str, list[Alias]]:
+        """lower-case name → records, a fresh dict the caller may keep."""
+        if self.loader is not None and ns in self.namespaces:
+            return self.loader(ns)
+        return {low: list(recs) for low, recs in self.eager.get(ns, {}).items()}
+
+
 class AliasCatalogue:
-    """Case-insensitive alias index; `sources` lists (description, date) of everything loaded."""
+    """Case-insensitive alias index per resource type; `sources` lists (description, date) of each source."""
 
-    _by_name: dict[str, Alias] = field(default_factory=dict)
-    sources: list[tuple[str, str]] = field(default_factory=list)
+    def __init__(self) -> None:
+        self._layers: list[_Layer] = []
+        self._shards: dict[str, _Shard] = {}
+        self._first: dict[str, Alias] = {}  # lower-case name → record of a type-less lookup
+        self._suggested: dict[tuple[str, int], list[str]] = {}
+        self._lock = threading.Lock()
 
-    def __len__(self) -> int:
-        return len(self._by_name)
+    @property
+    def sources(self) -> list[tuple[str, str]]:
+        return [(layer.source, layer.date) for layer in self._layers]
 
-    def __iter__(self) -> Iterator[Alias]:
-        return iter(self._by_name.values())
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._by_name
-
-    def get(self, name: str) -> Alias | None:
-        return self._by_name.get(name.lower())
-
-    def path(self, name: str) -> str | None:
-        alias = self._by_name.get(name.lower())
-        return alias.path if alias else None
-
+    # ------------------------------------------------------------------ building
     def add(self, aliases: Iterable[Alias], source: str, date: str = "unknown") -> None:
-        for alias in aliases:
-            self._by_name[alias.name.lower()] = alias
-        self.sources.append((source, date))
+        self._push(_Layer(source, date, eager=group_by_name(aliases)))
 
-    def describe(self) -> str:
-        """For messages: 'policygen built-in alias catalogue (2024-01 …)' plus any loaded files."""
-        return "; ".join(f"{src} ({date})" for src, date in self.sources) or "empty alias catalogue"
+    def add_lazy(
+        self, loader: Callable[[str], dict[str, list[Alias]]], namespaces: Iterable[str], source: str, date: str
+    ) -> None:
+        """A source read one namespace at a time (`namespaces` lower-case), on first use."""
+        self._push(_Layer(source, date, loader=loader, namespaces=frozenset(namespaces)))
+
+    def extend(self, other: AliasCatalogue) -> None:
+        """Every source of `other`, after this catalogue's (they win)."""
+        for layer in other._layers:
+            self._push(layer)
+
+    def _push(self, layer: _Layer) -> None:
+        with self._lock:
+            self._layers.append(layer)
+            self._shards.clear()
+            self._first.clear()
+            self._suggested.clear()
 
     def load_file(self, path: Path) -> None:
-        """Load a CSV of `alias,defaultPath` rows or the JSON of `az provider list --expand ...`."""
+        """CSV (`alias,defaultPath`), Azure's provider JSON, or our per-type JSON document."""
         text = _read(path)
-        date = _mtime_date(path)
         if text.lstrip().startswith(("[", "{")):
             try:
                 data = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise InputError(Diagnostic(str(path), exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")) from None
-            self.add(_aliases_from_provider_json(data), str(path), date)
+            if is_document(data):
+                self.add(aliases_from_document(data), str(path), str(data.get("date") or _mtime_date(path)))
+            else:
+                self.add(aliases_from_provider_json(data), str(path), _mtime_date(path))
         else:
-            self.add(_aliases_from_csv(text.splitlines()), str(path), date)
+            self.add(aliases_from_csv(text.splitlines()), str(path), _mtime_date(path))
+
+    # ------------------------------------------------------------------ reading
+    def _shard(self, ns: str) -> _Shard:
+        shard = self._shards.get(ns)
+        if shard is None:
+            with self._lock:
+                shard = self._shards.get(ns)
+                if shard is None:
+                    shard = _Shard({})
+                    for layer in self._layers:
+                        if shard.by_name:
+                            shard.merge(layer.records(ns))
+                        else:
+                            shard.by_name = layer.records(ns)
+                    self._shards[ns] = shard
+        return shard
+
+    def get(self, name: str) -> Alias | None:
+        """The alias for any resource type (the type its name spells when several have it)."""
+        low = name.lower()
+        found = self._first.get(low)
+        if found is None and "/" in low:
+            shard = self._shards.get(low.split("/", 1)[0].strip()) or self._shard(namespace_of(low))
+            records = shard.by_name.get(low)
+            if records:
+                found = self._first[low] = _default_record(records)
+        return found
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def records(self, name: str) -> list[Alias]:
+        """Every (resource type, alias) record of a name, in source order."""
+        return list(self._shard(namespace_of(name)).by_name.get(name.lower(), ()))
+
+    def path(self, name: str, resource_type: str | None = None, api_version: str | None = None) -> str | None:
+        """The path Azure reads `name` through on a resource of `resource_type` for `api_version`.
+
+        With a type: that type's record (its path for `api_version` when the source lists paths per
+        API version, else the default path); when the type has no such alias but every type that has it
+        agrees on one path, that path; otherwise None (the alias does not exist on that type, so the
+        evaluated value is missing). Without a type: the record of the type the name spells, else the
+        first source row. The evaluator passes the evaluated resource's type and `apiVersion`."""
+        if resource_type is None:
+            alias = self.get(name)
+            return alias.path_for(api_version) if alias else None
+        shard = self._shard(namespace_of(name))
+        low = name.lower()
+        alias = shard.by_type.get(resource_type.strip().lower(), {}).get(low)
+        if alias is not None:
+            return alias.path_for(api_version)
+        records = shard.by_name.get(low)
+        if records and len({r.path_for(api_version) for r in records}) == 1:
+            return records[0].path_for(api_version)
+        return None
+
+    def types_of(self, name: str) -> list[str]:
+        """Resource types that have the alias (spelled as their source spells them)."""
+        return [r.resource_type for r in self.records(name)]
+
+    def has_type(self, resource_type: str) -> bool:
+        """Does any source know aliases of this resource type?"""
+        return resource_type.strip().lower() in self._shard(namespace_of(resource_type)).by_type
+
+    def modifiable(self, name: str, resource_type: str | None = None, api_version: str | None = None) -> bool | None:
+        """The Modifiable attribute where a source records it (sync cache, provider JSON), else None."""
+        records = self.records(name)
+        if resource_type is not None:
+            records = [r for r in records if r.resource_type.lower() == resource_type.lower()] or records
+        flags = {r.modifiable_for(api_version) for r in records} - {None}
+        return None if not flags else all(flags)
+
+    def suggest(self, name: str, n: int = 3) -> list[str]:
+        """Close spellings from the alias's namespace: a "did you mean" for typos, not for newer aliases.
+
+        The property part is compared with the properties of the same type (a shared type prefix would
+        make every alias of the type look alike); failing that, whole names across the namespace (a
+        misspelled type)."""
+        low = name.lower()
+        cached = self._suggested.get((low, n))
+        if cached is None:
+            cached = self._suggested[(low, n)] = self._suggest(low, n)
+        return cached
+
+    def _suggest(self, low: str, n: int) -> list[str]:
+        # Typos change a few characters, so only names within 3 characters of the length are compared
+        # (difflib over a whole namespace would cost ~20 ms per unknown alias in a corpus run).
+        shard = self._shard(namespace_of(low))
+        prefix = resource_type_of_alias(low) + "/"
+        tail = low[len(prefix) :]
+        tails = {k[len(prefix) :]: k for k in shard.by_name if k.startswith(prefix)}
+        near = [t for t in tails if abs(len(t) - len(tail)) <= 3]
+        hits = [tails[t] for t in difflib.get_close_matches(tail, near, n=n, cutoff=0.75)]
+        if not hits and not tails:
+            near = [k for k in shard.by_name if abs(len(k) - len(low)) <= 3]
+            hits = difflib.get_close_matches(low, near, n=n, cutoff=0.9)
+        return [shard.by_name[h][0].name for h in hits]
+
+    def namespaces(self) -> set[str]:
+        return {ns for layer in self._layers for ns in layer.namespaces}
+
+    def __iter__(self) -> Iterator[Alias]:
+        """Every record (all namespaces are read)."""
+        for ns in sorted(self.namespaces()):
+            for per_type in self._shard(ns).by_type.values():
+                yield from per_type.values()
+
+    def __len__(self) -> int:
+        """Distinct alias names (all namespaces are read)."""
+        return sum(len(self._shard(ns).by_name) for ns in self.namespaces())
+
+    def describe(self) -> str:
+        """For messages: 'policygen built-in alias catalogue (2024-01 …)' plus any loaded files."""
+        return "; ".join(f"{src} ({date})" for src, date in self.sources) or "empty alias catalogue"
 
 
 def _read(path: Path) -> str:
@@ -114,57 +316,48 @@ def _mtime_date(path: Path) -> str:
     return datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%d")
 
 
-def _aliases_from_csv(lines: Iterable[str]) -> Iterator[Alias]:
-    for row in csv.reader(line for line in lines if line.strip() and not line.startswith("#")):
-        if len(row) >= 2 and row[0] != "alias" and "/" in row[0]:
-            yield Alias(row[0].strip(), row[1].strip())
+# -------------------------------------------------------------------------------------- shipped data
 
 
-def _aliases_from_provider_json(data: object) -> Iterator[Alias]:
-    """`az provider list --expand resourceTypes/aliases` (a list of providers) or one provider."""
-    for alias in _provider_aliases(data):
-        name = alias.get("name")
-        path = alias.get("defaultPath") or _first_path(alias)
-        if isinstance(name, str) and name and isinstance(path, str) and path:
-            yield Alias(name, path)
+_ARCHIVE: zipfile.ZipFile | None = None
+_ARCHIVE_LOCK = threading.Lock()
 
 
-def _provider_aliases(data: object) -> Iterator[dict]:
-    """Every alias object in the REST shape; anything of another shape is skipped, not a crash."""
-    providers = data if isinstance(data, list) else data.get("value", [data]) if isinstance(data, dict) else []
-    for provider in _dicts(providers):
-        for rtype in _dicts(provider.get("resourceTypes")):
-            yield from _dicts(rtype.get("aliases"))
+def _archive() -> zipfile.ZipFile:
+    """The shipped archive, its directory read once per process (members are read on demand)."""
+    global _ARCHIVE
+    if _ARCHIVE is None:
+        raw = resources.files("policygen.data").joinpath(SHIPPED_ARCHIVE).read_bytes()
+        _ARCHIVE = zipfile.ZipFile(io.BytesIO(raw))
+    return _ARCHIVE
 
 
-def _dicts(value: object) -> list[dict]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
-def _first_path(alias: dict) -> str | None:
-    paths = alias.get("paths")
-    return paths[0].get("path") if isinstance(paths, list) and paths and isinstance(paths[0], dict) else None
+def _shipped_namespace(ns: str) -> dict[str, list[Alias]]:
+    with _ARCHIVE_LOCK:
+        data = _loads(_archive().read(f"{ns}.json"))
+    return group_by_name(aliases_from_document(data)).get(ns, {})
 
 
 _SHIPPED: AliasCatalogue | None = None
 
 
 def shipped_catalogue() -> AliasCatalogue:
-    """The catalogue that ships in the package (read once per process)."""
+    """The catalogue that ships in the package (its index read once per process, namespaces on use)."""
     global _SHIPPED
     if _SHIPPED is None:
+        with _ARCHIVE_LOCK:
+            members = frozenset(n[: -len(".json")] for n in _archive().namelist() if n.endswith(".json"))
         cat = AliasCatalogue()
-        text = resources.files("policygen.data").joinpath("aliases.csv").read_text(encoding="utf-8")
-        cat.add(_aliases_from_csv(text.splitlines()), SHIPPED_SOURCE, SHIPPED_DATE)
+        cat.add_lazy(_shipped_namespace, members, SHIPPED_SOURCE, SHIPPED_DATE)
         _SHIPPED = cat
     return _SHIPPED
 
 
 def load_catalogue(extra_files: Iterable[Path] = (), *, cache_dir: Path | None = None) -> AliasCatalogue:
-    """Shipped catalogue + the `aliases sync` cache (if any) + `--aliases` files, later ones winning."""
+    """Shipped catalogue + the `aliases sync` cache (if any) + `--aliases` files, later ones winning
+    per (resource type, alias): a file adds to the shipped catalogue, it never replaces it."""
     cat = AliasCatalogue()
-    shipped = shipped_catalogue()
-    cat.add(iter(shipped), *shipped.sources[0])
+    cat.extend(shipped_catalogue())
     cache = (cache_dir or default_cache_dir()) / "aliases.json"
     if cache.is_file():
         cat.load_file(cache)
@@ -195,7 +388,7 @@ _MODIFIABLE: frozenset[str] | None = None
 
 def modifiable_aliases() -> frozenset[str]:
     """Lower-case aliases known to be Modifiable: those Microsoft's built-in modify definitions change
-    (shipped list) plus those the `aliases sync` cache marks Modifiable (`defaultMetadata.attributes`)."""
+    (shipped list) plus those the `aliases sync` cache marks Modifiable."""
     global _MODIFIABLE
     if _MODIFIABLE is None:
         text = resources.files("policygen.data").joinpath("modifiable-aliases.txt").read_text(encoding="utf-8")
@@ -211,10 +404,11 @@ def synced_modifiable_aliases(cache_dir: Path | str | None = None) -> set[str]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return set()
-    out: set[str] = set()
-    for alias in _provider_aliases(data):
-        meta = alias.get("defaultMetadata")
-        attrs = meta.get("attributes") if isinstance(meta, dict) else None
-        if isinstance(attrs, str) and "modifiable" in attrs.lower() and isinstance(alias.get("name"), str):
-            out.add(alias["name"].lower())
-    return out
+    records = aliases_from_document(data) if is_document(data) else aliases_from_provider_json(data)
+    return {a.name.lower() for a in records if a.modifiable or any(p.modifiable for p in a.paths)}
+
+
+# Kept for callers and tests of the earlier single-module layout.
+_aliases_from_csv = aliases_from_csv
+_aliases_from_provider_json = aliases_from_provider_json
+_provider_aliases = provider_alias_objects

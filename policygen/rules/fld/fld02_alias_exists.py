@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
-from policygen.arm.aliases import AliasCatalogue, is_non_alias_field, resource_type_of_alias
+from policygen.arm.aliases import is_non_alias_field, resource_type_of_alias
 from policygen.rules.base import CollectionRule, Hit, Severity, Summary
 from policygen.rules.fld.common import is_expr, iter_field_refs
 from policygen.rules.model import Doc
@@ -21,24 +21,13 @@ def _alias_key(name: str) -> str | None:
     return name.lower()
 
 
-_TYPE_CACHE: dict[int, tuple[int, frozenset[str]]] = {}
-
-
-def catalogue_types(cat: AliasCatalogue) -> frozenset[str]:
-    """Resource types the catalogue has any alias for (lower-case), cached per catalogue size."""
-    cached = _TYPE_CACHE.get(id(cat))
-    if cached and cached[0] == len(cat):
-        return cached[1]
-    types = frozenset(resource_type_of_alias(a.name).lower() for a in cat)
-    _TYPE_CACHE[id(cat)] = (len(cat), types)
-    return types
-
-
 class AliasExists(CollectionRule):
     """Every alias is in the alias catalogue (an unknown alias makes the policy silently not applicable).
 
     An unknown alias makes the whole policy silently not applicable. An error in our intents, a warning in
     third-party JSON; aliases of types the catalogue does not cover are counted in one info line per run.
+    The catalogue holds every alias of every resource type (an alias is known if any type has it), and a
+    misspelled alias gets the closest spellings of its namespace.
 
     **Anti-pattern**
 
@@ -65,7 +54,6 @@ class AliasExists(CollectionRule):
         cat = doc.catalogue
         if cat is None or not doc.rm_mode:
             return  # data-plane (RP mode) aliases are never in the ARM alias catalogue
-        types = None
         seen: set[tuple[str, str]] = set()
         get = cat.get
         for ptr, name, _where in iter_field_refs(doc):
@@ -75,10 +63,17 @@ class AliasExists(CollectionRule):
             seen.add((ptr, low))
             if low.endswith("[*]") and low[:-3] in cat:
                 continue
-            if types is None:
-                types = catalogue_types(cat)
             rtype = resource_type_of_alias(name)
-            covered = rtype.lower() in types
+            covered = cat.has_type(rtype)
+            close = cat.suggest(name, n=2) if covered or doc.own else []
+            if close:
+                hint = f"did you mean {' or '.join(map(repr, close))}?"
+                yield (
+                    ptr,
+                    f"alias {name!r} is not in the alias catalogue; {hint}",
+                    (Severity.ERROR if doc.own else Severity.WARNING),
+                )
+                continue
             msg = f"alias {name!r} is not in the alias catalogue ({cat.describe()})"
             if doc.own:
                 yield ptr, msg + "; run `policygen aliases sync` or pass --aliases", Severity.ERROR
