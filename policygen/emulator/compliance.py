@@ -99,18 +99,8 @@ def context(emu: Context, resource: dict, assignment: dict | None, member: effec
 
 
 def _applicable(cp: Any, mode: str, resource: dict) -> bool:
-    rtype = str(resource.get("type", "")).lower()
-    if cp.resource_types is not None and rtype not in {t.lower() for t in cp.resource_types}:
-        return False
-    mode = mode.lower()
-    if mode.startswith(DATA_PLANE_MODES):
-        return False  # resource-provider modes are evaluated by the RP, not ARM
-    if mode == "indexed":
-        return (
-            rtype not in ("microsoft.resources/subscriptions", "microsoft.resources/resourcegroups")
-            and "location" in resource
-        )
-    return True
+    """The evaluator's one applicability answer (mode, type index), as `evaluate`/`test`/`impact` give it."""
+    return bool(cp.applies_to(resource))
 
 
 def evaluable(emu: Context, scope_id: str) -> list[dict]:

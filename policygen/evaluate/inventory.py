@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from policygen.arm.effects import EXISTENCE
+from policygen.arm.resource_types import POLICY_TYPE_SPELLINGS, normalise_resource
 from policygen.arm.scopes import extension_scope
 from policygen.errors import Diagnostic, InputError
 from policygen.evaluate.effects import id_scope
@@ -189,6 +190,10 @@ def evaluate_inventory(
             continue
         rtype = resource.get("type")
         key = rtype.lower() if isinstance(rtype, str) else ""
+        if key in POLICY_TYPE_SPELLINGS:  # `az group show` / Resource Graph spellings of containers
+            resource = normalise_resource(resource)
+            rtype = resource["type"]
+            key = rtype.lower()
         plan = plans.get(key)
         if plan is None:
             plan = plans[key] = [_plan_entry(name, pol) for name, pol in policies if pol.applies_to_type(key)]
@@ -197,7 +202,7 @@ def evaluate_inventory(
             scope = Scope(resource, context)
             label = resource_label(resource)
             rtype_s = str(rtype)
-            has_location = "location" in resource
+            has_location = bool(resource.get("location"))
             rkind = resource.get("kind")
             applicable = applicable_by_type.get(rtype_s)
             if applicable is None:

@@ -16,6 +16,9 @@ from typing import Any
 
 from policygen.arm.aliases import AliasCatalogue, default_catalogue
 from policygen.arm.effects import EXISTENCE, KNOWN
+from policygen.arm.resource_types import normalise_resource
+from policygen.evaluate.applicability import mode_applies_to_type, policy_type_lower
+from policygen.evaluate.applicability import needs_location as _needs_location
 from policygen.evaluate.conditions import (
     Pred,
     applicability_condition,
@@ -37,7 +40,6 @@ from policygen.evaluate.runtime import EvalContext, Scope
 from policygen.evaluate.values import reset_key_cache
 
 _SUBSCRIPTIONS = "microsoft.resources/subscriptions"
-_NOT_INDEXED = frozenset({"microsoft.resources/subscriptions", "microsoft.resources/resourcegroups"})
 
 @dataclass
 class Outcome:
@@ -138,32 +140,33 @@ class CompiledPolicy:
     def applies_to(self, resource: dict) -> bool:
         """Mode and type-index applicability (policy-applicability page), before the `if` runs.
 
-        `indexed` skips resource groups, subscriptions and location-less resources; a Resource Provider
-        mode (`Microsoft.X.Data`) only sees resources of that namespace (Kubernetes-mode rules run in the
-        cluster's Gatekeeper, so never offline).
+        The mode part is `evaluate.applicability` (shared with the emulator).
         """
         rtype = resource.get("type")
-        rtype_l = rtype.lower() if isinstance(rtype, str) else ""
+        rtype_l = policy_type_lower(rtype) if isinstance(rtype, str) else ""
         if not self.applies_to_type(rtype_l):
             return False
-        return not self.needs_location or "location" in resource
+        return not self.needs_location or bool(resource.get("location"))
 
     @property
     def needs_location(self) -> bool:
-        return self.mode == "indexed"
+        return _needs_location(self.mode)
 
     def applies_to_type(self, rtype_l: str) -> bool:
-        """The type part of `applies_to` (lower-case type), cacheable per type."""
+        """The type part of `applies_to` (lower-case policy type), cacheable per type."""
         if self.resource_types is not None and rtype_l not in self.resource_types:
             return False
         if self.not_for_subscriptions and rtype_l == _SUBSCRIPTIONS:
             return False
-        mode = self.mode
-        if mode == "indexed":
-            return rtype_l not in _NOT_INDEXED
-        if mode.endswith(".data"):
-            return mode != "microsoft.kubernetes.data" and rtype_l.startswith(mode + "/")
-        return True
+        return mode_applies_to_type(self.mode, rtype_l)
+
+    def mode_applies(self, resource: dict) -> bool:
+        """Only the definition's mode (not the type index): is the resource evaluated at all?"""
+        rtype = resource.get("type")
+        rtype_l = policy_type_lower(rtype) if isinstance(rtype, str) else ""
+        return mode_applies_to_type(self.mode, rtype_l) and (
+            not self.needs_location or bool(resource.get("location"))
+        )
 
     def matches(self, resource: dict, context: EvalContext | None = None) -> bool:
         """Just the `if` (raises EvaluationFailure): the hot path of impact analysis."""
@@ -188,6 +191,12 @@ class CompiledPolicy:
             explain: record the condition trace in `reasons` (off for bulk evaluation).
         """
         reset_key_cache()
+        resource = normalise_resource(resource)
+        if not self.mode_applies(resource):
+            reason = f"not applicable: mode {self.mode} does not evaluate {resource.get('type', 'this resource')}"
+            if self.needs_location and not resource.get("location"):
+                reason += " (Indexed mode only evaluates types that support tags and location)"
+            return Outcome(False, self.effect, None, None, [reason], applicable=False)
         if self.not_for_subscriptions and str(resource.get("type", "")).lower() == _SUBSCRIPTIONS:
             reason = "not applicable: rules with a location condition do not apply to subscriptions"
             return Outcome(False, self.effect, None, None, [reason], applicable=False)
