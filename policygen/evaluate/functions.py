@@ -152,12 +152,18 @@ def f_int(*a: Any) -> int:
 
 
 @fn("float")
-def f_float(*a: Any) -> float:
+def f_float(*a: Any) -> float | int:
     _need("float", a, 1, 1)
+    if isinstance(a[0], int) and not isinstance(a[0], bool):
+        return a[0]  # float(5) is the number 5: it must compare equal to 5 (an `equals` reads 5.0 as "5.0")
+    if isinstance(a[0], bool) or not isinstance(a[0], str | float):
+        raise fail(f"float(): expected a string or a number, got {type_name(a[0])}")
     try:
-        return float(a[0])
+        f = float(a[0])
     except (TypeError, ValueError):
         raise fail(f"float(): cannot convert {a[0]!r}") from None
+    # .NET prints an integral double without a fraction ("5"), which is how conditions compare numbers
+    return int(f) if f.is_integer() else f
 
 
 @fn("range")
@@ -851,7 +857,16 @@ def f_adddays(*a: Any) -> str:
     dt = parse_datetime(a[0])
     if dt is None:
         raise fail(f"addDays(): {a[0]!r} is not an ISO 8601 date-time")
-    return format_utc(dt + timedelta(days=_int("addDays", a[1])))
+    return format_utc_trimmed(dt + timedelta(days=_int("addDays", a[1])))
+
+
+def format_utc_trimmed(dt: datetime) -> str:
+    """`yyyy-MM-ddTHH:mm:ss.FFFFFFFZ`, addDays' documented format: `F` digits are optional, so trailing
+    zero fractions are dropped (and the dot with them). https://learn.microsoft.com/azure/governance/
+    policy/concepts/definition-structure-policy-rule#policy-functions"""
+    dt = dt.astimezone(UTC)
+    frac = f"{dt.microsecond:06d}0".rstrip("0")
+    return dt.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "") + "Z"
 
 
 # ---- IP ranges -------------------------------------------------------------------------------------

@@ -40,7 +40,16 @@ P = "Microsoft.Sql/servers/databases/"
 # The 50 functions of reference 3.6, each with at least one case.
 CASES = [
     ("[add(2, 3)]", 5),
-    ("[addDays('2024-02-28T10:00:00Z', 2)]", "2024-03-01T10:00:00.0000000Z"),
+    # addDays returns `yyyy-MM-ddTHH:mm:ss.FFFFFFFZ`: optional fraction digits, trailing zeros dropped
+    # https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule#policy-functions
+    ("[addDays('2024-02-28T10:00:00Z', 2)]", "2024-03-01T10:00:00Z"),
+    ("[addDays('2024-02-28T10:00:00.1200000Z', -1)]", "2024-02-27T10:00:00.12Z"),
+    ("[addDays('2024-02-28T10:00:00.1234567Z', 0)]", "2024-02-28T10:00:00.123456Z"),
+    # float() of an integer is that number (https://learn.microsoft.com/azure/azure-resource-manager/
+    # templates/template-functions-numeric#float); a fraction stays a fraction
+    ("[float(5)]", 5),
+    ("[equals(float('5'), 5)]", True),
+    ("[float('4.5')]", 4.5),
     ("[and(true, equals(1, 1))]", True),
     ("[array('x')]", ["x"]),
     ("[array(createArray(1))]", [1]),
@@ -302,3 +311,12 @@ def test_request_identity_from_context() -> None:
     cond = {"value": "[requestContext().identity.idtyp]", "equals": "user"}
     assert matches(cond, RES, context=EvalContext(identity={"idtyp": "user"}))
     assert run(cond, RES).error  # no identity during compliance scans: the property does not exist
+
+
+def test_float_of_an_integer_equals_it_in_a_condition() -> None:
+    # issue #12: `value: "[float(5)]", equals: 5` holds as in Azure
+    from tests.evaluate.helpers import matches
+
+    assert matches({"value": "[float(5)]", "equals": 5}, RES)
+    assert matches({"value": "[float('5')]", "equals": 5}, RES)
+    assert matches({"value": "[float('2.5')]", "greater": 2}, RES)
