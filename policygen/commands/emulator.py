@@ -9,6 +9,8 @@ import typer
 from policygen.errors import Diagnostic, ExitCode, InputError
 from policygen.views.console import echo
 
+ADMIN_TOKEN_ENV = "POLICYGEN_EMULATOR_TOKEN"
+
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
@@ -16,7 +18,15 @@ def register(app: typer.Typer) -> None:
 
 
 def emulator(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (loopback by default)."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Interface to listen on (loopback by default; others need --allow-remote)."
+    ),
+    allow_remote: bool = typer.Option(
+        False,
+        "--allow-remote",
+        help="Listen on a non-loopback --host. Needs POLICYGEN_EMULATOR_TOKEN: /_admin then asks for it as a bearer "
+        "token.",
+    ),
     port: int = typer.Option(8765, "--port", "-p", help="TCP port (0 picks a free one)."),
     state: Path | None = typer.Option(None, "--state", help="SQLite file: state survives restarts (else in memory)."),
     seed: Path | None = typer.Option(
@@ -65,7 +75,7 @@ def emulator(
     Faults can be changed at run time: POST /_admin/faults with the same names (latency_ms, rate_429, ...).
     """
     from policygen.emulator import FaultConfig, serve
-    from policygen.emulator.server import make_config
+    from policygen.emulator.server import is_loopback, make_config
 
     faults = FaultConfig(
         latency_ms=latency_ms,
@@ -81,6 +91,9 @@ def emulator(
         bucket_scale=bucket_scale,
         fault_seed=fault_seed,
     )
+    import os
+
+    admin_token = os.environ.get(ADMIN_TOKEN_ENV) or None
     for name, path in (("--seed", seed), ("--builtins", builtins)):
         if path is not None and not path.exists():
             raise InputError(Diagnostic(str(path), 0, 0, f"{name} path does not exist"))
@@ -93,16 +106,24 @@ def emulator(
         page_size=page_size,
         faults=faults,
     )
+    config.admin_token = admin_token
 
     def announce(url: str) -> None:
         echo(f"policygen emulator listening on {url}")
+        if not is_loopback(host):
+            echo(
+                f"WARNING: serving {host!r}, not only this machine. The ARM endpoints accept any bearer token: "
+                "anyone who can reach this port can read and change the emulated tenant. /_admin needs the token "
+                f"from {ADMIN_TOKEN_ENV}.",
+                err=True,
+            )
         echo(f"  export POLICYGEN_ENDPOINT={url}")
         echo("  Ctrl-C to stop" + (f"; state in {state}" if state else "; state in memory"), err=True)
 
     import sqlite3
 
     try:
-        serve(config, host, port, announce=announce)
+        serve(config, host, port, announce=announce, allow_remote=allow_remote)
     except sqlite3.Error as exc:
         raise InputError(Diagnostic(str(state), 0, 0, f"cannot use the state file: {exc}")) from exc
     except OSError as exc:

@@ -1,9 +1,13 @@
 """`/_admin/*`: operate a running emulator without restarting it (faults, reset, state, request log, seed).
 
-Not part of ARM: no api-version, no faults applied, plain JSON errors in ARM's shape all the same.
+Not part of ARM: no api-version, no faults applied, plain JSON errors in ARM's shape all the same. When the
+emulator serves other machines (`--allow-remote`) every admin request needs the admin token. A seed sent
+here may not name files: only a seed file given at start-up reads inventories, from beside itself.
 """
 
 from __future__ import annotations
+
+import hmac
 
 from policygen.emulator import seed
 from policygen.emulator.context import Context
@@ -12,7 +16,17 @@ from policygen.emulator.faults import FaultConfig
 from policygen.errors import InputError
 
 
+def _authorised(emu: Context, req: Request) -> None:
+    token = emu.config.admin_token
+    if not token:
+        return
+    scheme, _, given = (req.headers.get("authorization") or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise ArmError(401, "AuthenticationFailed", "The admin endpoints need 'Authorization: Bearer <admin token>'.")
+
+
 def handle(emu: Context, req: Request) -> Response:
+    _authorised(emu, req)
     what = req.path[len("/_admin/") :].strip("/").lower()
     if what == "health":
         return Response(200, {"status": "ok", "tenantId": emu.tenant_id})
@@ -34,7 +48,7 @@ def handle(emu: Context, req: Request) -> Response:
         return Response(200, {"status": "reset"})
     if what == "seed" and req.method == "POST":
         try:
-            seed.apply(emu, req.json())
+            seed.apply(emu, req.json(), files=False)
         except InputError as exc:
             raise ArmError(400, "InvalidSeed", str(exc)) from exc
         return Response(200, {"status": "seeded"})

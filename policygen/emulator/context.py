@@ -32,6 +32,7 @@ class EmulatorConfig:
     evaluation_s: float = 0.0  # how long triggerEvaluation stays "running"
     remediation_step_s: float = 0.05  # pause between remediation states (Accepted → Evaluating → ...)
     faults: FaultConfig = field(default_factory=FaultConfig)
+    admin_token: str | None = None  # required as 'Authorization: Bearer <token>' on /_admin when set
 
 
 @runtime_checkable

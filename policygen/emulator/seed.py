@@ -2,23 +2,32 @@
 resources or an inventory file). Format documented in docs/emulator.md.
 
 A seed is applied only to an empty store, so `--state FILE` keeps what a previous run changed.
+
+Files are read only for a seed file given at start-up: its inventory paths are relative and stay inside its
+project (the nearest folder above it holding policygen.yaml, else its own folder); a seed document sent to
+`POST /_admin/seed` names no files at all. Every read is a regular file under a size cap, and a file that is
+not usable is reported by name and reason, never by its content.
 """
 
 from __future__ import annotations
 
-import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from policygen.arm import json_text
 from policygen.arm.scopes import ScopeKind
 from policygen.emulator import hierarchy, inventory
 from policygen.emulator.context import Context
 from policygen.emulator.core import ArmError, guid, now_iso, parse_scope
 from policygen.errors import Diagnostic, InputError
+from policygen.intents.yamlload import BoundedComposer
 
 DEFAULT_LOCATION = "westeurope"
+MAX_FILE_BYTES = 256 * 1024 * 1024  # a seed or inventory file; a 100,000-resource inventory is ~100 MB
 
 
 class _Located(dict):
@@ -28,8 +37,8 @@ class _Located(dict):
     col = 0
 
 
-class _Loader(yaml.SafeLoader):
-    pass
+class _Loader(BoundedComposer, yaml.SafeLoader):
+    """Depth and alias expansion bounded like the pack's own YAML."""
 
 
 def _mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _Located:
@@ -50,14 +59,14 @@ def load(source: str | Path | dict | None) -> tuple[dict, Path | None]:
         return source, None
     path = Path(source)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(Diagnostic(str(path), 0, 0, f"cannot read seed file: {exc.strerror}")) from exc
+        text = read_capped(path, "seed file").decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(Diagnostic(str(path), 0, 0, "seed file is not UTF-8 text")) from None
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_Loader)
+        data = json_text.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_Loader)
     except (ValueError, yaml.YAMLError) as exc:
         mark = getattr(exc, "problem_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark else (getattr(exc, "lineno", 0), getattr(exc, "colno", 0))
+        line, col = (mark.line + 1, mark.column + 1) if mark else (getattr(exc, "line", 0), getattr(exc, "col", 0))
         raise InputError(
             Diagnostic(
                 str(path),
@@ -77,13 +86,61 @@ def load(source: str | Path | dict | None) -> tuple[dict, Path | None]:
     return data, path.parent
 
 
+def read_capped(path: Path, what: str) -> bytes:
+    """A regular file's bytes, at most MAX_FILE_BYTES (devices, pipes and directories are refused unread)."""
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(Diagnostic(str(path), 0, 0, f"cannot read {what}: not a regular file"))
+        if info.st_size > MAX_FILE_BYTES:
+            raise InputError(Diagnostic(str(path), 0, 0, f"cannot read {what}: larger than {MAX_FILE_BYTES >> 20} MB"))
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise InputError(Diagnostic(str(path), 0, 0, f"cannot read {what}: {exc.strerror}")) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(Diagnostic(str(path), 0, 0, f"cannot read {what}: larger than {MAX_FILE_BYTES >> 20} MB"))
+    return data
+
+
+def project_root(seed_dir: Path) -> Path:
+    """Where a seed file's inventory paths may point: the nearest folder at or above it with policygen.yaml
+    (the shipped seed reads ../inventory/mlops.json of its pack), else the seed's own folder."""
+    seed_dir = seed_dir.resolve()
+    for folder in (seed_dir, *seed_dir.parents):
+        if (folder / "policygen.yaml").is_file():
+            return folder
+    return seed_dir
+
+
+def inventory_path(base: Path | None, name: Any) -> Path:
+    """The file an inventory entry names, or InputError when it may not be read."""
+    if base is None:
+        raise InputError(
+            "inventory files can only be named in a seed file (a seed sent over HTTP or given as a "
+            "document lists its resources under 'resources')"
+        )
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"inventory entries are relative file paths, not {type(name).__name__}")
+    if Path(name).is_absolute() or Path(name).drive:
+        raise InputError(f"inventory path {name!r} is absolute; give it relative to the seed file")
+    root = project_root(base)
+    path = (base / name).resolve()
+    if not path.is_relative_to(root):
+        raise InputError(f"inventory path {name!r} leaves the seed's project folder {str(root)!r}")
+    return path
+
+
 def ensure_root(emu: Context) -> None:
     if not emu.store.get("managementGroups", hierarchy.root_name(emu)):
         hierarchy.put_mg(emu, hierarchy.root_name(emu), "Tenant Root Group")
 
 
-def apply(emu: Context, source: str | Path | dict | None) -> None:
+def apply(emu: Context, source: str | Path | dict | None, *, files: bool = True) -> None:
+    """Apply a seed; `files=False` (a seed from the network) refuses every inventory file."""
     data, base = load(source)
+    if not files:
+        base = None
     where = str(source) if isinstance(source, str | Path) else "<seed>"
     problems: list[Diagnostic] = []
 
@@ -138,20 +195,31 @@ def apply(emu: Context, source: str | Path | dict | None) -> None:
     resources = list(data.get("resources") or [])
     inventory = data.get("inventory")
     for inv in [inventory] if isinstance(inventory, str) else (inventory or []):
-        path = (base / inv) if base and not Path(inv).is_absolute() else Path(inv)
         try:
-            loaded = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            problems.append(Diagnostic(str(path), 0, 0, f"cannot read inventory: {exc}"))
+            path = inventory_path(base, inv)
+            raw = read_capped(path, "inventory")
+        except InputError as err:
+            problems += [d if d.file else at(data, d.message) for d in err.diagnostics]
+            continue
+        try:
+            loaded = json_text.loads(raw, duplicates=True)
+        except json_text.JsonTextError as exc:  # the parser's message, never the file's text
+            problems.append(Diagnostic(str(path), exc.line, exc.col, f"inventory is not JSON: {exc.message}"))
             continue
         if isinstance(loaded, dict):
             loaded = loaded.get("value") or loaded.get("data") or loaded.get("resources") or []
+        if not isinstance(loaded, list):
+            problems.append(
+                Diagnostic(str(path), 1, 1, "inventory must be a JSON array of resources (or {'value': [...]})")
+            )
+            continue
         resources += loaded
     for res in resources:
         try:
             add_resource(emu, res)
         except ArmError as err:
-            problems.append(at(res, f"resource {res.get('id') if isinstance(res, dict) else res!r}: {err.message}"))
+            what = res.get("id") if isinstance(res, dict) else f"entry of type {type(res).__name__}"
+            problems.append(at(res, f"resource {what}: {err.message}"))
     for ra in data.get("roleAssignments") or []:
         _role_assignment(emu, ra, problems, where)
     if problems:
