@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from policygen.arm.json_text import MAX_DEPTH, too_deep
 from policygen.arm.lookup import ci_get
 from policygen.errors import Diagnostic
 from policygen.rules.base import Finding, Severity, Summary
@@ -68,6 +69,11 @@ def _read(name: str, explicit: bool, result: RunResult) -> tuple[bytes, dict, st
         return None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    deep = too_deep(raw)  # before parsing: the checks and the error-position parser both recurse per level
+    if deep:
+        message = f"JSON nested more than {MAX_DEPTH} levels deep; refusing it"
+        result.diagnostics.append(Diagnostic(name, *deep, message))
+        return None
     try:
         obj = _loads(raw)
     except _DecodeError as exc:
