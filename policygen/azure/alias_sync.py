@@ -1,8 +1,10 @@
 """`policygen aliases sync`: pull the live alias catalogue through azure-mgmt-resource into the cache.
 
-Writes the REST shape of `GET /subscriptions/{id}/providers?$expand=resourceTypes/aliases` (the same JSON
-`az provider list --expand resourceTypes/aliases` prints), which `policygen.arm.aliases.load_catalogue`
-reads from `default_cache_dir()/aliases.json`. `endpoint` points the real SDK client at a local emulator
+Reads `GET /subscriptions/{id}/providers?$expand=resourceTypes/aliases` (the JSON `az provider list --expand
+resourceTypes/aliases` prints) and writes the per-type document the package ships (resource type → alias →
+default path, paths per API version, the Modifiable attribute; `policygen.arm.alias_data`), which
+`policygen.arm.aliases.load_catalogue` reads from `default_cache_dir()/aliases.json` on top of the
+packaged catalogue. `endpoint` points the real SDK client at a local emulator
 (plain http needs the bearer policy's `enforce_https` switch; the token is a placeholder there).
 """
 
@@ -106,10 +108,17 @@ def sync_aliases(
     target: Path, *, endpoint: str | None = None, subscription_id: str | None = None, credential: Any = None
 ) -> tuple[int, int]:
     """Fetch and write `target` atomically; returns (providers, aliases)."""
+    from datetime import UTC, datetime
+
+    from policygen.arm.alias_data import aliases_from_provider_json, to_document
+
     providers = fetch_providers(endpoint, subscription_id, credential)
-    n_aliases = sum(len(rt.get("aliases") or []) for p in providers for rt in p.get("resourceTypes") or [])
+    records = list(aliases_from_provider_json(providers))
+    source = f"aliases sync from {endpoint or 'Azure'}"
+    doc = to_document(records, source, datetime.now(UTC).strftime("%Y-%m-%d"))
+    n_aliases = len(records)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"value": providers}, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, target)
     return len(providers), n_aliases

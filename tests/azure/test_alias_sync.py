@@ -93,3 +93,24 @@ def test__alias_sync__modifiable_attribute_reaches_the_validator(server: str, tm
         CliRunner().invoke(app, ["aliases", "sync", "--endpoint", server, "--cache-dir", str(tmp_path)]).exit_code == 0
     )
     assert synced_modifiable_aliases(tmp_path) == {"microsoft.contoso/widgets/colour"}
+
+
+def test__alias_sync__writes_the_per_type_form_with_api_version_paths(server: str, tmp_path: Path) -> None:
+    """The cache is the document the package ships: type → alias → default path, paths per API version and
+    the Modifiable attribute (providers list: https://learn.microsoft.com/rest/api/resources/providers/list)."""
+    assert (
+        CliRunner().invoke(app, ["aliases", "sync", "--endpoint", server, "--cache-dir", str(tmp_path)]).exit_code == 0
+    )
+    doc = json.loads((tmp_path / "aliases.json").read_text(encoding="utf-8"))
+    assert doc["format"] == "policygen.aliases/1" and doc["source"].startswith("aliases sync from http://127.0.0.1")
+    entry = doc["types"]["Microsoft.Contoso/widgets"]["Microsoft.Contoso/widgets/colour"]
+    assert entry == {
+        "defaultPath": "properties.colour",
+        "modifiable": True,
+        "paths": [{"path": "properties.colour", "apiVersions": ["2024-01-01"]}],
+    }
+    cat = load_catalogue(cache_dir=tmp_path)
+    assert cat.path("Microsoft.Contoso/widgets/colour", "Microsoft.Contoso/widgets", "2024-01-01") == "properties.colour"
+    assert cat.modifiable("Microsoft.Contoso/widgets/colour", "Microsoft.Contoso/widgets") is True
+    # the packaged catalogue is still underneath the synced one
+    assert "Microsoft.DocumentDB/databaseAccounts/disableLocalAuth" in cat
