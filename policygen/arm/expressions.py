@@ -436,6 +436,7 @@ ARM_FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "requestcontext": (0, 0),
     "policy": (0, 0),
     "iprangecontains": (2, 2),
+    "claims": (0, 0),  # the token of externalEvaluationEnforcementSettings (api 2025-03-01)
 }
 
 

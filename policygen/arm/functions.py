@@ -48,7 +48,7 @@ BANNED = LAMBDA | frozenset(
 )
 
 # Functions only Azure Policy defines (lower-case).
-POLICY_ONLY = frozenset({"field", "current", "adddays", "requestcontext", "policy", "iprangecontains"})
+POLICY_ONLY = frozenset({"field", "current", "adddays", "requestcontext", "policy", "iprangecontains", "claims"})
 
 
 def is_banned(name: str) -> bool:

@@ -23,6 +23,25 @@ log = logging.getLogger("policygen.emulator")
 MAX_KEPT_REQUESTS = 200_000  # in-memory request log; --request-log keeps everything
 
 
+def _authenticate(req: Request) -> None:
+    """ARM answers 401 to a request without a bearer token, before anything else; any token is accepted here,
+    so a client that forgets the header fails against the emulator as it would in Azure."""
+    header = (req.headers.get("authorization") or "").strip()
+    if not header:
+        raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        raise ArmError(
+            401,
+            "AuthenticationFailed",
+            f"Authentication failed. The authentication scheme of {scheme} is not supported.",
+        )
+    if not token.strip():
+        raise ArmError(
+            401, "InvalidAuthenticationToken", "The access token is invalid: the 'Authorization' header has no token."
+        )
+
+
 class Emulator:
     """State + behaviour of one emulated tenant; implements `context.Context` for the resource families."""
 
@@ -81,6 +100,7 @@ class Emulator:
         delay = self.faults.delay()
         if delay:
             time.sleep(delay)
+        _authenticate(req)
         if not req.api_version:
             raise ArmError(
                 400,

@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 
 from policygen.arm.scopes import Scope
-from policygen.emulator import checks, hierarchy, policy
+from policygen.emulator import checks, envelope, hierarchy, policy
 from policygen.emulator.collection import Collection, Item
 from policygen.emulator.context import Context
 from policygen.emulator.core import (
     ArmError,
     Match,
+    Request,
     Response,
     bad_request,
     copy_json,
@@ -38,12 +39,12 @@ def _missing(name: str) -> ArmError:
 
 
 def _put(item: Item) -> Response:
-    obj = put_assignment(item.emu, item.scope, item.name, item.req.json(), item.match.scope)
+    obj = put_assignment(item.emu, item.scope, item.name, envelope.body(item.req), item.match.scope)
     return Response(201, public(obj))
 
 
 def _patch(item: Item) -> Response:
-    return Response(200, public(patch_assignment(item.emu, item.existing, item.req.json())))
+    return Response(200, public(patch_assignment(item.emu, item.existing, envelope.body(item.req))))
 
 
 def _list(emu: Context, m: Match, flt: str | None) -> list[dict]:
@@ -127,6 +128,7 @@ def put_assignment(emu: Context, scope_id: str, name: str, body: dict, scope: Sc
     for ns in props.get("notScopes") or []:
         parse_scope(ns)
     props.setdefault("enforcementMode", "Default")
+    props.setdefault("definitionVersion", policy.major_pattern(target))
     requested = body.get("identity") or None
     has_identity = bool(requested) and str(requested.get("type", "None")).lower() != "none"
     location = body.get("location")
@@ -203,6 +205,23 @@ def in_force(emu: Context, resource_id: str) -> list[dict]:
     return out
 
 
+def shown(emu: Context, req: Request, obj: dict) -> dict:
+    """`$expand=LatestDefinitionVersion, EffectiveDefinitionVersion`: the definition's newest version, and the
+    newest that the assignment's `definitionVersion` allows."""
+    expand = {e.strip().lower() for e in (req.q("$expand") or "").split(",")}
+    if not expand & {"latestdefinitionversion", "effectivedefinitionversion"}:
+        return obj
+    target = policy.lookup(emu, obj["properties"].get("policyDefinitionId", ""))
+    if target is None:
+        return obj
+    props = obj["properties"] = dict(obj["properties"])
+    if "latestdefinitionversion" in expand:
+        props["latestDefinitionVersion"] = policy.version_matching(target, None)
+    if "effectivedefinitionversion" in expand:
+        props["effectiveDefinitionVersion"] = policy.version_matching(target, props.get("definitionVersion"))
+    return obj
+
+
 handle = Collection(
     "policyAssignments",
     SEGMENT,
@@ -212,4 +231,5 @@ handle = Collection(
     _put,
     patch=_patch,
     scope_checked_first=False,
+    shown=shown,
 )

@@ -54,6 +54,7 @@ class Collection:
     scope_checked_first: bool = True  # False: only lists check the scope (PUT hooks check it themselves)
     scope_rule: Callable[[Context, Match], None] | None = None  # more the scope must be (after it exists)
     served: MaybeHook | None = None  # answers for objects not in the store (built-ins), or returns None
+    shown: Callable[[Context, Request, dict], dict] | None = None  # the GET/list view of a stored object
 
     def __call__(self, emu: Context, req: Request, m: Match) -> Response:
         if self.scope_checked_first:
@@ -66,7 +67,10 @@ class Collection:
                 raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on a collection.")
             if not self.scope_checked_first:
                 hierarchy.require_scope(emu, m.scope, m.scope_text)
-            return paged(req, self.list(emu, m, req.q("$filter")), default_top=emu.config.page_size)
+            items = self.list(emu, m, req.q("$filter"))
+            if self.shown:
+                items = [self.shown(emu, req, i) for i in items]
+            return paged(req, items, default_top=emu.config.page_size)
         rid = f"{m.scope_text}{self.segment}{name}"
         with emu.store.lock:
             item = Item(emu, req, m, name, rid, emu.store.get(self.kind, rid))
@@ -83,7 +87,8 @@ class Collection:
         if method == "GET":
             if not existing:
                 raise self.missing(item.name)
-            return Response(200, public(existing))
+            shown = public(existing)
+            return Response(200, self.shown(item.emu, item.req, shown) if self.shown else shown)
         if method == "DELETE":
             if not existing:
                 return Response(204, None)

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from policygen.arm import json_text, scopes
 from policygen.arm.scopes import Scope, ScopeError
@@ -152,7 +152,10 @@ class Match:
     __slots__ = ("groups", "scope_text", "_scope", "_error")
 
     def __init__(self, groups: dict[str, str | None]):
-        self.groups = groups
+        # Routing matches the path as sent (names percent-encoded, so an encoded '/' never splits a segment);
+        # ARM names are the decoded text: 'Audit%20a%20tag' is the definition 'Audit a tag'.
+        self.groups = {k: unquote(v) if v else v for k, v in groups.items()}
+        groups = self.groups
         if "scope" in groups:
             text = (groups["scope"] or "").rstrip("/")
         elif groups.get("sub"):
@@ -202,7 +205,7 @@ def paged(
     if skip + top < len(items):
         params = {k: v for k, v in parse_qsl(req.raw_query, keep_blank_values=True) if k.lower() not in ("$skiptoken",)}
         params["$skiptoken"] = str(skip + top)
-        body[next_key] = f"{req.base_url}{quote(req.path)}?{urlencode(params)}"
+        body[next_key] = f"{req.base_url}{quote(unquote(req.path))}?{urlencode(params)}"
     else:
         body[next_key] = None
     return Response(200, body)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from policygen.emulator import effective, hierarchy
+from policygen.emulator import effective, envelope, hierarchy
 from policygen.emulator.collection import Collection, Item
 from policygen.emulator.context import Context
 from policygen.emulator.core import ArmError, Match, Response, bad_request, copy_json, key, system_data
@@ -35,15 +35,15 @@ def expired(exemption: dict) -> bool:
 
 
 def _put(item: Item) -> Response:
-    obj = put_exemption(item.emu, item.scope, item.name, item.rid, item.existing, item.req.json())
+    obj = put_exemption(item.emu, item.scope, item.name, item.rid, item.existing, envelope.body(item.req))
     return Response(200 if item.existing else 201, public(obj))
 
 
 def _patch(item: Item) -> Response:
     obj = copy_json(item.existing)
     for field_name in ("resourceSelectors", "assignmentScopeValidation"):
-        if field_name in (item.req.json().get("properties") or {}):
-            obj["properties"][field_name] = item.req.json()["properties"][field_name]
+        if field_name in (envelope.body(item.req).get("properties") or {}):
+            obj["properties"][field_name] = envelope.body(item.req)["properties"][field_name]
     return Response(200, public(item.emu.store.put("policyExemptions", item.rid, obj)))
 
 

@@ -6,6 +6,8 @@ because the SDK's ARMPolling insists on that shape. The tree itself is `hierarch
 
 from __future__ import annotations
 
+import re
+
 from policygen.emulator import inventory
 from policygen.emulator.context import Context
 from policygen.emulator.core import ArmError, Match, Request, Response, bad_request, key, paged
@@ -142,7 +144,11 @@ def management_groups(emu: Context, req: Request, m: Match) -> Response:
             if child_mgs(emu, name) or subscriptions_under(emu, name):
                 raise bad_request("BadRequest", f"Management group '{name}' has children; move or delete them first.")
             emu.store.delete("managementGroups", name)
-            return Response(202, {"id": mg["id"], "status": "Running"}, _async_headers(emu, req, "delete", name))
+            return Response(
+                202,
+                {"id": mg["id"], "type": MG_TYPE, "name": mg["name"], "status": "Running"},
+                _async_headers(emu, req, "delete", name),
+            )
     raise ArmError(405, "MethodNotAllowed", f"{req.method} is not supported on management groups.")
 
 
@@ -188,7 +194,7 @@ def mg_descendants(emu: Context, req: Request, m: Match) -> Response:
             out.append(
                 {
                     "id": s["id"],
-                    "type": "/subscriptions",
+                    "type": "Microsoft.Management/managementGroups/subscriptions",
                     "name": s["subscriptionId"],
                     "properties": {"displayName": s["displayName"], "parent": {"id": mg_id(name)}},
                 }
@@ -256,6 +262,48 @@ def mg_settings(emu: Context, req: Request, m: Match) -> Response:
     return Response(200, body)
 
 
+def _display(emu: Context, name: str) -> str:
+    return emu.store.get("managementGroups", name)["properties"]["displayName"]
+
+
+def _counts(emu: Context, name: str) -> dict[str, int]:
+    """getEntities' counts: direct children (groups and subscriptions), child groups, and all descendants."""
+    groups, subs = child_mgs(emu, name), subscriptions_under(emu, name)
+    below = len(groups) + len(subs) + sum(_counts(emu, g["name"])["numberOfDescendants"] for g in groups)
+    return {
+        "numberOfDescendants": below,
+        "numberOfChildren": len(groups) + len(subs),
+        "numberOfChildGroups": len(groups),
+    }
+
+
+def check_name_availability(emu: Context, req: Request, m: Match) -> Response:
+    """POST /providers/Microsoft.Management/checkNameAvailability: is a management group name free?"""
+    if req.method != "POST":
+        raise ArmError(405, "MethodNotAllowed", "checkNameAvailability is a POST.")
+    name = str(req.json().get("name") or "")
+    if not re.fullmatch(r"[\w\-().]{1,90}", name) or name.endswith("."):
+        return Response(
+            200,
+            {
+                "nameAvailable": False,
+                "reason": "Invalid",
+                "message": f"The name '{name}' is not a valid management group name: use up to 90 letters, digits, "
+                "'-', '_', '(', ')' and '.', not ending with a period.",
+            },
+        )
+    if emu.store.get("managementGroups", name):
+        return Response(
+            200,
+            {
+                "nameAvailable": False,
+                "reason": "AlreadyExists",
+                "message": f"The group with the specified name '{name}' already exists.",
+            },
+        )
+    return Response(200, {"nameAvailable": True})
+
+
 def entities(emu: Context, req: Request, m: Match) -> Response:
     out = []
     for g in sorted(emu.store.values("managementGroups"), key=lambda g: g["name"].lower()):
@@ -273,6 +321,8 @@ def entities(emu: Context, req: Request, m: Match) -> Response:
                     "permissions": "edit",
                     "inheritedPermissions": "edit",
                     "parentNameChain": list(reversed(chain)),
+                    "parentDisplayNameChain": [_display(emu, n) for n in reversed(chain)],
+                    **_counts(emu, g["name"]),
                 },
             }
         )

@@ -11,7 +11,7 @@ import hashlib
 import re
 
 from policygen.arm.scopes import Scope, ScopeKind
-from policygen.emulator import checks, hierarchy
+from policygen.emulator import checks, envelope, hierarchy
 from policygen.emulator.collection import Collection, Item
 from policygen.emulator.context import Context
 from policygen.emulator.core import (
@@ -144,8 +144,8 @@ def _collection(kind: str) -> Collection:
 
     def put(item: Item) -> Response:
         if kind == "policyDefinitions":
-            return Response(201, public(put_definition(item.emu, item.scope, item.name, item.req.json())))
-        obj = put_set_definition(item.emu, item.scope, item.name, item.req.json())
+            return Response(201, public(put_definition(item.emu, item.scope, item.name, envelope.body(item.req))))
+        obj = put_set_definition(item.emu, item.scope, item.name, envelope.body(item.req))
         return Response(200 if item.existing else 201, public(obj))
 
     def on_delete(item: Item) -> None:
@@ -196,6 +196,7 @@ def put_definition(emu: Context, scope: str, name: str, body: dict) -> dict:
     props = copy_json(body["properties"])
     props["policyType"] = "Custom"
     props.setdefault("mode", "Indexed")
+    _default_version(props, existing)
     _stamp_metadata(props, existing)
     obj = {
         "id": existing["id"] if existing else rid,
@@ -228,7 +229,9 @@ def put_set_definition(emu: Context, scope: str, name: str, body: dict) -> dict:
     props = copy_json(body["properties"])
     for i, ref in enumerate(props["policyDefinitions"]):
         ref.setdefault("policyDefinitionReferenceId", _ref_id(name, i, ref["policyDefinitionId"]))
+        ref.setdefault("definitionVersion", major_pattern(members[ref["policyDefinitionId"]]))
     props["policyType"] = "Custom"
+    _default_version(props, existing)
     _stamp_metadata(props, existing)
     obj = {
         "id": existing["id"] if existing else rid,
@@ -269,6 +272,34 @@ def _check_unreferenced(emu: Context, kind: str, obj: dict) -> None:
 
 
 # --------------------------------------------------------------------------- versions
+
+
+_SEMVER = re.compile(r"\d+\.\d+\.\d+(-[A-Za-z0-9.]+)?")
+
+
+def _default_version(props: dict, existing: dict | None) -> None:
+    """Azure gives a definition without `version` one: the one it had, or 1.0.0 for a new definition."""
+    if not props.get("version"):
+        meta = str((props.get("metadata") or {}).get("version") or "")
+        previous = ((existing or {}).get("properties") or {}).get("version")
+        props["version"] = previous or (meta if _SEMVER.fullmatch(meta) else "1.0.0")
+
+
+def major_pattern(definition: dict) -> str:
+    """`definitionVersion` as Azure fills it in when a reference names none: the latest major, `1.*.*`."""
+    version = str(definition["properties"].get("version") or "1.0.0")
+    return f"{version.split('.', 1)[0]}.*.*"
+
+
+def version_matching(definition: dict, pattern: str | None) -> str:
+    """The newest version of `definition` that `pattern` (`1.*.*`, `1.2.*`, `1.2.3`) allows; its latest without."""
+    known = list(definition["properties"].get("versions") or []) or [definition["properties"].get("version") or "1.0.0"]
+    known.sort(key=_version_tuple)
+    if not pattern:
+        return known[-1]
+    fixed = [p for p in str(pattern).split(".") if p != "*"]
+    fitting = [v for v in known if v.split("-")[0].split(".")[: len(fixed)] == fixed]
+    return (fitting or known)[-1]
 
 
 def _version_tuple(v: str) -> tuple:
@@ -329,7 +360,7 @@ def versions(emu: Context, req: Request, m: Match) -> Response:
                 )
             return Response(200, public(existing))
         if req.method == "PUT":
-            _put_version(emu, kind, scope, name, ver, base, existing, req.json())
+            _put_version(emu, kind, scope, name, ver, base, existing, envelope.body(req))
             return Response(200 if existing else 201, public(emu.store.get(vkind, vid)))
         if req.method == "DELETE":
             if not existing:

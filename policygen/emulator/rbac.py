@@ -12,7 +12,7 @@ import re
 import time
 import uuid
 
-from policygen.emulator import hierarchy
+from policygen.emulator import envelope, hierarchy
 from policygen.emulator.collection import Collection, Item
 from policygen.emulator.context import Context
 from policygen.emulator.core import ArmError, Match, Request, Response, bad_request, key, now_iso, paged
@@ -103,7 +103,7 @@ def role_definitions(emu: Context, req: Request, m: Match) -> Response:
                 )
             return Response(200, found)
         if req.method == "PUT":
-            body = req.json()
+            body = envelope.body(req)
             props = dict(body.get("properties") or {})
             if not props.get("roleName"):
                 raise bad_request("InvalidRoleDefinition", "roleName is required.")
@@ -149,7 +149,7 @@ def _principal_check(emu: Context, principal_id: str) -> None:
 
 
 def _put(item: Item) -> Response:
-    obj = put_role_assignment(item.emu, item.scope, item.name, item.req.json())
+    obj = put_role_assignment(item.emu, item.scope, item.name, envelope.body(item.req))
     return Response(201 if item.existing is None else 200, public(obj))
 
 

@@ -14,7 +14,17 @@ import threading
 import time
 from typing import Any
 
-from policygen.emulator import assignments, compliance, effective, exemptions, hierarchy, inventory, rbac, templates
+from policygen.emulator import (
+    assignments,
+    compliance,
+    effective,
+    envelope,
+    exemptions,
+    hierarchy,
+    inventory,
+    rbac,
+    templates,
+)
 from policygen.emulator.collection import Collection, Item
 from policygen.emulator.context import Context
 from policygen.emulator.core import (
@@ -65,7 +75,7 @@ def _on_delete(item: Item) -> None:
 
 
 def _put(item: Item) -> Response:
-    body, existing = item.req.json(), item.existing
+    body, existing = envelope.body(item.req), item.existing
     if existing:
         wanted = (body.get("properties") or {}).get("policyAssignmentId", "")
         if key(existing["properties"]["policyAssignmentId"]) != key(wanted):
@@ -125,6 +135,7 @@ def _create(emu: Context, scope: str, name: str, rid: str, body: dict) -> dict:
         lastUpdatedOn=stamp,
         deploymentStatus={"totalDeployments": 0, "successfulDeployments": 0, "failedDeployments": 0},
         correlationId=guid("remediation", rid, stamp),
+        statusMessage=STATUS["Accepted"],
     )
     obj = {
         "id": rid,
@@ -137,7 +148,21 @@ def _create(emu: Context, scope: str, name: str, rid: str, body: dict) -> dict:
     return emu.store.put("remediations", rid, obj)
 
 
+# statusMessage per state, unless a state change says more (failures say what failed).
+STATUS = {
+    "Accepted": "The remediation task was accepted and will start shortly.",
+    "Evaluating": "Finding the non-compliant resources to remediate.",
+    "Running": "Remediating the non-compliant resources.",
+    "Succeeded": "Every remediation deployment succeeded.",
+    "Complete": "The remediation task completed.",
+    "Cancelling": "The remediation task is being canceled.",
+    "Canceled": "The remediation task was canceled.",
+    "Failed": "The remediation task failed.",
+}
+
+
 def _set_state(emu: Context, rid: str, state: str, **extra: Any) -> dict | None:
+    extra.setdefault("statusMessage", STATUS.get(state, state))
     with emu.store.lock:
         obj = emu.store.get("remediations", rid)
         if not obj:

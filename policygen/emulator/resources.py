@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from policygen.arm.scopes import Scope, ScopeKind
-from policygen.emulator import compliance, hierarchy, inventory, remediation
+from policygen.emulator import compliance, envelope, hierarchy, inventory, remediation
 from policygen.emulator.context import Context
 from policygen.emulator.core import ArmError, Match, Request, Response, key, paged, parse_scope, resource_type_of
 from policygen.emulator.store import public
@@ -46,7 +46,7 @@ def handle(emu: Context, req: Request, m: Match) -> Response:
             inventory.delete_under(emu, rid)
             return Response(200, None)
         if req.method in ("PUT", "PATCH"):
-            body = req.json()
+            body = envelope.body(req)
             if req.method == "PATCH":
                 if not existing:
                     raise _missing(rid)

@@ -12,10 +12,12 @@ from collections.abc import Callable
 
 from policygen.emulator import (
     assignments,
+    attestations,
     deployments,
     exemptions,
     insights,
     management,
+    operations,
     policy,
     rbac,
     remediation,
@@ -29,6 +31,7 @@ Handler = Callable[[Context, Request, Match], Response]
 _AUTH = r"(?P<scope>.*)/providers/Microsoft\.Authorization"
 _PI = r"(?P<scope>.*)/providers/Microsoft\.PolicyInsights"
 _MGMT = r"/providers/Microsoft\.Management"
+_POLICY_NAMESPACES = r"Microsoft\.(?:Authorization|PolicyInsights|Management)"
 
 ROUTES: list[tuple[re.Pattern[str], Handler]] = [
     (re.compile(p + "$", re.I), h)
@@ -49,6 +52,11 @@ ROUTES: list[tuple[re.Pattern[str], Handler]] = [
             insights.policy_states,
         ),
         (_PI + r"/asyncOperationResults/(?P<op>[^/]+)", insights.operation_result),
+        (_PI + r"/attestations(?:/(?P<name>[^/]+))?", attestations.handle),
+        (
+            r"/providers/(?P<ns>Microsoft\.(?:Authorization|PolicyInsights|Management))/operations",
+            operations.list_operations,
+        ),
         (r"(?P<scope>.*)/providers/Microsoft\.ManagedIdentity/identities/default", rbac.system_identity),
         (r"(?P<scope>.*)/providers/Microsoft\.Resources/deployments/(?P<name>[^/]+)", deployments.handle),
         (_MGMT + r"/operationResults/(?P<op>[^/]+)/managementGroups/(?P<mg>[^/]+)", management.mg_operation),
@@ -57,6 +65,12 @@ ROUTES: list[tuple[re.Pattern[str], Handler]] = [
         (_MGMT + r"/managementGroups/(?P<mg>[^/]+)/settings(?:/default)?", management.mg_settings),
         (_MGMT + r"/managementGroups(?:/(?P<mg>[^/]+))?", management.management_groups),
         (_MGMT + r"/getEntities", management.entities),
+        (_MGMT + r"/checkNameAvailability", management.check_name_availability),
+        # Anything else in the policy namespaces is a type the emulator does not serve: ARM's error, not a resource.
+        (
+            r"(?P<scope>.*)/providers/(?P<ns>" + _POLICY_NAMESPACES + r")/(?P<rest>.+)",
+            operations.unsupported,
+        ),
         (r"/subscriptions(?:/(?P<sub>[^/]+))?", management.subscriptions),
         (r"/subscriptions/(?P<sub>[^/]+)/resourcegroups(?:/(?P<rg>[^/]+))?", management.resource_groups),
         (r"/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?/resources", resources.list_resources),

@@ -29,6 +29,8 @@ KINDS = (
     "roleDefinitions",
     "principals",
     "remediations",
+    "attestations",
+    "policyEvents",
     "deployments",
     "asyncOperations",
     "meta",

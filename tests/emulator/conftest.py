@@ -16,6 +16,8 @@ RG2 = f"/subscriptions/{SUB}/resourceGroups/rg2"
 SA1 = f"{RG1}/providers/Microsoft.Storage/storageAccounts/sa1"
 SA2 = f"{RG2}/providers/Microsoft.Storage/storageAccounts/sa2"
 MG = "/providers/Microsoft.Management/managementGroups"
+# ARM answers 401 without a bearer token (any token does locally); raw-HTTP tests send this header.
+BEARER = {"Authorization": "Bearer policygen-test"}
 TAG_CONTRIBUTOR = "4a9ae827-6dc8-4573-8ac7-8239d42aa03f"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 

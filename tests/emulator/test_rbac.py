@@ -8,7 +8,7 @@ import uuid
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
-from .conftest import RG1, SUB, TAG_CONTRIBUTOR, tag_assignment, tag_definition
+from .conftest import BEARER, RG1, SUB, TAG_CONTRIBUTOR, tag_assignment, tag_definition
 
 ROLE = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{TAG_CONTRIBUTOR}"
 
@@ -129,6 +129,6 @@ def test_system_assigned_identity_read(clients, emulator, principal):
 
     aid = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/policyAssignments/tags"
     url = f"{emulator}{aid}/providers/Microsoft.ManagedIdentity/identities/default?api-version=2024-11-30"
-    with urllib.request.urlopen(url) as resp:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=BEARER)) as resp:
         body = json.load(resp)
     assert body["properties"]["principalId"] == principal

@@ -14,13 +14,13 @@ import pytest
 
 from policygen.emulator import running_emulator
 
-from .conftest import tenant_seed
+from .conftest import BEARER, tenant_seed
 
 
 def test_api_version_is_required_and_errors_have_the_arm_shape():
     with running_emulator(seed=tenant_seed()) as url:
         with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(f"{url}/subscriptions")
+            urllib.request.urlopen(urllib.request.Request(f"{url}/subscriptions", headers=BEARER))
         body = json.load(err.value)
         assert err.value.code == 400
         assert body == {
@@ -28,10 +28,14 @@ def test_api_version_is_required_and_errors_have_the_arm_shape():
         }
         assert err.value.headers["Content-Type"].startswith("application/json")
         with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(f"{url}/subscriptions/x/nothing/here?api-version=1")
+            urllib.request.urlopen(
+                urllib.request.Request(f"{url}/subscriptions/x/nothing/here?api-version=1", headers=BEARER)
+            )
         assert err.value.code == 404
         # Any api-version is accepted and recorded.
-        with urllib.request.urlopen(f"{url}/subscriptions?api-version=1999-01-01") as resp:
+        with urllib.request.urlopen(
+            urllib.request.Request(f"{url}/subscriptions?api-version=1999-01-01", headers=BEARER)
+        ) as resp:
             assert resp.status == 200
         assert url.requests[-1]["api_version"] == "1999-01-01"
 
@@ -64,7 +68,9 @@ def test_cli_prints_url_logs_requests_and_stops_on_sigterm(tmp_path):
         first = proc.stdout.readline()
         assert first.startswith("policygen emulator listening on http://127.0.0.1:")
         url = first.split()[-1]
-        with urllib.request.urlopen(f"{url}/subscriptions?api-version=2022-12-01") as resp:
+        with urllib.request.urlopen(
+            urllib.request.Request(f"{url}/subscriptions?api-version=2022-12-01", headers=BEARER)
+        ) as resp:
             assert len(json.load(resp)["value"]) == 2
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0

@@ -11,7 +11,7 @@ from policygen.rules.model import Doc
 
 
 class EnforcementMode(Rule):
-    """enforcementMode is Default or DoNotEnforce.
+    """enforcementMode is Default, DoNotEnforce or Enroll.
 
     Other values are rejected.
 
@@ -39,5 +39,5 @@ class EnforcementMode(Rule):
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         k = ci_key(doc.props, "enforcementMode")
-        if k is not None and str(doc.props[k]).lower() not in ("default", "donotenforce"):
-            yield doc.ptr(k), f"enforcementMode {doc.props[k]!r} is not Default or DoNotEnforce"
+        if k is not None and str(doc.props[k]).lower() not in ("default", "donotenforce", "enroll"):
+            yield doc.ptr(k), f"enforcementMode {doc.props[k]!r} is not Default, DoNotEnforce or Enroll"

@@ -59,7 +59,7 @@ def _major(v: str) -> int:
 
 
 class Overrides(Rule):
-    """overrides: at most 10, kind policyEffect or policyVersion, effect values valid for the members.
+    """overrides: at most 10, kind policyEffect or definitionVersion, effect values valid for the members.
 
     Overrides change the effect (or version) of members, within what those members allow.
 
@@ -115,11 +115,11 @@ class Overrides(Rule):
                     yield from selector_problems(
                         sels, p + "/selectors", ("policydefinitionreferenceid", "resourcelocation")
                     )
-            elif kind == "policyversion":
+            elif kind in ("definitionversion", "policyversion"):  # definitionVersion: the REST enum
                 if not (isinstance(value, str) and DEF_VERSION.match(value)):
-                    yield p, f"policyVersion override {value!r} must look like '1.*.*'"
+                    yield p, f"definitionVersion override {value!r} must look like '1.*.*'"
                 dv = ci_get(doc.props, "definitionVersion")
                 if isinstance(dv, str) and isinstance(value, str) and _major(value) < _major(dv):
-                    yield p, f"policyVersion override {value} is older than definitionVersion {dv}"
+                    yield p, f"definitionVersion override {value} is older than definitionVersion {dv}"
             else:
-                yield p, f"override kind {ci_get(ov, 'kind')!r} is not policyEffect or policyVersion"
+                yield p, f"override kind {ci_get(ov, 'kind')!r} is not policyEffect or definitionVersion"
