@@ -9,6 +9,7 @@ without code changes. SDK retries can be switched off (`retry_total=0`) when the
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -21,6 +22,8 @@ from azure.core.credentials import AccessToken, AccessTokenInfo
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 
 ENDPOINT_ENV = "POLICYGEN_ENDPOINT"
+log = logging.getLogger("policygen.azure")  # no handler configured: Python prints warnings to stderr
+_ANNOUNCED: set[str] = set()
 CLOUD_ENV = "AZURE_CLOUD"
 
 
@@ -171,6 +174,21 @@ class AzureClients:
                 client.close()
 
 
+def override_notice(url: str | None, cloud: Cloud) -> str | None:
+    """What to say when POLICYGEN_ENDPOINT sends a real cloud's bearer tokens to another https host: the
+    override is meant for the emulator (http://), so an https one is either deliberate or an attack on CI."""
+    override = (os.environ.get(ENDPOINT_ENV) or "").rstrip("/")
+    if not url or url != override or not url.lower().startswith("https://"):
+        return None
+    host = (urlsplit(url).hostname or "").lower()
+    if host == (urlsplit(cloud.arm).hostname or "").lower():
+        return None
+    return (
+        f"warning: {ENDPOINT_ENV}={url} overrides the {cloud.name} endpoint {cloud.arm}: "
+        f"Azure bearer tokens for {cloud.audience} will be sent to {host}"
+    )
+
+
 def resolve_endpoint(endpoint: str | None = None) -> str | None:
     return (endpoint or os.environ.get(ENDPOINT_ENV) or "").rstrip("/") or None
 
@@ -197,6 +215,10 @@ def build_clients(
     the_cloud = cloud_named(cloud or os.environ.get(CLOUD_ENV))
     url = resolve_endpoint(endpoint)
     emulator = bool(url and url.lower().startswith("http://"))
+    notice = override_notice(url, the_cloud)
+    if notice and notice not in _ANNOUNCED:
+        _ANNOUNCED.add(notice)
+        log.warning(notice)
     options = dict(client_options)
     if retry_total is not None:
         options["retry_total"] = retry_total
