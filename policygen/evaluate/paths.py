@@ -324,7 +324,57 @@ def compile_field(
     segs = parse_path(path)
     acc = _path_accessor(name, segs, frames, res_attr)
     acc.known_alias = known
+    if known and not frames and catalogue is not None and _varies(name, catalogue, STAR in segs):
+        return _per_type_accessor(name, catalogue, acc, res_attr)
     return acc
+
+
+def _varies(name: str, catalogue: AliasCatalogue, collection: bool) -> bool:
+    """Does the alias's path depend on the resource type or API version (so it is resolved per resource)?
+    Only when every variant agrees on being a `[*]` collection or not (the leaf is compiled for one)."""
+    records = getattr(catalogue, "records", None)
+    if records is None:
+        return False
+    rows = records(name)
+    paths = {r.path for r in rows} | {p.path for r in rows for p in getattr(r, "paths", ())}
+    return len(paths) > 1 and all(("[*]" in p) == collection for p in paths)
+
+
+def _per_type_accessor(name: str, catalogue: AliasCatalogue, default: FieldAccessor, res_attr: str) -> FieldAccessor:
+    """An alias whose path differs per resource type (`Microsoft.Compute/imagePublisher` on virtual machines,
+    scale sets and disks) or per API version: read through the path of the evaluated resource's type and
+    `apiVersion` (else the context's, e.g. `--api-version`), as Azure reads it for the request's API version
+    (https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-alias). A type that
+    does not have the alias reads it as missing. Accessors are built once per (type, API version)."""
+    cache: dict[tuple[str, str | None], FieldAccessor | None] = {}
+    collection = default.collection
+
+    def accessor(scope: Any) -> FieldAccessor | None:
+        r = scope.resource if res_attr == "resource" else scope.primary
+        t = r.get("type") if type(r) is dict else None
+        base = getattr(scope, "_base_ctx", None)
+        api = (r.get("apiVersion") if type(r) is dict else None) or (base.api_version if base else None)
+        key = (t.lower() if isinstance(t, str) else "", api)
+        if key not in cache:
+            if len(cache) > 1024:
+                cache.clear()
+            path = catalogue.path(name, key[0], api) if key[0] else catalogue.path(name, None, api)
+            cache[key] = _path_accessor(name, parse_path(path), (), res_attr) if path else None
+        return cache[key]
+
+    def cond(scope: Any) -> Any:
+        acc = accessor(scope)
+        if acc is None:
+            return [] if collection else MISSING
+        return acc.cond(scope)
+
+    def func(scope: Any) -> Any:
+        acc = accessor(scope)
+        if acc is None:
+            return [] if collection else ""
+        return acc.func(scope)
+
+    return FieldAccessor(name, collection, cond, func, segs=default.segs)
 
 
 def _func_of(getter: Getter) -> Getter:
