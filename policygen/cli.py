@@ -42,8 +42,12 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show the Azure SDK's own log lines and error details."),
 ) -> None:
     """Root options."""
+    from policygen.views.console import set_verbose
+
+    set_verbose(verbose)
 
 
 for _name in COMMAND_MODULES:

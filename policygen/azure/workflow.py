@@ -4,8 +4,10 @@ plan, apply. The CLI (`policygen/commands/deploy.py`) maps options onto these an
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from policygen.arm.scopes import key
 from policygen.artefacts import Build
@@ -16,6 +18,7 @@ from policygen.azure.plan import Plan, ensure_not_stale, make_plan
 from policygen.azure.remote import ReadPlan, RemoteState, read_plan_for, read_remote
 from policygen.azure.retry import CallStats, RetrySettings
 from policygen.azure.target import Target
+from policygen.errors import AzureError
 
 
 def connect(target: Target, *, concurrency: int = 32, settings: RetrySettings | None = None,
@@ -23,8 +26,25 @@ def connect(target: Target, *, concurrency: int = 32, settings: RetrySettings | 
     """An `Arm` for the target, with a connection pool sized for `concurrency` and requests paced to at most
     that many in flight per ARM operation class (fewer while throttled)."""
     settings = settings or RetrySettings()
+    ensure_reachable(target)
     return Arm(Clients(target, credential=credential, pool_size=concurrency), settings, CallStats(),
                Pacing(concurrency, settings.clock))
+
+
+def ensure_reachable(target: Target, timeout_s: float = 1.0) -> None:
+    """Fail within a second, naming the environment's own endpoint and seed, when a plain-http endpoint (the
+    emulator) is not listening: retrying a refused connection for seconds tells the user nothing more."""
+    parts = urlsplit(target.endpoint)
+    if parts.scheme != "http" or not parts.hostname:
+        return
+    try:
+        socket.create_connection((parts.hostname, parts.port or 80), timeout=timeout_s).close()
+    except OSError as exc:
+        how = f"policygen emulator --env {target.env}" if target.is_local else (
+            f"policygen emulator --port {parts.port or 80}" + (f" --seed {target.seed}" if target.seed else ""))
+        seed = f" (seed {target.seed})" if target.seed else ""
+        raise AzureError(f"nothing is listening at {target.endpoint} for environment {target.env!r}: "
+                         f"{exc.strerror or exc}. Start the emulator with `{how}`{seed}") from None
 
 
 @dataclass

@@ -21,15 +21,25 @@ def build(
     pack: Path = PACK_ARG,
     out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder; stale files in it are removed."),
     env: str | None = ENV_OPT,
+    skip_validation: bool = typer.Option(False, "--skip-validation",
+                                         help="Write the output even when the validator reports errors."),
 ) -> None:
     """Render intents into policy definitions, initiatives and assignments (REST-form JSON).
 
-    Output is deterministic: keys and files sorted, two builds byte-identical.
+    Output is deterministic: keys and files sorted, two builds byte-identical. The validator runs first:
+    errors stop the build (exit 1) unless --skip-validation.
     """
     from policygen.render import compile_pack, write_build
+    from policygen.tasks.validate import validation_errors
     from policygen.views.build import render_build
+    from policygen.views.console import echo
+    from policygen.views.findings_text import render_refusal
 
     build = compile_pack(pack, env=env)
+    errors = [] if skip_validation else validation_errors(build)
+    if errors:
+        echo(render_refusal(errors, "build"), nl=False, err=True)
+        raise typer.Exit(ExitCode.FINDINGS)
     render_build(build, write_build(build, out), out)
     raise typer.Exit(ExitCode.OK)
 

@@ -50,11 +50,9 @@ def azure_errors(endpoint: str | None = None) -> Iterator[None]:
     except PolicygenError:
         raise
     except ServiceRequestError as exc:
-        hint = (" Start the emulator with `policygen emulator --seed examples/seed/local.yaml` or set "
-                "POLICYGEN_ENDPOINT." if endpoint and endpoint.startswith("http://") else "")
-        raise AzureError(f"cannot reach {endpoint or 'Azure'}: {str(exc).splitlines()[0]}.{hint}") from None
+        raise AzureError(f"cannot reach {endpoint or 'Azure'}: {str(exc).splitlines()[0]}") from None
     except ClientAuthenticationError as exc:
-        raise AzureError(f"authentication failed: {str(exc).splitlines()[0]}") from None
+        raise AzureError(_no_credential(exc)) from None
     except HttpResponseError as exc:
         err = getattr(exc, "error", None)
         code = getattr(err, "code", None) or exc.status_code
@@ -64,16 +62,44 @@ def azure_errors(endpoint: str | None = None) -> Iterator[None]:
         raise AzureError(f"Azure request failed: {str(exc).splitlines()[0]}") from None
     except Exception as exc:
         if type(exc).__name__ in ("CredentialUnavailableError",):
-            raise AzureError(f"no Azure credential: {exc}") from None
+            raise AzureError(_no_credential(exc)) from None
         raise
 
 
-def _build_and_target(pack: Path, env: str | None) -> tuple[Any, Any]:
+def _no_credential(exc: Exception) -> str:
+    """One line that says what to do; each credential's own answer only under --verbose."""
+    from policygen.views.console import is_verbose
+
+    text = ("no usable Azure credential: run `az login`, or set AZURE_TENANT_ID and AZURE_CLIENT_ID with "
+            "AZURE_CLIENT_SECRET or a workload identity token (AZURE_FEDERATED_TOKEN_FILE), or use `--env local` "
+            "for the bundled emulator")
+    return f"{text}\n{exc}" if is_verbose() else f"{text} (--verbose shows each credential's answer)"
+
+
+SKIP_VALIDATION_OPT = typer.Option(False, "--skip-validation",
+                                   help="Plan even when the validator reports errors (Azure may then refuse).")
+
+
+def _build_and_target(pack: Path, env: str | None, *, gate: bool = False) -> tuple[Any, Any]:
+    """Compile once; with `gate`, refuse (exit 1) when the validator finds errors, before Azure is read."""
     from policygen.azure.target import resolve_target
     from policygen.render import compile_pack
 
     build = compile_pack(pack, env=env)
+    if gate:
+        refuse_invalid(build, "deploy")
     return build, resolve_target(build, env)
+
+
+def refuse_invalid(build: Any, what: str) -> None:
+    """The validator's errors, printed, then exit 1: Azure would refuse these objects (or worse, accept them)."""
+    from policygen.tasks.validate import validation_errors
+    from policygen.views.findings_text import render_refusal
+
+    errors = validation_errors(build)
+    if errors:
+        echo(render_refusal(errors, what), nl=False, err=True)
+        raise typer.Exit(ExitCode.FINDINGS)
 
 
 # --------------------------------------------------------------------------- plan
@@ -87,6 +113,7 @@ def plan(
     detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
                                            help="Exit 0 when nothing changes, 2 when changes are pending, 1 on error."),
     concurrency: int | None = CONCURRENCY_OPT,
+    skip_validation: bool = SKIP_VALIDATION_OPT,
 ) -> None:
     """Show what apply would change in an environment (writes nothing).
 
@@ -97,7 +124,7 @@ def plan(
     apply refuses it once Azure has changed.
     """
     try:
-        result = _plan(pack, env, out, fmt, concurrency)
+        result = _plan(pack, env, out, fmt, concurrency, gate=not skip_validation)
     except PolicygenError as exc:
         if not detailed_exitcode:
             raise
@@ -110,7 +137,8 @@ def plan(
     raise typer.Exit(ExitCode.OK)
 
 
-def _plan(pack: Path, env: str | None, out: Path | None, fmt: PlanFormat, concurrency: int | None) -> Any:
+def _plan(pack: Path, env: str | None, out: Path | None, fmt: PlanFormat, concurrency: int | None, *,
+          gate: bool = True) -> Any:
     import json
     import time
 
@@ -118,7 +146,7 @@ def _plan(pack: Path, env: str | None, out: Path | None, fmt: PlanFormat, concur
     from policygen.azure.workflow import connect, plan_build
     from policygen.views.deploy import render_plan
 
-    build, target = _build_and_target(pack, env)
+    build, target = _build_and_target(pack, env, gate=gate)
     conc = concurrency or DEFAULT_CONCURRENCY
     started = time.perf_counter()
     with azure_errors(target.endpoint):
@@ -152,6 +180,7 @@ def apply(
                                    help="Start the remediation tasks the plan lists (assignments with remediation "
                                         "enabled)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only failures and the summary."),
+    skip_validation: bool = SKIP_VALIDATION_OPT,
 ) -> None:
     """Make an environment match the pack (a saved plan, or plan and confirm).
 
@@ -167,7 +196,7 @@ def apply(
     if plan_file is not None:
         the_plan, arm = _saved_plan(plan_file, env, conc, console)
     else:
-        the_plan, arm = _plan_and_confirm(pack, env, conc, yes, console)
+        the_plan, arm = _plan_and_confirm(pack, env, conc, yes, console, gate=not skip_validation)
     if not the_plan.has_changes:
         console.print("No changes. Nothing to apply.")
         raise typer.Exit(ExitCode.OK)
@@ -198,12 +227,13 @@ def _saved_plan(plan_file: Path, env: str | None, conc: int, console: Any) -> tu
     return saved, arm
 
 
-def _plan_and_confirm(pack: Path, env: str | None, conc: int, yes: bool, console: Any) -> tuple[Any, Any]:
+def _plan_and_confirm(pack: Path, env: str | None, conc: int, yes: bool, console: Any, *,
+                      gate: bool = True) -> tuple[Any, Any]:
     """Plan, show it, and ask for 'yes' (unless --yes); exits when nothing changes or the user declines."""
     from policygen.azure.workflow import connect, plan_build
     from policygen.views.deploy import render_plan
 
-    build, target = _build_and_target(pack, env)
+    build, target = _build_and_target(pack, env, gate=gate)
     with azure_errors(target.endpoint):
         arm = connect(target, concurrency=conc)
         the_plan = plan_build(build, target, arm, concurrency=conc).plan

@@ -27,7 +27,13 @@ def emulator(
         help="Listen on a non-loopback --host. Needs POLICYGEN_EMULATOR_TOKEN: /_admin then asks for it as a bearer "
         "token.",
     ),
-    port: int = typer.Option(8765, "--port", "-p", help="TCP port (0 picks a free one)."),
+    port: int | None = typer.Option(
+        None, "--port", "-p", help="TCP port (default 8765, or the --env endpoint's; 0 picks a free one)."
+    ),
+    env: str | None = typer.Option(
+        None, "--env", "-e", help="Take port and seed from this environment of policygen.yaml (see --pack)."
+    ),
+    pack: Path = typer.Option(Path("."), "--pack", help="Pack folder whose policygen.yaml --env reads."),
     state: Path | None = typer.Option(None, "--state", help="SQLite file: state survives restarts (else in memory)."),
     seed: Path | None = typer.Option(
         None,
@@ -94,6 +100,9 @@ def emulator(
     import os
 
     admin_token = os.environ.get(ADMIN_TOKEN_ENV) or None
+    if env is not None:
+        port, seed = _from_environment(pack, env, port, seed)
+    port = 8765 if port is None else port
     for name, path in (("--seed", seed), ("--builtins", builtins)):
         if path is not None and not path.exists():
             raise InputError(Diagnostic(str(path), 0, 0, f"{name} path does not exist"))
@@ -131,3 +140,21 @@ def emulator(
         raise InputError(Diagnostic(where, 0, 0, f"cannot start the emulator: {exc.strerror or exc}")) from exc
     echo("policygen emulator stopped", err=True)
     raise typer.Exit(ExitCode.OK)
+
+
+def _from_environment(pack: Path, env: str, port: int | None, seed: Path | None) -> tuple[int | None, Path | None]:
+    """Port and seed of a pack's environment (explicit --port/--seed win), so `plan --env` finds the emulator."""
+    from urllib.parse import urlsplit
+
+    from policygen.intents.settings import read_settings
+
+    settings = read_settings(pack, strict=True)
+    spec = settings.environments.get(env) if settings is not None else None
+    if spec is None:
+        declared = ", ".join(settings.environments) if settings is not None else "none"
+        raise InputError(f"{pack / 'policygen.yaml'}: no environment {env!r}; declared: {declared}")
+    if port is None and spec.endpoint:
+        port = urlsplit(spec.endpoint).port
+    if seed is None and spec.seed:
+        seed = pack / spec.seed
+    return port, seed

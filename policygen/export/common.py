@@ -22,7 +22,7 @@ from policygen.assignment_effects import (
     remediates,
     role_ids,
 )
-from policygen.errors import DiagnosticSink, InputError
+from policygen.errors import InputError
 
 MANIFEST = ".policygen-export"  # no .json suffix: the ALZ library walks every *.json file of a member
 ROLE_PREFIX = "/providers/Microsoft.Authorization/roleDefinitions/"
@@ -101,16 +101,9 @@ def sync_tree(out_dir: Path | str, files: dict[str, str], *, force: bool = False
 def default_environment(pack_dir: Path | str) -> str | None:
     """The first environment that is a real Azure cloud (exports target Azure, not the emulator); None
     lets compile_pack pick (and report) as usual. Read through the intents loader, never raw YAML."""
-    from policygen.intents.load import validate_model
-    from policygen.intents.models import PackFile
-    from policygen.intents.pack import SETTINGS_FILE
-    from policygen.intents.yamlload import load_yaml
+    from policygen.intents.settings import read_settings
 
-    path = Path(pack_dir) / SETTINGS_FILE
-    if not path.is_file():
-        return None
-    sink = DiagnosticSink()  # problems are compile_pack's to report, all together
-    settings = validate_model(PackFile, load_yaml(path, sink, str(path)), str(path), sink)
+    settings = read_settings(pack_dir)  # problems are compile_pack's to report, all together
     if settings is None:
         return None
     return next((name for name, spec in settings.environments.items() if spec.cloud != "local"), None)

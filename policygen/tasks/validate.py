@@ -68,3 +68,10 @@ def run_validate(
     findings = [input_finding(d) for d in diagnostics] + list(result.findings)
     findings.sort(key=Finding.sort_key)
     return ValidateOutcome(findings=findings, objects=result.objects, unusable=bool(diagnostics))
+
+
+def validation_errors(build: Build) -> list[Finding]:
+    """The error findings of a compiled pack: what build, plan and apply refuse to go on with."""
+    from policygen.rules.engine import validate_build
+
+    return [f for f in validate_build(build).findings if f.severity is Severity.ERROR]

@@ -7,6 +7,8 @@ Emoji codes are off and views escape user strings, so a name like `[bold]` or `:
 
 from __future__ import annotations
 
+import logging
+
 import click
 from rich.console import Console
 
@@ -24,3 +26,18 @@ def make_console(*, stderr: bool = False, plain_width: int = PLAIN_WIDTH) -> Con
 def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
     """Raw text (JSON, CSV, reports) exactly as given: no markup, no wrapping."""
     click.echo(text, err=err, nl=nl)
+
+
+_verbose = False
+
+
+def set_verbose(on: bool) -> None:
+    """`--verbose`: let the Azure SDK log (azure-identity repeats a 13-line block per credential attempt, so
+    it is silenced otherwise) and let errors carry their details."""
+    global _verbose
+    _verbose = on
+    logging.getLogger("azure").setLevel(logging.WARNING if on else logging.CRITICAL)
+
+
+def is_verbose() -> bool:
+    return _verbose

@@ -35,3 +35,8 @@ def summary(findings: Sequence[Finding], objects: int | None = None) -> str:
     ]
     scope = f" in {objects} object(s)" if objects is not None else ""
     return f"{', '.join(parts)}{scope}."
+
+
+def render_refusal(errors: Sequence[Finding], what: str) -> str:
+    """Why build/plan/apply stop before writing anything: the validator's errors and the way out."""
+    return render(errors) + f"refusing to {what}: fix the errors above, or pass --skip-validation\n"

@@ -66,6 +66,6 @@ def test_unreachable_endpoint_is_one_line_not_a_traceback(monkeypatch: pytest.Mo
     monkeypatch.setenv(ENDPOINT_ENV, "http://127.0.0.1:9")
     result = cli(["plan", str(pack), "--env", "local"])
     assert result.exit_code == 2
-    assert "cannot reach http://127.0.0.1:9" in result.output and "Traceback" not in result.output
+    assert "nothing is listening at http://127.0.0.1:9" in result.output and "Traceback" not in result.output
     result = cli(["plan", str(pack), "--env", "local", "--detailed-exitcode"])
     assert result.exit_code == 1
