@@ -59,6 +59,12 @@ def looks_escaped(raw: bytes) -> bool:
     return n2 >= n1
 
 
+def is_template_resource(obj: dict) -> bool:
+    """An ARM template resource (`apiVersion` beside `type`, Enterprise-Scale style): ARM evaluates `[...]`
+    strings before Policy sees them, so its policy expressions are legitimately escaped as `[[...`."""
+    return isinstance(obj.get("apiVersion"), str) and isinstance(obj.get("type"), str)
+
+
 def _read(name: str, explicit: bool, result: RunResult) -> tuple[bytes, dict, str] | None:
     """(bytes, object, kind) of a policy JSON file, or None after noting why it is not one."""
     try:
@@ -100,6 +106,10 @@ def _doc(name: str, raw: bytes, obj: dict, kind: str, catalogue: Any, escaped: b
         return Doc(o, kind, file=name, own=False, custom=custom, catalogue=catalogue, size=len(raw), escaped=is_escaped)
 
     arm_evaluated: list[str] = []
+    if escaped is None and not is_template_resource(obj):
+        # A REST body (or bare properties) is what Azure receives as is: `[[parameters('effect')]` is the
+        # literal string `[parameters('effect')]` there, which FN-04 reports as the error it is.
+        return build(obj, False), arm_evaluated
     if escaped is None and kind == "definition":
         # Detect from the walk instead of scanning bytes: Enterprise-Scale style sources escape every
         # expression, so `[[` strings in policy-evaluated regions outnumber plain expressions.

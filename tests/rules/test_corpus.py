@@ -18,11 +18,26 @@ def catalogue(shared_dir: Path):
     return load_catalogue([shared_dir / "corpus/aliases/policy-aliases.csv"], cache_dir=Path("/nonexistent"))
 
 
+# ALZ deployIfNotExists definitions whose details.type equals the if type but whose details.name is not
+# [field('name')] ("current", or none): Azure stores them, but Learn documents name as required and equal to
+# [field('name')] in that case (effect-deploy-if-not-exists), so the existence check reads another resource.
+ALZ_SAME_TYPE_WITHOUT_FIELD_NAME = {
+    f"{stem}{suffix}"
+    for stem in ("Deploy-MySQL-sslEnforcement", "Deploy-PostgreSQL-sslEnforcement", "Deploy-SQL-minTLS",
+                 "Deploy-SqlMi-minTLS", "Deploy-Storage-sslEnforcement")
+    for suffix in (".json", ".alz_policy_definition.json")
+}  # fmt: skip
+
+
 @pytest.mark.parametrize("folder", ["azure-policy-builtins", "alz"])
 def test__corpus__zero_errors(shared_dir: Path, catalogue, folder: str) -> None:
     result = validate_files([shared_dir / "corpus" / folder], catalogue=catalogue)
     assert result.diagnostics == []
     errors = [f for f in result.findings if f.severity.value == "error"]
+    if folder == "alz":
+        same_type = [f for f in errors if f.code == "EFF-05" and "details.name is required" in f.message]
+        assert {Path(f.file).name for f in same_type} == ALZ_SAME_TYPE_WITHOUT_FIELD_NAME
+        errors = [f for f in errors if f not in same_type]
     assert errors == [], Counter(f.code for f in errors)
     if folder == "azure-policy-builtins":
         assert result.objects == 5009 + 257

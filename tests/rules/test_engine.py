@@ -45,14 +45,28 @@ def write(tmp_path: Path, name: str, obj: object, indent: int = 2) -> Path:
     return path
 
 
-def test__engine__rest_bare_and_escaped_forms_are_all_clean(tmp_path: Path) -> None:
+def test__engine__rest_bare_and_template_escaped_forms_are_all_clean(tmp_path: Path) -> None:
+    # An ARM template resource (apiVersion beside type, as Enterprise-Scale writes them) escapes `[[`:
+    # https://learn.microsoft.com/azure/azure-resource-manager/templates/template-expressions#escape-characters
     write(tmp_path, "rest.json", DEFINITION)
     write(tmp_path, "bare.json", DEFINITION["properties"])
     escaped = json.loads(json.dumps(DEFINITION).replace('"[parameters', '"[[parameters'))
+    escaped |= {"type": "Microsoft.Authorization/policyDefinitions", "apiVersion": "2021-06-01"}
     write(tmp_path, "nested/escaped.json", escaped)
     findings = validate_paths([tmp_path])
     assert [f for f in findings if f.severity is not Severity.INFO] == []
     assert [(Path(f.file).name, f.code) for f in findings] == [("escaped.json", "FN-04")]
+
+
+@pytest.mark.parametrize("form", ["rest", "bare"])
+def test__engine__escaped_expressions_in_a_rest_body_are_errors(tmp_path: Path, form: str) -> None:
+    """A REST body is what Azure receives: `[[parameters('effect')]` is the literal `[parameters('effect')]`
+    (template-expressions#escape-characters), so the effect is no effect at all: FN-04 error, not info."""
+    escaped = json.loads(json.dumps(DEFINITION).replace('"[parameters', '"[[parameters'))
+    findings = validate_paths([write(tmp_path, "e.json", escaped if form == "rest" else escaped["properties"])])
+    fn04 = [f for f in findings if f.code == "FN-04"]
+    assert fn04 and all(f.severity is Severity.ERROR for f in fn04)
+    assert any(f.pointer.endswith("/policyRule/then/effect") and f.line for f in fn04)
 
 
 def test__engine__findings_carry_file_line_and_pointer(tmp_path: Path) -> None:
@@ -128,6 +142,7 @@ def test__engine__validate_object_detects_kind_and_rejects_non_policy() -> None:
 
 def test__engine__escaped_file_with_unescaped_expression(tmp_path: Path) -> None:
     mixed = json.loads(json.dumps(DEFINITION).replace('"[parameters', '"[[parameters'))
+    mixed |= {"type": "Microsoft.Authorization/policyDefinitions", "apiVersion": "2021-06-01"}
     mixed["properties"]["policyRule"]["if"]["allOf"].append({"field": "location", "equals": "[field('x')]"})
     mixed["properties"]["policyRule"]["if"]["allOf"].append({"field": "name", "equals": "[[field('name')]"})
     findings = validate_paths([write(tmp_path, "m.json", mixed)])

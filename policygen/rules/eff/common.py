@@ -93,6 +93,8 @@ def existence_checks(doc: Doc) -> Iterable[Hit]:
                 f"evaluationDelay {delay!r}: use AfterProvisioning* or an ISO 8601 duration ≤ PT360M",
             )
     nk, name = details_key(doc, "name")
+    # "When the condition values for if.field.type and then.details.type match, then name becomes required
+    # and must be [field('name')], or [field('fullName')] for a child resource" (effect pages).
     if (
         doc.custom
         and isinstance(t, str)
@@ -107,17 +109,17 @@ def existence_checks(doc: Doc) -> Iterable[Hit]:
         yield (
             in_details(doc, nk),
             (
-                "details.type equals the if type: name should be [field('name')] (the same "
-                "resource); Azure accepts it but checks another resource"
+                "details.type equals the if type, so details.name is required and must be [field('name')] "
+                "(or [field('fullName')] for a child resource): the existence check is about the same resource"
             ),
-            Severity.WARNING,
+            Severity.ERROR,
         )
     elif doc.custom and isinstance(t, str) and nk is None and t.lower() in _if_types(doc):
         yield (
             doc.details_ptr,
-            "details.type equals the if type but no name is given: any resource of that type in the resource "
-            "group satisfies the existence check; set name to [field('name')]",
-            Severity.WARNING,
+            "details.type equals the if type, so details.name is required: set it to [field('name')] "
+            "(without it any resource of that type in the resource group satisfies the existence check)",
+            Severity.ERROR,
         )
 
 

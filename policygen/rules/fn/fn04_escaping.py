@@ -16,6 +16,9 @@ class Escaping(Rule):
     """ARM-template escaping (`[[`) is for JSON embedded in templates; REST bodies must not be escaped.
 
     `[[` stops ARM evaluating an expression inside a template; in a REST body it makes a literal string.
+    Escaping is detected only in ARM template resources (`apiVersion` beside `type`, as Enterprise-Scale
+    writes them, reported as info) or with `--escaped`; a REST body or bare definition with `[[` strings is
+    checked as Azure would receive it, and each escaped expression is an error.
 
     **Anti-pattern**
 
