@@ -12,7 +12,8 @@ from policygen.rules.op.common import LINTER, is_expr
 class WildcardUse(Rule):
     """`like` has at most one `*` (without one, use `equals`); `contains` treats `*` literally.
 
-    `like` supports one wildcard; `contains` has no wildcards at all.
+    `like` supports one wildcard ("The value shouldn't have more than one wildcard", policy-rule page): more
+    than one is a warning for every definition; the other checks are style advice for our own intents.
 
     **Anti-pattern**
 
@@ -35,7 +36,6 @@ class WildcardUse(Rule):
     name = "operators.wildcards"
     severity = Severity.WARNING
     source = LINTER
-    applies = "own"
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         for c in doc.conds_with("like", "notlike", "contains", "notcontains"):
@@ -44,7 +44,7 @@ class WildcardUse(Rule):
                 continue
             if c.op in ("like", "notlike"):
                 n = v.count("*")
-                if n > 1 and doc.own:
+                if n > 1:
                     yield c.ptr + "/" + c.op_key, f"{c.op_key!r} pattern {v!r} has {n} '*'; only one is supported"
                 elif n == 0 and doc.own:
                     yield c.ptr + "/" + c.op_key, f"{c.op_key!r} without '*' behaves like equals: {v!r}"
