@@ -45,7 +45,7 @@ def in_details(doc: Doc, key: str | None, *more: str | int) -> str:
     return p + "".join(f"/{m}" for m in more)
 
 
-def _if_types(doc: Doc) -> set[str]:
+def if_types(doc: Doc) -> set[str]:
     """Literal types the `if` requires (top-level `type equals/in` conditions)."""
     out: set[str] = set()
     for c in doc.conds:
@@ -98,7 +98,7 @@ def existence_checks(doc: Doc) -> Iterable[Hit]:
     if (
         doc.custom
         and isinstance(t, str)
-        and t.lower() in _if_types(doc)
+        and t.lower() in if_types(doc)
         and nk is not None
         and not (
             isinstance(name, str)
@@ -114,7 +114,7 @@ def existence_checks(doc: Doc) -> Iterable[Hit]:
             ),
             Severity.ERROR,
         )
-    elif doc.custom and isinstance(t, str) and nk is None and t.lower() in _if_types(doc):
+    elif doc.custom and isinstance(t, str) and nk is None and t.lower() in if_types(doc):
         yield (
             doc.details_ptr,
             "details.type equals the if type, so details.name is required: set it to [field('name')] "
