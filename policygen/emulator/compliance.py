@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from policygen.emulator import assignments as assignments_mod
-from policygen.emulator import effective, exemptions, hierarchy
+from policygen.emulator import attestations, effective, exemptions, hierarchy
 from policygen.emulator.context import Context
 from policygen.emulator.core import ArmError, copy_json, key, parse_scope
 from policygen.emulator.inventory import resources_under
@@ -36,16 +36,26 @@ class State:
     member: effective.Member
     outcome: Any  # policygen.evaluate Outcome
     exemption: dict | None = None  # the exemption that makes this state Exempt
+    attested: str | None = None  # a manual policy's state, from an attestation
 
     @property
     def compliant(self) -> bool:
-        """Not non-compliant: compliant, or exempt."""
-        return self.exemption is not None or bool(self.outcome.compliant)
+        """Not non-compliant: compliant, exempt, or a manual policy nobody attested yet (Unknown)."""
+        if self.exemption is not None:
+            return True
+        if self.outcome.compliant is None:
+            return self.compliance_state != "NonCompliant"
+        return bool(self.outcome.compliant)
 
     @property
     def compliance_state(self) -> str:
         if self.exemption is not None:
             return "Exempt"
+        if self.outcome.compliant is None:  # manual effect: what an attestation says, else the default state
+            then = (self.member.definition["properties"].get("policyRule") or {}).get("then") or {}
+            details = then.get("details")
+            default = details.get("defaultState") if isinstance(details, dict) else None
+            return self.attested or str(default or "Unknown")
         return "Compliant" if self.outcome.compliant else "NonCompliant"
 
 
@@ -208,6 +218,8 @@ def evaluate_one(emu: Context, resource: dict, assignment: dict, member: effecti
     except Exception:  # an evaluator bug must not take the whole query down; it is logged
         log.exception("evaluating %s against %s failed", member.definition.get("id"), resource.get("id"))
         return None
+    if outcome.compliant is None and outcome.matched and str(outcome.effect).lower() == "manual":
+        return outcome  # a manual policy applies; its state comes from attestations
     return outcome if outcome.compliant is not None else None
 
 
@@ -247,7 +259,12 @@ def compute(
                 outcome = evaluate_one(emu, r, a, member)
                 if outcome is not None:
                     exemption = exemptions.exempting(emu, r["id"], a["id"], member.reference_id)
-                    states.append(State(r, public(a), member, outcome, exemption))
+                    attested = (
+                        attestations.attested(emu, r["id"], a["id"], member.reference_id)
+                        if outcome.compliant is None
+                        else None
+                    )
+                    states.append(State(r, public(a), member, outcome, exemption, attested))
     return states
 
 
@@ -266,7 +283,7 @@ def admission(emu: Context, candidate: dict) -> dict:
             if outcome is None or not outcome.matched or outcome.effect not in ("deny", "modify", "append"):
                 continue
             if outcome.denied:
-                raise ArmError(
+                err = ArmError(
                     403,
                     "RequestDisallowedByPolicy",
                     f"Resource '{candidate.get('name')}' was disallowed by policy. Policy identifiers: "
@@ -277,6 +294,8 @@ def admission(emu: Context, candidate: dict) -> dict:
                     details=[],
                     headers={},
                 )
+                err.denial = (a, member, outcome)  # type: ignore[attr-defined]  # events record what was denied
+                raise err
             if outcome.modified is not None:
                 result = {**outcome.modified, "id": candidate["id"]}
     return result

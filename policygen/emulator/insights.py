@@ -8,7 +8,7 @@ import json
 import re
 import time
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from policygen.arm.scopes import ScopeKind
 from policygen.emulator import compliance, hierarchy
@@ -41,13 +41,18 @@ def _target(emu: Context, m: Match) -> dict[str, Any]:
     return {"scope": scope}
 
 
-def state_document(emu: Context, st: compliance.State, stamp: str) -> dict:
+def metadata_url(req: Request, scope: str, collection: str = "policyStates") -> str:
+    """OData's `$metadata` URL of a query (`...#latest`, `...#summary`, `.../$entity` for an element)."""
+    return f"{req.base_url}{quote(scope)}{PI}/{collection}/$metadata"
+
+
+def state_document(emu: Context, st: compliance.State, stamp: str, context: str | None = None) -> dict:
     r, a, mem = st.resource, st.assignment, st.member
     scope = parse_scope(r["id"])
     defn, sset = mem.definition, mem.set_definition
     return {
         "@odata.id": None,
-        "@odata.context": None,
+        "@odata.context": context,
         "timestamp": stamp,
         "resourceId": r["id"],
         "policyAssignmentId": a["id"],
@@ -128,13 +133,24 @@ def policy_states(emu: Context, req: Request, m: Match) -> Response:
     if req.method not in ("POST", "GET"):
         raise ArmError(405, "MethodNotAllowed", "Use POST.")
     stamp = now_iso()
-    docs = [state_document(emu, st, stamp) for st in _states(emu, m)]
+    res = m["res"].lower()
+    meta = metadata_url(req, _target(emu, m)["scope"])
+    entity = f"{meta}#{res}/$entity"
+    docs = [state_document(emu, st, stamp, entity) for st in _states(emu, m)]
     docs.sort(
         key=lambda d: (d["resourceId"].lower(), d["policyAssignmentId"].lower(), d["policyDefinitionReferenceId"])
     )
     docs = _filter(docs, req.q("$filter"))
     if action == "summarize":
-        return Response(200, {"@odata.context": None, "@odata.count": 1, "value": [_summary(req, docs)]})
+        summary = {"@odata.context": f"{meta}#summary/$entity", **_summary(req, docs)}
+        return Response(200, {"@odata.context": f"{meta}#summary", "@odata.count": 1, "value": [summary]})
+    return query_page(emu, req, docs, f"{meta}#{res}")
+
+
+def query_page(emu: Context, req: Request, docs: list[dict], context: str) -> Response:
+    """One page of query results: `$apply`, `$top`, `$select`, then paging by `@odata.nextLink`."""
+    if req.q("$apply"):
+        docs = apply(docs, req.q("$apply") or "")
     top = req.q("$top")
     if top:
         docs = docs[: int(top)]
@@ -144,15 +160,16 @@ def policy_states(emu: Context, req: Request, m: Match) -> Response:
         docs = [{k: v for k, v in d.items() if k.lower() in fields or k.startswith("@")} for d in docs]
     skip = int(req.q("$skiptoken") or 0)
     page = docs[skip : skip + emu.config.page_size]
-    body: dict[str, Any] = {"@odata.context": None, "@odata.count": len(docs), "value": page}
+    body: dict[str, Any] = {"@odata.context": context, "@odata.count": len(docs), "value": page}
+    body["@odata.nextLink"] = None
     if skip + emu.config.page_size < len(docs):
         params = {k: v for k, v in parse_qsl(req.raw_query, keep_blank_values=True) if k.lower() != "$skiptoken"}
         params["$skiptoken"] = str(skip + emu.config.page_size)
-        body["@odata.nextLink"] = f"{req.base_url}{quote(req.path)}?{urlencode(params)}"
+        body["@odata.nextLink"] = f"{req.base_url}{quote(unquote(req.path))}?{urlencode(params)}"
     return Response(200, body)
 
 
-_RANK = {"compliant": 0, "exempt": 1, "noncompliant": 2}  # a resource takes its worst state
+_RANK = {"compliant": 0, "exempt": 1, "unknown": 2, "noncompliant": 3}  # a resource takes its worst state
 
 
 def _counts(docs: list[dict]) -> dict:
@@ -187,42 +204,101 @@ def _counts(docs: list[dict]) -> dict:
     }
 
 
+def _results_uri(req: Request, *clauses: str) -> str:
+    """The queryResults URL that lists what a summary counted (as Azure links each count)."""
+    path = unquote(req.path).rsplit("/summarize", 1)[0] + "/queryResults"
+    flt = " and ".join(("IsCompliant eq false", *clauses))
+    return f"{req.base_url}{quote(path)}?{urlencode({'api-version': req.api_version or '', '$filter': flt})}"
+
+
+def _eq(name: str, value: str) -> str:
+    return f"{name} eq '{value}'"
+
+
+def _group_results(docs: list[dict], uri: str) -> dict:
+    c = _counts(docs)
+    return {
+        "nonCompliantResources": c["nonCompliantResources"],
+        "resourceDetails": c["resourceDetails"],
+        "policyDetails": c["policyDetails"],
+        "policyGroupDetails": c["policyGroupDetails"],
+        "queryResultsUri": uri,
+    }
+
+
 def _summary(req: Request, docs: list[dict]) -> dict:
-    results = _counts(docs)
-    results["queryResultsUri"] = (
-        f"{req.base_url}{quote(req.path.rsplit('/summarize', 1)[0])}/queryResults"
-        f"?api-version={req.api_version}&$filter={quote('IsCompliant eq false')}"
-    )
+    """Summarize: totals, then per assignment its definitions and its definition groups, each with the
+    queryResults link that lists what it counted."""
     assignments = []
     for aid in sorted({d["policyAssignmentId"] for d in docs}, key=str.lower):
         mine = [d for d in docs if d["policyAssignmentId"] == aid]
+        on_assignment = _eq("PolicyAssignmentId", aid)
         defs = []
         for pk in sorted({(d["policyDefinitionId"], d["policyDefinitionReferenceId"]) for d in mine}):
             dd = [d for d in mine if (d["policyDefinitionId"], d["policyDefinitionReferenceId"]) == pk]
-            c = _counts(dd)
+            uri = _results_uri(req, on_assignment, _eq("PolicyDefinitionId", pk[0]))
             defs.append(
                 {
                     "policyDefinitionId": pk[0],
-                    "policyDefinitionReferenceId": pk[1] or None,
+                    "policyDefinitionReferenceId": pk[1],
                     "policyDefinitionGroupNames": dd[0].get("policyDefinitionGroupNames") or [],
                     "effect": dd[0]["policyDefinitionAction"],
-                    "results": {
-                        "nonCompliantResources": c["nonCompliantResources"],
-                        "resourceDetails": c["resourceDetails"],
-                    },
+                    "results": _group_results(dd, uri),
                 }
             )
-        c = _counts(mine)
+        groups = [
+            {
+                "policyGroupName": group,
+                "results": _group_results(
+                    [d for d in mine if group in (d.get("policyDefinitionGroupNames") or [])],
+                    _results_uri(req, on_assignment, f"'{group}' IN PolicyDefinitionGroupNames"),
+                ),
+            }
+            for group in sorted({g for d in mine for g in d.get("policyDefinitionGroupNames") or []})
+        ]
         assignments.append(
             {
                 "policyAssignmentId": aid,
-                "policySetDefinitionId": mine[0]["policySetDefinitionId"] or None,
-                "results": {**c, "queryResultsUri": None},
+                "policySetDefinitionId": mine[0]["policySetDefinitionId"],
+                "results": {**_counts(mine), "queryResultsUri": _results_uri(req, on_assignment)},
                 "policyDefinitions": defs,
-                "policyGroups": [],
+                "policyGroups": groups,
             }
         )
-    return {"@odata.id": None, "@odata.context": None, "results": results, "policyAssignments": assignments}
+    results = {**_counts(docs), "queryResultsUri": _results_uri(req)}
+    return {"@odata.id": None, "results": results, "policyAssignments": assignments}
+
+
+_APPLY = re.compile(
+    r"^\s*(?:groupby\(\((?P<fields>[^)]*)\)\s*(?:,\s*aggregate\((?P<agg1>[^)]*)\))?\)"
+    r"|aggregate\((?P<agg2>[^)]*)\))\s*$",
+    re.I,
+)
+
+
+def apply(docs: list[dict], expression: str) -> list[dict]:
+    """OData `$apply`: `groupby((f1, f2))`, `groupby((f), aggregate($count as N))`, `aggregate($count as N)`."""
+    m = _APPLY.match(expression)
+    if not m:
+        raise bad_request("InvalidApplyInQueryString", f"The $apply expression '{expression}' is not supported.")
+    agg = m.group("agg1") or m.group("agg2")
+    count_as = None
+    if agg:
+        am = re.fullmatch(r"\s*\$count\s+as\s+(\w+)\s*", agg, re.I)
+        if not am:
+            raise bad_request("InvalidApplyInQueryString", f"Only '$count as Name' aggregates are supported: '{agg}'.")
+        count_as = am.group(1)
+    fields = [f.strip() for f in (m.group("fields") or "").split(",") if f.strip()]
+
+    def value(doc: dict, name: str) -> Any:
+        return next((v for k, v in doc.items() if k.lower() == name.lower()), None)
+
+    groups: dict[str, tuple[dict, int]] = {}
+    for d in docs:
+        row = {f: value(d, f) for f in fields}
+        k = json.dumps(row, sort_keys=True, default=str)
+        groups[k] = (row, groups.get(k, (row, 0))[1] + 1)
+    return [{**row, **({count_as: n} if count_as else {})} for row, n in groups.values()]
 
 
 def _trigger(emu: Context, req: Request, m: Match) -> Response:

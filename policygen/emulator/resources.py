@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from policygen.arm.scopes import Scope, ScopeKind
-from policygen.emulator import compliance, envelope, hierarchy, inventory, remediation
+from policygen.emulator import compliance, envelope, events, hierarchy, inventory, remediation
 from policygen.emulator.context import Context
 from policygen.emulator.core import ArmError, Match, Request, Response, key, paged, parse_scope, resource_type_of
 from policygen.emulator.store import public
@@ -77,8 +77,15 @@ def _missing(rid: str) -> ArmError:
 
 def admitted(emu: Context, rid: str, body: dict, existing: dict | None) -> dict:
     """Build, pass request-time policy (deny raises; modify/append change it), store, then deployIfNotExists."""
-    candidate = compliance.admission(emu, inventory.build(emu, rid, body, existing))
+    built = inventory.build(emu, rid, body, existing)
+    try:
+        candidate = compliance.admission(emu, built)
+    except ArmError as err:
+        if denial := getattr(err, "denial", None):
+            events.denied(emu, built, *denial)
+        raise
     stored = inventory.store(emu, rid, candidate)
+    events.after_write(emu, stored)
     remediation.auto_deploy(emu, stored)
     return stored
 

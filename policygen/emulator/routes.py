@@ -14,6 +14,7 @@ from policygen.emulator import (
     assignments,
     attestations,
     deployments,
+    events,
     exemptions,
     insights,
     management,
@@ -52,6 +53,7 @@ ROUTES: list[tuple[re.Pattern[str], Handler]] = [
             insights.policy_states,
         ),
         (_PI + r"/asyncOperationResults/(?P<op>[^/]+)", insights.operation_result),
+        (_PI + r"/policyEvents/(?P<res>default)/queryResults", events.query),
         (_PI + r"/attestations(?:/(?P<name>[^/]+))?", attestations.handle),
         (
             r"/providers/(?P<ns>Microsoft\.(?:Authorization|PolicyInsights|Management))/operations",

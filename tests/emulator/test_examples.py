@@ -370,11 +370,8 @@ EXAMPLE_ERRATA: dict[str, dict[str, str]] = {}
 # Examples the emulator does not match yet, with the reason (also in docs/emulator.md). Strict: a fix that makes
 # one pass must remove it here.
 DEVIATIONS: dict[str, str] = {
-    "PolicyEvents_QuerySubscriptionScope": "policy events: being added",
     "PolicyRestrictions_CheckAtSubscriptionScope": "checkPolicyRestrictions: being added",
     "PolicyRestrictions_CheckAtResourceGroupScopeIncludeAuditEffect": "checkPolicyRestrictions: being added",
-    "PolicyStates_QuerySubscriptionScope": "@odata.context and @odata.nextLink: being added",
-    "PolicyStates_SummarizeSubscriptionScope": "summary queryResultsUri and policyGroups: being added",
 }
 
 
