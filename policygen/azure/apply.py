@@ -1,6 +1,6 @@
 """Execute a plan: a dependency graph of ARM writes run by a bounded thread pool.
 
-Order (ARM contract, section 10): definitions -> initiatives -> assignments -> role assignments ->
+Order (ARM contract, section 10): definitions -> initiatives -> assignments -> role assignments and exemptions ->
 remediation; deletes in reverse, and a replace is a delete followed by a create. Rather than waiting for a
 whole level to finish, each write starts as soon as the writes it depends on are done, and the ready
 writes with the longest chain behind them go first, so the wall time approaches the critical path.
@@ -28,7 +28,8 @@ from policygen.azure.plan import Change, Plan, RemediationTask, role_assignment_
 from policygen.azure.retry import error_code
 
 DEFAULT_CONCURRENCY = 32
-KIND_PHASE = {"definition": 0, "initiative": 1, "assignment": 2, "role_assignment": 3, "remediation": 4}
+KIND_PHASE = {"definition": 0, "initiative": 1, "assignment": 2, "role_assignment": 3, "exemption": 3,
+              "remediation": 4}
 
 
 @dataclass
@@ -144,6 +145,8 @@ def _refs_after(change: Change) -> set[str]:
         return {key(r.get("policyDefinitionId")) for r in props.get("policyDefinitions") or []}
     if change.kind == "assignment":
         return {key(props.get("policyDefinitionId"))}
+    if change.kind == "exemption":
+        return {key(props.get("policyAssignmentId"))}
     return set()
 
 
@@ -154,6 +157,8 @@ def _refs_before(change: Change) -> set[str]:
         return {key(r.get("policyDefinitionId")) for r in props.get("policyDefinitions") or []}
     if change.kind == "assignment":
         return {key(props.get("policyDefinitionId"))}
+    if change.kind == "exemption":
+        return {key(props.get("policyAssignmentId"))}
     return set()
 
 
@@ -186,7 +191,7 @@ def build_graph(plan: Plan, remediate: bool = True) -> dict[str, Op]:
     for op in list(ops.values()):
         c = op.change
         assert c is not None
-        if op.verb == "put" and c.kind in ("initiative", "assignment"):
+        if op.verb == "put" and c.kind in ("initiative", "assignment", "exemption"):
             op.deps |= {put_of[r] for r in _refs_after(c) if r in put_of}
         if op.verb == "put" and c.kind == "role_assignment" and key(c.assignment) in put_of:
             op.deps.add(put_of[key(c.assignment)])
@@ -290,6 +295,9 @@ class Executor:
         if c.kind in ("definition", "initiative"):
             self.arm.put_definition(c.kind, c.scope, c.name, body, on_retry=on_retry)
             return "done"
+        if c.kind == "exemption":
+            self.arm.put_exemption(c.scope, c.name, body, on_retry=on_retry)
+            return "done"
         if c.kind == "assignment":
             reply = self.arm.put_assignment(c.scope, c.name, body, on_retry=on_retry)
             ident = reply.get("identity") or {}
@@ -324,6 +332,8 @@ class Executor:
                 self.arm.delete_definition(c.kind, c.scope, name, on_retry=on_retry)
             elif c.kind == "assignment":
                 self.arm.delete_assignment(c.scope, name, on_retry=on_retry)
+            elif c.kind == "exemption":
+                self.arm.delete_exemption(c.scope, name, on_retry=on_retry)
             else:
                 scope = (before.get("properties") or {}).get("scope") or c.scope
                 self.arm.delete_role_assignment(scope, name, on_retry=on_retry)

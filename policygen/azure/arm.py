@@ -2,7 +2,8 @@
 through `Arm`, which picks the SDK method for the scope level, converts models to plain REST dicts and
 wraps each request in `call_with_retries`.
 
-The real SDK clients are used throughout (policy, policy insights, authorization, management groups);
+The real SDK clients are used throughout (policy, policy insights, authorization, management groups;
+exemptions, which the policy SDK lacks, go through the policy client's pipeline: `azure/exemptions.py`);
 bodies go out as plain dicts (sent verbatim) or raw JSON bytes where the SDK model lacks fields
 (remediation `failureThreshold`, `parallelDeployments`, `resourceCount` need api-version 2021-10-01).
 """
@@ -196,6 +197,32 @@ class Arm:
     def delete_assignment(self, scope_id: str, name: str, on_retry: Notify | None = None) -> None:
         ops = self.clients.policy(parse_scope(scope_id).subscription).policy_assignments
         self._call(lambda: ops.delete(scope_id, name, **NO_RETRY), write=True, on_retry=on_retry, op_class="delete")
+
+    # ------------------------------------------------------------------ exemptions
+
+    def _exemptions(self, scope_id: str) -> Any:
+        from policygen.azure.exemptions import ExemptionsClient
+
+        return ExemptionsClient(self.clients.policy(parse_scope(scope_id).subscription))
+
+    def list_exemptions(self, scope_id: str, on_retry: Notify | None = None) -> list[dict[str, Any]]:
+        """Exemptions made exactly at `scope_id` (a management group, subscription, group or resource) or,
+        given a policy assignment id, the exemptions of that assignment at and below its scope."""
+        low = scope_id.lower()
+        cut = low.rfind("/providers/microsoft.authorization/policyassignments/")
+        if cut >= 0:
+            scope = scope_id[:cut]
+            return self._call(lambda: self._exemptions(scope).list(scope, scope_id), on_retry=on_retry)
+        return self._call(lambda: self._exemptions(scope_id).list(scope_id), on_retry=on_retry)
+
+    def put_exemption(self, scope_id: str, name: str, body: dict[str, Any],
+                      on_retry: Notify | None = None) -> dict[str, Any]:
+        return self._call(lambda: self._exemptions(scope_id).put(scope_id, name, body), write=True,
+                          on_retry=on_retry)
+
+    def delete_exemption(self, scope_id: str, name: str, on_retry: Notify | None = None) -> None:
+        self._call(lambda: self._exemptions(scope_id).delete(scope_id, name), write=True, on_retry=on_retry,
+                   op_class="delete")
 
     # ------------------------------------------------------------------ role assignments
 

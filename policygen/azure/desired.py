@@ -70,9 +70,12 @@ class Desired:
     assignments: dict[str, DesiredObject] = field(default_factory=dict)
     roles: dict[str, list[RoleNeed]] = field(default_factory=dict)  # key(assignment id) -> needs
     remediations: dict[str, list[RemediationNeed]] = field(default_factory=dict)  # key(assignment id) -> members
+    exemptions: dict[str, DesiredObject] = field(default_factory=dict)  # key(id) -> exemption
+    rollouts: dict[str, dict[str, Any]] = field(default_factory=dict)  # key(assignment id) -> rollout summary
 
     def objects(self) -> list[DesiredObject]:
-        return [*self.definitions.values(), *self.initiatives.values(), *self.assignments.values()]
+        return [*self.definitions.values(), *self.initiatives.values(), *self.assignments.values(),
+                *self.exemptions.values()]
 
     def builtin_references(self) -> set[str]:
         """Ids of built-in definitions/initiatives the pack references (their bodies are read from Azure)."""
@@ -111,6 +114,13 @@ def desired_state(build: Build, target: Target) -> Desired:
         oid = f"{scope}/providers/Microsoft.Authorization/policyAssignments/{name}"
         out.assignments[key(oid)] = DesiredObject("assignment", name, oid, scope, _put_body(art), str(art.source),
                                                   dict(art.remediation or {}))
+        if art.rollout:
+            out.rollouts[key(oid)] = dict(art.rollout)
+    for name in sorted(build.exemptions):
+        art = build.exemptions[name]
+        scope = (art.scope or "").rstrip("/")
+        oid = f"{scope}/providers/Microsoft.Authorization/policyExemptions/{name}"
+        out.exemptions[key(oid)] = DesiredObject("exemption", name, oid, scope, _put_body(art), str(art.source))
     return out
 
 

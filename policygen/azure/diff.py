@@ -9,6 +9,7 @@ its definition id changed).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 STAMPS = {"createdby", "createdon", "updatedby", "updatedon"}
@@ -19,6 +20,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "assignment": ("displayName", "description", "policyDefinitionId", "definitionVersion", "parameters",
                    "enforcementMode", "notScopes", "nonComplianceMessages", "metadata", "overrides",
                    "resourceSelectors"),
+    "exemption": ("displayName", "description", "policyAssignmentId", "policyDefinitionReferenceIds",
+                  "exemptionCategory", "expiresOn", "assignmentScopeValidation", "resourceSelectors", "metadata"),
 }
 REF_FIELDS = ("policyDefinitionId", "policyDefinitionReferenceId", "parameters", "groupNames", "definitionVersion")
 MISSING = "(absent)"
@@ -44,6 +47,15 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _instant(value: Any) -> Any:
+    """An ISO 8601 instant in one form (ARM answers with up to 7 fractional digits)."""
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return when.replace(tzinfo=when.tzinfo or UTC).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _location(value: Any) -> Any:
     return str(value).replace(" ", "").lower() if isinstance(value, str) else value
 
@@ -64,6 +76,15 @@ def project(kind: str, body: dict[str, Any] | None) -> dict[str, Any]:
                 r["policyDefinitionId"] = str(r["policyDefinitionId"]).lower()
             refs.append(r)
         out["policyDefinitions"] = refs
+    if kind == "exemption":
+        if "policyAssignmentId" in out:
+            out["policyAssignmentId"] = str(out["policyAssignmentId"]).lower()
+        if "exemptionCategory" in out:  # Azure answers in either case ("waiver" in Learn's example)
+            out["exemptionCategory"] = str(out["exemptionCategory"]).lower()
+        if out.get("expiresOn"):
+            out["expiresOn"] = _instant(out["expiresOn"])
+        if str(out.get("assignmentScopeValidation", "")).lower() == "default":
+            out.pop("assignmentScopeValidation")  # the default, absent or not
     if kind == "assignment":
         if "policyDefinitionId" in out:
             out["policyDefinitionId"] = str(out["policyDefinitionId"]).lower()

@@ -26,13 +26,15 @@ from typing import Any
 from policygen import __version__
 from policygen.arm.scopes import key, name_of_id, parse_scope
 from policygen.azure import diff as diffing
+from policygen.azure import lifecycle
 from policygen.azure.desired import Desired, RoleNeed
 from policygen.azure.remote import RemoteObject, RemoteState, role_description
 from policygen.azure.target import Target
 from policygen.errors import ExitCode, PolicygenError
 
 FORMAT_VERSION = "1.0"
-KIND_ORDER = {"definition": 0, "initiative": 1, "assignment": 2, "role_assignment": 3}
+KIND_ORDER = {"definition": 0, "initiative": 1, "assignment": 2, "role_assignment": 3, "exemption": 4}
+EXPIRY_WARNING_DAYS = 30
 ROLE_NAMESPACE = uuid.UUID("6f1a3a8e-64c1-4f0c-9a43-2b8c1c7d9e55")
 ROLE_NAMES = {
     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
@@ -179,6 +181,7 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     prior: dict[str, Any] = field(default_factory=dict)
     created_at: float = field(default_factory=time.time)
+    lifecycle: dict[str, Any] = field(default_factory=dict)  # lifecycle.plan_notes: expiring, versions, rollouts
 
     @property
     def owner_id(self) -> str:
@@ -226,6 +229,7 @@ class Plan:
             "remediations": [r.as_dict() for r in self.remediations],
             "unmanaged": [u.as_dict() for u in self.unmanaged],
             "warnings": self.warnings,
+            "lifecycle": self.lifecycle,
             "prior_state": self.prior,
         }
 
@@ -252,6 +256,7 @@ class Plan:
             warnings=list(data.get("warnings") or []),
             prior=dict(data.get("prior_state") or {}),
             created_at=created,
+            lifecycle=dict(data.get("lifecycle") or {}),
         )
 
     @classmethod
@@ -283,8 +288,12 @@ def _referenced(obj: RemoteObject) -> set[str]:
 
 
 def make_plan(desired: Desired, remote: RemoteState, warnings: list[str] | None = None,
-              pack: dict[str, Any] | None = None) -> Plan:
-    """The changes that take `remote` to `desired` under the target's ownership strategy."""
+              pack: dict[str, Any] | None = None, *, expiry_days: int = EXPIRY_WARNING_DAYS,
+              now: datetime | None = None) -> Plan:
+    """The changes that take `remote` to `desired` under the target's ownership strategy.
+
+    Exemptions follow the same ownership rules; one of ours that has expired and is no longer in the pack is
+    deleted (reason `expired`), and those expiring within `expiry_days` are warned about."""
     target = desired.target
     owner = target.owner_id
     plan = Plan(target=target, pack=pack or {}, warnings=list(warnings or []))
@@ -293,7 +302,8 @@ def make_plan(desired: Desired, remote: RemoteState, warnings: list[str] | None 
 
     for kind, want, have in (("definition", desired.definitions, remote.definitions),
                              ("initiative", desired.initiatives, remote.initiatives),
-                             ("assignment", desired.assignments, remote.assignments)):
+                             ("assignment", desired.assignments, remote.assignments),
+                             ("exemption", desired.exemptions, remote.exemptions)):
         for k, d in want.items():
             r = have.get(k)
             change = Change(address=d.address, kind=kind, name=d.name, id=d.id, scope=d.scope, actions=["create"],
@@ -323,11 +333,14 @@ def make_plan(desired: Desired, remote: RemoteState, warnings: list[str] | None 
                 continue
             cls = r.owner_class(owner)
             if cls == "thisPaC" or (cls == "unknownOwner" and target.strategy == "full"):
+                lapsed = kind == "exemption" and lifecycle.expired(r.body, now)
                 changes[k] = Change(address=f"{kind}.{r.name}", kind=kind, name=r.name, id=r.id, scope=r.scope,
                                     actions=["delete"], before=r.body, before_etag=r.etag, owner=cls,
-                                    action_reason="delete_because_not_in_pack",
-                                    reason="no longer in the pack" if cls == "thisPaC" else
-                                    "no owner marker (strategy full)")
+                                    action_reason="delete_because_expired" if lapsed else
+                                    "delete_because_not_in_pack",
+                                    reason=("expired " + lifecycle.expiry(r.body) + "; " if lapsed else "") +
+                                    ("no longer in the pack" if cls == "thisPaC" else
+                                     "no owner marker (strategy full)"))
             else:
                 note = f"owned by {r.owner}" if cls == "otherPaC" else "no owner marker; kept (strategy ownedOnly)"
                 plan.unmanaged.append(Unmanaged(kind, r.id, cls, r.owner, note))
@@ -345,9 +358,11 @@ def make_plan(desired: Desired, remote: RemoteState, warnings: list[str] | None 
         "counts": remote.counts(),
         "scopes_read": remote.scopes_read,
         "list_calls": remote.list_calls,
-        "etags": {o.id: o.etag for g in ("definition", "initiative", "assignment", "role_assignment")
+        "etags": {o.id: o.etag for g in ("definition", "initiative", "assignment", "role_assignment", "exemption")
                   for o in remote.group(g).values()},
     }
+    plan.lifecycle = lifecycle.plan_notes(desired, remote, changes, expiry_days, now)
+    plan.warnings.extend(lifecycle.warnings(plan.lifecycle))
     plan.unmanaged.sort(key=lambda u: (KIND_ORDER.get(u.kind, 9), u.id.lower()))
     return plan
 
@@ -579,6 +594,8 @@ def ensure_not_stale(plan: Plan, remote: RemoteState) -> None:
     for c in plan.changes:
         if c.kind == "role_assignment" and not c.id:
             continue
+        if c.kind == "exemption" and "exemption" not in (plan.prior.get("scopes_read") or {}):
+            continue  # a plan saved before exemptions were read
         now = remote.etag(c.id) if c.id else None
         if now != c.before_etag:
             stale.append(c.address)

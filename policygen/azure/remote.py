@@ -1,9 +1,10 @@
 """Read the current state of an environment with list calls per scope and kind (never a GET per object).
 
 One parallel round of list calls: custom definitions and initiatives at the definition scope, assignments
-and role assignments at every scope the pack or its environment uses, remediation tasks where remediation
-may be planned, plus a GET for each built-in definition the pack references (their bodies are needed to
-derive roles). Every object gets a fingerprint (`etag`) so a saved plan can be checked for staleness.
+and role assignments at every scope the pack or its environment uses, exemptions where the pack makes them
+and those of each of its assignments, remediation tasks where remediation may be planned, plus a GET for
+each built-in definition the pack references (their bodies are needed to derive roles). Every object gets
+a fingerprint (`etag`) so a saved plan can be checked for staleness.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def role_description(owner_id: str, assignment_id: str) -> str:
 
 @dataclass
 class RemoteObject:
-    kind: str  # definition | initiative | assignment | role_assignment | remediation
+    kind: str  # definition | initiative | assignment | role_assignment | remediation | exemption
     body: dict[str, Any]
 
     @property
@@ -114,17 +115,19 @@ class RemoteState:
     assignments: dict[str, RemoteObject] = field(default_factory=dict)
     role_assignments: dict[str, RemoteObject] = field(default_factory=dict)
     remediations: dict[str, RemoteObject] = field(default_factory=dict)
+    exemptions: dict[str, RemoteObject] = field(default_factory=dict)
     builtins: dict[str, dict[str, Any]] = field(default_factory=dict)  # key(id) -> body (None when missing)
     scopes_read: dict[str, list[str]] = field(default_factory=dict)  # kind -> scopes listed
     list_calls: int = 0
 
     def group(self, kind: str) -> dict[str, RemoteObject]:
         return {"definition": self.definitions, "initiative": self.initiatives, "assignment": self.assignments,
-                "role_assignment": self.role_assignments, "remediation": self.remediations}[kind]
+                "role_assignment": self.role_assignments, "remediation": self.remediations,
+                "exemption": self.exemptions}[kind]
 
     def find(self, object_id: str) -> RemoteObject | None:
         k = key(object_id)
-        for group in (self.definitions, self.initiatives, self.assignments, self.role_assignments):
+        for group in (self.definitions, self.initiatives, self.assignments, self.role_assignments, self.exemptions):
             if k in group:
                 return group[k]
         return None
@@ -141,7 +144,7 @@ class RemoteState:
     def counts(self) -> dict[str, int]:
         return {"definitions": len(self.definitions), "initiatives": len(self.initiatives),
                 "assignments": len(self.assignments), "role_assignments": len(self.role_assignments),
-                "remediations": len(self.remediations)}
+                "remediations": len(self.remediations), "exemptions": len(self.exemptions)}
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,7 @@ class ReadPlan:
     role_scopes: tuple[str, ...]
     remediation_scopes: tuple[str, ...] = ()
     builtin_ids: tuple[str, ...] = ()
+    exemption_scopes: tuple[str, ...] = ()
 
 
 def _uniq(items: list[str]) -> tuple[str, ...]:
@@ -172,8 +176,12 @@ def read_plan_for(desired: Any) -> ReadPlan:
     role_scopes = asg_scopes + [n.scope for needs in desired.roles.values() for n in needs]
     rem_scopes = [desired.assignments[k].scope for k, needs in desired.remediations.items()
                   if needs and desired.assignments[k].remediation.get("enabled")]
+    # exemptions: exactly where the pack puts them, and every exemption of each of its assignments (so one
+    # removed from the pack is found wherever it was made)
+    exemption_scopes = [o.scope for o in getattr(desired, "exemptions", {}).values()] + \
+        [o.id for o in desired.assignments.values()]
     return ReadPlan(_uniq(def_scopes), _uniq(asg_scopes), _uniq(role_scopes), _uniq(rem_scopes),
-                    _uniq(sorted(desired.builtin_references())))
+                    _uniq(sorted(desired.builtin_references())), _uniq(exemption_scopes))
 
 
 def read_remote(arm: Any, plan: ReadPlan, concurrency: int = 16,
@@ -190,6 +198,8 @@ def read_remote(arm: Any, plan: ReadPlan, concurrency: int = 16,
         jobs.append(("role_assignment", scope, lambda s=scope: arm.list_role_assignments(s)))
     for scope in plan.remediation_scopes:
         jobs.append(("remediation", scope, lambda s=scope: arm.list_remediations(s)))
+    for scope in plan.exemption_scopes:
+        jobs.append(("exemption", scope, lambda s=scope: arm.list_exemptions(s)))
     for bid in plan.builtin_ids:
         jobs.append(("builtin", bid, lambda b=bid: arm.get_definition(b)))
 

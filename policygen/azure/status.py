@@ -21,6 +21,7 @@ class MemberCompliance:
     effect: str
     noncompliant_resources: int
     compliant_resources: int
+    exempt_resources: int = 0
 
 
 @dataclass
@@ -32,6 +33,7 @@ class AssignmentCompliance:
     compliant_resources: int = 0
     noncompliant_policies: int = 0
     policies: int = 0
+    exempt_resources: int = 0  # covered by an unexpired exemption (Azure's "Exempt" compliance state)
     members: list[MemberCompliance] = field(default_factory=list)
 
     @property
@@ -70,6 +72,7 @@ def compliance(arm: Any, assignments: list[RemoteObject], concurrency: int = 8) 
                 res = pa.get("results") or {}
                 row.noncompliant_resources = int(res.get("nonCompliantResources") or 0)
                 row.compliant_resources = _detail(res.get("resourceDetails"), "compliant")
+                row.exempt_resources = _detail(res.get("resourceDetails"), "exempt")
                 row.noncompliant_policies = int(res.get("nonCompliantPolicies") or 0)
                 members = pa.get("policyDefinitions") or []
                 row.policies = len(members)
@@ -78,7 +81,8 @@ def compliance(arm: Any, assignments: list[RemoteObject], concurrency: int = 8) 
                     row.members.append(MemberCompliance(
                         m.get("policyDefinitionReferenceId"), name_of_id(str(m.get("policyDefinitionId") or "")),
                         str(m.get("effect") or ""), int(mres.get("nonCompliantResources") or 0),
-                        _detail(mres.get("resourceDetails"), "compliant")))
+                        _detail(mres.get("resourceDetails"), "compliant"),
+                        _detail(mres.get("resourceDetails"), "exempt")))
         out.append(row)
     return out
 
@@ -86,4 +90,5 @@ def compliance(arm: Any, assignments: list[RemoteObject], concurrency: int = 8) 
 def totals(rows: list[AssignmentCompliance]) -> dict[str, int]:
     return {"noncompliant_resources": sum(r.noncompliant_resources for r in rows),
             "compliant_resources": sum(r.compliant_resources for r in rows),
-            "noncompliant_policies": sum(r.noncompliant_policies for r in rows)}
+            "noncompliant_policies": sum(r.noncompliant_policies for r in rows),
+            "exempt_resources": sum(r.exempt_resources for r in rows)}

@@ -14,7 +14,7 @@ from policygen.artefacts import Build
 from policygen.azure.arm import Arm, Clients
 from policygen.azure.desired import derive, desired_state
 from policygen.azure.pacing import Pacing
-from policygen.azure.plan import Plan, ensure_not_stale, make_plan
+from policygen.azure.plan import EXPIRY_WARNING_DAYS, Plan, ensure_not_stale, make_plan
 from policygen.azure.remote import ReadPlan, RemoteState, read_plan_for, read_remote
 from policygen.azure.retry import CallStats, RetrySettings
 from policygen.azure.target import Target
@@ -72,14 +72,18 @@ def plan_build(build: Build, target: Target, arm: Arm, *, concurrency: int = 32)
         remote.list_calls += more.list_calls
     pack = {"name": build.pack.name, "version": build.pack.version, "ownerId": build.pack.owner_id,
             "root": str(build.pack.root)}
-    return Planned(make_plan(desired, remote, warnings, pack), remote)
+    env = build.pack.environments.get(target.env) or {}
+    days = env.get("exemptionExpiryWarningDays")
+    plan = make_plan(desired, remote, warnings, pack, expiry_days=EXPIRY_WARNING_DAYS if days is None else days)
+    return Planned(plan, remote)
 
 
 def refresh(plan: Plan, arm: Arm, *, concurrency: int = 32) -> RemoteState:
     """Re-read exactly what the saved plan read, to check it is not stale."""
     scopes = plan.prior.get("scopes_read") or {}
     read = ReadPlan(tuple(scopes.get("definition", [])), tuple(scopes.get("assignment", [])),
-                    tuple(scopes.get("role_assignment", [])), tuple(scopes.get("remediation", [])))
+                    tuple(scopes.get("role_assignment", [])), tuple(scopes.get("remediation", [])),
+                    exemption_scopes=tuple(scopes.get("exemption", [])))
     return read_remote(arm, read, concurrency)
 
 

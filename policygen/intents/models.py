@@ -273,6 +273,8 @@ class EnvironmentSpec(Strict):
     identityLocation: str = "westeurope"
     ownerId: str | None = None
     strategy: Literal["ownedOnly", "full"] = "ownedOnly"
+    exemptionExpiryWarningDays: int = Field(
+        default=30, ge=0, le=3650, description="`plan` warns about exemptions expiring within this many days.")
 
 
 class PackFile(Strict):

@@ -73,6 +73,7 @@ def render_plan(plan: Plan, console: Console, *, read_seconds: float | None = No
                   + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items()), style="dim")
     for w in plan.warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}")
+    _lifecycle(plan, console)
     pending = plan.pending()
     if not pending and not plan.remediations:
         console.print(f"\n[green]No changes.[/] Azure matches the pack ({len(plan.changes)} objects).")
@@ -114,9 +115,31 @@ def render_plan(plan: Plan, console: Console, *, read_seconds: float | None = No
     console.print("\n" + plan_summary_line(plan))
 
 
+def _lifecycle(plan: Plan, console: Console) -> None:
+    """Rollout stage in force and definition versions each assignment runs (plan.lifecycle)."""
+    notes = plan.lifecycle or {}
+    for r in notes.get("rollouts") or []:
+        where = ", ".join(r.get("locations") or []) or "every region"
+        nxt = f"; next: {r['next']}" if r.get("next") else "; final stage"
+        console.print(f"rollout: {escape(r['assignment'])} stage {r['index'] + 1}/{len(r['stages'])} "
+                      f"[bold]{escape(r['stage'])}[/]: {escape(r['effect'])} in {escape(where)}, "
+                      f"{escape(r['from'])} elsewhere ({escape(', '.join(r.get('members') or []) or 'all members')})"
+                      f"{escape(nxt)}", soft_wrap=True)
+        if r.get("impact") is not None:
+            console.print(f"  would deny {r['impact']['denied']} of {r['impact']['evaluated']} inventory "
+                          f"resource(s) in force at this stage", style="dim")
+    for v in notes.get("versions") or []:
+        if v.get("before") and v["before"] != v.get("after"):
+            pin = f" (pinned {v['pin']})" if v.get("pin") else ""
+            replaced = " - replaced" if v.get("replaced") else ""
+            console.print(f"version: {escape(v['assignment'])} runs {escape(v['definition'])} "
+                          f"{escape(str(v['before']))} -> {escape(str(v.get('after')))}{escape(pin + replaced)}",
+                          soft_wrap=True)
+
+
 def _counts_table(plan: Plan) -> Table:
     """Kinds x actions, the numbers behind the closing `Plan:` line."""
-    kinds = ("definition", "initiative", "assignment", "role_assignment")
+    kinds = ("definition", "initiative", "assignment", "role_assignment", "exemption")
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("")
     for a in (*ORDER, "no-op"):
@@ -319,6 +342,10 @@ def render_status(rows: list[AssignmentCompliance], console: Console, title: str
                                   for m in bad[:8])
                 more = f" and {len(bad) - 8} more" if len(bad) > 8 else ""
                 console.print(f"  [bold]{escape(r.name)}[/] failing: {shown}{more}", soft_wrap=True)
+            exempt = [m for m in r.members if m.exempt_resources]
+            if exempt:
+                shown = ", ".join(f"{escape(m.reference_id or m.definition)} ({m.exempt_resources})" for m in exempt)
+                console.print(f"  [bold]{escape(r.name)}[/] exempt: {shown}", soft_wrap=True)
 
 
 def change_line(c: Change) -> str:

@@ -1,0 +1,86 @@
+"""What a plan says about the lifecycle of a pack: exemptions that lapse soon (or have lapsed), the definition
+version each assignment runs before and after apply, and the rollout stage each staged assignment is in.
+
+Sources: exemption structure ("Expiration": an expired exemption stays until deleted but no longer exempts),
+https://learn.microsoft.com/azure/governance/policy/concepts/exemption-structure; assignment structure
+("Policy definition ID and version": an assignment without a pin runs the latest version of its major),
+https://learn.microsoft.com/azure/governance/policy/concepts/assignment-structure
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from policygen.arm.scopes import key, name_of_id
+
+
+def _when(body: dict[str, Any]) -> datetime | None:
+    stamp = (body.get("properties") or {}).get("expiresOn")
+    if not stamp:
+        return None
+    try:
+        when = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when.replace(tzinfo=when.tzinfo or UTC)
+
+
+def expired(body: dict[str, Any], now: datetime | None = None) -> bool:
+    when = _when(body)
+    return when is not None and when <= (now or datetime.now(UTC))
+
+
+def expiry(body: dict[str, Any]) -> str:
+    when = _when(body)
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if when else "never"
+
+
+def _version(body: dict[str, Any] | None) -> str | None:
+    if not body:
+        return None
+    props = body.get("properties") or {}
+    return props.get("version") or (props.get("metadata") or {}).get("version")
+
+
+def plan_notes(desired: Any, remote: Any, changes: dict[str, Any], expiry_days: int,
+               now: datetime | None = None) -> dict[str, Any]:
+    """{"expiring": [...], "versions": [...], "rollouts": [...]}: plain data for the plan file and views."""
+    now = now or datetime.now(UTC)
+    horizon = now + timedelta(days=expiry_days)
+    expiring = []
+    for obj in sorted(desired.exemptions.values(), key=lambda o: o.name):
+        when = _when(obj.body)
+        if when is not None and when <= horizon:
+            props = obj.body.get("properties") or {}
+            expiring.append({"exemption": obj.name, "assignment": name_of_id(props.get("policyAssignmentId", "")),
+                             "scope": obj.scope, "expiresOn": expiry(obj.body),
+                             "days": max(0, (when - now).days)})
+    versions = []
+    local = {**desired.definitions, **desired.initiatives}
+    for k, a in sorted(desired.assignments.items(), key=lambda kv: kv[1].name):
+        props = a.body.get("properties") or {}
+        target = str(props.get("policyDefinitionId") or "")
+        after = _version(local[key(target)].body) if key(target) in local else _version(
+            remote.definition_body(target))
+        before_obj = remote.definitions.get(key(target)) or remote.initiatives.get(key(target))
+        before = _version(before_obj.body) if before_obj else _version(remote.builtins.get(key(target)))
+        deployed = remote.assignments.get(k)
+        pin_before = (deployed.props.get("definitionVersion") if deployed else None)
+        pin = props.get("definitionVersion")
+        if deployed is None or before != after or (pin and pin != pin_before):
+            versions.append({"assignment": a.name, "definition": name_of_id(target), "pin": pin,
+                             "before": before if deployed is not None else None, "after": after,
+                             "replaced": bool(changes.get(key(target)) and changes[key(target)].is_replace)})
+    rollouts = []
+    for k, info in sorted(desired.rollouts.items(), key=lambda kv: desired.assignments[kv[0]].name):
+        change = changes.get(k)
+        rollouts.append({"assignment": desired.assignments[k].name, **info,
+                         "changes": bool(change and change.actions != ["no-op"])})
+    return {"expiring": expiring, "versions": versions, "rollouts": rollouts, "expiryWarningDays": expiry_days}
+
+
+def warnings(notes: dict[str, Any]) -> list[str]:
+    """One line per exemption that lapses within the warning window."""
+    return [f"exemption.{e['exemption']} ({e['assignment']} at {e['scope']}) expires {e['expiresOn']}, in "
+            f"{e['days']} day(s): renew it or let it lapse" for e in notes.get("expiring") or []]
