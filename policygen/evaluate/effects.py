@@ -6,8 +6,12 @@ a member (`addOrReplace` first removes all members); `x[*].p` sets `p` on every 
 `append` never overwrite: an existing *different* value is a conflict (append fails the request;
 modify falls back to `conflictEffect`). Documented ambiguity: Azure only says `add` "behaves similar
 to append"; we apply append's conflict rule to it. A nested parent absent from the payload skips the
-operation (effect-modify, "Property not present"). Alias modifiability per API version is not in our
-catalogue, so it is not checked.
+operation (effect-modify, "Property not present"). An alias the catalogue marks not Modifiable for the
+resource's type and API version (`aliases sync`, `--aliases` provider JSON) is a conflict: conflictEffect
+applies ("Property not modifiable"); an alias whose attribute the catalogue does not record is changed.
+An `identity.type` operation on anything but a virtual machine or scale set skips the evaluation
+altogether: the resource is not applicable (`IdentitySkip`).
+https://learn.microsoft.com/azure/governance/policy/concepts/effect-modify#skipped-modification
 """
 
 from __future__ import annotations
@@ -36,7 +40,18 @@ def deep_copy(v: Any) -> Any:
 
 
 class Conflict(Exception):
-    """An add/append would overwrite a different existing value."""
+    """An add/append would overwrite a different existing value, or the alias is not Modifiable."""
+
+
+class IdentitySkip(Exception):
+    """Modify of `identity.type` on a resource other than a VM / scale set: Azure skips the evaluation."""
+
+
+_IDENTITY_TYPES = re.compile(r"microsoft\.compute/virtualmachine(s|scalesets)$", re.IGNORECASE)
+
+
+def identity_modifiable(resource_type: Any) -> bool:
+    return isinstance(resource_type, str) and _IDENTITY_TYPES.match(resource_type) is not None
 
 
 @dataclass
@@ -48,6 +63,7 @@ class Operation:
     tag: str | None = None
     segs: tuple[Segment, ...] = ()
     identity_type: bool = False
+    catalogue: Any = None  # for the Modifiable attribute of an alias operation (None: tags, identity.type)
 
 
 def compile_operations(items: Any, cc: CompileCtx, *, append: bool) -> list[Operation]:
@@ -95,6 +111,7 @@ def compile_operations(items: Any, cc: CompileCtx, *, append: bool) -> list[Oper
             else:
                 path, _known = alias_path(fld, cc.catalogue) if "/" in fld else (fld, False)
                 op.segs = parse_path(path)
+                op.catalogue = cc.catalogue if "/" in fld and not append else None
         ops.append(op)
     return ops
 
@@ -113,16 +130,40 @@ def apply_operations(ops: Sequence[Operation], resource: dict, scope: Scope, not
             if not c:
                 notes.append(f"operation {op.kind} '{op.field}' skipped: its condition is false")
                 continue
+        if op.identity_type and not identity_modifiable(resource.get("type")):
+            raise IdentitySkip("identity.type can only be modified on virtual machines and scale sets")
         value = deep_copy(op.value.fn(scope)) if op.value is not None else None
         if op.tag is not None:
             _apply_tag(out, op, value, notes)
-        elif op.identity_type and not re.match(
-            r"microsoft\.compute/virtualmachine(s|scalesets)$", str(resource.get("type", "")), re.IGNORECASE
-        ):
-            notes.append("identity.type can only be modified on virtual machines and scale sets: skipped")
         else:
+            if op.catalogue is not None:
+                _check_modifiable(op, resource, scope)
             _apply_path(out, op.segs, op.kind, value, op.field, notes)
     return out
+
+
+def _check_modifiable(op: Operation, resource: dict, scope: Scope) -> None:
+    """Conflict when the catalogue says the alias is not Modifiable in the request's API version."""
+    modifiable = getattr(op.catalogue, "modifiable", None)
+    if modifiable is None:
+        return
+    rtype = resource.get("type")
+    base = scope._base_ctx
+    api = resource.get("apiVersion") or (base.api_version if base else None)
+    if modifiable(op.field, rtype if isinstance(rtype, str) else None, api) is False:
+        raise Conflict(f"'{op.field}' is not Modifiable" + (f" in API version {api}" if api else ""))
+
+
+def skips_identity(ops: Sequence[Operation], scope: Scope) -> bool:
+    """An `identity.type` operation that would run on a resource that is not a VM / scale set."""
+    for op in ops:
+        if op.identity_type and not identity_modifiable(scope.primary.get("type")):
+            if op.condition is None:
+                return True
+            c = op.condition.fn(scope)
+            if c is True or (isinstance(c, str) and c.lower() == "true"):
+                return True
+    return False
 
 
 def _actual_key(container: dict, low: str) -> str | None:

@@ -241,6 +241,8 @@ def evaluate_inventory(
                     if kind == _EXISTENCE and related_index is not None:
                         related = related_index.candidates(pol, resource, resources)
                     out = pol.outcome_for(True, scope, related)
+                    if not out.applicable:
+                        continue  # e.g. modify of identity.type on a type other than VMs / scale sets
                     row = ImpactRow(
                         name, label, rtype_s, effect, True, out.compliant, out.denied, out.error, out.modified
                     )
@@ -276,6 +278,8 @@ def _plan_entry(name: str, pol: CompiledPolicy) -> tuple:
     check_applicable: Any = pol._applicability is not None
     if check_applicable and getattr(pol._applicability, "type_and_kind_only", False):
         check_applicable = _BY_TYPE_KIND
+    if pol.identity_ops and not check_applicable:
+        check_applicable = _BY_TYPE_KIND  # an identity.type operation: depends on the type only
     return (name, pol, kind, pol.needs_location, pol.indexed_if, check_applicable, effect)
 
 

@@ -29,10 +29,12 @@ from policygen.evaluate.conditions import (
 )
 from policygen.evaluate.effects import (
     Conflict,
+    IdentitySkip,
     Operation,
     apply_operations,
     compile_operations,
     related_candidates,
+    skips_identity,
 )
 from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
 from policygen.evaluate.expr import CompileCtx, Compiled, compile_value
@@ -225,6 +227,12 @@ class CompiledPolicy:
             return False
         if self.not_for_subscriptions and str(scope.resource.get("type", "")).lower() == _SUBSCRIPTIONS:
             return False
+        if self.identity_ops:
+            try:
+                if skips_identity(self._details["operations"], scope):
+                    return False
+            except EvaluationFailure:
+                pass
         pred = self._applicability
         if pred is None:
             return True
@@ -327,11 +335,19 @@ class CompiledPolicy:
         reasons.append("no related resource satisfies the existenceCondition: non-compliant")
         return Outcome(True, self.effect, False, None, reasons)
 
+    @property
+    def identity_ops(self) -> bool:
+        """Modify with an `identity.type` operation (not applicable to other types than VMs / scale sets)."""
+        return self.effect == "modify" and any(op.identity_type for op in self._details["operations"])
+
     def _remediate(self, scope: Scope, reasons: list[str]) -> Outcome:
         ops: list[Operation] = self._details["operations"]
         notes: list[str] = []
         try:
             modified = apply_operations(ops, scope.primary, scope, notes)
+        except IdentitySkip as exc:
+            reasons.append(f"not applicable: {exc}; Azure skips the evaluation altogether (effect-modify)")
+            return Outcome(True, self.effect, None, None, reasons, applicable=False)
         except Conflict as exc:
             if self.effect == "append":
                 reasons.append(f"append conflict: {exc}; the request would fail")

@@ -184,9 +184,11 @@ def test_modify_operation_condition_may_not_use_field() -> None:
 
 
 def test_modify_identity_type_only_on_virtual_machines() -> None:
+    # "Non VM or VMSS identity operation: ... policy evaluation is skipped altogether ... the resource is
+    # considered not applicable" https://learn.microsoft.com/azure/governance/policy/concepts/effect-modify#skipped-modification
     op = {"operation": "addOrReplace", "field": "identity.type", "value": "SystemAssigned"}
     out = modify(op).evaluate(SA)
-    assert "identity" not in out.modified
+    assert out.applicable is False and out.compliant is None and out.modified is None and not out.denied
     vm = {"type": "Microsoft.Compute/virtualMachines", "name": "vm", "identity": {"type": "None"}}
     pol = compile_policy(
         definition({"field": "name", "equals": "vm"}, "modify", details={"roleDefinitionIds": [], "operations": [op]})
