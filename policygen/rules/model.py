@@ -18,6 +18,9 @@ from policygen.rules.expr_facts import analyse
 from policygen.rules.nodes import Cond, Count, Expr, esc, shape_of
 
 RM_MODES = frozenset({"all", "indexed"})
+# Azure fails evaluation of objects nested deeper than 128 levels (definition-structure-policy-rule, limits);
+# the walk stops there, so a hostile 1,000-level `not` chain is a finding (RULE-04), never a RecursionError.
+MAX_DEPTH = 128
 
 
 def detect_kind(obj: Mapping[str, Any]) -> str | None:
@@ -91,6 +94,7 @@ class Doc:
         self.counts: list[Count] = []
         self.exprs: list[Expr] = []
         self.malformed: list[tuple[str, str]] = []  # (pointer, problem) from the walk, for RULE-02
+        self.too_deep: list[str] = []  # pointers where the walk stopped at MAX_DEPTH, for RULE-04
         self.escaped_strings: list[tuple[str, str, str]] = []  # (pointer, text, region)
         self.param_refs: dict[str, list[str]] = {}
         self.params: dict[str, Any] = {}
@@ -204,6 +208,9 @@ class Doc:
             self.effect_default = raw.lower()
 
     def _cond(self, node: Any, ptr: str, region: str, counts: tuple[Count, ...]) -> None:
+        if ptr.count("/") > MAX_DEPTH:
+            self.too_deep.append(ptr)
+            return
         if not isinstance(node, dict):
             self.malformed.append((ptr, "a condition must be an object"))
             return

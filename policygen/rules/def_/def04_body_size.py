@@ -46,6 +46,9 @@ class BodySize(Rule):
         size = doc.size
         if size is None or size > MAX_BODY:
             # File sizes include indentation; re-measure compactly before reporting.
-            size = len(json.dumps(doc.obj, separators=(",", ":"), ensure_ascii=False).encode())
+            try:
+                size = len(json.dumps(doc.obj, separators=(",", ":"), ensure_ascii=False).encode())
+            except RecursionError:
+                return  # nested beyond any limit: RULE-04 reports the depth
         if size > MAX_BODY:
             yield "", f"request body is {size:,} bytes; Azure allows at most {MAX_BODY:,}"

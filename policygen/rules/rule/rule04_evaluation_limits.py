@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from policygen.rules.base import Hit, Rule, Severity
-from policygen.rules.model import Doc
+from policygen.rules.model import MAX_DEPTH, Doc
 from policygen.rules.rule.common import RULE
 
 
 class EvaluationLimits(Rule):
     """Literals that exceed evaluation-time limits (131,072-character strings) fail as an implicit deny.
 
-    Evaluation fails on such literals, which Azure treats as a deny.
+    Evaluation fails on such literals, which Azure treats as a deny. Conditions nested deeper than the
+    128-level object depth are an error (the walk stops there instead of recursing without bound).
 
     **Anti-pattern**
 
@@ -37,6 +38,13 @@ class EvaluationLimits(Rule):
     source = RULE
 
     def check(self, doc: Doc) -> Iterable[Hit]:
+        for ptr in doc.too_deep:
+            yield (
+                ptr,
+                f"conditions nested more than {MAX_DEPTH} levels deep: Azure's evaluation fails on objects "
+                "that deep (an implicit deny); not checked further",
+                Severity.ERROR,
+            )
         for c in doc.big_literals:
             v = c.op_value
             if isinstance(v, str) and len(v) > 131072:
