@@ -8,9 +8,13 @@ and `--help` stays fast (stage modules are imported inside command bodies).
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
+import typing
+from pathlib import Path
 
 import typer
+from typer.models import OptionInfo
 
 from policygen import __version__
 from policygen.errors import ExitCode, PolicygenError
@@ -29,9 +33,13 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     add_completion=False,
+    # Plain click help: paragraphs are re-wrapped to the terminal (rich mode keeps docstring line breaks,
+    # cutting sentences), flags show no `<bool>`, and choices print on one line.
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
 
 def _version(value: bool) -> None:
     if value:
@@ -53,12 +61,55 @@ def _root(
 for _name in COMMAND_MODULES:
     importlib.import_module(f"policygen.commands.{_name}").register(app)
 
+# click's base class of usage errors, as vendored by typer (which only exports BadParameter, Abort and Exit).
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+# What an option's value looks like in --help, by its annotation (typer would print Python type names).
+METAVARS = {str: "TEXT", int: "INTEGER", float: "NUMBER", Path: "PATH"}
+
+
+def _readable_metavars(typer_app: typer.Typer) -> None:
+    """Give every option without a metavar the click-style one for its type, and every command its whole
+    first docstring line as the short help, in every command and group."""
+    for command in typer_app.registered_commands:  # the whole first line in command lists, never cut at 45
+        doc = inspect.getdoc(command.callback) or ""
+        if command.short_help is None and doc:
+            command.short_help = doc.splitlines()[0]
+    commands = [c.callback for c in typer_app.registered_commands]
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _readable_metavars(group.typer_instance)
+            text = group.help if isinstance(group.help, str) else group.typer_instance.info.help
+            if isinstance(text, str) and not isinstance(group.short_help, str):
+                group.short_help = inspect.cleandoc(text).splitlines()[0]
+    for callback in filter(None, commands):
+        hints = typing.get_type_hints(callback)
+        for name, param in inspect.signature(callback).parameters.items():
+            info = param.default
+            if not isinstance(info, OptionInfo) or info.metavar is not None:
+                continue
+            hint = hints.get(name)
+            args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+            inner = typing.get_args(args[0])[0] if typing.get_origin(args[0]) is list else args[0]
+            if inner in METAVARS:
+                info.metavar = METAVARS[inner]
+
+
+_readable_metavars(app)
+
 
 def run(argv: list[str] | None = None) -> int:
     """Run one command and return its exit code: typer's usage errors give 2, our errors are printed
     by views.errors (never a traceback) and give their own code."""
     try:
-        app(args=argv, standalone_mode=True)
+        code = app(args=argv, standalone_mode=False)
+        return code if isinstance(code, int) else int(ExitCode.OK)
+    except _CLICK_ERROR as exc:  # usage errors: typer's conversion errors say "Value error, ..."
+        exc.message = str(exc.message).replace("Value error, ", "")
+        exc.show()
+        return int(exc.exit_code)
+    except typer.Abort:
+        return report_interrupted()
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
             return exc.code or 0

@@ -196,7 +196,7 @@ def apply(
     if plan_file is not None:
         the_plan, arm = _saved_plan(plan_file, env, conc, console)
     else:
-        the_plan, arm = _plan_and_confirm(pack, env, conc, yes, console, gate=not skip_validation)
+        the_plan, arm = _plan_and_confirm(pack, env, conc, yes, console, gate=not skip_validation, quiet=quiet)
     if not the_plan.has_changes:
         console.print("No changes. Nothing to apply.")
         raise typer.Exit(ExitCode.OK)
@@ -228,16 +228,20 @@ def _saved_plan(plan_file: Path, env: str | None, conc: int, console: Any) -> tu
 
 
 def _plan_and_confirm(pack: Path, env: str | None, conc: int, yes: bool, console: Any, *,
-                      gate: bool = True) -> tuple[Any, Any]:
-    """Plan, show it, and ask for 'yes' (unless --yes); exits when nothing changes or the user declines."""
+                      gate: bool = True, quiet: bool = False) -> tuple[Any, Any]:
+    """Plan, show it (only its summary line when quiet), and ask for 'yes' (unless --yes); exits when nothing
+    changes or the user declines."""
     from policygen.azure.workflow import connect, plan_build
-    from policygen.views.deploy import render_plan
+    from policygen.views.deploy import plan_summary_line, render_plan
 
     build, target = _build_and_target(pack, env, gate=gate)
     with azure_errors(target.endpoint):
         arm = connect(target, concurrency=conc)
         the_plan = plan_build(build, target, arm, concurrency=conc).plan
-    render_plan(the_plan, console)
+    if quiet:
+        console.print(plan_summary_line(the_plan))
+    else:
+        render_plan(the_plan, console)
     if not the_plan.has_changes:
         raise typer.Exit(ExitCode.OK)
     if not yes:

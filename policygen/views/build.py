@@ -9,14 +9,15 @@ from rich.markup import escape
 
 from policygen.artefacts import Build
 from policygen.render import WriteSummary
-from policygen.views.console import echo, make_console
+from policygen.views.console import count, echo, make_console
 
 
 def render_build(build: Build, summary: WriteSummary, out: Path) -> None:
     console = make_console()
     console.print(
-        f"Built {len(build.definitions)} definitions, {len(build.initiatives)} initiatives, "
-        f"{len(build.assignments)} assignments, {len(build.tests)} policy tests into {escape(str(out))}/ "
+        f"Built {count(len(build.definitions), 'definition')}, {count(len(build.initiatives), 'initiative')}, "
+        f"{count(len(build.assignments), 'assignment')}, {count(len(build.tests), 'policy test')} into "
+        f"{escape(str(out))}/ "
         f"({len(summary.written)} written, {len(summary.unchanged)} unchanged, {len(summary.removed)} removed)."
     )
     for path in summary.removed:

@@ -41,3 +41,8 @@ def set_verbose(on: bool) -> None:
 
 def is_verbose() -> bool:
     return _verbose
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 initiative`, `2 initiatives` (`plural` for irregular nouns: `1 policy`, `2 policies`)."""
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"

@@ -12,6 +12,7 @@ from rich.markup import escape
 from policygen.artefacts import Build
 from policygen.errors import PolicygenError
 from policygen.tasks.demo import DemoResult
+from policygen.views.console import count
 from policygen.views.deploy import (
     ApplyProgress,
     remediation_update_printer,
@@ -41,8 +42,9 @@ class DemoView:
         self.console.print(f"Emulator listening on {escape(url)}, seeded from {escape(seed)}.")
 
     def built(self, build: Build, owner_id: str) -> None:
-        self.console.print(f"{len(build.definitions)} definitions, {len(build.initiatives)} initiatives, "
-                           f"{len(build.assignments)} assignments, {len(build.tests)} policy tests "
+        self.console.print(f"{count(len(build.definitions), 'definition')}, "
+                           f"{count(len(build.initiatives), 'initiative')}, "
+                           f"{count(len(build.assignments), 'assignment')}, {count(len(build.tests), 'policy test')} "
                            f"(owner marker {escape(owner_id)}).")
 
     def validated(self, findings: list[Any] | None, errors: list[Any]) -> None:
