@@ -33,6 +33,7 @@ from policygen.evaluate.effects import (
     Operation,
     apply_operations,
     compile_operations,
+    name_matches,
     related_candidates,
     skips_identity,
 )
@@ -298,6 +299,7 @@ class CompiledPolicy:
             ctx.subscription_id,
             ctx.resource_group,
         )
+        cands = self._with_self(scope.primary, rtype, name if isinstance(name, str) else None, cands)
         where = (
             f"type {rtype}" + (f", name {name}" if name else "") + (f", resource group {rg}" if rg else "")
             if explain
@@ -334,6 +336,22 @@ class CompiledPolicy:
             reasons.extend("  " + line for line in _lines(trace))
         reasons.append("no related resource satisfies the existenceCondition: non-compliant")
         return Outcome(True, self.effect, False, None, reasons)
+
+    @staticmethod
+    def _with_self(primary: dict, rtype: str, name: str | None, cands: list[dict]) -> list[dict]:
+        """`details.type` equal to the evaluated resource's type (with `name` `[field('name')]`): the
+        existence condition reads the evaluated resource itself, which need not be supplied as related
+        (https://learn.microsoft.com/azure/governance/policy/concepts/effect-audit-if-not-exists: "When the
+        condition values for `if.field.type` and `then.details.type` match, then `name` becomes required
+        and must be `[field('name')]`, or `[field('fullName')]` for a child resource")."""
+        ptype = primary.get("type")
+        if not isinstance(ptype, str) or ptype.lower() != rtype.lower():
+            return cands
+        if name is not None and not name_matches(name, primary):
+            return cands
+        pid = primary.get("id")
+        others = [c for c in cands if c is not primary and (pid is None or c.get("id") != pid)]
+        return [primary, *others]
 
     @property
     def identity_ops(self) -> bool:
