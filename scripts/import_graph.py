@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "policygen.azure": 5,
     "policygen.emulator": 5,
     "policygen.export": 6,
+    "policygen.adopt": 6,
     "policygen.tasks": 7,
     "policygen.views": 8,
     "policygen.commands": 9,

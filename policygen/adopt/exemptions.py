@@ -1,0 +1,45 @@
+"""Policy exemptions → exemption intents (`exemptions/*.yaml`, the model of issue #14).
+
+The REST shape (Microsoft.Authorization/policyExemptions): properties.policyAssignmentId, category,
+expiresOn, policyDefinitionReferenceIds, resourceSelectors, assignmentScopeValidation, metadata; the scope is
+the id's prefix. Source: https://learn.microsoft.com/azure/governance/policy/concepts/exemption-structure
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from policygen.adopt.estate import Item
+from policygen.arm.scopes import key
+
+SEGMENT = "/providers/microsoft.authorization/policyexemptions/"
+
+
+def exemption_scope(item: Item) -> str:
+    """Where the exemption sits: its own `scope` when a reader recorded one, else its id's prefix."""
+    if item.body.get("scope"):
+        return str(item.body["scope"])
+    low = item.where.lower()
+    at = low.rfind(SEGMENT)
+    return item.where[:at] if at >= 0 else ""
+
+
+def exemption_intent(item: Item, scope_key: Callable[[str, Any], str], known: dict[tuple[str, str], Item],
+                     known_scopes: dict[str, str]) -> dict[str, Any]:
+    p = item.props
+    data: dict[str, Any] = {"displayName": p.get("displayName") or item.name}
+    if p.get("description"):
+        data["description"] = p["description"]
+    target = str(p.get("policyAssignmentId") or "")
+    name = target.rstrip("/").rsplit("/", 1)[-1]
+    mine = known.get(("assignment", name))
+    data["assignment"] = name if mine is not None and key(mine.where) in (key(target), "") or \
+        (mine is not None and key(target).endswith("/policyassignments/" + name.lower())) else target
+    scope = exemption_scope(item)
+    data["scope"] = next((k for k, v in known_scopes.items() if key(v) == key(scope)), scope)
+    data["category"] = p.get("exemptionCategory") or p.get("category") or "Waiver"
+    for k in ("expiresOn", "policyDefinitionReferenceIds", "resourceSelectors", "assignmentScopeValidation"):
+        if p.get(k):
+            data[k] = p[k]
+    return data

@@ -1,0 +1,374 @@
+"""An estate → a pack: `policygen.yaml` plus intents whose build reproduces every object read.
+
+Written in two passes: the intents first (definitions lifted to kinds where a kind renders the same rule),
+then compiled with the real `compile_pack`; the metadata each object carries beyond what policygen stamps
+is written into the intent's `metadata` (which the renderer applies last), compiled again and compared
+field by field with the source, as `policygen plan` compares. Ownership markers are kept as they are
+(an object with no marker keeps none: `pacOwnerId: null`), unless `adopt` makes the pack their owner, which
+the rendered metadata records (`adoptedFrom`) and `policygen plan` shows.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from policygen.adopt import lift
+from policygen.adopt.estate import Estate, Item
+from policygen.arm.scopes import key
+from policygen.artefacts import Build
+from policygen.azure import diff as diffing
+from policygen.errors import InputError
+from policygen.intents.models import SEMVER_RE
+from policygen.render.compile import compile_pack
+
+VERSION_PIN = r"^\d+\.(\d+|\*)\.(\d+|\*)$"  # intents' definitionVersion pattern (major.minor|*.patch|*)
+STAMPS = {"createdby", "createdon", "updatedby", "updatedon"}
+OWNER_KEYS = ("pacOwnerId", "policygen")
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+PARAM_REF = re.compile(r"^\[parameters\('([^']+)'\)\]$")
+FOLDER = {"definition": "definitions", "initiative": "initiatives", "assignment": "assignments",
+          "exemption": "exemptions"}
+
+
+@dataclass
+class Report:
+    """What an import produced: counts, and every object it could not reproduce exactly (with why)."""
+
+    source: str
+    out: str = ""
+    lifted: Counter[str] = field(default_factory=Counter)  # kind -> definitions lifted to it
+    custom: int = 0
+    counts: Counter[str] = field(default_factory=Counter)  # kind -> objects written
+    exact: Counter[str] = field(default_factory=Counter)  # kind -> objects whose build equals the source
+    inexact: list[str] = field(default_factory=list)  # "where: what differs"
+    skipped: list[str] = field(default_factory=list)  # "where: why not imported"
+    adopted: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def definitions(self) -> int:
+        return sum(self.lifted.values()) + self.custom
+
+
+def dump(data: dict[str, Any]) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False)
+
+
+def _semver(*values: Any) -> str | None:
+    return next((str(v) for v in values if isinstance(v, str) and re.fullmatch(SEMVER_RE, v)), None)
+
+
+def _base(item: Item) -> dict[str, Any]:
+    """Fields every imported definition or initiative intent carries verbatim."""
+    p = item.props
+    meta = p.get("metadata") if isinstance(p.get("metadata"), dict) else {}
+    out: dict[str, Any] = {"displayName": p.get("displayName") or item.name}
+    if p.get("description"):
+        out["description"] = p["description"]
+    if isinstance(meta.get("category"), str):
+        out["category"] = meta["category"]
+    version = _semver(p.get("version"), meta.get("version"))
+    if version:
+        out["version"] = version
+    return out
+
+
+class Importer:
+    def __init__(self, estate: Estate, name: str, *, adopt: bool = False, owner_id: str | None = None):
+        self.estate, self.name, self.adopt = estate, name, adopt
+        markers = Counter(m for i in estate.items if (m := _marker(i)))
+        self.owner = owner_id or estate.owner_id or (markers.most_common(1)[0][0] if markers else f"policygen-{name}")
+        self.report = Report(estate.source)
+        self.data: dict[tuple[str, str], dict[str, Any]] = {}  # (kind, name) -> intent data
+        self.items: dict[tuple[str, str], Item] = {}
+        self.local: dict[str, tuple[str, str]] = {}  # lower-cased definition/initiative name -> (kind, name)
+        env = estate.environments.get(estate.env or "", {})
+        self.scopes: dict[str, str] = dict(env.get("scopes") or {})
+
+    # ------------------------------------------------------------------ pass 1: intents
+
+    def run(self) -> Report:
+        for item in self.estate.items:
+            if not SAFE_NAME.match(item.name):
+                self.report.skipped.append(f"{item.where}: name {item.name!r} cannot be a file name; not imported")
+                continue
+            if (item.kind, item.name) in self.items:
+                self.report.skipped.append(f"{item.where}: a {item.kind} named {item.name!r} was read already")
+                continue
+            self.items[(item.kind, item.name)] = item
+            if item.kind in ("definition", "initiative"):
+                self.local[item.name.lower()] = (item.kind, item.name)
+        for (kind, _), item in self.items.items():
+            if kind == "definition":
+                self._definition(item)
+        for (kind, name), item in self.items.items():
+            if kind == "initiative":
+                self.data[(kind, name)] = self._initiative(item)
+            elif kind == "assignment":
+                self.data[(kind, name)] = self._assignment(item)
+            elif kind == "exemption":
+                self.data[(kind, name)] = self._exemption(item)
+        build = self._compile()
+        if build is not None:
+            self._metadata(build)
+            self._check(self._compile())
+        self.report.files = self._files()
+        self.report.notes.extend(self.estate.notes)
+        return self.report
+
+    def _definition(self, item: Item) -> None:
+        base = _base(item)
+        rel = f"definitions/{item.name}.yaml"
+        lifted = lift.lift(item.body, base, rel, self.owner, "General")
+        if lifted is not None:
+            data = lifted[0]
+            self.report.lifted[data["intent"]] += 1
+        else:
+            data = lift.custom(item.body, base)
+            if data is None:
+                self.report.skipped.append(
+                    f"{item.where}: definition {item.name!r} has no `[parameters('effect')]` effect or parameter "
+                    "metadata the intent model cannot carry; left in place and referenced by id")
+                del self.local[item.name.lower()]
+                return
+            self.report.custom += 1
+        self.data[("definition", item.name)] = data
+
+    def _member_target(self, policy_id: str) -> dict[str, str]:
+        name = policy_id.rstrip("/").rsplit("/", 1)[-1]
+        local = self.local.get(name.lower())
+        builtin = policy_id.lower().startswith("/providers/microsoft.authorization/")
+        if local and not builtin and ("definition", name) in self.data:
+            return {"definition": local[1]}
+        return {"builtin": policy_id}
+
+    def _params(self, item: Item) -> dict[str, Any]:
+        out = {}
+        for pname, spec in (item.props.get("parameters") or {}).items():
+            form = lift.param_spec(spec)
+            if form is None:
+                self.report.inexact.append(f"{item.where}: parameter {pname!r} has metadata the intent model "
+                                           "cannot carry; kept without it")
+                form = {k: v for k, v in spec.items() if k in ("type", "defaultValue", "allowedValues")}
+            out[pname] = form
+        return out
+
+    def _initiative(self, item: Item) -> dict[str, Any]:
+        p = item.props
+        data = _base(item)
+        params = self._params(item)
+        if params:
+            data["parameters"] = params
+        groups = []
+        for g in p.get("policyDefinitionGroups") or []:
+            groups.append({k: g[k] for k in ("name", "displayName", "category", "description") if k in g})
+            if "additionalMetadataId" in g:
+                self.report.inexact.append(f"{item.where}: group {g.get('name')!r} additionalMetadataId is not kept")
+        if groups:
+            data["groups"] = groups
+        members = []
+        for m in p.get("policyDefinitions") or []:
+            entry: dict[str, Any] = self._member_target(str(m.get("policyDefinitionId", "")))
+            entry["referenceId"] = m.get("policyDefinitionReferenceId")
+            if m.get("groupNames"):
+                entry["groups"] = list(m["groupNames"])
+            if m.get("definitionVersion"):
+                if re.fullmatch(VERSION_PIN, str(m["definitionVersion"])):
+                    entry["definitionVersion"] = m["definitionVersion"]
+                else:
+                    self.report.inexact.append(f"{item.where}: member {entry['referenceId']!r} definitionVersion "
+                                               f"{m['definitionVersion']!r} is not a version pin policygen takes")
+            values = {}
+            for pname, spec in (m.get("parameters") or {}).items():
+                value = spec.get("value") if isinstance(spec, dict) else spec
+                ref = PARAM_REF.match(value) if isinstance(value, str) else None
+                values[pname] = {"parameter": ref.group(1)} if ref and ref.group(1) in params else value
+            if values:
+                entry["parameters"] = values
+            members.append(entry)
+        data["members"] = members
+        return data
+
+    def _scope_key(self, scope: str, hint: Any) -> str:
+        if isinstance(hint, str) and key(self.scopes.get(hint, "")) == key(scope):
+            return hint
+        for k, v in self.scopes.items():
+            if key(v) == key(scope):
+                return k
+        stem = re.sub(r"[^a-z0-9-]+", "-", scope.rstrip("/").rsplit("/", 1)[-1].lower()).strip("-") or "scope"
+        new = hint if isinstance(hint, str) and hint not in self.scopes else stem
+        n = 2
+        while new in self.scopes:
+            new, n = f"{stem}-{n}", n + 1
+        self.scopes[new] = scope
+        return new
+
+    def _assignment(self, item: Item) -> dict[str, Any]:
+        p = item.props
+        meta = p.get("metadata") if isinstance(p.get("metadata"), dict) else {}
+        hint = (meta.get("policygen") or {}).get("scope") if isinstance(meta.get("policygen"), dict) else None
+        data: dict[str, Any] = {"displayName": p.get("displayName") or item.name}
+        if p.get("description"):
+            data["description"] = p["description"]
+        target = str(p.get("policyDefinitionId") or "")
+        local = self.local.get(target.rstrip("/").rsplit("/", 1)[-1].lower())
+        if local and not target.lower().startswith("/providers/microsoft.authorization/") \
+                and (local[0], local[1]) in self.items and (local != ("definition", local[1]) or local in self.data):
+            data[local[0]] = local[1]
+        else:
+            data["builtin"] = target
+        data["scope"] = self._scope_key(str(p.get("scope") or ""), hint)
+        if p.get("notScopes"):
+            data["notScopes"] = list(p["notScopes"])
+        if p.get("parameters"):
+            data["parameters"] = {k: (v.get("value") if isinstance(v, dict) else v) for k, v in p["parameters"].items()}
+        if p.get("enforcementMode"):
+            data["enforcementMode"] = p["enforcementMode"]
+        ident = item.body.get("identity") or {}
+        itype = str(ident.get("type") or "None")
+        identity: dict[str, Any] = {"type": {"systemassigned": "SystemAssigned",
+                                             "userassigned": "UserAssigned"}.get(itype.lower(), "None")}
+        if identity["type"] == "UserAssigned":
+            identity["userAssignedIdentity"] = next(iter(ident.get("userAssignedIdentities") or {}), None)
+        if identity["type"] != "None" and item.body.get("location"):
+            identity["location"] = item.body["location"]
+        data["identity"] = identity
+        if p.get("nonComplianceMessages"):
+            data["nonComplianceMessages"] = list(p["nonComplianceMessages"])
+        for k in ("definitionVersion", "resourceSelectors", "overrides"):
+            if p.get(k):
+                data[k] = p[k]
+        if item.remediation:
+            data["remediation"] = {"enabled": True, **item.remediation}
+        return data
+
+    def _exemption(self, item: Item) -> dict[str, Any]:
+        from policygen.adopt.exemptions import exemption_intent
+
+        return exemption_intent(item, self._scope_key, self.items, self.scopes)
+
+    # ------------------------------------------------------------------ pass 2: metadata, then compare
+
+    def _files(self) -> dict[str, str]:
+        files = {"policygen.yaml": dump(self._settings())}
+        for (kind, name), data in sorted(self.data.items()):
+            files[f"{FOLDER[kind]}/{name}.yaml"] = dump(data)
+            self.report.counts[kind] += 1
+        return files
+
+    def _settings(self) -> dict[str, Any]:
+        envs = {}
+        for env_name, spec in self.estate.environments.items():
+            spec = dict(spec)
+            if env_name == self.estate.env:
+                spec["scopes"] = dict(self.scopes)
+            envs[env_name] = spec
+        return {"name": self.name, "ownerId": self.owner, "definitionScope": self.estate.definition_scope,
+                "environments": envs}
+
+    def _compile(self) -> Build | None:
+        with tempfile.TemporaryDirectory(prefix="policygen-import-") as tmp:
+            for rel, text in self._files().items():
+                target = Path(tmp) / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+            self.report.counts.clear()
+            try:
+                return compile_pack(tmp, env=self.estate.env)
+            except InputError as exc:
+                shown = [str(d).replace(tmp + "/", "") for d in exc.diagnostics]
+                self.report.skipped.extend(f"(imported pack) {d}" for d in shown)
+                return None
+
+    def _leave(self, item: Item) -> set[str]:
+        """Metadata keys left to the renderer: the source engine's stamps, ARM's, and (adopting) ownership."""
+        leave = {*self.estate.engine_keys, *self.estate.stamp_keys}
+        if self.adopt and _marker(item) != self.owner:
+            leave |= set(OWNER_KEYS)
+        return leave
+
+    def _metadata(self, build: Build) -> None:
+        for (kind, name), data in self.data.items():
+            art = _artefact(build, kind, name)
+            if art is None:
+                continue
+            item = self.items[(kind, name)]
+            src = item.props.get("metadata") if isinstance(item.props.get("metadata"), dict) else {}
+            have = art.properties.get("metadata") or {}
+            leave = self._leave(item)
+            over: dict[str, Any] = {}
+            for k, v in src.items():
+                if k in leave or k.lower() in STAMPS:
+                    continue
+                if have.get(k, over) != v:
+                    over[k] = v
+            for k in have:
+                if k not in src and k not in leave:
+                    over[k] = None  # the source has no such key (e.g. no owner marker): keep it absent
+            if self.adopt and _marker(item) != self.owner:
+                over["adoptedFrom"] = _marker(item) or "none"
+                self.report.adopted.append(f"{kind} {name} (owner {_marker(item) or 'none'} -> {self.owner})")
+            if over:
+                data["metadata"] = over
+
+    def _check(self, build: Build | None) -> None:
+        if build is None:
+            return
+        for (kind, name), _ in self.data.items():
+            item = self.items[(kind, name)]
+            art = _artefact(build, kind, name)
+            if art is None:
+                self.report.inexact.append(f"{item.where}: {kind} {name!r} did not build")
+                continue
+            diffs = differences(kind, item.body, art.body, self._leave(item) | {"adoptedFrom"})
+            if diffs:
+                shown = ", ".join(d.path for d in diffs[:4]) + (" …" if len(diffs) > 4 else "")
+                self.report.inexact.append(f"{item.where}: {kind} {name!r} builds differently at {shown}")
+            else:
+                self.report.exact[kind] += 1
+
+
+def _marker(item: Item) -> str | None:
+    meta = item.props.get("metadata")
+    return str(meta["pacOwnerId"]) if isinstance(meta, dict) and meta.get("pacOwnerId") else None
+
+
+def _artefact(build: Build, kind: str, name: str) -> Any:
+    group = {"definition": build.definitions, "initiative": build.initiatives, "assignment": build.assignments,
+             "exemption": build.exemptions}[kind]
+    return group.get(name)
+
+
+def differences(kind: str, source: dict[str, Any], built: dict[str, Any], leave: set[str]) -> list[Any]:
+    """Field differences as `policygen plan` sees them, minus metadata keys left to an engine (and
+    `properties.version` when the source has none: policygen always versions what it writes)."""
+    def strip(body: dict[str, Any], version: bool) -> dict[str, Any]:
+        props = dict(body.get("properties") or {})
+        if isinstance(props.get("metadata"), dict):
+            props["metadata"] = {k: v for k, v in props["metadata"].items() if k not in leave}
+        if "parameters" in props:
+            props["parameters"] = lift.canonical_types(props["parameters"])
+        if not version:
+            props.pop("version", None)
+        return {**body, "properties": props}
+
+    versioned = "version" in (source.get("properties") or {})
+    if kind == "exemption":
+        a, b = strip(source, versioned)["properties"], strip(built, versioned)["properties"]
+        return diffing.field_diffs(lift.clean(a), lift.clean(b))
+    return diffing.compare(kind, strip(source, versioned), strip(built, versioned))
+
+
+def import_estate(estate: Estate, name: str, *, adopt: bool = False, owner_id: str | None = None) -> Report:
+    """Turn an estate into pack files (in `Report.files`) and say what was lifted and what differs."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", name):
+        raise InputError(f"pack name {name!r}: use lower-case letters, digits and '-' (at most 63)")
+    return Importer(estate, name, adopt=adopt, owner_id=owner_id).run()
