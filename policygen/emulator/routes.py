@@ -23,6 +23,7 @@ from policygen.emulator import (
     rbac,
     remediation,
     resources,
+    restrictions,
 )
 from policygen.emulator.context import Context
 from policygen.emulator.core import ArmError, Match, Request, Response
@@ -54,6 +55,7 @@ ROUTES: list[tuple[re.Pattern[str], Handler]] = [
         ),
         (_PI + r"/asyncOperationResults/(?P<op>[^/]+)", insights.operation_result),
         (_PI + r"/policyEvents/(?P<res>default)/queryResults", events.query),
+        (_PI + r"/checkPolicyRestrictions", restrictions.check),
         (_PI + r"/attestations(?:/(?P<name>[^/]+))?", attestations.handle),
         (
             r"/providers/(?P<ns>Microsoft\.(?:Authorization|PolicyInsights|Management))/operations",
