@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policygen.arm.effects import REMEDIATING
+from policygen.arm.expressions import is_expression
 
 _PARAM_REF = re.compile(r"^\[\s*parameters\(\s*'([^']+)'\s*\)\s*\]$", re.I)
 UNKNOWN = object()  # a value we cannot resolve offline (an ARM expression other than parameters('x'))
@@ -66,7 +67,7 @@ def parameter_value(name: str, params: dict[str, Any]) -> Any:
 
 def resolve(value: Any, params: dict[str, Any]) -> Any:
     """Resolve whole-string `[parameters('x')]`; any other expression is UNKNOWN (no guessing)."""
-    if isinstance(value, str) and value.startswith("[") and not value.startswith("[["):
+    if is_expression(value):
         name = parameter_name(value)
         return UNKNOWN if name is None else parameter_value(name, params)
     return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from policygen.arm.expressions import is_expression
 from policygen.arm.lookup import ci_get, ci_key
 from policygen.rules.model import Doc
 
@@ -13,7 +14,7 @@ ARRAYS = "https://learn.microsoft.com/azure/governance/policy/how-to/author-poli
 
 
 def is_expr(v: object) -> bool:
-    return isinstance(v, str) and v.startswith("[") and not v.startswith("[[")
+    return is_expression(v)
 
 
 def iter_field_refs(doc: Doc) -> list[tuple[str, str, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from policygen.arm.expressions import is_expression
 from policygen.rules.model import Doc
 from policygen.rules.nodes import esc
 
@@ -24,7 +25,7 @@ def value_matches_type(value: object, ptype: str | None) -> bool:
         return True
     if isinstance(value, bool) and ptype in ("integer", "float"):
         return False
-    if isinstance(value, str) and value.startswith("[") and not value.startswith("[["):
+    if is_expression(value):
         return True  # an expression; its type is known only at evaluation
     return isinstance(value, PY_TYPES[ptype])
 
