@@ -15,7 +15,7 @@ from policygen.errors import DiagnosticSink
 from policygen.intents.kinds import Kind, Table
 from policygen.intents.load import Loaded
 from policygen.intents.models import DefinitionIntent
-from policygen.intents.yamlload import to_plain
+from policygen.intents.yamlload import LocatedDict, LocatedList, to_plain
 from policygen.render.environment import make_environment
 
 MAX_NAME = 64
@@ -279,7 +279,29 @@ def _pointers(loaded: Loaded[DefinitionIntent]) -> dict[str, SourceRef]:
     }
     for pname in loaded.model.parameters:
         out[f"/properties/parameters/{pname}"] = ref("parameters", pname)
+    settings = loaded.data.get("settings") if isinstance(loaded.data, dict) else None
+    if loaded.model.intent == "custom" and isinstance(settings, LocatedDict):
+        # A custom intent's settings are the rule itself: findings inside it point at the offending key.
+        for key, base in (("if", "/properties/policyRule/if"), ("details", "/properties/policyRule/then/details")):
+            if key in settings:
+                out[base] = SourceRef(f, *settings.value_pos.get(key, settings.pos))
+                _located_pointers(settings[key], base, f, out)
+        if "mode" in settings and "mode" not in loaded.data:
+            out["/properties/mode"] = SourceRef(f, *settings.value_pos.get("mode", settings.pos))
     return out
+
+
+def _located_pointers(node: Any, base: str, file: str, out: dict[str, SourceRef]) -> None:
+    """JSON pointer → YAML position for every key and item under `node` (as the template copies it)."""
+    if isinstance(node, LocatedDict):
+        for key, value in node.items():
+            ptr = f"{base}/{str(key).replace('~', '~0').replace('/', '~1')}"
+            out[ptr] = SourceRef(file, *node.value_pos.get(key, node.pos))
+            _located_pointers(value, ptr, file, out)
+    elif isinstance(node, LocatedList):
+        for i, value in enumerate(node):
+            out[f"{base}/{i}"] = SourceRef(file, *node.item_pos[i])
+            _located_pointers(value, f"{base}/{i}", file, out)
 
 
 def _tests(

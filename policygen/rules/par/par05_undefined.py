@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from policygen.rules.base import Hit, Rule, Severity
@@ -40,5 +41,15 @@ class UndefinedParameter(Rule):
         declared = doc.params_l
         for name, ptrs in doc.param_refs.items():
             if name not in declared:
+                texts = {e.ptr: e.text for e in doc.exprs}
                 for p in ptrs:
-                    yield p, f"parameters({name!r}) is not declared in properties.parameters"
+                    spelt = _spelling(texts.get(p, ""), name)
+                    yield p, f"parameters({spelt!r}) is not declared in properties.parameters"
+
+
+def _spelling(text: str, low: str) -> str:
+    """The name as the expression spells it (the reference index is lower-case: names are case-insensitive)."""
+    for m in re.finditer(r"parameters\(\s*'((?:[^']|'')*)'\s*\)", text, re.IGNORECASE):
+        if m.group(1).replace("''", "'").lower() == low:
+            return m.group(1).replace("''", "'")
+    return low

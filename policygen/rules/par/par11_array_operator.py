@@ -58,5 +58,8 @@ class ArrayParameterOperator(Rule):
             if name in arrays:
                 yield (
                     c.ptr + "/" + c.op_key,
-                    (f"array parameter {name!r} used with {c.op_key!r}; only 'in'/'notIn' take an array"),
+                    (
+                        f"array parameter {doc.params_l.get(name, name)!r} used with {c.op_key!r}; "
+                        "only 'in'/'notIn' take an array"
+                    ),
                 )
