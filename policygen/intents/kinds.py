@@ -48,8 +48,7 @@ class Table:
         for key, info in self.types.items():
             if key.lower() == rtype.lower():
                 return info
-        short = rtype.rsplit("/", 1)[-1].lower()[:12]
-        return {"display": rtype, "short": short}
+        return {"display": rtype, "short": rtype.rsplit("/", 1)[-1].lower()}  # whole: a cut word reads as a typo
 
 
 @cache

@@ -39,11 +39,12 @@ def render_definition_intent(
         return [], []
     effect_ctx = {**effect, "modify": "Modify" in effect["allowed"]}
     groups = [rows] if kind.combine_types or len(rows) <= 1 else [[r] for r in rows]
+    shorts = short_names([r["type"] for r in rows], table)
     arts: list[Artefact] = []
     by_type: dict[str, Artefact] = {}
     for group in groups:
         row = group[0]
-        name = loaded.name if len(groups) == 1 else f"{loaded.name}-{table.type_info(row['type'])['short']}"
+        name = loaded.name if len(groups) == 1 else f"{loaded.name}-{shorts[row['type'].lower()]}"
         if len(name) > MAX_NAME:
             sink.add(
                 file,
@@ -65,6 +66,14 @@ def render_definition_intent(
         )
         if rendered is None:
             continue
+        pointers = _pointers(loaded)
+        if kind.name == "custom" and row["type"] != "*":
+            scoped = _scope_to_type(rendered["if"], row["type"], loaded, sink)
+            if scoped is None:
+                continue
+            if scoped is not rendered["if"]:
+                rendered["if"] = scoped
+                pointers = _rebased(pointers, loaded, row["index"])
         body = _envelope(loaded, kind, name, row, group, table, settings, effect, rendered, owner_id, default_category)
         art = Artefact(
             "definition",
@@ -73,7 +82,7 @@ def render_definition_intent(
             SourceRef(file, *loaded.pos()),
             loaded.name,
             non_compliance_message=intent.nonComplianceMessage,
-            pointers=_pointers(loaded),
+            pointers=pointers,
         )
         arts.append(art)
         for r in group:
@@ -116,7 +125,14 @@ def _settings(loaded: Loaded[DefinitionIntent], kind: Kind, sink: DiagnosticSink
 def _rows(loaded: Loaded[DefinitionIntent], kind: Kind, sink: DiagnosticSink) -> list[dict[str, Any]] | None:
     if kind.name == "custom":
         types = loaded.model.resourceTypes or ["*"]
-        return [{"type": t, "mode": None} for t in types]
+        seen: dict[str, int] = {}
+        for i, t in enumerate(loaded.model.resourceTypes):
+            if t.lower() in seen:
+                sink.add(loaded.file, *loaded.pos("resourceTypes", i),
+                         f"resource type {t!r} is listed twice (also resourceTypes[{seen[t.lower()]}])")
+                return None
+            seen[t.lower()] = i
+        return [{"type": t, "mode": None, "index": i} for i, t in enumerate(types)]
     if not loaded.model.resourceTypes:
         sink.add(
             loaded.file, *loaded.pos(), f"intent {kind.name!r} needs resourceTypes; supported: {', '.join(kind.types)}"
@@ -170,6 +186,83 @@ def _effects_ok(
         )
         return False
     return True
+
+
+def short_names(types: list[str], table: Table) -> dict[str, str]:
+    """Lower-cased type → the suffix of its fanned-out definition name: the table's short name, else the type's
+    last segment in full; types whose suffixes collide get their namespace (then parent types) prefixed."""
+
+    def candidate(rtype: str, depth: int) -> str:
+        namespace, *segments = rtype.lower().split("/")
+        if depth == 0:
+            return table.type_info(rtype)["short"]
+        if depth > len(segments):
+            return rtype.lower().replace("/", "-").replace(".", "-")
+        return "-".join([namespace.rsplit(".", 1)[-1], *segments[-depth:]])
+
+    out: dict[str, str] = {}
+    pending = {t.lower(): t for t in types}
+    depth = 0
+    while pending:
+        for key, rtype in pending.items():
+            out[key] = candidate(rtype, depth)
+        counts: dict[str, int] = {}
+        for short in out.values():
+            counts[short] = counts.get(short, 0) + 1
+        pending = {k: t for k, t in pending.items() if counts[out[k]] > 1 and depth <= t.count("/")}
+        depth += 1
+    return out
+
+
+def _type_condition(node: Any) -> set[str] | None:
+    """The types a top-level `{field: type, equals|in: ...}` condition allows (lower-cased), else None."""
+    if not isinstance(node, dict) or str(node.get("field", "")).lower() != "type":
+        return None
+    if isinstance(node.get("equals"), str):
+        return {node["equals"].lower()}
+    if isinstance(node.get("in"), list) and all(isinstance(v, str) for v in node["in"]):
+        return {v.lower() for v in node["in"]}
+    return None
+
+
+def _scope_to_type(
+    condition: Any, rtype: str, loaded: Loaded[DefinitionIntent], sink: DiagnosticSink
+) -> dict[str, Any] | None:
+    """A custom intent's `if` limited to one of its resourceTypes: `allOf` of the type test and the rule.
+
+    Unchanged when the rule already tests exactly this type; refused (None) when the rule's own top-level
+    type test can never match it, since that definition would never apply to anything."""
+    top = condition.get("allOf") if isinstance(condition, dict) and isinstance(condition.get("allOf"), list) else [
+        condition]
+    for node in top:
+        allowed = _type_condition(node)
+        if allowed is None:
+            continue
+        if rtype.lower() not in allowed:
+            i = loaded.model.resourceTypes.index(rtype)
+            sink.add(
+                loaded.file,
+                *loaded.pos("resourceTypes", i),
+                f"resourceTypes lists {rtype!r} but settings.if only matches type {', '.join(sorted(allowed))}: "
+                "its definition would never apply; remove the type or widen the condition",
+            )
+            return None
+        if allowed == {rtype.lower()}:
+            return condition
+    return {"allOf": [{"field": "type", "equals": rtype}, condition]}
+
+
+def _rebased(pointers: dict[str, SourceRef], loaded: Loaded[DefinitionIntent], index: int) -> dict[str, SourceRef]:
+    """Pointers into the intent's rule, moved under the `allOf` that scopes it to one resource type."""
+    base, moved = "/properties/policyRule/if", "/properties/policyRule/if/allOf/1"
+    out = {
+        (moved + ptr[len(base):] if ptr == base or ptr.startswith(base + "/") else ptr): ref
+        for ptr, ref in pointers.items()
+    }
+    if base in pointers:
+        out[base] = pointers[base]
+    out[base + "/allOf/0"] = SourceRef(loaded.file, *loaded.pos("resourceTypes", index))
+    return out
 
 
 def _resolve_roles(row: dict[str, Any], table: Table) -> dict[str, Any]:
@@ -276,6 +369,7 @@ def _pointers(loaded: Loaded[DefinitionIntent]) -> dict[str, SourceRef]:
         "/properties/policyRule": ref("settings") if "settings" in loaded.data else ref("intent"),
         "/properties/mode": ref("mode") if "mode" in loaded.data else ref("intent"),
         "/name": ref("name") if "name" in loaded.data else ref(),
+        "/properties/version": ref("version") if "version" in loaded.data else ref(),
     }
     for pname in loaded.model.parameters:
         out[f"/properties/parameters/{pname}"] = ref("parameters", pname)
