@@ -59,15 +59,20 @@ def evaluate(
 
     if fmt not in ("text", "json"):
         raise InputError(f"--format must be text or json, not {fmt!r}")
+    from policygen.evaluate.refusals import file_refusals
     from policygen.evaluate.sources import arm_unescaped
 
     definition_data = arm_unescaped(_read_object(definition, "policy definition"))
+    catalogue = _catalogue(aliases)
+    refused = file_refusals(definition, catalogue)  # Azure would not have created it: exit 2, file:line
+    if refused:
+        raise InputError(refused)
     resource_data = _read_object(resource, "resource")
     if not isinstance(resource_data, dict):
         raise InputError(Diagnostic(str(resource), 0, 0, "the resource must be a JSON object"))
     related_data = resources_from_json(_read_object(related, "related resources"), str(related)) if related else []
     try:
-        policy = compile_policy(definition_data, load_parameters(parameters), catalogue=_catalogue(aliases))
+        policy = compile_policy(definition_data, load_parameters(parameters), catalogue=catalogue)
     except InputError:
         raise
     except Exception as exc:

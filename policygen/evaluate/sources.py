@@ -16,6 +16,7 @@ from policygen.errors import Diagnostic, InputError
 from policygen.evaluate.expr import CompileCtx, compile_value
 from policygen.evaluate.inventory import load_json_file
 from policygen.evaluate.policy import CompiledPolicy, compile_policy, definition_properties, unwrap_parameters
+from policygen.evaluate.refusals import build_refusals, file_refusals
 
 Named = list[tuple[str, CompiledPolicy]]
 
@@ -42,10 +43,14 @@ def _unescape_all(value: Any) -> Any:
 
 
 def arm_unescaped(definition: Any) -> Any:
-    """A definition embedded in an ARM template has every expression escaped (`"[[parameters('x')]"`,
-    e.g. the Enterprise-Scale sources). When the policy rule has escaped expressions and no live ones,
-    strip one `[` everywhere, as ARM would when deploying it (reference 2.7, FN-04)."""
-    if not isinstance(definition, dict):
+    """A definition that is an ARM template resource (`apiVersion` beside `type`, e.g. the Enterprise-Scale
+    sources) has every expression escaped (`"[[parameters('x')]"`). When the policy rule has escaped
+    expressions and no live ones, strip one `[` everywhere, as ARM would when deploying it (reference 2.7,
+    FN-04). Anything else (a REST body, bare properties) is what Azure receives: never un-escaped, so
+    `[[parameters('effect')]` stays the literal string the validator refuses (#12)."""
+    from policygen.rules.json_input import is_template_resource
+
+    if not isinstance(definition, dict) or not is_template_resource(definition):
         return definition
     props = definition_properties(definition)
     rule = props.get("policyRule")
@@ -78,6 +83,13 @@ def policies_from_files(
                 if not path.is_dir():
                     problems.append(Diagnostic(str(f), 0, 0, "not a policy definition (no properties.policyRule)"))
                 continue
+            refused = file_refusals(f, catalogue)  # what Azure would not have created (#12)
+            if refused:
+                if path.is_dir():
+                    skipped.append(f"{refused[0]} (Azure would refuse this definition)")
+                else:
+                    problems.extend(refused)
+                continue
             name = str(data.get("name") or f.stem)
             try:
                 out.append((name, compile_policy(data, filter_parameters(props, overrides), catalogue=catalogue)))
@@ -98,6 +110,9 @@ def policies_from_build(
     reaches, with the values it passes through its initiative."""
     skipped: list[str] = []
     out: Named = []
+    refused = build_refusals(build, catalogue)  # what Azure would not have created (#12)
+    if refused:
+        raise InputError([d for name in sorted(refused) for d in refused[name]])
     if assignment is None:
         for name in sorted(build.definitions):
             art = build.definitions[name]

@@ -67,7 +67,7 @@ def test_evaluate_modify_prints_the_remediated_resource_and_related_file(tmp_pat
             {"field": "tags['env']", "exists": False},
             "modify",
             details={
-                "roleDefinitionIds": [],
+                "roleDefinitionIds": ["/providers/Microsoft.Authorization/roleDefinitions/4a9ae827-6dc8-4573-8ac7-8239d42aa03f"],
                 "operations": [{"operation": "add", "field": "tags['env']", "value": "dev"}],
             },
         ),
@@ -158,10 +158,43 @@ def test_arm_escaped_definitions_are_unescaped(tmp_path) -> None:
         "[[parameters('effect')]",
         parameters={**params, "n": {"type": "String", "defaultValue": "sa1"}},
     )
-    d = write(tmp_path, "def.json", escaped)
+    # an ARM template resource (apiVersion beside type, as the Enterprise-Scale sources): ARM un-escapes it
+    template_resource = {**escaped, "type": "Microsoft.Authorization/policyDefinitions", "apiVersion": "2021-06-01"}
+    d = write(tmp_path, "def.json", template_resource)
     r = write(tmp_path, "res.json", SA)
     out = json.loads(runner.invoke(app, ["evaluate", str(d), str(r), "-f", "json"]).stdout)
     assert out["effect"] == "deny" and out["matched"] is True
+
+
+def test_escaped_rest_body_is_refused_not_unescaped(tmp_path, capsys) -> None:
+    # issue #12: a REST body is what Azure receives; "[[parameters('effect')]" is the literal effect
+    # "[parameters('effect')]", which Azure rejects (FN-04): evaluate refuses it with file:line, exit 2
+    escaped = definition({"field": "name", "equals": "sa1"}, "[[parameters('effect')]",
+                         parameters={"effect": {"type": "String", "defaultValue": "Deny"}})
+    d = write(tmp_path, "def.json", escaped)
+    r = write(tmp_path, "res.json", SA)
+    from policygen.cli import run
+
+    assert run(["evaluate", str(d), str(r)]) == 2
+    err = capsys.readouterr().err
+    assert f"{d}:" in err and "FN-04" in err
+
+
+def test_evaluate_and_impact_refuse_what_azure_refuses(tmp_path, capsys) -> None:
+    # unknown condition key; a key beside allOf: Azure would not have created these definitions
+    # (https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-policy-rule)
+    from policygen.cli import run
+
+    r = write(tmp_path, "res.json", SA)
+    inv = write(tmp_path, "inv.json", [SA])
+    for cond in ({"field": "name", "equals": "sa1", "bogus": 1},
+                 {"allOf": [{"field": "name", "equals": "sa1"}], "field": "type", "equals": "x"}):
+        d = write(tmp_path, "def.json", definition(cond))
+        capsys.readouterr()
+        assert run(["evaluate", str(d), str(r)]) == 2
+        assert f"{d}:1:" in capsys.readouterr().err
+        assert run(["impact", str(d), "-r", str(inv)]) == 2
+        assert f"{d}:1:" in capsys.readouterr().err
 
 
 def test_impact_why_explains_flagged_resources(tmp_path) -> None:
@@ -172,3 +205,29 @@ def test_impact_why_explains_flagged_resources(tmp_path) -> None:
     assert header.endswith(",reason") and "notEquals" in row
     table = runner.invoke(app, ["impact", str(d), "-r", str(inv), "--why"])
     assert "why:" in table.stdout
+
+
+def test_policy_tests_refuse_a_definition_azure_would_not_create(repo_dir, tmp_path, capsys) -> None:
+    # issue #12: `test` evaluates only what validates; the refusal points at the intent's YAML line
+    from policygen.cli import run
+
+    pack = _copy_pack(repo_dir, tmp_path)
+    (pack / "definitions" / "zz-bad.yaml").write_text(
+        "intent: custom\n"
+        "displayName: Bad rule\n"
+        "description: An unknown condition key.\n"
+        "settings:\n"
+        "  mode: All\n"
+        "  if:\n"
+        "    field: type\n"
+        "    equals: Microsoft.Storage/storageAccounts\n"
+        "    bogus: 1\n"
+        "tests:\n"
+        "  - name: any\n"
+        "    resource: {type: Microsoft.Storage/storageAccounts, name: sa}\n"
+        "    expect: {compliant: false}\n"
+    )
+    capsys.readouterr()
+    assert run(["test", str(pack), "-k", "zz-bad"]) == 2
+    err = capsys.readouterr().err
+    assert "zz-bad.yaml:" in err and "bogus" in err
