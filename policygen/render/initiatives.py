@@ -28,6 +28,7 @@ def render_initiative(
     params: dict[str, Any] = {k: v.to_azure() for k, v in intent.parameters.items()}
     group_names = {g.name for g in intent.groups}
     members: list[dict[str, Any]] = []
+    member_of: list[int] = []  # the YAML member each entry came from (a member fans out per resource type)
     used_refs: set[str] = set()
     ok = True
     for i, member in enumerate(intent.members):
@@ -78,6 +79,7 @@ def render_initiative(
             if member.definitionVersion:
                 entry["definitionVersion"] = member.definitionVersion
             members.append(entry)
+            member_of.append(i)
     if not ok:
         return None
     body = {
@@ -99,9 +101,13 @@ def render_initiative(
             "policyDefinitions": members,
         },
     }
-    pointers = {
-        f"/properties/policyDefinitions/{n}": SourceRef(file, *loaded.pos("members", n)) for n in range(len(members))
-    }
+    pointers = {f"/properties/policyDefinitions/{n}": SourceRef(file, *loaded.pos("members", i))
+                for n, i in enumerate(member_of)}  # fmt: skip
+    for n, (i, entry) in enumerate(zip(member_of, members, strict=True)):  # a literal value at its own line
+        for pname in entry["parameters"]:
+            if pname in (intent.members[i].parameters or {}):
+                where = loaded.pos("members", i, "parameters", pname)
+                pointers[f"/properties/policyDefinitions/{n}/parameters/{pname}"] = SourceRef(file, *where)
     return Artefact("initiative", loaded.name, body, SourceRef(file, *loaded.pos()), loaded.name, pointers=pointers)
 
 

@@ -50,3 +50,28 @@ def test__allowed_values__the_exact_spelling_passes(tmp_path: Path) -> None:
     pack = write_pack(tmp_path / "pack", files)
     result = CliRunner().invoke(app, ["validate", str(pack)])
     assert result.exit_code == 0, result.output
+
+
+def test__allowed_values__an_initiative_member_literal_is_refused_at_its_line(tmp_path: Path) -> None:
+    """A literal passed to a fanned-out member's parameter: the finding names the member's YAML line of the
+    value, also for the second resource type's entry."""
+    files = {
+        "definitions/pna.yaml": """
+            intent: disable-public-network-access
+            resourceTypes: [Microsoft.KeyVault/vaults, Microsoft.Storage/storageAccounts]
+            displayName: "{resourceType} disable public network access"
+            effect: {default: Audit, allowed: [Audit, Deny]}
+        """,
+        "initiatives/base.yaml": """
+            name: base
+            displayName: Baseline
+            members:
+              - definition: pna
+                parameters:
+                  effect: audit
+        """,
+    }
+    result = CliRunner().invoke(app, ["validate", str(write_pack(tmp_path, files))])
+    assert result.exit_code == 1, result.output
+    set03 = [line for line in result.output.splitlines() if "SET-03" in line]
+    assert len(set03) == 2 and all("base.yaml:6:15: error SET-03" in line for line in set03)
