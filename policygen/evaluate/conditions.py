@@ -26,6 +26,45 @@ def lower_keys(d: dict) -> dict[str, Any]:
     return {str(k).lower(): v for k, v in d.items()}
 
 
+# Azure's documented limits (definition-structure-policy-rule#policy-rule-limits): condition expressions
+# in `if` / in the `then` block's existenceCondition, value-count iterations; and how deep a rule may nest
+# (the validator's RULE-04: evaluation fails on objects deeper than 128 levels).
+MAX_IF_CONDITIONS = 4096
+MAX_THEN_CONDITIONS = 128
+MAX_DEPTH = 128
+MAX_VALUE_COUNT_ITERATIONS = 100
+
+
+def check_limits(cond: Any, where: str, max_conditions: int) -> None:
+    """Refuse a rule over Azure's limits before compiling it (iterative: a 100,000-deep rule is refused,
+    never a RecursionError). https://learn.microsoft.com/azure/governance/policy/concepts/
+    definition-structure-policy-rule#policy-rule-limits"""
+    stack: list[tuple[Any, int]] = [(cond, 1)]
+    leaves = 0
+    while stack:
+        c, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise UnsupportedError(f"{where}: conditions nested more than {MAX_DEPTH} levels deep (Azure's limit)")
+        if not isinstance(c, dict):
+            continue
+        d = lower_keys(c)
+        for key in ("allof", "anyof"):
+            if isinstance(d.get(key), list):
+                stack.extend((x, depth + 1) for x in d[key])
+        if "not" in d:
+            stack.append((d["not"], depth + 1))
+        if isinstance(d.get("count"), dict):
+            where_c = lower_keys(d["count"]).get("where")
+            if where_c is not None:
+                stack.append((where_c, depth + 1))
+        if "field" in d or "value" in d or "count" in d:
+            leaves += 1
+            if leaves > max_conditions:
+                raise UnsupportedError(
+                    f"{where}: more than {max_conditions} condition expressions (Azure's limit)"
+                )
+
+
 def compile_condition(cond: Any, cc: CompileCtx, where: str = "if") -> Pred:
     if not isinstance(cond, dict):
         raise UnsupportedError(f"{where}: a condition must be an object, got {type_name(cond)}")
@@ -287,6 +326,8 @@ def _count_leaf(raw: Any, op: str, rhs: Compiled, cc: CompileCtx, where: str) ->
 def _field_counter(d: dict, cc: CompileCtx, where: str) -> Callable[[Scope], int]:
     if "value" in d:
         raise UnsupportedError(f"{where}.count: use either field or value, not both")
+    if "name" in d:  # count.name names a value count's member (definition-structure-policy-rule#value-count)
+        raise UnsupportedError(f"{where}.count.name: only a value count has a name, not a field count")
     alias = d["field"]
     if isinstance(alias, str) and is_expression(alias):
         c = compile_value(alias, cc)
@@ -357,6 +398,10 @@ def _value_counter(d: dict, cc: CompileCtx, where: str) -> Callable[[Scope], int
         v = arr.fn(scope)
         if not isinstance(v, list):
             raise EvaluationFailure(f"count.value must be an array, got {type_name(v)}")
+        if len(v) > MAX_VALUE_COUNT_ITERATIONS:
+            raise EvaluationFailure(
+                f"count.value has {len(v)} members: Azure evaluates at most {MAX_VALUE_COUNT_ITERATIONS} iterations"
+            )
         return v
 
     if cond is None:

@@ -20,8 +20,11 @@ from policygen.arm.resource_types import normalise_resource
 from policygen.evaluate.applicability import mode_applies_to_type, policy_type_lower
 from policygen.evaluate.applicability import needs_location as _needs_location
 from policygen.evaluate.conditions import (
+    MAX_IF_CONDITIONS,
+    MAX_THEN_CONDITIONS,
     Pred,
     applicability_condition,
+    check_limits,
     compile_condition,
     lower_keys,
     residual_condition,
@@ -417,6 +420,11 @@ def compile_policy(
             continue
         values[k] = v
 
+    check_limits(rule_l["if"], f"{name}: if", MAX_IF_CONDITIONS)
+    then_l = lower_keys(rule_l["then"])
+    details_l = lower_keys(then_l["details"]) if isinstance(then_l.get("details"), dict) else {}
+    if "existencecondition" in details_l:
+        check_limits(details_l["existencecondition"], f"{name}: then.details.existenceCondition", MAX_THEN_CONDITIONS)
     cat = catalogue if catalogue is not None else default_catalogue()
     cc = CompileCtx(values, names, cat)
     condition = compile_condition(rule_l["if"], cc)
