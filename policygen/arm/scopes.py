@@ -311,3 +311,13 @@ def resource_type_of(resource_id: str) -> str | None:
         return parse_scope(resource_id).resource_type
     except ScopeError:
         return None
+
+
+def scope_of_id(arm_id: str) -> str | None:
+    """Where an extension object (policy definition, assignment, exemption, role assignment) lives, as ARM
+    prints it: `/` for tenant-level objects such as built-ins; None when the id does not parse."""
+    try:
+        parent = parse_scope(arm_id).parent
+    except ScopeError:
+        return None
+    return str(parent) if parent is not None else None

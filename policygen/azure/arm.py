@@ -17,7 +17,7 @@ from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from policygen.arm.scopes import Scope, ScopeKind, parse_scope
+from policygen.arm.scopes import Scope, ScopeKind, parse_scope, scope_of_id
 from policygen.azure.pacing import Pacing
 from policygen.azure.retry import CallStats, Notify, RetrySettings, call_with_retries
 from policygen.azure.target import Target
@@ -134,9 +134,9 @@ class Arm:
         low = definition_id.lower()
         is_set = "/policysetdefinitions/" in low
         name = definition_id.rstrip("/").rsplit("/", 1)[-1]
-        scope_part = definition_id[: low.rfind("/providers/microsoft.authorization/")]
+        scope_part = scope_of_id(definition_id)
         try:
-            if not scope_part:
+            if scope_part in (None, "/"):
                 client = self.clients.policy()
                 ops = client.policy_set_definitions if is_set else client.policy_definitions
                 return as_dict(self._call(lambda: ops.get_built_in(name, **NO_RETRY)))

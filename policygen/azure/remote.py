@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from policygen.arm.scopes import key, name_of_id
+from policygen.arm.scopes import key, name_of_id, scope_of_id
 
 MARKER_RE = re.compile(r"pacOwnerId (\S+) for policy assignment (\S+)")
 DONE_STATES = {"succeeded", "complete", "failed", "canceled", "cancelled"}
@@ -84,8 +84,8 @@ class RemoteObject:
     def scope(self) -> str:
         if self.kind in ("assignment", "role_assignment"):
             return str(self.props.get("scope") or "")
-        idx = self.id.lower().rfind("/providers/microsoft.")
-        return self.id[:idx] if idx >= 0 else ""
+        home = scope_of_id(self.id)
+        return "" if home in (None, "/") else home
 
     @property
     def marked_assignment(self) -> str | None:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from policygen.arm.lookup import ci_get, ci_key
+from policygen.arm.scopes import scope_of_id
 from policygen.rules.base import ASSIGNMENT, Hit
 from policygen.rules.model import Doc
 from policygen.rules.set.common import find_definition, props_of
@@ -21,10 +22,11 @@ ASG = frozenset({ASSIGNMENT})
 def scope_of(doc: Doc) -> str | None:
     if doc.assignment_scope:
         return doc.assignment_scope
-    for key in ("id",):
-        v = doc.obj.get(key)
-        if isinstance(v, str) and "/providers/microsoft.authorization/policyassignments/" in v.lower():
-            return v[: v.lower().index("/providers/microsoft.authorization/policyassignments/")]
+    v = doc.obj.get("id")
+    if isinstance(v, str) and "/providers/microsoft.authorization/policyassignments/" in v.lower():
+        home = scope_of_id(v)
+        if home is not None:
+            return home
     s = ci_get(doc.props, "scope")
     return s if isinstance(s, str) else None
 

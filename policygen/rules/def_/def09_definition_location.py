@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from policygen.arm.lookup import ci_get
+from policygen.arm.scopes import ScopeError, parse_scope, scope_of_id
 from policygen.rules.base import Hit, Rule, Severity
 from policygen.rules.def_.common import BASICS
 from policygen.rules.model import Doc
@@ -46,14 +47,16 @@ class DefinitionLocation(Rule):
         pid = ci_get(doc.props, "policyDefinitionId")
         if not scope or not isinstance(pid, str):
             return
-        low = pid.lower()
-        cut = low.find("/providers/microsoft.authorization/")
-        if cut <= 0:
+        home = scope_of_id(pid)
+        if home in (None, "/"):
             return  # built-in (tenant-level) definitions are assignable anywhere
-        home = low[:cut].rstrip("/")
-        target = scope.lower().rstrip("/")
-        if home.startswith("/subscriptions/") and not (target + "/").startswith(home + "/"):
+        try:
+            home_scope, target = parse_scope(home), parse_scope(scope)
+        except ScopeError:
+            return
+        # management-group membership is not in an id: only subscription and resource-group homes can be judged
+        if home_scope.subscription and not home_scope.contains(target):
             yield (
                 doc.ptr("policyDefinitionId"),
-                (f"the definition lives at {pid[:cut]!r}, which does not contain the assignment scope {scope!r}"),
+                (f"the definition lives at {home!r}, which does not contain the assignment scope {scope!r}"),
             )
