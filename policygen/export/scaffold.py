@@ -1,8 +1,10 @@
-"""`policygen init`: a new pack that builds, validates and tests clean, plus a CI workflow.
+"""`policygen init`: a new pack that builds, validates, tests and runs `policygen demo` clean, plus a CI workflow.
 
 The pack files are static examples except `policygen.yaml`, rendered in the project's one Jinja sandbox
 (StrictUndefined, every value through `|tojson`). The owner id is a fresh GUID, as EPAC recommends, so
-two packs scaffolded from the same template never claim each other's objects.
+two packs scaffolded from the same template never claim each other's objects. A `local` environment and its
+emulator seed make the first run need no tenant; the intent schemas are written by the schema code itself
+(never a stale copy) and every intent's first line points editors at its schema.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from importlib.abc import Traversable
 from pathlib import Path
 
 from policygen.errors import InputError
+from policygen.intents.schema import schema_texts
 from policygen.render.environment import make_environment
 
 CI_FILES = {"github": (".github/workflows/policygen.yml", "github.yml"),
@@ -52,6 +55,7 @@ def render_files(name: str, ci: str, owner_id: str | None = None) -> dict[str, s
         if rel.endswith(".j2"):
             rel, text = rel[:-3], env.from_string(text).render(**context)
         files[RENAMES.get(rel, rel)] = text
+    files.update({f"schemas/{filename}": text for filename, text in schema_texts().items()})
     target, source = CI_FILES[ci]
     files[target] = _templates().joinpath("ci", source).read_text(encoding="utf-8")
     return files

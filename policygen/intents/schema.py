@@ -54,11 +54,16 @@ def intent_schemas() -> dict[str, dict[str, Any]]:
     return out
 
 
+def schema_texts() -> dict[str, str]:
+    """File name → the JSON text `write_schemas` writes (also what `policygen init` scaffolds)."""
+    return {name: json.dumps(schema, indent=2, sort_keys=True) + "\n" for name, schema in intent_schemas().items()}
+
+
 def write_schemas(out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for filename, schema in intent_schemas().items():
+    for filename, text in schema_texts().items():
         path = out_dir / filename
-        path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
         written.append(path)
     return written

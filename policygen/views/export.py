@@ -22,4 +22,5 @@ def render_scaffold(folder: Path, written: Sequence[str]) -> None:
     echo(f"created pack in {folder} ({len(written)} files):")
     for rel in written:
         echo(f"  {rel}")
-    echo("next: edit policygen.yaml (tenant, management groups), then `policygen build` / `policygen test`.")
+    echo(f"next: `policygen demo {folder}` runs it end to end against the local emulator; then edit "
+         "policygen.yaml's `azure` environment (tenant, management groups) for a real tenant.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,107 @@ def test_ci_files_match_the_published_schemas(tmp_path: Path, ci: str, path: str
                           "--builtin-schema", schema, str(tmp_path / "p" / path)], capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+# --------------------------------------------------------------------------- #16 item 16: runs out of the box
+
+INTENT_FOLDERS = {"definitions": "definition", "initiatives": "initiative", "assignments": "assignment"}
+
+
+@pytest.mark.parametrize("ci", ["github", "azure-pipelines"])
+def test_scaffold_runs_the_demo_and_validates_clean_out_of_the_box(tmp_path: Path, ci: str) -> None:
+    """`policygen init DIR` then `policygen demo DIR`: the local environment, its seed and the emulator are there."""
+    from policygen.cli import run
+    from policygen.intents.load import load_pack
+
+    pack = tmp_path / "new-pack"
+    assert run(["init", str(pack), "--ci", ci]) == 0
+    local = load_pack(pack).settings.environments["local"]
+    assert local.cloud == "local" and local.endpoint and (pack / str(local.seed)).is_file()
+    assert run(["demo", str(pack), "--quiet"]) == 0
+    assert run(["validate", str(pack)]) == 0
+    assert run(["test", str(pack)]) == 0
+
+
+def test_every_scaffolded_intent_names_its_schema_and_passes_it(tmp_path: Path) -> None:
+    """First line `# yaml-language-server: $schema=<relative path>` (the form yaml-language-server reads,
+    https://github.com/redhat-developer/yaml-language-server#using-inlined-schema); the schemas are the ones the
+    schema code writes, and each file validates against its own."""
+    import jsonschema
+
+    from policygen.intents.schema import schema_texts
+
+    scaffold(tmp_path / "p")
+    root = tmp_path / "p"
+    assert {p.name: p.read_text(encoding="utf-8") for p in (root / "schemas").iterdir()} == schema_texts()
+    intents = [root / "policygen.yaml"] + [p for f in INTENT_FOLDERS for p in sorted((root / f).glob("*.yaml"))]
+    assert len(intents) == 6
+    for path in intents:
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        expected = "pack" if path.name == "policygen.yaml" else INTENT_FOLDERS[path.parent.name]
+        assert first.startswith("# yaml-language-server: $schema="), path
+        schema_file = (path.parent / first.split("=", 1)[1]).resolve()
+        assert schema_file == (root / "schemas" / f"{expected}.schema.json").resolve(), path
+        schema = json.loads(schema_file.read_text(encoding="utf-8"))
+        jsonschema.Draft202012Validator(schema).validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def _break_an_intent(root: Path) -> None:
+    path = root / "definitions" / "storage-public-network.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("\ndisplayName:", "\ndisplayNam:"), encoding="utf-8")
+    (root / "definitions" / "broken.yaml").write_text("intent: custom\n  displayName: [x\n", encoding="utf-8")
+
+
+def _assert_sarif_shows_intent_errors(sarif_path: Path) -> None:
+    """SARIF 2.1.0 results with a repository-relative artifact uri and a line, as code scanning requires
+    (https://docs.github.com/en/code-security/code-scanning/integrating-with-code-scanning/sarif-support-for-code-scanning)."""
+    run_ = json.loads(sarif_path.read_text(encoding="utf-8"))["runs"][0]
+    rules = run_["tool"]["driver"]["rules"]
+    found = {(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+              r["locations"][0]["physicalLocation"]["region"]["startLine"], r["ruleId"], r["level"])
+             for r in run_["results"]}
+    assert ("definitions/broken.yaml", 2, "INPUT", "error") in found, found
+    assert ("definitions/storage-public-network.yaml", 5, "INPUT", "error") in found, found
+    assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in run_["results"])
+
+
+def test_github_code_scanning_upload_shows_intent_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workflow's own validate command, run as the runner runs it (in the checkout), writes the file the
+    upload step sends even though validation fails, and the upload runs after a failed step."""
+    import shlex
+
+    from policygen.cli import run
+
+    root = tmp_path / "p"
+    scaffold(root, ci="github")
+    _break_an_intent(root)
+    steps = yaml.safe_load((root / ".github/workflows/policygen.yml").read_text())["jobs"]["validate"]["steps"]
+    validate = next(s["run"] for s in steps if s.get("run", "").startswith("policygen validate"))
+    upload = next(s for s in steps if s.get("uses", "").startswith("github/codeql-action/upload-sarif"))
+    monkeypatch.chdir(root)
+    assert run(shlex.split(validate)[1:]) == 2
+    assert upload["if"].startswith("always()")
+    _assert_sarif_shows_intent_errors(root / upload["with"]["sarif_file"])
+
+
+def test_azure_pipelines_publishes_intent_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shlex
+
+    from policygen.cli import run
+
+    root = tmp_path / "p"
+    scaffold(root, ci="azure-pipelines")
+    _break_an_intent(root)
+    stages = {s["stage"]: s for s in yaml.safe_load((root / "azure-pipelines.yml").read_text())["stages"]}
+    steps = stages["Validate"]["jobs"][0]["steps"]
+    staging = tmp_path / "staging"
+    script = next(s["script"] for s in steps if "policygen validate" in s.get("script", ""))
+    script = script.replace("$(Build.ArtifactStagingDirectory)", str(staging))
+    publish = next(s for s in steps if s.get("task", "").startswith("PublishBuildArtifacts"))
+    assert publish["condition"] == "always()"
+    (staging / "CodeAnalysisLogs").mkdir(parents=True)
+    validate = next(line for line in script.splitlines() if line.startswith("policygen validate"))
+    monkeypatch.chdir(root)
+    assert run(shlex.split(validate)[1:]) == 2
+    published = Path(publish["inputs"]["PathtoPublish"].replace("$(Build.ArtifactStagingDirectory)", str(staging)))
+    _assert_sarif_shows_intent_errors(published / "policygen.sarif")
