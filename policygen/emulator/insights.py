@@ -94,29 +94,33 @@ _CLAUSE = re.compile(r"^\s*(\w+)\s+(eq|ne)\s+(?:'((?:[^']|'')*)'|(true|false)|(-
 def _filter(docs: list[dict], flt: str | None) -> list[dict]:
     if not flt or not flt.strip():
         return docs
-    if re.search(r"\s+or\s+", flt, re.I):
-        raise bad_request("InvalidFilterInQueryString", "The emulator supports 'and' of eq/ne clauses in $filter.")
     out = docs
     for clause in re.split(r"\s+and\s+", flt.strip(), flags=re.I):
-        clause = clause.strip().strip("()")
-        m = _CLAUSE.match(clause)
-        if not m:
-            raise bad_request("InvalidFilterInQueryString", f"Unsupported $filter clause '{clause}'.")
-        field_name, op = m.group(1).lower(), m.group(2).lower()
-        if m.group(3) is not None:
-            want: Any = m.group(3).replace("''", "'").lower()
-        elif m.group(4) is not None:
-            want = m.group(4).lower() == "true"
-        else:
-            want = int(m.group(5))
-
-        def match(doc: dict, f: str = field_name, w: Any = want, o: str = op) -> bool:
-            val = next((v for k, v in doc.items() if k.lower() == f), None)
-            eq = (str(val).lower() == w) if isinstance(w, str) else (val == w)
-            return eq if o == "eq" else not eq
-
-        out = [d for d in out if match(d)]
+        alternatives = [_clause(a) for a in re.split(r"\s+or\s+", clause.strip().strip("()"), flags=re.I)]
+        out = [d for d in out if any(match(d) for match in alternatives)]
     return out
+
+
+def _clause(clause: str) -> Any:
+    """A predicate for one `Field eq|ne value` clause of a `$filter`."""
+    clause = clause.strip().strip("()")
+    m = _CLAUSE.match(clause)
+    if not m:
+        raise bad_request("InvalidFilterInQueryString", f"Unsupported $filter clause '{clause}'.")
+    field_name, op = m.group(1).lower(), m.group(2).lower()
+    if m.group(3) is not None:
+        want: Any = m.group(3).replace("''", "'").lower()
+    elif m.group(4) is not None:
+        want = m.group(4).lower() == "true"
+    else:
+        want = int(m.group(5))
+
+    def match(doc: dict) -> bool:
+        val = next((v for k, v in doc.items() if k.lower() == field_name), None)
+        eq = (str(val).lower() == want) if isinstance(want, str) else (val == want)
+        return eq if op == "eq" else not eq
+
+    return match
 
 
 def _states(emu: Context, m: Match) -> list[compliance.State]:
@@ -147,10 +151,18 @@ def policy_states(emu: Context, req: Request, m: Match) -> Response:
     return query_page(emu, req, docs, f"{meta}#{res}")
 
 
+def _sort_key(doc: dict, name: str) -> tuple[int, Any]:
+    value = next((v for k, v in doc.items() if k.lower() == name), None)
+    return (0, value) if isinstance(value, (int, float)) and not isinstance(value, bool) else (1, str(value or ""))
+
+
 def query_page(emu: Context, req: Request, docs: list[dict], context: str) -> Response:
     """One page of query results: `$apply`, `$top`, `$select`, then paging by `@odata.nextLink`."""
     if req.q("$apply"):
         docs = apply(docs, req.q("$apply") or "")
+    for term in reversed([t.strip() for t in (req.q("$orderby") or "").split(",") if t.strip()]):
+        name, _, direction = term.partition(" ")
+        docs = sorted(docs, key=lambda d, n=name.lower(): _sort_key(d, n), reverse=direction.strip().lower() == "desc")
     top = req.q("$top")
     if top:
         docs = docs[: int(top)]
@@ -290,12 +302,12 @@ def apply(docs: list[dict], expression: str) -> list[dict]:
         count_as = am.group(1)
     fields = [f.strip() for f in (m.group("fields") or "").split(",") if f.strip()]
 
-    def value(doc: dict, name: str) -> Any:
-        return next((v for k, v in doc.items() if k.lower() == name.lower()), None)
+    def named(doc: dict, name: str) -> tuple[str, Any]:  # the document's own spelling of the field
+        return next(((k, v) for k, v in doc.items() if k.lower() == name.lower()), (name, None))
 
     groups: dict[str, tuple[dict, int]] = {}
     for d in docs:
-        row = {f: value(d, f) for f in fields}
+        row = {"@odata.id": None, "@odata.context": d.get("@odata.context"), **dict(named(d, f) for f in fields)}
         k = json.dumps(row, sort_keys=True, default=str)
         groups[k] = (row, groups.get(k, (row, 0))[1] + 1)
     return [{**row, **({count_as: n} if count_as else {})} for row, n in groups.values()]
