@@ -115,10 +115,12 @@ def set_file(build: Build, body: dict[str, Any]) -> dict[str, Any]:
         "parameters": p.get("parameters") or {},
         "policyDefinitions": members,
     }
-    groups = [{k: g[k] for k in ("name", "additionalMetadataId") if k in g}
-              for g in p.get("policyDefinitionGroups") or []]
+    full = p.get("policyDefinitionGroups") or []
+    groups = [{k: g[k] for k in ("name", "additionalMetadataId") if k in g} for g in full]
     if groups:
         props["policyDefinitionGroups"] = groups
+    if full != groups:  # EPAC's schema allows only names: keep the rest where `policygen import` finds it
+        props["metadata"] = {**props["metadata"], "policygenGroups": full}
     schema = SCHEMA_URL.format("policy-set-definition-schema.json")
     return {"$schema": schema, "name": body["name"], "properties": props}
 
