@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from policygen.arm import effects
 from policygen.emulator import assignments as assignments_mod
 from policygen.emulator import attestations, effective, exemptions, hierarchy
 from policygen.emulator.context import Context
@@ -26,7 +27,7 @@ log = logging.getLogger("policygen.emulator")
 _CACHE: dict[tuple, Any] = {}
 _CACHE_LOCK = threading.Lock()
 DATA_PLANE_MODES = ("microsoft.",)
-EXISTENCE = ("auditifnotexists", "deployifnotexists")  # only these read related resources
+EXISTENCE = effects.EXISTENCE  # only these read related resources
 
 
 @dataclass

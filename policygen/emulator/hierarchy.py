@@ -7,12 +7,11 @@ visibility and "in force" are computed from. The ARM handlers for these objects 
 
 from __future__ import annotations
 
-from policygen.arm.scopes import Scope, ScopeKind
+from policygen.arm.scopes import MG_PREFIX, Scope, ScopeKind
 from policygen.emulator.context import Context
 from policygen.emulator.core import ArmError, key, now_iso, parse_scope
 
 MG_TYPE = "Microsoft.Management/managementGroups"
-MG_PREFIX = "/providers/Microsoft.Management/managementGroups/"
 
 
 def mg_id(name: str) -> str:

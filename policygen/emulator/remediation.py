@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any
 
+from policygen.arm import effects
 from policygen.emulator import (
     assignments,
     compliance,
@@ -47,7 +48,7 @@ SEGMENT = "/providers/Microsoft.PolicyInsights/remediations/"
 TERMINAL = {"succeeded", "failed", "canceled", "complete"}
 _AUTO = threading.local()  # nesting depth of automatic deployIfNotExists (deployments creating resources)
 AUTO_DEPTH = 3
-REMEDIABLE = {"modify", "deployifnotexists"}
+REMEDIABLE = effects.REMEDIATING
 
 
 def _missing(name: str) -> ArmError:

@@ -14,10 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from policygen.arm.expressions import is_expression
+from policygen.arm.scopes import MG_PREFIX
 from policygen.emulator.context import Context
 from policygen.emulator.core import copy_json
-
-MG_PREFIX = "/providers/Microsoft.Management/managementGroups/"
 
 
 class TemplateError(Exception):
