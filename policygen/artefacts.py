@@ -92,6 +92,7 @@ class TestCase:
     source: SourceRef
     parameters: dict[str, Any] = field(default_factory=dict)
     related: list[dict[str, Any]] = field(default_factory=list)  # for auditIfNotExists/deployIfNotExists
+    context: dict[str, Any] | None = None  # the test's `context:` (evaluate.context shape)
 
 
 @dataclass

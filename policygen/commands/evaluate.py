@@ -17,6 +17,11 @@ from policygen.errors import Diagnostic, ExitCode, InputError
 FORMAT_EVAL = typer.Option("text", "--format", "-f", help="text (explains why) or json.")
 ALIASES_OPT = typer.Option(None, "--aliases", help="Extra alias catalogue (CSV or `az provider list` JSON).")
 PARAMS_OPT = typer.Option(None, "--parameters", "-p", help='JSON/YAML object: name -> value or {"value": v}.')
+CONTEXT_OPT = typer.Option(
+    None,
+    "--context",
+    help="JSON/YAML: resourceGroup, subscription, policy, requestContext, utcNow (what Azure supplies).",
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -49,6 +54,7 @@ def evaluate(
         None, "--api-version", help="requestContext().apiVersion (default: the resource's apiVersion or latest)."
     ),
     fmt: str = FORMAT_EVAL,
+    context: Path | None = CONTEXT_OPT,
 ) -> None:
     """Evaluate one policy definition against one resource and explain the outcome.
 
@@ -77,7 +83,14 @@ def evaluate(
         raise
     except Exception as exc:
         raise InputError(Diagnostic(str(definition), 0, 0, str(exc))) from None
-    out = policy.evaluate(resource_data, related=related_data, context=EvalContext(api_version=api_version))
+    from dataclasses import replace
+
+    from policygen.evaluate.context import load_context
+
+    ctx = load_context(context) or EvalContext()
+    if api_version:
+        ctx = replace(ctx, api_version=api_version)
+    out = policy.evaluate(resource_data, related=related_data, context=ctx)
     from policygen.views.evaluate import render_outcome, render_outcome_json
 
     if fmt == "json":
@@ -94,12 +107,13 @@ def test(
     aliases: list[Path] | None = ALIASES_OPT,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="One line per test."),
     keyword: str | None = typer.Option(None, "-k", help="Only tests whose definition or name contains this."),
+    context: Path | None = CONTEXT_OPT,
 ) -> None:
     """Run the policy unit tests declared next to the definition intents (pytest-style output)."""
     from policygen.tasks.policy_tests import run_policy_tests
     from policygen.views.evaluate import render_test_run
 
-    result = run_policy_tests(pack, env=env, aliases=aliases or [], keyword=keyword)
+    result = run_policy_tests(pack, env=env, aliases=aliases or [], keyword=keyword, context=context)
     render_test_run(result, verbose=verbose)
     raise typer.Exit(ExitCode.FINDINGS if result.failed else ExitCode.OK)
 
@@ -133,6 +147,7 @@ def impact(
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress", help="Progress bar (default: on for 10,000+ resources on a terminal)."
     ),
+    context: Path | None = CONTEXT_OPT,
 ) -> None:
     """Report, per policy, the resources of an inventory that would be non-compliant or denied.
 
@@ -148,6 +163,9 @@ def impact(
     if jobs < 0:
         raise InputError("--jobs must be 0 (one per core) or more")
     jobs = jobs or available_cores()
+    from policygen.evaluate.context import load_context
+
+    eval_context = load_context(context)
     inputs = task.prepare(targets or [Path(".")], resources, parameters=parameters, assignment=assignment,
                           env=env, aliases=aliases or [], jobs=jobs)
     view.render_warnings(inputs)
@@ -157,7 +175,7 @@ def impact(
     with view.progress_bar(len(inputs.inventory), progress) as advance:
         result = task.run(inputs, keep_all=show_all, per_policy=task.TABLE_ROWS + 1, explain=why, progress=advance,
                           jobs=jobs, encode=writer.encode if writer else None,
-                          emit=writer.emit if writer else None)
+                          emit=writer.emit if writer else None, context=eval_context)
     if writer is not None:
         writer.finish(result)
     else:

@@ -31,6 +31,8 @@ class EvalContext:
     subscription_tags: dict[str, Any] = field(default_factory=dict)
     resource_group_tags: dict[str, Any] = field(default_factory=dict)
     resource_group_managed_by: str | None = None
+    resource_group_properties: dict[str, Any] = field(default_factory=dict)  # resourceGroup().properties
+    subscription_properties: dict[str, Any] = field(default_factory=dict)  # merged into subscription()
     identity: dict[str, Any] | None = None  # requestContext().identity: {"idtyp", "appid", "acrs"}
     assignment_id: str = ""
     definition_id: str = ""
@@ -94,6 +96,7 @@ class EvalContext:
             "displayName": self.subscription_name or f"subscription {sub}",
             "state": "Enabled",
             "tags": dict(self.subscription_tags),
+            **self.subscription_properties,
         }
 
     def resource_group_obj(self) -> dict[str, Any]:
@@ -106,7 +109,7 @@ class EvalContext:
             "location": self.location or "eastus",
             "managedBy": self.resource_group_managed_by,
             "tags": dict(self.resource_group_tags),
-            "properties": {"provisioningState": "Succeeded"},
+            "properties": {"provisioningState": "Succeeded", **self.resource_group_properties},
         }
 
     def request_context_obj(self) -> dict[str, Any]:

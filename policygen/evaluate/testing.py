@@ -15,6 +15,7 @@ from typing import Any
 
 from policygen.arm.aliases import AliasCatalogue
 from policygen.artefacts import Artefact, TestCase
+from policygen.evaluate.context import ContextError, context_from_mapping
 from policygen.evaluate.errors import UnsupportedError
 from policygen.evaluate.policy import CompiledPolicy, Outcome, compile_policy
 from policygen.evaluate.runtime import EvalContext
@@ -63,14 +64,15 @@ def check(case: TestCase, out: Outcome) -> list[str]:
     exp = case.expect
     problems = []
     if exp.effect is not None and out.effect != exp.effect.lower():
-        problems.append(f"expected effect {exp.effect.lower()}, got {out.effect}")
+        problems.append(f"expected effect {exp.effect.lower()}, got {out.effect or 'no effect'}")
     if exp.matched is not None and out.matched != exp.matched:
         problems.append(f"expected the if condition to be {str(exp.matched).lower()}, got {str(out.matched).lower()}")
     # `compliant: true` reads "not flagged": a resource the policy does not apply to (no state recorded,
     # policy-applicability page) satisfies it; `compliant: false` needs an actual non-compliant state.
     not_flagged = exp.compliant is True and not out.applicable and out.error is None
     if exp.compliant is not None and out.compliant != exp.compliant and not not_flagged:
-        problems.append(f"expected compliant={str(exp.compliant).lower()}, got {json.dumps(out.compliant)}")
+        got = "not applicable (no compliance state)" if out.compliant is None else str(out.compliant).lower()
+        problems.append(f"expected compliant={str(exp.compliant).lower()}, got {got}")
     if exp.modified is not None and not contains_subset(out.modified, exp.modified):
         problems.append(
             f"expected the remediated resource to contain {show(exp.modified, 200)}, got {show(out.modified, 200)}"
@@ -94,6 +96,8 @@ def run_tests(
         if art is None:
             results.append(TestResult(case, False, None, [f"no definition named {case.definition!r} in the build"]))
             continue
+        if case.expect.compliant is not None:  # the side the case covers is what it expects, pass or fail
+            seen[case.definition].add(case.expect.compliant)
         key = (case.definition, json.dumps(case.parameters, sort_keys=True, default=str))
         pol = compiled.get(key)
         if pol is None:
@@ -105,9 +109,17 @@ def run_tests(
         if isinstance(pol, UnsupportedError):
             results.append(TestResult(case, False, None, [f"cannot evaluate the definition: {pol}"]))
             continue
-        out = pol.evaluate(case.resource, related=case.related, context=context)
+        case_context = context
+        if case.context is not None:
+            try:
+                case_context = context_from_mapping(case.context)
+            except ContextError as exc:
+                results.append(TestResult(case, False, None, [f"context: {exc}"]))
+                continue
+        out = pol.evaluate(case.resource, related=case.related, context=case_context)
         problems = check(case, out)
-        seen[case.definition].add(out.compliant)
+        if case.expect.compliant is None and not problems:
+            seen[case.definition].add(out.compliant)
         results.append(TestResult(case, not problems, out, problems))
     untested = sorted(name for name, states in seen.items() if not {True, False} <= states)
     return TestRun(results, time.perf_counter() - start, untested)

@@ -117,6 +117,11 @@ class TestSpec(Strict):
     expect: Expect
     parameters: dict[str, Any] = Field(default_factory=dict)
     related: list[dict[str, Any]] = Field(default_factory=list)
+    context: dict[str, Any] | None = Field(
+        default=None,
+        description="What Azure supplies to the evaluation: resourceGroup, subscription (tags, properties), "
+        "policy, requestContext (apiVersion, identity), utcNow.",
+    )
     for_: str | None = Field(
         default=None,
         alias="for",

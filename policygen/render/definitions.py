@@ -427,6 +427,7 @@ def _tests(
                 SourceRef(loaded.file, *loaded.pos("tests", i)),
                 to_plain(spec.parameters),
                 to_plain(spec.related),
+                to_plain(spec.context) if spec.context is not None else None,
             )
         )
     return out

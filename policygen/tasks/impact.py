@@ -109,13 +109,15 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 def run(inputs: ImpactInputs, *, keep_all: bool = False, per_policy: int | None = None, explain: bool = False,
         progress: Callable[[int], None] | None = None, jobs: int = 1,
-        encode: Callable[[list[Any]], Any] | None = None, emit: Callable[[Any], None] | None = None) -> ImpactResult:
+        encode: Callable[[list[Any]], Any] | None = None, emit: Callable[[Any], None] | None = None,
+        context: Any = None) -> ImpactResult:
     """Evaluate every applicable pair, in batches on `jobs` worker processes (deterministic order).
 
     Rows are counted per policy and per subscription. With `encode`/`emit` (streamed output), each
     batch's shown rows (flagged; all with `keep_all`) are encoded in the worker and emitted here in
     inventory order, and none are kept: memory does not grow with the number of findings. Otherwise
     the shown rows are kept, at most `per_policy` per policy (the table lists a few, counts the rest).
+    `context` (an EvalContext, e.g. from `--context FILE`) is what Azure supplies to every evaluation.
     """
     from policygen.evaluate.parallel import evaluate_batches
 
@@ -126,7 +128,7 @@ def run(inputs: ImpactInputs, *, keep_all: bool = False, per_policy: int | None 
     work = _batch_work(keep_all, per_policy, encode)
     with _no_cyclic_gc():
         for shown, batch_counts, batch_scopes in evaluate_batches(
-            inputs.policies, inputs.inventory, work, jobs=jobs, explain=explain, progress=progress
+            inputs.policies, inputs.inventory, work, jobs=jobs, explain=explain, progress=progress, context=context
         ):
             _merge(counts, batch_counts)
             _merge(scopes, batch_scopes)

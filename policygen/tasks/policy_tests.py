@@ -22,8 +22,9 @@ class PolicyTestRun:
 
 
 def run_policy_tests(pack: Path, *, env: str | None = None, aliases: Sequence[Path] = (),
-                     keyword: str | None = None) -> PolicyTestRun:
-    """Tests whose `definition::name` contains `keyword` (case-insensitive), all when None."""
+                     keyword: str | None = None, context: Path | None = None) -> PolicyTestRun:
+    """Tests whose `definition::name` contains `keyword` (case-insensitive), all when None; `context` is a
+    context file for every test (a test's own `context:` wins)."""
     from policygen.arm.aliases import load_catalogue
     from policygen.errors import InputError
     from policygen.evaluate.refusals import build_refusals
@@ -37,4 +38,8 @@ def run_policy_tests(pack: Path, *, env: str | None = None, aliases: Sequence[Pa
     refused = build_refusals(build, catalogue, {c.definition for c in cases})
     if refused:
         raise InputError([d for name in sorted(refused) for d in refused[name]])
-    return PolicyTestRun(build, run_tests(build.definitions, cases, catalogue=catalogue), keyword)
+    from policygen.evaluate.context import load_context
+
+    return PolicyTestRun(
+        build, run_tests(build.definitions, cases, catalogue=catalogue, context=load_context(context)), keyword
+    )
