@@ -140,9 +140,7 @@ def _run(span: tuple[int, int]) -> tuple[int, Any]:
     policies, resources, index, work, explain, context = _JOB
     start, stop = span
     if isinstance(resources, Packed):
-        import orjson
-
-        resources = orjson.loads(resources.blobs[start])
+        resources = _unpack(resources.blobs[start])
         start, stop = 0, len(resources)
     rows = list(
         evaluate_inventory(
@@ -150,3 +148,14 @@ def _run(span: tuple[int, int]) -> tuple[int, Any]:
         )
     )
     return stop - start, work(rows, resources[start:stop])
+
+
+def _unpack(blob: bytes) -> list[dict]:
+    import orjson
+
+    try:
+        return orjson.loads(blob)
+    except orjson.JSONDecodeError:  # integers beyond 64 bits (packed by the standard library)
+        import json
+
+        return json.loads(blob)

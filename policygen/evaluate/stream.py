@@ -143,6 +143,8 @@ class _Window:
                 continue
             try:
                 obj, end = _DECODE(buf, pos)
+            except RecursionError:
+                raise self.error("a value nested too deeply to read", pos) from None
             except json.JSONDecodeError as exc:
                 if self.eof or not (exc.pos >= len(buf) - 16 or exc.msg.startswith("Unterminated string")):
                     raise self.error(f"invalid JSON: {exc.msg}", exc.pos) from None

@@ -132,6 +132,18 @@ def test_batches_come_back_in_inventory_order_from_workers() -> None:
         assert list(evaluate_batches(policies, packed, work, jobs=jobs)) == serial
 
 
+def test_packing_keeps_what_orjson_cannot_write() -> None:
+    """Integers beyond 64 bits (valid JSON) and deep nesting survive the worker batches unchanged."""
+    from policygen.evaluate.parallel import _unpack
+
+    deep: dict = {"v": 1}
+    for _ in range(300):
+        deep = {"d": deep}
+    resources = [{"type": "A/b", "name": "x", "n": 2**70}, {"type": "A/b", "name": "y", "properties": deep}]
+    packed = pack(iter(resources), [], batch=1)
+    assert [_unpack(b) for b in packed.blobs] == [[r] for r in resources]
+
+
 def test_empty_results_are_still_valid_documents(tmp_path) -> None:
     defs = tmp_path / "defs"
     defs.mkdir()

@@ -107,6 +107,13 @@ def test_bad_input_names_file_line_and_column(tmp_path, text, where, message) ->
         assert message in str(exc.value)
 
 
+def test_hostile_nesting_is_an_input_error_not_a_traceback(tmp_path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text('[{"type": "A/b", "properties": ' + "[" * 200_000 + "]" * 200_000 + "}]")
+    with pytest.raises(InputError, match="nested too deeply"):
+        list(iter_resources([path]))
+
+
 def test_not_utf8_and_missing_files_are_input_errors(tmp_path) -> None:
     bad = tmp_path / "latin1.json"
     bad.write_bytes('[{"type": "A/b", "name": "caf\xe9"}]'.encode("latin-1"))
