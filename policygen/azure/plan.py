@@ -311,7 +311,10 @@ def make_plan(desired: Desired, remote: RemoteState, warnings: list[str] | None 
             if r is not None:
                 change.before, change.before_etag = r.body, r.etag
                 change.owner = r.owner_class(owner)
-                if change.owner == "otherPaC":
+                meta = d.body.get("properties", {}).get("metadata") or {}
+                adopts = change.owner == "otherPaC" and meta.get("adoptedFrom") == r.owner
+                kept = change.owner == "otherPaC" and meta.get("pacOwnerId") == r.owner  # imported, marker kept
+                if change.owner == "otherPaC" and not adopts and not kept:
                     conflicts.append(f"{d.address}: {r.id} belongs to another owner ({r.owner}); "
                                      "rename the object or remove it from that pack first")
                 reasons = diffing.replace_reasons(kind, r.body, d.body)
@@ -325,6 +328,9 @@ def make_plan(desired: Desired, remote: RemoteState, warnings: list[str] | None 
                     if change.owner == "unknownOwner":
                         change.action_reason = "update_adopts_unowned"
                         change.reason = "adopts an object with no owner marker"
+                    elif adopts:  # `policygen import --adopt`: never silent
+                        change.action_reason = "update_adopts_from_other_owner"
+                        change.reason = f"adopts an object owned by {r.owner}"
                 else:
                     change.actions = ["no-op"]
             changes[k] = change
