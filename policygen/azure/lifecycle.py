@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from policygen.arm.scopes import key, name_of_id
+from policygen.artefacts import SourceRef
+from policygen.render.versions import check
 
 
 def _when(body: dict[str, Any]) -> datetime | None:
@@ -77,10 +79,20 @@ def plan_notes(desired: Any, remote: Any, changes: dict[str, Any], expiry_days: 
         change = changes.get(k)
         rollouts.append({"assignment": desired.assignments[k].name, **info,
                          "changes": bool(change and change.actions != ["no-op"])})
-    return {"expiring": expiring, "versions": versions, "rollouts": rollouts, "expiryWarningDays": expiry_days}
+    bumps = []
+    for k, c in sorted(changes.items(), key=lambda kv: kv[1].address):
+        if c.kind in ("definition", "initiative") and c.before and c.actions in (["update"], ["delete", "create"]):
+            obj = local.get(k)
+            problem = check(c.kind, c.name, c.before, c.after or {}, SourceRef(obj.source if obj else ""))
+            if problem:
+                bumps.append({"address": c.address, "source": obj.source if obj else "", "message": problem.message})
+    return {"expiring": expiring, "versions": versions, "rollouts": rollouts, "versionBumps": bumps,
+            "expiryWarningDays": expiry_days}
 
 
 def warnings(notes: dict[str, Any]) -> list[str]:
-    """One line per exemption that lapses within the warning window."""
+    """One line per exemption that lapses within the warning window and per change to a deployed definition
+    whose version bump is missing or too small (compared with what is deployed)."""
     return [f"exemption.{e['exemption']} ({e['assignment']} at {e['scope']}) expires {e['expiresOn']}, in "
-            f"{e['days']} day(s): renew it or let it lapse" for e in notes.get("expiring") or []]
+            f"{e['days']} day(s): renew it or let it lapse" for e in notes.get("expiring") or []] + \
+        [f"{b['source']}: {b['message']} (compared with what is deployed)" for b in notes.get("versionBumps") or []]

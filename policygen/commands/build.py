@@ -23,11 +23,17 @@ def build(
     env: str | None = ENV_OPT,
     skip_validation: bool = typer.Option(False, "--skip-validation",
                                          help="Write the output even when the validator reports errors."),
+    baseline: Path | None = typer.Option(
+        None, "--baseline", help="A previous build folder to check version bumps against (default: --out)."),
+    no_version_check: bool = typer.Option(False, "--no-version-check",
+                                          help="Skip the breaking-change check of definition versions."),
 ) -> None:
     """Render intents into policy definitions, initiatives and assignments (REST-form JSON).
 
     Output is deterministic: keys and files sorted, two builds byte-identical. The validator runs first:
-    errors stop the build (exit 1) unless --skip-validation.
+    errors stop the build (exit 1) unless --skip-validation. Each definition and initiative is compared with
+    the previous build (--baseline, default the --out folder): a breaking change needs a major version bump,
+    an added optional parameter or metadata a minor one, anything else a patch (exit 1 otherwise).
     """
     from policygen.render import compile_pack, write_build
     from policygen.tasks.validate import validation_errors
@@ -40,6 +46,14 @@ def build(
     if errors:
         echo(render_refusal(errors, "build"), nl=False, err=True)
         raise typer.Exit(ExitCode.FINDINGS)
+    if not no_version_check:
+        from policygen.render.versions import compare_builds, read_build
+        from policygen.views.build import render_version_problems
+
+        problems = compare_builds(read_build(baseline or out), build)
+        if problems:
+            render_version_problems(problems)
+            raise typer.Exit(ExitCode.FINDINGS)
     render_build(build, write_build(build, out), out)
     raise typer.Exit(ExitCode.OK)
 

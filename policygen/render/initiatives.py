@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 from typing import Any
 
@@ -34,7 +35,11 @@ def render_initiative(
     for i, member in enumerate(intent.members):
         for g, gname in enumerate(member.groups):
             if gname not in group_names:
-                sink.add(file, *loaded.pos("members", i, "groups", g), f"group {gname!r} is not declared in groups")
+                hint = difflib.get_close_matches(gname, sorted(group_names), n=1)
+                tip = (f"; did you mean {hint[0]!r}?" if hint
+                       else f"; declared: {', '.join(sorted(group_names))}" if group_names else "; none are declared")
+                sink.add(file, *loaded.pos("members", i, "groups", g),
+                         f"group {gname!r} is not declared in groups{tip}")
                 ok = False
         if member.builtin:
             guid = member.builtin.rsplit("/", 1)[-1]
@@ -108,6 +113,8 @@ def render_initiative(
             if pname in (intent.members[i].parameters or {}):
                 where = loaded.pos("members", i, "parameters", pname)
                 pointers[f"/properties/policyDefinitions/{n}/parameters/{pname}"] = SourceRef(file, *where)
+    pointers["/properties/version"] = SourceRef(file, *(loaded.pos("version") if "version" in loaded.data
+                                                        else loaded.pos()))
     return Artefact("initiative", loaded.name, body, SourceRef(file, *loaded.pos()), loaded.name, pointers=pointers)
 
 

@@ -153,3 +153,30 @@ def test_azure_refuses_an_exemption_for_a_member_the_assignment_lacks(
                                                             "exemptionCategory": "Waiver",
                                                             "policyDefinitionReferenceIds": ["nope"]}})
         assert exc.value.status_code == 400
+
+
+def test_plan_compares_versions_with_what_is_deployed_and_shows_the_cascade(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Removing a parameter forces a new definition (Azure refuses it in place), which cascades to the
+    initiative and assignment; without a major bump the plan warns at the intent's version line."""
+    from tests.azure.deploy_support import TAGGED_WITHOUT_PARAMETER
+
+    root = pack(tmp_path)
+    with emulator(monkeypatch):
+        s = Session(root)
+        assert execute(s.plan(), s.arm).ok
+        (root / "definitions/tagged.yaml").write_text(TAGGED_WITHOUT_PARAMETER.replace("    ", "", 1)
+                                                      .replace("\n    ", "\n"), encoding="utf-8")
+        s.recompile()
+        plan = s.plan()
+        changes = by_address(plan)
+        assert changes["definition.tagged"].is_replace
+        assert changes["initiative.base"].is_replace and changes["assignment.mini-base"].is_replace
+        assert any("definition tagged: version 1.0.0 (was 1.0.0) needs a major bump" in w and
+                   "parameter 'tagName' removed" in w and "compared with what is deployed" in w
+                   for w in plan.warnings), plan.warnings
+        text = (root / "definitions/tagged.yaml").read_text(encoding="utf-8")
+        (root / "definitions/tagged.yaml").write_text(text + "version: 2.0.0\n", encoding="utf-8")
+        s.recompile()
+        plan = s.plan()
+        assert not any("needs a major bump" in w and "definition tagged" in w for w in plan.warnings)
