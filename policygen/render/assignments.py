@@ -104,6 +104,7 @@ def render_assignment(
     owner_id: str,
     sink: DiagnosticSink,
 ) -> Artefact | None:
+    """One assignment intent as a REST body, or None after adding every problem it has to `sink`."""
     intent, file = loaded.model, loaded.file
     placement = Placement(
         intent.scope,
@@ -117,33 +118,7 @@ def render_assignment(
     if target is None or scope is None:
         return None
     policy_id, params_decl, members = target
-    refs = (
-        {m["policyDefinitionReferenceId"] for m in initiatives[intent.initiative].properties["policyDefinitions"]}
-        if intent.initiative
-        else None
-    )
-    values: dict[str, Any] = {}
-    for pname, value in intent.parameters.items():
-        if params_decl is not None and pname not in params_decl:
-            hint = difflib.get_close_matches(pname, params_decl, n=1)
-            tip = f"; did you mean {hint[0]!r}?" if hint else ""
-            sink.add(
-                file,
-                *loaded.key_pos("parameters", pname),
-                f"{policy_id.rsplit('/', 1)[-1]} has no parameter {pname!r}{tip}",
-            )
-            ok = False
-            continue
-        values[pname] = {"value": to_plain(value)}
-    if params_decl is not None:
-        for pname, spec in params_decl.items():
-            if pname not in values and "defaultValue" not in spec:
-                sink.add(
-                    file,
-                    *loaded.key_pos("parameters") if "parameters" in loaded.data else loaded.pos(),
-                    f"parameter {pname!r} has no default: set parameters.{pname}",
-                )
-                ok = False
+    values, values_ok = _parameter_values(loaded, policy_id, params_decl, sink)
     problems: list[str] = []
 
     def add(loc: tuple[Any, ...], message: str) -> None:
@@ -154,37 +129,14 @@ def render_assignment(
     initiative_art = initiatives.get(intent.initiative or "")
     extra, rollout = lifecycle_fields(loaded, initiative_art.body if initiative_art else None, params_decl, values,
                                       add)
-    ok &= not problems
     needs_identity = any(_remediates(definitions.get(m)) for m in members)
-    identity = intent.identity
-    if needs_identity and identity is not None and identity.type == "None":
-        sink.add(
-            file,
-            *loaded.pos("identity"),
-            "this assignment contains deployIfNotExists/modify policies: it needs a managed identity",
-        )
-        ok = False
-    if not ok:
+    identity_ok = _identity_ok(loaded, needs_identity, sink)
+    if not (ok and values_ok and not problems and identity_ok):
         return None
-    body: dict[str, Any] = {"name": loaded.name}
-    location = None
-    if identity is not None and identity.type != "None" or identity is None and needs_identity:
-        location = (identity.location if identity else None) or (env.identityLocation if env else "westeurope")
-        if identity is not None and identity.type == "UserAssigned":
-            body["identity"] = {"type": "UserAssigned", "userAssignedIdentities": {identity.userAssignedIdentity: {}}}
-        else:
-            body["identity"] = {"type": "SystemAssigned"}
-        body["location"] = location
+    if not _messages_ok(loaded, initiative_art, policy_id, sink):
+        return None
+    body: dict[str, Any] = {"name": loaded.name, **_identity_block(intent, env, needs_identity)}
     messages = [m.model_dump(exclude_none=True) for m in intent.nonComplianceMessages]
-    for i, msg in enumerate(intent.nonComplianceMessages):
-        if msg.policyDefinitionReferenceId and refs is not None and msg.policyDefinitionReferenceId not in refs:
-            sink.add(
-                file,
-                *loaded.pos("nonComplianceMessages", i, "policyDefinitionReferenceId"),
-                f"no member with policyDefinitionReferenceId {msg.policyDefinitionReferenceId!r} "
-                f"in {policy_id.rsplit('/', 1)[-1]}",
-            )
-            return None
     props: dict[str, Any] = {
         "displayName": intent.displayName,
         "description": intent.description,
@@ -200,18 +152,10 @@ def render_assignment(
         },
     }
     props.update(extra)
-    messages += _member_messages(initiatives.get(intent.initiative or ""), definitions, messages)
+    messages += _member_messages(initiative_art, definitions, messages)
     if messages:
         props["nonComplianceMessages"] = messages
     body["properties"] = props
-    pointers = {
-        "/properties/parameters": SourceRef(file, *loaded.pos("parameters"))
-        if "parameters" in loaded.data
-        else SourceRef(file, *loaded.pos()),
-        "/name": SourceRef(file, *loaded.pos("name")) if "name" in loaded.data else SourceRef(file, *loaded.pos()),
-    }
-    for pname in intent.parameters:
-        pointers[f"/properties/parameters/{pname}"] = SourceRef(file, *loaded.pos("parameters", pname))
     return Artefact(
         "assignment",
         loaded.name,
@@ -220,10 +164,96 @@ def render_assignment(
         loaded.name,
         scope=scope,
         remediation=intent.remediation.model_dump(exclude_none=True),
-        pointers=pointers,
+        pointers=_pointers(loaded),
         placement=placement,
         rollout=rollout,
     )
+
+
+def _parameter_values(
+    loaded: Loaded[AssignmentIntent], policy_id: str, params_decl: dict[str, Any] | None, sink: DiagnosticSink
+) -> tuple[dict[str, Any], bool]:
+    """`{name: {"value": v}}` for the intent's parameters; unknown names and missing required ones reported."""
+    file, ok = loaded.file, True
+    values: dict[str, Any] = {}
+    for pname, value in loaded.model.parameters.items():
+        if params_decl is not None and pname not in params_decl:
+            hint = difflib.get_close_matches(pname, params_decl, n=1)
+            tip = f"; did you mean {hint[0]!r}?" if hint else ""
+            sink.add(
+                file,
+                *loaded.key_pos("parameters", pname),
+                f"{policy_id.rsplit('/', 1)[-1]} has no parameter {pname!r}{tip}",
+            )
+            ok = False
+            continue
+        values[pname] = {"value": to_plain(value)}
+    for pname, spec in (params_decl or {}).items():
+        if pname not in values and "defaultValue" not in spec:
+            sink.add(
+                file,
+                *loaded.key_pos("parameters") if "parameters" in loaded.data else loaded.pos(),
+                f"parameter {pname!r} has no default: set parameters.{pname}",
+            )
+            ok = False
+    return values, ok
+
+
+def _identity_ok(loaded: Loaded[AssignmentIntent], needs_identity: bool, sink: DiagnosticSink) -> bool:
+    identity = loaded.model.identity
+    if needs_identity and identity is not None and identity.type == "None":
+        sink.add(
+            loaded.file,
+            *loaded.pos("identity"),
+            "this assignment contains deployIfNotExists/modify policies: it needs a managed identity",
+        )
+        return False
+    return True
+
+
+def _identity_block(intent: AssignmentIntent, env: EnvironmentSpec | None, needs_identity: bool) -> dict[str, Any]:
+    """`identity` and `location` when the intent asks for an identity or a member remediates."""
+    identity = intent.identity
+    if not (identity is not None and identity.type != "None" or identity is None and needs_identity):
+        return {}
+    location = (identity.location if identity else None) or (env.identityLocation if env else "westeurope")
+    if identity is not None and identity.type == "UserAssigned":
+        block = {"type": "UserAssigned", "userAssignedIdentities": {identity.userAssignedIdentity: {}}}
+    else:
+        block = {"type": "SystemAssigned"}
+    return {"identity": block, "location": location}
+
+
+def _messages_ok(
+    loaded: Loaded[AssignmentIntent], initiative_art: Artefact | None, policy_id: str, sink: DiagnosticSink
+) -> bool:
+    """Every non-compliance message names a member the initiative has (stops at the first that does not)."""
+    if initiative_art is None:
+        return True
+    refs = {m["policyDefinitionReferenceId"] for m in initiative_art.properties["policyDefinitions"]}
+    for i, msg in enumerate(loaded.model.nonComplianceMessages):
+        if msg.policyDefinitionReferenceId and msg.policyDefinitionReferenceId not in refs:
+            sink.add(
+                loaded.file,
+                *loaded.pos("nonComplianceMessages", i, "policyDefinitionReferenceId"),
+                f"no member with policyDefinitionReferenceId {msg.policyDefinitionReferenceId!r} "
+                f"in {policy_id.rsplit('/', 1)[-1]}",
+            )
+            return False
+    return True
+
+
+def _pointers(loaded: Loaded[AssignmentIntent]) -> dict[str, SourceRef]:
+    """Where the body's parts came from in the YAML, for validator findings."""
+    file = loaded.file
+    here = SourceRef(file, *loaded.pos())
+    pointers = {
+        "/properties/parameters": SourceRef(file, *loaded.pos("parameters")) if "parameters" in loaded.data else here,
+        "/name": SourceRef(file, *loaded.pos("name")) if "name" in loaded.data else here,
+    }
+    for pname in loaded.model.parameters:
+        pointers[f"/properties/parameters/{pname}"] = SourceRef(file, *loaded.pos("parameters", pname))
+    return pointers
 
 
 def _has(data: Any, loc: tuple[Any, ...]) -> bool:
