@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policygen.arm.scopes import key, name_of_id
-from policygen.azure.plan import RemediationTask
+from policygen.azure.plan import RemediationTask, remediated_before_change
 from policygen.azure.remote import DONE_STATES, RemoteObject
 
 FAILED_STATES = {"failed", "canceled", "cancelled"}
@@ -92,14 +92,22 @@ def _state_of(body: dict[str, Any]) -> tuple[str, dict[str, int], str | None]:
 def run_remediation(arm: Any, start: list[RemediationTask], running: list[RemoteObject], *,
                     evaluate_scopes: list[str] = (), wait: bool = False, poll_s: float = 5.0,
                     timeout_s: float = 3600.0, concurrency: int = 8,
-                    on_update: Callable[[TaskState], None] | None = None) -> RemediationRun:
-    """Trigger evaluations, create tasks, and (with `wait`) poll them until they end."""
+                    on_update: Callable[[TaskState], None] | None = None,
+                    remote: Any = None) -> RemediationRun:
+    """Trigger evaluations, create tasks, and (with `wait`) poll them until they end.
+
+    Given the `remote` state, a member that already has a finished task since its assignment and roles were
+    last written, and that the latest compliance data shows with no non-compliant resource, gets no new task:
+    it would deploy nothing (e.g. `remediate` right after apply's own task fixed everything). Its note goes to
+    `run.skipped`. A member never remediated still gets its task, so plan's convergence check is met."""
     run = RemediationRun(waited=wait)
     if evaluate_scopes:
         subs = sorted({s for scope in evaluate_scopes for s in arm.subscriptions_under(scope)})
         with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(subs) or 1))) as pool:
             list(pool.map(lambda s: arm.trigger_evaluation(f"/subscriptions/{s}"), subs))
         run.evaluated = [f"/subscriptions/{s}" for s in subs]
+    if remote is not None and start:
+        start, run.skipped = _with_noncompliant(arm, start, remote, concurrency)
     run_id = uuid.uuid4().hex[:8]
 
     def create(t: RemediationTask) -> TaskState:
@@ -146,6 +154,56 @@ def run_remediation(arm: Any, start: list[RemediationTask], running: list[Remote
             if not t.done:
                 t.error = f"still {t.state} after {timeout_s:.0f} s"
     return run
+
+
+def _with_noncompliant(arm: Any, start: list[RemediationTask], remote: Any,
+                       concurrency: int) -> tuple[list[RemediationTask], list[str]]:
+    """`start` less the members already remediated since their last change and now without a non-compliant
+    resource (no compliance row counts as unknown: kept)."""
+    def remediated(t: RemediationTask) -> bool:
+        done = [r for r in remote.remediations.values()
+                if key(r.props.get("policyAssignmentId")) == key(t.assignment_id)
+                and key(r.props.get("policyDefinitionReferenceId")) == key(t.reference_id)
+                and str(r.props.get("provisioningState") or "").lower() == "succeeded"]
+        return bool(done) and not remediated_before_change(done, remote, key(t.assignment_id))
+
+    candidates = [t for t in start if remediated(t)]
+    if not candidates:
+        return start, []
+    scopes = sorted({key(t.scope): t.scope for t in candidates}.values(), key=str.lower)
+
+    def summarize(scope: str) -> dict[str, Any]:
+        try:
+            return arm.summarize(scope)
+        except Exception:  # noqa: BLE001 - without a summary every task is started, as before
+            return {}
+
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(scopes)))) as pool:
+        summaries = dict(zip([key(s) for s in scopes], pool.map(summarize, scopes), strict=True))
+    keep, notes = [], []
+    for t in start:
+        count = _noncompliant(summaries.get(key(t.scope)) or {}, t) if t in candidates else None
+        if count == 0:
+            member = f"{t.assignment}/{t.reference_id}" if t.reference_id else t.assignment
+            notes.append(f"{member}: no non-compliant resources in the latest compliance data; nothing to "
+                         "remediate (`--evaluate` rescans first)")
+        else:
+            keep.append(t)
+    return keep, notes
+
+
+def _noncompliant(summary: dict[str, Any], t: RemediationTask) -> int | None:
+    """Non-compliant resources of the task's member in a summarize reply; None when the reply has no row."""
+    for value in summary.get("value") or []:
+        for pa in value.get("policyAssignments") or []:
+            if key(pa.get("policyAssignmentId")) != key(t.assignment_id):
+                continue
+            if not t.reference_id:
+                return int((pa.get("results") or {}).get("nonCompliantResources") or 0)
+            for m in pa.get("policyDefinitions") or []:
+                if key(m.get("policyDefinitionReferenceId")) == key(t.reference_id):
+                    return int((m.get("results") or {}).get("nonCompliantResources") or 0)
+    return None
 
 
 def _poll(arm: Any, t: TaskState) -> dict[str, Any] | str:

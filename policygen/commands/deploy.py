@@ -284,8 +284,9 @@ def remediate(
         scopes = sorted({a.scope for a, needs in setup.pairs if needs}) if evaluate else []
         with RemediationProgress(console) if wait else contextlib.nullcontext() as progress:
             run = run_remediation(arm, start, running, evaluate_scopes=scopes, wait=wait,
-                                  poll_s=0.2 if target.is_local else 10.0, timeout_s=timeout, on_update=progress)
-    run.skipped = setup.notes + notes
+                                  poll_s=0.2 if target.is_local else 10.0, timeout_s=timeout, on_update=progress,
+                                  remote=setup.remote)
+    run.skipped = setup.notes + notes + run.skipped
     render_remediation(run, console)
     raise typer.Exit(ExitCode.OK if run.ok else ExitCode.FINDINGS)
 

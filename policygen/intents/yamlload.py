@@ -203,6 +203,21 @@ def _flow_run_too_deep(text: str) -> tuple[int, int] | None:
     return text.count("\n", 0, off) + 1, off - (text.rfind("\n", 0, off) + 1) + 1
 
 
+# PyYAML's parser messages name grammar tokens; what a person usually did wrong instead.
+_HINTS = (
+    ("expected <block end>", "check the indentation of this line and the one above (keys of one mapping or "
+     "items of one list line up)"),
+    ("mapping values are not allowed", "a key here is indented under a plain value, or a value holding ': ' "
+     "needs quotes"),
+    ("could not find expected ':'", "a key needs ': ' after it, or a quote is not closed"),
+    ("found character '\\t'", "indent with spaces; YAML does not allow tabs"),
+)
+
+
+def syntax_hint(problem: str) -> str:
+    return next((f": {hint}" for start, hint in _HINTS if problem.startswith(start)), "")
+
+
 def loads_yaml(text: str, name: str, sink: DiagnosticSink) -> Any:
     before = len(sink.items)
     deep = _flow_run_too_deep(text)
@@ -220,7 +235,7 @@ def loads_yaml(text: str, name: str, sink: DiagnosticSink) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         prefix = "" if isinstance(exc, YamlLimitError) else "invalid YAML: "
-        sink.add(name, line, col, f"{prefix}{exc.problem or exc.context}")
+        sink.add(name, line, col, f"{prefix}{exc.problem or exc.context}{syntax_hint(exc.problem or '')}")
         return None
     except yaml.YAMLError as exc:
         sink.add(name, 0, 0, f"invalid YAML: {exc}")

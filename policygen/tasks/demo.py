@@ -82,8 +82,9 @@ def run_demo(pack: Path, report: DemoReporter) -> DemoResult:
     seed = (build.pack.environments.get(DEMO_ENV) or {}).get("seed")
     seed_path = (pack / seed) if seed else None
     if seed_path is None or not seed_path.is_file():
+        found = f"{seed_path} does not exist" if seed_path else "it sets no `seed:`"
         raise InputError(f"{pack}/policygen.yaml: environment {DEMO_ENV!r} needs a `seed` file for the emulator "
-                         f"(found {seed!r})")
+                         f"({found})")
     report.step(1, "Start the emulator")
     with running_emulator(seed=str(seed_path)) as url, _endpoint(url):
         report.emulator(url, str(seed))
@@ -179,7 +180,7 @@ def _remediate(build: Build, target: Any, arm: Any, report: DemoReporter) -> boo
     scopes = sorted({a.scope for a, needs in setup.pairs if needs})
     remediation = run_remediation(arm, start, running, evaluate_scopes=scopes, wait=True, poll_s=0.1,
                                   timeout_s=120, on_update=report.remediation_updates())
-    remediation.skipped = setup.notes + notes
+    remediation.skipped = setup.notes + notes + remediation.skipped
     report.remediated(remediation)
     report.step(9, "Compliance after remediation")
     after = compliance(arm, deployed_assignments(build, target, arm))

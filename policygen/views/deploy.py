@@ -197,6 +197,8 @@ class ApplyProgress:
             self.progress.update(self.task, description=escape(op.address))
 
     def op_retrying(self, op: Op, reason: str, attempt: int, delay: float) -> None:
+        if not self.verbose:  # --quiet: the summary line counts retries and throttling
+            return
         with self.lock:
             self.progress.console.print(f"  [dim]{escape(op.address)}: retry {attempt} in {delay:.1f} s "
                                         f"({escape(reason)})[/]")
