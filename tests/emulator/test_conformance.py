@@ -105,14 +105,19 @@ def test_versions_are_filled_and_expanded_as_azure_does(clients):
     assert (mine.latest_definition_version, mine.effective_definition_version) == ("2.0.0", "1.0.0")
 
 
-@pytest.mark.corpus
-def test_builtins_page_and_errors_carry_arm_codes(shared_dir):
-    corpus = shared_dir / "corpus" / "azure-policy-builtins"
-    with running_emulator(seed=tenant_seed(), builtins=corpus, page_size=500) as url:
+def test_builtins_page_and_errors_carry_arm_codes(tmp_path):
+    folder = tmp_path / "policyDefinitions" / "Storage"
+    folder.mkdir(parents=True)
+    for i in range(5):
+        name = f"0000aaaa-0000-0000-0000-00000000000{i}"
+        builtin = {**audit_definition(), "id": f"{AUTH}/policyDefinitions/{name}", "name": name}
+        builtin["properties"]["policyType"] = "BuiltIn"
+        (folder / f"{i}.json").write_text(json.dumps(builtin))
+    with running_emulator(seed=tenant_seed(), builtins=tmp_path, page_size=2) as url:
         clients = build_clients(SUB, endpoint=url, retry_total=0)
         built_in = list(clients.policy.policy_definitions.list_built_in())
         pages = [r for r in url.requests if r["path"].endswith("/providers/Microsoft.Authorization/policyDefinitions")]
-        assert len(built_in) == len(url.emulator.builtins.all("policyDefinitions")) and len(pages) > 1
+        assert len(built_in) == 5 and len(pages) == 3  # pages of 2, 2 and 1, followed through nextLink
         with pytest.raises(ResourceNotFoundError) as missing:
             clients.policy.policy_definitions.get_built_in("00000000-0000-0000-0000-00000000dead")
         assert missing.value.error.code == "PolicyDefinitionNotFound"

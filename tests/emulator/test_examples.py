@@ -142,6 +142,17 @@ OPERATIONS: dict[str, tuple[str, str, str | None]] = {
         None,
     ),
     "GetAllSubscriptionsFromManagementGroup": ("GET", MGMT + "/managementGroups/{groupId}/subscriptions", None),
+    "getPolicyExemption": ("GET", "/{scope}" + AUTH + "/policyExemptions/{policyExemptionName}", None),
+    "createOrUpdatePolicyExemptionWithResourceSelectors": (
+        "PUT",
+        "/{scope}" + AUTH + "/policyExemptions/{policyExemptionName}",
+        "parameters",
+    ),
+    "updatePolicyExemptionWithResourceSelectors": (
+        "PATCH",
+        "/{scope}" + AUTH + "/policyExemptions/{policyExemptionName}",
+        "parameters",
+    ),
 }
 QUERY = ("api-version", "$top", "$filter", "$expand", "$apply", "$select", "$orderby", "$from")
 
@@ -485,6 +496,18 @@ EXAMPLE_ERRATA: dict[str, dict[str, str]] = {
 DEVIATIONS: dict[str, str] = {}
 
 
+_EXEMPTION = f"/subscriptions/{S_POLICY}/resourceGroups/demoCluster{AUTH}/policyExemptions/DemoExpensiveVM"
+_COST_ASSIGNMENT = (
+    "PUT",
+    f"/subscriptions/{S_POLICY}{AUTH}/policyAssignments/CostManagement",
+    {"properties": {"policyDefinitionId": _def_path(S_POLICY, "CostManagement", "policySetDefinitions")}},
+)
+GIVEN["createOrUpdatePolicyExemptionWithResourceSelectors"] = GIVEN["createPolicyAssignmentWithOverrides"] + [
+    _COST_ASSIGNMENT
+]
+GIVEN["getPolicyExemption"] = GIVEN["updatePolicyExemptionWithResourceSelectors"] = GIVEN[
+    "createOrUpdatePolicyExemptionWithResourceSelectors"
+] + [("PUT", _EXEMPTION, "from-example")]
 GIVEN["RoleAssignments_Delete"] = GIVEN["RoleAssignments_ListForScope"] = GIVEN["RoleAssignments_Get"]
 
 
@@ -512,7 +535,7 @@ def seed() -> dict:
             },
         ],
         "subscriptions": [
-            {"id": S_POLICY, "resourceGroups": ["rg1"]},
+            {"id": S_POLICY, "resourceGroups": ["rg1", "demoCluster"]},
             {"id": S_STATES, "resourceGroups": ["myrg1"]},
             {"id": S_RBAC},
         ],
