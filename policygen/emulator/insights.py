@@ -310,6 +310,8 @@ def apply(docs: list[dict], expression: str) -> list[dict]:
         row = {"@odata.id": None, "@odata.context": d.get("@odata.context"), **dict(named(d, f) for f in fields)}
         k = json.dumps(row, sort_keys=True, default=str)
         groups[k] = (row, groups.get(k, (row, 0))[1] + 1)
+    if not groups and not fields and count_as:  # aggregate over nothing is one row counting 0
+        return [{"@odata.id": None, "@odata.context": None, count_as: 0}]
     return [{**row, **({count_as: n} if count_as else {})} for row, n in groups.values()]
 
 
