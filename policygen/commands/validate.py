@@ -26,7 +26,10 @@ def validate(
     aliases: list[Path] = typer.Option(
         None,
         "--aliases",
-        help="More aliases: CSV `alias,defaultPath` or `az provider list --expand` JSON (repeatable).",
+        help=(
+            "More aliases, added to the packaged catalogue (a file wins per resource type and alias): CSV "
+            "`alias,defaultPath`, `az provider list --expand` JSON or an `aliases sync` file (repeatable)."
+        ),
     ),
     escaped: bool = typer.Option(
         None, "--escaped/--not-escaped", help="Treat JSON as ARM-template-escaped ('[[') or not (default: detect)."
