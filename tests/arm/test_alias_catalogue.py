@@ -13,8 +13,18 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from policygen.arm.alias_data import aliases_from_csv, aliases_from_provider_json
+from policygen.arm.alias_data import (
+    Alias,
+    AliasPath,
+    aliases_from_csv,
+    aliases_from_document,
+    aliases_from_provider_json,
+    is_document,
+    to_document,
+)
 from policygen.arm.aliases import AliasCatalogue, is_non_alias_field, load_catalogue, shipped_catalogue
 
 IMAGE_PUBLISHER = "Microsoft.Compute/imagePublisher"
@@ -254,3 +264,52 @@ def test__corpus__builtins_on_vm_images_read_each_type_through_its_own_path(shar
                 assert got is not None and ("virtualMachineProfile" in got) == rtype.endswith("ScaleSets")
                 seen.add(rtype)
     assert len(seen) == 2
+
+
+# ------------------------------------------------------------------------------------ loader properties
+
+_names = st.from_regex(r"Microsoft\.[A-Za-z]{1,6}/[a-z]{1,6}/[a-zA-Z.\[\]*]{1,12}", fullmatch=True)
+_records = st.builds(
+    Alias,
+    _names,
+    st.from_regex(r"properties\.[a-zA-Z.]{1,10}", fullmatch=True),
+    st.just(""),
+    st.lists(
+        st.builds(AliasPath, st.text(min_size=1, max_size=8), st.lists(st.sampled_from(["2023-01-01", "2024-05-01"]),
+                  max_size=2).map(tuple), st.sampled_from([None, True, False])),
+        max_size=2,
+    ).map(tuple),
+    st.sampled_from([None, True, False]),
+)  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_records, max_size=8))
+def test__catalogue__the_per_type_document_round_trips(records: list[Alias]) -> None:
+    """Property: what `aliases sync` writes reads back as the same records (later ones of a type win)."""
+    doc = json.loads(json.dumps(to_document(records, "test", "2026-01-01")))
+    expected = {(a.resource_type.lower(), a.name): a for a in records}
+    got = {(a.resource_type.lower(), a.name): a for a in aliases_from_document(doc)}
+    assert got.keys() == expected.keys()
+    for key, alias in expected.items():
+        assert (got[key].path, got[key].paths, got[key].modifiable) == (alias.path, alias.paths, alias.modifiable)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(["format", "types", "defaultPath", "paths", "path", "apiVersions",
+                                       "modifiable", "Microsoft.A/b", "Microsoft.A/b/c"]), inner, max_size=4),
+    max_leaves=20,
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_json)
+def test__catalogue__a_document_of_any_shape_loads_or_is_skipped(data: object) -> None:
+    if isinstance(data, dict):
+        data = {**data, "format": "policygen.aliases/1"}
+    if is_document(data):
+        cat = AliasCatalogue()
+        cat.add(aliases_from_document(data), "test")
+        assert all(isinstance(a.path, str) and a.path for a in cat)
