@@ -1,7 +1,8 @@
 """Regenerate policygen/data/aliases.zip: every alias of the dump, per resource type, one member per namespace.
 
 Usage: python scripts/build_alias_catalogue.py [DUMP_CSV] [--check]
-(DUMP_CSV defaults to ../shared/corpus/aliases/policy-aliases.csv); --check exits 1 when the shipped archive differs from what the dump would give (tests run it).
+(DUMP_CSV defaults to ../shared/corpus/aliases/policy-aliases.csv); --check exits 1 when the shipped
+archive differs from what the dump would give.
 
 Reads an alias dump (`alias,defaultPath` rows from Get-AzPolicyAlias; namespace-level aliases such as
 `Microsoft.Compute/imagePublisher` take the type of the rows around them), adds the hand-maintained newer
