@@ -101,7 +101,7 @@ class Summary:
     scope: str | None
     file: str | None
     pointer_base: str = ""
-    unchecked_aliases: int = 0  # aliases of resource types the catalogue does not cover (FLD-02)
+    unchecked_aliases: int = 0  # aliases the catalogue does not have and FLD-02 only counts
 
 
 class CollectionRule(Rule):

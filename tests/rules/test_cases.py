@@ -3,7 +3,8 @@
 A case file names its rule and lists cases; each case starts from a clean base object (`base:
 definition | initiative | assignment`, or a literal `object`), patches it (`set`: pointer → value,
 `delete`: pointers), and says `pass` (no finding of this code) or `fail` (at least one; optional `at`
-pointers and `severity`). `options` passes own/custom/definitions/assignment_scope to validate_object.
+pointers, `severity` and a `message` substring). `options` passes own/custom/definitions/assignment_scope
+to validate_object.
 """
 
 from __future__ import annotations
@@ -181,6 +182,8 @@ def test__rules__yaml_case(code: str, case: dict) -> None:
             assert pointer in {f.pointer for f in mine}, [(f.pointer, f.message) for f in mine]
         if "severity" in case:
             assert {f.severity.value for f in mine} == {case["severity"]}
+        if "message" in case:
+            assert any(case["message"] in f.message for f in mine), [f.message for f in mine]
 
 
 @pytest.mark.parametrize("kind", sorted(BASES))
