@@ -21,7 +21,11 @@ from policygen.intents.lifecycle import (
     RolloutSpec,
 )
 
-NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+# Any name Azure accepts for a policy object: no `<>*%&:\?.+/` (and no `"` or `|`, which some file systems
+# refuse, since names are also file names in builds and exports), no control characters, no leading or trailing
+# space; 64 characters (the initiative and assignment limit; assignments at management-group scope: 24, checked
+# at render). Microsoft's own examples use names such as "Audit a tag and it's value".
+NAME_RE = r'^[^<>*%&:\\?.+/"|\x00-\x1f ](?:[^<>*%&:\\?.+/"|\x00-\x1f]{0,62}[^<>*%&:\\?.+/"|\x00-\x1f ])?$'
 SEMVER_RE = r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$"
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 # Intents write Resource Manager mode definitions: the effects not tied to a Resource Provider mode.
@@ -235,7 +239,7 @@ class RemediationSpec(Strict):
 class AssignmentIntent(Strict):
     """`assignments/*.yaml`: where an initiative or definition is assigned, and how."""
 
-    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+    name: str | None = Field(default=None, pattern=NAME_RE)
     displayName: str = Field(min_length=1)
     description: str = ""
     initiative: str | None = None
