@@ -34,14 +34,17 @@ def file_refusals(path: Path, catalogue: Any) -> list[Diagnostic]:
     return out
 
 
-def definition_refusals(body: Mapping[str, Any], source: str, catalogue: Any, locate: Any = None) -> list[Diagnostic]:
+def definition_refusals(
+    body: Mapping[str, Any], source: str, catalogue: Any, locate: Any = None, *, escaped: bool = False
+) -> list[Diagnostic]:
     """Error findings for a definition object; `locate(pointer)` gives (file, line, col) when known
-    (a pack's intent YAML), else the findings point at `source`."""
+    (a pack's intent YAML), else the findings point at `source`. `escaped`: `body` was an ARM template
+    resource whose expressions have been un-escaped already."""
     from policygen.rules.checking import validate_doc
 
     findings = validate_doc(
         dict(body), kind="definition", source=source, own=False, custom=True, catalogue=catalogue,
-        definitions=None, assignment_scope=None,
+        definitions=None, assignment_scope=None, escaped=escaped,
     )  # fmt: skip
     out = []
     for f in _errors(findings):

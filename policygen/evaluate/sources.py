@@ -16,7 +16,7 @@ from policygen.errors import Diagnostic, InputError
 from policygen.evaluate.expr import CompileCtx, compile_value
 from policygen.evaluate.inventory import load_json_file
 from policygen.evaluate.policy import CompiledPolicy, compile_policy, definition_properties, unwrap_parameters
-from policygen.evaluate.refusals import build_refusals, file_refusals
+from policygen.evaluate.refusals import build_refusals, definition_refusals, file_refusals
 
 Named = list[tuple[str, CompiledPolicy]]
 
@@ -77,14 +77,17 @@ def policies_from_files(
     for path in paths:
         files = sorted(path.rglob("*.json")) if path.is_dir() else [path]
         for f in files:
-            data = arm_unescaped(load_json_file(f, "policy definition"))
+            raw = load_json_file(f, "policy definition")
+            data = arm_unescaped(raw)
             props = definition_properties(data) if isinstance(data, dict) else {}
             if "policyRule" not in props:
                 if not path.is_dir():
                     problems.append(Diagnostic(str(f), 0, 0, "not a policy definition (no properties.policyRule)"))
                 continue
-            refused = file_refusals(f, catalogue)  # what Azure would not have created (#12)
-            if refused:
+            # what Azure would not have created (#12): checked on the parsed object, located only when refused
+            if definition_refusals(data, str(f), catalogue, escaped=data is not raw) and (
+                refused := file_refusals(f, catalogue)
+            ):
                 if path.is_dir():
                     skipped.append(f"{refused[0]} (Azure would refuse this definition)")
                 else:
