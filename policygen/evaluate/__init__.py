@@ -15,10 +15,14 @@ values come from the resource id. `UnsupportedError` (a PolicygenError) is raise
 constructs that cannot run.
 
 Modules: `expr` / `functions` (template expressions, parsed by `policygen.arm.expressions`), `paths`
-(aliases, `[*]`, count binding), `operators`, `conditions` (condition tree, type index, applicability), `effects`
-(modify/append, related resources), `policy` (definitions, effects, outcomes), `inventory` (indexed
-evaluation, inventory files), `sources` (packs and definition files for `impact`), `testing` (policy
-unit tests). Semantics: shared/reference/azure-policy-rules.md section 2; ambiguities are noted in the
+(aliases resolved per resource type and API version, `[*]`, count binding), `operators` (a missing value
+is null, not ""), `conditions` (condition tree, type index, applicability of a rule, Azure's limits),
+`applicability` (the one mode answer shared with the emulator; resource-group / subscription spellings
+via `policygen.arm.resource_types`), `effects` (modify/append, Modifiable aliases, related resources),
+`policy` (definitions, effects, outcomes), `inventory` (indexed evaluation, inventory files), `sources`
+(packs and definition files for `impact`), `refusals` (the validator's errors: what Azure would not have
+created is not evaluated), `context` (`--context FILE` / a test's `context:`), `testing` (policy unit
+tests). Semantics: shared/reference/azure-policy-rules.md section 2; ambiguities are noted in the
 module docstrings.
 """
 
