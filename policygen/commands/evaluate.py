@@ -51,7 +51,10 @@ def evaluate(
     ),
     aliases: list[Path] | None = ALIASES_OPT,
     api_version: str | None = typer.Option(
-        None, "--api-version", help="requestContext().apiVersion (default: the resource's apiVersion or latest)."
+        None,
+        "--api-version",
+        help="requestContext().apiVersion and the alias paths of that API version "
+        "(default: the resource's apiVersion, else latest).",
     ),
     fmt: str = FORMAT_EVAL,
     context: Path | None = CONTEXT_OPT,
@@ -148,6 +151,9 @@ def impact(
         None, "--progress/--no-progress", help="Progress bar (default: on for 10,000+ resources on a terminal)."
     ),
     context: Path | None = CONTEXT_OPT,
+    api_version: str | None = typer.Option(
+        None, "--api-version", help="For resources without an apiVersion: requestContext().apiVersion and alias paths."
+    ),
 ) -> None:
     """Report, per policy, the resources of an inventory that would be non-compliant or denied.
 
@@ -166,6 +172,12 @@ def impact(
     from policygen.evaluate.context import load_context
 
     eval_context = load_context(context)
+    if api_version:
+        from dataclasses import replace
+
+        from policygen.evaluate import EvalContext
+
+        eval_context = replace(eval_context or EvalContext(), api_version=api_version)
     inputs = task.prepare(targets or [Path(".")], resources, parameters=parameters, assignment=assignment,
                           env=env, aliases=aliases or [], jobs=jobs)
     view.render_warnings(inputs)

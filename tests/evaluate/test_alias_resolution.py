@@ -83,3 +83,15 @@ def test_api_versioned_path_from_the_context() -> None:
     res = {"type": T, "properties": {"tier": "Premium"}}
     assert pol.evaluate(res, context=EvalContext(api_version="2019-01-01")).denied
     assert not pol.evaluate(res).denied  # default path: properties.sku.tier
+
+
+def test_inventory_evaluation_reads_the_contexts_api_version() -> None:
+    # what `impact --api-version` / `--context` (requestContext.apiVersion) pass for resources without one
+    from policygen.evaluate import evaluate_inventory
+
+    pol = compile_policy(_tier_policy(), catalogue=VERSIONED)
+    res = {"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Test/widgets/w", "type": T,
+           "properties": {"tier": "Premium"}}
+    rows = list(evaluate_inventory([("p", pol)], [res], context=EvalContext(api_version="2019-01-01")))
+    assert [r.denied for r in rows] == [True]
+    assert [r.denied for r in evaluate_inventory([("p", pol)], [res])] == [False]
