@@ -152,7 +152,7 @@ def impact(
     ),
     context: Path | None = CONTEXT_OPT,
     api_version: str | None = typer.Option(
-        None, "--api-version", help="For resources without an apiVersion: requestContext().apiVersion and alias paths."
+        None, "--api-version", help="requestContext().apiVersion and alias paths (default: each resource's apiVersion)."
     ),
 ) -> None:
     """Report, per policy, the resources of an inventory that would be non-compliant or denied.

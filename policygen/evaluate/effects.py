@@ -149,7 +149,7 @@ def _check_modifiable(op: Operation, resource: dict, scope: Scope) -> None:
         return
     rtype = resource.get("type")
     base = scope._base_ctx
-    api = resource.get("apiVersion") or (base.api_version if base else None)
+    api = (base.api_version if base else None) or resource.get("apiVersion")
     if modifiable(op.field, rtype if isinstance(rtype, str) else None, api) is False:
         raise Conflict(f"'{op.field}' is not Modifiable" + (f" in API version {api}" if api else ""))
 

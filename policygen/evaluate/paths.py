@@ -343,7 +343,8 @@ def _varies(name: str, catalogue: AliasCatalogue, collection: bool) -> bool:
 def _per_type_accessor(name: str, catalogue: AliasCatalogue, default: FieldAccessor, res_attr: str) -> FieldAccessor:
     """An alias whose path differs per resource type (`Microsoft.Compute/imagePublisher` on virtual machines,
     scale sets and disks) or per API version: read through the path of the evaluated resource's type and
-    `apiVersion` (else the context's, e.g. `--api-version`), as Azure reads it for the request's API version
+    the request's API version (the context's, e.g. `--api-version`, else the resource's `apiVersion`, as
+    `requestContext().apiVersion` reads it)
     (https://learn.microsoft.com/azure/governance/policy/concepts/definition-structure-alias). A type that
     does not have the alias reads it as missing. Accessors are built once per (type, API version)."""
     cache: dict[tuple[str, str | None], FieldAccessor | None] = {}
@@ -353,7 +354,7 @@ def _per_type_accessor(name: str, catalogue: AliasCatalogue, default: FieldAcces
         r = scope.resource if res_attr == "resource" else scope.primary
         t = r.get("type") if type(r) is dict else None
         base = getattr(scope, "_base_ctx", None)
-        api = (r.get("apiVersion") if type(r) is dict else None) or (base.api_version if base else None)
+        api = (base.api_version if base else None) or (r.get("apiVersion") if type(r) is dict else None)
         key = (t.lower() if isinstance(t, str) else "", api)
         if key not in cache:
             if len(cache) > 1024:

@@ -86,7 +86,7 @@ def test_api_versioned_path_from_the_context() -> None:
 
 
 def test_inventory_evaluation_reads_the_contexts_api_version() -> None:
-    # what `impact --api-version` / `--context` (requestContext.apiVersion) pass for resources without one
+    # what `impact --api-version` / `--context` (requestContext.apiVersion) pass: the request's API version
     from policygen.evaluate import evaluate_inventory
 
     pol = compile_policy(_tier_policy(), catalogue=VERSIONED)
