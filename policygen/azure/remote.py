@@ -178,7 +178,9 @@ def read_plan_for(desired: Any) -> ReadPlan:
                   if needs and desired.assignments[k].remediation.get("enabled")]
     # exemptions: exactly where the pack puts them, and every exemption of each of its assignments (so one
     # removed from the pack is found wherever it was made)
-    exemption_scopes = [o.scope for o in getattr(desired, "exemptions", {}).values()] + \
+    ours = {key(o.id) for o in desired.assignments.values()}
+    exemption_scopes = [o.scope for o in getattr(desired, "exemptions", {}).values()
+                        if key(o.body["properties"].get("policyAssignmentId")) not in ours] + \
         [o.id for o in desired.assignments.values()]
     return ReadPlan(_uniq(def_scopes), _uniq(asg_scopes), _uniq(role_scopes), _uniq(rem_scopes),
                     _uniq(sorted(desired.builtin_references())), _uniq(exemption_scopes))

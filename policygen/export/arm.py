@@ -3,7 +3,8 @@
 Definitions and initiatives are created at the management group the template is deployed to (member ids
 are `managementGroupResourceId(...)` expressions, so the same template works at any root); each assignment
 is a nested deployment scoped to its own management group, subscription or resource group, carrying the
-role assignments its system-assigned identity needs. Every string of policy content that ARM would read
+role assignments its system-assigned identity needs; each exemption is a nested deployment at its own scope
+after its assignment's. Every string of policy content that ARM would read
 as an expression (`[...]`) is escaped as `[[...]`; strings that start with `[` but do not end with `]` are
 literals to ARM and are left alone.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from policygen.arm.scopes import ScopeKind, parse_scope
 from policygen.artefacts import Build
 from policygen.errors import InputError
 from policygen.export.common import dump_json, local_name, role_definition_ids, scope_kind, scope_name
@@ -24,6 +26,7 @@ POLICY_API = "2023-04-01"
 ASSIGNMENT_API = "2024-04-01"
 ROLE_API = "2022-04-01"
 DEPLOYMENT_API = "2022-09-01"
+EXEMPTION_API = "2022-07-01-preview"  # the version with resourceSelectors and assignmentScopeValidation
 MAX_TEMPLATE_BYTES = 4 * 1024 * 1024
 
 
@@ -79,6 +82,8 @@ def template(build: Build) -> dict[str, Any]:
                           "name": name, "dependsOn": sorted(set(depends)), "properties": props})
     for name in sorted(build.assignments):
         resources.append(assignment_deployment(build, name))
+    for name in sorted(build.exemptions):
+        resources.append(exemption_deployment(build, name))
     return {
         "$schema": MG_SCHEMA,
         "contentVersion": "1.0.0.0",
@@ -150,6 +155,39 @@ def assignment_deployment(build: Build, name: str) -> dict[str, Any]:
     else:
         deployment["subscriptionId"] = parts[1]
         deployment["resourceGroup"] = parts[3]
+    return deployment
+
+
+def exemption_deployment(build: Build, name: str) -> dict[str, Any]:
+    """A nested deployment at the exemption's management group, subscription or resource group (a resource
+    exemption is an extension resource with `scope` set to the resource, relative to its group)."""
+    art = build.exemptions[name]
+    scope = parse_scope(art.scope or "")
+    holder = scope
+    exemption: dict[str, Any] = {"type": "Microsoft.Authorization/policyExemptions", "apiVersion": EXEMPTION_API,
+                                 "name": name, "properties": escape(art.properties)}
+    if scope.kind is ScopeKind.RESOURCE:
+        holder = parse_scope(f"/subscriptions/{scope.subscription}/resourceGroups/{scope.resource_group}")
+        exemption["scope"] = scope.id.split("/providers/", 1)[1]
+    kind = scope_kind(holder.id)
+    schema = {"managementGroup": MG_SCHEMA, "subscription": SUB_SCHEMA, "resourceGroup": RG_SCHEMA}[kind]
+    asg = (art.placement or {}).get("assignment")
+    deployment: dict[str, Any] = {
+        "type": "Microsoft.Resources/deployments", "apiVersion": DEPLOYMENT_API,
+        "name": f"policygen-exemption-{name}"[:64],
+        "dependsOn": [f"policygen-{asg}"[:64]] if asg in build.assignments else [],
+        "properties": {"mode": "Incremental", "expressionEvaluationOptions": {"scope": "inner"},
+                       "template": {"$schema": schema, "contentVersion": "1.0.0.0", "resources": [exemption]}},
+    }
+    if kind == "managementGroup":
+        deployment["scope"] = f"Microsoft.Management/managementGroups/{holder.management_group}"
+        deployment["location"] = "[deployment().location]"
+    elif kind == "subscription":
+        deployment["subscriptionId"] = holder.subscription
+        deployment["location"] = "[deployment().location]"
+    else:
+        deployment["subscriptionId"] = holder.subscription
+        deployment["resourceGroup"] = holder.resource_group
     return deployment
 
 

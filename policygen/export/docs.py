@@ -183,7 +183,55 @@ def assignment_page(build: Build, art: Artefact) -> str:
         lines += table(["Task", "Policy reference"], [[code(t.name), code(t.reference_id)] for t in tasks]) \
             if tasks else \
             ["No member runs Modify or DeployIfNotExists with these parameters: nothing to remediate."]
+    lines += _rollout(art) + _selectors(p) + _exemptions(build, art)
     return "\n".join(lines) + "\n"
+
+
+def _rollout(art: Artefact) -> list[str]:
+    r = art.rollout
+    if not r:
+        return []
+    locs = r.get("locations")
+    where = "every region" if locs is None else ", ".join(code(x) for x in locs) or "no region yet"
+    nxt = f" Next stage: {code(r['next'])}." if r.get("next") else " This is the final stage."
+    return ["", "## Rollout", "",
+            f"Stage {r['index'] + 1} of {len(r['stages'])} ({code(r['stage'])}): {r['effect']} in {where}, "
+            f"{r['from']} elsewhere, for {', '.join(code(m) for m in r['members']) or 'the definition'}.{nxt}"]
+
+
+def _selectors(p: dict[str, Any]) -> list[str]:
+    def sel(s: dict[str, Any]) -> str:
+        return f"{s['kind']} {'in' if 'in' in s else 'not in'} {', '.join(s.get('in') or s.get('notIn') or [])}"
+
+    lines: list[str] = []
+    if p.get("definitionVersion"):
+        lines += ["", f"Definition version pinned to {code(p['definitionVersion'])}."]
+    if p.get("resourceSelectors"):
+        lines += ["", "## Resource selectors", ""]
+        lines += table(["Selector", "Resources"], [[code(r["name"]), cell("; ".join(sel(s) for s in r["selectors"]))]
+                                                   for r in p["resourceSelectors"]])
+    if p.get("overrides"):
+        lines += ["", "## Overrides", ""]
+        lines += table(["Kind", "Value", "Where"], [
+            [o.get("kind", "policyEffect"), code(o["value"]), cell("; ".join(sel(s) for s in o.get("selectors") or [])
+                                                                   or "everywhere")] for o in p["overrides"]])
+    return lines
+
+
+def _exemptions(build: Build, art: Artefact) -> list[str]:
+    """Exemptions of this assignment, with their expiry (a governance review reads this table)."""
+    exemptions = build.exemptions_for(art.name)
+    if not exemptions:
+        return []
+    lines = ["", "## Exemptions", ""]
+    lines += table(["Exemption", "Scope", "Category", "Policies", "Expires", "Approved"], [
+        [code(e.name), code(e.scope), e.properties["exemptionCategory"],
+         ", ".join(code(r) for r in e.properties.get("policyDefinitionReferenceIds") or []) or "(all)",
+         (e.properties.get("expiresOn") or "never")[:10],
+         cell(", ".join(f"{k}: {v}" for k, v in sorted((e.properties.get("metadata") or {}).items())
+                        if k not in ("pacOwnerId", "policygen")))]
+        for e in exemptions])
+    return lines
 
 
 def compliance(build: Build) -> str:

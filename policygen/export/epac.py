@@ -15,6 +15,7 @@ from policygen.artefacts import Build
 from policygen.errors import InputError
 from policygen.export.common import dump_json, local_name, without_owner
 from policygen.render.assignments import place
+from policygen.render.exemptions import place_exemption
 
 SCHEMA_URL = "https://raw.githubusercontent.com/Azure/enterprise-azure-policy-as-code/main/Schemas/{}"
 PLACEHOLDER_TENANT = "00000000-0000-0000-0000-000000000000"
@@ -46,7 +47,31 @@ def render(build: Build, env: str | None = None) -> dict[str, str]:
         files[f"policySetDefinitions/{name}.json"] = dump_json(set_file(build, art.body))
     for rel, tree in assignment_files(build, placed).items():
         files[rel] = dump_json(tree)
+    for sel in selectors if build.exemptions else []:
+        files[f"policyExemptions/{sel}/{build.pack.name}.json"] = dump_json(exemption_file(build, placed, sel))
     return files
+
+
+def exemption_file(build: Build, placed: Placed, sel: str) -> dict[str, Any]:
+    """EPAC's `{"exemptions": [...]}` for one pacSelector (policy-exemption-schema.json): each exemption
+    with its scope and assignment id as placed in that environment; EPAC stamps pacOwnerId itself."""
+    items = []
+    for name, art in sorted(build.exemptions.items()):
+        asg = (art.placement or {}).get("assignment")
+        asg_scope = placed[sel][asg][0] if asg and asg in placed.get(sel, {}) else None
+        scope, assignment_id = place_exemption(art, asg_scope, sel, build.pack.environments[sel])
+        p = art.properties
+        item: dict[str, Any] = {"name": name, "displayName": p["displayName"], "description": p.get("description", ""),
+                                "exemptionCategory": p["exemptionCategory"], "scope": scope,
+                                "policyAssignmentId": assignment_id}
+        for key in ("expiresOn", "policyDefinitionReferenceIds", "resourceSelectors", "assignmentScopeValidation"):
+            if p.get(key):
+                item[key] = p[key]
+        metadata = without_owner(p.get("metadata"), *ENGINE_KEYS)
+        if metadata:
+            item["metadata"] = metadata
+        items.append(item)
+    return {"$schema": SCHEMA_URL.format("policy-exemption-schema.json"), "exemptions": items}
 
 
 def global_settings(build: Build, selectors: list[str]) -> str:
@@ -161,6 +186,9 @@ def assignment_files(build: Build, placed: Placed) -> dict[str, dict[str, Any]]:
             "definitionEntry": _entry(build, policy_id, display),
             "children": [assignment_node(build, placed, name) for name in names],
         }
+        pins = {build.assignments[n].properties.get("definitionVersion") for n in names}
+        if len(pins) == 1 and None not in pins:  # EPAC pins on the one definitionEntry of the branch
+            files[rel]["definitionEntry"]["definitionVersion"] = pins.pop()
     return files
 
 
@@ -179,6 +207,9 @@ def assignment_node(build: Build, placed: Placed, name: str) -> dict[str, Any]:
         node["metadata"] = metadata
     if p.get("nonComplianceMessages"):
         node["nonComplianceMessages"] = p["nonComplianceMessages"]
+    for key in ("overrides", "resourceSelectors"):  # rollout stages arrive here expanded
+        if p.get(key):
+            node[key] = p[key]
     node["scope"] = {sel: [at[name][0]] for sel, at in placed.items()}
     not_scopes = {sel: at[name][1] for sel, at in placed.items()}
     if any(not_scopes.values()):

@@ -12,9 +12,11 @@ configures azurerm and passes its own management group and scopes through the va
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+from policygen.arm.scopes import ScopeKind, parse_scope
 from policygen.artefacts import Build
 from policygen.errors import InputError
 from policygen.export import hcl
@@ -141,8 +143,63 @@ resource "{resource}" "this" {{
       policy_definition_reference_id = non_compliance_message.value.policy_definition_reference_id
     }}
   }}
+{lifecycle}}}
+"""
+
+# Resource selectors and overrides (assignment structure); azurerm's override selectors take policy definition
+# reference ids only, so an override narrowed by region (a rollout stage) is not written: see locals.tf.
+SELECTORS_TF = """
+  dynamic "resource_selectors" {
+    for_each = each.value.resource_selectors
+    content {
+      name = resource_selectors.value.name
+      dynamic "selectors" {
+        for_each = resource_selectors.value.selectors
+        content {
+          kind   = selectors.value.kind
+          in     = selectors.value.values_in
+          not_in = selectors.value.values_not_in
+        }
+      }
+    }
+  }
+
+  dynamic "overrides" {
+    for_each = each.value.overrides
+    content {
+      value = overrides.value.value
+      dynamic "selectors" {
+        for_each = overrides.value.selectors
+        content {
+          in     = selectors.value.values_in
+          not_in = selectors.value.values_not_in
+        }
+      }
+    }
+  }
+"""
+
+EXEMPTION_TF = """\
+resource "{resource}" "this" {{
+  for_each = {{ for k, v in local.policy_exemptions : k => v if v.scope_type == "{kind}" }}
+
+  name                            = each.key
+  {scope_arg} = each.value.scope
+  policy_assignment_id            = lookup(local.policy_assignment_ids, each.value.assignment, each.value.assignment)
+  exemption_category              = each.value.category
+  display_name                    = each.value.display_name
+  description                     = each.value.description
+  expires_on                      = each.value.expires_on
+  policy_definition_reference_ids = each.value.reference_ids
+  metadata                        = jsonencode(each.value.metadata)
 }}
 """
+EXEMPTION_KINDS = {  # scope kind → (exemption resource, scope argument)
+    "managementGroup": ("azurerm_management_group_policy_exemption", "management_group_id"),
+    "subscription": ("azurerm_subscription_policy_exemption", "subscription_id"),
+    "resourceGroup": ("azurerm_resource_group_policy_exemption", "resource_group_id"),
+    "resource": ("azurerm_resource_policy_exemption", "resource_id"),
+}
 
 ROLES_TF = """\
 resource "azurerm_role_assignment" "policy" {
@@ -209,11 +266,14 @@ def _align_scope(template: str, scope_arg: str, width: int) -> str:
     return template.replace("{scope_arg} =", f"{scope_arg.ljust(width)} =")
 
 
-def main_tf() -> str:
+def main_tf(build: Build | None = None) -> str:
     parts = [MAIN_TF]
+    lifecycle = SELECTORS_TF if build is not None and any(
+        a.properties.get("overrides") or a.properties.get("resourceSelectors") for a in build.assignments.values()) \
+        else ""
     for kind, (resource, scope_arg, _rem) in KINDS.items():
         text = _align_scope(ASSIGNMENT_TF, scope_arg, len("policy_definition_id"))
-        parts.append(text.format(resource=resource, kind=kind))
+        parts.append(text.format(resource=resource, kind=kind, lifecycle=lifecycle))
     parts.append(ROLES_TF)
     for kind, (assignment, scope_arg, resource) in KINDS.items():
         text = _align_scope(REMEDIATION_TF, scope_arg, len("policy_definition_reference_id"))
@@ -221,6 +281,9 @@ def main_tf() -> str:
         discovery = "" if kind == "managementGroup" else \
             "  resource_discovery_mode        = each.value.resource_discovery_mode\n"
         parts.append(text.format(resource=resource, kind=kind, assignment=assignment, discovery=discovery))
+    for kind, (resource, scope_arg) in EXEMPTION_KINDS.items() if build is not None and build.exemptions else ():
+        text = _align_scope(EXEMPTION_TF, scope_arg, len("policy_definition_reference_ids"))
+        parts.append(text.format(resource=resource, kind=kind))
     return "\n".join(parts)
 
 
@@ -233,7 +296,7 @@ def render(build: Build) -> dict[str, str]:
         "versions.tf": header + VERSIONS_TF,
         "variables.tf": header + variables_tf(build),
         "locals.tf": header + locals_tf(build),
-        "main.tf": header + main_tf(),
+        "main.tf": header + main_tf(build),
         "outputs.tf": header + OUTPUTS_TF,
     }
 
@@ -317,7 +380,49 @@ def _assignment(build: Build, art: Any) -> dict[str, Any]:
                                      "policy_definition_reference_id": m.get("policyDefinitionReferenceId")}
                                     for m in p.get("nonComplianceMessages") or []],
         "role_definition_ids": role_definition_ids(build, art),
+        **_lifecycle(p),
     }
+
+
+def _selector(sel: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": sel["kind"], "values_in": sel.get("in"), "values_not_in": sel.get("notIn")}
+
+
+def _lifecycle(p: dict[str, Any]) -> dict[str, Any]:
+    """resource_selectors and the overrides azurerm can express (selectors by reference id only)."""
+    if not p.get("overrides") and not p.get("resourceSelectors"):
+        return {}
+    overrides = [{"value": o["value"], "selectors": [_selector(s) for s in o.get("selectors") or []]}
+                 for o in p.get("overrides") or [] if o.get("kind", "policyEffect") == "policyEffect"
+                 and all(s["kind"] == "policyDefinitionReferenceId" for s in o.get("selectors") or [])]
+    return {"resource_selectors": [{"name": r["name"], "selectors": [_selector(s) for s in r["selectors"]]}
+                                   for r in p.get("resourceSelectors") or []],
+            "overrides": overrides}
+
+
+def _not_expressible(build: Build) -> list[str]:
+    """Overrides the azurerm resources cannot carry (a selector other than reference ids, or a version)."""
+    out = []
+    for name, art in sorted(build.assignments.items()):
+        for o in art.properties.get("overrides") or []:
+            if o.get("kind", "policyEffect") != "policyEffect" or any(
+                    s["kind"] != "policyDefinitionReferenceId" for s in o.get("selectors") or []):
+                out.append(f"{name}: {json.dumps(o, sort_keys=True)}")
+    return out
+
+
+def _exemptions(build: Build) -> dict[str, Any]:
+    out = {}
+    for name, art in build.exemptions.items():
+        p = art.properties
+        kind = parse_scope(art.scope or "").kind
+        asg = (art.placement or {}).get("assignment")
+        out[name] = {"scope_type": "resource" if kind is ScopeKind.RESOURCE else str(kind), "scope": art.scope,
+                     "assignment": asg or p["policyAssignmentId"], "category": p["exemptionCategory"],
+                     "display_name": p["displayName"], "description": p.get("description", ""),
+                     "expires_on": p.get("expiresOn"), "reference_ids": p.get("policyDefinitionReferenceIds") or [],
+                     "metadata": p.get("metadata") or {}}
+    return out
 
 
 def _remediations(build: Build) -> dict[str, Any]:
@@ -347,12 +452,19 @@ def locals_tf(build: Build) -> str:
         "policy_assignments": {n: _assignment(build, a) for n, a in build.assignments.items()},
         "policy_remediations": _remediations(build),
     }
+    names = ["policy_definitions", "policy_set_definitions", "policy_assignments", "policy_remediations"]
+    if build.exemptions:
+        data["policy_exemptions"] = _exemptions(build)
+        names.append("policy_exemptions")
     body: list[hcl.Line] = []
-    for name in ("policy_definitions", "policy_set_definitions", "policy_assignments", "policy_remediations"):
+    for name in names:
         if body:
             body.append(hcl.Line(0, None, ""))
         body += _entries(name, data[name])
-    return hcl.render(hcl.block("locals", body))
+    skipped = _not_expressible(build)
+    head = "".join(f"# policygen: not expressible in azurerm (the member keeps its parameter's effect): {s}\n"
+                   for s in skipped)
+    return head + hcl.render(hcl.block("locals", body))
 
 
 OWN_KEYS = {"display_name", "description", "mode", "metadata", "parameters", "policy_rule", "groups", "members",
@@ -360,7 +472,8 @@ OWN_KEYS = {"display_name", "description", "mode", "metadata", "parameters", "po
             "enforce", "location", "not_scopes", "identity_type", "identity_ids", "non_compliance_messages",
             "content", "policy_definition_reference_id", "role_definition_ids", "assignment",
             "resource_discovery_mode", "location_filters", "failure_percentage", "parallel_deployments",
-            "resource_count"}
+            "resource_count", "resource_selectors", "overrides", "selectors", "kind", "values_in", "values_not_in",
+            "value", "expires_on", "reference_ids"}
 DATA_KEYS = {"metadata", "parameters", "policy_rule", "parameter_values"}  # hold policy JSON: keys quoted
 
 

@@ -115,9 +115,17 @@ class OverrideSpec(_Strict):
 
 class RolloutStage(_Strict):
     name: str = Field(min_length=1, max_length=64)
-    locations: list[str] = Field(
-        default_factory=list, max_length=MAX_SELECTOR_VALUES,
-        description="Regions where the target effect applies in this stage; empty: everywhere.")
+    locations: list[str] | None = Field(
+        default=None, max_length=MAX_SELECTOR_VALUES,
+        description="Regions where the target effect applies in this stage; omitted: everywhere; []: nowhere yet.")
+
+    def covers(self, other: RolloutStage) -> bool:
+        """This stage applies the effect at least wherever `other` does."""
+        if self.locations is None:
+            return True
+        if other.locations is None:
+            return False
+        return {x.lower() for x in other.locations} <= {x.lower() for x in self.locations}
 
 
 class RolloutSpec(_Strict):
@@ -149,11 +157,8 @@ class RolloutSpec(_Strict):
         if self.stage not in names:
             raise ValueError(f"rollout stage {self.stage!r} is not one of the stages: {', '.join(names)}")
         for earlier, later in zip(self.stages, self.stages[1:], strict=False):
-            if earlier.locations and later.locations and not set(map(str.lower, earlier.locations)) <= \
-                    set(map(str.lower, later.locations)):
+            if not later.covers(earlier):
                 raise ValueError(f"stage {later.name!r} drops regions of {earlier.name!r}: stages only widen")
-            if not earlier.locations and later.locations:
-                raise ValueError(f"stage {earlier.name!r} already covers every region; {later.name!r} cannot narrow")
         return self
 
     @property

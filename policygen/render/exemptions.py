@@ -94,6 +94,7 @@ def render_exemption(loaded: Loaded[ExemptionIntent], env: EnvironmentSpec | Non
         props["resourceSelectors"] = [s.to_azure() for s in intent.resourceSelectors]
     return Artefact("exemption", loaded.name, {"name": loaded.name, "properties": props},
                     SourceRef(file, *loaded.pos()), loaded.name, scope=scope,
+                    placement={"scope": intent.scope, "assignment": asg.name if asg else None},
                     pointers={"/properties/expiresOn": SourceRef(file, *loaded.pos("expiresOn"))}
                     if "expiresOn" in loaded.data else {})
 
@@ -138,3 +139,22 @@ def _outside(scope: str, asg: Artefact) -> str | None:
         if parse_scope(ns).contains(target):
             return f"scope {scope} is already excluded from {asg.name} by notScope {ns}"
     return None
+
+
+def place_exemption(art: Artefact, assignment_scope: str | None, env_name: str, env: dict[str, Any]) -> \
+        tuple[str, str]:
+    """(scope, policyAssignmentId) of a rendered exemption in environment `env_name` (its raw spec), given
+    where its assignment lands there (None: an assignment outside the pack, whose id is kept)."""
+    from policygen.errors import InputError
+
+    spec = EnvironmentSpec.model_validate(env)
+    raw = (art.placement or {}).get("scope") or art.scope or ""
+    scope = resolve_scope(raw, spec)
+    if scope is None:
+        raise InputError(f"{art.source}: scope {raw!r} is not a scope key of environment {env_name!r} "
+                         f"(keys: {', '.join(sorted(spec.scopes)) or 'none'})")
+    asg = (art.placement or {}).get("assignment")
+    assignment_id = art.properties["policyAssignmentId"]
+    if asg and assignment_scope:
+        assignment_id = f"{assignment_scope.rstrip('/')}/providers/Microsoft.Authorization/policyAssignments/{asg}"
+    return scope, assignment_id

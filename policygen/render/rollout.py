@@ -117,16 +117,17 @@ def lifecycle_fields(loaded: Loaded[AssignmentIntent], initiative: dict[str, Any
             selectors.append({"kind": "policyDefinitionReferenceId", "in": sorted(targets)})
         if stage.locations:
             selectors.append({"kind": "resourceLocation", "in": list(stage.locations)})
-        override: dict[str, Any] = {"kind": "policyEffect", "value": _canonical_in(ro.effect, members.get(
-            targets[0] if targets else "", MemberEffect(None, None)))}
-        if selectors:
-            override["selectors"] = selectors
-        overrides.append(override)
+        if stage.locations != []:  # [] is the stage before the first region: `from` everywhere
+            override: dict[str, Any] = {"kind": "policyEffect", "value": _canonical_in(ro.effect, members.get(
+                targets[0] if targets else "", MemberEffect(None, None)))}
+            if selectors:
+                override["selectors"] = selectors
+            overrides.append(override)
         if len(overrides) > MAX_OVERRIDES:
             add(("rollout",), f"{len(overrides)} overrides; Azure allows {MAX_OVERRIDES} per assignment")
         summary = {"stage": stage.name, "index": ro.index, "stages": [s.name for s in ro.stages],
                    "effect": ro.effect, "from": ro.from_, "members": sorted(targets),
-                   "locations": list(stage.locations),
+                   "locations": None if stage.locations is None else list(stage.locations),
                    "next": ro.stages[ro.index + 1].name if ro.index + 1 < len(ro.stages) else None}
     if overrides:
         props["overrides"] = overrides

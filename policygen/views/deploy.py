@@ -119,7 +119,8 @@ def _lifecycle(plan: Plan, console: Console) -> None:
     """Rollout stage in force and definition versions each assignment runs (plan.lifecycle)."""
     notes = plan.lifecycle or {}
     for r in notes.get("rollouts") or []:
-        where = ", ".join(r.get("locations") or []) or "every region"
+        locs = r.get("locations")
+        where = "every region" if locs is None else ", ".join(locs) or "no region yet"
         nxt = f"; next: {r['next']}" if r.get("next") else "; final stage"
         console.print(f"rollout: {escape(r['assignment'])} stage {r['index'] + 1}/{len(r['stages'])} "
                       f"[bold]{escape(r['stage'])}[/]: {escape(r['effect'])} in {escape(where)}, "

@@ -82,7 +82,8 @@ def test_fresh_plan_of_the_mlops_pack(monkeypatch: pytest.MonkeyPatch) -> None:
         s = Session(REPO)
         plan = s.plan()
     counts = plan.summary()
-    objects = len(s.build.definitions) + len(s.build.initiatives) + len(s.build.assignments)
+    objects = len(s.build.definitions) + len(s.build.initiatives) + len(s.build.assignments) + \
+        len(s.build.exemptions)
     roles = [c for c in plan.changes if c.kind == "role_assignment"]
     assert counts["add"] == objects + len(roles) and counts["change"] == counts["destroy"] == 0
     assert all(c.actions == ["create"] for c in plan.changes)

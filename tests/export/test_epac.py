@@ -13,7 +13,8 @@ from tests.export.support import exported, load_schema, read_jsonc, rendered, sc
 EPAC = "enterprise-azure-policy-as-code"
 SCHEMA_FOR = {"policyDefinitions": "policy-definition-schema.json",
               "policySetDefinitions": "policy-set-definition-schema.json",
-              "policyAssignments": "policy-assignment-schema.json"}
+              "policyAssignments": "policy-assignment-schema.json",
+              "policyExemptions": "policy-exemption-schema.json"}
 
 
 @pytest.mark.parametrize("pack", ["fixture_pack", "mlops_pack"])
