@@ -289,11 +289,24 @@ def _dynamic_field_leaf(name_expr: Compiled, op: str, rhs: Compiled, cc: Compile
     return leaf
 
 
+# String operators read a null `value` side as "" (reference 2.4: "A null `value` side is treated as empty
+# string by string operators"); only a missing *field* is the "not the empty string" case (operators.py).
+_NULL_AS_EMPTY = frozenset(
+    {"like", "notlike", "match", "notmatch", "matchinsensitively", "notmatchinsensitively", "contains", "notcontains"}
+)
+
+
 def _value_leaf(raw: Any, op: str, rhs: Compiled, cc: CompileCtx) -> Pred:
     val = compile_value(raw, cc)
     test_for = _test_for(op, rhs)
     text = raw if isinstance(raw, str) else show(raw)
     vf = val.fn
+    if op in _NULL_AS_EMPTY:
+        inner = vf
+
+        def vf(scope: Scope) -> Any:
+            v = inner(scope)
+            return "" if v is None else v
 
     def leaf(scope: Scope) -> bool:
         v = vf(scope)

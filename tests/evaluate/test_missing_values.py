@@ -147,3 +147,12 @@ def test_gallery_image_version_without_cmk_is_non_compliant() -> None:
     assert pol.evaluate(_gallery_version(None)).compliant is False
     assert pol.evaluate(_gallery_version("/des/1", None)).compliant is False
     assert pol.evaluate(_gallery_version("/des/1", "/des/2")).compliant is True
+
+
+def test_a_null_value_side_is_the_empty_string_for_string_operators() -> None:
+    # reference 2.4: "A null `value` side is treated as empty string by string operators" — unlike a
+    # field missing from the payload
+    res = {"type": "Microsoft.Test/resourceType", "properties": {}}
+    assert matches({"value": "[null()]", "like": "*"}, res)
+    assert matches({"value": "[tryGet(createObject(), 'x')]", "notContains": "a"}, res)
+    assert matches({"value": "[null()]", "equals": ""}, res)
