@@ -108,9 +108,13 @@ def policies_from_build(
     overrides: Mapping[str, Any],
     catalogue: AliasCatalogue | None,
     assignment: str | None = None,
+    gate: Any = None,
 ) -> tuple[Named, list[str]]:
     """Every pack definition with its defaults, or — with `assignment` — the definitions that assignment
-    reaches, with the values it passes through its initiative."""
+    reaches, with the values it passes through its initiative. Given a `gate`
+    (evaluate.assignment_gate.Gate), each member whose effect an override may replace is also compiled with
+    that effect (label `member@Effect`) and the gate learns which label applies to which resource (resource
+    selectors, overrides, the assignment's exemptions)."""
     skipped: list[str] = []
     out: Named = []
     refused = build_refusals(build, catalogue)  # what Azure would not have created (#12)
@@ -153,17 +157,45 @@ def policies_from_build(
         members.append((assignment, target, values))
     else:
         raise InputError(f"assignment {assignment!r} points at {target!r}, which the pack does not define")
+    if gate is not None:
+        gate.assignment = props
+        gate.exemptions = [(e.scope or "", e.properties) for e in build.exemptions_for(assignment)]
     for label, dname, passed in members:
         dart = build.definitions.get(dname)
         if dart is None:
             skipped.append(f"{label}: definition {dname} is not in the pack (built-in?)")
             continue
         params = filter_parameters(dart.properties, {**passed, **unwrap_parameters(overrides)})
-        try:
-            out.append((label, compile_policy(dart.body, params, catalogue=catalogue)))
-        except Exception as exc:  # noqa: BLE001
-            skipped.append(f"{label}: {exc}")
+        ref = label.split("/", 1)[1] if "/" in label else None
+        variants: list[tuple[str, str | None]] = [(label, None)]
+        if gate is not None and "effect" in (dart.properties.get("parameters") or {}):
+            for value in _override_effects(props.get("overrides"), ref):
+                variants.append((f"{label}@{value}", value))
+        for name, effect in variants:
+            try:
+                out.append((name, compile_policy(dart.body, {**params, **({"effect": effect} if effect else {})},
+                                                 catalogue=catalogue)))
+            except Exception as exc:  # noqa: BLE001
+                skipped.append(f"{name}: {exc}")
+                continue
+            if gate is not None:
+                gate.labels[name] = (ref, effect)
     return out, skipped
+
+
+def _override_effects(overrides: Any, ref: str | None) -> list[str]:
+    """Effects `policyEffect` overrides may give this member (those whose reference-id selectors allow it)."""
+    out: list[str] = []
+    for o in overrides or []:
+        if str(o.get("kind", "policyEffect")).lower() != "policyeffect":
+            continue
+        refs = [s for s in o.get("selectors") or [] if str(s.get("kind", "")).lower() == "policydefinitionreferenceid"]
+        if all(("in" not in s or (ref or "").lower() in {str(v).lower() for v in s["in"]}) and
+               ("notIn" not in s or (ref or "").lower() not in {str(v).lower() for v in s["notIn"]}) for s in refs):
+            value = str(o.get("value"))
+            if value.lower() not in {v.lower() for v in out}:
+                out.append(value)
+    return out
 
 
 def load_parameters(path: Path | None) -> dict[str, Any]:

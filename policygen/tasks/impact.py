@@ -24,6 +24,7 @@ class ImpactInputs:
     policies: list[tuple[str, Any]]  # (name, CompiledPolicy)
     skipped: list[str]  # definitions left out, with the reason
     inventory: Any  # list[dict], or evaluate.parallel.Packed batches for worker processes
+    gate: Any = None  # evaluate.assignment_gate.Gate with --assignment: selectors, overrides, exemptions
 
     @property
     def bare(self) -> int:
@@ -72,8 +73,11 @@ def prepare(targets: Sequence[Path], resources: Path | Sequence[Path], *, parame
         raise InputError("--assignment needs a pack folder")
     policies: list[tuple[str, Any]] = []
     skipped: list[str] = []
+    from policygen.evaluate.assignment_gate import Gate
+
+    gate = Gate({}) if assignment else None
     for pack in packs:
-        found, skip = policies_from_build(compile_pack(pack, env=env), overrides, catalogue, assignment)
+        found, skip = policies_from_build(compile_pack(pack, env=env), overrides, catalogue, assignment, gate)
         policies.extend(found)
         skipped.extend(skip)
     if files:
@@ -88,11 +92,11 @@ def prepare(targets: Sequence[Path], resources: Path | Sequence[Path], *, parame
         enabled = gc.isenabled()
         gc.disable()  # parsed JSON is acyclic
         try:
-            return ImpactInputs(policies, skipped, pack(iter_resources(paths), policies))
+            return ImpactInputs(policies, skipped, pack(iter_resources(paths), policies), gate)
         finally:
             if enabled:
                 gc.enable()
-    return ImpactInputs(policies, skipped, load_inventory(resources))
+    return ImpactInputs(policies, skipped, load_inventory(resources), gate)
 
 
 @contextlib.contextmanager
@@ -125,7 +129,7 @@ def run(inputs: ImpactInputs, *, keep_all: bool = False, per_policy: int | None 
     scopes: dict[str, list[int]] = {}
     rows: list[Any] = []
     kept: dict[str, int] = {}
-    work = _batch_work(keep_all, per_policy, encode)
+    work = _batch_work(keep_all, per_policy, encode, inputs.gate)
     with _no_cyclic_gc():
         for shown, batch_counts, batch_scopes in evaluate_batches(
             inputs.policies, inputs.inventory, work, jobs=jobs, explain=explain, progress=progress, context=context
@@ -166,12 +170,16 @@ def subscription_scope(resource_id: str) -> str:
     return f"/subscriptions/{sub.lower()}" if sub else ""
 
 
-def _batch_work(keep_all: bool, per_policy: int | None,
-                encode: Callable[[list[Any]], Any] | None) -> Callable[[list[Any], Sequence[dict]], tuple]:
+def _batch_work(keep_all: bool, per_policy: int | None, encode: Callable[[list[Any]], Any] | None,
+                gate: Any = None) -> Callable[[list[Any], Sequence[dict]], tuple]:
     """What a worker does with a batch's rows: count them (per policy; per subscription, with the
-    resources of the batch) and keep or encode the shown ones."""
+    resources of the batch) and keep or encode the shown ones. A `gate` first drops the pairs the
+    assignment does not evaluate (resource selectors, exemptions) and the override variants not in force."""
 
     def work(batch: list[Any], resources: Sequence[dict]) -> tuple:
+        if gate is not None:
+            by_id = {r.get("id"): r for r in resources if isinstance(r, dict)}
+            batch = [row for row in batch if gate.keep(row.policy, by_id.get(row.resource_id) or {})]
         scopes: dict[str, list[int]] = {}
         for r in resources:
             rid = r.get("id")
