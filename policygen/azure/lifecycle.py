@@ -96,3 +96,31 @@ def warnings(notes: dict[str, Any]) -> list[str]:
     return [f"exemption.{e['exemption']} ({e['assignment']} at {e['scope']}) expires {e['expiresOn']}, in "
             f"{e['days']} day(s): renew it or let it lapse" for e in notes.get("expiring") or []] + \
         [f"{b['source']}: {b['message']} (compared with what is deployed)" for b in notes.get("versionBumps") or []]
+
+
+def rollout_impact(build: Any, assignment: str, inventory: str, members: list[str]) -> dict[str, int]:
+    """What the rolled-out members would deny (of the pairs evaluated) on an inventory at the stage in force,
+    offline: the evaluation `impact --assignment` runs (selectors, overrides and exemptions honoured)."""
+    from pathlib import Path
+
+    from policygen.evaluate import evaluate_inventory, load_inventory
+    from policygen.evaluate.assignment_gate import Gate
+    from policygen.evaluate.sources import policies_from_build
+
+    gate = Gate({})
+    policies, _ = policies_from_build(build, {}, None, assignment, gate)
+    path = Path(inventory)
+    if not path.is_absolute():
+        path = Path(build.pack.root) / path
+    resources = load_inventory(path)
+    by_id = {r.get("id"): r for r in resources if isinstance(r, dict)}
+    evaluated = denied = 0
+    wanted = {m.lower() for m in members}
+    for row in evaluate_inventory(policies, resources):
+        ref = (gate.labels.get(row.policy) or (None, None))[0]
+        if wanted and (ref or "").lower() not in wanted:
+            continue
+        if gate.keep(row.policy, by_id.get(row.resource_id) or {}):
+            evaluated += 1
+            denied += bool(row.denied)
+    return {"evaluated": evaluated, "denied": denied}

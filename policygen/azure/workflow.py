@@ -75,6 +75,12 @@ def plan_build(build: Build, target: Target, arm: Arm, *, concurrency: int = 32)
     env = build.pack.environments.get(target.env) or {}
     days = env.get("exemptionExpiryWarningDays")
     plan = make_plan(desired, remote, warnings, pack, expiry_days=EXPIRY_WARNING_DAYS if days is None else days)
+    inventory = env.get("inventory")
+    if inventory:  # the stage in force of each rollout, evaluated offline on the environment's inventory
+        from policygen.azure.lifecycle import rollout_impact
+
+        for note in plan.lifecycle.get("rollouts") or []:
+            note["impact"] = rollout_impact(build, note["assignment"], inventory, note.get("members") or [])
     return Planned(plan, remote)
 
 

@@ -282,6 +282,8 @@ class EnvironmentSpec(Strict):
     identityLocation: str = "westeurope"
     ownerId: str | None = None
     strategy: Literal["ownedOnly", "full"] = "ownedOnly"
+    inventory: str | None = Field(
+        default=None, description="Resource inventory (JSON) `plan` evaluates each rollout stage against.")
     exemptionExpiryWarningDays: int = Field(
         default=30, ge=0, le=3650, description="`plan` warns about exemptions expiring within this many days.")
 

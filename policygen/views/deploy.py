@@ -127,8 +127,8 @@ def _lifecycle(plan: Plan, console: Console) -> None:
                       f"{escape(r['from'])} elsewhere ({escape(', '.join(r.get('members') or []) or 'all members')})"
                       f"{escape(nxt)}", soft_wrap=True)
         if r.get("impact") is not None:
-            console.print(f"  would deny {r['impact']['denied']} of {r['impact']['evaluated']} inventory "
-                          f"resource(s) in force at this stage", style="dim")
+            console.print(f"  on the inventory this stage denies {r['impact']['denied']} of "
+                          f"{r['impact']['evaluated']} resource(s) it evaluates", style="dim")
     for v in notes.get("versions") or []:
         if v.get("before") and v["before"] != v.get("after"):
             pin = f" (pinned {v['pin']})" if v.get("pin") else ""

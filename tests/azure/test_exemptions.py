@@ -180,3 +180,19 @@ def test_plan_compares_versions_with_what_is_deployed_and_shows_the_cascade(
         s.recompile()
         plan = s.plan()
         assert not any("needs a major bump" in w and "definition tagged" in w for w in plan.warnings)
+
+
+def test_plan_of_the_shipped_pack_shows_the_rollout_stage_and_what_it_denies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """policygen.yaml's local environment names an inventory: the stage in force (Deny of public workspaces in
+    westeurope, Audit elsewhere) is evaluated on it; the sandbox exemption is planned with the assignment."""
+    from tests.azure.deploy_support import REPO
+
+    with emulator(monkeypatch):
+        s = Session(REPO)
+        plan = s.plan()
+    (rollout,) = plan.lifecycle["rollouts"]
+    assert rollout["assignment"] == "mlops-prod-baseline" and rollout["stage"] == "westeurope"
+    assert rollout["members"] == ["mlw-public-network"] and rollout["locations"] == ["westeurope"]
+    # three workspaces in the inventory are in westeurope; two of them allow public network access
+    assert rollout["impact"] == {"evaluated": 3, "denied": 2}
+    assert by_address(plan)["exemption.sandbox-private-link"].actions == ["create"]
