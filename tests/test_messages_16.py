@@ -121,3 +121,17 @@ def test_apply_quiet_prints_no_retry_lines(monkeypatch: pytest.MonkeyPatch, tmp_
         retry_lines = [line for line in text.splitlines() if re.search(r": retry \d+ in ", line)]
         assert ("3 retries" in text) or ("retries" in text and "0 retries" not in text), text
         assert (retry_lines == []) if quiet else len(retry_lines) == 3, text
+
+
+def test_evaluate_names_a_resource_without_id_in_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A resource JSON with only a location: the report says so instead of printing `None/None`."""
+    import json
+
+    definition = {"properties": {"mode": "All", "parameters": {}, "policyRule": {
+        "if": {"field": "location", "equals": "eastus"}, "then": {"effect": "audit"}}}}
+    (tmp_path / "def.json").write_text(json.dumps(definition))
+    (tmp_path / "res.json").write_text(json.dumps({"location": "eastus"}))
+    run(["evaluate", str(tmp_path / "def.json"), str(tmp_path / "res.json")])
+    text = "".join(capsys.readouterr())
+    assert "resource  (no id, type or name)" in text, text
+    assert "None" not in text, text

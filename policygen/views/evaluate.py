@@ -17,7 +17,8 @@ def render_outcome_json(out: Any) -> None:
 
 def render_outcome(policy: Any, resource: dict, out: Any) -> None:
     console = make_console()
-    rid = resource.get("id") or f"{resource.get('type')}/{resource.get('name')}"
+    rid = (resource.get("id") or "/".join(str(v) for v in (resource.get("type"), resource.get("name")) if v)
+           or "(no id, type or name)")
     if out.error:
         verdict = "[red]EVALUATION FAILED[/] (implicit deny)"
     elif not out.applicable:
@@ -28,7 +29,7 @@ def render_outcome(policy: Any, resource: dict, out: Any) -> None:
         verdict = "[green]COMPLIANT[/]"
     else:
         verdict = "[red]NON-COMPLIANT[/]" + (" [red](request denied)[/]" if out.denied else "")
-    console.print(f"policy    {escape(policy.name)}  (effect {escape(str(out.effect))})")
+    console.print(f"policy    {escape(policy.name)}  (effect {escape(str(out.effect or 'not resolved'))})")
     console.print(f"resource  {escape(str(rid))}")
     console.print(f"result    {verdict}; if matched: {str(out.matched).lower()}")
     console.print("why:")
