@@ -411,9 +411,10 @@ def _value_counter(d: dict, cc: CompileCtx, where: str) -> Callable[[Scope], int
         v = arr.fn(scope)
         if not isinstance(v, list):
             raise EvaluationFailure(f"count.value must be an array, got {type_name(v)}")
-        if len(v) > MAX_VALUE_COUNT_ITERATIONS:
+        if len(v) * scope.iterations > MAX_VALUE_COUNT_ITERATIONS:
             raise EvaluationFailure(
-                f"count.value has {len(v)} members: Azure evaluates at most {MAX_VALUE_COUNT_ITERATIONS} iterations"
+                f"count.value iterates {len(v) * scope.iterations} times (nested value counts multiply): Azure "
+                f"evaluates at most {MAX_VALUE_COUNT_ITERATIONS} iterations"
             )
         return v
 
@@ -423,13 +424,19 @@ def _value_counter(d: dict, cc: CompileCtx, where: str) -> Callable[[Scope], int
     def count(scope: Scope) -> int:
         n = 0
         stack = scope.members
-        for item in items(scope):
-            stack.append(item)
-            try:
-                if cond(scope):
-                    n += 1
-            finally:
-                stack.pop()
+        members = items(scope)
+        outer = scope.iterations
+        scope.iterations = outer * max(len(members), 1)
+        try:
+            for item in members:
+                stack.append(item)
+                try:
+                    if cond(scope):
+                        n += 1
+                finally:
+                    stack.pop()
+        finally:
+            scope.iterations = outer
         return n
 
     return count

@@ -133,7 +133,7 @@ _DERIVED: dict[tuple, tuple[EvalContext, EvalContext]] = {}
 class Scope:
     """Everything a compiled closure may read during one evaluation."""
 
-    __slots__ = ("resource", "primary", "members", "_ctx", "_base_ctx", "trace", "depth", "now_text")
+    __slots__ = ("resource", "primary", "members", "_ctx", "_base_ctx", "trace", "depth", "now_text", "iterations")
 
     def __init__(self, resource: dict, context: EvalContext | None = None, *, primary: dict | None = None):
         self.resource = resource  # what `field` conditions read (the related resource in existenceCondition)
@@ -144,6 +144,7 @@ class Scope:
         self.trace: list[tuple[int, str]] | None = None
         self.depth = 0
         self.now_text: str | None = None
+        self.iterations = 1  # value-count iterations of the enclosing value counts (nested ones multiply)
 
     @property
     def ctx(self) -> EvalContext:

@@ -68,3 +68,14 @@ def test_count_name_with_field_is_refused() -> None:
     cond = {"count": {"field": "Microsoft.Test/resourceType/stringArray[*]", "name": "m"}, "equals": 0}
     with pytest.raises(UnsupportedError, match="count.name"):
         compile_policy(definition(cond))
+
+
+def test_nested_value_counts_multiply_their_iterations() -> None:
+    # "Nested Value count expressions also include the iteration count of the parent expression."
+    inner = {"count": {"value": "[range(0, 11)]", "name": "j", "where": {"value": "[current('j')]", "greater": 100}},
+             "equals": 0}
+    cond = {"count": {"value": "[range(0, 10)]", "name": "i", "where": inner}, "equals": 10}
+    out = compile_policy(definition(cond)).evaluate({"type": "t", "name": "x"})
+    assert out.error and "110 times" in out.error
+    inner["count"]["value"] = "[range(0, 10)]"  # 10 x 10 = 100: within the limit
+    assert compile_policy(definition(cond)).evaluate({"type": "t", "name": "x"}).matched
