@@ -47,6 +47,15 @@ def _limit(s: str, name: str) -> str:
     return s
 
 
+MAX_NODES = 32_768  # evaluation-time limit on the members of an array a function returns (same page)
+
+
+def _nodes(v: list, name: str) -> list:
+    if len(v) > MAX_NODES:
+        raise fail(f"{name}(): {len(v):,} members: over the {MAX_NODES:,}-node limit of policy evaluation")
+    return v
+
+
 def _need(name: str, args: tuple, lo: int, hi: int | None = None) -> None:
     if len(args) < lo or (hi is not None and len(args) > hi):
         want = f"{lo}" if hi == lo else f"{lo}..{hi if hi is not None else 'n'}"
@@ -172,7 +181,7 @@ def f_range(*a: Any) -> list[int]:
     start, count = _int("range", a[0]), _int("range", a[1])
     if count < 0:
         raise fail("range(): count must be non-negative")
-    return list(range(start, start + count))
+    return _nodes(list(range(start, start + min(count, MAX_NODES + 1))), "range")
 
 
 # ---- logical / comparison ------------------------------------------------------------------------
@@ -325,7 +334,7 @@ def f_createobject(*a: Any) -> dict:
 @fn("concat")
 def f_concat(*a: Any) -> Any:
     if a and all(isinstance(v, list) for v in a):
-        return [x for v in a for x in v]
+        return _nodes([x for v in a for x in v], "concat")
     if any(isinstance(v, list | dict) for v in a):
         raise fail("concat(): cannot mix arrays with other values")
     return _limit("".join(to_string(v) for v in a), "concat")
@@ -542,7 +551,7 @@ def f_split(*a: Any) -> list[str]:
     seps = [_str("split", x) for x in seps]
     if not seps or any(x == "" for x in seps):
         return [s]
-    return re.split("|".join(re.escape(x) for x in seps), s)
+    return _nodes(re.split("|".join(re.escape(x) for x in seps), s), "split")
 
 
 @fn("replace")

@@ -79,3 +79,12 @@ def test_nested_value_counts_multiply_their_iterations() -> None:
     assert out.error and "110 times" in out.error
     inner["count"]["value"] = "[range(0, 10)]"  # 10 x 10 = 100: within the limit
     assert compile_policy(definition(cond)).evaluate({"type": "t", "name": "x"}).matched
+
+
+def test_function_results_over_the_node_limit_fail_the_evaluation() -> None:
+    # "Number of nodes of complex objects provided as a parameter to, or returned by a function: 32768"
+    for expr in ("[length(range(0, 1000000000))]", "[length(concat(range(0, 20000), range(0, 20000)))]"):
+        out = compile_policy(definition({"value": expr, "greater": 0})).evaluate({"type": "t", "name": "x"})
+        assert out.error and "32,768-node limit" in out.error and out.denied
+    ok = compile_policy(definition({"value": "[length(range(0, 32768))]", "equals": 32768}))
+    assert ok.evaluate({"type": "t", "name": "x"}).matched
