@@ -31,13 +31,13 @@ CLOUD_VARIANT = re.compile(r"\.(AzureChinaCloud|AzureUSGovernment)\.json$", re.I
 STAMP_KEYS = ("pacOwnerId", "policygen")
 
 
-def _escaped(value: Any) -> bool:
+def is_escaped(value: Any) -> bool:
     if isinstance(value, str):
         return value.startswith("[[")
     if isinstance(value, dict):
-        return any(_escaped(v) for v in value.values())
+        return any(is_escaped(v) for v in value.values())
     if isinstance(value, list):
-        return any(_escaped(v) for v in value)
+        return any(is_escaped(v) for v in value)
     return False
 
 
@@ -67,7 +67,7 @@ def read_library(root: Path, env: str | None = None) -> Estate:
         if kind is None or not doc.get("name") or not isinstance(doc.get("properties"), dict):
             continue
         body = {k: doc[k] for k in ("name", "properties", "identity", "location") if doc.get(k) is not None}
-        body = unescape(body) if _escaped(body) else body
+        body = unescape(body) if is_escaped(body) else body
         line, col = line_of(path, '"name"')
         items.append(Item(kind, body, f"{path}:{line}:{col}"))
     definition_scope = _definition_scope(items)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 from typing import Any
 
 from pydantic import ValidationError
@@ -99,30 +100,25 @@ def _effect_spec(params: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _walk(rendered: Any, source: Any, found: dict[str, Any]) -> bool:
-    """Read the source where the rendered tree holds the sentinel; False when the shapes disagree."""
+    """Read the source where the rendered tree holds the sentinel (parts whose shapes differ are skipped: the
+    final render decides); False only when two places disagree on the value."""
     if isinstance(rendered, str):
-        if SENTINEL not in rendered:
+        if SENTINEL not in rendered or not isinstance(source, str):
             return True
-        if not isinstance(source, str):
-            return False
         head, _, tail = rendered.partition(SENTINEL)
         if not (source.startswith(head) and source.endswith(tail) and len(source) >= len(head) + len(tail)):
-            return False
-        value = source[len(head):len(source) - len(tail)]
-        found.setdefault("value", value)
-        return found["value"] == value
-    if isinstance(rendered, dict):
-        if not isinstance(source, dict) or set(rendered) != set(source):
-            return False
-        return all(_walk(rendered[k], source[k], found) for k in rendered)
-    if isinstance(rendered, list):
-        if rendered == [SENTINEL] and isinstance(source, list):
-            found.setdefault("value", source)
-            return found["value"] == source
-        if not isinstance(source, list) or len(source) != len(rendered):
-            return False
+            return True
+        value: Any = source[len(head):len(source) - len(tail)]
+    elif isinstance(rendered, list) and rendered == [SENTINEL] and isinstance(source, list):
+        value = source
+    elif isinstance(rendered, dict) and isinstance(source, dict):
+        return all(_walk(rendered[k], source[k], found) for k in rendered if k in source)
+    elif isinstance(rendered, list) and isinstance(source, list) and len(rendered) == len(source):
         return all(_walk(r, s, found) for r, s in zip(rendered, source, strict=True))
-    return True
+    else:
+        return True
+    found.setdefault("value", value)
+    return found["value"] == value
 
 
 def _setting_choices(kind: Kind, base: dict[str, Any], src: dict[str, Any], probe: Any) -> list[dict[str, Any]]:
@@ -143,31 +139,38 @@ def _setting_choices(kind: Kind, base: dict[str, Any], src: dict[str, Any], prob
             enums.append((key, [True, False]))
         elif schema.get("type") in ("string", "array"):
             free.append(key)
-    for key in free:  # one sentinel at a time: where does this setting land in the rule?
-        schema = kind.settings[key]
-        trial = {**settings, key: [SENTINEL] if schema.get("type") == "array" else SENTINEL}
-        rendered = probe({**base, "settings": trial})
-        found: dict[str, Any] = {}
-        if rendered is None:
-            continue
-        props = src.get("properties") or {}
-        if all(_walk(rendered["properties"].get(f), props.get(f), found) for f in ("policyRule", "parameters")) \
-                and "value" in found:
-            settings[key] = found["value"]
-    combos = list(itertools.islice(itertools.product(*[values for _, values in enums]), MAX_COMBINATIONS))
-    return [{**settings, **dict(zip([k for k, _ in enums], combo, strict=True))} for combo in combos] or [settings]
-
-
-def _candidates(table: Table, src: dict[str, Any]) -> list[tuple[Kind, str]]:
-    """(kind, resource type) pairs whose type the source rule mentions (all pairs are few; this keeps it fast)."""
-    text = str((src.get("properties") or {}).get("policyRule")).lower()
+    props = src.get("properties") or {}
     out = []
+    for combo in itertools.islice(itertools.product(*[values for _, values in enums]), MAX_COMBINATIONS):
+        trial_settings = {**settings, **dict(zip([k for k, _ in enums], combo, strict=True))}
+        for key in free:  # one sentinel at a time: where does this setting land in the rule or parameters?
+            array = kind.settings[key].get("type") == "array"
+            rendered = probe({**base, "settings": {**trial_settings, key: [SENTINEL] if array else SENTINEL}})
+            found: dict[str, Any] = {}
+            if rendered is not None and all(_walk(rendered["properties"].get(f), props.get(f), found)
+                                            for f in ("policyRule", "parameters")) and "value" in found:
+                trial_settings[key] = found["value"]
+        out.append(trial_settings)
+    return out
+
+
+def _candidates(table: Table, src: dict[str, Any]) -> list[tuple[Kind, list[str]]]:
+    """(kind, resource types) whose types the source rule mentions: one type at a time, or all of them in the
+    order the rule names them for a kind that combines types into one definition."""
+    props = src.get("properties") or {}
+    text = json.dumps(props.get("policyRule")).lower()
+    meta = props.get("metadata") if isinstance(props.get("metadata"), dict) else {}
+    hint = (meta.get("policygen") or {}).get("kind") if isinstance(meta.get("policygen"), dict) else None
+    out: list[tuple[Kind, list[str]]] = []
     for kind in table.kinds.values():
         if kind.name == "custom":
             continue
-        for rtype in kind.types:
-            if rtype.lower() in text:
-                out.append((kind, rtype))
+        hits = sorted((t for t in kind.types if f'"{t.lower()}"' in text), key=lambda t: text.index(f'"{t.lower()}"'))
+        if kind.name == hint:  # policygen rendered it: every row of that kind is worth a try (verified below)
+            hits += [t for t in kind.types if t not in hits]
+        if kind.combine_types and hits:
+            out.append((kind, hits))
+        out.extend((kind, [t]) for t in hits if not kind.combine_types or len(hits) > 1)
     return out
 
 
@@ -189,10 +192,10 @@ def lift(src: dict[str, Any], base: dict[str, Any], rel: str, owner_id: str, cat
         art = render_one(data, name, rel, owner_id, category)
         return art.body if art else None
 
-    for kind, rtype in _candidates(table, src):
+    for kind, rtypes in _candidates(table, src):
         if not {e for e in effect["allowed"]} <= {*kind.effects["allowed"], "Modify"}:
             continue
-        start = {"intent": kind.name, "resourceTypes": [rtype], **base, "effect": effect}
+        start = {"intent": kind.name, "resourceTypes": rtypes, **base, "effect": effect}
         for settings in _setting_choices(kind, start, src, probe):
             data = {**start, "settings": copy.deepcopy(settings)} if settings else dict(start)
             art = render_one(data, name, rel, owner_id, category)

@@ -92,7 +92,7 @@ class Importer:
         self.report = Report(estate.source)
         self.data: dict[tuple[str, str], dict[str, Any]] = {}  # (kind, name) -> intent data
         self.items: dict[tuple[str, str], Item] = {}
-        self.local: dict[str, tuple[str, str]] = {}  # lower-cased definition/initiative name -> (kind, name)
+        self.local: dict[tuple[str, str], str] = {}  # (kind, lower-cased name) -> name
         env = estate.environments.get(estate.env or "", {})
         self.scopes: dict[str, str] = dict(env.get("scopes") or {})
 
@@ -108,7 +108,7 @@ class Importer:
                 continue
             self.items[(item.kind, item.name)] = item
             if item.kind in ("definition", "initiative"):
-                self.local[item.name.lower()] = (item.kind, item.name)
+                self.local[(item.kind, item.name.lower())] = item.name
         for (kind, _), item in self.items.items():
             if kind == "definition":
                 self._definition(item)
@@ -140,18 +140,22 @@ class Importer:
                 self.report.skipped.append(
                     f"{item.where}: definition {item.name!r} has no `[parameters('effect')]` effect or parameter "
                     "metadata the intent model cannot carry; left in place and referenced by id")
-                del self.local[item.name.lower()]
+                del self.local[("definition", item.name.lower())]
                 return
             self.report.custom += 1
         self.data[("definition", item.name)] = data
 
+    def _local(self, policy_id: str) -> tuple[str, str] | None:
+        """(kind, intent name) when `policy_id` names a definition or initiative this import writes."""
+        if policy_id.lower().startswith("/providers/microsoft.authorization/"):
+            return None  # a built-in stays a built-in reference
+        kind = "definition" if "/policydefinitions/" in policy_id.lower() else "initiative"
+        name = self.local.get((kind, policy_id.rstrip("/").rsplit("/", 1)[-1].lower()))
+        return None if name is None else (kind, name)
+
     def _member_target(self, policy_id: str) -> dict[str, str]:
-        name = policy_id.rstrip("/").rsplit("/", 1)[-1]
-        local = self.local.get(name.lower())
-        builtin = policy_id.lower().startswith("/providers/microsoft.authorization/")
-        if local and not builtin and ("definition", name) in self.data:
-            return {"definition": local[1]}
-        return {"builtin": policy_id}
+        local = self._local(policy_id)
+        return {"definition": local[1]} if local is not None and local[0] == "definition" else {"builtin": policy_id}
 
     def _params(self, item: Item) -> dict[str, Any]:
         out = {}
@@ -222,9 +226,8 @@ class Importer:
         if p.get("description"):
             data["description"] = p["description"]
         target = str(p.get("policyDefinitionId") or "")
-        local = self.local.get(target.rstrip("/").rsplit("/", 1)[-1].lower())
-        if local and not target.lower().startswith("/providers/microsoft.authorization/") \
-                and (local[0], local[1]) in self.items and (local != ("definition", local[1]) or local in self.data):
+        local = self._local(target)
+        if local is not None:
             data[local[0]] = local[1]
         else:
             data["builtin"] = target

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from policygen.adopt.alz import is_escaped as escaped
+from policygen.adopt.files import unescape
 from policygen.adopt.pack import differences
 from policygen.export import export_pack
 from policygen.render import compile_pack
@@ -24,7 +26,7 @@ def test_import_from_the_emulator_then_plan_shows_no_changes(monkeypatch: pytest
         out = tmp_path / "imported"
         result = cli(["import", str(REPO), "--env", "local", "--out", str(out)])
         assert result.exit_code == 0, result.output
-        assert "33 definitions (28 lifted to kinds = 85%, 5 custom)" in result.output
+        assert "33 definitions (32 lifted to kinds = 97%, 1 custom)" in result.output
         assert "39 of 39 objects build exactly" in result.output  # with the pack's exemption
         plan = cli(["plan", str(out), "--env", "local", "--detailed-exitcode"])
         assert plan.exit_code == 0, plan.output
@@ -42,7 +44,7 @@ def test_epac_export_then_import_builds_the_same_rest_json(tmp_path: Path) -> No
         assert set(before) == set(after)
         for name in before:
             assert before[name].body == after[name].body, name
-    assert sum(report.lifted.values()) == 28 and report.custom == 5
+    assert sum(report.lifted.values()) == 32 and report.custom == 1  # defender-storage: extensions (objects)
 
 
 def test_epac_errors_are_positioned_and_all_reported(tmp_path: Path) -> None:
@@ -63,17 +65,17 @@ def test_epac_errors_are_positioned_and_all_reported(tmp_path: Path) -> None:
     assert "set.json:" in result.output and "'missing-def' is not defined" in result.output
 
 
-ALZ_LIBRARIES = ("Azure-Landing-Zones-Library/platform/alz", "Azure-Landing-Zones-Library/platform/amba",
-                 "Enterprise-Scale/src/resources/Microsoft.Authorization")
+# AMBA (platform/amba) round-trips 156 of 159 too, but its 140 large alert templates make it the slowest test;
+# measure it with `policygen import --from alz ../shared/corpus/alz/Azure-Landing-Zones-Library/platform/amba`.
+ALZ_LIBRARIES = ("Azure-Landing-Zones-Library/platform/alz", "Enterprise-Scale/src/resources/Microsoft.Authorization")
 
 
 def _normal(body: dict, scope: str) -> dict:
-    """Key order is ignored by ==; local ids compared by name (placeholder vs the library's management group);
+    """Key order is ignored by ==; ARM escaping undone on the source; local ids compared by name (placeholder vs the library's management group);
     null/empty alike; policygen's own stamps (owner marker, provenance, properties.version) left out."""
-    from policygen.adopt.files import unescape
     from policygen.adopt.lift import canonical_types, clean
 
-    text = json.dumps(unescape({k: body[k] for k in ("name", "properties") if k in body}))
+    text = json.dumps({k: body[k] for k in ("name", "properties") if k in body})
     for prefix in (scope, "/providers/Microsoft.Management/managementGroups/placeholder"):
         text = text.replace(prefix + "/providers/", "/providers/Microsoft.Management/managementGroups/LOCAL/providers/")
     props = json.loads(text)["properties"]
@@ -97,7 +99,7 @@ def test_alz_import_build_export_equals_the_source(shared_dir: Path, tmp_path: P
         doc = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(doc, dict) and "properties" in doc:
             exported[(doc["type"].lower(), doc["name"])] = doc
-    same = total = 0
+    same, differ = 0, []
     scope = build.pack.definition_scope
     seen = set()
     for path in sorted(source.rglob("*.json")):
@@ -105,16 +107,20 @@ def test_alz_import_build_export_equals_the_source(shared_dir: Path, tmp_path: P
         if not isinstance(doc, dict) or "properties" not in doc or (doc["type"].lower(), doc["name"]) in seen:
             continue
         seen.add((doc["type"].lower(), doc["name"]))
-        total += 1
+        doc = unescape(doc) if escaped(doc) else doc  # Enterprise-Scale: ARM-template escaped, one level
         mine = exported.get((doc["type"].lower(), doc["name"]))
         if mine is not None and "version" not in doc["properties"]:
             mine = {**mine, "properties": {k: v for k, v in mine["properties"].items() if k != "version"}}
         if mine is not None and _normal(mine, scope) == _normal(doc, scope):
             same += 1
-    print(f"{library}: {same}/{total} round-trip; lifted {sum(report.lifted.values())} of {report.definitions}")
-    # Not reproducible today: fixed effects / list-form append details (custom kind), `-preview` version pins.
-    assert same >= total - len(report.skipped) - len({i.split(': ')[0] for i in report.inexact})
-    assert same / total > 0.9
+        else:
+            differ.append(str(path))
+    print(f"{library}: {same}/{len(seen)} round-trip; lifted {sum(report.lifted.values())} of {report.definitions}")
+    # Every object that does not round-trip was reported by the import, with why (a fixed effect or list-form
+    # append details the custom kind cannot carry, a `-preview` version pin); nothing differs silently.
+    reported = {line.split(":", 1)[0] for line in report.skipped + report.inexact}
+    assert [p for p in differ if p not in reported] == []
+    assert same / len(seen) > 0.9
 
 
 def test_differences_ignore_only_what_was_left_to_the_engine() -> None:
