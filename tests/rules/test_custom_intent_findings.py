@@ -53,3 +53,24 @@ def test__custom_intent__findings_point_at_the_settings_key_with_names_as_writte
     assert "cosmos.yaml:20:16:" in fld and "did you mean 'Microsoft.DocumentDB/databaseAccounts/disableLocalAuth'" in fld
     [par] = [line for line in lines if "PAR-05" in line]
     assert "cosmos.yaml:23:17:" in par and "parameters('OtherParam')" in par
+
+
+def test__custom_json__a_cosmos_db_policy_validates_clean(tmp_path: Path) -> None:
+    """Built-in 'Cosmos DB database accounts should have local authentication methods disabled' uses
+    Microsoft.DocumentDB/databaseAccounts/disableLocalAuth; a custom copy of it is clean (exit 0)."""
+    import json
+
+    rule = {
+        "if": {"allOf": [
+            {"field": "type", "equals": "Microsoft.DocumentDB/databaseAccounts"},
+            {"field": "Microsoft.DocumentDB/databaseAccounts/disableLocalAuth", "notEquals": True},
+        ]},
+        "then": {"effect": "audit"},
+    }  # fmt: skip
+    body = {"properties": {"displayName": "Cosmos DB local auth", "mode": "Indexed", "policyRule": rule,
+                           "metadata": {"category": "Cosmos DB", "version": "1.0.0"}}}  # fmt: skip
+    path = tmp_path / "cosmos.json"
+    path.write_text(json.dumps(body, indent=2), encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "FLD-02" not in result.output
