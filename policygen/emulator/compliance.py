@@ -259,7 +259,7 @@ def compute(
                     continue
                 outcome = evaluate_one(emu, r, a, member)
                 if outcome is not None:
-                    exemption = exemptions.exempting(emu, r["id"], a["id"], member.reference_id)
+                    exemption = exemptions.exempting(emu, r["id"], a["id"], member.reference_id, r)
                     attested = (
                         attestations.attested(emu, r["id"], a["id"], member.reference_id)
                         if outcome.compliant is None
@@ -278,7 +278,7 @@ def admission(emu: Context, candidate: dict) -> dict:
         for member in effective.members(emu, a["properties"]):
             if not may_have_effect(a, member, {"deny", "modify", "append"}):
                 continue
-            if exemptions.exempting(emu, candidate["id"], a["id"], member.reference_id):
+            if exemptions.exempting(emu, candidate["id"], a["id"], member.reference_id, candidate):
                 continue
             outcome = evaluate_one(emu, result, a, member)
             if outcome is None or not outcome.matched or outcome.effect not in ("deny", "modify", "append"):

@@ -14,6 +14,7 @@ from policygen.emulator.collection import Collection, Item
 from policygen.emulator.context import Context
 from policygen.emulator.core import ArmError, Match, Response, bad_request, copy_json, key, system_data
 from policygen.emulator.store import public
+from policygen.evaluate.assignment_gate import selected_any
 
 TYPE = "Microsoft.Authorization/policyExemptions"
 SEGMENT = "/providers/Microsoft.Authorization/policyExemptions/"
@@ -110,8 +111,10 @@ def _list(emu: Context, m: Match, flt: str | None) -> list[dict]:
     return sorted(out, key=lambda e: e["id"].lower())
 
 
-def exempting(emu: Context, resource_id: str, assignment_id: str, reference_id: str | None) -> dict | None:
-    """The unexpired exemption that covers this resource for this assignment (and initiative member)."""
+def exempting(emu: Context, resource_id: str, assignment_id: str, reference_id: str | None,
+              resource: dict | None = None) -> dict | None:
+    """The unexpired exemption that covers this resource for this assignment (and initiative member); an
+    exemption with `resourceSelectors` covers only the resources one of them selects (given `resource`)."""
     chain = {key(s) for s in hierarchy.scope_chain(emu, resource_id)}
     for ex in emu.store.values("policyExemptions"):
         props = ex["properties"]
@@ -121,6 +124,8 @@ def exempting(emu: Context, resource_id: str, assignment_id: str, reference_id: 
             continue
         refs = [r.lower() for r in props.get("policyDefinitionReferenceIds") or []]
         if refs and (reference_id or "").lower() not in refs:
+            continue
+        if resource is not None and not selected_any(props.get("resourceSelectors"), resource, reference_id):
             continue
         return ex
     return None

@@ -403,7 +403,7 @@ def auto_deploy(emu: Context, resource: dict) -> None:
             for member in effective.members(emu, a["properties"]):
                 if not compliance.may_have_effect(a, member, {"deployifnotexists"}):
                     continue
-                if exemptions.exempting(emu, resource["id"], a["id"], member.reference_id):
+                if exemptions.exempting(emu, resource["id"], a["id"], member.reference_id, resource):
                     continue
                 outcome = compliance.evaluate_one(emu, public(resource), a, member)
                 if outcome is not None and outcome.compliant is False and outcome.effect == "deployifnotexists":

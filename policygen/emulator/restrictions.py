@@ -92,7 +92,7 @@ def _policies(emu: Context, candidate: dict, effects: set[str]) -> Iterator[tupl
         for member in effective.members(emu, a["properties"]):
             if not compliance.may_have_effect(a, member, effects):
                 continue
-            if exemptions.exempting(emu, candidate["id"], a["id"], member.reference_id):
+            if exemptions.exempting(emu, candidate["id"], a["id"], member.reference_id, candidate):
                 continue
             yield a, member
 

@@ -196,3 +196,18 @@ def test_plan_of_the_shipped_pack_shows_the_rollout_stage_and_what_it_denies(mon
     # three workspaces in the inventory are in westeurope; two of them allow public network access
     assert rollout["impact"] == {"evaluated": 3, "denied": 2}
     assert by_address(plan)["exemption.sandbox-private-link"].actions == ["create"]
+
+
+def test_an_exemption_with_resource_selectors_exempts_only_what_they_select(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Exemption structure, "Resource selectors": an exempted deny applies only where a selector holds."""
+    selectors = "\n        resourceSelectors: [{name: us, selectors: [{kind: resourceLocation, in: [eastus2]}]}]"
+    root = pack(tmp_path, deny=exemption(refs="[no-eastus]") + selectors)
+    with emulator(monkeypatch):
+        s = Session(root)
+        assert execute(s.plan(), s.arm).ok
+        client = s.arm.clients.policy(SUB_PROD)
+        body = {"location": "eastus", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}, "properties": {}}
+        url = f"{RG}/providers/Microsoft.Storage/storageAccounts/steastus9?api-version=2023-05-01"
+        # the exemption selects eastus2 only: the eastus account is still denied
+        assert client.send_request(HttpRequest("PUT", url, json=body)).status_code == 403
