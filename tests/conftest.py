@@ -6,6 +6,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests judge behaviour, never speed: a busy CI machine (or `-n auto` on two cores) must not turn
+# slow example generation or a slow example into a failure.
+settings.register_profile(
+    "policygen", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+settings.load_profile("policygen")
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
