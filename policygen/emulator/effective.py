@@ -55,6 +55,23 @@ def resolve(value: Any, params: dict[str, Any]) -> Any:
     return value
 
 
+def pinned(emu: Context, definition: dict | None, pattern: str | None) -> dict | None:
+    """The version of `definition` a `definitionVersion` pin (`1.*.*`) runs: the newest it allows, as Azure
+    resolves it (assignment structure, "Policy definition ID and version"); served under the definition's
+    own id so states name the definition, not the version."""
+    if not definition or not pattern:
+        return definition
+    version = policy.version_matching(definition, pattern)
+    if version == definition["properties"].get("version"):
+        return definition
+    vkind = "policySetDefinitionVersions" if definition["type"].lower().endswith("policysetdefinitions") \
+        else "policyDefinitionVersions"
+    found = emu.store.get(vkind, f"{definition['id']}/versions/{version}")
+    if not found:
+        return definition
+    return {**found, "id": definition["id"], "name": definition["name"], "type": definition["type"]}
+
+
 def effect_of(definition: dict, params: dict[str, Any]) -> str:
     return str(resolve(shared.written_effect(definition), params))
 
@@ -66,10 +83,10 @@ def members(emu: Context, assignment_props: dict) -> list[Member]:
         return []
     set_params = shared.assignment_parameters({"properties": assignment_props}, target)
     if not target["type"].lower().endswith("policysetdefinitions"):
-        return [Member(target, set_params, None, None, [])]
+        return [Member(pinned(emu, target, assignment_props.get("definitionVersion")), set_params, None, None, [])]
     out = []
     for ref in target["properties"].get("policyDefinitions") or []:
-        definition = policy.lookup(emu, ref.get("policyDefinitionId", ""))
+        definition = pinned(emu, policy.lookup(emu, ref.get("policyDefinitionId", "")), ref.get("definitionVersion"))
         if not definition:
             continue
         m = shared.member(

@@ -211,3 +211,34 @@ def test_an_exemption_with_resource_selectors_exempts_only_what_they_select(
         url = f"{RG}/providers/Microsoft.Storage/storageAccounts/steastus9?api-version=2023-05-01"
         # the exemption selects eastus2 only: the eastus account is still denied
         assert client.send_request(HttpRequest("PUT", url, json=body)).status_code == 403
+
+
+def test_a_pinned_assignment_runs_the_newest_version_its_pin_allows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Assignment structure, "Policy definition ID and version": `1.*.*` keeps running 1.x after 2.0.0 ships;
+    without a pin Azure fills in the latest major."""
+    from tests.azure.deploy_support import DEV, ROOT
+
+    def rule(location: str) -> dict:
+        return {"allOf": [{"field": "type", "equals": "Microsoft.Storage/storageAccounts"},
+                          {"field": "location", "equals": location}]}
+
+    def definition(version: str, location: str) -> dict:
+        return {"properties": {"displayName": "storage location", "mode": "Indexed", "version": version,
+                               "policyRule": {"if": rule(location), "then": {"effect": "audit"}}}}
+
+    from tests.azure.deploy_support import REPO
+
+    with emulator(monkeypatch):
+        s = Session(REPO)
+        s.arm.put_definition("definition", ROOT, "pin-test", definition("1.0.0", "eastus"))
+        s.arm.put_definition("definition", ROOT, "pin-test", definition("2.0.0", "westeurope"))
+        did = f"{ROOT}/providers/Microsoft.Authorization/policyDefinitions/pin-test"
+        flagged = {}
+        for name, pin in (("pinned", "1.*.*"), ("latest", None)):
+            body = {"properties": {"policyDefinitionId": did, **({"definitionVersion": pin} if pin else {})}}
+            aid = s.arm.put_assignment(DEV, name, body)["id"]
+            states = s.arm.query_states(DEV, aid)
+            flagged[name] = sorted(st["resourceId"].rsplit("/", 1)[-1] for st in states
+                                   if str(st.get("complianceState")).lower() == "noncompliant")
+    assert flagged["pinned"] == ["stmlopsdevus"]  # 1.0.0: eastus
+    assert flagged["latest"] == ["stmlopsdev"]  # 2.0.0: westeurope
