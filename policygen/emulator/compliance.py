@@ -287,10 +287,7 @@ def admission(emu: Context, candidate: dict) -> dict:
                 err = ArmError(
                     403,
                     "RequestDisallowedByPolicy",
-                    f"Resource '{candidate.get('name')}' was disallowed by policy. Policy identifiers: "
-                    f'\'[{{"policyAssignment":{{"name":"{a["name"]}","id":"{a["id"]}"}},'
-                    f'"policyDefinition":{{"name":"{member.definition["name"]}","id":'
-                    f'"{member.definition["id"]}"}}}}]\'.',
+                    denial_message(candidate, a, member),
                     target=candidate.get("name"),
                     details=[],
                     headers={},
@@ -300,3 +297,30 @@ def admission(emu: Context, candidate: dict) -> dict:
             if outcome.modified is not None:
                 result = {**outcome.modified, "id": candidate["id"]}
     return result
+
+
+def non_compliance_message(assignment: dict, reference_id: str | None) -> str | None:
+    """The assignment's message for this member: the one naming its reference id, else the default one."""
+    messages = assignment["properties"].get("nonComplianceMessages") or []
+    for m in messages:
+        if reference_id and str(m.get("policyDefinitionReferenceId") or "").lower() == reference_id.lower():
+            return m.get("message")
+    return next((m.get("message") for m in messages if not m.get("policyDefinitionReferenceId")), None)
+
+
+def denial_message(candidate: dict, assignment: dict, member: effective.Member) -> str:
+    """ARM's RequestDisallowedByPolicy text: the assignment's non-compliance message as the reason when it has
+    one (Learn, "Azure Policy assignment structure: non-compliance messages"), else the policy identifiers."""
+    name = candidate.get("name")
+    reason = non_compliance_message(assignment, member.reference_id)
+    if reason:
+        return (
+            f"Resource '{name}' was disallowed by policy. Reasons: '{reason}'. "
+            "See error details for policy resource IDs."
+        )
+    return (
+        f"Resource '{name}' was disallowed by policy. Policy identifiers: "
+        f'\'[{{"policyAssignment":{{"name":"{assignment["name"]}","id":"{assignment["id"]}"}},'
+        f'"policyDefinition":{{"name":"{member.definition["name"]}","id":'
+        f'"{member.definition["id"]}"}}}}]\'.'
+    )

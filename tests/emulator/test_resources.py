@@ -80,3 +80,23 @@ def test_modify_applies_on_create(clients):
     assert made.tags == {"costCenter": "42"}
     # Existing resources are untouched until a remediation runs.
     assert clients.resources.resources.get_by_id(SA1, api_version=API).tags == {}
+
+
+def test_a_deny_names_the_assignments_non_compliance_message(clients):
+    """Learn, "Azure Policy assignment structure — non-compliance messages": a denied request's error carries
+    the assignment's message (ARM: "was disallowed by policy. Reasons: '<message>'")."""
+    d = clients.policy.policy_definitions.create_or_update("https-only-msg", audit_definition("Deny"))
+    scope = f"/subscriptions/{SUB}"
+    message = "Storage accounts must accept HTTPS only: set supportsHttpsTrafficOnly."
+    clients.policy.policy_assignments.create(
+        scope,
+        "deny-http-msg",
+        {"properties": {"policyDefinitionId": d.id, "nonComplianceMessages": [{"message": message}]}},
+    )
+    body = {"location": "westeurope", "kind": "StorageV2", "properties": {"supportsHttpsTrafficOnly": False}}
+    with pytest.raises(HttpResponseError) as err:
+        clients.resources.resources.begin_create_or_update_by_id(
+            f"{RG1}/providers/Microsoft.Storage/storageAccounts/sa11", body, api_version=API
+        ).result()
+    assert err.value.error.code == "RequestDisallowedByPolicy"
+    assert f"Reasons: '{message}'" in err.value.error.message
