@@ -99,10 +99,10 @@ def emulator(
     )
     import os
 
-    admin_token = os.environ.get(ADMIN_TOKEN_ENV) or None
     if env is not None:
         port, seed = _from_environment(pack, env, port, seed)
     port = 8765 if port is None else port
+    admin_token = os.environ.get(ADMIN_TOKEN_ENV) or None
     for name, path in (("--seed", seed), ("--builtins", builtins)):
         if path is not None and not path.exists():
             raise InputError(Diagnostic(str(path), 0, 0, f"{name} path does not exist"))
