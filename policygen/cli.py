@@ -21,7 +21,7 @@ from policygen.errors import ExitCode, PolicygenError
 from policygen.views.console import echo
 from policygen.views.errors import report_error, report_interrupted
 
-COMMAND_MODULES = ("build", "validate", "evaluate", "emulator", "deploy", "export", "adopt")
+COMMAND_MODULES = ("build", "validate", "evaluate", "check", "emulator", "deploy", "export", "adopt")
 
 app = typer.Typer(
     name="policygen",

@@ -1,0 +1,129 @@
+"""What `policygen check` prints: per resource what the assignments would do (text), JSON, or SARIF
+(results on the template line that declares the resource, so a pull request shows them there)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+
+from policygen import __version__
+from policygen.tasks.check import OUTCOMES, CheckResult, Finding
+from policygen.views.console import count, echo, make_console
+from policygen.views.findings_sarif import SCHEMA, _uri
+
+STYLE = {"denied": "red", "undecidable": "yellow", "modified": "cyan", "deployIfNotExists": "cyan",
+         "audited": "yellow", "notEnforced": "dim", "exempt": "dim"}
+LEVEL = {"denied": "error", "undecidable": "warning", "audited": "warning", "modified": "note",
+         "deployIfNotExists": "note", "notEnforced": "note", "exempt": "none"}
+HELP = {
+    "denied": "Azure would refuse the request (403 RequestDisallowedByPolicy).",
+    "undecidable": "The outcome reads a value known only during deployment (reference()/list*()).",
+    "modified": "Azure would change the request before creating the resource (modify/append).",
+    "deployIfNotExists": "A deployIfNotExists policy would deploy a related resource after this one.",
+    "audited": "The resource would be created and reported non-compliant.",
+    "notEnforced": "The assignment has enforcementMode DoNotEnforce: reported, not enforced.",
+    "exempt": "An exemption waives this member for the resource.",
+}
+
+
+def render(result: CheckResult, fmt: str) -> None:
+    if fmt == "json":
+        echo(json.dumps(to_json(result), indent=2, ensure_ascii=False))
+    elif fmt == "sarif":
+        echo(json.dumps(to_sarif(result), indent=2, ensure_ascii=False))
+    else:
+        _text(result)
+
+
+def summary(result: CheckResult) -> dict[str, int]:
+    return {o: sum(1 for f in result.findings if f.outcome == o) for o in OUTCOMES}
+
+
+def to_json(result: CheckResult) -> dict[str, Any]:
+    by_resource: dict[int, list[Finding]] = {}
+    for f in result.findings:
+        by_resource.setdefault(id(f.resource), []).append(f)
+    return {
+        "denied": result.denied,
+        "summary": summary(result),
+        "scopes": result.chain,
+        "assignments": result.assignments,
+        "resources": [
+            {"id": p.id or None, "type": p.resource.get("type"), "name": p.resource.get("name"), "file": p.source,
+             "line": p.line, "symbolic": p.symbolic,
+             "findings": [{k: v for k, v in f.to_json().items() if k not in ("resourceId", "resourceType", "file",
+                                                                             "line")}
+                          for f in by_resource.get(id(p), [])]}
+            for p in result.resources
+        ],
+        "skipped": result.skipped,
+    }
+
+
+def _text(result: CheckResult) -> None:
+    out = make_console()
+    err = make_console(stderr=True)
+    for s in result.skipped:
+        err.print(f"[yellow]skipped[/] {escape(s)}")
+    if not result.assignments:
+        err.print("[yellow]warning:[/] no assignment of the pack is in force at these scopes: "
+                  + escape(", ".join(result.chain)))
+    by_resource: dict[int, list[Finding]] = {}
+    for f in result.findings:
+        by_resource.setdefault(id(f.resource), []).append(f)
+    for p in result.resources:
+        found = by_resource.get(id(p), [])
+        where = f"{p.source}:{p.line}"
+        label = escape(p.id or f"{p.resource.get('type')}/{p.resource.get('name')}")
+        if not found:
+            out.print(f"[green]ok[/] {label} ({escape(where)})")
+            continue
+        out.print(f"[bold]{label}[/] ({escape(where)})")
+        for f in found:
+            member = f" {escape(f.member)}" if f.member else ""
+            out.print(f"  [{STYLE[f.outcome]}]{f.outcome}[/]{member}" + (f" ({f.effect})" if f.effect else ""))
+            if f.message and f.outcome in ("denied", "notEnforced", "exempt"):
+                out.print(f"    {escape(f.message)}")
+            for c in f.changes:
+                out.print(f"    {escape(c['path'])}: {escape(json.dumps(c['before']))} -> "
+                          f"{escape(json.dumps(c['after']))}")
+            if f.detail:
+                out.print(f"    {escape(f.detail)}")
+    counts = summary(result)
+    parts = [f"{n} {o}" for o, n in counts.items() if n]
+    out.print(f"{count(len(result.resources), 'resource')} checked against "
+              f"{count(len(result.assignments), 'assignment')}: " + (", ".join(parts) or "nothing to report"))
+
+
+def to_sarif(result: CheckResult, root: Path | None = None) -> dict[str, Any]:
+    root = root or Path(os.getcwd())
+    rules = [{"id": f"check/{o}", "name": o, "shortDescription": {"text": HELP[o]},
+              "defaultConfiguration": {"level": LEVEL[o]}} for o in OUTCOMES]
+    index = {o: i for i, o in enumerate(OUTCOMES)}
+    results = []
+    for f in result.findings:
+        text = f"{f.outcome}: {f.resource.id or f.resource.resource.get('name')}"
+        if f.member:
+            text += f" by {f.member} ({f.effect})"
+        for extra in (f.message, f.detail, *(f"{c['path']}: {json.dumps(c['before'])} -> {json.dumps(c['after'])}"
+                                            for c in f.changes)):
+            if extra:
+                text += f". {extra}"
+        results.append({
+            "ruleId": f"check/{f.outcome}", "ruleIndex": index[f.outcome], "level": LEVEL[f.outcome],
+            "message": {"text": text},
+            "locations": [{
+                "physicalLocation": {"artifactLocation": {"uri": _uri(f.resource.source, root)},
+                                     "region": {"startLine": max(f.resource.line, 1)}},
+                "logicalLocations": [{"fullyQualifiedName": f.resource.id, "kind": "resource"}],
+            }],
+            "partialFingerprints": {"member/resource": f"{f.member}|{f.resource.id}".lower()},
+        })
+    return {"$schema": SCHEMA, "version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "policygen check", "version": __version__, "rules": rules}},
+        "results": results,
+    }]}
