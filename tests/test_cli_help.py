@@ -46,8 +46,10 @@ def test_command_list_keeps_whole_first_lines(capsys, monkeypatch) -> None:
     assert "Alias catalogue: sync the live catalogue from Azure for offline runs." in commands
 
 
-def test_docstring_paragraphs_are_rewrapped_not_cut(capsys) -> None:
-    """Docstring line breaks must not survive into help: lines inside a paragraph are filled."""
+def test_docstring_paragraphs_are_rewrapped_not_cut(capsys, monkeypatch) -> None:
+    """Docstring line breaks must not survive into help: lines inside a paragraph are filled (click wraps at
+    the terminal's width, at most 80 columns)."""
+    monkeypatch.setenv("COLUMNS", "100")
     assert run(["apply", "--help"]) == 0
     description = capsys.readouterr().out.split("Arguments:")[0]
     paragraphs = [p.splitlines() for p in description.split("\n\n")[1:] if p.strip()]
