@@ -97,7 +97,7 @@ def _as_given(f: Path, data: Any, scope: str) -> list[Placed]:
     out = []
     for r in resources_from_json(data, str(f)):
         rtype, name = r.get("type"), r.get("name")
-        if not isinstance(r.get("id"), str):
+        if not (isinstance(r.get("id"), str) and r["id"].startswith("/")):
             if not isinstance(rtype, str) or not isinstance(name, str):
                 raise InputError(Diagnostic(str(f), lines.find(rtype), 1, "a resource needs an id, or a type and name"))
             try:
@@ -116,6 +116,13 @@ def _expand(f: Path, template: dict, scope: str, location: str, given: dict[str,
     ctx = _SymbolicExpressions(subscription_id=sub or "", resource_group=rg, location=location,
                                deployment_name=f.stem)
     lines = _TypeLines(f.read_text(encoding="utf-8-sig", errors="replace"))
+    shapes = (("parameters", dict), ("variables", dict), ("resources", (list, dict)))
+    wrong = [k for k, t in shapes if template.get(k) is not None and not isinstance(template.get(k), t)]
+    if wrong or template.get("resources") is None:
+        for k in wrong or ["resources"]:
+            problems.append(Diagnostic(str(f), 1, 1, f"the template's '{k}' must be "
+                                       + ("an object" if k != "resources" else "an array of resources")))
+        return []
     declared = template.get("parameters") or {}
     values = {k.lower(): (v["value"] if isinstance(v, dict) and "value" in v else v) for k, v in given.items()}
     before = len(problems)

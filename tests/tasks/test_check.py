@@ -15,8 +15,12 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from policygen.cli import run
+from policygen.errors import InputError
+from policygen.tasks import check_deployment
 
 PROD_RG = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-team"
 DEV_RG = "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-team"
@@ -252,3 +256,27 @@ def test_scope_must_be_a_subscription_or_resource_group(modify_pack: Path, tmp_p
     template = _write(tmp_path / "st.json", _template([_storage("stteam")]))
     code = run(["check", str(template), "--pack", str(modify_pack), "--env", "local", "--scope", scope])
     assert code == 2 and "--scope must be a subscription" in capsys.readouterr().err
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20)
+    | st.sampled_from(["[parameters('x')]", "[copyIndex()]", "[reference('a/b').c]", "[listKeys('a', '1')]"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["type", "name", "resources", "parameters", "copy", "count", "condition", "properties",
+                         "$schema", "value", "id"]), inner, max_size=5),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=_JSON)
+def test_any_json_loads_or_is_refused_with_a_located_diagnostic(tmp_path: Path, data: object) -> None:
+    """Whatever the deployment file holds, loading it places resources or raises InputError (exit 2)."""
+    path = _write(tmp_path / "any.json", data)
+    try:
+        placed = check_deployment.load([path], scope=APPS_RG, location="westeurope", parameters={})
+    except InputError as exc:
+        assert exc.diagnostics and all(d.file == str(path) for d in exc.diagnostics)
+        return
+    for p in placed:
+        assert p.unplaced or p.id.startswith("/")
