@@ -251,14 +251,15 @@ def render_remediation(run: RemediationRun, console: Console) -> None:
         console.print("No remediation tasks to run.")
         return
     table = Table(header_style="bold", box=None)
-    notes = {t.address: t.error or t.message or ("" if t.started_here else "already running; not started again")
-             for t in run.tasks}
+    # Azure's statusMessage on a success ("Every remediation deployment succeeded.") says what State says.
+    notes = {t.address: t.error or (t.message if t.failed else "")
+             or ("" if t.started_here else "already running; not started again") for t in run.tasks}
     table.add_column("Assignment", no_wrap=True)
     table.add_column("Member", no_wrap=True)
     table.add_column("State", no_wrap=True)
     table.add_column("Deployments", justify="right", no_wrap=True)
     if any(notes.values()):
-        table.add_column("Note", overflow="fold")
+        table.add_column("Note", overflow="fold", min_width=24)
     for t in run.tasks:
         color = "red" if t.failed else ("green" if t.done else "yellow")
         dep = t.deployments
