@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Callable
 
+from policygen.arm.scopes import subscription_and_group
 from policygen.emulator import (
     assignments,
     attestations,
@@ -82,12 +83,8 @@ ROUTES: list[tuple[re.Pattern[str], Handler]] = [
     ]
 ]
 
-_SUB = re.compile(r"^/subscriptions/([^/]+)", re.I)
-
-
 def subscription_of(path: str) -> str | None:
-    m = _SUB.match(path)
-    return m.group(1) if m else None
+    return subscription_and_group(path)[0]
 
 
 def dispatch(emu: Context, req: Request) -> Response:

@@ -24,6 +24,7 @@ from policygen.emulator import hierarchy, inventory
 from policygen.emulator.context import Context
 from policygen.emulator.core import ArmError, guid, now_iso, parse_scope
 from policygen.errors import Diagnostic, InputError
+from policygen.intents.pack import find_pack
 from policygen.intents.yamlload import BoundedComposer
 
 DEFAULT_LOCATION = "westeurope"
@@ -107,10 +108,7 @@ def project_root(seed_dir: Path) -> Path:
     """Where a seed file's inventory paths may point: the nearest folder at or above it with policygen.yaml
     (the shipped seed reads ../inventory/mlops.json of its pack), else the seed's own folder."""
     seed_dir = seed_dir.resolve()
-    for folder in (seed_dir, *seed_dir.parents):
-        if (folder / "policygen.yaml").is_file():
-            return folder
-    return seed_dir
+    return find_pack(seed_dir) or seed_dir
 
 
 def inventory_path(base: Path | None, name: Any) -> Path:
