@@ -178,12 +178,14 @@ def _instances(ctx: Expressions, res: dict, scope: str, source: str, line: int) 
         try:
             if "condition" in res and not ctx.evaluate(res["condition"]):
                 continue
-            rtype, name = str(ctx.evaluate(res.get("type", ""))), str(ctx.evaluate(res.get("name", "")))
+            rtype, name = ctx.evaluate(res.get("type", "")), ctx.evaluate(res.get("name", ""))
+            if not (isinstance(rtype, str) and "/" in rtype and isinstance(name, str) and name):
+                raise TemplateError("a template resource needs a type 'Namespace/type' and a name, both strings")
             if rtype.lower() == "microsoft.resources/deployments":
                 raise TemplateError("nested deployments are not expanded by check yet")
             symbolic: list[str] = []
             body = {k: _evaluate(ctx, v, f"/{k}", symbolic) for k, v in res.items()
-                    if k not in _DEPLOYMENT_ONLY and k not in ("type", "name")}
+                    if k not in _DEPLOYMENT_ONLY and k not in ("type", "name", "id")}
             rid = f"{scope}/providers/{resource_path(rtype, name)}"
             out.append(Placed({"id": rid, "type": rtype, "name": name.rsplit("/", 1)[-1], **body}, source, line,
                               symbolic))
