@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -10,10 +11,11 @@ from hypothesis import HealthCheck, settings
 
 # Property tests judge behaviour, never speed: a busy CI machine (or `-n auto` on two cores) must not turn
 # slow example generation or a slow example into a failure.
-settings.register_profile(
-    "policygen", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
-)
-settings.load_profile("policygen")
+_QUIET = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
+settings.register_profile("policygen", **_QUIET)
+# CI runs the same examples every time (a red CI must be reproducible); local runs keep exploring new ones.
+settings.register_profile("ci", derandomize=True, **_QUIET)
+settings.load_profile("ci" if os.environ.get("CI") else "policygen")
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
