@@ -22,6 +22,7 @@ from policygen.emulator.context import Context
 from policygen.emulator.core import ArmError, copy_json, key, parse_scope
 from policygen.emulator.inventory import resources_under
 from policygen.emulator.store import public
+from policygen.evaluate import assignment_gate
 
 log = logging.getLogger("policygen.emulator")
 _CACHE: dict[tuple, Any] = {}
@@ -141,30 +142,9 @@ def related_for(emu: Context, resource: dict) -> list[dict]:
     return [public(r) for r in resources_under(emu, f"/subscriptions/{scope.subscription}")]
 
 
-def _norm(value: Any) -> str:
-    return str(value or "").replace(" ", "").lower()
-
-
 def _selected(selectors: list[dict] | None, resource: dict, member: effective.Member) -> bool:
-    """Assignment selectors (resourceLocation, resourceType, resourceWithoutLocation, policyDefinitionReferenceId):
-    every selector's `in` / `notIn` must hold."""
-    for sel in selectors or []:
-        kind = str(sel.get("kind", "")).lower()
-        if kind == "resourcelocation":
-            value = _norm(resource.get("location"))
-        elif kind == "resourcetype":
-            value = _norm(resource.get("type"))
-        elif kind == "resourcewithoutlocation":
-            value = "" if resource.get("location") else "subscriptionlevelresources"
-        elif kind == "policydefinitionreferenceid":
-            value = _norm(member.reference_id)
-        else:
-            return False
-        if "in" in sel and value not in {_norm(v) for v in sel.get("in") or []}:
-            return False
-        if "notIn" in sel and value in {_norm(v) for v in sel.get("notIn") or []}:
-            return False
-    return True
+    """Assignment selectors hold for this resource and member (the one matcher, evaluate.assignment_gate)."""
+    return assignment_gate.selected(selectors, resource, member.reference_id)
 
 
 def _effect_override(assignment: dict, resource: dict, member: effective.Member) -> str | None:

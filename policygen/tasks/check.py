@@ -171,7 +171,7 @@ class _Evaluator:
         return out
 
     def findings(self, name: str, p: Placed, chain: set[str]) -> list[Finding]:
-        from policygen.emulator.compliance import _selected  # the one selector matcher (see report)
+        from policygen.evaluate.assignment_gate import selected
         from policygen.evaluate.inventory import evaluate_inventory
 
         art = self.build.assignments[name]
@@ -181,11 +181,11 @@ class _Evaluator:
         for label, pol in self._members(name):
             member = SimpleNamespace(reference_id=label.split("/", 1)[1] if "/" in label else None)
             selectors = props.get("resourceSelectors") or []
-            if selectors and not any(_selected(s.get("selectors"), p.resource, member) for s in selectors):
+            if selectors and not any(selected(s.get("selectors"), p.resource, member.reference_id) for s in selectors):
                 continue
             for o in props.get("overrides") or []:
-                if str(o.get("kind", "")).lower() == "policyeffect" and _selected(o.get("selectors"), p.resource,
-                                                                                   member):
+                if str(o.get("kind", "")).lower() == "policyeffect" and selected(o.get("selectors"), p.resource,
+                                                                                  member.reference_id):
                     pol = self._with_effect(pol, str(o.get("value")))
                     break
             policies.append((label, pol))
@@ -284,7 +284,7 @@ def _replace_symbolic(value: Any, probe: Any) -> Any:
 
 def _exempted(build: Any, name: str, resource: dict, chain: set[str]) -> tuple[list[str], str] | None:
     """(policyDefinitionReferenceIds, exemption name) of an unexpired exemption of `name` covering the resource."""
-    from policygen.emulator.compliance import _selected
+    from policygen.evaluate.assignment_gate import selected
 
     now = datetime.now(UTC).isoformat()
     for art in build.exemptions_for(name):
@@ -294,8 +294,7 @@ def _exempted(build: Any, name: str, resource: dict, chain: set[str]) -> tuple[l
         if props.get("expiresOn") and str(props["expiresOn"]) < now:
             continue
         selectors = props.get("resourceSelectors") or []
-        if selectors and not any(_selected(s.get("selectors"), resource, SimpleNamespace(reference_id=None))
-                                 for s in selectors):
+        if selectors and not any(selected(s.get("selectors"), resource, None) for s in selectors):
             continue
         return [str(r) for r in props.get("policyDefinitionReferenceIds") or []], art.name
     return None
