@@ -69,3 +69,13 @@ def member_expressions(doc: Doc) -> list[tuple[str, str, str]]:
                 out.extend((p, s, name) for p, s in walk_strings(value, base + "/value") if is_expression(s))
     doc.cache["member_exprs"] = out
     return out
+
+
+def members_with_targets(doc: Doc) -> list[tuple[int, dict, str, dict]]:
+    """(index, member, pointer, the definition it names) for each member whose definition the caller supplied."""
+    out = []
+    for i, m, ptr in members(doc):
+        target = find_definition(doc.definitions, ci_get(m, "policyDefinitionId"))
+        if target is not None:
+            out.append((i, m, ptr, target))
+    return out

@@ -8,7 +8,7 @@ from policygen.arm.lookup import ci_get, ci_key
 from policygen.rules.base import INITIATIVE, Hit, Rule, Severity
 from policygen.rules.model import Doc
 from policygen.rules.nodes import esc
-from policygen.rules.set.common import find_definition, member_params, members, props_of
+from policygen.rules.set.common import member_params, members_with_targets, props_of
 
 
 class MemberParametersDefined(Rule):
@@ -41,10 +41,7 @@ class MemberParametersDefined(Rule):
     needs = ("definitions",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        for _i, m, ptr in members(doc):
-            target = find_definition(doc.definitions, ci_get(m, "policyDefinitionId"))
-            if target is None:
-                continue
+        for _i, m, ptr, target in members_with_targets(doc):
             declared = {k.lower() for k in (ci_get(props_of(target), "parameters") or {})}
             pk = ci_key(m, "parameters")
             for name in member_params(m):

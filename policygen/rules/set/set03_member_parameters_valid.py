@@ -12,7 +12,7 @@ from policygen.rules.expr_facts import analyse
 from policygen.rules.model import Doc
 from policygen.rules.nodes import esc
 from policygen.rules.par.common import in_allowed, value_matches_type
-from policygen.rules.set.common import find_definition, member_params, members, props_of
+from policygen.rules.set.common import member_params, members_with_targets, props_of
 
 
 class MemberParametersSatisfied(Rule):
@@ -45,10 +45,7 @@ class MemberParametersSatisfied(Rule):
     needs = ("definitions",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        for _i, m, ptr in members(doc):
-            target = find_definition(doc.definitions, ci_get(m, "policyDefinitionId"))
-            if target is None:
-                continue
+        for _i, m, ptr, target in members_with_targets(doc):
             tparams = ci_get(props_of(target), "parameters") or {}
             passed = {k.lower(): (k, v) for k, v in member_params(m).items()}
             pk = ci_key(m, "parameters") or "parameters"
