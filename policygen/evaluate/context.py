@@ -101,17 +101,9 @@ def load_context(path: Path | None) -> EvalContext | None:
     """`--context FILE` (JSON or YAML); None without one. Problems are InputErrors naming the file."""
     if path is None:
         return None
-    if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
+    from policygen.evaluate.datafile import load_data_file
 
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise InputError(Diagnostic(str(path), 0, 0, f"cannot read the context: {exc}")) from None
-    else:
-        from policygen.evaluate.inventory import load_json_file
-
-        data = load_json_file(path, "context")
+    data = load_data_file(path, "the context")
     try:
         return context_from_mapping(data)
     except ContextError as exc:

@@ -13,6 +13,7 @@ from policygen.arm.aliases import AliasCatalogue
 from policygen.arm.expressions import is_expression, unescape
 from policygen.artefacts import Build
 from policygen.errors import Diagnostic, InputError
+from policygen.evaluate.datafile import load_data_file
 from policygen.evaluate.expr import CompileCtx, compile_value
 from policygen.evaluate.inventory import load_json_file
 from policygen.evaluate.policy import CompiledPolicy, compile_policy, definition_properties, unwrap_parameters
@@ -203,15 +204,7 @@ def load_parameters(path: Path | None) -> dict[str, Any]:
     `parameters` object is accepted too."""
     if path is None:
         return {}
-    if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise InputError(Diagnostic(str(path), 0, 0, f"cannot read parameters: {exc}")) from None
-    else:
-        data = load_json_file(path, "parameters")
+    data = load_data_file(path, "parameters")
     if (
         isinstance(data, dict)
         and isinstance(data.get("parameters"), dict)
