@@ -33,6 +33,10 @@ def render_definition_intent(
         sink.add(file, *loaded.pos("intent"), f"unknown intent kind {intent.intent!r}{tip}")
         return [], []
     settings = _settings(loaded, kind, sink)
+    if settings is not None and "effect" in settings and intent.effect is not None:
+        sink.add(file, *loaded.pos("effect"), "effect and settings.effect are both given: settings.effect fixes "
+                 "the rule's effect (no effect parameter), effect declares the parameter; keep one")
+        return [], []
     effect = intent.effect.model_dump() if intent.effect else dict(kind.effects)
     rows = _rows(loaded, kind, sink)
     if settings is None or rows is None or not _effects_ok(loaded, kind, effect, rows, sink):
@@ -314,14 +318,14 @@ def _envelope(
     multi = len(loaded.model.resourceTypes) > 1 and not kind.combine_types
     if multi and "{resourceType}" not in intent.displayName:
         display_name = f"{display_name} ({display})"
-    params: dict[str, Any] = {
-        "effect": {
+    params: dict[str, Any] = {}
+    if "effect" not in rendered:  # a template fixing the effect (custom's settings.effect) has no effect parameter
+        params["effect"] = {
             "type": "String",
             "metadata": {"displayName": "Effect", "description": "Enable or disable the execution of the policy"},
             "allowedValues": effect["allowed"],
             "defaultValue": effect["default"],
         }
-    }
     for pname, spec in kind.parameters.items():
         p = {k: v for k, v in spec.items() if k in ("type", "allowedValues")}
         meta = {k: spec[k] for k in ("displayName", "description", "strongType") if k in spec}
@@ -332,7 +336,7 @@ def _envelope(
         params[pname] = p
     params.update(rendered.get("parameters") or {})
     params.update({k: v.to_azure() for k, v in intent.parameters.items()})
-    then: dict[str, Any] = {"effect": "[parameters('effect')]"}
+    then: dict[str, Any] = {"effect": rendered.get("effect", "[parameters('effect')]")}
     if rendered.get("details"):
         then["details"] = rendered["details"]
     metadata = {
@@ -376,7 +380,8 @@ def _pointers(loaded: Loaded[DefinitionIntent]) -> dict[str, SourceRef]:
     settings = loaded.data.get("settings") if isinstance(loaded.data, dict) else None
     if loaded.model.intent == "custom" and isinstance(settings, LocatedDict):
         # A custom intent's settings are the rule itself: findings inside it point at the offending key.
-        for key, base in (("if", "/properties/policyRule/if"), ("details", "/properties/policyRule/then/details")):
+        for key, base in (("if", "/properties/policyRule/if"), ("details", "/properties/policyRule/then/details"),
+                          ("effect", "/properties/policyRule/then/effect")):
             if key in settings:
                 out[base] = SourceRef(f, *settings.value_pos.get(key, settings.pos))
                 _located_pointers(settings[key], base, f, out)
