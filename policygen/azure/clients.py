@@ -101,8 +101,12 @@ class NameFailedRequest(SansIOHTTPPolicy):
             exc.policygen_request = request_label(http.method, http.url)  # type: ignore[union-attr]
 
 
+EMULATOR_TOKEN_ENV = "POLICYGEN_EMULATOR_TOKEN"
+
+
 class StaticTokenCredential:
-    """A TokenCredential with a fixed fake token: the emulator accepts any bearer token."""
+    """A TokenCredential with a fixed token: the emulator's (any token on this machine, the operator's when it
+    serves others)."""
 
     def __init__(self, token: str = "policygen-emulator-token"):
         self._token = token
@@ -224,7 +228,8 @@ def build_clients(
         options["retry_total"] = retry_total
     if emulator:
         options.setdefault("polling_interval", 0 if polling_interval is None else polling_interval)
-        cred = credential or StaticTokenCredential()
+        # An emulator serving other machines wants its operator's token; on this machine any token does.
+        cred = credential or StaticTokenCredential(os.environ.get(EMULATOR_TOKEN_ENV) or "policygen-emulator-token")
     else:
         if polling_interval is not None:
             options["polling_interval"] = polling_interval

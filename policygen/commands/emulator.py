@@ -121,9 +121,9 @@ def emulator(
         echo(f"policygen emulator listening on {url}")
         if not is_loopback(host):
             echo(
-                f"WARNING: serving {host!r}, not only this machine. The ARM endpoints accept any bearer token: "
-                "anyone who can reach this port can read and change the emulated tenant. /_admin needs the token "
-                f"from {ADMIN_TOKEN_ENV}.",
+                f"WARNING: serving {host!r}, not only this machine. Every request needs the bearer token from "
+                f"{ADMIN_TOKEN_ENV} (policygen clients send it when the variable is set); anyone who has it can "
+                "read and change the emulated tenant, and plain HTTP does not hide it on the network.",
                 err=True,
             )
         echo(f"  export POLICYGEN_ENDPOINT={url}")

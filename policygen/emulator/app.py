@@ -6,6 +6,7 @@ lets the CLI, `running_emulator()` and tests share one code path.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import threading
@@ -23,9 +24,10 @@ log = logging.getLogger("policygen.emulator")
 MAX_KEPT_REQUESTS = 200_000  # in-memory request log; --request-log keeps everything
 
 
-def _authenticate(req: Request) -> None:
-    """ARM answers 401 to a request without a bearer token, before anything else; any token is accepted here,
-    so a client that forgets the header fails against the emulator as it would in Azure."""
+def _authenticate(req: Request, expected: str | None) -> None:
+    """ARM answers 401 to a request without a bearer token, before anything else, so a client that forgets
+    the header fails here as it would in Azure. On this machine any token is accepted; an emulator serving
+    other machines (`expected` set) accepts only its own, or anyone who can reach the port owns the tenant."""
     header = (req.headers.get("authorization") or "").strip()
     if not header:
         raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
@@ -40,6 +42,8 @@ def _authenticate(req: Request) -> None:
         raise ArmError(
             401, "InvalidAuthenticationToken", "The access token is invalid: the 'Authorization' header has no token."
         )
+    if expected and not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.")
 
 
 class Emulator:
@@ -100,7 +104,7 @@ class Emulator:
         delay = self.faults.delay()
         if delay:
             time.sleep(delay)
-        _authenticate(req)
+        _authenticate(req, self.config.arm_token)
         if not req.api_version:
             raise ArmError(
                 400,

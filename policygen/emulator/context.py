@@ -33,6 +33,7 @@ class EmulatorConfig:
     remediation_step_s: float = 0.05  # pause between remediation states (Accepted → Evaluating → ...)
     faults: FaultConfig = field(default_factory=FaultConfig)
     admin_token: str | None = None  # required as 'Authorization: Bearer <token>' on /_admin when set
+    arm_token: str | None = None  # when set, every ARM request needs it too (serving other machines)
 
 
 @runtime_checkable

@@ -245,8 +245,8 @@ class EmulatorServer:
     ):
         config = config or EmulatorConfig()
         if not is_loopback(host):
-            # The ARM surface takes any bearer token and /_admin rewrites the tenant: off this machine only
-            # on purpose, and then the admin surface needs a token.
+            # /_admin rewrites the tenant and ARM writes it: off this machine only on purpose, and then both
+            # surfaces need the operator's token.
             if not allow_remote:
                 raise InputError(
                     f"refusing to listen on {host!r}: not a loopback address. Anyone who can reach it could read "
@@ -256,8 +256,9 @@ class EmulatorServer:
             if not config.admin_token:
                 raise InputError(
                     f"refusing to listen on {host!r} without an admin token: set POLICYGEN_EMULATOR_TOKEN "
-                    "(sent back as 'Authorization: Bearer <token>' on /_admin requests)."
+                    "(sent back as 'Authorization: Bearer <token>' on every request)."
                 )
+            config.arm_token = config.admin_token
         self.emulator = Emulator(config)
         handler = type(
             "Handler",

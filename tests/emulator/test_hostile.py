@@ -140,6 +140,34 @@ def test__non_loopback_bind__admin_needs_the_token():
         server.stop()
 
 
+def test__non_loopback_bind__arm_needs_the_token_too(monkeypatch):
+    """Serving other machines, the ARM surface takes only the operator's token (401 InvalidAuthenticationToken,
+    which azure-core raises as ClientAuthenticationError - ../shared/reference/arm-rest-contract.md section 5);
+    policygen's own SDK clients send it when POLICYGEN_EMULATOR_TOKEN is set."""
+    from azure.core.exceptions import ClientAuthenticationError
+
+    from policygen.azure.clients import build_clients
+
+    cfg = make_config(seed=tenant_seed())
+    cfg.admin_token = "s3cret-token"
+    server = EmulatorServer(cfg, host="0.0.0.0", port=0, allow_remote=True).start()
+    url = f"http://127.0.0.1:{server.httpd.server_address[1]}"
+    try:
+        status, body = _call(url, "GET", DEF_URL.format("x"), None, headers=AUTH)
+        assert status == 401 and body["error"]["code"] == "InvalidAuthenticationToken"
+        monkeypatch.delenv("POLICYGEN_EMULATOR_TOKEN", raising=False)
+        with pytest.raises(ClientAuthenticationError):
+            list(build_clients(SUB, endpoint=url, retry_total=0).policy.policy_definitions.list())
+        monkeypatch.setenv("POLICYGEN_EMULATOR_TOKEN", "s3cret-token")
+        listed = list(build_clients(SUB, endpoint=url, retry_total=0).policy.policy_definitions.list())
+        assert isinstance(listed, list)
+    finally:
+        server.stop()
+    with running_emulator(seed=tenant_seed()) as local:  # on loopback any token still does
+        status, _ = _call(local, "GET", DEF_URL.format("x"), None, headers=AUTH)
+        assert status == 404
+
+
 def test__cli__non_loopback_host_is_refused_loudly():
     env = {k: v for k, v in os.environ.items() if k != "POLICYGEN_EMULATOR_TOKEN"}
     proc = subprocess.run(
