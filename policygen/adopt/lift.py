@@ -227,20 +227,26 @@ def _exact_parameters(data: dict[str, Any], art: Artefact, params: dict[str, Any
 
 
 def custom(src: dict[str, Any], base: dict[str, Any]) -> dict[str, Any] | None:
-    """The `custom` intent keeping the rule verbatim; None when the model cannot carry it exactly
-    (an effect not passed as `[parameters('effect')]`, parameter metadata the model has no field for)."""
+    """The `custom` intent keeping the rule verbatim; None when the model cannot carry it exactly (a `then`
+    with keys beyond effect and details, parameter metadata the model has no field for).
+
+    An effect other than `[parameters('effect')]` with an `effect` parameter (a fixed `denyAction`, an effect
+    parameter of another name) goes into settings.effect as written, so no effect parameter is generated."""
     props = src.get("properties") or {}
     rule = props.get("policyRule") or {}
-    then = rule.get("then") or {}
+    then = rule.get("then")
     params = props.get("parameters") or {}
-    if then.get("effect") != "[parameters('effect')]" or set(then) - {"effect", "details"} or "effect" not in params \
-            or not isinstance(then.get("details", {}), dict):  # the custom kind takes object details only
+    if not isinstance(rule.get("if"), dict) or not isinstance(then, dict) or set(then) - {"effect", "details"} \
+            or not isinstance(then.get("effect"), str) or not isinstance(then.get("details", {}), dict | list):
         return None
-    settings: dict[str, Any] = {"if": rule.get("if")}
+    settings: dict[str, Any] = {"if": rule["if"]}
     if "details" in then:
         settings["details"] = then["details"]
+    parameterised = then["effect"] == "[parameters('effect')]" and isinstance(params.get("effect"), dict)
+    if not parameterised:
+        settings["effect"] = then["effect"]
     data: dict[str, Any] = {"intent": "custom", **base, "mode": props.get("mode") or "Indexed", "settings": settings}
-    effect = _effect_spec(params)
+    effect = _effect_spec(params) if parameterised else None
     if effect is not None:
         data["effect"] = effect
     out_params = {}

@@ -138,8 +138,8 @@ class Importer:
             data = lift.custom(item.body, base)
             if data is None:
                 self.report.skipped.append(
-                    f"{item.where}: definition {item.name!r} has no `[parameters('effect')]` effect or parameter "
-                    "metadata the intent model cannot carry; left in place and referenced by id")
+                    f"{item.where}: definition {item.name!r} has a rule `then` beyond effect and details, or "
+                    "parameter metadata the intent model cannot carry; left in place and referenced by id")
                 del self.local[("definition", item.name.lower())]
                 return
             self.report.custom += 1
