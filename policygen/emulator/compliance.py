@@ -15,20 +15,18 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from policygen.arm import effects
 from policygen.emulator import assignments as assignments_mod
 from policygen.emulator import attestations, effective, exemptions, hierarchy
 from policygen.emulator.context import Context
-from policygen.emulator.core import ArmError, copy_json, key, parse_scope
+from policygen.emulator.core import ArmError, key, parse_scope
 from policygen.emulator.inventory import resources_under
 from policygen.emulator.store import public
-from policygen.evaluate import assignment_gate
+from policygen.evaluate import verdict
 
 log = logging.getLogger("policygen.emulator")
 _CACHE: dict[tuple, Any] = {}
 _CACHE_LOCK = threading.Lock()
 DATA_PLANE_MODES = ("microsoft.",)
-EXISTENCE = effects.EXISTENCE  # only these read related resources
 
 
 @dataclass
@@ -110,11 +108,6 @@ def context(emu: Context, resource: dict, assignment: dict | None, member: effec
     return EvalContext(**{k: v for k, v in values.items() if k in known and v is not None})
 
 
-def _applicable(cp: Any, mode: str, resource: dict) -> bool:
-    """The evaluator's one applicability answer (mode, type index), as `evaluate`/`test`/`impact` give it."""
-    return bool(cp.applies_to(resource))
-
-
 def evaluable(emu: Context, scope_id: str) -> list[dict]:
     """Resources a scan of `scope_id` evaluates: resources plus the resource groups and subscriptions."""
     out = [public(r) for r in resources_under(emu, scope_id)]
@@ -142,66 +135,22 @@ def related_for(emu: Context, resource: dict) -> list[dict]:
     return [public(r) for r in resources_under(emu, f"/subscriptions/{scope.subscription}")]
 
 
-def _selected(selectors: list[dict] | None, resource: dict, member: effective.Member) -> bool:
-    """Assignment selectors hold for this resource and member (the one matcher, evaluate.assignment_gate)."""
-    return assignment_gate.selected(selectors, resource, member.reference_id)
-
-
-def _effect_override(assignment: dict, resource: dict, member: effective.Member) -> str | None:
-    for override in assignment["properties"].get("overrides") or []:
-        if str(override.get("kind", "")).lower() == "policyeffect" and _selected(
-            override.get("selectors"), resource, member
-        ):
-            return str(override.get("value"))
-    return None
-
-
 def may_have_effect(assignment: dict, member: effective.Member, effects: set[str]) -> bool:
     """Cheap pre-filter: the member's effect, or any effect when the assignment overrides effects."""
     return member.effect.lower() in effects or bool(assignment["properties"].get("overrides"))
 
 
-def _compiled_for(member: effective.Member, override: str | None) -> Any | None:
-    """The member's compiled policy (None when the evaluator cannot run it), once per member and effect."""
-    from policygen.evaluate.errors import UnsupportedError
-
-    if override not in member.compiled:
-        definition = member.definition
-        if override:
-            definition = copy_json(definition)
-            definition["id"] = f"{definition['id']}#effect={override}"
-            definition["properties"]["policyRule"]["then"]["effect"] = override
-        try:
-            member.compiled[override] = compiled(definition, member.parameters)
-        except UnsupportedError:
-            member.compiled[override] = None
-    return member.compiled[override]
-
-
 def evaluate_one(emu: Context, resource: dict, assignment: dict, member: effective.Member) -> Any | None:
-    """The evaluator's Outcome, or None when the policy does not apply to the resource (resource selectors,
-    applicability, mode, disabled). Assignment `overrides` replace the effect."""
-    resource_selectors = assignment["properties"].get("resourceSelectors") or []
-    if resource_selectors and not any(_selected(rs.get("selectors"), resource, member) for rs in resource_selectors):
-        return None
-    cp = _compiled_for(member, _effect_override(assignment, resource, member))
-    if cp is None:
-        return None
-    if not _applicable(cp, str(member.definition["properties"].get("mode", "All")), resource):
-        return None
-    try:
-        outcome = cp.evaluate(
-            resource,
-            related=related_for(emu, resource) if cp.effect in EXISTENCE else (),
-            context=context(emu, resource, assignment, member),
-            explain=False,
-        )
-    except Exception:  # an evaluator bug must not take the whole query down; it is logged
-        log.exception("evaluating %s against %s failed", member.definition.get("id"), resource.get("id"))
-        return None
-    if outcome.compliant is None and outcome.matched and str(outcome.effect).lower() == "manual":
-        return outcome  # a manual policy applies; its state comes from attestations
-    return outcome if outcome.compliant is not None else None
+    """The evaluator's Outcome, or None when the policy does not apply to the resource: the one per-member
+    answer of `policygen.evaluate.verdict` (resource selectors, effect overrides, applicability, mode)."""
+    return verdict.evaluate_member(
+        resource,
+        assignment,
+        member,
+        related=lambda: related_for(emu, resource),
+        context=context(emu, resource, assignment, member),
+        compile=compiled,
+    )
 
 
 def compute(
@@ -249,43 +198,57 @@ def compute(
     return states
 
 
+def in_force_at(emu: Context, resource: dict) -> list[verdict.InForce]:
+    """The assignments in force where `resource` lands, with their members and the exemptions at or above it."""
+    chain = {key(s) for s in hierarchy.scope_chain(emu, resource["id"])}
+    out = []
+    for a in sorted(assignments_mod.in_force(emu, resource["id"]), key=lambda a: a["id"].lower()):
+        found = [
+            public(ex)
+            for ex in emu.store.values("policyExemptions")
+            if key(ex["properties"].get("policyAssignmentId", "")) == key(a["id"])
+            and key(ex["id"].rsplit(exemptions.SEGMENT, 1)[0]) in chain
+        ]
+        out.append(verdict.InForce(public(a), effective.members(emu, a["properties"]), found))
+    return out
+
+
+def decide(emu: Context, candidate: dict, only: set[str] | None = None) -> verdict.Decision:
+    """policygen.evaluate.verdict.decide over the emulated tenant: what policy does to this request."""
+    return verdict.decide(
+        candidate,
+        in_force_at(emu, candidate),
+        related=lambda: related_for(emu, candidate),
+        context=lambda a, m: context(emu, candidate, a, m),
+        compile=compiled,
+        only=only,
+    )
+
+
+ADMISSION = {"deny"}  # besides append/modify, which always run
+
+
 def admission(emu: Context, candidate: dict) -> dict:
     """Request-time policy: enforced deny → 403 RequestDisallowedByPolicy; enforced modify/append applied."""
-    result = candidate
-    for a in assignments_mod.in_force(emu, candidate["id"]):
-        if str(a["properties"].get("enforcementMode", "Default")).lower() != "default":
-            continue
-        for member in effective.members(emu, a["properties"]):
-            if not may_have_effect(a, member, {"deny", "modify", "append"}):
-                continue
-            if exemptions.exempting(emu, candidate["id"], a["id"], member.reference_id, candidate):
-                continue
-            outcome = evaluate_one(emu, result, a, member)
-            if outcome is None or not outcome.matched or outcome.effect not in ("deny", "modify", "append"):
-                continue
-            if outcome.denied:
-                err = ArmError(
-                    403,
-                    "RequestDisallowedByPolicy",
-                    denial_message(candidate, a, member),
-                    target=candidate.get("name"),
-                    details=[],
-                    headers={},
-                )
-                err.denial = (a, member, outcome)  # type: ignore[attr-defined]  # events record what was denied
-                raise err
-            if outcome.modified is not None:
-                result = {**outcome.modified, "id": candidate["id"]}
-    return result
+    decision = decide(emu, candidate, ADMISSION)
+    denial = decision.denial
+    if denial is not None:
+        err = ArmError(
+            403,
+            "RequestDisallowedByPolicy",
+            denial_message(candidate, denial.assignment, denial.member),
+            target=candidate.get("name"),
+            details=[],
+            headers={},
+        )
+        err.denial = (denial.assignment, denial.member, denial.result)  # type: ignore[attr-defined]
+        raise err
+    return decision.request
 
 
 def non_compliance_message(assignment: dict, reference_id: str | None) -> str | None:
-    """The assignment's message for this member: the one naming its reference id, else the default one."""
-    messages = assignment["properties"].get("nonComplianceMessages") or []
-    for m in messages:
-        if reference_id and str(m.get("policyDefinitionReferenceId") or "").lower() == reference_id.lower():
-            return m.get("message")
-    return next((m.get("message") for m in messages if not m.get("policyDefinitionReferenceId")), None)
+    """The assignment's message for this member (policygen.evaluate.verdict's rule)."""
+    return verdict.non_compliance_message(assignment["properties"], reference_id)
 
 
 def denial_message(candidate: dict, assignment: dict, member: effective.Member) -> str:

@@ -4,7 +4,9 @@ The portal asks this before a create. The answer is computed by policygen's eval
 assignments in force at the scope (`deny`, and `audit`/`auditIfNotExists` with `includeAuditEffect`):
 
 * `contentEvaluationResult.policyEvaluations`: every such policy the proposed `resourceContent` would trip,
-  with each condition of its rule evaluated on its own (`evaluatedExpressions`);
+  with each condition of its rule evaluated on its own (`evaluatedExpressions`). It is the verdict of
+  `policygen.evaluate.verdict.decide`, the function the emulator's request-time deny and `policygen check`
+  call too, so the three answers cannot differ (append/modify run first, as on a real request);
 * `fieldRestrictions`: for a pending field with candidate `values`, the values each policy refuses (`Deny`,
   or `Audit`); for a pending field without values, what the rules require of it, read from their conditions
   (`field in [...]` under a deny means `Required` with those values; `exists: false` means `Required`).
@@ -22,6 +24,7 @@ from policygen.arm.scopes import ScopeKind
 from policygen.emulator import assignments, compliance, effective, exemptions, hierarchy
 from policygen.emulator.context import Context
 from policygen.emulator.core import ArmError, Match, Request, Response, bad_request
+from policygen.evaluate import verdict
 
 RESTRICTING = {"deny"}
 AUDITING = {"audit", "auditifnotexists"}
@@ -66,11 +69,12 @@ def check(emu: Context, req: Request, m: Match) -> Response:
     candidate = _candidate(m.scope_text, content)
     policies = list(_policies(emu, candidate, effects))
     setting = list(_policies(emu, candidate, SETTING))
+    decision = compliance.decide(emu, candidate, effects)
     return Response(
         200,
         {
             "fieldRestrictions": _field_restrictions(emu, candidate, policies, setting, pending),
-            "contentEvaluationResult": {"policyEvaluations": _evaluations(emu, candidate, policies)},
+            "contentEvaluationResult": {"policyEvaluations": _evaluations(decision, effects)},
         },
     )
 
@@ -139,19 +143,20 @@ def _defaults(member: effective.Member, field: str) -> Iterator[tuple[str, Any]]
             yield (f"tags.{tag}" if tag is not None else named), value
 
 
-def _evaluations(emu: Context, candidate: dict, policies: list[tuple[dict, effective.Member]]) -> list[dict]:
+def _evaluations(decision: verdict.Decision, effects: set[str]) -> list[dict]:
+    """The verdicts that deny (or, with includeAuditEffect, audit) the content, as Azure lists them."""
     out = []
-    for a, member in policies:
-        effect = _trips(emu, candidate, a, member, RESTRICTING | AUDITING)
-        if effect is None:
+    for v in decision.verdicts:
+        if not (v.outcome == "denied" or (v.outcome == "audited" and v.effect in effects & AUDITING)):
             continue
+        effect = _effect_name(v.effect)
         out.append(
             {
-                "policyInfo": _info(a, member),
+                "policyInfo": _info(v.assignment, v.member),
                 "evaluationResult": "NonCompliant",
                 "evaluationDetails": {
-                    "evaluatedExpressions": list(_expressions(member, candidate)),
-                    "reason": f"The policy '{_display(member)}' would {effect.lower()} this resource.",
+                    "evaluatedExpressions": list(_expressions(v.member, decision.request)),
+                    "reason": f"The policy '{_display(v.member)}' would {effect.lower()} this resource.",
                 },
                 "effectDetails": {"policyEffect": effect},
             }
