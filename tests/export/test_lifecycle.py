@@ -23,7 +23,7 @@ def test_epac_exemption_file_and_assignment_overrides(mlops_pack: Path) -> None:
     (item,) = json.loads(files["policyExemptions/azure/mlops-network-security.json"])["exemptions"]
     assert item["name"] == "sandbox-private-link" and item["scope"] == SANDBOX
     assert item["policyAssignmentId"] == DEV_ASSIGNMENT
-    assert item["exemptionCategory"] == "Waiver" and item["expiresOn"].startswith("2027-06-30")
+    assert item["exemptionCategory"] == "Waiver" and item["expiresOn"].startswith("2030-06-30")
     assert "pacOwnerId" not in (item.get("metadata") or {})  # EPAC stamps it from global-settings
     tree = json.loads(files["policyAssignments/mlops-network-baseline.json"])
     prod = next(c for c in tree["children"] if c["assignment"]["name"] == "mlops-prod-baseline")
@@ -62,6 +62,6 @@ def test_docs_list_exemptions_with_expiry_and_the_rollout_stage(mlops_pack: Path
 
     docs = render_docs(compile_for_export(mlops_pack, "azure"))
     dev = docs["assignments/mlops-dev-baseline.md"]
-    assert "## Exemptions" in dev and "`sandbox-private-link`" in dev and "2027-06-30" in dev
+    assert "## Exemptions" in dev and "`sandbox-private-link`" in dev and "2030-06-30" in dev
     prod = docs["assignments/mlops-prod-baseline.md"]
     assert "## Rollout" in prod and "Stage 2 of 3" in prod
