@@ -245,7 +245,8 @@ def test_unusable_input_reports_every_problem_at_once(modify_pack: Path, tmp_pat
     err = capsys.readouterr().err
     assert code == 2
     assert f"{broken}:3:14: invalid JSON" in err
-    assert f"{unset}:1:1: the template parameter 'name' has no value" in err
+    # located at the parameter's declaration (its "type" line)
+    assert f"{unset}:6:1: the template parameter 'name' has no value" in err
     assert "Traceback" not in err
 
 

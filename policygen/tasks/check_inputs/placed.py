@@ -1,0 +1,42 @@
+"""One resource of a deployment as `check` evaluates it: its ARM body at its id, and where it was declared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SYMBOLIC = "<symbolic until deployment: "  # prefix of the placeholder a value known only at deployment becomes
+
+
+@dataclass
+class Placed:
+    """One resource of the deployment, at its ARM id."""
+
+    resource: dict[str, Any]  # the ARM body the request would carry (with `id`)
+    source: str  # the file that declares it
+    line: int  # line of its `"type"` key (1 when not found)
+    symbolic: list[str] = field(default_factory=list)  # JSON paths whose value is known only at deployment
+    unplaced: str | None = None  # why the resource cannot be evaluated at all (its finding's detail)
+
+    @property
+    def id(self) -> str:
+        return str(self.resource.get("id", ""))
+
+
+def placeholder(what: str) -> str:
+    return f"{SYMBOLIC}{what}>"
+
+
+def has_symbolic(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.startswith(SYMBOLIC)
+    if isinstance(value, dict):
+        return any(has_symbolic(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_symbolic(v) for v in value)
+    return False
+
+
+def unplaced(rtype: Any, name: Any, source: str, line: int, why: str, rid: str = "") -> Placed:
+    """A resource `check` cannot evaluate, reported as undecidable with `why` (never silently dropped)."""
+    return Placed({"id": rid, "type": str(rtype or ""), "name": str(name or "")}, source, line, [], why)
