@@ -1,11 +1,11 @@
 """Read an EPAC `Definitions/` tree: global settings, definitions, sets and assignment node trees.
 
-EPAC's rules as its documentation states them: custom definitions and sets live at each pacEnvironment's
-`deploymentRootScope` and are named by `policyDefinitionName`/`policySetName`; assignment files are trees
-whose properties accumulate down each branch (`assignment` strings concatenated, `parameters` and `metadata`
-merged, messages/overrides/selectors appended, `scope`/`notScopes`/`managedIdentityLocations` keyed by
-pacSelector or `*`); EPAC stamps `pacOwnerId`, `deployedBy` and `assignedBy` itself. Every problem of every
-file is reported at once as `file:line:col`.
+EPAC's rules as its documentation states them (https://azure.github.io/enterprise-azure-policy-as-code/):
+`global-settings.jsonc` pacEnvironments become policygen.yaml environments; custom definitions and sets live at
+each pacEnvironment's `deploymentRootScope` and are named by `policyDefinitionName`/`policySetName`;
+assignment trees (with CSV parameter files) are read by `epac_tree`, exemptions by `epac_exemptions`;
+EPAC stamps `pacOwnerId`, `deployedBy` and `assignedBy` itself. Every problem of every file is reported at
+once as `file:line:col`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from policygen.adopt.epac_details import Library
+from policygen.adopt.epac_exemptions import read_exemptions
+from policygen.adopt.epac_tree import Branch, Walker
 from policygen.adopt.estate import Estate, Item
 from policygen.adopt.files import line_of, read_json, unescape
 from policygen.errors import DiagnosticSink, InputError
@@ -28,7 +31,9 @@ def _files(root: Path, folder: str) -> list[Path]:
     return sorted(p for p in base.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file()) if base.is_dir() else []
 
 
-def read_tree(root: Path, env: str | None) -> Estate:
+def read_tree(root: Path, env: str | None, builtins: Path | None = None) -> Estate:
+    """The estate of one pacSelector (`env`, default the first); `builtins` is the azure-policy layout
+    folder EPAC would read built-ins from Azure for (CSV parameter files of built-in sets need it)."""
     root = Path(root)
     sink = DiagnosticSink()
     if not root.is_dir():
@@ -37,7 +42,13 @@ def read_tree(root: Path, env: str | None) -> Estate:
                          None)
     if settings_path is None:
         raise InputError(f"{root}: no global-settings.jsonc (an EPAC Definitions/ folder has one)")
-    settings = read_json(settings_path, sink) or {}
+    settings = read_json(settings_path, sink)
+    if settings is not None and not isinstance(settings, dict):
+        sink.add(str(settings_path), 1, 1, "global settings must be a JSON object with pacOwnerId and pacEnvironments")
+    settings = settings if isinstance(settings, dict) else {}
+    if not isinstance(settings.get("pacEnvironments") or [], list):
+        sink.add(str(settings_path), *line_of(settings_path, '"pacEnvironments"'), "pacEnvironments must be a list")
+        settings["pacEnvironments"] = []
     pac_envs = {str(e.get("pacSelector")): e for e in settings.get("pacEnvironments") or [] if isinstance(e, dict)}
     if not pac_envs and not sink.items:
         sink.add(str(settings_path), *line_of(settings_path, "pacEnvironments"), "no pacEnvironments")
@@ -68,12 +79,55 @@ def read_tree(root: Path, env: str | None) -> Estate:
                 names[kind].add(item.name.lower())
     for item in estate.of("initiative"):
         _check_members(item, names["definition"], root, sink)
-    for path in _files(root, "policyAssignments"):
-        doc = read_json(path, sink)
-        if doc is not None:
-            _walk(doc, {}, path, estate, selector, pac_envs, names, sink)
+    library = Library(customs={i.body["id"].lower(): i.props for i in estate.items}, builtins_dir=builtins)
+    trees = [(path, doc) for path in _files(root, "policyAssignments") if (doc := read_json(path, sink)) is not None]
+    notes: set[str] = set()
+    for path, doc in trees:
+        walker = Walker(path, estate, selector, pac_envs, library, names, sink)
+        walker.walk(doc, Branch())
+        notes |= walker.notes
+    read_exemptions(root, selector, estate, library, sink)
     sink.raise_if_any()
+    estate.notes.extend(sorted(notes))
+    _scope_keys(estate, trees, selector, pac_envs, library, names)
+    estate.notes.extend(_unread(root, settings, pac_envs[selector]))
     return estate
+
+
+def _scope_keys(estate: Estate, trees: list[tuple[Path, Any]], selector: str, pac_envs: dict[str, Any],
+                library: Library, names: dict[str, set[str]]) -> None:
+    """Scope keys of every environment: an assignment's key (policygen's own hint, else the last segment of
+    its scope here) maps, in each pacEnvironment, to where that pacSelector's branch places it."""
+    placed: dict[str, dict[str, str]] = {selector: {a.name: str(a.props.get("scope")) for a in estate.of("assignment")}}
+    for sel in pac_envs:
+        if sel != selector:
+            other = Estate("epac", estate.definition_scope, environments=estate.environments, env=sel)
+            for path, doc in trees:
+                Walker(path, other, sel, pac_envs, library, names, DiagnosticSink()).walk(doc, Branch())
+            placed[sel] = {a.name: str(a.props.get("scope")) for a in other.of("assignment")}
+    for item in estate.of("assignment"):
+        meta = item.props.get("metadata") or {}
+        hint = (meta.get("policygen") or {}).get("scope") if isinstance(meta.get("policygen"), dict) else None
+        scope = str(item.props.get("scope"))
+        stem = re.sub(r"[^a-z0-9-]+", "-", scope.rstrip("/").rsplit("/", 1)[-1].lower()).strip("-") or "scope"
+        name = hint if isinstance(hint, str) and hint else stem
+        for sel, where in placed.items():
+            if item.name in where:
+                estate.environments[sel]["scopes"].setdefault(name, where[item.name])
+
+
+def _unread(root: Path, settings: dict[str, Any], spec: dict[str, Any]) -> list[str]:
+    """What EPAC reads that has no counterpart in a pack, said once."""
+    notes = []
+    if spec.get("globalNotScopes") or settings.get("globalNotScopes"):
+        notes.append(f"{root}: globalNotScopes are not added to assignments (EPAC adds those under each "
+                     "assignment's scope, which needs the management-group tree); add them to notScopes")
+    for folder, what in (("policyDocumentations", "documentation specifications (use `policygen docs`)"),
+                         ("policyEnrollments", "policy enrollments (preview)"),
+                         ("policyStructures", "ALZ policy structure files (import the ALZ library with --from alz)")):
+        if (root / folder).is_dir() and any((root / folder).rglob("*.json*")):
+            notes.append(f"{root / folder}: {what} are not imported")
+    return notes
 
 
 def _definition_item(kind: str, path: Path, doc: Any, root_scope: str, rtype: str,
@@ -110,118 +164,3 @@ def _check_members(item: Item, defined: set[str], root: Path, sink: DiagnosticSi
         if name.lower() not in defined:
             sink.add(str(path), *line_of(path, f'"{name}"'),
                      f"policyDefinitionName {name!r} is not defined under {root / 'policyDefinitions'}")
-
-
-def _merge(acc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    out = dict(acc)
-    for k, v in node.items():
-        if k in ("children", "nodeName"):
-            continue
-        if k == "assignment":
-            prev = dict(out.get("assignment") or {})
-            for f in ("name", "displayName", "description"):
-                if v.get(f):
-                    prev[f] = str(prev.get(f, "")) + str(v[f])
-            out[k] = prev
-        elif k in ("parameters", "metadata"):
-            out[k] = {**(out.get(k) or {}), **(v or {})}
-        elif k in ("nonComplianceMessages", "overrides", "resourceSelectors"):
-            out[k] = [*(out.get(k) or []), *(v or [])]
-        elif k == "notScopes":
-            out[k] = {s: [*((out.get(k) or {}).get(s) or []), *(vals or [])] for s, vals in
-                      {**(out.get(k) or {}), **(v or {})}.items()}
-        else:
-            out[k] = v
-    return out
-
-
-def _for(value: Any, selector: str) -> Any:
-    if not isinstance(value, dict):
-        return None
-    return value.get(selector, value.get("*"))
-
-
-def _walk(node: Any, acc: dict[str, Any], path: Path, estate: Estate, selector: str, pac_envs: dict[str, Any],
-          names: dict[str, set[str]], sink: DiagnosticSink, breadcrumb: str = "") -> None:
-    if not isinstance(node, dict):
-        sink.add(str(path), 1, 1, f"{breadcrumb or '/'}: an assignment node must be an object")
-        return
-    crumb = breadcrumb + str(node.get("nodeName") or "")
-    merged = _merge(acc, node)
-    children = node.get("children")
-    if children:
-        for child in children:
-            _walk(child, merged, path, estate, selector, pac_envs, names, sink, crumb)
-        return
-    where = f"{path}:{line_of(path, str(node.get('nodeName') or ''))[0]}:1"
-    for problem in ("parameterFile", "definitionEntryList"):
-        if problem in merged:
-            sink.add(where.rsplit(":", 2)[0], *line_of(path, f'"{problem}"'),
-                     f"{crumb}: {problem} is not supported by `policygen import` (expand it to definitionEntry nodes)")
-            return
-    entry, naming = merged.get("definitionEntry") or {}, merged.get("assignment") or {}
-    scopes = _for(merged.get("scope"), selector)
-    if not entry or not naming.get("name") or scopes is None:
-        if scopes is None and entry and naming.get("name") and not any(_for(merged.get("scope"), s) for s in pac_envs):
-            sink.add(str(path), *line_of(path, str(node.get("nodeName") or "")),
-                     f"{crumb}: a branch needs definitionEntry, assignment and scope")
-        return
-    policy_id = _policy_id(entry, estate.definition_scope, names, path, crumb, sink)
-    if policy_id is None:
-        return
-    meta = dict(merged.get("metadata") or {})
-    key_hint = (meta.get("policygen") or {}).get("scope") if isinstance(meta.get("policygen"), dict) else None
-    for i, scope in enumerate(scopes if isinstance(scopes, list) else [scopes]):
-        name = str(naming["name"]) + (f"-{i + 1}" if i else "")
-        props: dict[str, Any] = {
-            "displayName": naming.get("displayName") or name, "description": naming.get("description", ""),
-            "policyDefinitionId": policy_id, "scope": scope,
-            "notScopes": list(_for(merged.get("notScopes"), selector) or []),
-            "parameters": {k: {"value": v} for k, v in (merged.get("parameters") or {}).items()},
-            "enforcementMode": merged.get("enforcementMode") or "Default", "metadata": meta,
-        }
-        for k in ("nonComplianceMessages", "overrides", "resourceSelectors"):
-            if merged.get(k):
-                props[k] = merged[k]
-        if entry.get("definitionVersion"):
-            props["definitionVersion"] = entry["definitionVersion"]
-        body: dict[str, Any] = {"name": name, "properties": props}
-        uai, location = _for(merged.get("userAssignedIdentity"), selector), \
-            _for(merged.get("managedIdentityLocations"), selector)
-        if uai:
-            body["identity"] = {"type": "UserAssigned", "userAssignedIdentities": {uai: {}}}
-        elif location:
-            body["identity"] = {"type": "SystemAssigned"}
-        if body.get("identity"):
-            body["location"] = location or estate.environments[selector]["identityLocation"]
-        estate.items.append(Item("assignment", body, where))
-        _record_scopes(estate, merged, key_hint, scope, pac_envs)
-
-
-def _record_scopes(estate: Estate, merged: dict[str, Any], hint: Any, scope: str, pac_envs: dict[str, Any]) -> None:
-    """The scope key this assignment uses, in every pacEnvironment that places it."""
-    stem = re.sub(r"[^a-z0-9-]+", "-", str(scope).rstrip("/").rsplit("/", 1)[-1].lower()).strip("-") or "scope"
-    key_name = hint if isinstance(hint, str) and hint else stem
-    for sel in pac_envs:
-        placed = _for(merged.get("scope"), sel)
-        if placed:
-            value = placed[0] if isinstance(placed, list) else placed
-            estate.environments[sel]["scopes"].setdefault(key_name, value)
-
-
-def _policy_id(entry: dict[str, Any], root_scope: str, names: dict[str, set[str]], path: Path, crumb: str,
-               sink: DiagnosticSink) -> str | None:
-    for field, kind, rtype in (("policyName", "definition", "policyDefinitions"),
-                               ("policySetName", "initiative", "policySetDefinitions")):
-        if entry.get(field):
-            name = str(entry[field])
-            if name.lower() not in names[kind]:
-                sink.add(str(path), *line_of(path, f'"{name}"'),
-                         f"{crumb}: {field} {name!r} is not defined in this Definitions/ tree")
-                return None
-            return root_scope + RID.format(rtype, name)
-    for field in ("policyId", "policySetId"):
-        if entry.get(field):
-            return str(entry[field])
-    sink.add(str(path), *line_of(path, '"definitionEntry"'), f"{crumb}: definitionEntry names no policy or set")
-    return None

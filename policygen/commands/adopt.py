@@ -33,6 +33,8 @@ def register(app: typer.Typer) -> None:
         owner_id: str = typer.Option(None, "--owner-id", help="Owner id of the new pack (default: the marker "
                                      "most objects carry)."),
         force: bool = typer.Option(False, "--force", help="Replace a non-empty folder policygen did not write."),
+        builtins: Path = typer.Option(None, "--builtins", help="With --from epac: built-in definitions folder "
+                                      "(azure-policy layout), for CSV parameter files of built-in sets."),
     ) -> None:
         """Bring an existing estate under policygen: Azure (or the emulator), an EPAC tree or an ALZ library."""
         from policygen.tasks import adopt as task
@@ -44,6 +46,6 @@ def register(app: typer.Typer) -> None:
                 raise typer.BadParameter("--env is required when reading Azure (or pass --from epac|alz)")
             report = task.from_azure(pack, env, list(scope), **options)
         else:
-            report = task.from_files(source.value, path or pack, env, **options)
+            report = task.from_files(source.value, path or pack, env, builtins, **options)
         render_import(task.write(report, out, force=force))
         raise typer.Exit(int(ExitCode.OK))

@@ -54,11 +54,16 @@ def from_azure(pack: Path, env: str, scopes: list[str], **options: Any) -> Repor
     return import_estate(estate, options.pop("name", None) or settings.name, **options)
 
 
-def from_files(fmt: str, path: Path, env: str | None, **options: Any) -> Report:
+def from_files(fmt: str, path: Path, env: str | None, builtins: Path | None = None, **options: Any) -> Report:
+    """Read an EPAC `Definitions/` tree or an ALZ library; `builtins` (azure-policy layout) lets EPAC trees
+    whose CSV parameter files or identities depend on built-in definitions be read as EPAC reads them."""
+    if builtins is not None and not Path(builtins).is_dir():
+        raise InputError(f"{builtins}: --builtins must be a folder (azure-policy layout: policyDefinitions/, "
+                         "policySetDefinitions/)")
     if fmt == "epac":
         from policygen.adopt.epac import read_tree
 
-        estate: Estate = read_tree(path, env)
+        estate: Estate = read_tree(path, env, builtins)
     else:
         from policygen.adopt.alz import read_library
 
