@@ -25,10 +25,10 @@ from policygen.arm.scopes import key
 from policygen.artefacts import Build
 from policygen.azure import diff as diffing
 from policygen.errors import InputError
+from policygen.intents.lifecycle import MEMBER_VERSION_PIN_RE, VERSION_PIN_RE
 from policygen.intents.models import SEMVER_RE
 from policygen.render.compile import compile_pack
 
-VERSION_PIN = r"^\d+\.(\d+|\*)\.(\d+|\*)$"  # intents' definitionVersion pattern (major.minor|*.patch|*)
 STAMPS = {"createdby", "createdon", "updatedby", "updatedon"}
 OWNER_KEYS = ("pacOwnerId", "policygen")
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -188,7 +188,7 @@ class Importer:
             if m.get("groupNames"):
                 entry["groups"] = list(m["groupNames"])
             if m.get("definitionVersion"):
-                if re.fullmatch(VERSION_PIN, str(m["definitionVersion"])):
+                if re.fullmatch(MEMBER_VERSION_PIN_RE, str(m["definitionVersion"])):
                     entry["definitionVersion"] = m["definitionVersion"]
                 else:
                     self.report.inexact.append(f"{item.where}: member {entry['referenceId']!r} definitionVersion "
@@ -200,9 +200,15 @@ class Importer:
                 values[pname] = {"parameter": ref.group(1)} if ref and ref.group(1) in params else value
             if values:
                 entry["parameters"] = values
+            if "definition" in entry and "effect" not in values and "effect" in self._def_params(entry["definition"]):
+                entry["effectParameter"] = False  # the source passes no effect: the definition's default runs
             members.append(entry)
         data["members"] = members
         return data
+
+    def _def_params(self, name: str) -> dict[str, Any]:
+        params = self.items[("definition", name)].props.get("parameters")
+        return params if isinstance(params, dict) else {}
 
     def _scope_key(self, scope: str, hint: Any) -> str:
         if isinstance(hint, str) and key(self.scopes.get(hint, "")) == key(scope):
@@ -252,6 +258,9 @@ class Importer:
         for k in ("definitionVersion", "resourceSelectors", "overrides"):
             if p.get(k):
                 data[k] = p[k]
+        if "definitionVersion" in data and not re.fullmatch(VERSION_PIN_RE, str(data["definitionVersion"])):
+            self.report.inexact.append(f"{item.where}: definitionVersion {data.pop('definitionVersion')!r} is not a "
+                                       "version pin an assignment takes (like 1.*.*); not kept")
         if item.remediation:
             data["remediation"] = {"enabled": True, **item.remediation}
         return data

@@ -297,7 +297,7 @@ def version_matching(definition: dict, pattern: str | None) -> str:
     known.sort(key=_version_tuple)
     if not pattern:
         return known[-1]
-    fixed = [p for p in str(pattern).split(".") if p != "*"]
+    fixed = [p for p in str(pattern).split("-", 1)[0].split(".") if p != "*"]  # `1.*.*-preview`: major 1
     fitting = [v for v in known if v.split("-")[0].split(".")[: len(fixed)] == fixed]
     return (fitting or known)[-1]
 

@@ -25,6 +25,9 @@ MAX_SELECTOR_VALUES = 50
 MAX_RESOURCE_SELECTORS = 10
 MAX_OVERRIDES = 10
 VERSION_PIN_RE = r"^\d+\.(\d+|\*)\.(\d+|\*)$"
+# An initiative member may pin a pre-release line too: the ALZ library pins built-ins to `1.*.*-preview`
+# (platform/alz/policy_set_definitions/Deny-PublicPaaSEndpoints.alz_policy_set_definition.json).
+MEMBER_VERSION_PIN_RE = r"^\d+\.(\d+|\*)\.(\d+|\*)(-[0-9A-Za-z]+)?$"
 RESOURCE_KINDS = ("resourceLocation", "resourceType", "resourceWithoutLocation")
 SelectorKind = Literal["resourceLocation", "resourceType", "resourceWithoutLocation", "policyDefinitionReferenceId"]
 

@@ -15,6 +15,7 @@ from policygen.arm import effects
 from policygen.intents.lifecycle import (
     MAX_OVERRIDES,
     MAX_RESOURCE_SELECTORS,
+    MEMBER_VERSION_PIN_RE,
     VERSION_PIN_RE,
     OverrideSpec,
     ResourceSelectorSpec,
@@ -172,8 +173,12 @@ class MemberSpec(Strict):
     referenceId: str | None = None
     groups: list[str] = Field(default_factory=list)
     effect: str | None = Field(default=None, description="Default of this member's generated effect parameter.")
-    definitionVersion: str | None = Field(default=None, pattern=VERSION_PIN_RE,
-                                          description="Pin the member's definition version, e.g. 1.*.*")
+    effectParameter: bool = Field(
+        default=True, description="false: no initiative parameter is generated for a local member's effect; the "
+        "member runs its definition's default effect (as an initiative that passes no effect value does).")
+    definitionVersion: str | None = Field(default=None, pattern=MEMBER_VERSION_PIN_RE,
+                                          description="Pin the member's definition version, e.g. 1.*.* or "
+                                          "1.*.*-preview")
     parameters: dict[str, Any] = Field(
         default_factory=dict, description="Member parameter → literal value or {parameter: <initiative parameter>}."
     )
@@ -184,6 +189,8 @@ class MemberSpec(Strict):
             raise ValueError("a member names exactly one of 'definition' or 'builtin'")
         if self.builtin and not (GUID_RE.match(self.builtin) or self.builtin.lower().startswith("/providers/")):
             raise ValueError(f"builtin {self.builtin!r} is neither a GUID nor a definition id")
+        if not self.effectParameter and (self.effect is not None or "effect" in self.parameters):
+            raise ValueError("effectParameter: false passes no effect; drop 'effect' (or the effect parameter)")
         return self
 
 

@@ -155,7 +155,7 @@ def _member_parameters(
             values[pname] = {"value": raw}
     if def_params is None:
         return values, ok
-    if "effect" in def_params and "effect" not in values:
+    if "effect" in def_params and "effect" not in values and member.effectParameter:
         pname = "effect-" + re.sub(r"[^A-Za-z0-9-]", "-", ref)
         spec = copy.deepcopy(def_params["effect"])
         if member.effect:
