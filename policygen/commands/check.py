@@ -26,8 +26,15 @@ def check(
     scope: str = typer.Option(
         ..., "--scope", "-s", help="Where it deploys: /subscriptions/ID or /subscriptions/ID/resourceGroups/NAME."
     ),
-    env: str | None = typer.Option(None, "--env", "-e", help="Pack environment (default: the first declared)."),
-    pack: Path = typer.Option(Path("."), "--pack", help="The pack whose assignments apply (default: .)."),
+    env: str | None = typer.Option(
+        None, "--env", "-e",
+        help="Without --pack: the live environment to read the assignments from (an environment of "
+        "./policygen.yaml, or a cloud: AzureCloud, AzureUSGovernment, AzureChinaCloud, local). With --pack: "
+        "the pack environment (default: the first declared).",
+    ),
+    pack: Path | None = typer.Option(
+        None, "--pack", help="Check offline against this pack's assignments instead of the live environment."
+    ),
     parameters: Path | None = typer.Option(
         None, "--parameters", "-p", help="The template's parameters file (ARM parameters JSON, or name -> value)."
     ),
@@ -39,8 +46,11 @@ def check(
         help="Management groups above the subscription, top first (default: from the environment's seed).",
     ),
     fmt: str = typer.Option("text", "--format", "-f", help="text, json or sarif."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to this file."),
 ) -> None:
     """Report what the assignments in force at --scope would do to each resource of a deployment.
+
+    The assignments are read from the live environment (--env), or from a pack offline (--pack).
 
     Denied (with the assignment's non-compliance message), modified (the fields modify/append would change),
     deployIfNotExists that would follow, audited, exempt, or undecidable (the outcome reads reference() or
@@ -53,5 +63,5 @@ def check(
         raise InputError(f"--format must be text, json or sarif, not {fmt!r}")
     result = task.run(deployment, pack=pack, env=env, scope=scope, parameters=parameters, location=location,
                       management_groups=management_group or [])
-    view.render(result, fmt)
+    view.render(result, fmt, output)
     raise typer.Exit(ExitCode.FINDINGS if result.denied else ExitCode.OK)

@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from rich.markup import escape
 
 from policygen import __version__
 from policygen.tasks.check import OUTCOMES, CheckResult, Finding
-from policygen.views.console import count, echo, make_console
+from policygen.views.console import PLAIN_WIDTH, count, echo, make_console
 from policygen.views.findings_sarif import SCHEMA, _uri
 
 STYLE = {"denied": "red", "undecidable": "yellow", "modified": "cyan", "deployIfNotExists": "cyan",
@@ -30,13 +32,24 @@ HELP = {
 }
 
 
-def render(result: CheckResult, fmt: str) -> None:
-    if fmt == "json":
-        echo(json.dumps(to_json(result), indent=2, ensure_ascii=False))
-    elif fmt == "sarif":
-        echo(json.dumps(to_sarif(result), indent=2, ensure_ascii=False))
-    else:
+def render(result: CheckResult, fmt: str, output: Path | None = None) -> None:
+    """The report on stdout, or in `output` (a pipeline uploads the SARIF file even when check exits 1)."""
+    if fmt == "text" and output is None:
         _text(result)
+        return
+    if fmt == "json":
+        text = json.dumps(to_json(result), indent=2, ensure_ascii=False)
+    elif fmt == "sarif":
+        text = json.dumps(to_sarif(result), indent=2, ensure_ascii=False)
+    else:
+        console = Console(file=io.StringIO(), width=PLAIN_WIDTH, soft_wrap=True, highlight=False, emoji=False)
+        _text(result, console)
+        text = console.file.getvalue().rstrip("\n")  # type: ignore[attr-defined]
+    if output is None:
+        echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        echo(f"{summary_line(result)}; report written to {output}", err=True)
 
 
 def summary(result: CheckResult) -> dict[str, int]:
@@ -50,6 +63,7 @@ def to_json(result: CheckResult) -> dict[str, Any]:
     return {
         "denied": result.denied,
         "summary": summary(result),
+        "source": result.source,
         "scopes": result.chain,
         "assignments": result.assignments,
         "resources": [
@@ -64,13 +78,20 @@ def to_json(result: CheckResult) -> dict[str, Any]:
     }
 
 
-def _text(result: CheckResult) -> None:
-    out = make_console()
+def summary_line(result: CheckResult) -> str:
+    parts = [f"{n} {o}" for o, n in summary(result).items() if n]
+    return (f"{count(len(result.resources), 'resource')} checked against "
+            f"{count(len(result.assignments), 'assignment')} ({result.source}): "
+            + (", ".join(parts) or "nothing to report"))
+
+
+def _text(result: CheckResult, out: Console | None = None) -> None:
+    out = out or make_console()
     err = make_console(stderr=True)
     for s in result.skipped:
         err.print(f"[yellow]skipped[/] {escape(s)}")
     if not result.assignments:
-        err.print("[yellow]warning:[/] no assignment of the pack is in force at these scopes: "
+        err.print(f"[yellow]warning:[/] no assignment ({escape(result.source)}) is in force at these scopes: "
                   + escape(", ".join(result.chain)))
     by_resource: dict[int, list[Finding]] = {}
     for f in result.findings:
@@ -93,10 +114,7 @@ def _text(result: CheckResult) -> None:
                           f"{escape(json.dumps(c['after']))}")
             if f.detail:
                 out.print(f"    {escape(f.detail)}")
-    counts = summary(result)
-    parts = [f"{n} {o}" for o, n in counts.items() if n]
-    out.print(f"{count(len(result.resources), 'resource')} checked against "
-              f"{count(len(result.assignments), 'assignment')}: " + (", ".join(parts) or "nothing to report"))
+    out.print(escape(summary_line(result)))
 
 
 def to_sarif(result: CheckResult, root: Path | None = None) -> dict[str, Any]:

@@ -117,13 +117,15 @@ def test_public_workspace_is_denied_in_prod_with_the_assignment_message(repo_dir
     res = report["resources"][0]
     assert res["id"] == f"{PROD_RG}/providers/Microsoft.MachineLearningServices/workspaces/mlw-team"
     found = {f["member"]: f for f in res["findings"]}
-    public = found["mlops-prod-baseline/mlw-public-network"]
-    assert public["outcome"] == "denied" and public["effect"] == "deny"
-    assert public["message"] == "Azure Machine Learning workspaces in production must disable public network access."
-    # the remediation assignment's modify would also switch it off
+    cmk = found["mlops-prod-baseline/mlw-cmk"]
+    assert cmk["outcome"] == "denied" and cmk["effect"] == "deny"
+    assert cmk["message"].startswith("This resource breaks the MLOps network security baseline.")
+    # the remediation assignment's modify switches public access off, and modify runs before deny
+    # (effect-basics, "Order of evaluation"), so the public-network deny never sees "Enabled"
     modify = found["mlops-prod-remediation/mlw-public-network-modify"]
     assert modify["outcome"] == "modified"
     assert modify["changes"] == [{"path": "/properties/publicNetworkAccess", "before": "Enabled", "after": "Disabled"}]
+    assert "mlops-prod-baseline/mlw-public-network" not in found
 
 
 def test_private_workspace_is_not_denied_for_public_access(repo_dir: Path, tmp_path: Path, capsys) -> None:
@@ -144,15 +146,6 @@ def test_public_workspace_is_only_audited_in_dev(repo_dir: Path, tmp_path: Path,
     assert report["assignments"] == ["mlops-dev-baseline"]
     assert _outcomes(report)["mlops-dev-baseline/mlw-public-network"] == "audited"
     assert code == 0 and report["denied"] is False
-
-
-def test_rollout_override_denies_only_in_its_stage_regions(repo_dir: Path, tmp_path: Path, capsys) -> None:
-    # mlops-prod-baseline's rollout overrides mlw-public-network to Deny in westeurope only (Audit elsewhere)
-    template = _write(tmp_path / "aml.json", AML)
-    _, report = _check(capsys, str(template), "--pack", str(repo_dir), "--env", "local", "--scope", PROD_RG,
-                       "--location", "northeurope", "-p",
-                       str(_write(tmp_path / "p.json", {"location": "northeurope"})))
-    assert _outcomes(report)["mlops-prod-baseline/mlw-public-network"] == "audited"
 
 
 def test_storage_account_fixed_by_modify(modify_pack: Path, tmp_path: Path, capsys) -> None:
@@ -230,9 +223,9 @@ def test_text_names_the_denial_and_the_summary(repo_dir: Path, tmp_path: Path, c
     code = run(["check", str(template), "--pack", str(repo_dir), "--env", "local", "--scope", PROD_RG])
     out = capsys.readouterr().out
     assert code == 1
-    assert "denied mlops-prod-baseline/mlw-public-network (deny)" in out
-    assert "Azure Machine Learning workspaces in production must disable public network access." in out
-    assert "1 resource checked against 2 assignments:" in out
+    assert "denied mlops-prod-baseline/mlw-cmk (deny)" in out
+    assert "This resource breaks the MLOps network security baseline." in out
+    assert "1 resource checked against 2 assignments (pack):" in out
 
 
 def test_unusable_input_reports_every_problem_at_once(modify_pack: Path, tmp_path: Path, capsys) -> None:
