@@ -4,11 +4,10 @@ PyYAML's SafeLoader keeps the last of two duplicate keys without a word; a polic
 silently replaced is exactly the bug we exist to prevent, so duplicates are reported. Positions are
 kept beside the data (`Located` dicts and lists) so that model errors can point at `file:line:col`.
 
-Hostile input is refused while composing, before anything is built: nesting deeper than
-`policygen.arm.json_text.MAX_DEPTH` (PyYAML composes recursively: a RecursionError otherwise), and
-aliases whose expansion (nodes plus characters, what `to_plain` or JSON output would produce) exceeds
-the document's own size by far - the "billion laughs" pack that took `build` to 3.7 GB - or that
-contain themselves.
+Two loaders build the same `Located` data. libyaml's (PyYAML's C parser, in the PyPI wheels) is about
+eight times faster than the pure-Python one, which decides whenever libyaml is missing or the document
+is anything but a clean, bounded one: a syntax error, a duplicate key, deep nesting or an alias bomb
+(`yamlguard`) is reported by the pure loader, so every message and position is the same either way.
 """
 
 from __future__ import annotations
@@ -18,106 +17,30 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.composer import Composer
-from yaml.error import Mark, MarkedYAMLError
-from yaml.events import AliasEvent
+from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from policygen.arm.json_text import MAX_DEPTH
 from policygen.errors import Diagnostic, DiagnosticSink
+from policygen.intents.yamlguard import (
+    BoundedComposer,
+    YamlLimitError,
+    expansion_problem,
+    flow_run_too_deep,
+    nests_shallowly,
+)
 
-ALIAS_BUDGET_MIN = 1_000_000  # expansion allowed whatever the size: anchors reused for lists and settings
-ALIAS_BUDGET_FACTOR = 4  # ... or this many times the text
-_FLOW_RUN = re.compile(rf"[\[{{](?:[ \t\r\n]*[\[{{]){{{MAX_DEPTH}}}")
+try:  # libyaml is compiled into PyYAML's wheels; a source build without it falls back to the pure loader
+    from yaml import CSafeLoader as _CSafeLoader
+    from yaml._yaml import CParser as _CParser
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    _CSafeLoader = _CParser = None  # type: ignore[assignment,misc]
 
-
-class YamlLimitError(MarkedYAMLError):
-    """Well-formed YAML that policygen refuses to expand (too deep, alias bomb, recursive alias)."""
-
-
-class BoundedComposer(Composer):
-    """Composer mixin: depth limit while composing, alias expansion checked once the document is composed."""
-
-    _depth = 0
-    _alias_uses: list[tuple[Mark, Node]] | None = None
-
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
-        if self.check_event(AliasEvent):
-            mark = self.peek_event().start_mark
-            node = super().compose_node(parent, index)
-            if self._alias_uses is None:
-                self._alias_uses = []
-            self._alias_uses.append((mark, node))
-            return node
-        if self._depth >= MAX_DEPTH:
-            raise YamlLimitError(
-                None, None, f"nested more than {MAX_DEPTH} levels deep; refusing it", self.peek_event().start_mark
-            )
-        self._depth += 1
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def get_single_node(self) -> Node | None:
-        node = super().get_single_node()
-        if node is not None and self._alias_uses:
-            text_size = len(getattr(self, "buffer", "") or "")
-            check_expansion(node, self._alias_uses, max(ALIAS_BUDGET_MIN, ALIAS_BUDGET_FACTOR * text_size))
-        return node
-
-
-def expanded_sizes(root: Node) -> tuple[dict[int, int], int | None]:
-    """Expanded size (nodes + scalar characters) of every node reachable from `root`, without expanding
-    anything: each node is sized once (iteratively, shared nodes memoised). Second value: the id of a node
-    that contains itself, if any."""
-    size: dict[int, int] = {}
-    on_path: set[int] = set()
-    stack: list[tuple[Node, bool]] = [(root, False)]
-    while stack:
-        node, children_done = stack.pop()
-        key = id(node)
-        if children_done:
-            on_path.discard(key)
-            if isinstance(node, SequenceNode):
-                size[key] = 1 + sum(size[id(c)] for c in node.value)
-            else:
-                size[key] = 1 + sum(size[id(k)] + size[id(v)] for k, v in node.value)
-            continue
-        if key in size:
-            continue
-        if isinstance(node, ScalarNode):
-            size[key] = 1 + len(node.value)
-            continue
-        if key in on_path:
-            return size, key
-        on_path.add(key)
-        stack.append((node, True))
-        children = node.value if isinstance(node, SequenceNode) else [n for pair in node.value for n in pair]
-        for child in children:
-            if id(child) not in size:
-                if id(child) in on_path:
-                    return size, id(child)
-                stack.append((child, False))
-    return size, None
-
-
-def check_expansion(root: Node, alias_uses: list[tuple[Mark, Node]], budget: int) -> None:
-    """Raise YamlLimitError at the alias to blame when the aliases make the document too large or cyclic."""
-    size, cyclic = expanded_sizes(root)
-    if cyclic is not None:
-        mark = next((m for m, n in alias_uses if id(n) == cyclic), alias_uses[0][0])
-        raise YamlLimitError(None, None, "this alias refers to a node that contains it (a recursive structure)", mark)
-    total = size.get(id(root), 0)
-    if total > budget:
-        mark, _ = max(alias_uses, key=lambda use: size.get(id(use[1]), 0))
-        raise YamlLimitError(
-            None,
-            None,
-            f"aliases expand this document to more than {budget:,} values and characters; refusing it "
-            "(an alias bomb?). Repeat the value instead of using anchors, or use fewer levels of aliases",
-            mark,
-        )
+FAST = _CSafeLoader is not None
+# Where libyaml and the pure parser part ways, the pure loader decides: tabs (libyaml takes some the pure
+# scanner refuses), line breaks other than \n and \r\n, a byte order mark inside the text, and explicit
+# keys (`? key`: an empty value after one is marked at the next token by libyaml).
+_PURE_ONLY = re.compile("[\t\x85\u2028\u2029\ufeff]|\\?(?![^ \r\n])")
 
 
 class LocatedDict(dict):
@@ -137,15 +60,17 @@ def _mark(node: Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-class _Loader(BoundedComposer, yaml.SafeLoader):
-    """SafeLoader that builds Located containers, reports duplicate keys and refuses hostile nesting."""
+class _Located(yaml.constructor.SafeConstructor):
+    """Constructor mixin: Located containers, duplicate keys reported to `sink`."""
 
     def __init__(self, stream: str, filename: str, sink: DiagnosticSink) -> None:
-        super().__init__(stream)
+        super().__init__(stream)  # type: ignore[call-arg]
         self.filename = filename
         self.sink = sink
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> LocatedDict:  # type: ignore[override]
+        if not isinstance(node, MappingNode):  # `!!map` on a scalar or a list
+            raise ConstructorError(None, None, f"expected a mapping, but found a {node.id}", node.start_mark)
         self.flatten_mapping(node)
         out = LocatedDict()
         out.pos = _mark(node)
@@ -171,14 +96,54 @@ class _Loader(BoundedComposer, yaml.SafeLoader):
         return out
 
     def construct_sequence(self, node: SequenceNode, deep: bool = False) -> LocatedList:  # type: ignore[override]
+        if not isinstance(node, SequenceNode):  # `!!seq` on a scalar or a mapping
+            raise ConstructorError(None, None, f"expected a list, but found a {node.id}", node.start_mark)
         out = LocatedList(self.construct_object(child, deep=True) for child in node.value)
         out.pos = _mark(node)
         out.item_pos = [_mark(child) for child in node.value]
         return out
 
 
-_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_mapping)
-_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_sequence)
+def _building_located(cls: type) -> type:
+    cls.add_constructor("tag:yaml.org,2002:map", _Located.construct_mapping)  # type: ignore[attr-defined]
+    cls.add_constructor("tag:yaml.org,2002:seq", _Located.construct_sequence)  # type: ignore[attr-defined]
+    return cls
+
+
+@_building_located
+class _Loader(BoundedComposer, _Located, yaml.SafeLoader):
+    """The pure-Python loader: refuses hostile nesting and aliases while composing."""
+
+
+class _Diverges(Exception):
+    """libyaml placed something where the pure parser would place it differently: let the pure loader load it."""
+
+
+def _empty_plain(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.value == "" and not node.style
+
+
+class _FastConstruction(_Located):
+    """libyaml marks an empty value in a flow collection (`{a: }`, `{a, b}`) at the next token, the pure
+    parser right after the indicator before it; such documents are left to the pure loader."""
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> LocatedDict:  # type: ignore[override]
+        if node.flow_style and any(_empty_plain(k) or _empty_plain(v) for k, v in node.value):
+            raise _Diverges
+        return super().construct_mapping(node, deep)
+
+    def construct_sequence(self, node: SequenceNode, deep: bool = False) -> LocatedList:  # type: ignore[override]
+        if node.flow_style and any(_empty_plain(c) for c in node.value):
+            raise _Diverges
+        return super().construct_sequence(node, deep)
+
+
+# libyaml scans, parses and composes; our constructor builds the same Located data from its nodes
+_FastLoader: Any = None
+if _CSafeLoader is not None:
+    _FastLoader = type("_FastLoader", (_FastConstruction, _CSafeLoader), {})
+    _FastLoader.add_constructor("tag:yaml.org,2002:map", _FastConstruction.construct_mapping)
+    _FastLoader.add_constructor("tag:yaml.org,2002:seq", _FastConstruction.construct_sequence)
 
 
 def load_yaml(path: Path, sink: DiagnosticSink, display: str | None = None) -> Any:
@@ -190,17 +155,6 @@ def load_yaml(path: Path, sink: DiagnosticSink, display: str | None = None) -> A
         sink.add(name, 0, 0, f"cannot read file: {exc}")
         return None
     return loads_yaml(text, name, sink)
-
-
-def _flow_run_too_deep(text: str) -> tuple[int, int] | None:
-    """Where a run of more than MAX_DEPTH flow openers (`[[[[...`) starts nesting too deep. PyYAML's scanner
-    keeps a possible simple key per open flow level (up to 1,024 characters back) and rescans them for every
-    token, so such a run costs it about a second before the composer can refuse; this regex costs nothing."""
-    m = _FLOW_RUN.search(text)
-    if not m:
-        return None
-    off = m.end() - 1
-    return text.count("\n", 0, off) + 1, off - (text.rfind("\n", 0, off) + 1) + 1
 
 
 # PyYAML's parser messages name grammar tokens; what a person usually did wrong instead.
@@ -218,12 +172,41 @@ def syntax_hint(problem: str) -> str:
     return next((f": {hint}" for start, hint in _HINTS if problem.startswith(start)), "")
 
 
-def loads_yaml(text: str, name: str, sink: DiagnosticSink) -> Any:
-    before = len(sink.items)
-    deep = _flow_run_too_deep(text)
+def loads_yaml(text: str, name: str, sink: DiagnosticSink, *, fast: bool | None = None) -> Any:
+    """Parse one YAML text; problems go to `sink` (None returned). `fast=False` forces the pure loader
+    (tests compare the two); by default libyaml is used when present."""
+    deep = flow_run_too_deep(text)
     if deep:
         sink.add(name, *deep, f"nested more than {MAX_DEPTH} levels deep; refusing it")
         return None
+    if fast is not False and FAST:
+        done, data = _load_fast(text, name)
+        if done:
+            return data
+    return _load_pure(text, name, sink)
+
+
+def _load_fast(text: str, name: str) -> tuple[bool, Any]:
+    """(True, data) for a clean, bounded document; (False, None) when the pure loader must decide and say
+    what is wrong (syntax, duplicates, depth, aliases), so messages never depend on which parser ran."""
+    if _PURE_ONLY.search(text) or not nests_shallowly(text, _CParser):
+        return False, None
+    quiet = DiagnosticSink()
+    loader = _FastLoader(text, name, quiet)
+    try:
+        node = loader.get_single_node()
+        if node is not None and expansion_problem(node, text):
+            return False, None
+        data = loader.construct_document(node) if node is not None else None
+    except Exception:  # noqa: BLE001 - any refusal by libyaml (or text it cannot encode) goes to the pure loader
+        return False, None
+    finally:
+        loader.dispose()
+    return (False, None) if quiet.items else (True, data)
+
+
+def _load_pure(text: str, name: str, sink: DiagnosticSink) -> Any:
+    before = len(sink.items)
     try:
         loader = _Loader(text, name, sink)
     except yaml.YAMLError as exc:  # the reader refuses control characters before parsing starts
