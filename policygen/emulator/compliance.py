@@ -21,7 +21,7 @@ from policygen.emulator.context import Context
 from policygen.emulator.core import ArmError, key, parse_scope
 from policygen.emulator.inventory import resources_under
 from policygen.emulator.store import public
-from policygen.evaluate import verdict
+from policygen.evaluate import admission as verdict
 
 log = logging.getLogger("policygen.emulator")
 _CACHE: dict[tuple, Any] = {}
@@ -142,7 +142,7 @@ def may_have_effect(assignment: dict, member: effective.Member, effects: set[str
 
 def evaluate_one(emu: Context, resource: dict, assignment: dict, member: effective.Member) -> Any | None:
     """The evaluator's Outcome, or None when the policy does not apply to the resource: the one per-member
-    answer of `policygen.evaluate.verdict` (resource selectors, effect overrides, applicability, mode)."""
+    answer of `policygen.evaluate.admission` (resource selectors, effect overrides, applicability, mode)."""
     return verdict.evaluate_member(
         resource,
         assignment,
@@ -214,7 +214,7 @@ def in_force_at(emu: Context, resource: dict) -> list[verdict.InForce]:
 
 
 def decide(emu: Context, candidate: dict, only: set[str] | None = None) -> verdict.Decision:
-    """policygen.evaluate.verdict.decide over the emulated tenant: what policy does to this request."""
+    """policygen.evaluate.admission.decide over the emulated tenant: what policy does to this request."""
     return verdict.decide(
         candidate,
         in_force_at(emu, candidate),
@@ -247,7 +247,7 @@ def admission(emu: Context, candidate: dict) -> dict:
 
 
 def non_compliance_message(assignment: dict, reference_id: str | None) -> str | None:
-    """The assignment's message for this member (policygen.evaluate.verdict's rule)."""
+    """The assignment's message for this member (policygen.evaluate.admission's rule)."""
     return verdict.non_compliance_message(assignment["properties"], reference_id)
 
 

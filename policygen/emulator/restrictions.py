@@ -5,7 +5,7 @@ assignments in force at the scope (`deny`, and `audit`/`auditIfNotExists` with `
 
 * `contentEvaluationResult.policyEvaluations`: every such policy the proposed `resourceContent` would trip,
   with each condition of its rule evaluated on its own (`evaluatedExpressions`). It is the verdict of
-  `policygen.evaluate.verdict.decide`, the function the emulator's request-time deny and `policygen check`
+  `policygen.evaluate.admission.decide`, the function the emulator's request-time deny and `policygen check`
   call too, so the three answers cannot differ (append/modify run first, as on a real request);
 * `fieldRestrictions`: for a pending field with candidate `values`, the values each policy refuses (`Deny`,
   or `Audit`); for a pending field without values, what the rules require of it, read from their conditions
@@ -24,7 +24,7 @@ from policygen.arm.scopes import ScopeKind
 from policygen.emulator import assignments, compliance, effective, exemptions, hierarchy
 from policygen.emulator.context import Context
 from policygen.emulator.core import ArmError, Match, Request, Response, bad_request
-from policygen.evaluate import verdict
+from policygen.evaluate import admission as verdict
 
 RESTRICTING = {"deny"}
 AUDITING = {"audit", "auditifnotexists"}

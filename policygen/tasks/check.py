@@ -1,7 +1,7 @@
 """`policygen check`: what the assignments in force at a scope would do to a deployment before it is sent.
 
 Each resource is placed at its ARM id under `--scope`; the assignments in force there are read from the pack
-(offline) or from a live environment (`check_assignments`), and `policygen.evaluate.verdict.decide` — the
+(offline) or from a live environment (`check_assignments`), and `policygen.evaluate.admission.decide` — the
 function the emulator's request-time deny and its checkPolicyRestrictions call too — says what they do:
 denied, modified, deployIfNotExists, audited, exempt, notEnforced, or undecidable when a verdict reads a
 value only a real deployment knows (`reference()`, `list*()`), never guessed.
@@ -15,7 +15,7 @@ from typing import Any
 
 from policygen.arm.scopes import subscription_and_group
 from policygen.errors import InputError
-from policygen.evaluate.verdict import OUTCOMES, Verdict
+from policygen.evaluate.admission import OUTCOMES, Verdict
 from policygen.tasks.check_deployment import SYMBOLIC, Placed
 
 
@@ -78,7 +78,7 @@ def run(deployment: list[Path], *, scope: str, pack: Path | None = None, env: st
 
 def evaluate(placed: list[Placed], found: Any, location: str) -> CheckResult:
     """The verdicts of the assignments in force at each placed resource (`found`: check_assignments.Assignments)."""
-    from policygen.evaluate.verdict import decide
+    from policygen.evaluate.admission import decide
 
     resources = [p.resource for p in placed if not p.unplaced]
     findings: list[Finding] = []

@@ -1,6 +1,6 @@
 """Where `policygen check` gets the assignments in force: the pack (offline) or a live environment (Azure or
 the emulator, through the SDK clients `plan` uses). Both give the same thing: the scopes above the
-deployment's scope, and per resource the assignments in force there as `evaluate.verdict.InForce` (REST
+deployment's scope, and per resource the assignments in force there as `evaluate.admission.InForce` (REST
 bodies with ids, members with their parameter values, exemptions), so the verdicts cannot depend on where
 the assignments were read.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from policygen import assignment_effects as shared
 from policygen.arm.scopes import MG_PREFIX, key, subscription_and_group
 from policygen.errors import InputError
-from policygen.evaluate.verdict import InForce, Member
+from policygen.evaluate.admission import InForce, Member
 
 AUTH = "/providers/Microsoft.Authorization"
 Lookup = Callable[[str], dict[str, Any] | None]
