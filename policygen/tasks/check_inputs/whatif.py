@@ -84,8 +84,10 @@ def _body(doc: Document, body: dict, rid: str, what: str) -> Placed:
     rid = body["id"] if isinstance(body.get("id"), str) and body["id"].startswith("/") else rid
     line = doc.line(body)
     try:
-        parsed = parse_scope(rid)
+        parsed = parse_scope(rid) if rid.startswith("/") and rid.strip("/") else None
     except ScopeError:
+        parsed = None
+    if parsed is None:
         return unplaced(body.get("type"), body.get("name"), doc.name, line,
                         f"the {what} output gives no usable resource id ({rid!r})")
     symbolic: list[str] = []
