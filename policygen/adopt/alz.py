@@ -3,10 +3,18 @@
 Assets are recognised by their `type` (the library's file-name suffixes say the same); Enterprise-Scale files
 are ARM-template escaped (`[[parameters('x')]`) and are unescaped. Custom definitions are referenced by the
 library's placeholder management group (or whatever management group the files use); it becomes the
-definition scope. Archetypes become scope keys: each assignment an archetype lists is assigned at the scope
-key named after the archetype (`<pack>_<key>` as policygen's export names them gives `<key>`), at a
-management group of that name until policygen.yaml says otherwise. An archetype naming an asset the folder
-does not hold is an error at its line.
+definition scope.
+
+Where assignments go: an architecture definition (`*.alz_architecture_definition.json`) maps management group
+ids to archetypes (or archetype overrides: a base archetype with `*_to_add`/`*_to_remove`); each assignment an
+archetype lists is assigned at the scope key named after that management group. Without one, the scope key is
+the archetype's name (`<pack>_<key>` as policygen's export names them gives `<key>`), at a management group of
+that name, and the import says so. An archetype naming an asset the folder does not hold is an error at its
+line.
+
+Clouds: Enterprise-Scale keeps a cloud's variant of an asset in `<name>.<cloud>.json`. An import is for one
+cloud (AzureCloud unless asked): the unsuffixed files, with that cloud's variants replacing the asset of the
+same name; other clouds' files are named in a note, not read.
 """
 
 from __future__ import annotations
@@ -26,7 +34,10 @@ TYPES = {"microsoft.authorization/policydefinitions": "definition",
          "microsoft.authorization/policyassignments": "assignment"}
 ARCHETYPE_LISTS = {"policy_definitions": "definition", "policy_set_definitions": "initiative",
                    "policy_assignments": "assignment"}
-CLOUD_VARIANT = re.compile(r"\.(AzureChinaCloud|AzureUSGovernment)\.json$", re.IGNORECASE)
+CLOUD_VARIANT = re.compile(r"\.(AzureChinaCloud|AzureUSGovernment|AzureCloud)\.json$", re.IGNORECASE)
+ARCHETYPE, OVERRIDE, ARCHITECTURE = (".alz_archetype_definition.json", ".alz_archetype_override.json",
+                                     ".alz_architecture_definition.json")
+SPECIAL = (ARCHETYPE, OVERRIDE, ARCHITECTURE, ".alz_role_definition.json")
 # policygen stamps these on what it renders; the library has none (`policygen plan` compares them, export keeps)
 STAMP_KEYS = ("pacOwnerId", "policygen")
 
@@ -41,24 +52,32 @@ def is_escaped(value: Any) -> bool:
     return False
 
 
-def read_library(root: Path, env: str | None = None) -> Estate:
+CLOUDS = ("AzureCloud", "AzureChinaCloud", "AzureUSGovernment")
+
+
+def read_library(root: Path, env: str | None = None, cloud: str | None = None) -> Estate:
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"{root}: not a folder (expected an ALZ library member or Enterprise-Scale src/)")
+    cloud = cloud or "AzureCloud"
+    if cloud not in CLOUDS:
+        raise InputError(f"cloud {cloud!r}: expected one of {', '.join(CLOUDS)}")
     sink = DiagnosticSink()
-    paths = sorted((p for p in root.rglob("*.json") if p.is_file()),
-                   key=lambda p: (bool(CLOUD_VARIANT.search(p.name)), str(p)))
+    notes: list[str] = []
+    paths = _cloud_paths(root, cloud, notes)
     items: list[Item] = []
-    archetypes: list[tuple[Path, dict[str, Any]]] = []
+    archetypes: dict[str, tuple[Path, dict[str, Any]]] = {}
+    overrides: dict[str, tuple[Path, dict[str, Any]]] = {}
+    architectures: list[tuple[Path, dict[str, Any]]] = []
     for path in paths:
-        if path.name.endswith(".alz_archetype_definition.json"):
-            doc = read_json(path, sink)
+        special = next((k for k in SPECIAL if path.name.endswith(k)), None)
+        if special is not None or path.name in ("alz_library_metadata.json", "alz_policy_default_values.json"):
+            doc = read_json(path, sink) if special in (ARCHETYPE, OVERRIDE, ARCHITECTURE) else None
             if isinstance(doc, dict):
-                archetypes.append((path, doc))
-            continue
-        if path.name in ("alz_library_metadata.json", "alz_policy_default_values.json") \
-                or path.name.endswith((".alz_architecture_definition.json", ".alz_archetype_override.json",
-                                       ".alz_role_definition.json")):
+                name = str(doc.get("name") or path.name.split(".", 1)[0])
+                {ARCHETYPE: archetypes, OVERRIDE: overrides}.get(special, {}).setdefault(name, (path, doc))
+                if special == ARCHITECTURE:
+                    architectures.append((path, doc))
             continue
         doc = read_json(path, sink)
         if not isinstance(doc, dict):
@@ -71,10 +90,11 @@ def read_library(root: Path, env: str | None = None) -> Estate:
         line, col = line_of(path, '"name"')
         items.append(Item(kind, body, f"{path}:{line}:{col}"))
     definition_scope = _definition_scope(items)
-    estate = Estate("alz", definition_scope, env=env or "alz", stamp_keys=STAMP_KEYS)
-    estate.environments[estate.env] = {"cloud": "AzureCloud", "definitionScope": definition_scope, "scopes": {}}
+    estate = Estate("alz", definition_scope, env=env or "alz", stamp_keys=STAMP_KEYS, notes=notes)
+    estate.environments[estate.env] = {"cloud": cloud, "definitionScope": definition_scope, "scopes": {}}
     names = {(i.kind, i.name.lower()) for i in items}
-    placed = _archetypes(archetypes, names, sink)
+    lists = _resolve_overrides(archetypes, overrides, names, sink)
+    placed = _placements(lists, architectures, env, notes)
     sink.raise_if_any()
     scopes = estate.environments[estate.env]["scopes"]
     for item in items:
@@ -86,6 +106,25 @@ def read_library(root: Path, env: str | None = None) -> Estate:
             item.body["properties"]["metadata"] = meta
         estate.items.append(item)
     return estate
+
+
+def _cloud_paths(root: Path, cloud: str, notes: list[str]) -> list[Path]:
+    """The JSON files of one cloud: unsuffixed ones, a `<name>.<cloud>.json` replacing `<name>.json`."""
+    chosen: dict[Path, Path] = {}
+    others: dict[str, int] = {}
+    for path in sorted(p for p in root.rglob("*.json") if p.is_file()):
+        variant = CLOUD_VARIANT.search(path.name)
+        if variant is None:
+            chosen.setdefault(path, path)
+            continue
+        if variant.group(1).lower() != cloud.lower():
+            others[variant.group(1)] = others.get(variant.group(1), 0) + 1
+            continue
+        chosen[path.with_name(path.name[: variant.start()] + ".json")] = path
+    for other, count in sorted(others.items()):
+        notes.append(f"{count} {other} variant file(s) not read (this import is for {cloud}; "
+                     f"`--cloud {other}` imports that cloud's)")
+    return sorted(chosen.values(), key=str)
 
 
 def _definition_scope(items: list[Item]) -> str:
@@ -100,20 +139,71 @@ def _definition_scope(items: list[Item]) -> str:
     return PLACEHOLDER_MG
 
 
-def _archetypes(archetypes: list[tuple[Path, dict[str, Any]]], names: set[tuple[str, str]],
-                sink: DiagnosticSink) -> dict[str, str]:
-    """Assignment name → scope key; every name an archetype lists must exist in the folder."""
+def _resolve_overrides(archetypes: dict[str, tuple[Path, dict[str, Any]]],
+                       overrides: dict[str, tuple[Path, dict[str, Any]]], names: set[tuple[str, str]],
+                       sink: DiagnosticSink) -> dict[str, dict[str, list[str]]]:
+    """Archetype (or override) name → its lists (`policy_assignments`, ...), every name checked to exist."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for arch, (path, doc) in archetypes.items():
+        out[arch] = {f: [str(n) for n in doc.get(f) or []] for f in ARCHETYPE_LISTS}
+        _check_names(arch, path, out[arch], names, sink)
+    for name, (path, doc) in overrides.items():
+        base = str(doc.get("base_archetype") or "")
+        if base not in out:
+            sink.add(str(path), *line_of(path, '"base_archetype"'),
+                     f"archetype override {name!r} is based on archetype {base!r}, which this library does not define")
+            continue
+        lists = {}
+        for field in ARCHETYPE_LISTS:
+            remove = {str(n).lower() for n in doc.get(f"{field}_to_remove") or []}
+            lists[field] = [n for n in out[base][field] if n.lower() not in remove] + \
+                [str(n) for n in doc.get(f"{field}_to_add") or []]
+        _check_names(name, path, {f: [str(n) for n in doc.get(f"{f}_to_add") or []] for f in ARCHETYPE_LISTS},
+                      names, sink, "_to_add")
+        out.setdefault(name, lists)
+    return out
+
+
+def _check_names(arch: str, path: Path, lists: dict[str, list[str]], names: set[tuple[str, str]],
+                 sink: DiagnosticSink, suffix: str = "") -> None:
+    for field, kind in ARCHETYPE_LISTS.items():
+        for name in lists[field]:
+            if (kind, name.lower()) not in names:
+                via = f" ({field}{suffix})" if suffix else ""
+                sink.add(str(path), *line_of(path, f'"{name}"'),
+                         f"archetype {arch!r} lists {field[:-1].replace('_', ' ')} {name!r}{via}, "
+                         "which this library does not define")
+
+
+def _placements(lists: dict[str, dict[str, list[str]]], architectures: list[tuple[Path, dict[str, Any]]],
+                env: str | None, notes: list[str]) -> dict[str, str]:
+    """Assignment name → scope key: the management group an architecture puts its archetype at, else (noted)
+    the archetype's own name."""
+    chosen = [a for a in architectures if env and str(a[1].get("name")) == env] or architectures
+    at: dict[str, str] = {}  # archetype -> management group id
+    for path, doc in chosen:
+        for mg in doc.get("management_groups") or []:
+            if not isinstance(mg, dict) or not isinstance(mg.get("id"), str):
+                continue
+            for arch in mg.get("archetypes") or []:
+                if arch in at and at[arch] != mg["id"]:
+                    notes.append(f"{path}: archetype {arch!r} is also used at management group {mg['id']!r}; "
+                                 f"its assignments are imported once, at {at[arch]!r}")
+                at.setdefault(str(arch), mg["id"])
+    base = min(lists, key=len, default="")
+    guessed = []
     placed: dict[str, str] = {}
-    base = min((str(doc.get("name", "")) for _, doc in archetypes), key=len, default="")
-    for path, doc in archetypes:
-        arch = str(doc.get("name") or path.name.split(".", 1)[0])
-        scope_key = arch[len(base) + 1:] if base and arch.startswith(base + "_") else arch
-        for field, kind in ARCHETYPE_LISTS.items():
-            for name in doc.get(field) or []:
-                if (kind, str(name).lower()) not in names:
-                    sink.add(str(path), *line_of(path, f'"{name}"'),
-                             f"archetype {arch!r} lists {field[:-1].replace('_', ' ')} {name!r}, which this "
-                             "library does not define")
-                elif kind == "assignment":
-                    placed[str(name).lower()] = scope_key
+    for arch, fields in lists.items():
+        if arch in at:
+            scope_key = at[arch]
+        else:
+            scope_key = arch[len(base) + 1:] if base and arch.startswith(base + "_") else arch
+            if fields["policy_assignments"]:
+                guessed.append(f"{arch} -> {scope_key}")
+        for name in fields["policy_assignments"]:
+            placed.setdefault(name.lower(), scope_key)
+    if guessed:
+        where = "no architecture definition" if not chosen else "no architecture definition uses them"
+        notes.append(f"{where}: archetypes placed at the management group named after them "
+                     f"({', '.join(guessed)}); set the scope keys in policygen.yaml")
     return placed

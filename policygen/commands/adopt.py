@@ -35,12 +35,19 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="Replace a non-empty folder policygen did not write."),
         builtins: Path = typer.Option(None, "--builtins", help="With --from epac: built-in definitions folder "
                                       "(azure-policy layout), for CSV parameter files of built-in sets."),
+        cloud: str = typer.Option(None, "--cloud", help="With --from alz: the cloud whose <name>.<cloud>.json "
+                                  "variants to read (AzureCloud, AzureChinaCloud, AzureUSGovernment; default: "
+                                  "AzureCloud)."),
     ) -> None:
         """Bring an existing estate under policygen: Azure (or the emulator), an EPAC tree or an ALZ library."""
         from policygen.tasks import adopt as task
         from policygen.views.adopt import render_import
 
         options = {"name": name, "adopt": adopt, "owner_id": owner_id}
+        if cloud is not None:
+            if source is not Source.alz:
+                raise typer.BadParameter("--cloud is for --from alz (an EPAC tree or Azure says its cloud itself)")
+            options["cloud"] = cloud
         if source is None:
             if not env:
                 raise typer.BadParameter("--env is required when reading Azure (or pass --from epac|alz)")

@@ -67,7 +67,7 @@ def from_files(fmt: str, path: Path, env: str | None, builtins: Path | None = No
     else:
         from policygen.adopt.alz import read_library
 
-        estate = read_library(path, env)
+        estate = read_library(path, env, options.pop("cloud", None))
     name = options.pop("name", None) or _name_from(path)
     return import_estate(estate, name, **options)
 
