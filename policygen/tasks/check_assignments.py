@@ -187,13 +187,12 @@ def live_target(env: str) -> Any:
     """The environment `env` of the pack in the working folder (its cloud and endpoint), else `env` read as a
     cloud name (`local`: the emulator). POLICYGEN_ENDPOINT overrides the endpoint, as for plan."""
     from policygen.azure.target import Target
-    from policygen.intents.load import load_pack
-    from policygen.intents.pack import find_pack
+    from policygen.intents.pack import SETTINGS_FILE, find_pack
 
     spec: dict[str, Any] = {}
     root = find_pack(Path.cwd())
     if root is not None:
-        spec = dict(load_pack(root).environments.get(env) or {})
+        spec = _environment(root / SETTINGS_FILE, env)
     if not spec:
         cloud = next((c for c in CLOUDS if c.lower() == env.lower()), None)
         if cloud is None:
@@ -203,6 +202,19 @@ def live_target(env: str) -> Any:
     return Target.from_description({"name": env, "cloud": spec.get("cloud") or "AzureCloud",
                                     "endpoint": spec.get("endpoint"), "tenantId": spec.get("tenantId"),
                                     "definitionScope": ""})
+
+
+def _environment(settings: Path, env: str) -> dict[str, Any]:
+    """`environments.<env>` of a policygen.yaml (only its cloud and endpoint are used), {} when absent."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(settings.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"{settings}: cannot read the environments: {exc}") from None
+    envs = data.get("environments") if isinstance(data, dict) else None
+    spec = envs.get(env) if isinstance(envs, dict) else None
+    return dict(spec) if isinstance(spec, dict) else {}
 
 
 def from_environment(env: str, scope: str, management_groups: list[str]) -> Assignments:
