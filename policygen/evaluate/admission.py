@@ -217,7 +217,7 @@ def _verdict(resource: dict, entry: InForce, member: Any, cp: CompiledPolicy, re
         v.changes = changes(resource, outcome.modified)
     if placeholder and reads_placeholder(cp, resource, placeholder, related, ctx):
         v.outcome, v.detail = "undecidable", f"the outcome reads {', '.join(_placeholders(resource, placeholder))}" \
-            ", known only during deployment (reference()/list*())"
+            ", known only during deployment (reference(), list*(), or Terraform's 'known after apply')"
     covering = _exemption(entry, resource, member.reference_id, now)
     if covering is not None:
         v.exemption = covering

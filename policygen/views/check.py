@@ -23,7 +23,8 @@ LEVEL = {"denied": "error", "undecidable": "warning", "audited": "warning", "mod
          "deployIfNotExists": "note", "notEnforced": "note", "exempt": "none"}
 HELP = {
     "denied": "Azure would refuse the request (403 RequestDisallowedByPolicy).",
-    "undecidable": "The outcome reads a value known only during deployment (reference()/list*()).",
+    "undecidable": "The outcome reads a value known only during deployment (reference(), list*(), known after "
+                   "apply), or the input cannot be evaluated (a linked template, an azurerm resource).",
     "modified": "Azure would change the request before creating the resource (modify/append).",
     "deployIfNotExists": "A deployIfNotExists policy would deploy a related resource after this one.",
     "audited": "The resource would be created and reported non-compliant.",
