@@ -7,70 +7,94 @@ and `--help` stays fast (stage modules are imported inside command bodies).
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import sys
-import typing
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import typer
-from typer.models import OptionInfo
-
-from policygen import __version__
 from policygen.errors import ExitCode, PolicygenError
-from policygen.views.console import echo
-from policygen.views.errors import report_error, report_interrupted
+
+if TYPE_CHECKING:
+    import typer
 
 COMMAND_MODULES = ("build", "validate", "evaluate", "check", "emulator", "deploy", "export", "adopt")
 
-app = typer.Typer(
-    name="policygen",
-    help=(
-        "Turn governance intent (YAML) into Azure Policy.\n\n"
-        "Render intents into policy definitions, initiatives and assignments; validate and unit-test "
-        "them offline; plan, apply and remediate them (against Azure or the bundled emulator); export "
-        "them for EPAC, the ALZ library, ARM, Bicep and Terraform."
-    ),
-    no_args_is_help=True,
-    add_completion=False,
-    # Plain click help: paragraphs are re-wrapped to the terminal (rich mode keeps docstring line breaks,
-    # cutting sentences), flags show no `<bool>`, and choices print on one line.
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        echo(f"policygen {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
-    verbose: bool = typer.Option(False, "--verbose", help="Show the Azure SDK's own log lines and error details."),
-) -> None:
-    """Root options."""
-    from policygen.views.console import set_verbose
-
-    set_verbose(verbose)
-
-
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"policygen.commands.{_name}").register(app)
-
-# click's base class of usage errors, as vendored by typer (which only exports BadParameter, Abort and Exit).
-_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
-
 # What an option's value looks like in --help, by its annotation (typer would print Python type names).
 METAVARS = {str: "TEXT", int: "INTEGER", float: "NUMBER", Path: "PATH"}
+
+_APP: typer.Typer | None = None
+
+
+def get_app() -> typer.Typer:
+    """The typer app with every area's commands, built on first use: `policygen validate` in its plain
+    forms never needs it (policygen.commands.validate_quick), and typer plus every command module
+    cost several times a small validation run."""
+    global _APP
+    if _APP is None:
+        _APP = _build_app()
+    return _APP
+
+
+def __getattr__(name: str) -> Any:
+    """`from policygen.cli import app` builds the app then."""
+    if name == "app":
+        return get_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _build_app() -> typer.Typer:
+    import importlib
+
+    import typer
+
+    from policygen import __version__
+    from policygen.views.console import echo
+
+    app = typer.Typer(
+        name="policygen",
+        help=(
+            "Turn governance intent (YAML) into Azure Policy.\n\n"
+            "Render intents into policy definitions, initiatives and assignments; validate and unit-test "
+            "them offline; plan, apply and remediate them (against Azure or the bundled emulator); export "
+            "them for EPAC, the ALZ library, ARM, Bicep and Terraform."
+        ),
+        no_args_is_help=True,
+        add_completion=False,
+        # Plain click help: paragraphs are re-wrapped to the terminal (rich mode keeps docstring line breaks,
+        # cutting sentences), flags show no `<bool>`, and choices print on one line.
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    def _version(value: bool) -> None:
+        if value:
+            echo(f"policygen {__version__}")
+            raise typer.Exit()
+
+    @app.callback()
+    def _root(
+        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+        verbose: bool = typer.Option(False, "--verbose", help="Show the Azure SDK's own log lines and error details."),
+    ) -> None:
+        """Root options."""
+        from policygen.views.console import set_verbose
+
+        set_verbose(verbose)
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"policygen.commands.{name}").register(app)
+    _readable_metavars(app)
+    return app
 
 
 def _readable_metavars(typer_app: typer.Typer) -> None:
     """Give every option without a metavar the click-style one for its type, and every command its whole
     first docstring line as the short help, in every command and group."""
+    import inspect
+    import typing
+
+    from typer.models import OptionInfo
+
     for command in typer_app.registered_commands:  # the whole first line in command lists, never cut at 45
         doc = inspect.getdoc(command.callback) or ""
         if command.short_help is None and doc:
@@ -95,16 +119,25 @@ def _readable_metavars(typer_app: typer.Typer) -> None:
                 info.metavar = METAVARS[inner]
 
 
-_readable_metavars(app)
-
-
 def run(argv: list[str] | None = None) -> int:
     """Run one command and return its exit code: typer's usage errors give 2, our errors are printed
     by views.errors (never a traceback) and give their own code."""
+    from policygen.commands.validate_quick import quick_run
+
+    quick = quick_run(sys.argv[1:] if argv is None else argv)
+    if quick is not None:
+        return quick
+    import typer
+
+    from policygen.views.errors import report_error, report_interrupted
+
+    app = get_app()
+    # click's base class of usage errors, as vendored by typer (which only exports BadParameter, Abort and Exit).
+    click_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
     try:
         code = app(args=argv, standalone_mode=False)
         return code if isinstance(code, int) else int(ExitCode.OK)
-    except _CLICK_ERROR as exc:  # usage errors: typer's conversion errors say "Value error, ..."
+    except click_error as exc:  # usage errors: typer's conversion errors say "Value error, ..."
         exc.message = str(exc.message).replace("Value error, ", "")
         exc.show()
         return int(exc.exit_code)
@@ -127,4 +160,4 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(run(argv))
 
 
-__all__ = ["app", "main", "run", "ExitCode"]
+__all__ = ["ExitCode", "get_app", "main", "run"]  # `app` too, built on first use (__getattr__)

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import os
-from enum import StrEnum
 from pathlib import Path
 
 import typer
 
+from policygen.commands.validate_quick import Format, report
 from policygen.errors import ExitCode
 from policygen.views.console import echo
 
-
-class Format(StrEnum):
-    text = "text"
-    json = "json"
-    sarif = "sarif"
+__all__ = ["Format", "register", "validate"]
 
 
 def validate(
@@ -47,33 +43,7 @@ def validate(
 
         echo(render_text(), nl=False)
         raise typer.Exit(int(ExitCode.OK))
-    from policygen.errors import PolicygenError
-    from policygen.tasks.validate import run_validate
-    from policygen.views.errors import report_error
-
-    try:
-        outcome = run_validate(paths or [Path(".")], aliases=aliases or [], escaped=escaped)
-    except PolicygenError as exc:
-        raise typer.Exit(report_error(exc)) from None
-    if fmt is Format.json:
-        from policygen.views.findings_json import render
-
-        text = render(outcome.findings)
-    elif fmt is Format.sarif:
-        from policygen.views.findings_sarif import render
-
-        text = render(outcome.findings)
-    else:
-        from policygen.views.findings_text import render
-
-        text = render(outcome.findings, objects=outcome.objects)
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
-        echo(text, nl=False)
-    if outcome.unusable:
-        raise typer.Exit(int(ExitCode.UNUSABLE))
-    raise typer.Exit(int(ExitCode.FINDINGS if outcome.has_errors else ExitCode.OK))
+    raise typer.Exit(report(paths or [], fmt, aliases or [], escaped, output))
 
 
 aliases_app = typer.Typer(

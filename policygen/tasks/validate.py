@@ -39,10 +39,12 @@ def input_finding(diag: Diagnostic) -> Finding:
 
 def compile_packs(roots: Sequence[Path]) -> tuple[dict[Path, Build | None], list[Diagnostic]]:
     """Compile each pack once for the validator (None and its diagnostics when it does not compile)."""
-    from policygen.render import compile_pack
-
     builds: dict[Path, Build | None] = {}
     problems: list[Diagnostic] = []
+    if not roots:  # policy JSON only: the renderer (Jinja2, pydantic, jsonschema) is never imported
+        return builds, problems
+    from policygen.render import compile_pack
+
     for root in roots:
         try:
             builds[root] = compile_pack(root)

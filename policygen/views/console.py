@@ -8,15 +8,20 @@ Emoji codes are off and views escape user strings, so a name like `[bold]` or `:
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
+
+if TYPE_CHECKING:  # rich is imported on first use: commands that only echo (validate) never load it
+    from rich.console import Console
 
 PLAIN_WIDTH = 80  # width of rules and tables when the output is not a terminal
 
 
 def make_console(*, stderr: bool = False, plain_width: int = PLAIN_WIDTH) -> Console:
     """A console for stdout (or stderr) that never wraps lines and ignores COLUMNS off a terminal."""
+    from rich.console import Console
+
     console = Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
     if not console.is_terminal:
         console.width = plain_width

@@ -1,0 +1,117 @@
+"""`policygen validate` without typer: the command CI jobs and pre-commit hooks run over and over.
+
+Typer builds a pydantic adapter per option on every invocation and the CLI registers every area's
+commands, which together cost several times a small validation run. `quick_run` parses the common
+forms of `validate` (paths, --format, --aliases, --escaped/--not-escaped, --output) itself and runs
+the same `report` the typer command runs; anything else (--help, --list-rules, a global option, an
+unknown or malformed option) returns None and goes through typer, which owns usage and help.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+_VALUED = {"--format": "fmt", "-f": "fmt", "--aliases": "aliases", "--output": "output", "-o": "output"}
+_FLAGS = {"--escaped": True, "--not-escaped": False}
+
+
+def parse(args: Sequence[str]) -> dict | None:
+    """Options of `validate ARGS...` as the typer command would receive them, or None when typer
+    must handle them (anything but the plain forms)."""
+    paths: list[Path] = []
+    opts: dict = {"fmt": Format.text, "aliases": [], "escaped": None, "output": None}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if not arg.startswith("-"):
+            paths.append(Path(arg))
+            continue
+        if arg in _FLAGS:
+            opts["escaped"] = _FLAGS[arg]
+            continue
+        name, eq, value = arg.partition("=")
+        dest = _VALUED.get(name)
+        if dest is None or (eq and not name.startswith("--")):
+            return None
+        if not eq:
+            if i >= len(args) or args[i].startswith("-"):
+                return None  # a missing value: typer's usage error
+            value = args[i]
+            i += 1
+        if dest == "fmt":
+            if value not in Format.__members__:
+                return None
+            opts["fmt"] = Format(value)
+        elif dest == "aliases":
+            opts["aliases"].append(Path(value))
+        else:
+            opts["output"] = Path(value)
+    opts["paths"] = paths
+    return opts
+
+
+def quick_run(argv: Sequence[str]) -> int | None:
+    """Exit code of `validate ...` run here, or None when argv is not one of the forms handled here."""
+    if not argv or argv[0] != "validate":
+        return None
+    opts = parse(argv[1:])
+    if opts is None:
+        return None
+    from policygen.errors import PolicygenError
+    from policygen.views.console import set_verbose
+
+    set_verbose(False)  # what the root callback does when --verbose is absent
+    try:
+        return report(**opts)
+    except PolicygenError as exc:
+        from policygen.views.errors import report_error
+
+        return report_error(exc)
+    except KeyboardInterrupt:
+        from policygen.views.errors import report_interrupted
+
+        return report_interrupted()
+
+
+def report(
+    paths: Sequence[Path], fmt: Format, aliases: Sequence[Path], escaped: bool | None, output: Path | None
+) -> int:
+    """Validate, write the report in `fmt` to stdout or `output`, and return the exit code."""
+    from policygen.errors import ExitCode, PolicygenError
+    from policygen.tasks.validate import run_validate
+    from policygen.views.console import echo
+    from policygen.views.errors import report_error
+
+    try:
+        outcome = run_validate(list(paths) or [Path(".")], aliases=list(aliases), escaped=escaped)
+    except PolicygenError as exc:
+        return report_error(exc)
+    if fmt is Format.json:
+        from policygen.views.findings_json import render
+
+        text = render(outcome.findings)
+    elif fmt is Format.sarif:
+        from policygen.views.findings_sarif import render
+
+        text = render(outcome.findings)
+    else:
+        from policygen.views.findings_text import render
+
+        text = render(outcome.findings, objects=outcome.objects)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        echo(text, nl=False)
+    if outcome.unusable:
+        return int(ExitCode.UNUSABLE)
+    return int(ExitCode.FINDINGS if outcome.has_errors else ExitCode.OK)
