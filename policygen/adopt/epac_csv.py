@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policygen.adopt.epac_details import BUILTIN, CANONICAL, Library, ci_in
+from policygen.adopt.epac_details import BUILTIN, CANONICAL, GUID, Library, ci_in
 from policygen.adopt.files import MAX_FILE_BYTES
 from policygen.errors import DiagnosticSink
 
@@ -132,8 +132,8 @@ def row_policy_id(name: str, root_scope: str, library: Library) -> str | None:
     if library.known(custom):
         return custom
     builtin = f"/providers/Microsoft.Authorization/policyDefinitions/{name}"
-    if library.builtins_dir is None or library.known(builtin):
-        return builtin
+    if library.known(builtin) or (library.builtins_dir is None and GUID.match(name)):
+        return builtin  # built-ins are named by GUID; without --builtins the GUID is taken on trust
     return None
 
 

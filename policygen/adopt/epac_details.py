@@ -20,6 +20,7 @@ from typing import Any
 
 from policygen.arm.lookup import ci_get
 
+GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 PARAM = re.compile(r"^\[parameters\('([^']+)'\)\]$", re.IGNORECASE)
 BUILTIN = "/providers/microsoft.authorization/"
 CANONICAL = {e.lower(): e for e in ("Append", "Audit", "AuditIfNotExists", "Deny", "DenyAction",

@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from policygen.adopt import epac_csv
-from policygen.adopt.epac_details import Library, filter_parameters
+from policygen.adopt.epac_details import GUID, Library, filter_parameters
 from policygen.adopt.estate import Estate, Item
 from policygen.adopt.files import line_of
 from policygen.errors import DiagnosticSink
 
 RID = "/providers/Microsoft.Authorization/{}/{}"
-GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 BAD_NAME = re.compile(r"[%&\\?/<>:#*+\x00-\x1f]|\s$")
 ENTRY_KEYS = {"policyName": "definition", "policyId": "definition", "policySetName": "initiative",
               "policySetId": "initiative", "initiativeName": "initiative", "initiativeId": "initiative"}
