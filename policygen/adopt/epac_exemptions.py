@@ -116,13 +116,23 @@ def _expand(raw: Any, where: str, path: Path, line: int, estate: Estate, library
                 "description": " - ".join([str(raw["description"]), *suffix]) if raw.get("description") else "",
                 "policyAssignmentId": assignment_id, "exemptionCategory": raw["exemptionCategory"],
                 "metadata": dict(raw.get("metadata") or {}),
+                # Azure's value when a request leaves it out ("validate the exemption is at or under the
+                # assignment scope"): https://learn.microsoft.com/azure/governance/policy/concepts/exemption-structure
+                "assignmentScopeValidation": raw.get("assignmentScopeValidation") or "Default",
             }
             if refs:
                 props["policyDefinitionReferenceIds"] = refs
-            for k in ("expiresOn", "resourceSelectors", "assignmentScopeValidation"):
+            for k in ("expiresOn", "resourceSelectors"):
                 if raw.get(k):
                     props[k] = raw[k]
-            estate.items.append(Item("exemption", {"name": item_name, "properties": props, "scope": scope}, where))
+            taken = {i.name for i in estate.of("exemption")}
+            unique, n = item_name, 2
+            while unique in taken:
+                unique, n = f"{item_name}-{n}", n + 1
+            if unique != item_name:
+                estate.notes.append(f"{where}: exemption {item_name!r} at {scope} is imported as {unique!r} (policygen "
+                                    "names each exemption once; Azure would see a new exemption)")
+            estate.items.append(Item("exemption", {"name": unique, "properties": props, "scope": scope}, where))
 
 
 def _labelled(value: str) -> tuple[str, str | None]:

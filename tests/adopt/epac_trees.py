@@ -61,3 +61,50 @@ def write_tree(root: Path, files: dict[str, Any]) -> Path:
 def assignments(estate: Any) -> dict[tuple[str, str], dict[str, Any]]:
     """(scope, name) -> REST body of every assignment read."""
     return {(a.props["scope"], a.name): a.body for a in estate.of("assignment")}
+
+
+# A custom set whose CSV parameter file exercises every effect route (test_epac_csv, test_epac_exemptions).
+HEADER = ("name,referencePath,policyType,category,displayName,description,groupNames,policySets,allowedEffects,"
+          "prodEffect,prodParameters,nonprodEffect,nonprodParameters,nonComplianceMessages\n")
+ROWS = ('storage-https,,Custom,Storage,HTTPS,,,storage-baseline,"Audit,Deny,Disabled",Deny,,Audit,,HTTPS only\n'
+        "storage-tls,,Custom,Storage,TLS,,,storage-baseline,\"Disabled,Audit,Deny\",Audit,,Disabled,,\n"
+        'storage-cmk,,Custom,Storage,CMK,,,storage-baseline,"Audit,Disabled",Disabled,"{""keyType"": ""CMK""}",'
+        'Audit,"{""keyType"": ""MMK""}",Use CMK\n')
+SURFACED = {"type": "String", "allowedValues": ["Audit", "Deny", "Disabled"], "defaultValue": "Audit",
+            "metadata": {"displayName": "Effect"}}
+
+
+def storage_tree(root: Path, csv_text: str = HEADER + ROWS, **node: object) -> Path:
+    key = {"type": "String", "metadata": {"displayName": "Key type"}}
+    baseline = policy_set("storage-baseline", [
+        {"policyDefinitionReferenceId": "https", "policyDefinitionName": "storage-https",
+         "parameters": {"effect": {"value": "[parameters('httpsEffect')]"}}},
+        {"policyDefinitionReferenceId": "tls", "policyDefinitionName": "storage-tls"},
+        {"policyDefinitionReferenceId": "cmk", "policyDefinitionName": "storage-cmk",
+         "parameters": {"keyType": {"value": "[parameters('keyType')]"}}}],
+        {"httpsEffect": SURFACED, "keyType": key})
+    extra = policy_set("storage-extra", [
+        {"policyDefinitionReferenceId": "https", "policyDefinitionName": "storage-https",
+         "parameters": {"effect": {"value": "[parameters('extraHttpsEffect')]"}}}], {"extraHttpsEffect": SURFACED})
+    tree = {"nodeName": "/storage/", "parameterFile": "storage.csv",
+            "nonComplianceMessageColumn": "nonComplianceMessages",
+            "definitionEntryList": [
+                {"policySetName": "storage-baseline", "assignment": {"append": True, "name": "base",
+                                                                     "displayName": "Storage baseline"}},
+                {"policySetName": "storage-extra", "assignment": {"append": True, "name": "extra",
+                                                                  "displayName": "Storage extra"}}],
+            "children": [
+                {"nodeName": "prod/", "parameterSelector": "prod", "assignment": {"name": "pr-", "displayName": "Prod "},
+                 "scope": {"tenant": [MG + "Contoso-Prod"]}},
+                {"nodeName": "nonprod/", "parameterSelector": "nonprod",
+                 "assignment": {"name": "np-", "displayName": "NonProd "},
+                 "scope": {"tenant": [MG + "Contoso-NonProd"]}}], **node}
+    return write_tree(root, {
+        "global-settings.jsonc": settings(("tenant", "Contoso-Root")),
+        "policyDefinitions/https.json": definition("storage-https"),
+        "policyDefinitions/tls.json": definition("storage-tls", effect="deny"),
+        "policyDefinitions/cmk.json": definition("storage-cmk", allowed=["Audit", "Disabled"], extra={"keyType": key}),
+        "policySetDefinitions/baseline.json": baseline,
+        "policySetDefinitions/extra.json": extra,
+        "policyAssignments/storage.jsonc": tree,
+        "policyAssignments/storage.csv": csv_text})

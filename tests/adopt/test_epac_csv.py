@@ -18,52 +18,18 @@ from policygen.adopt.epac import read_tree
 from policygen.errors import InputError
 from policygen.render import compile_pack
 from policygen.tasks.adopt import from_files, write
-from tests.adopt.epac_trees import MG, assignments, definition, policy_set, settings, write_tree
-
-HEADER = ("name,referencePath,policyType,category,displayName,description,groupNames,policySets,allowedEffects,"
-          "prodEffect,prodParameters,nonprodEffect,nonprodParameters,nonComplianceMessages\n")
-ROWS = ('storage-https,,Custom,Storage,HTTPS,,,storage-baseline,"Audit,Deny,Disabled",Deny,,Audit,,HTTPS only\n'
-        "storage-tls,,Custom,Storage,TLS,,,storage-baseline,\"Disabled,Audit,Deny\",Audit,,Disabled,,\n"
-        'storage-cmk,,Custom,Storage,CMK,,,storage-baseline,"Audit,Disabled",Disabled,"{""keyType"": ""CMK""}",'
-        'Audit,"{""keyType"": ""MMK""}",Use CMK\n')
-SURFACED = {"type": "String", "allowedValues": ["Audit", "Deny", "Disabled"], "defaultValue": "Audit",
-            "metadata": {"displayName": "Effect"}}
-
-
-def storage_tree(root: Path, csv_text: str = HEADER + ROWS, **node: object) -> Path:
-    key = {"type": "String", "metadata": {"displayName": "Key type"}}
-    baseline = policy_set("storage-baseline", [
-        {"policyDefinitionReferenceId": "https", "policyDefinitionName": "storage-https",
-         "parameters": {"effect": {"value": "[parameters('httpsEffect')]"}}},
-        {"policyDefinitionReferenceId": "tls", "policyDefinitionName": "storage-tls"},
-        {"policyDefinitionReferenceId": "cmk", "policyDefinitionName": "storage-cmk",
-         "parameters": {"keyType": {"value": "[parameters('keyType')]"}}}],
-        {"httpsEffect": SURFACED, "keyType": key})
-    extra = policy_set("storage-extra", [
-        {"policyDefinitionReferenceId": "https", "policyDefinitionName": "storage-https",
-         "parameters": {"effect": {"value": "[parameters('extraHttpsEffect')]"}}}], {"extraHttpsEffect": SURFACED})
-    tree = {"nodeName": "/storage/", "parameterFile": "storage.csv",
-            "nonComplianceMessageColumn": "nonComplianceMessages",
-            "definitionEntryList": [
-                {"policySetName": "storage-baseline", "assignment": {"append": True, "name": "base",
-                                                                     "displayName": "Storage baseline"}},
-                {"policySetName": "storage-extra", "assignment": {"append": True, "name": "extra",
-                                                                  "displayName": "Storage extra"}}],
-            "children": [
-                {"nodeName": "prod/", "parameterSelector": "prod", "assignment": {"name": "pr-", "displayName": "Prod "},
-                 "scope": {"tenant": [MG + "Contoso-Prod"]}},
-                {"nodeName": "nonprod/", "parameterSelector": "nonprod",
-                 "assignment": {"name": "np-", "displayName": "NonProd "},
-                 "scope": {"tenant": [MG + "Contoso-NonProd"]}}], **node}
-    return write_tree(root, {
-        "global-settings.jsonc": settings(("tenant", "Contoso-Root")),
-        "policyDefinitions/https.json": definition("storage-https"),
-        "policyDefinitions/tls.json": definition("storage-tls", effect="deny"),
-        "policyDefinitions/cmk.json": definition("storage-cmk", allowed=["Audit", "Disabled"], extra={"keyType": key}),
-        "policySetDefinitions/baseline.json": baseline,
-        "policySetDefinitions/extra.json": extra,
-        "policyAssignments/storage.jsonc": tree,
-        "policyAssignments/storage.csv": csv_text})
+from tests.adopt.epac_trees import (
+    HEADER,
+    MG,
+    ROWS,
+    SURFACED,
+    assignments,
+    definition,
+    policy_set,
+    settings,
+    storage_tree,
+    write_tree,
+)
 
 
 def test_csv_effects_become_set_parameters_or_overrides(tmp_path: Path) -> None:
