@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policygen.arm.scopes import subscription_and_group
+from policygen.arm.scopes import MG_PREFIX, subscription_and_group
 from policygen.errors import InputError
 from policygen.evaluate.admission import OUTCOMES, Verdict
 from policygen.tasks.check_deployment import SYMBOLIC, Placed
@@ -70,7 +70,8 @@ def run(deployment: list[Path], *, scope: str, pack: Path | None = None, env: st
     if pack is not None:
         found = check_assignments.from_pack(pack, env, scope, management_groups or [])
     elif env:
-        found = check_assignments.from_environment(env, scope, management_groups or [])
+        found = check_assignments.from_environment(env, scope, management_groups or [],
+                                                   [p.id for p in placed if not p.unplaced])
     else:
         raise InputError("name the environment whose assignments apply (--env NAME) or a pack (--pack PATH)")
     return evaluate(placed, found, location)
@@ -119,8 +120,16 @@ def _finding(p: Placed, v: Verdict) -> Finding:
 
 
 def _resource_group_or_subscription(scope: str) -> str:
+    """--scope as ARM prints it: a resource group or subscription; a management group or the tenant (`/`) for
+    templates whose $schema deploys there."""
+    if scope.strip() == "/":
+        return "/"
+    parts = scope.strip("/").split("/")
+    if len(parts) == 4 and "/".join(parts[:3]).lower() == MG_PREFIX.strip("/").lower():
+        return MG_PREFIX + parts[3]
     sub, rg = subscription_and_group(scope) if scope.startswith("/") else (None, None)
     if not sub or "/providers/" in scope.lower():
-        raise InputError(f"--scope must be a subscription (/subscriptions/ID) or a resource group "
-                         f"(/subscriptions/ID/resourceGroups/NAME), not {scope!r}")
+        raise InputError(f"--scope must be a subscription (/subscriptions/ID), a resource group "
+                         f"(/subscriptions/ID/resourceGroups/NAME), or for a management-group or tenant template "
+                         f"{MG_PREFIX}NAME or /, not {scope!r}")
     return f"/subscriptions/{sub}" + (f"/resourceGroups/{rg}" if rg else "")

@@ -23,37 +23,21 @@ Lookup = Callable[[str], dict[str, Any] | None]
 
 @dataclass
 class Assignments:
-    """The assignments that may be in force below `chain` (REST bodies, with ids), how to read their
-    definitions, and their exemptions."""
+    """The assignments that may be in force (REST bodies, with ids), how to read their definitions, their
+    exemptions, and the management groups above each subscription and management group."""
 
-    chain: list[str]  # management groups (top first), subscription, resource group
+    chain: list[str]  # the scopes at and above --scope: management groups (top first), subscription, group
     bodies: list[dict[str, Any]]
     lookup: Lookup
     exemptions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # assignment id (key) -> bodies
     skipped: list[str] = field(default_factory=list)
     source: str = "pack"
+    ancestors: Callable[[str], list[str]] = lambda name: []  # subscription id or group name -> groups above
     _members: dict[str, list[Member]] = field(default_factory=dict)
-    # the management groups above a subscription, top first (default: those above the deployment's scope)
-    groups_of: Callable[[str], list[str]] | None = None
-
-    def scopes_of(self, resource_id: str) -> set[str]:
-        """The scopes that hold `resource_id` where it lands (a nested deployment or a plan may place it in
-        another resource group or subscription than --scope): the management groups above its subscription,
-        the subscription, the group, the resource and every resource it sits in (keys)."""
-        sub, rg = subscription_and_group(resource_id)
-        groups = [s for s in self.chain if key(s).startswith(key(MG_PREFIX))]
-        if sub and self.groups_of is not None and key(f"/subscriptions/{sub}") not in {key(s) for s in self.chain}:
-            groups = [MG_PREFIX + g for g in self.groups_of(sub)]
-        out = {key(g) for g in groups} | {key(_chain([], sub, rg)[-1])} if sub else {key(g) for g in groups}
-        rid = key(resource_id)
-        while "/providers/" in rid:  # the resource, then the resource an extension sits on
-            out.add(rid)
-            rid = rid.rsplit("/providers/", 1)[0]
-        return out | ({key(f"/subscriptions/{sub}")} if sub else set())
 
     def in_force(self, resource_id: str) -> list[InForce]:
         """The assignments whose scope holds `resource_id` and whose notScopes do not (sorted by id)."""
-        chain = self.scopes_of(resource_id)
+        chain = {*(key(s) for s in scope_chain(resource_id, self.ancestors)), key(resource_id)}
         out = []
         for body in sorted(self.bodies, key=lambda b: key(b["id"])):
             props = body.get("properties") or {}
@@ -69,6 +53,27 @@ class Assignments:
         if aid not in self._members:
             self._members[aid] = _members(body, self.lookup, self.skipped)
         return self._members[aid]
+
+
+def scope_chain(resource_id: str, ancestors: Callable[[str], list[str]]) -> list[str]:
+    """The scopes above a resource (or at a deployment scope): management groups top first, then its
+    subscription and resource group; for a management group (a management-group template) the groups above
+    it and itself; for the tenant (`/`) none. Each resource gets its own: a nested deployment may place it in
+    another subscription or group than --scope."""
+    sub, rg = subscription_and_group(resource_id)
+    if sub:
+        out = [MG_PREFIX + g for g in ancestors(sub)] + [f"/subscriptions/{sub}"]
+        return out + ([f"/subscriptions/{sub}/resourceGroups/{rg}"] if rg else [])
+    if key(resource_id).startswith(key(MG_PREFIX)):
+        group = resource_id[len(MG_PREFIX):].split("/", 1)[0]
+        return [MG_PREFIX + g for g in ancestors(group) if key(g) != key(group)] + [MG_PREFIX + group]
+    return []
+
+
+def _ancestry(given: list[str], found: dict[str, list[str]]) -> Callable[[str], list[str]]:
+    """`--management-group` (top first, taken for every subscription) when given, else the hierarchy read."""
+    groups = [m.rsplit("/", 1)[-1] for m in given]
+    return (lambda name: groups) if groups else (lambda name: found.get(name.lower(), []))
 
 
 def _covers(exemption: dict[str, Any], chain: set[str], resource_id: str) -> bool:
@@ -111,9 +116,7 @@ def from_pack(pack: Path, env: str | None, scope: str, management_groups: list[s
     from policygen.render import compile_pack
 
     build = compile_pack(pack, env=env)
-    sub, rg = subscription_and_group(scope)
-    groups = [m.rsplit("/", 1)[-1] for m in management_groups] or _seed_ancestors(build, env, str(sub))
-    chain = _chain(groups, str(sub), rg)
+    ancestors = _ancestry(management_groups, _seed_hierarchy(build, env))
     definition_scope = build.pack.definition_scope.rstrip("/")
     by_id: dict[str, dict[str, Any]] = {}
     for kind, group in (("policyDefinitions", build.definitions), ("policySetDefinitions", build.initiatives)):
@@ -131,9 +134,7 @@ def from_pack(pack: Path, env: str | None, scope: str, management_groups: list[s
         bodies.append({**art.body, "id": aid, "name": name, "properties": props})
         exemptions[key(aid)] = [{**e.body, "id": f"{(e.scope or '').rstrip('/')}{AUTH}/policyExemptions/{e.name}",
                                  "name": e.name} for e in build.exemptions_for(name)]
-    given = [m.rsplit("/", 1)[-1] for m in management_groups]
-    return Assignments(chain, bodies, lookup, exemptions, source="pack",
-                       groups_of=lambda s: given or _seed_ancestors(build, env, s))
+    return Assignments(scope_chain(scope, ancestors), bodies, lookup, exemptions, source="pack", ancestors=ancestors)
 
 
 def _tail(definition_id: str) -> str:
@@ -142,39 +143,30 @@ def _tail(definition_id: str) -> str:
     return "/".join(parts[-2:])
 
 
-def _chain(groups: list[str], sub: str, rg: str | None) -> list[str]:
-    out = [MG_PREFIX + g for g in groups] + [f"/subscriptions/{sub}"]
-    if rg:
-        out.append(f"/subscriptions/{sub}/resourceGroups/{rg}")
-    return out
-
-
-def _seed_ancestors(build: Any, env: str | None, subscription: str) -> list[str]:
-    """The management groups above `subscription` in the environment's seed hierarchy, top first."""
+def _seed_hierarchy(build: Any, env: str | None) -> dict[str, list[str]]:
+    """Subscription id / management group name (lower-case) -> the management groups above it, top first, from
+    the environment's seed (the tenant root group first, as Azure lists it)."""
     from policygen.emulator import seed
 
     envs = build.pack.environments
-    for e in [envs.get(env)] if env else list(envs.values())[:1]:
-        path = (e or {}).get("seed") if isinstance(e, dict) else None
-        if not path:
-            continue
-        data, _ = seed.load(Path(build.pack.root) / path)
-        root = str(data.get("tenantId") or "")
+    spec = envs.get(env) if env else next(iter(envs.values()), None)
+    path = spec.get("seed") if isinstance(spec, dict) else None
+    if not path:
+        return {}
+    data, _ = seed.load(Path(build.pack.root) / path)
+    root = str(data.get("tenantId") or "")
+    out: dict[str, list[str]] = {}
 
-        def walk(groups: list, above: list[str]) -> list[str] | None:
-            for g in groups or []:
-                here = [*above, str(g.get("name"))]
-                if any(str(s.get("id", "")).lower() == subscription.lower() for s in g.get("subscriptions") or []):
-                    return here
-                found = walk(g.get("children") or [], here)
-                if found:
-                    return found
-            return None
+    def walk(groups: list, above: list[str]) -> None:
+        for g in groups or []:
+            name = str(g.get("name"))
+            out[name.lower()] = above
+            for sub in g.get("subscriptions") or []:
+                out[str(sub.get("id", "")).lower()] = [*above, name]
+            walk(g.get("children") or [], [*above, name])
 
-        found = walk(data.get("managementGroups") or [], [root] if root else [])
-        if found:
-            return found
-    return []
+    walk(data.get("managementGroups") or [], [root] if root else [])
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- live
@@ -217,20 +209,23 @@ def _environment(settings: Path, env: str) -> dict[str, Any]:
     return dict(spec) if isinstance(spec, dict) else {}
 
 
-def from_environment(env: str, scope: str, management_groups: list[str]) -> Assignments:
-    """The assignments at `scope` and above, their definitions and initiatives (built-ins included) and their
-    exemptions, read with the SDK clients plan uses (`policygen.azure.arm.Arm`)."""
+def from_environment(env: str, scope: str, management_groups: list[str],
+                     resource_ids: list[str] | None = None) -> Assignments:
+    """The assignments at and above `scope` and each resource's scopes, their definitions and initiatives
+    (built-ins included) and their exemptions, read with the SDK clients plan uses (`policygen.azure.arm.Arm`)."""
     from azure.core.exceptions import ResourceNotFoundError
 
     from policygen.azure.workflow import connect
 
     arm = connect(live_target(env), concurrency=8)
     try:
-        sub, rg = subscription_and_group(scope)
-        groups = [m.rsplit("/", 1)[-1] for m in management_groups] or _live_ancestors(arm, str(sub))
-        chain = _chain(groups, str(sub), rg)
+        ancestors = _ancestry(management_groups, {} if management_groups else _live_hierarchy(arm))
+        scopes: dict[str, str] = {}
+        for rid in [scope, *(resource_ids or [])]:
+            for s in scope_chain(rid, ancestors):
+                scopes.setdefault(key(s), s)
         bodies: list[dict[str, Any]] = []
-        for s in chain:
+        for s in scopes.values():
             try:
                 bodies.extend(arm.list_assignments(s))
             except ResourceNotFoundError:  # a resource group the deployment will create
@@ -243,7 +238,8 @@ def from_environment(env: str, scope: str, management_groups: list[str]) -> Assi
                 cache[k] = arm.get_definition(definition_id) if definition_id else None
             return cache[k]
 
-        out = Assignments(chain, bodies, lookup, source=f"environment {env}")
+        out = Assignments(scope_chain(scope, ancestors), bodies, lookup, source=f"environment {env}",
+                          ancestors=ancestors)
         for body in bodies:
             out.members(body)  # read every definition now, while the clients are open
             out.exemptions[key(body["id"])] = arm.list_exemptions(body["id"])
@@ -252,14 +248,15 @@ def from_environment(env: str, scope: str, management_groups: list[str]) -> Assi
         arm.clients.close()
 
 
-def _live_ancestors(arm: Any, subscription: str) -> list[str]:
-    """The management groups above a subscription, top first (its `parentNameChain` among the entities)."""
+def _live_hierarchy(arm: Any) -> dict[str, list[str]]:
+    """Subscription id / management group name (lower-case) -> the management groups above it, top first:
+    the `parentNameChain` of every entity the management groups API lists."""
     from policygen.azure.arm import as_dict
 
     ops = arm.clients.management_groups().entities
+    out: dict[str, list[str]] = {}
     for item in arm._list(lambda: ops.list()):
         entity = as_dict(item)
-        if str(entity.get("name", "")).lower() == subscription.lower() and \
-                str(entity.get("type", "")).lower().endswith("subscriptions"):
-            return [str(n) for n in (entity.get("properties") or {}).get("parentNameChain") or []]
-    return []
+        chain = (entity.get("properties") or {}).get("parentNameChain") or []
+        out[str(entity.get("name", "")).lower()] = [str(n) for n in chain]
+    return out

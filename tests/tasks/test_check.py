@@ -243,13 +243,17 @@ def test_unusable_input_reports_every_problem_at_once(modify_pack: Path, tmp_pat
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("scope", ["rg-apps", "/providers/Microsoft.Management/managementGroups/corp",
-                                   f"{APPS_RG}/providers/Microsoft.Storage/storageAccounts/x"])
+@pytest.mark.parametrize(("scope", "message"), [
+    ("rg-apps", "--scope must be a subscription"),
+    (f"{APPS_RG}/providers/Microsoft.Storage/storageAccounts/x", "--scope must be a subscription"),
+    # a management group is a scope for management-group templates; this one's $schema deploys to a group
+    ("/providers/Microsoft.Management/managementGroups/corp", "a resource-group template (its $schema) needs"),
+])
 def test_scope_must_be_a_subscription_or_resource_group(modify_pack: Path, tmp_path: Path, capsys,
-                                                        scope: str) -> None:
+                                                        scope: str, message: str) -> None:
     template = _write(tmp_path / "st.json", _template([_storage("stteam")]))
     code = run(["check", str(template), "--pack", str(modify_pack), "--env", "local", "--scope", scope])
-    assert code == 2 and "--scope must be a subscription" in capsys.readouterr().err
+    assert code == 2 and message in capsys.readouterr().err
 
 
 _JSON = st.recursive(

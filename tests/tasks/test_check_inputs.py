@@ -286,6 +286,24 @@ def test_management_group_and_tenant_templates(tmp_path: Path) -> None:
     assert mg.id == f"{MG}/landing-zones"
 
 
+def test_management_group_template_reaches_a_subscriptions_resources(modify_pack: Path, tmp_path: Path,
+                                                                     capsys) -> None:
+    """deploy-to-management-group: a nested deployment with subscriptionId (and a location) runs a subscription
+    template there, which deploys into one of its resource groups; the subscription's assignment applies."""
+    in_group = _nested("storage", [_storage("stfrommg")], inner=True, resourceGroup="rg-apps")
+    in_sub = _nested("toSubscription", [in_group], inner=True, subscriptionId=SUB, location="westeurope",
+                     template_extra={})
+    in_sub["properties"]["template"]["$schema"] = SUB_SCHEMA
+    path = _write(tmp_path / "mg.json", _template([in_sub], MG_SCHEMA))
+    code = run(["check", str(path), "--pack", str(modify_pack), "--env", "local", "--scope", f"{MG}/corp",
+                "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    (res,) = report["resources"]
+    assert res["id"] == f"{RG}/providers/Microsoft.Storage/storageAccounts/stfrommg"
+    assert [f["outcome"] for f in res["findings"]] == ["modified"] and code == 0
+    assert report["scopes"] == [f"{MG}/corp"]
+
+
 @pytest.mark.parametrize(("schema", "scope", "needs"), [
     (RG_SCHEMA, f"/subscriptions/{SUB}", "a resource-group template"),
     (SUB_SCHEMA, f"{MG}/corp", "a subscription template"),
