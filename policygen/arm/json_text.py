@@ -22,6 +22,8 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
 _ONLY_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_NOT_QUOTE_OR_BRACKET = bytes(b for b in range(256) if b not in b'"[]{}')
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _CURLY_AS_SQUARE = bytes.maketrans(b"{}", b"[]")
 _STEP = {ord("["): 1, ord("]"): -1}
 
@@ -46,8 +48,7 @@ def too_deep(raw: bytes | str, max_depth: int = MAX_DEPTH) -> tuple[int, int] | 
     data = _as_bytes(raw)
     if data.count(b"[") + data.count(b"{") <= max_depth:
         return None
-    brackets = _STRING.sub(b"", data).translate(_CURLY_AS_SQUARE, _ONLY_BRACKETS)
-    if max(accumulate(map(_STEP.__getitem__, brackets)), default=0) <= max_depth:
+    if max(accumulate(map(_STEP.__getitem__, _brackets_outside_strings(data))), default=0) <= max_depth:
         return None
     depth = 0
     for m in _TOKEN.finditer(data):
@@ -60,6 +61,20 @@ def too_deep(raw: bytes | str, max_depth: int = MAX_DEPTH) -> tuple[int, int] | 
         elif tok in (b"]", b"}"):
             depth -= 1
     return None  # unbalanced rather than deep: the parser reports it
+
+
+def _brackets_outside_strings(data: bytes) -> bytes:
+    """The brackets of `data` that are not inside strings, `{}` written as `[]`.
+
+    Escapes are dropped first, each backslash with the character after it (left to right, as the JSON
+    lexer pairs them); then every `"` opens or closes a string, so once all but quotes and brackets are
+    deleted (one C pass) the brackets outside strings are the even pieces between quotes. Text whose
+    quotes do not pair up is not JSON: the string pattern answers for it."""
+    text = _ESCAPE.sub(b"", data) if b"\\" in data else data
+    kept = text.translate(None, _NOT_QUOTE_OR_BRACKET)
+    if kept.count(b'"') % 2:
+        return _STRING.sub(b"", data).translate(_CURLY_AS_SQUARE, _ONLY_BRACKETS)
+    return b"".join(kept.split(b'"')[0::2]).translate(_CURLY_AS_SQUARE)
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
