@@ -23,12 +23,13 @@ class TemplateError(Exception):
     """A template that cannot be deployed (ARM's InvalidTemplate / DeploymentFailed)."""
 
 
-def _engine() -> tuple[Callable[[str], tuple], dict[str, Callable[..., Any]], type[Exception]]:
+def _engine() -> tuple[Callable[[str], tuple], dict[str, Callable[..., Any]], tuple[type[Exception], ...]]:
     from policygen.evaluate import functions
-    from policygen.evaluate.errors import EvaluationFailure
+    from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
     from policygen.evaluate.expr import parse
 
-    return parse, functions.PURE, EvaluationFailure
+    # UnsupportedError: an expression the parser cannot read (e.g. a user-defined `namespace.function()`)
+    return parse, functions.PURE, (EvaluationFailure, UnsupportedError)
 
 
 @dataclass
@@ -54,7 +55,7 @@ class Expressions:
                 parse, _, failure = _engine()
                 try:
                     return self._node(parse(value))
-                except (failure, TemplateError, KeyError, TypeError, IndexError, ValueError) as exc:
+                except (*failure, TemplateError, KeyError, TypeError, IndexError, ValueError) as exc:
                     raise TemplateError(f"cannot evaluate {value}: {exc}") from exc
             return value[1:] if value.startswith("[[") else value
         if isinstance(value, list):

@@ -361,11 +361,23 @@ def test_comments_are_allowed_and_lines_stay_true(tmp_path: Path) -> None:
     assert placed.line == _line(path, "Microsoft.Storage/storageAccounts")
 
 
+def test_user_defined_functions_are_a_located_error_not_a_traceback(tmp_path: Path, capsys) -> None:
+    # user-defined functions (template-user-defined-functions): `namespace.member()` is not evaluated by check
+    functions = [{"namespace": "contoso", "members": {"uniqueName": {
+        "parameters": [{"name": "namePrefix", "type": "string"}],
+        "output": {"type": "string", "value": "[concat(toLower(parameters('namePrefix')), uniqueString(resourceGroup().id))]"}}}}]
+    path = _write(tmp_path / "udf.json", _template([_storage("[contoso.uniqueName('st')]")], functions=functions))
+    with pytest.raises(InputError) as err:
+        _load(path)
+    (d,) = err.value.diagnostics
+    assert d.line == _line(path, "Microsoft.Storage/storageAccounts") and "contoso.uniqueName" in d.message
+
+
 # ---------------------------------------------------------------------------------------------- never a traceback
 
 _LEAF = st.none() | st.booleans() | st.integers(-2, 900) | st.text(max_size=12) | st.sampled_from([
     "[parameters('x')]", "[copyIndex()]", "[copyIndex('p', 1)]", "[reference('a/b').c]", "[resourceGroup().name]",
-    "[variables('v')]", "Microsoft.Resources/deployments", "Microsoft.Storage/storageAccounts", "subnets", "inner",
+    "[variables('v')]", "[contoso.uniqueName('st')]", "[concat(", "Microsoft.Resources/deployments", "Microsoft.Storage/storageAccounts", "subnets", "inner",
     f"/subscriptions/{SUB}", "Microsoft.Management/managementGroups/mg", SUB_SCHEMA, MG_SCHEMA, RG_SCHEMA])
 _KEYS = st.sampled_from(["type", "name", "resources", "parameters", "variables", "copy", "count", "input", "condition",
                          "properties", "template", "templateLink", "expressionEvaluationOptions", "scope", "value",
