@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from policygen.arm.scopes import ScopeKind
-from policygen.emulator import assignments, compliance, effective, exemptions, hierarchy
+from policygen.emulator import compliance, effective, hierarchy
 from policygen.emulator.context import Context
 from policygen.emulator.core import ArmError, Match, Request, Response, bad_request
 from policygen.evaluate import admission as verdict
@@ -89,16 +89,16 @@ def _candidate(scope: str, content: dict) -> dict:
 
 
 def _policies(emu: Context, candidate: dict, effects: set[str]) -> Iterator[tuple[dict, effective.Member]]:
-    """Enforced (assignment, member) pairs in force here whose effect is one of `effects`."""
-    for a in assignments.in_force(emu, candidate["id"]):
+    """Enforced, unexempt (assignment, member) pairs in force here whose effect may be one of `effects` (the
+    pairs whose field conditions `fieldRestrictions` reads; in force and exempt as `admission.decide` says)."""
+    for entry in compliance.in_force_at(emu, candidate):
+        a = entry.assignment
         if str(a["properties"].get("enforcementMode", "Default")).lower() != "default":
             continue
-        for member in effective.members(emu, a["properties"]):
-            if not compliance.may_have_effect(a, member, effects):
-                continue
-            if exemptions.exempting(emu, candidate["id"], a["id"], member.reference_id, candidate):
-                continue
-            yield a, member
+        for member in entry.members:
+            if compliance.may_have_effect(a, member, effects) and \
+                    verdict.exemption_for(entry, candidate, member.reference_id) is None:
+                yield a, member
 
 
 def _info(a: dict, member: effective.Member) -> dict:

@@ -218,7 +218,7 @@ def _verdict(resource: dict, entry: InForce, member: Any, cp: CompiledPolicy, re
     if placeholder and reads_placeholder(cp, resource, placeholder, related, ctx):
         v.outcome, v.detail = "undecidable", f"the outcome reads {', '.join(_placeholders(resource, placeholder))}" \
             ", known only during deployment (reference(), list*(), or Terraform's 'known after apply')"
-    covering = _exemption(entry, resource, member.reference_id, now)
+    covering = exemption_for(entry, resource, member.reference_id, now)
     if covering is not None:
         v.exemption = covering
         v.detail = f"exemption {covering.get('name', '')} ({v.outcome} otherwise)"
@@ -242,7 +242,9 @@ def _kind(outcome: Outcome) -> str | None:
     return "audited"  # audit, auditIfNotExists, manual, and effects the resource provider enforces
 
 
-def _exemption(entry: InForce, resource: dict, reference_id: str | None, now: datetime | None) -> dict | None:
+def exemption_for(entry: InForce, resource: dict, reference_id: str | None,
+                  now: datetime | None = None) -> dict | None:
+    """The unexpired exemption of the entry that covers this resource and member (its selectors hold)."""
     pairs = []
     for ex in entry.exemptions:
         eid = str(ex.get("id", ""))
