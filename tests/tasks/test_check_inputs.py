@@ -107,6 +107,29 @@ def test_child_with_a_full_type_and_name_inside_its_parent(tmp_path: Path) -> No
     assert child.id.endswith("/virtualNetworks/VNet1/subnets/Subnet1")
 
 
+def test_a_false_condition_does_not_cascade_to_children(tmp_path: Path) -> None:
+    # "Conditional deployment doesn't cascade to child resources"
+    # (https://learn.microsoft.com/azure/azure-resource-manager/templates/conditional-resource-deployment)
+    account = _storage("stcond", condition="[equals(parameters('deploy'), 'yes')]", resources=[
+        {"type": "blobServices", "apiVersion": "2023-05-01", "name": "default", "properties": {}}])
+    path = _write(tmp_path / "cond.json", _template([account], parameters={"deploy": {"type": "string",
+                                                                                      "defaultValue": "no"}}))
+    (child,) = _load(path)
+    assert child.id == f"{RG}/providers/Microsoft.Storage/storageAccounts/stcond/blobServices/default"
+
+
+def test_children_deeper_than_five_levels_are_a_located_error(tmp_path: Path) -> None:
+    # "Child resources can only be defined five levels deep"
+    deepest: dict = {"type": "t6", "name": "n6", "properties": {}}
+    for level in range(5, 0, -1):
+        deepest = {"type": f"t{level}", "name": f"n{level}", "properties": {}, "resources": [deepest]}
+    path = _write(tmp_path / "deep.json", _template([{**_storage("stdeep"), "resources": [deepest]}]))
+    with pytest.raises(InputError) as err:
+        _load(path)
+    (d,) = err.value.diagnostics
+    assert "child resources can only be defined 5 levels deep" in d.message and d.line == _line(path, '"t5"')
+
+
 # ---------------------------------------------------------------------------------------------- copy
 
 

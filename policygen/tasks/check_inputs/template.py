@@ -35,6 +35,8 @@ MAX_NESTING = 20  # nested deployments inside nested deployments
 DEPLOYMENTS = "microsoft.resources/deployments"
 _NOT_BODY = ("apiVersion", "dependsOn", "condition", "copy", "scope", "comments", "resourceGroup",
              "subscriptionId", "resources", "existing", "type", "name", "id", "import")
+MAX_CHILD_LEVELS = 5  # "Child resources can only be defined five levels deep" (child-resource-name-type)
+_Parent = tuple[str, str, str, int]  # full type, full name, scope id, nesting level of the parent
 _LEVELS = (("tenantdeploymenttemplate", "tenant"), ("managementgroupdeploymenttemplate", "managementGroup"),
            ("subscriptiondeploymenttemplate", "subscription"))
 
@@ -263,7 +265,7 @@ class Expander:
 
     # ---------------------------------------------------------------- resources
 
-    def _resources(self, ctx: _Ctx, template: dict, target: Target, parent: tuple[str, str, str] | None,
+    def _resources(self, ctx: _Ctx, template: dict, target: Target, parent: _Parent | None,
                    depth: int, items: Any = None) -> None:
         raw = template.get("resources") if items is None else items
         for res in (list(raw.values()) if isinstance(raw, dict) else raw) if isinstance(raw, (list, dict)) else []:
@@ -278,7 +280,7 @@ class Expander:
             except TemplateError as exc:
                 self.problems.append(self.doc.at(res, f"resource {res.get('name')!r}: {exc}"))
 
-    def _declaration(self, ctx: _Ctx, res: dict, target: Target, parent: tuple[str, str, str] | None,
+    def _declaration(self, ctx: _Ctx, res: dict, target: Target, parent: _Parent | None,
                      depth: int) -> None:
         loop = res.get("copy")
         if not isinstance(loop, dict):
@@ -294,9 +296,13 @@ class Expander:
                 finally:
                     ctx.resource_loop = outer_loop
 
-    def _instance(self, ctx: _Ctx, res: dict, target: Target, parent: tuple[str, str, str] | None,
+    def _instance(self, ctx: _Ctx, res: dict, target: Target, parent: _Parent | None,
                   depth: int) -> None:
-        if "condition" in res and not ctx.evaluate(res["condition"]):
+        # a false condition skips the resource but not the children declared in it: "Conditional deployment
+        # doesn't cascade to child resources" (conditional-resource-deployment)
+        deployed = "condition" not in res or bool(ctx.evaluate(res["condition"]))
+        children = res.get("resources")
+        if not deployed and not children:
             return
         rtype, name = ctx.evaluate(res.get("type", "")), ctx.evaluate(res.get("name", ""))
         if not (isinstance(rtype, str) and rtype and isinstance(name, str) and name):
@@ -308,18 +314,22 @@ class Expander:
         if len(self.placed) >= MAX_RESOURCES:
             raise TemplateError(f"the deployment expands to more than {MAX_RESOURCES} resources")
         if rtype.lower() == DEPLOYMENTS:
-            self._nested(ctx, res, name, target, depth)
+            if deployed:
+                self._nested(ctx, res, name, target, depth)
             return
         base = parent[2] if parent is not None else (self._scope(ctx, res["scope"], target) if res.get("scope")
                                                      else target.base())
         rid = _resource_id(base, target, rtype, name)
-        symbolic: list[str] = []
-        body = {k: walk(ctx, v, symbolic, f"/{k}") for k, v in res.items() if k not in _NOT_BODY}
-        self.placed.append(Placed({"id": rid, "type": rtype, "name": name.rsplit("/", 1)[-1], **body},
-                                  self.doc.name, self.doc.line(res), symbolic))
-        children = res.get("resources")
+        if deployed:
+            symbolic: list[str] = []
+            body = {k: walk(ctx, v, symbolic, f"/{k}") for k, v in res.items() if k not in _NOT_BODY}
+            self.placed.append(Placed({"id": rid, "type": rtype, "name": name.rsplit("/", 1)[-1], **body},
+                                      self.doc.name, self.doc.line(res), symbolic))
         if children:
-            self._resources(ctx, {}, target, (rtype, name, base), depth, children)
+            level = parent[3] + 1 if parent is not None else 1
+            if level > MAX_CHILD_LEVELS:
+                raise TemplateError(f"child resources can only be defined {MAX_CHILD_LEVELS} levels deep")
+            self._resources(ctx, {}, target, (rtype, name, base, level), depth, children)
 
     def _scope(self, ctx: _Ctx, raw: Any, target: Target) -> str:
         """A resource's `scope`: an id, a management group, or a resource relative to the deployment."""
@@ -406,10 +416,10 @@ def _link(link: dict) -> str:
     return "templateLink"
 
 
-def _child(parent: tuple[str, str, str], rtype: str, name: str) -> tuple[str, str]:
+def _child(parent: _Parent, rtype: str, name: str) -> tuple[str, str]:
     """A child declared in its parent's `resources`: single-segment type and name composed with the parent's;
     a full type (with its namespace) and full name are taken as they are."""
-    ptype, pname, _ = parent
+    ptype, pname, _, _ = parent
     full_type = rtype if "/" in rtype else f"{ptype}/{rtype}"
     if "/" not in rtype and "/" in name:
         raise TemplateError(f"a child resource declared in its parent takes a single-segment name, not '{name}'")
