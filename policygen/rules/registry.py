@@ -87,15 +87,37 @@ def get(code: str) -> type[Rule]:
     raise KeyError(code)
 
 
+_NEEDS: tuple[str, ...] | None = None
+_PLANS: dict[tuple, list[Rule]] = {}
+
+
+def _plan(doc: Doc) -> list[Rule]:
+    """The rules that can fire for this document: its kind's gated rules, minus those whose effects it
+    cannot have and those whose `needs` it lacks. Documents share a few dozen plans, so the per-rule
+    tests run once per plan instead of once per rule and document."""
+    global _NEEDS
+    if _NEEDS is None:
+        _NEEDS = tuple(sorted({r.needs[0] for k in ALL_KINDS for r in rules_for(k) if r.needs}))
+    has = tuple(bool(getattr(doc, name, None)) for name in _NEEDS)
+    key = (doc.kind, doc.custom, doc.own, doc.effects, has)
+    plan = _PLANS.get(key)
+    if plan is None:
+        present = {name for name, yes in zip(_NEEDS, has, strict=True) if yes}
+        plan = [
+            r
+            for r in gated_rules(doc.kind, doc.custom, doc.own)
+            if (r.effects is None or r.effects & doc.effects) and (not r.needs or r.needs[0] in present)
+        ]
+        if len(_PLANS) > 4096:
+            _PLANS.clear()
+        _PLANS[key] = plan
+    return plan
+
+
 def run(doc: Doc, source: str | None) -> list[Finding]:
     """Run every rule for the document's kind; each hit becomes a Finding (no line yet)."""
     out: list[Finding] = []
-    effects = doc.effects
-    for rule in gated_rules(doc.kind, doc.custom, doc.own):
-        if rule.effects is not None and not (rule.effects & effects):
-            continue
-        if rule.needs and not getattr(doc, rule.needs[0]):
-            continue
+    for rule in _plan(doc):
         code = rule.code
         sev = rule.severity
         try:
