@@ -39,23 +39,12 @@ def clean(value: Any) -> Any:
     return value
 
 
-TYPES = {t.lower(): t for t in ("String", "Array", "Object", "Boolean", "Integer", "Float", "DateTime")}
-
-
-def canonical_types(params: Any) -> Any:
-    """Parameters with their `type` in the documented case (ARM reads it case-insensitively)."""
-    if not isinstance(params, dict):
-        return params
-    return {k: {**v, "type": TYPES.get(str(v.get("type")).lower(), v.get("type"))} if isinstance(v, dict) else v
-            for k, v in params.items()}
-
-
 def param_spec(spec: Any) -> dict[str, Any] | None:
-    """The intent form of a REST parameter, or None when the intent model cannot say it exactly
-    (the type is written in its documented case: ARM reads it case-insensitively)."""
+    """The intent form of a REST parameter, or None when the intent model cannot say it exactly (the type
+    keeps the case it was read in: Azure answers `String` for what was sent as `string`, and the ALZ library
+    writes `string`; either way the build equals what was read)."""
     if not isinstance(spec, dict):
         return None
-    spec = canonical_types({"p": spec})["p"]
     meta = spec.get("metadata") or {}
     if not isinstance(meta, dict):
         return None
@@ -81,8 +70,6 @@ def render_one(data: dict[str, Any], name: str, rel: str, owner_id: str, categor
 
 def same_rule(a: dict[str, Any], b: dict[str, Any]) -> bool:
     pa, pb = a.get("properties") or {}, b.get("properties") or {}
-    pa, pb = {**pa, "parameters": canonical_types(pa.get("parameters"))}, \
-        {**pb, "parameters": canonical_types(pb.get("parameters"))}
     return all(clean(pa.get(k)) == clean(pb.get(k)) for k in RULE_FIELDS)
 
 
@@ -217,7 +204,7 @@ def _exact_parameters(data: dict[str, Any], art: Artefact, params: dict[str, Any
     if set(rendered) - set(params):
         return None
     extra = {}
-    for pname, spec in canonical_types(params).items():
+    for pname, spec in params.items():
         if clean(rendered.get(pname)) != clean(spec):
             intent_form = param_spec(spec)
             if intent_form is None:

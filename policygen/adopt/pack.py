@@ -373,8 +373,6 @@ def differences(kind: str, source: dict[str, Any], built: dict[str, Any], leave:
         props = dict(body.get("properties") or {})
         if isinstance(props.get("metadata"), dict):
             props["metadata"] = {k: v for k, v in props["metadata"].items() if k not in leave}
-        if "parameters" in props:
-            props["parameters"] = lift.canonical_types(props["parameters"])
         if not version:
             props.pop("version", None)
         return {**body, "properties": props}

@@ -68,6 +68,8 @@ def project(kind: str, body: dict[str, Any] | None) -> dict[str, Any]:
     out: dict[str, Any] = {k: props[k] for k in FIELDS[kind] if k in props}
     if isinstance(out.get("metadata"), dict):
         out["metadata"] = {k: v for k, v in out["metadata"].items() if k.lower() not in STAMPS}
+    if out.get("description") == "":
+        del out["description"]  # an intent without one sends ""; Azure holds none for a body without one
     if kind == "initiative":
         refs = []
         for ref in out.get("policyDefinitions") or []:
@@ -131,7 +133,22 @@ def field_diffs(before: Any, after: Any, path: str = "") -> list[FieldDiff]:
 def compare(kind: str, remote_body: dict[str, Any], desired_body: dict[str, Any]) -> list[FieldDiff]:
     before, after = project(kind, remote_body), project(kind, desired_body)
     _unpinned(before, after)
+    _type_case(before, after)
     return field_diffs(before, after)
+
+
+def _type_case(before: dict[str, Any], after: dict[str, Any]) -> None:
+    """A parameter type that differs only in case is the same type: ARM reads `string` as `String` and may
+    answer in its own case (the desired case is shown)."""
+    bparams = (before.get("properties") or {}).get("parameters")
+    aparams = (after.get("properties") or {}).get("parameters")
+    if not isinstance(bparams, dict) or not isinstance(aparams, dict):
+        return
+    for name, spec in bparams.items():
+        want = aparams.get(name)
+        if isinstance(spec, dict) and isinstance(want, dict) and isinstance(spec.get("type"), str) \
+                and isinstance(want.get("type"), str) and spec["type"].lower() == want["type"].lower():
+            bparams[name] = {**spec, "type": want["type"]}
 
 
 def _unpinned(before: dict[str, Any], after: dict[str, Any]) -> None:

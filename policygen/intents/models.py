@@ -70,10 +70,18 @@ def _canonical_effect(value: str) -> str:
     return name
 
 
+PARAMETER_TYPES = ("String", "Array", "Object", "Boolean", "Integer", "Float", "DateTime")
+# Any case: ARM reads a parameter type case-insensitively, and published definitions write "string" (the ALZ
+# library does throughout). The case written is kept, so an imported definition builds as it was read.
+PARAMETER_TYPE_PATTERN = "^(" + "|".join("".join(f"[{c.upper()}{c.lower()}]" for c in t)
+                                         for t in PARAMETER_TYPES) + ")$"
+
+
 class ParameterSpec(Strict):
     """An Azure Policy parameter, as in a definition or initiative."""
 
-    type: Literal["String", "Array", "Object", "Boolean", "Integer", "Float", "DateTime"]
+    type: str = Field(json_schema_extra={"pattern": PARAMETER_TYPE_PATTERN, "examples": list(PARAMETER_TYPES)},
+                      description=f"{', '.join(PARAMETER_TYPES)} (any case; written as given).")
     defaultValue: Any = None
     allowedValues: list[Any] | None = None
     displayName: str | None = None
@@ -81,6 +89,13 @@ class ParameterSpec(Strict):
     strongType: str | None = None
     assignPermissions: bool | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, v: str) -> str:
+        if v.lower() not in {t.lower() for t in PARAMETER_TYPES}:
+            raise ValueError(f"unknown parameter type {v!r}; expected one of {', '.join(PARAMETER_TYPES)}")
+        return v
 
     def to_azure(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type}

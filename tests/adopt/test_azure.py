@@ -57,3 +57,46 @@ def test_markers_are_kept_and_adopt_shows_every_adoption(monkeypatch: pytest.Mon
         assert len(policy) == 39  # 33 definitions, 2 initiatives, 3 assignments, 1 exemption
         assert {c["action_reason"] for c in policy} == {"update_adopts_from_other_owner"}
         assert all(c["actions"] == ["update"] for c in policy)
+
+
+def test_a_definition_authored_with_lower_case_types_round_trips_with_no_changes(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """ARM reads parameter types case-insensitively; the ALZ library writes `"type": "string"`
+    (Azure-Landing-Zones-Library platform/alz/policy_definitions/*.alz_policy_definition.json). The import keeps
+    the case read, and plan compares types without case (Azure may answer `String` for `string`)."""
+    from tests.azure.deploy_support import Session
+
+    body = {"properties": {
+        "mode": "All", "displayName": "Allowed SKUs", "metadata": {"category": "General", "version": "1.0.0"},
+        "parameters": {
+            "effect": {"type": "string", "allowedValues": ["Audit", "Deny"], "defaultValue": "Audit"},
+            "skus": {"type": "array", "defaultValue": ["Standard_LRS"], "metadata": {"displayName": "SKUs"}}},
+        "policyRule": {"if": {"allOf": [{"field": "type", "equals": "Microsoft.Storage/storageAccounts"},
+                                        {"not": {"field": "Microsoft.Storage/storageAccounts/sku.name",
+                                                 "in": "[parameters('skus')]"}}]},
+                       "then": {"effect": "[parameters('effect')]"}}}}
+    with emulator(monkeypatch):
+        assert cli(["apply", str(REPO), "--env", "local", "--yes"]).exit_code == 0
+        session = Session()
+        try:
+            session.arm.clients.policy().policy_definitions.create_or_update_at_management_group(
+                "contoso", "allowed-skus", body)
+        finally:
+            session.arm.clients.close()
+        out = tmp_path / "imported"
+        assert cli(["import", str(REPO), "--env", "local", "--out", str(out)]).exit_code == 0
+        data = yaml.safe_load((out / "definitions" / "allowed-skus.yaml").read_text(encoding="utf-8"))
+        assert {p: s["type"] for p, s in data["parameters"].items()} == {"effect": "string", "skus": "array"}
+        plan = cli(["plan", str(out), "--env", "local", "--detailed-exitcode"])
+        assert plan.exit_code == 0, plan.output
+        assert "No changes" in plan.output
+
+
+def test_plan_compares_parameter_types_without_case() -> None:
+    from policygen.azure.diff import compare
+
+    def body(ptype: str) -> dict:
+        return {"properties": {"displayName": "D", "parameters": {"p": {"type": ptype, "defaultValue": "x"}}}}
+
+    assert compare("definition", body("String"), body("string")) == []
+    assert [d.path for d in compare("definition", body("String"), body("Array"))] == ["properties.parameters.p.type"]

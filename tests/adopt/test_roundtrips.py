@@ -94,9 +94,8 @@ def _cloud_files(source: Path, cloud: str | None) -> list[Path]:
 
 def _normal(body: dict, scope: str) -> dict:
     """Key order is ignored by ==; local ids compared by name (placeholder vs the library's management group);
-    null/empty alike; parameter types in their documented case (ARM reads them case-insensitively);
-    policygen's own stamps (owner marker, provenance) and policyType (set by the service) left out."""
-    from policygen.adopt.lift import canonical_types, clean
+    null/empty alike; policygen's own stamps (owner marker, provenance) and policyType (set by the service) left out."""
+    from policygen.adopt.lift import clean
 
     text = json.dumps({k: body[k] for k in ("name", "properties") if k in body})
     for prefix in (scope, "/providers/Microsoft.Management/managementGroups/placeholder"):
@@ -104,7 +103,6 @@ def _normal(body: dict, scope: str) -> dict:
     props = json.loads(text)["properties"]
     props.pop("policyType", None)
     props["metadata"] = {k: v for k, v in (props.get("metadata") or {}).items() if k not in ("pacOwnerId", "policygen")}
-    props["parameters"] = canonical_types(props.get("parameters") or {})
     return clean(props)
 
 
