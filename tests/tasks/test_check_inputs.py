@@ -107,6 +107,17 @@ def test_child_with_a_full_type_and_name_inside_its_parent(tmp_path: Path) -> No
     assert child.id.endswith("/virtualNetworks/VNet1/subnets/Subnet1")
 
 
+def test_a_copy_loop_on_a_child_inside_its_parent_is_a_located_error(tmp_path: Path) -> None:
+    # "You can't use a copy loop for a child resource" (copy-resources, Iteration for a child resource)
+    vnet = {"type": "Microsoft.Network/virtualNetworks", "name": "VNet1", "location": "westeurope", "resources": [
+        {"type": "subnets", "name": "[concat('s', copyIndex())]", "copy": {"name": "subnets", "count": 2}}]}
+    path = _write(tmp_path / "vnet.json", _template([vnet]))
+    with pytest.raises(InputError) as err:
+        _load(path)
+    (d,) = err.value.diagnostics
+    assert d.line == _line(path, '"subnets"') and "declare it at the top level" in d.message
+
+
 def test_a_false_condition_does_not_cascade_to_children(tmp_path: Path) -> None:
     # "Conditional deployment doesn't cascade to child resources"
     # (https://learn.microsoft.com/azure/azure-resource-manager/templates/conditional-resource-deployment)

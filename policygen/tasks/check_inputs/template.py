@@ -286,6 +286,9 @@ class Expander:
         if not isinstance(loop, dict):
             self._instance(ctx, res, target, parent, depth)
             return
+        if parent is not None:  # copy-resources, "Iteration for a child resource"
+            raise TemplateError("a copy loop cannot be used on a child resource declared inside its parent; "
+                                "declare it at the top level")
         name = str(loop.get("name", "copy"))
         outer_loop = ctx.resource_loop
         for i in range(_count(ctx, loop.get("count", 0))):
