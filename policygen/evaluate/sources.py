@@ -13,6 +13,7 @@ from policygen.arm.aliases import AliasCatalogue
 from policygen.arm.expressions import is_expression, unescape
 from policygen.artefacts import Build
 from policygen.errors import Diagnostic, InputError
+from policygen.evaluate.admission import with_effect
 from policygen.evaluate.datafile import load_data_file
 from policygen.evaluate.expr import CompileCtx, compile_value
 from policygen.evaluate.inventory import load_json_file
@@ -169,13 +170,14 @@ def policies_from_build(
         params = filter_parameters(dart.properties, {**passed, **unwrap_parameters(overrides)})
         ref = label.split("/", 1)[1] if "/" in label else None
         variants: list[tuple[str, str | None]] = [(label, None)]
-        if gate is not None and "effect" in (dart.properties.get("parameters") or {}):
+        if gate is not None:
             for value in _override_effects(props.get("overrides"), ref):
                 variants.append((f"{label}@{value}", value))
         for name, effect in variants:
+            # an override replaces `then.effect` only (admission.with_effect), whatever parameter set it
+            body = with_effect(dart.body, effect) if effect else dart.body
             try:
-                out.append((name, compile_policy(dart.body, {**params, **({"effect": effect} if effect else {})},
-                                                 catalogue=catalogue)))
+                out.append((name, compile_policy(body, params, catalogue=catalogue)))
             except Exception as exc:  # noqa: BLE001
                 skipped.append(f"{name}: {exc}")
                 continue

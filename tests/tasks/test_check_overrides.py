@@ -132,3 +132,26 @@ def test_emulator_put_applies_the_override_like_check(pack: Path, tmp_path: Path
                 assert (live["outcome"] == "modified") == (location == "westeurope")
         finally:
             accounts.close()
+
+
+def test_impact_of_the_assignment_gives_the_same_effects_as_check(pack: Path, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """`impact --assignment` over the same resources as an inventory: the effect each runs with is check's."""
+    accounts = [(RG1, "stwest", "westeurope"), (RG2, "stnorth", "northeurope")]
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps([
+        {**{k: v for k, v in _storage(name, loc).items() if k != "apiVersion"},
+         "id": f"{rg}/providers/Microsoft.Storage/storageAccounts/{name}"} for rg, name, loc in accounts]))
+    capsys.readouterr()
+    run(["impact", str(pack), "--assignment", "apps-private", "--resources", str(inventory), "--env", "local",
+         "--format", "json"])
+    rows = json.loads(capsys.readouterr().out)["results"]
+    impact = {r["resourceId"].rsplit("/", 1)[-1]: r["effect"] for r in rows if r["compliant"] is False}
+    checked = {}
+    for rg, name, location in accounts:
+        template = tmp_path / f"{name}.json"
+        template.write_text(json.dumps(_storage(name, location)))
+        found = _outcomes(capsys, template, rg, "--pack", str(pack), "--env", "local", "--management-group",
+                          "contoso")
+        checked[name] = found[f"{name}:apps-private/st-public-st"]["effect"]
+    assert impact == checked == {"stwest": "modify", "stnorth": "audit"}
