@@ -8,6 +8,7 @@ the assignments were read.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,8 +214,6 @@ def from_environment(env: str, scope: str, management_groups: list[str],
                      resource_ids: list[str] | None = None) -> Assignments:
     """The assignments at and above `scope` and each resource's scopes, their definitions and initiatives
     (built-ins included) and their exemptions, read with the SDK clients plan uses (`policygen.azure.arm.Arm`)."""
-    from azure.core.exceptions import ResourceNotFoundError
-
     from policygen.azure.workflow import connect
 
     arm = connect(live_target(env), concurrency=8)
@@ -224,28 +223,38 @@ def from_environment(env: str, scope: str, management_groups: list[str],
         for rid in [scope, *(resource_ids or [])]:
             for s in scope_chain(rid, ancestors):
                 scopes.setdefault(key(s), s)
-        bodies: list[dict[str, Any]] = []
-        for s in scopes.values():
-            try:
-                bodies.extend(arm.list_assignments(s))
-            except ResourceNotFoundError:  # a resource group the deployment will create
-                continue
-        cache: dict[str, dict[str, Any] | None] = {}
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            bodies = [b for found in pool.map(lambda s: _assignments_at(arm, s), scopes.values()) for b in found]
+            cache: dict[str, dict[str, Any] | None] = {}
 
-        def lookup(definition_id: str) -> dict[str, Any] | None:
-            k = key(definition_id)
-            if k not in cache:
-                cache[k] = arm.get_definition(definition_id) if definition_id else None
-            return cache[k]
+            def read(ids: set[str]) -> None:
+                todo = sorted(i for i in ids if i and key(i) not in cache)
+                for i, body in zip(todo, pool.map(arm.get_definition, todo), strict=True):
+                    cache[key(i)] = body
 
-        out = Assignments(scope_chain(scope, ancestors), bodies, lookup, source=f"environment {env}",
-                          ancestors=ancestors)
+            # the assigned definitions and initiatives, then every initiative's members, in parallel
+            read({str((b.get("properties") or {}).get("policyDefinitionId", "")) for b in bodies})
+            read({str(ref.get("policyDefinitionId", "")) for target in list(cache.values()) if target
+                  for ref in (target.get("properties") or {}).get("policyDefinitions") or []})
+            exemptions = dict(zip([key(b["id"]) for b in bodies],
+                                  pool.map(lambda b: arm.list_exemptions(b["id"]), bodies), strict=True))
+
+        out = Assignments(scope_chain(scope, ancestors), bodies, lambda i: cache.get(key(i)), exemptions,
+                          source=f"environment {env}", ancestors=ancestors)
         for body in bodies:
-            out.members(body)  # read every definition now, while the clients are open
-            out.exemptions[key(body["id"])] = arm.list_exemptions(body["id"])
+            out.members(body)
         return out
     finally:
         arm.clients.close()
+
+
+def _assignments_at(arm: Any, scope: str) -> list[dict[str, Any]]:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        return arm.list_assignments(scope)
+    except ResourceNotFoundError:  # a resource group the deployment will create
+        return []
 
 
 def _live_hierarchy(arm: Any) -> dict[str, list[str]]:
