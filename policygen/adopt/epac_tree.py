@@ -134,10 +134,14 @@ class Walker:
                 else:
                     self.error(f'"{key}"', b.crumb, f"{key} must be a JSON object")
                     ok = False
-        if "parameterSelector" in node:
-            b.parameter_selector = str(node["parameterSelector"])
-        if "parameterFile" in node:
-            b.table = self._table(str(node["parameterFile"]), b.crumb)
+        for key in ("parameterSelector", "parameterFile", "nonComplianceMessageColumn"):
+            if key in node and not _text(node[key]):
+                self.error(f'"{key}"', b.crumb, f"{key} must be a non-empty string")
+                ok = False
+        if _text(node.get("parameterSelector")):
+            b.parameter_selector = node["parameterSelector"]
+        if _text(node.get("parameterFile")):
+            b.table = self._table(node["parameterFile"], b.crumb)
             ok = ok and b.table is not None
         for key, attr in (("overrides", "overrides"), ("resourceSelectors", "selectors"),
                           ("nonComplianceMessages", "messages")):
@@ -147,8 +151,8 @@ class Walker:
                 else:
                     self.error(f'"{key}"', b.crumb, f"{key} must be a list")
                     ok = False
-        if "nonComplianceMessageColumn" in node:
-            b.message_column = str(node["nonComplianceMessageColumn"])
+        if _text(node.get("nonComplianceMessageColumn")):
+            b.message_column = node["nonComplianceMessageColumn"]
         if node.get("definitionVersion"):
             b.version = str(node["definitionVersion"])
         ok = self._scopes(node, b) and ok
@@ -206,8 +210,8 @@ class Walker:
                        "assignment block (its part of the name)")
             return None
         return {"id": policy_id, "kind": kind, "field": field_name, "value": value, "assignment": part or {},
-                "messages": entry.get("nonComplianceMessages") or [], "version": entry.get("definitionVersion"),
-                "selectors": entry.get("resourceSelectors") or [], "needle": f'"{value}"'}
+                "messages": _listed(entry.get("nonComplianceMessages")), "version": entry.get("definitionVersion"),
+                "selectors": _listed(entry.get("resourceSelectors")), "needle": f'"{value}"'}
 
     def _resolve(self, field_name: str, kind: str, value: str, crumb: str) -> str | None:
         rtype = "policySetDefinitions" if kind == "initiative" else "policyDefinitions"
@@ -229,9 +233,12 @@ class Walker:
             root = root.parent
         found = None
         for candidate in (self.path.parent / name, Path(name)):
-            if candidate.is_file():
-                found = candidate
-                break
+            try:
+                if candidate.is_file():
+                    found = candidate
+                    break
+            except (OSError, ValueError):  # a name no file system takes is simply not found
+                continue
         if found is None and root.name == "policyAssignments":
             found = next((p for p in sorted(root.rglob("*")) if p.name == name and p.is_file()), None)
         if found is None:
@@ -350,6 +357,9 @@ class Walker:
             values = merged.pop("parameters")
             extra = merged
         messages = [*entry["messages"], *b.messages, *extra.pop("nonComplianceMessages", [])]
+        if not all(isinstance(m, dict) and _text(m.get("message")) for m in messages):
+            self.error('"nonComplianceMessages"', b.crumb, "each nonComplianceMessage needs a message string")
+            return
         overrides = extra.pop("overrides", None) or self._overrides(b, entry, needle)
         if overrides is None:
             return
@@ -362,6 +372,8 @@ class Walker:
         if messages:
             props["nonComplianceMessages"] = messages
         selectors = self._selectors(b, entry)
+        if selectors is None:
+            return
         if selectors:
             props["resourceSelectors"] = selectors
         if overrides:
@@ -407,12 +419,15 @@ class Walker:
             out.append(clean)
         return out
 
-    def _selectors(self, b: Branch, entry: dict[str, Any]) -> list[Any]:
+    def _selectors(self, b: Branch, entry: dict[str, Any]) -> list[Any] | None:
         out = []
         for s in [*entry["selectors"], *b.selectors]:
-            if isinstance(s, dict) and (not any(s.get(k) for k in ("policySetName", "policySetId", "policyName",
-                                                                     "policyId")) or _matches(s, entry)):
-                out.append({k: s[k] for k in ("name", "selectors") if k in s})
+            if not (isinstance(s, dict) and _text(s.get("name")) and isinstance(s.get("selectors"), list)):
+                self.error('"resourceSelectors"', b.crumb, "each resource selector needs a name and a selectors list")
+                return None
+            if not any(s.get(k) for k in ("policySetName", "policySetId", "policyName", "policyId")) \
+                    or _matches(s, entry):
+                out.append({"name": s["name"], "selectors": s["selectors"]})
         return out
 
     def _identity(self, b: Branch, entry: dict[str, Any], policy_id: str) -> dict[str, Any] | None:
@@ -432,6 +447,10 @@ class Walker:
         if isinstance(uai, str) and uai:
             return {"identity": {"type": "UserAssigned", "userAssignedIdentities": {uai: {}}}, "location": location}
         return {"identity": {"type": "SystemAssigned"}, "location": location}
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value else []
 
 
 def _text(value: Any) -> bool:
