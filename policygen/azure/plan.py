@@ -444,11 +444,12 @@ def _role_changes(desired: Desired, remote: RemoteState, changes: dict[str, Chan
         if r.owner == owner and r.principal:
             owned_principals[r.principal.lower()] = r
 
+    held = _roles_held(remote)
     for akey, needs in desired.roles.items():
         a = desired.assignments[akey]
         principal = _assignment_principal(changes.get(akey), remote.assignments.get(akey))
         for need in needs:
-            out_change = _role_change(a.name, a.id, a.scope, need, principal, remote, owner)
+            out_change = _role_change(a.name, a.id, a.scope, need, principal, held, owner)
             out[out_change.address] = out_change
             if principal:
                 wanted.add((key(need.scope), principal.lower(), need.role_guid))
@@ -486,8 +487,16 @@ def _role_changes(desired: Desired, remote: RemoteState, changes: dict[str, Chan
     return list(out.values())
 
 
+def _roles_held(remote: RemoteState) -> dict[tuple[str, str, str], RemoteObject]:
+    """Role assignments by (scope key, principal, role guid); the first listed wins, as a scan would find it."""
+    held: dict[tuple[str, str, str], RemoteObject] = {}
+    for ra in remote.role_assignments.values():
+        held.setdefault((key(ra.scope), ra.principal_id.lower(), ra.role_guid), ra)
+    return held
+
+
 def _role_change(asg_name: str, asg_id: str, asg_scope: str, need: RoleNeed, principal: str | None,
-                 remote: RemoteState, owner: str) -> Change:
+                 held: dict[tuple[str, str, str], RemoteObject], owner: str) -> Change:
     address = f"role_assignment.{asg_name}.{role_label(need.role_guid)}"
     if key(need.scope) != key(asg_scope):
         address += f"@{parse_scope(need.scope).short}"
@@ -502,13 +511,10 @@ def _role_change(asg_name: str, asg_id: str, asg_scope: str, need: RoleNeed, pri
     change = Change(address=address, kind="role_assignment", name=name, id=rid, scope=need.scope, actions=["create"],
                     after=after, assignment=asg_id, role_definition_id=need.role_definition_id,
                     reason="needed by " + ", ".join(need.because) if need.because else None)
-    if principal:
-        for ra in remote.role_assignments.values():
-            if key(ra.scope) == key(need.scope) and ra.principal_id.lower() == principal.lower() \
-                    and ra.role_guid == need.role_guid:
-                change.actions, change.before, change.before_etag = ["no-op"], ra.body, ra.etag
-                change.name, change.id, change.owner = ra.name, ra.id, ra.owner_class(owner)
-                break
+    ra = held.get((key(need.scope), principal.lower(), need.role_guid)) if principal else None
+    if ra is not None:
+        change.actions, change.before, change.before_etag = ["no-op"], ra.body, ra.etag
+        change.name, change.id, change.owner = ra.name, ra.id, ra.owner_class(owner)
     return change
 
 
@@ -518,6 +524,10 @@ def _remediation_tasks(desired: Desired, remote: RemoteState, changes: dict[str,
     remediated, or was last remediated before it or its roles were written, unless an equivalent task is
     still running."""
     roles_granted = {key(c.assignment) for c in role_changes if c.actions != ["no-op"] and "create" in c.actions}
+    tasks_of: dict[tuple[str, str], list[RemoteObject]] = {}
+    for t in remote.remediations.values():
+        tasks_of.setdefault((key(t.props.get("policyAssignmentId")), key(t.props.get("policyDefinitionReferenceId"))),
+                            []).append(t)
     out: list[RemediationTask] = []
     for akey, needs in desired.remediations.items():
         a = desired.assignments[akey]
@@ -526,9 +536,7 @@ def _remediation_tasks(desired: Desired, remote: RemoteState, changes: dict[str,
         change = changes.get(akey)
         changed = change is not None and change.actions != ["no-op"]
         for need in needs:
-            existing = [t for t in remote.remediations.values()
-                        if key(t.props.get("policyAssignmentId")) == akey
-                        and key(t.props.get("policyDefinitionReferenceId")) == key(need.reference_id)]
+            existing = tasks_of.get((akey, key(need.reference_id)), [])
             if any(t.running for t in existing) and not (change and change.is_replace):
                 continue
             if changed:
