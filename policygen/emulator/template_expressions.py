@@ -47,6 +47,7 @@ class Expressions:
     emulator: Context | None = None
     copy_indexes: dict[str, int] = field(default_factory=dict)
     _resolving: set[str] = field(default_factory=set)
+    _lambda_frames: list[dict[str, Any]] = field(default_factory=list)
 
     def evaluate(self, value: Any) -> Any:
         """Evaluate every expression string inside a JSON value."""
@@ -92,6 +93,16 @@ class Expressions:
                 return {k.lower(): v for k, v in base.items()}[str(idx).lower()]
             return base[int(idx)]
         _, low, name, args = node
+        if low == "lambda":  # its body is evaluated per item by map(), filter()... (template-functions-lambda)
+            if not args:
+                raise TemplateError("lambda() needs a body")
+            return _Lambda(tuple(str(self._node(a)) for a in args[:-1]), args[-1])
+        if low == "lambdavariables":
+            var = str(self._node(args[0])) if args else ""
+            for frame in reversed(self._lambda_frames):
+                if var in frame:
+                    return frame[var]
+            raise TemplateError(f"lambdaVariables('{var}') is used outside a lambda that declares it")
         if low == "if":
             cond = self._node(args[0])
             return self._node(args[1] if cond else args[2])
@@ -213,6 +224,54 @@ class Expressions:
         full = any(str(r).lower() == "full" for r in rest)
         return copy_json(found) if full else copy_json(found.get("properties") or {})
 
+    # ------------------------------------------------------------------ lambda functions
+
+    def _apply(self, fn: Any, *values: Any) -> Any:
+        if not isinstance(fn, _Lambda):
+            raise TemplateError("expected a lambda() as the function argument")
+        self._lambda_frames.append(dict(zip(fn.params, values, strict=False)))
+        try:
+            return self._node(fn.body)
+        finally:
+            self._lambda_frames.pop()
+
+    def f_map(self, items: list, fn: Any) -> list:
+        return [self._apply(fn, x, i) for i, x in enumerate(items)]
+
+    def f_filter(self, items: list, fn: Any) -> list:
+        return [x for i, x in enumerate(items) if self._apply(fn, x, i)]
+
+    def f_reduce(self, items: list, initial: Any, fn: Any) -> Any:
+        for i, x in enumerate(items):
+            initial = self._apply(fn, initial, x, i)
+        return initial
+
+    def f_sort(self, items: list, fn: Any) -> list:
+        from functools import cmp_to_key
+
+        return sorted(items, key=cmp_to_key(lambda a, b: -1 if self._apply(fn, a, b) else
+                                             (1 if self._apply(fn, b, a) else 0)))
+
+    def f_toobject(self, items: list, key_fn: Any, value_fn: Any = None) -> dict:
+        return {str(self._apply(key_fn, x)): (self._apply(value_fn, x) if value_fn is not None else x) for x in items}
+
+    def f_groupby(self, items: list, fn: Any) -> dict:
+        out: dict[str, list] = {}
+        for x in items:
+            out.setdefault(str(self._apply(fn, x)), []).append(x)
+        return out
+
+    def f_mapvalues(self, obj: dict, fn: Any) -> dict:
+        return {k: self._apply(fn, v) for k, v in obj.items()}
+
+    def f_flatten(self, arrays: list) -> list:
+        return [x for a in arrays for x in (a if isinstance(a, list) else [a])]
+
+    def f_newguid(self) -> str:
+        import uuid
+
+        return str(uuid.uuid4())
+
     def f_environment(self) -> dict:
         return {"name": "AzureCloud", "resourceManager": "https://management.azure.com/"}
 
@@ -234,6 +293,14 @@ class Expressions:
         if not mg:
             raise TemplateError("managementGroupResourceId() needs a management group")
         return f"{MG_PREFIX}{mg}/providers/" + resource_path(args[0], "/".join(args[1:]))
+
+
+@dataclass(frozen=True)
+class _Lambda:
+    """A `lambda('x', ..., body)` argument: parameter names and the unevaluated body."""
+
+    params: tuple[str, ...]
+    body: tuple
 
 
 def split_type_name(text: str) -> tuple[str, ...]:

@@ -395,6 +395,26 @@ def test_comments_are_allowed_and_lines_stay_true(tmp_path: Path) -> None:
     assert placed.line == _line(path, "Microsoft.Storage/storageAccounts")
 
 
+def test_lambda_functions_as_bicep_emits_them(tmp_path: Path) -> None:
+    # map/filter/toObject with lambda() and lambdaVariables()
+    # (https://learn.microsoft.com/azure/azure-resource-manager/templates/template-functions-lambda)
+    params = {"subnets": {"type": "array", "defaultValue": [
+        {"name": "api", "prefix": "10.0.0.0/24", "public": False},
+        {"name": "web", "prefix": "10.0.1.0/24", "public": True}]}}
+    vnet = {"type": "Microsoft.Network/virtualNetworks", "apiVersion": "2024-01-01", "name": "vnet-apps",
+            "location": "westeurope",
+            "tags": "[toObject(parameters('subnets'), lambda('s', lambdaVariables('s').name), "
+                    "lambda('s', lambdaVariables('s').prefix))]",
+            "properties": {"subnets": "[map(filter(parameters('subnets'), lambda('s', not(lambdaVariables('s').public)))"
+                                      ", lambda('s', 'i', createObject('name', lambdaVariables('s').name, 'properties', "
+                                      "createObject('addressPrefix', lambdaVariables('s').prefix, 'index', "
+                                      "lambdaVariables('i')))))]"}}
+    (placed,) = _load(_write(tmp_path / "lambda.json", _template([vnet], parameters=params)))
+    assert placed.resource["tags"] == {"api": "10.0.0.0/24", "web": "10.0.1.0/24"}
+    assert placed.resource["properties"]["subnets"] == [
+        {"name": "api", "properties": {"addressPrefix": "10.0.0.0/24", "index": 0}}]
+
+
 def test_user_defined_functions_are_a_located_error_not_a_traceback(tmp_path: Path, capsys) -> None:
     # user-defined functions (template-user-defined-functions): `namespace.member()` is not evaluated by check
     functions = [{"namespace": "contoso", "members": {"uniqueName": {
@@ -411,7 +431,8 @@ def test_user_defined_functions_are_a_located_error_not_a_traceback(tmp_path: Pa
 
 _LEAF = st.none() | st.booleans() | st.integers(-2, 900) | st.text(max_size=12) | st.sampled_from([
     "[parameters('x')]", "[copyIndex()]", "[copyIndex('p', 1)]", "[reference('a/b').c]", "[resourceGroup().name]",
-    "[variables('v')]", "[contoso.uniqueName('st')]", "[concat(", "Microsoft.Resources/deployments", "Microsoft.Storage/storageAccounts", "subnets", "inner",
+    "[variables('v')]", "[contoso.uniqueName('st')]", "[concat(",
+    "[map(createArray(1), lambda('x', lambdaVariables('y')))]", "[filter(parameters('x'), lambda('a'))]", "Microsoft.Resources/deployments", "Microsoft.Storage/storageAccounts", "subnets", "inner",
     f"/subscriptions/{SUB}", "Microsoft.Management/managementGroups/mg", SUB_SCHEMA, MG_SCHEMA, RG_SCHEMA])
 _KEYS = st.sampled_from(["type", "name", "resources", "parameters", "variables", "copy", "count", "input", "condition",
                          "properties", "template", "templateLink", "expressionEvaluationOptions", "scope", "value",
