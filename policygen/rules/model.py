@@ -15,7 +15,7 @@ from typing import Any
 from policygen.arm.expressions import is_expression
 from policygen.arm.lookup import ci_get, ci_key
 from policygen.rules.expr_facts import analyse
-from policygen.rules.nodes import Cond, Count, Expr, esc, shape_of
+from policygen.rules.nodes import _SHAPES, Cond, Count, Expr, esc, shape_of
 
 RM_MODES = frozenset({"all", "indexed"})
 # Azure fails evaluation of objects nested deeper than 128 levels (definition-structure-policy-rule, limits);
@@ -207,14 +207,18 @@ class Doc:
             self.effects = frozenset({raw.lower()})
             self.effect_default = raw.lower()
 
-    def _cond(self, node: Any, ptr: str, region: str, counts: tuple[Count, ...]) -> None:
-        if ptr.count("/") > MAX_DEPTH:
+    def _cond(self, node: Any, ptr: str, region: str, counts: tuple[Count, ...], depth: int = -1) -> None:
+        """`depth` is the pointer's number of `/` (the keys walked here never contain one), carried
+        down instead of recounted at every node."""
+        if depth < 0:
+            depth = ptr.count("/")
+        if depth > MAX_DEPTH:
             self.too_deep.append(ptr)
             return
-        if not isinstance(node, dict):
+        if type(node) is not dict and not isinstance(node, dict):
             self.malformed.append((ptr, "a condition must be an object"))
             return
-        shape = shape_of(node)
+        shape = _SHAPES.get(tuple(node)) or shape_of(node)
         keys = shape.keys
         self.n_conditions[region] += 1
         if shape.logical:
@@ -223,11 +227,11 @@ class Doc:
                 k = keys[lk]
                 v = node[k]
                 if lk == "not":
-                    self._cond(v, ptr + "/" + k, region, counts)
+                    self._cond(v, ptr + "/" + k, region, counts, depth + 1)
                 elif isinstance(v, list):
                     base = ptr + "/" + k + "/"
                     for i, child in enumerate(v):
-                        self._cond(child, base + str(i), region, counts)
+                        self._cond(child, base + str(i), region, counts, depth + 2)
             return
         cond = Cond(ptr, node, shape, region, counts)
         self.conds.append(cond)
@@ -253,7 +257,7 @@ class Doc:
                 if isinstance(count.target, str) and count.target.startswith("["):
                     self._string(count.target, cptr + "/" + count.keys[count.kind], region, counts, cond)
                 if count.where is not None:
-                    self._cond(count.where, cptr + "/" + count.keys["where"], region, (*counts, count))
+                    self._cond(count.where, cptr + "/" + count.keys["where"], region, (*counts, count), depth + 2)
         elif operand is not None:
             v = cond.operand_value
             if type(v) is str and v[:1] == "[":
