@@ -5,8 +5,8 @@ Facts encoded (Microsoft Learn, azure-resource-manager/templates/...):
   deploy-to-tenant): resource group, subscription, management group or tenant;
 - child resources declared in a parent's `resources` take a single-segment type and name that ARM composes
   with the parent's (child-resource-name-type); a child of a copied parent is expanded per parent instance;
-- `copy` on a resource (copy-resources, count 0..800), on a property (copy-properties: the `copy` array inside
-  `properties` makes an array per loop, `copyIndex('<loop>')`), on a variable (copy-variables);
+- `copy` on a resource (copy-resources, count 0..800; not on a child declared inside its parent), on a property
+  or variable (`expressions`); a false `condition` does not cascade to children (conditional-resource-deployment);
 - a nested `Microsoft.Resources/deployments` deploys its inline `template` where its `resourceGroup` /
   `subscriptionId` / `scope` put it; with `expressionEvaluationOptions.scope` `outer` (the default) its
   expressions — parameters, variables, resourceGroup(), subscription() — are the parent's, with `inner` its
@@ -18,18 +18,18 @@ Facts encoded (Microsoft Learn, azure-resource-manager/templates/...):
 from __future__ import annotations
 
 import copy as copy_module
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from policygen.arm.scopes import MG_PREFIX, ScopeError, ScopeKind, parse_scope, subscription_and_group
-from policygen.emulator.template_expressions import Expressions, TemplateError, resource_path, split_type_name
+from policygen.emulator.template_expressions import TemplateError, resource_path, split_type_name
 from policygen.errors import Diagnostic
+from policygen.tasks.check_inputs.expressions import MAX_COPY, Symbolic, TemplateContext, count, walk
 from policygen.tasks.check_inputs.jsondoc import Document
 from policygen.tasks.check_inputs.placed import Placed, has_symbolic, placeholder, unplaced
 
-MAX_COPY = 800  # ARM's limit on a copy loop's count
+__all__ = ["MAX_COPY", "Expander", "Target", "level", "target_for"]
+
 MAX_RESOURCES = 20_000  # per file, after every loop and nested deployment (hostile input stays bounded)
 MAX_NESTING = 20  # nested deployments inside nested deployments
 DEPLOYMENTS = "microsoft.resources/deployments"
@@ -39,10 +39,6 @@ MAX_CHILD_LEVELS = 5  # "Child resources can only be defined five levels deep" (
 _Parent = tuple[str, str, str, int]  # full type, full name, scope id, nesting level of the parent
 _LEVELS = (("tenantdeploymenttemplate", "tenant"), ("managementgroupdeploymenttemplate", "managementGroup"),
            ("subscriptiondeploymenttemplate", "subscription"))
-
-
-class _Symbolic(Exception):
-    """An expression calls reference() or list*(): its value exists only during a real deployment."""
 
 
 @dataclass
@@ -57,120 +53,6 @@ class Target:
         if self.sub:
             return f"/subscriptions/{self.sub}" + (f"/resourceGroups/{self.rg}" if self.rg else "")
         return MG_PREFIX + self.mg if self.mg else ""
-
-
-@dataclass
-class _Ctx(Expressions):
-    """The template engine with reference()/list*() kept symbolic, variable and property `copy`, and an
-    unnamed copyIndex() meaning the resource's own loop (a property loop must be named)."""
-
-    resource_loop: str | None = None
-    _loops: dict[str, Any] = field(default_factory=dict)  # variable copy loops by lower-case name
-
-    def _node(self, node: tuple) -> Any:
-        if node[0] == "call" and (node[1] == "reference" or node[1].startswith("list")):
-            raise _Symbolic(node[2])
-        return super()._node(node)
-
-    def f_copyindex(self, *args: Any) -> int:
-        loop, offset = None, 0
-        for a in args:
-            if isinstance(a, int) and not isinstance(a, bool):
-                offset = a
-            else:
-                loop = str(a).lower()
-        loop = loop or self.resource_loop
-        if loop is None or loop not in self.copy_indexes:
-            raise TemplateError("copyIndex() used outside a copy loop" if loop is None
-                                else f"copyIndex('{loop}'): no copy loop of that name is running here")
-        return self.copy_indexes[loop] + offset
-
-    def f_variables(self, name: str) -> Any:
-        loop = self._loops.get(str(name).lower())
-        if loop is not None:
-            return _loop_values(self, loop, None, "")
-        low = {k.lower(): k for k in self.variables}
-        real = low.get(str(name).lower())
-        if real is None:
-            raise TemplateError(f"the template variable '{name}' is not found")
-        if real in self._resolving:
-            raise TemplateError(f"the variable '{name}' refers to itself")
-        self._resolving.add(real)
-        try:
-            return walk(self, self.variables[real], None, "")
-        finally:
-            self._resolving.discard(real)
-
-    def set_variables(self, variables: dict[str, Any]) -> None:
-        self.variables = {k: v for k, v in variables.items() if k != "copy"}
-        loops = variables.get("copy")
-        self._loops = {str(x.get("name", "")).lower(): x for x in loops if _is_loop(x)} if isinstance(loops, list) \
-            else {}
-
-    @contextmanager
-    def loop(self, name: str, index: int) -> Iterator[None]:
-        before = dict(self.copy_indexes)
-        self.copy_indexes = {**before, name.lower(): index}
-        try:
-            yield
-        finally:
-            self.copy_indexes = before
-
-
-def _is_loop(x: Any) -> bool:
-    return isinstance(x, dict) and isinstance(x.get("name"), str) and "input" in x
-
-
-def _count(ctx: _Ctx, raw: Any) -> int:
-    count = ctx.evaluate(raw)
-    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COPY:
-        raise TemplateError(f"copy count must be an integer from 0 to {MAX_COPY}, not {count!r}")
-    return count
-
-
-def _loop_values(ctx: _Ctx, loop: dict, symbolic: list[str] | None, path: str) -> list[Any]:
-    name = str(loop["name"])
-    out = []
-    for i in range(_count(ctx, loop.get("count", 0))):
-        with ctx.loop(name, i):
-            out.append(walk(ctx, loop["input"], symbolic, f"{path}/{i}"))
-    return out
-
-
-def walk(ctx: _Ctx, value: Any, symbolic: list[str] | None, path: str) -> Any:
-    """Evaluate every expression in `value`, expanding property/variable `copy` arrays. With `symbolic` a
-    list, a leaf needing reference()/list*() becomes a placeholder and its path is recorded; with None the
-    _Symbolic exception propagates (to the leaf that used the variable)."""
-    if isinstance(value, str):
-        if symbolic is None:
-            return ctx.evaluate(value)
-        try:
-            out = ctx.evaluate(value)
-        except _Symbolic:
-            symbolic.append(path or "/")
-            return placeholder(value)
-        if has_symbolic(out):
-            symbolic.append(path or "/")
-        return out
-    if isinstance(value, list):
-        return [walk(ctx, v, symbolic, f"{path}/{i}") for i, v in enumerate(value)]
-    if isinstance(value, dict):
-        loops = value.get("copy")
-        is_loops = isinstance(loops, list) and bool(loops) and all(_is_loop(x) for x in loops)
-        out = {k: walk(ctx, v, symbolic, f"{path}/{k}") for k, v in value.items() if not (is_loops and k == "copy")}
-        if is_loops:
-            for loop in loops:
-                where = f"{path}/{loop['name']}"
-                if symbolic is None:
-                    out[loop["name"]] = _loop_values(ctx, loop, None, where)
-                    continue
-                try:
-                    out[loop["name"]] = _loop_values(ctx, loop, symbolic, where)
-                except _Symbolic:
-                    symbolic.append(where)
-                    out[loop["name"]] = placeholder(f"copy count of {loop['name']}")
-        return out
-    return value
 
 
 def level(template: dict) -> str:
@@ -214,11 +96,12 @@ class Expander:
     # ---------------------------------------------------------------- parameters and variables
 
     @staticmethod
-    def _context(target: Target, location: str, name: str) -> _Ctx:
-        return _Ctx(subscription_id=target.sub or "", resource_group=target.rg, management_group=target.mg,
+    def _context(target: Target, location: str, name: str) -> TemplateContext:
+        return TemplateContext(subscription_id=target.sub or "", resource_group=target.rg, management_group=target.mg,
                     location=location, deployment_name=name)
 
-    def _bind(self, ctx: _Ctx, template: dict, values: dict[str, Any], at: Any, outer: _Ctx | None) -> bool:
+    def _bind(self, ctx: TemplateContext, template: dict, values: dict[str, Any], at: Any,
+              outer: TemplateContext | None) -> bool:
         """Parameter values (given, or `{"value": ...}` from a nested deployment evaluated by `outer`) and
         defaults; False when any is missing or not allowed (each reported)."""
         shapes = (("parameters", dict), ("variables", dict), ("resources", (list, dict)))
@@ -256,7 +139,7 @@ class Expander:
         return ok
 
     @staticmethod
-    def _given(raw: Any, outer: _Ctx | None) -> Any:
+    def _given(raw: Any, outer: TemplateContext | None) -> Any:
         """A parameter value: a parameters-file entry, or a nested deployment's (evaluated by the parent)."""
         if isinstance(raw, dict) and "value" not in raw and "reference" in raw:
             return placeholder("a Key Vault reference")  # resolved by ARM during deployment
@@ -265,7 +148,7 @@ class Expander:
 
     # ---------------------------------------------------------------- resources
 
-    def _resources(self, ctx: _Ctx, template: dict, target: Target, parent: _Parent | None,
+    def _resources(self, ctx: TemplateContext, template: dict, target: Target, parent: _Parent | None,
                    depth: int, items: Any = None) -> None:
         raw = template.get("resources") if items is None else items
         for res in (list(raw.values()) if isinstance(raw, dict) else raw) if isinstance(raw, (list, dict)) else []:
@@ -273,14 +156,14 @@ class Expander:
                 continue
             try:
                 self._declaration(ctx, res, target, parent, depth)
-            except _Symbolic as exc:
+            except Symbolic as exc:
                 why = f"its type, name, scope, condition or copy count needs {exc}() (known only during deployment)"
                 self.placed.append(unplaced(res.get("type"), res.get("name"), self.doc.name, self.doc.line(res),
                                             why))
             except TemplateError as exc:
                 self.problems.append(self.doc.at(res, f"resource {res.get('name')!r}: {exc}"))
 
-    def _declaration(self, ctx: _Ctx, res: dict, target: Target, parent: _Parent | None,
+    def _declaration(self, ctx: TemplateContext, res: dict, target: Target, parent: _Parent | None,
                      depth: int) -> None:
         loop = res.get("copy")
         if not isinstance(loop, dict):
@@ -291,7 +174,7 @@ class Expander:
                                 "declare it at the top level")
         name = str(loop.get("name", "copy"))
         outer_loop = ctx.resource_loop
-        for i in range(_count(ctx, loop.get("count", 0))):
+        for i in range(count(ctx, loop.get("count", 0))):
             with ctx.loop(name, i):
                 ctx.resource_loop = name.lower()
                 try:
@@ -299,7 +182,7 @@ class Expander:
                 finally:
                     ctx.resource_loop = outer_loop
 
-    def _instance(self, ctx: _Ctx, res: dict, target: Target, parent: _Parent | None,
+    def _instance(self, ctx: TemplateContext, res: dict, target: Target, parent: _Parent | None,
                   depth: int) -> None:
         # a false condition skips the resource but not the children declared in it: "Conditional deployment
         # doesn't cascade to child resources" (conditional-resource-deployment)
@@ -334,7 +217,7 @@ class Expander:
                 raise TemplateError(f"child resources can only be defined {MAX_CHILD_LEVELS} levels deep")
             self._resources(ctx, {}, target, (rtype, name, base, level), depth, children)
 
-    def _scope(self, ctx: _Ctx, raw: Any, target: Target) -> str:
+    def _scope(self, ctx: TemplateContext, raw: Any, target: Target) -> str:
         """A resource's `scope`: an id, a management group, or a resource relative to the deployment."""
         scope = str(ctx.evaluate(raw)).rstrip("/")
         if scope.startswith("/") or scope == "":
@@ -346,7 +229,7 @@ class Expander:
 
     # ---------------------------------------------------------------- nested deployments
 
-    def _nested(self, ctx: _Ctx, res: dict, name: str, target: Target, depth: int) -> None:
+    def _nested(self, ctx: TemplateContext, res: dict, name: str, target: Target, depth: int) -> None:
         props = res.get("properties")
         props = props if isinstance(props, dict) else {}
         where = self._nested_target(ctx, res, target)
@@ -388,7 +271,7 @@ class Expander:
                 return
         self._resources(child, template, where, None, depth + 1)
 
-    def _nested_target(self, ctx: _Ctx, res: dict, target: Target) -> Target:
+    def _nested_target(self, ctx: TemplateContext, res: dict, target: Target) -> Target:
         where = Target(target.mg, target.sub, target.rg)
         if res.get("scope"):
             scope = self._scope(ctx, res["scope"], target)
