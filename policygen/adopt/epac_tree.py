@@ -227,20 +227,20 @@ class Walker:
         return None
 
     def _table(self, name: str, crumb: str) -> epac_csv.Table | None:
-        """EPAC's lookup: a CSV found under policyAssignments/ by file name, else relative to the file."""
+        """EPAC's lookup (Resolve-ParameterFilePath): a CSV under policyAssignments/ by its file name, else a
+        path relative to the assignment file, absolute, or relative to the working folder."""
         root = self.path
         while root.name != "policyAssignments" and root.parent != root:
             root = root.parent
         found = None
-        for candidate in (self.path.parent / name, Path(name)):
+        if root.name == "policyAssignments":
+            found = next((p for p in sorted(root.rglob("*.csv")) if p.name == name.strip() and p.is_file()), None)
+        for candidate in (self.path.parent / name.strip(), Path(name.strip())):
             try:
-                if candidate.is_file():
+                if found is None and candidate.is_file():
                     found = candidate
-                    break
             except (OSError, ValueError):  # a name no file system takes is simply not found
                 continue
-        if found is None and root.name == "policyAssignments":
-            found = next((p for p in sorted(root.rglob("*")) if p.name == name and p.is_file()), None)
         if found is None:
             self.error('"parameterFile"', crumb, f"parameterFile {name!r} does not exist")
             return None
