@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from policygen.cli import run
 from policygen.errors import InputError
 from policygen.tasks import check_deployment
+from policygen.tasks.check_inputs import jsondoc
 from policygen.tasks.check_inputs.placed import SYMBOLIC
 from tests.tasks.test_check import MODIFY_PACK  # storage accounts in subscription SUB: publicNetworkAccess Disabled
 
@@ -472,3 +473,36 @@ def test_any_resources_in_a_template_never_traceback(tmp_path: Path, resources: 
 @pytest.fixture
 def modify_pack(make_tree) -> Path:
     return make_tree(MODIFY_PACK)
+
+
+_ANY_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+                         | st.text(max_size=8), lambda inner: st.lists(inner, max_size=4)
+                         | st.dictionaries(st.sampled_from(["type", "name", "a", 'q"type"', "\\"]) | st.text(max_size=4),
+                                           inner, max_size=5), max_leaves=30)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=_ANY_JSON, indent=st.sampled_from([None, 1, 2]))
+def test_positioned_parse_gives_the_same_data_and_each_objects_own_type_line(tmp_path: Path, data: object,
+                                                                              indent: int | None) -> None:
+    path = tmp_path / "doc.json"
+    text = "// leading comment\n" + json.dumps(data, indent=indent)
+    path.write_text(text)
+    doc = jsondoc.read(path)
+    assert doc.data == data
+    lines = text.splitlines()
+
+    def visit(value: object, depth: int) -> None:
+        if isinstance(value, dict):
+            if "type" in value:
+                line = lines[doc.line(value) - 1]
+                # its own key, not a nested object's: indented one level deeper than the object
+                own = " " * (indent * (depth + 1)) + '"type":' if indent else '"type":'
+                assert line.startswith(own) if indent else own in line
+            for v in value.values():
+                visit(v, depth + 1)
+        elif isinstance(value, list):
+            for v in value:
+                visit(v, depth + 1)
+
+    visit(doc.data, 0)
