@@ -21,10 +21,12 @@ def register(app: typer.Typer) -> None:
 
 def check(
     deployment: list[Path] = typer.Argument(
-        ..., help="ARM template(s) (JSON), ARM resource JSON, or folders of them."
+        ..., help="ARM templates, 'az deployment ... what-if'/'validate' output, 'terraform show -json' plans "
+        "(azapi_resource), ARM resource JSON, or folders of them."
     ),
     scope: str = typer.Option(
-        ..., "--scope", "-s", help="Where it deploys: /subscriptions/ID or /subscriptions/ID/resourceGroups/NAME."
+        ..., "--scope", "-s", help="Where it deploys: /subscriptions/ID or /subscriptions/ID/resourceGroups/NAME "
+        "(a management group, or /, for templates whose $schema deploys there)."
     ),
     env: str | None = typer.Option(
         None, "--env", "-e",
