@@ -175,18 +175,16 @@ class Importer:
         params = self._params(item)
         if params:
             data["parameters"] = params
-        groups = []
-        for g in p.get("policyDefinitionGroups") or []:
-            groups.append({k: g[k] for k in ("name", "displayName", "category", "description") if k in g})
-            if "additionalMetadataId" in g:
-                self.report.inexact.append(f"{item.where}: group {g.get('name')!r} additionalMetadataId is not kept")
-        if groups:
-            data["groups"] = groups
+        if "policyDefinitionGroups" in p:  # as read: a list, or null (absent stays absent)
+            groups = p["policyDefinitionGroups"]
+            data["groups"] = None if groups is None else [
+                {k: g[k] for k in ("name", "displayName", "category", "description", "additionalMetadataId")
+                 if g.get(k) is not None} for g in groups]
         members = []
         for m in p.get("policyDefinitions") or []:
             entry: dict[str, Any] = self._member_target(str(m.get("policyDefinitionId", "")))
             entry["referenceId"] = m.get("policyDefinitionReferenceId")
-            if m.get("groupNames"):
+            if m.get("groupNames") is not None:  # `[]` too: the build writes what was read
                 entry["groups"] = list(m["groupNames"])
             if m.get("definitionVersion"):
                 if re.fullmatch(MEMBER_VERSION_PIN_RE, str(m["definitionVersion"])):

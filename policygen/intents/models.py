@@ -186,7 +186,7 @@ class MemberSpec(Strict):
     )
     builtin: str | None = Field(default=None, description="A built-in definition GUID or full id.")
     referenceId: str | None = None
-    groups: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list, description="groupNames; written when non-empty or given.")
     effect: str | None = Field(default=None, description="Default of this member's generated effect parameter.")
     effectParameter: bool = Field(
         default=True, description="false: no initiative parameter is generated for a local member's effect; the "
@@ -214,6 +214,8 @@ class GroupSpec(Strict):
     displayName: str | None = None
     category: str | None = None
     description: str | None = None
+    additionalMetadataId: str | None = Field(default=None, description="Id of a policy metadata resource "
+                                             "(e.g. a regulatory control) with more about the group.")
 
 
 class InitiativeIntent(Strict):
@@ -225,7 +227,9 @@ class InitiativeIntent(Strict):
     category: str | None = None
     version: str = Field(default="1.0.0", pattern=SEMVER_RE)
     parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
-    groups: list[GroupSpec] = Field(default_factory=list)
+    groups: list[GroupSpec] | None = Field(
+        default_factory=list, description="policyDefinitionGroups; written only when given (null is written "
+        "as null, as some published initiatives have it).")
     members: list[MemberSpec] = Field(min_length=1)
     metadata: dict[str, Any] = Field(default_factory=dict)
 

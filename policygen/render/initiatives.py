@@ -27,7 +27,7 @@ def render_initiative(
     """`definition_id(name)` gives the ARM id of a local definition at the pack's definition scope."""
     intent, file = loaded.model, loaded.file
     params: dict[str, Any] = {k: v.to_azure() for k, v in intent.parameters.items()}
-    group_names = {g.name for g in intent.groups}
+    group_names = {g.name for g in intent.groups or []}
     members: list[dict[str, Any]] = []
     member_of: list[int] = []  # the YAML member each entry came from (a member fans out per resource type)
     used_refs: set[str] = set()
@@ -79,7 +79,7 @@ def render_initiative(
                 "policyDefinitionReferenceId": ref,
                 "parameters": values,
             }
-            if member.groups:
+            if member.groups or "groups" in member.model_fields_set:  # `groups: []` is written as given
                 entry["groupNames"] = list(member.groups)
             if member.definitionVersion:
                 entry["definitionVersion"] = member.definitionVersion
@@ -102,10 +102,12 @@ def render_initiative(
             },
             "version": intent.version,
             "parameters": params,
-            "policyDefinitionGroups": [g.model_dump(exclude_none=True) for g in intent.groups],
-            "policyDefinitions": members,
         },
     }
+    if "groups" in intent.model_fields_set:  # as given: a list, or null; nothing when the intent names none
+        body["properties"]["policyDefinitionGroups"] = (
+            None if intent.groups is None else [g.model_dump(exclude_none=True) for g in intent.groups])
+    body["properties"]["policyDefinitions"] = members
     pointers = {f"/properties/policyDefinitions/{n}": SourceRef(file, *loaded.pos("members", i))
                 for n, i in enumerate(member_of)}  # fmt: skip
     for n, (i, entry) in enumerate(zip(member_of, members, strict=True)):  # a literal value at its own line

@@ -162,7 +162,7 @@ def classify(kind: str, before: dict[str, Any], after: dict[str, Any]) -> list[V
         for ref in sorted(set(old) & set(new), key=str):
             if old[ref] != new[ref]:
                 changes.append(VersionChange("patch", f"member '{ref}' changed"))
-        if bp.get("policyDefinitionGroups") != ap.get("policyDefinitionGroups"):
+        if (bp.get("policyDefinitionGroups") or []) != (ap.get("policyDefinitionGroups") or []):
             changes.append(VersionChange("patch", "groups changed"))
     return changes
 

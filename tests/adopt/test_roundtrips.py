@@ -67,7 +67,9 @@ def test_epac_errors_are_positioned_and_all_reported(tmp_path: Path) -> None:
 
 
 # Every definition and initiative of each library, per cloud for Enterprise-Scale (its `<name>.<cloud>.json`
-# variants replace the asset of that name in that cloud's import): (library, cloud, equal, of which definitions).
+# variants replace the asset of that name in that cloud's import), equal to its source after undoing ARM
+# escaping, ignoring key order, naming local ids by name, leaving out policygen's owner stamps and letting a
+# source without `properties.version` have the one Azure gives it: (library, cloud, equal, definitions).
 ALZ = "Azure-Landing-Zones-Library/platform/"
 ES = "Enterprise-Scale/src/resources/Microsoft.Authorization"
 ALZ_ROUND_TRIPS = [
@@ -93,17 +95,15 @@ def _cloud_files(source: Path, cloud: str | None) -> list[Path]:
 
 
 def _normal(body: dict, scope: str) -> dict:
-    """Key order is ignored by ==; local ids compared by name (placeholder vs the library's management group);
-    null/empty alike; policygen's own stamps (owner marker, provenance) and policyType (set by the service) left out."""
-    from policygen.adopt.lift import clean
-
-    text = json.dumps({k: body[k] for k in ("name", "properties") if k in body})
+    """The properties, exactly (== ignores key order), but for local ids compared by name (the library's
+    placeholder management group vs the pack's definition scope) and policygen's own stamps (the owner marker
+    and provenance it writes on everything it owns)."""
+    text = json.dumps(body["properties"])
     for prefix in (scope, "/providers/Microsoft.Management/managementGroups/placeholder"):
         text = text.replace(prefix + "/providers/", "/providers/Microsoft.Management/managementGroups/LOCAL/providers/")
-    props = json.loads(text)["properties"]
-    props.pop("policyType", None)
-    props["metadata"] = {k: v for k, v in (props.get("metadata") or {}).items() if k not in ("pacOwnerId", "policygen")}
-    return clean(props)
+    props = json.loads(text)
+    props["metadata"] = {k: v for k, v in props["metadata"].items() if k not in ("pacOwnerId", "policygen")}
+    return props
 
 
 def _as_azure_versions(source: dict, mine: dict) -> dict:

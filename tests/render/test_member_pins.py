@@ -72,3 +72,14 @@ def test_the_emulator_runs_the_newest_version_of_the_pinned_major_for_a_preview_
     definition = {"properties": {"versions": ["1.0.0", "1.1.0-preview", "2.0.0"]}}
     assert version_matching(definition, "1.*.*-preview") == "1.1.0-preview"
     assert version_matching(definition, "2.*.*") == "2.0.0"
+
+
+@pytest.mark.parametrize(("groups", "expected"), [("", "absent"), ("groups: []\n", []), ("groups: null\n", None)])
+def test_groups_are_written_as_given(tmp_path: Path, groups: str, expected: object) -> None:
+    """Published initiatives have policyDefinitionGroups absent (ALZ library), null (Enterprise-Scale) or a list;
+    a member's `groupNames: []` (ALZ) is written when given."""
+    text = SET.replace("    effectParameter: false\n", "    effectParameter: false\n    groups: []\n") + groups
+    build = compile_pack(write_pack(tmp_path, {"definitions/audit-ip.yaml": AUDIT, "initiatives/guard.yaml": text}))
+    props = build.initiatives["guard"].properties
+    assert props.get("policyDefinitionGroups", "absent") == expected
+    assert props["policyDefinitions"][1]["groupNames"] == [] and "groupNames" not in props["policyDefinitions"][0]
