@@ -215,6 +215,11 @@ class Arm:
             return self._call(lambda: self._exemptions(scope).list(scope, scope_id), on_retry=on_retry)
         return self._call(lambda: self._exemptions(scope_id).list(scope_id), on_retry=on_retry)
 
+    def list_exemptions_of(self, scope_id: str, assignment_ids: tuple[str, ...],
+                           on_retry: Notify | None = None) -> list[dict[str, Any]]:
+        """The exemptions of these assignments, all made at `scope_id`, wherever they are: one listing."""
+        return self._call(lambda: self._exemptions(scope_id).list_of(scope_id, assignment_ids), on_retry=on_retry)
+
     def put_exemption(self, scope_id: str, name: str, body: dict[str, Any],
                       on_retry: Notify | None = None) -> dict[str, Any]:
         return self._call(lambda: self._exemptions(scope_id).put(scope_id, name, body), write=True,

@@ -14,6 +14,7 @@ version that knows resourceSelectors and assignmentScopeValidation).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -26,6 +27,8 @@ from azure.core.exceptions import (
     map_error,
 )
 from azure.core.rest import HttpRequest
+
+from policygen.arm.scopes import key
 
 API_VERSION = "2022-07-01-preview"
 SEGMENT = "/providers/Microsoft.Authorization/policyExemptions"
@@ -54,11 +57,7 @@ class ExemptionsClient:
             return {}
         return response.json()
 
-    def list(self, scope: str, assignment_id: str | None = None) -> list[dict[str, Any]]:
-        """Exemptions made exactly at `scope` (`$filter=atExactScope()`), or those of one assignment at and
-        below its scope (`$filter=policyAssignmentId eq '...'`), every page."""
-        flt = quote(f"policyAssignmentId eq '{assignment_id}'" if assignment_id else "atExactScope()", safe="()'")
-        url: str | None = f"{_scope_path(scope)}{SEGMENT}?api-version={API_VERSION}&$filter={flt}"
+    def _pages(self, url: str | None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for _ in range(MAX_PAGES):
             if not url:
@@ -66,11 +65,28 @@ class ExemptionsClient:
             page = self._send("GET", url)
             out.extend(page.get("value") or [])
             url = page.get("nextLink")
+        return out
+
+    def list(self, scope: str, assignment_id: str | None = None) -> list[dict[str, Any]]:
+        """Exemptions made exactly at `scope` (`$filter=atExactScope()`), or those of one assignment at and
+        below its scope (`$filter=policyAssignmentId eq '...'`), every page."""
+        flt = quote(f"policyAssignmentId eq '{assignment_id}'" if assignment_id else "atExactScope()", safe="()'")
+        out = self._pages(f"{_scope_path(scope)}{SEGMENT}?api-version={API_VERSION}&$filter={flt}")
         if assignment_id:
             return [e for e in out if str((e.get("properties") or {}).get("policyAssignmentId", "")).lower()
                     == assignment_id.lower()]
         want = scope.rstrip("/").lower() + SEGMENT.lower() + "/"
         return [e for e in out if str(e.get("id", "")).lower().startswith(want)]
+
+    def list_of(self, scope: str, assignment_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The exemptions of these assignments (all made at `scope`) wherever they are, in one listing: the
+        unfiltered list holds a scope's exemptions, those of its ancestors and those of every scope below it
+        (`$filter=atScope()` is "everything in the unfiltered list except those applied to sub scopes";
+        https://learn.microsoft.com/javascript/api/@azure/arm-policy/policyexemptionslistformanagementgroupoptionalparams),
+        and an exemption lies at or below its assignment's scope."""
+        wanted = {key(i) for i in assignment_ids}
+        out = self._pages(f"{_scope_path(scope)}{SEGMENT}?api-version={API_VERSION}")
+        return [e for e in out if key((e.get("properties") or {}).get("policyAssignmentId")) in wanted]
 
     def put(self, scope: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
         return self._send("PUT", f"{_scope_path(scope)}{SEGMENT}/{quote(name, safe='')}?api-version={API_VERSION}",

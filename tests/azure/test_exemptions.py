@@ -17,7 +17,7 @@ from azure.core.rest import HttpRequest
 from policygen.azure.apply import execute
 from policygen.azure.remote import RemoteObject
 from policygen.azure.status import compliance
-from tests.azure.deploy_support import MINI_PACK, PROD, SUB_PROD, Session, emulator, write_pack
+from tests.azure.deploy_support import DEV, MINI_PACK, PROD, SUB_PROD, Session, emulator, write_pack
 
 RG = f"/subscriptions/{SUB_PROD}/resourceGroups/rg-mlops"
 DENY = """
@@ -139,6 +139,40 @@ def test_expired_exemptions_of_ours_are_deleted_and_expiring_ones_warned(
         assert changes["exemption.old-waiver"].action_reason == "delete_because_expired"
         assert "exemption.their-waiver" not in changes  # another owner's: never deleted
         assert any(u.id.endswith("/their-waiver") for u in s.plan().unmanaged)
+
+
+def test_exemptions_of_many_assignments_are_read_with_one_listing_per_assignment_scope(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Issue #17: reading an estate's exemptions costs a call per scope, not per assignment. The unfiltered
+    list holds the exemptions below the scope too ($filter=atScope() is "everything in the unfiltered list
+    except those applied to sub scopes": https://learn.microsoft.com/javascript/api/@azure/arm-policy/
+    policyexemptionslistformanagementgroupoptionalparams), so one of ours made below a management group,
+    then dropped from the pack, is still found and deleted, and another assignment's is left out."""
+    more = {f"assignments/extra-{i}.yaml": f"""
+        name: mini-extra-{i}
+        displayName: Extra {i}
+        initiative: base
+        scope: {"prod" if i < 3 else "dev"}
+    """ for i in range(5)}
+    root = write_pack(pack(tmp_path, waiver=exemption()), more)
+    with emulator(monkeypatch) as url:
+        s = Session(root)
+        first = s.plan()
+        assert execute(first, s.arm).ok
+        definition = next(c.id for c in first.changes if c.kind == "definition")
+        other = f"{PROD}/providers/Microsoft.Authorization/policyAssignments/not-ours"
+        s.arm.put_assignment(PROD, "not-ours", {"properties": {"policyDefinitionId": definition}})
+        s.arm.put_exemption(RG, "theirs", {"properties": {"policyAssignmentId": other, "exemptionCategory": "Waiver"}})
+        (root / "exemptions/waiver.yaml").unlink()
+        s.recompile()
+        since = len(url.requests)
+        plan = s.plan()
+        listings = [r["path"] for r in url.requests[since:] if r["path"].endswith("/policyExemptions")]
+        assert sorted(listings) == sorted(f"{scope}/providers/Microsoft.Authorization/policyExemptions"
+                                          for scope in (PROD, DEV))  # 7 assignments, 2 scopes
+        changes = by_address(plan)
+        assert changes["exemption.waiver"].actions == ["delete"]  # made at a resource group below prod
+        assert not any(u.id.endswith("/theirs") for u in plan.unmanaged)  # not an exemption of ours
 
 
 def test_azure_refuses_an_exemption_for_a_member_the_assignment_lacks(
