@@ -88,7 +88,7 @@ def get(code: str) -> type[Rule]:
 
 
 _NEEDS: tuple[str, ...] | None = None
-_PLANS: dict[tuple, list[Rule]] = {}
+_PLANS: dict[tuple, tuple[list[Rule], list[Rule]]] = {}
 
 
 def _plan(doc: Doc) -> list[Rule]:
@@ -100,17 +100,16 @@ def _plan(doc: Doc) -> list[Rule]:
         _NEEDS = tuple(sorted({r.needs[0] for k in ALL_KINDS for r in rules_for(k) if r.needs}))
     has = tuple(bool(getattr(doc, name, None)) for name in _NEEDS)
     key = (doc.kind, doc.custom, doc.own, doc.effects, has)
-    plan = _PLANS.get(key)
-    if plan is None:
-        present = {name for name, yes in zip(_NEEDS, has, strict=True) if yes}
-        plan = [
-            r
-            for r in gated_rules(doc.kind, doc.custom, doc.own)
-            if (r.effects is None or r.effects & doc.effects) and (not r.needs or r.needs[0] in present)
-        ]
-        if len(_PLANS) > 4096:
-            _PLANS.clear()
-        _PLANS[key] = plan
+    gated = gated_rules(doc.kind, doc.custom, doc.own)
+    cached = _PLANS.get(key)
+    if cached is not None and cached[0] is gated:  # the same gated list (a test may swap gated_rules)
+        return cached[1]
+    present = {name for name, yes in zip(_NEEDS, has, strict=True) if yes}
+    effects = doc.effects
+    plan = [r for r in gated if (r.effects is None or r.effects & effects) and (not r.needs or r.needs[0] in present)]
+    if len(_PLANS) > 4096:
+        _PLANS.clear()
+    _PLANS[key] = (gated, plan)
     return plan
 
 
