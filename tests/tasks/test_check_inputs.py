@@ -362,6 +362,20 @@ def test_extension_resource_scope_sits_on_the_named_resource(tmp_path: Path) -> 
                         "locks/no-delete"
 
 
+def test_nested_provider_type_is_the_extension_type(tmp_path: Path) -> None:
+    # the built-in diagnostic-settings deployIfNotExists templates declare
+    # `<type>/providers/diagnosticSettings` named `<resource>/Microsoft.Insights/<setting>`
+    setting = {"type": "Microsoft.KeyVault/vaults/providers/diagnosticSettings", "apiVersion": "2021-05-01-preview",
+               "name": "[concat('kv-apps', '/', 'Microsoft.Insights/', 'to-law')]", "location": "westeurope",
+               "properties": {"workspaceId": "/subscriptions/x/resourceGroups/y/providers/"
+                                             "Microsoft.OperationalInsights/workspaces/law", "logs": []}}
+    (placed,) = _load(_write(tmp_path / "ds.json", _template([setting])))
+    assert placed.id == f"{RG}/providers/Microsoft.KeyVault/vaults/kv-apps/providers/Microsoft.Insights/" \
+                        "diagnosticSettings/to-law"
+    assert placed.resource["type"] == "Microsoft.Insights/diagnosticSettings"
+    assert placed.resource["name"] == "to-law"
+
+
 # ---------------------------------------------------------------------------------------------- languageVersion 2.0
 
 

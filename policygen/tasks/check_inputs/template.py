@@ -209,7 +209,9 @@ class Expander:
         if deployed:
             symbolic: list[str] = []
             body = {k: walk(ctx, v, symbolic, f"/{k}") for k, v in res.items() if k not in _NOT_BODY}
-            self.placed.append(Placed({"id": rid, "type": rtype, "name": name.rsplit("/", 1)[-1], **body},
+            # the type policy sees is the id's: `X/y/providers/diagnosticSettings` is a Microsoft.Insights one
+            real = parse_scope(rid).resource_type or rtype
+            self.placed.append(Placed({"id": rid, "type": real, "name": name.rsplit("/", 1)[-1], **body},
                                       self.doc.name, self.doc.line(res), symbolic))
         if children:
             level = parent[3] + 1 if parent is not None else 1
