@@ -1,6 +1,6 @@
 """`policygen check`'s template reader over real templates: the ARM templates Microsoft ships inside the built-in
-deployIfNotExists definitions (`then.details.deployment.properties.template`, ../shared/corpus; skipped when
-absent). Each is expanded with a value of its declared type for every parameter without a default: it places
+deployIfNotExists definitions and the landing-zone libraries' (`then.details.deployment.properties.template`,
+../shared/corpus; skipped when absent). Each is expanded with a value of its declared type for every parameter without a default: it places
 resources or reports located problems (a made-up value can be wrong for a template), never a traceback.
 """
 
@@ -27,25 +27,44 @@ def _value(name: str, spec: dict) -> Any:
     return BY_TYPE.get(str(spec.get("type", "string")).lower(), "x")
 
 
-def _templates(shared: Path) -> list[tuple[str, dict]]:
+def _templates(root: Path) -> list[tuple[str, dict]]:
     out = []
-    for f in sorted((shared / "corpus" / "azure-policy-builtins" / "policyDefinitions").rglob("*.json")):
+    for i, f in enumerate(sorted(root.rglob("*.json"))):
         try:
-            props = json.loads(f.read_text(encoding="utf-8-sig")).get("properties") or {}
+            data = json.loads(f.read_text(encoding="utf-8-sig"))
+            props = data.get("properties") or {}
+            details = ((props.get("policyRule") or {}).get("then") or {}).get("details")
         except (ValueError, AttributeError):
             continue
-        details = ((props.get("policyRule") or {}).get("then") or {}).get("details")
         template = (((details or {}).get("deployment") or {}).get("properties") or {}).get("template") \
             if isinstance(details, dict) else None
         if isinstance(template, dict):
-            out.append((f.stem, template))
+            out.append((f"{i}-{f.stem}", template))
     return out
 
 
 def test_every_builtin_deploy_if_not_exists_template_expands_or_is_refused_located(shared_dir: Path,
                                                                                   tmp_path: Path) -> None:
-    templates = _templates(shared_dir)
+    templates = _templates(shared_dir / "corpus" / "azure-policy-builtins" / "policyDefinitions")
     assert len(templates) > 500
+    seen = _expand_all(templates, tmp_path)
+    # measured on the corpus of 2026-12: 918 of 1,049 expand with made-up values (1,027 resources); the rest
+    # need real values (a child name with its parent's segments, a region another map knows)
+    assert seen["expanded"] >= 0.8 * len(templates), seen
+
+
+def test_every_landing_zone_deploy_if_not_exists_template_expands_or_is_refused_located(shared_dir: Path,
+                                                                                       tmp_path: Path) -> None:
+    """ALZ, AMBA and Enterprise-Scale definitions: nested deployments into other resource groups and
+    subscription-level templates among them."""
+    templates = _templates(shared_dir / "corpus" / "alz")
+    assert len(templates) > 100
+    seen = _expand_all(templates, tmp_path)
+    # 2026-12: 286 of 295 expand (345 resources, 121 of them outside the deployment's resource group)
+    assert seen["expanded"] >= 0.9 * len(templates) and seen["elsewhere"] > 50, seen
+
+
+def _expand_all(templates: list[tuple[str, dict]], tmp_path: Path) -> Counter[str]:
     seen: Counter[str] = Counter()
     for name, template in templates:
         path = tmp_path / f"{name}.json"
@@ -62,6 +81,5 @@ def test_every_builtin_deploy_if_not_exists_template_expands_or_is_refused_locat
         assert all(p.unplaced or p.id.startswith(("/subscriptions/", "/providers/")) for p in placed), name
         seen["expanded"] += 1
         seen["resources"] += len(placed)
-    # measured on the corpus of 2026-12: 918 of 1,049 expand with made-up values (1,027 resources); the rest
-    # need real values (a child name with its parent's segments, a region another map knows)
-    assert seen["expanded"] >= 0.8 * len(templates), seen
+        seen["elsewhere"] += sum(1 for p in placed if not p.id.startswith(f"{SUB}/resourceGroups/rg/"))
+    return seen
