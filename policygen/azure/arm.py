@@ -3,7 +3,8 @@ through `Arm`, which picks the SDK method for the scope level, converts models t
 wraps each request in `call_with_retries`.
 
 The real SDK clients are used throughout (policy, policy insights, authorization, management groups;
-exemptions, which the policy SDK lacks, go through the policy client's pipeline: `azure/exemptions.py`);
+exemptions, which the policy SDK lacks, and the plan's list reads, whose models cost more than the calls,
+go through the same clients' pipelines as JSON: `azure/rest.py`);
 bodies go out as plain dicts (sent verbatim) or raw JSON bytes where the SDK model lacks fields
 (remediation `failureThreshold`, `parallelDeployments`, `resourceCount` need api-version 2021-10-01).
 """
@@ -18,7 +19,9 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 
 from policygen.arm.scopes import Scope, ScopeKind, parse_scope, scope_of_id
+from policygen.azure import rest
 from policygen.azure.pacing import Pacing
+from policygen.azure.rest import list_url, sdk_api_version
 from policygen.azure.retry import CallStats, Notify, RetrySettings, call_with_retries
 from policygen.azure.target import Target
 
@@ -114,18 +117,22 @@ class Arm:
         client = self.clients.policy(scope.subscription)
         return client.policy_definitions if kind == "definition" else client.policy_set_definitions
 
+    def _raw_list(self, client: Any, ops: Any, scope: Scope, collection: str, flt: str,
+                  on_retry: Notify | None = None) -> list[dict[str, Any]]:
+        """Every item listed at `scope`, as JSON through `client`'s pipeline (`azure.rest`), at the api-version
+        its operation group `ops` would send."""
+        version = sdk_api_version(ops)
+        url = list_url(scope.id, collection, version, flt)
+        return self._call(lambda: rest.pages(client, url, version), on_retry=on_retry)
+
     def list_definitions(self, kind: str, scope_id: str, on_retry: Notify | None = None) -> list[dict[str, Any]]:
         """Custom definitions (or initiatives) defined exactly at `scope_id` (inherited ones filtered out)."""
         scope = parse_scope(scope_id)
-        ops = self._defs_ops(kind, scope)
-        flt = "policyType eq 'Custom'"
-        if scope.kind is ScopeKind.MANAGEMENT_GROUP:
-            mg = scope.management_group
-            items = self._list(lambda: ops.list_by_management_group(mg, filter=flt, **NO_RETRY), on_retry)
-        elif scope.kind is ScopeKind.SUBSCRIPTION:
-            items = self._list(lambda: ops.list(filter=flt, **NO_RETRY), on_retry)
-        else:
+        if scope.kind not in (ScopeKind.MANAGEMENT_GROUP, ScopeKind.SUBSCRIPTION):
             raise ValueError(f"definitions live at a management group or subscription, not {scope_id}")
+        collection = "policyDefinitions" if kind == "definition" else "policySetDefinitions"
+        items = self._raw_list(self.clients.policy(scope.subscription), self._defs_ops(kind, scope), scope, collection,
+                               "policyType eq 'Custom'", on_retry)
         prefix = scope.id.lower() + "/providers/"
         return [i for i in items if str(i.get("id", "")).lower().startswith(prefix)]
 
@@ -173,18 +180,11 @@ class Arm:
     def list_assignments(self, scope_id: str, on_retry: Notify | None = None) -> list[dict[str, Any]]:
         """Assignments made exactly at `scope_id`."""
         scope = parse_scope(scope_id)
-        ops = self.clients.policy(scope.subscription).policy_assignments
-        flt = "atExactScope()"
-        if scope.kind is ScopeKind.MANAGEMENT_GROUP:
-            mg = scope.management_group
-            items = self._list(lambda: ops.list_for_management_group(mg, filter=flt, **NO_RETRY), on_retry)
-        elif scope.kind is ScopeKind.SUBSCRIPTION:
-            items = self._list(lambda: ops.list(filter=flt, **NO_RETRY), on_retry)
-        elif scope.kind is ScopeKind.RESOURCE_GROUP:
-            rg = scope.resource_group
-            items = self._list(lambda: ops.list_for_resource_group(rg, filter=flt, **NO_RETRY), on_retry)
-        else:
+        if scope.kind not in (ScopeKind.MANAGEMENT_GROUP, ScopeKind.SUBSCRIPTION, ScopeKind.RESOURCE_GROUP):
             raise ValueError(f"assignments at resource scope are not supported: {scope_id}")
+        client = self.clients.policy(scope.subscription)
+        items = self._raw_list(client, client.policy_assignments, scope, "policyAssignments", "atExactScope()",
+                               on_retry)
         want = scope.id.lower()
         return [i for i in items if str((i.get("properties") or {}).get("scope", want)).lower().rstrip("/") == want]
 
@@ -234,8 +234,8 @@ class Arm:
     def list_role_assignments(self, scope_id: str, on_retry: Notify | None = None) -> list[dict[str, Any]]:
         """Role assignments made exactly at `scope_id` (inherited ones filtered out)."""
         scope = parse_scope(scope_id)
-        ops = self.clients.authorization(scope.subscription).role_assignments
-        items = self._list(lambda: ops.list_for_scope(scope.id, filter="atScope()", **NO_RETRY), on_retry)
+        client = self.clients.authorization(scope.subscription)
+        items = self._raw_list(client, client.role_assignments, scope, "roleAssignments", "atScope()", on_retry)
         want = scope.id.lower()
         return [i for i in items if str((i.get("properties") or {}).get("scope", "")).lower().rstrip("/") == want]
 

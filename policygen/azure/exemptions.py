@@ -13,27 +13,16 @@ version that knows resourceSelectors and assignmentScopeValidation).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from azure.core.exceptions import (
-    ClientAuthenticationError,
-    HttpResponseError,
-    ResourceExistsError,
-    ResourceNotFoundError,
-    map_error,
-)
-from azure.core.rest import HttpRequest
-
 from policygen.arm.scopes import key
+from policygen.azure.rest import pages, scope_path, send
 
 API_VERSION = "2022-07-01-preview"
 SEGMENT = "/providers/Microsoft.Authorization/policyExemptions"
-ERRORS = {401: ClientAuthenticationError, 404: ResourceNotFoundError, 409: ResourceExistsError}
-MAX_PAGES = 1000  # a nextLink loop must end
 
 
 @dataclass
@@ -43,35 +32,16 @@ class ExemptionsClient:
     client: Any  # any azure-mgmt client: only its `send_request` pipeline is used
 
     def _send(self, method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        headers = {"Accept": "application/json"}
-        data = None
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            data = json.dumps(body).encode("utf-8")
-        response = self.client.send_request(HttpRequest(method, url, headers=headers, content=data),
-                                            retry_total=0)
-        if response.status_code >= 400:
-            map_error(response.status_code, response, ERRORS)
-            raise HttpResponseError(response=response)
-        if response.status_code == 204 or not response.content:
-            return {}
-        return response.json()
+        return send(self.client, method, url, body)
 
-    def _pages(self, url: str | None) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for _ in range(MAX_PAGES):
-            if not url:
-                break
-            page = self._send("GET", url)
-            out.extend(page.get("value") or [])
-            url = page.get("nextLink")
-        return out
+    def _pages(self, url: str) -> list[dict[str, Any]]:
+        return pages(self.client, url, API_VERSION)
 
     def list(self, scope: str, assignment_id: str | None = None) -> list[dict[str, Any]]:
         """Exemptions made exactly at `scope` (`$filter=atExactScope()`), or those of one assignment at and
         below its scope (`$filter=policyAssignmentId eq '...'`), every page."""
         flt = quote(f"policyAssignmentId eq '{assignment_id}'" if assignment_id else "atExactScope()", safe="()'")
-        out = self._pages(f"{_scope_path(scope)}{SEGMENT}?api-version={API_VERSION}&$filter={flt}")
+        out = self._pages(f"{scope_path(scope)}{SEGMENT}?api-version={API_VERSION}&$filter={flt}")
         if assignment_id:
             return [e for e in out if str((e.get("properties") or {}).get("policyAssignmentId", "")).lower()
                     == assignment_id.lower()]
@@ -85,17 +55,12 @@ class ExemptionsClient:
         https://learn.microsoft.com/javascript/api/@azure/arm-policy/policyexemptionslistformanagementgroupoptionalparams),
         and an exemption lies at or below its assignment's scope."""
         wanted = {key(i) for i in assignment_ids}
-        out = self._pages(f"{_scope_path(scope)}{SEGMENT}?api-version={API_VERSION}")
+        out = self._pages(f"{scope_path(scope)}{SEGMENT}?api-version={API_VERSION}")
         return [e for e in out if key((e.get("properties") or {}).get("policyAssignmentId")) in wanted]
 
     def put(self, scope: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._send("PUT", f"{_scope_path(scope)}{SEGMENT}/{quote(name, safe='')}?api-version={API_VERSION}",
+        return self._send("PUT", f"{scope_path(scope)}{SEGMENT}/{quote(name, safe='')}?api-version={API_VERSION}",
                           body)
 
     def delete(self, scope: str, name: str) -> None:
-        self._send("DELETE", f"{_scope_path(scope)}{SEGMENT}/{quote(name, safe='')}?api-version={API_VERSION}")
-
-
-def _scope_path(scope: str) -> str:
-    """The scope as a URL path (ids are ASCII path segments; spaces and the like are quoted)."""
-    return quote("/" + scope.strip("/"), safe="/")
+        self._send("DELETE", f"{scope_path(scope)}{SEGMENT}/{quote(name, safe='')}?api-version={API_VERSION}")
