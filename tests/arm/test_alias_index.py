@@ -1,0 +1,45 @@
+"""A shipped-only catalogue answers `get(name)` from the namespace's name index (records built for the
+names asked, #17) exactly as from the whole namespace's records; with another source for the same
+namespace the merged records answer, so a later source still wins per (type, alias)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from policygen.arm import aliases as A
+
+
+def _namespaces() -> list[str]:
+    names = sorted(n[: -len(".json")] for n in A._archive().namelist() if n.endswith(".json"))
+    return [n for n in names if n in ("microsoft.compute", "microsoft.network", "microsoft.storage")] + names[:5]
+
+
+@pytest.mark.parametrize("ns", _namespaces())
+def test_index_answers_as_the_whole_namespace(ns: str) -> None:
+    indexed = A.AliasCatalogue()
+    indexed.extend(A.shipped_catalogue())
+    whole = A._shipped_namespace(ns)
+    assert whole, ns
+    for low, records in whole.items():
+        for spelling in (records[0].name, low, low.upper()):
+            assert indexed.get(spelling) == A._default_record(records), spelling
+    assert indexed.get(f"{ns}/noSuchType/noSuchAlias") is None
+    assert ns not in indexed._shards  # answered without building the namespace
+
+
+def test_a_later_source_wins_over_the_index(tmp_path: Path) -> None:
+    """An --aliases file for a shipped namespace: its new alias is found, and its row for a shipped alias
+    replaces the shipped record of that type (answered from the merged records, not the index)."""
+    record = A._default_record(next(iter(A._shipped_namespace("microsoft.storage").values())))
+    extra = tmp_path / "extra.csv"
+    extra.write_text(
+        "alias,defaultPath\n"
+        "Microsoft.Storage/storageAccounts/brandNew,properties.brandNew\n"
+        f"{record.name},properties.somewhereElse\n"
+    )
+    cat = A.load_catalogue([extra], cache_dir=tmp_path)
+    assert cat.get("microsoft.storage/storageaccounts/brandnew").path == "properties.brandNew"
+    assert cat.path(record.name, record.resource_type) == "properties.somewhereElse"
+    assert cat.get(record.name.upper()) is not None and "microsoft.storage" in cat._shards
