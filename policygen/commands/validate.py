@@ -31,6 +31,13 @@ def validate(
         None, "--escaped/--not-escaped", help="Treat JSON as ARM-template-escaped ('[[') or not (default: detect)."
     ),
     output: Path = typer.Option(None, "--output", "-o", help="Write the report to a file instead of stdout."),
+    jobs: int = typer.Option(
+        0,
+        "--jobs",
+        "-j",
+        min=0,
+        help="Worker processes for runs of 512+ JSON files (0: every available core; 1: one process).",
+    ),
     list_rules: bool = typer.Option(False, "--list-rules", help="Print the rule catalogue and exit."),
 ) -> None:
     """Validate Azure Policy definitions, initiatives and assignments offline.
@@ -43,7 +50,7 @@ def validate(
 
         echo(render_text(), nl=False)
         raise typer.Exit(int(ExitCode.OK))
-    raise typer.Exit(report(paths or [], fmt, aliases or [], escaped, output))
+    raise typer.Exit(report(paths or [], fmt, aliases or [], escaped, output, jobs))
 
 
 aliases_app = typer.Typer(

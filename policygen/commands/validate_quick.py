@@ -2,7 +2,7 @@
 
 Typer builds a pydantic adapter per option on every invocation and the CLI registers every area's
 commands, which together cost several times a small validation run. `quick_run` parses the common
-forms of `validate` (paths, --format, --aliases, --escaped/--not-escaped, --output) itself and runs
+forms of `validate` (paths, --format, --aliases, --escaped/--not-escaped, --output, --jobs) itself and runs
 the same `report` the typer command runs; anything else (--help, --list-rules, a global option, an
 unknown or malformed option) returns None and goes through typer, which owns usage and help.
 """
@@ -20,7 +20,15 @@ class Format(StrEnum):
     sarif = "sarif"
 
 
-_VALUED = {"--format": "fmt", "-f": "fmt", "--aliases": "aliases", "--output": "output", "-o": "output"}
+_VALUED = {
+    "--format": "fmt",
+    "-f": "fmt",
+    "--aliases": "aliases",
+    "--output": "output",
+    "-o": "output",
+    "--jobs": "jobs",
+    "-j": "jobs",
+}
 _FLAGS = {"--escaped": True, "--not-escaped": False}
 
 
@@ -28,7 +36,7 @@ def parse(args: Sequence[str]) -> dict | None:
     """Options of `validate ARGS...` as the typer command would receive them, or None when typer
     must handle them (anything but the plain forms)."""
     paths: list[Path] = []
-    opts: dict = {"fmt": Format.text, "aliases": [], "escaped": None, "output": None}
+    opts: dict = {"fmt": Format.text, "aliases": [], "escaped": None, "output": None, "jobs": 0}
     i = 0
     while i < len(args):
         arg = args[i]
@@ -54,6 +62,10 @@ def parse(args: Sequence[str]) -> dict | None:
             opts["fmt"] = Format(value)
         elif dest == "aliases":
             opts["aliases"].append(Path(value))
+        elif dest == "jobs":
+            if not value.isascii() or not value.isdigit():
+                return None  # typer reports a value that is not a whole number
+            opts["jobs"] = int(value)
         else:
             opts["output"] = Path(value)
     opts["paths"] = paths
@@ -84,7 +96,12 @@ def quick_run(argv: Sequence[str]) -> int | None:
 
 
 def report(
-    paths: Sequence[Path], fmt: Format, aliases: Sequence[Path], escaped: bool | None, output: Path | None
+    paths: Sequence[Path],
+    fmt: Format,
+    aliases: Sequence[Path],
+    escaped: bool | None,
+    output: Path | None,
+    jobs: int = 0,
 ) -> int:
     """Validate, write the report in `fmt` to stdout or `output`, and return the exit code."""
     from policygen.errors import ExitCode, PolicygenError
@@ -93,7 +110,7 @@ def report(
     from policygen.views.errors import report_error
 
     try:
-        outcome = run_validate(list(paths) or [Path(".")], aliases=list(aliases), escaped=escaped)
+        outcome = run_validate(list(paths) or [Path(".")], aliases=list(aliases), escaped=escaped, jobs=jobs)
     except PolicygenError as exc:
         return report_error(exc)
     if fmt is Format.json:

@@ -55,9 +55,11 @@ def compile_packs(roots: Sequence[Path]) -> tuple[dict[Path, Build | None], list
 
 
 def run_validate(
-    paths: Sequence[Path], *, aliases: Sequence[Path] = (), escaped: bool | None = None
+    paths: Sequence[Path], *, aliases: Sequence[Path] = (), escaped: bool | None = None, jobs: int | None = None
 ) -> ValidateOutcome:
-    """Validate packs, intent YAML and policy JSON; unusable inputs come back as INPUT findings."""
+    """Validate packs, intent YAML and policy JSON; unusable inputs come back as INPUT findings.
+
+    `jobs`: worker processes for large JSON runs (None or 0: every available core)."""
     from policygen.arm.aliases import load_catalogue
     from policygen.rules.engine import validate_files
     from policygen.rules.inputs import find_inputs
@@ -65,7 +67,7 @@ def run_validate(
     catalogue = load_catalogue(list(aliases))
     inputs = find_inputs(list(paths) or [Path(".")])
     builds, problems = compile_packs(inputs.packs)
-    result = validate_files(inputs, catalogue=catalogue, escaped=escaped, builds=builds)
+    result = validate_files(inputs, catalogue=catalogue, escaped=escaped, builds=builds, jobs=jobs)
     diagnostics = sorted(set(result.diagnostics) | set(problems))
     findings = [input_finding(d) for d in diagnostics] + list(result.findings)
     findings.sort(key=Finding.sort_key)

@@ -81,7 +81,7 @@ def test_other_forms_go_through_typer(args: list[str]) -> None:
 
 
 def test_parse_defaults() -> None:
-    assert parse([]) == {"paths": [], "fmt": Format.text, "aliases": [], "escaped": None, "output": None}
+    assert parse([]) == {"paths": [], "fmt": Format.text, "aliases": [], "escaped": None, "output": None, "jobs": 0}
     opts = parse(["a", "--aliases", "x.csv", "--aliases=y.csv", "--escaped", "--not-escaped", "b"])
     assert opts is not None
     assert opts["paths"] == [Path("a"), Path("b")] and opts["aliases"] == [Path("x.csv"), Path("y.csv")]
