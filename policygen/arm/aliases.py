@@ -255,7 +255,9 @@ class AliasCatalogue:
 
     def records(self, name: str) -> list[Alias]:
         """Every (resource type, alias) record of a name, in source order."""
-        return list(self._shard(namespace_of(name)).by_name.get(name.lower(), ()))
+        ns, low = namespace_of(name), name.lower()
+        found = self._indexed(ns, low) if ns not in self._shards else None
+        return list(found if found is not None else self._shard(ns).by_name.get(low, ()))
 
     def path(self, name: str, resource_type: str | None = None, api_version: str | None = None) -> str | None:
         """The path Azure reads `name` through on a resource of `resource_type` for `api_version`.

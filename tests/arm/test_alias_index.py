@@ -25,6 +25,7 @@ def test_index_answers_as_the_whole_namespace(ns: str) -> None:
     for low, records in whole.items():
         for spelling in (records[0].name, low, low.upper()):
             assert indexed.get(spelling) == A._default_record(records), spelling
+            assert indexed.records(spelling) == records, spelling
     assert indexed.get(f"{ns}/noSuchType/noSuchAlias") is None
     assert ns not in indexed._shards  # answered without building the namespace
 
