@@ -337,7 +337,7 @@ def _envelope(
     params.update(rendered.get("parameters") or {})
     params.update({k: v.to_azure() for k, v in intent.parameters.items()})
     then: dict[str, Any] = {"effect": rendered.get("effect", "[parameters('effect')]")}
-    if rendered.get("details"):
+    if "details" in rendered:  # as the template wrote it (a custom rule's `details: {}` too)
         then["details"] = rendered["details"]
     metadata = {
         "category": intent.category or default_category,

@@ -92,7 +92,7 @@ def test_a_definition_authored_with_lower_case_types_round_trips_with_no_changes
         assert "No changes" in plan.output
 
 
-def test_plan_compares_parameter_types_without_case() -> None:
+def test_plan_compares_parameter_types_without_case_and_no_description_as_empty() -> None:
     from policygen.azure.diff import compare
 
     def body(ptype: str) -> dict:
@@ -100,3 +100,6 @@ def test_plan_compares_parameter_types_without_case() -> None:
 
     assert compare("definition", body("String"), body("string")) == []
     assert [d.path for d in compare("definition", body("String"), body("Array"))] == ["properties.parameters.p.type"]
+    described = body("String")
+    described["properties"]["description"] = ""  # an intent without a description; Azure holds none
+    assert compare("definition", body("String"), described) == []
