@@ -63,7 +63,10 @@ def check(
 
     if fmt not in FORMATS:
         raise InputError(f"--format must be text, json or sarif, not {fmt!r}")
-    result = task.run(deployment, pack=pack, env=env, scope=scope, parameters=parameters, location=location,
-                      management_groups=management_group or [])
+    from policygen.commands.deploy import azure_errors
+
+    with azure_errors():  # a live read that fails is one line (exit 2), never a traceback
+        result = task.run(deployment, pack=pack, env=env, scope=scope, parameters=parameters, location=location,
+                          management_groups=management_group or [])
     view.render(result, fmt, output)
     raise typer.Exit(ExitCode.FINDINGS if result.denied else ExitCode.OK)
