@@ -19,7 +19,8 @@ Modules: `expr` / `functions` (template expressions, parsed by `policygen.arm.ex
 is null, not ""), `conditions` (condition tree, type index, applicability of a rule, Azure's limits),
 `applicability` (the one mode answer shared with the emulator; resource-group / subscription spellings
 via `policygen.arm.resource_types`), `effects` (modify/append, Modifiable aliases, related resources),
-`policy` (definitions, effects, outcomes), `inventory` (indexed evaluation, inventory files), `sources`
+`policy` (definitions, effects, outcomes), `admission` (what policy does to one create/update request:
+`check`, the emulator's deny and checkPolicyRestrictions), `inventory` (indexed evaluation, inventory files), `sources`
 (packs and definition files for `impact`), `refusals` (the validator's errors: what Azure would not have
 created is not evaluated), `context` (`--context FILE` / a test's `context:`), `testing` (policy unit
 tests). Semantics: shared/reference/azure-policy-rules.md section 2; ambiguities are noted in the
