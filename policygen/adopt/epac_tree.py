@@ -416,6 +416,9 @@ class Walker:
             if entry["kind"] == "initiative" and "selectors" not in clean:
                 self.error('"overrides"', b.crumb, "an override of a policy set assignment needs selectors")
                 return None
+            if entry["kind"] == "definition" and "selectors" in clean:
+                self.error('"overrides"', b.crumb, "an override of a single policy assignment takes no selectors")
+                return None
             out.append(clean)
         return out
 

@@ -72,8 +72,9 @@ def lifecycle_fields(loaded: Loaded[AssignmentIntent], initiative: dict[str, Any
             if sel.kind != "policyDefinitionReferenceId":
                 continue
             if initiative is None:
-                add(("overrides", i, "selectors", j), "policyDefinitionReferenceId selectors need an initiative")
-                continue
+                if "/policysetdefinitions/" not in str(intent.builtin or "").lower():
+                    add(("overrides", i, "selectors", j), "policyDefinitionReferenceId selectors need an initiative")
+                continue  # a built-in initiative's members are not in the pack: Azure checks the ids
             for v in sel.values:
                 if v.lower() not in refs:
                     add(("overrides", i, "selectors", j), f"no member with policyDefinitionReferenceId {v!r}")

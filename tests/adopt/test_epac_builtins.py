@@ -15,6 +15,7 @@ import pytest
 
 from policygen.adopt.epac import read_tree
 from policygen.render import compile_pack
+from policygen.tasks.adopt import from_files, write
 from tests.adopt.epac_trees import MG, assignments, settings, write_tree
 from tests.azure.deploy_support import cli
 
@@ -84,9 +85,13 @@ def test_a_built_in_set_csv_with_builtins_imports_and_builds(tmp_path: Path) -> 
 
 def test_an_effect_the_built_in_set_does_not_surface_becomes_an_override(tmp_path: Path) -> None:
     root = sql_tree(tmp_path / "Definitions", rows=f"{AUDIT_GUID},,Deny,\n")
-    body = assignments(read_tree(root, None, builtins_dir(tmp_path / "builtins")))[(MG + "Contoso-Root", "sql")]
+    report = from_files("epac", root, None, builtins_dir(tmp_path / "builtins"), name="sql")
+    write(report, tmp_path / "pack")
+    body = compile_pack(tmp_path / "pack", env="tenant").assignments["sql"].body
+    # Overrides by reference id on a built-in set build (Azure checks the ids against the set it holds).
     assert body["properties"]["overrides"] == [{"kind": "policyEffect", "value": "Deny", "selectors": [
         {"kind": "policyDefinitionReferenceId", "in": ["sqlAudit"]}]}]
+    assert report.exact["assignment"] == 1 and not report.skipped
 
 
 def test_without_roles_in_the_rules_no_identity_is_given(tmp_path: Path) -> None:

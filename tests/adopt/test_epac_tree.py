@@ -208,6 +208,10 @@ def test_an_imported_tree_builds_the_assignments_epac_would_deploy(tmp_path: Pat
       "metadata": {"pacOwnerId": "me"}, "scope": {"tenant": [MG + "x"]}}, "metadata.pacOwnerId is reserved"),
     ({"nodeName": "/a/", "definitionEntry": {"policyName": "pol-a"}, "assignment": {"name": "a", "displayName": "A"}},
      "this branch has no scope"),
+    ({"nodeName": "/a/", "definitionEntry": {"policyName": "pol-a"}, "assignment": {"name": "a", "displayName": "A"},
+      "overrides": [{"kind": "policyEffect", "value": "Deny", "selectors": [
+          {"kind": "policyDefinitionReferenceId", "in": ["x"]}]}], "scope": {"tenant": [MG + "x"]}},
+     "an override of a single policy assignment takes no selectors"),
     ({"nodeName": "/a/", "definitionEntry": {"policyName": "missing"}, "assignment": {"name": "a", "displayName": "A"},
       "scope": {"tenant": [MG + "x"]}}, "policyName 'missing' is not defined in this Definitions/ tree"),
 ])
