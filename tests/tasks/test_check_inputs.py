@@ -339,6 +339,21 @@ def test_management_group_template_reaches_a_subscriptions_resources(modify_pack
     assert report["scopes"] == [f"{MG}/corp"]
 
 
+def test_tenant_template_deploys_into_a_management_group_by_scope(tmp_path: Path) -> None:
+    # what Bicep emits for a module at managementGroup(...) scope from a tenant deployment
+    assignment = {"type": "Microsoft.Authorization/policyAssignments", "apiVersion": "2022-06-01",
+                  "name": "[parameters('assignmentName')]", "properties": {
+                      "policyDefinitionId": "/providers/Microsoft.Authorization/policyDefinitions/"
+                                            "e56962a6-4747-49cd-b67b-bf8b01975c4c"}}
+    module = _nested("assign", [assignment], inner=True, location="westeurope",
+                     scope="[format('Microsoft.Management/managementGroups/{0}', 'corp')]",
+                     props={"parameters": {"assignmentName": {"value": "allowed-locations"}}},
+                     template_extra={"parameters": {"assignmentName": {"type": "string"}}})
+    module["properties"]["template"]["$schema"] = MG_SCHEMA
+    (placed,) = _load(_write(tmp_path / "tenant.json", _template([module], TENANT_SCHEMA)), scope="/")
+    assert placed.id == f"{MG}/corp/providers/Microsoft.Authorization/policyAssignments/allowed-locations"
+
+
 @pytest.mark.parametrize(("schema", "scope", "needs"), [
     (RG_SCHEMA, f"/subscriptions/{SUB}", "a resource-group template"),
     (SUB_SCHEMA, f"{MG}/corp", "a subscription template"),
