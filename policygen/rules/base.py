@@ -82,6 +82,8 @@ class Rule:
     effects: ClassVar[frozenset[str] | None] = None
     # Doc attributes that must be non-empty for the rule to have anything to check (e.g. "params").
     needs: ClassVar[tuple[str, ...]] = ()
+    # Lower-case operators: the rule looks only at conditions with one of them (skipped for other documents).
+    ops: ClassVar[frozenset[str] | None] = None
 
     @classmethod
     def summary(cls) -> str:

@@ -93,20 +93,27 @@ _PLANS: dict[tuple, tuple[list[Rule], list[Rule]]] = {}
 
 def _plan(doc: Doc) -> list[Rule]:
     """The rules that can fire for this document: its kind's gated rules, minus those whose effects it
-    cannot have and those whose `needs` it lacks. Documents share a few dozen plans, so the per-rule
-    tests run once per plan instead of once per rule and document."""
+    cannot have and those whose `needs` or `ops` it lacks. Documents share a few hundred plans, so the
+    per-rule tests run once per plan instead of once per rule and document."""
     global _NEEDS
     if _NEEDS is None:
         _NEEDS = tuple(sorted({r.needs[0] for k in ALL_KINDS for r in rules_for(k) if r.needs}))
     has = tuple(bool(getattr(doc, name, None)) for name in _NEEDS)
-    key = (doc.kind, doc.custom, doc.own, doc.effects, has)
+    ops = doc.by_op.keys()
+    key = (doc.kind, doc.custom, doc.own, doc.effects, has, frozenset(ops))
     gated = gated_rules(doc.kind, doc.custom, doc.own)
     cached = _PLANS.get(key)
     if cached is not None and cached[0] is gated:  # the same gated list (a test may swap gated_rules)
         return cached[1]
     present = {name for name, yes in zip(_NEEDS, has, strict=True) if yes}
     effects = doc.effects
-    plan = [r for r in gated if (r.effects is None or r.effects & effects) and (not r.needs or r.needs[0] in present)]
+    plan = [
+        r
+        for r in gated
+        if (r.effects is None or r.effects & effects)
+        and (not r.needs or r.needs[0] in present)
+        and (r.ops is None or not r.ops.isdisjoint(ops))
+    ]
     if len(_PLANS) > 4096:
         _PLANS.clear()
     _PLANS[key] = (gated, plan)

@@ -34,6 +34,7 @@ class InTakesArray(Rule):
     name = "operators.in_array"
     severity = Severity.ERROR
     source = RULE
+    ops = frozenset({"in", "notin"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         for c in doc.conds_with("in", "notin"):

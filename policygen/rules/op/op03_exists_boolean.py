@@ -34,6 +34,7 @@ class ExistsBoolean(Rule):
     name = "operators.exists_boolean"
     severity = Severity.ERROR
     source = RULE
+    ops = frozenset({"exists"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         for c in doc.conds_with("exists"):

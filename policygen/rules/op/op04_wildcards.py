@@ -36,6 +36,7 @@ class WildcardUse(Rule):
     name = "operators.wildcards"
     severity = Severity.WARNING
     source = LINTER
+    ops = frozenset({"like", "notlike", "contains", "notcontains"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         for c in doc.conds_with("like", "notlike", "contains", "notcontains"):

@@ -37,6 +37,7 @@ class MatchPattern(Rule):
     name = "operators.match_pattern"
     severity = Severity.ERROR
     source = RULE
+    ops = frozenset({"match", "notmatch", "matchinsensitively", "notmatchinsensitively"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         for c in doc.conds_with("match", "notmatch", "matchinsensitively", "notmatchinsensitively"):

@@ -36,6 +36,7 @@ class OrderingTypes(Rule):
     name = "operators.ordering_types"
     severity = Severity.ERROR
     source = RULE
+    ops = ORDERING
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         for c in doc.conds_with(*ORDERING):

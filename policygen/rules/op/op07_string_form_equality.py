@@ -35,6 +35,7 @@ class StringFormEquality(Rule):
     name = "operators.string_form_equality"
     severity = Severity.INFO
     source = LINTER
+    ops = frozenset({"equals", "notequals"})
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         for c in doc.conds_with("equals", "notequals"):
