@@ -167,3 +167,27 @@ def test_live_check_needs_a_known_environment(applied: Any, tmp_path: Path,
     assert "neither an environment of ./policygen.yaml nor a cloud" in capsys.readouterr().err
     assert run(["check", str(template), "--scope", RG]) == 2
     assert "--env NAME" in capsys.readouterr().err
+
+
+def test_nested_deployment_into_another_subscription_meets_that_subscriptions_assignments(
+        applied: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A nested deployment (https://learn.microsoft.com/azure/azure-resource-manager/templates/deploy-to-resource-group#deploy-to-multiple-resource-groups)
+    places its workspace in the dev subscription: the live check reads dev's assignments for it (audit, the
+    sandbox exemption), prod's for the outer one (deny), as the pack does."""
+    nested = {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "to-dev",
+              "subscriptionId": DEV_SUB, "resourceGroup": "rg-team",
+              "properties": {"mode": "Incremental", "template": {
+                  "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+                  "contentVersion": "1.0.0.0", "resources": [_workspace("mlw-dev", hardened=False)]}}}
+    template = tmp_path / "two.json"
+    template.write_text(json.dumps({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0", "resources": [_workspace("mlw-prod", hardened=False), nested]}, indent=2))
+    live = _check(capsys, template, "--env", "local")
+    assert _verdicts(live) == _verdicts(_check(capsys, template, "--pack", str(REPO), "--env", "local"))
+    by_name = {r["name"]: {f["outcome"] for f in r["findings"]} for r in live["resources"]}
+    assert "denied" in by_name["mlw-prod"]
+    assert "denied" not in by_name["mlw-dev"] and "exempt" in by_name["mlw-dev"]
+    dev = next(r for r in live["resources"] if r["name"] == "mlw-dev")
+    assert dev["id"].startswith(f"/subscriptions/{DEV_SUB}/resourceGroups/rg-team/")
+    assert {f["assignment"] for f in dev["findings"]} == {"mlops-dev-baseline"}
