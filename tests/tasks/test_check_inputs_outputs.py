@@ -293,3 +293,15 @@ def test_any_plan_or_what_if_never_tracebacks(tmp_path: Path, changes: list, for
         assert p.unplaced or p.id.startswith("/")
         assert all(isinstance(s, str) for s in p.symbolic)
         assert SYMBOLIC not in p.id
+
+
+def test_a_parameters_file_or_other_json_given_as_the_deployment_says_what_it_is(tmp_path: Path) -> None:
+    params = _write(tmp_path / "azuredeploy.parameters.json", {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+        "contentVersion": "1.0.0.0", "parameters": {"name": {"value": "st"}}})
+    other = _write(tmp_path / "package.json", {"name": "app", "version": "1.0.0"})
+    with pytest.raises(InputError) as err:
+        check_deployment.load([params, other], scope=RG, location="westeurope", parameters={})
+    first, second = err.value.diagnostics
+    assert (first.file, first.line) == (str(params), 2) and "give it with --parameters" in first.message
+    assert second.file == str(other) and second.message.startswith("not a deployment check reads")

@@ -65,12 +65,21 @@ def _one(doc: jsondoc.Document, scope: str, location: str, parameters: dict[str,
             problems.append(target)
             return []
         return template.Expander(doc, location, problems).run(data, target, parameters)
+    if isinstance(data, dict) and "deploymentparameters" in str(data.get("$schema", "")).lower():
+        problems.append(doc.at(data, "this is a template parameters file: give it with --parameters", "$schema"))
+        return []
     return _as_given(doc, scope)
 
 
 def _as_given(doc: jsondoc.Document, scope: str) -> list[Placed]:
     out = []
-    for r in resources_from_json(doc.data, doc.name):
+    try:
+        resources = resources_from_json(doc.data, doc.name)
+    except InputError:
+        raise InputError(Diagnostic(doc.name, 1, 1, "not a deployment check reads: expected an ARM template, what-if "
+                                    "or validate output, a 'terraform show -json' plan, or ARM resource JSON (one "
+                                    "resource, an array, or {\"value\": [...]})")) from None
+    for r in resources:
         rtype, name, line = r.get("type"), r.get("name"), doc.line(r)
         rid = r.get("id")
         if not (isinstance(rid, str) and _is_id(rid)):
