@@ -108,6 +108,13 @@ def group_by_name(aliases: Iterable[Alias]) -> dict[str, dict[str, list[Alias]]]
     return out
 
 
+def _valid_entry(entry: object) -> bool:
+    """An entry `aliases_from_document` makes a record of: a path, or an object with a defaultPath."""
+    if isinstance(entry, dict):
+        entry = entry.get("defaultPath")
+    return isinstance(entry, str) and bool(entry)
+
+
 def _default_record(records: list[Alias]) -> Alias:
     """The record a type-less lookup reads: the one of the type the name spells, else the first."""
     if len(records) > 1:
@@ -154,6 +161,7 @@ class AliasCatalogue:
         self._shards: dict[str, _Shard] = {}
         self._first: dict[str, Alias] = {}  # lower-case name → record of a type-less lookup
         self._suggested: dict[tuple[str, int], list[str]] = {}
+        self._types: dict[str, frozenset[str]] = {}  # namespace → lower-case types, from an index
         self._lock = threading.Lock()
 
     @property
@@ -187,6 +195,7 @@ class AliasCatalogue:
             self._shards.clear()
             self._first.clear()
             self._suggested.clear()
+            self._types.clear()
 
     def load_file(self, path: Path) -> None:
         """CSV (`alias,defaultPath`), Azure's provider JSON, or our per-type JSON document."""
@@ -286,7 +295,18 @@ class AliasCatalogue:
 
     def has_type(self, resource_type: str) -> bool:
         """Does any source know aliases of this resource type?"""
-        return resource_type.strip().lower() in self._shard(namespace_of(resource_type)).by_type
+        low, ns = resource_type.strip().lower(), namespace_of(resource_type)
+        types = self._types.get(ns)
+        if types is None and ns not in self._shards:
+            layers = [layer for layer in self._layers if ns in layer.namespaces]
+            if len(layers) == 1 and layers[0].index is not None:  # the types its records would have
+                types = self._types[ns] = frozenset(
+                    (rtype or resource_type_of_alias(name)).lower()
+                    for rows in layers[0].index(ns).values()
+                    for name, entry, rtype in rows
+                    if "/" in name and _valid_entry(entry)
+                )
+        return low in types if types is not None else low in self._shard(ns).by_type
 
     def modifiable(self, name: str, resource_type: str | None = None, api_version: str | None = None) -> bool | None:
         """The Modifiable attribute where a source records it (sync cache, provider JSON), else None."""

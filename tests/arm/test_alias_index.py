@@ -27,6 +27,10 @@ def test_index_answers_as_the_whole_namespace(ns: str) -> None:
             assert indexed.get(spelling) == A._default_record(records), spelling
             assert indexed.records(spelling) == records, spelling
     assert indexed.get(f"{ns}/noSuchType/noSuchAlias") is None
+    types = {rec.resource_type for records in whole.values() for rec in records}
+    for rtype in types:
+        assert indexed.has_type(rtype) and indexed.has_type(rtype.upper() + " "), rtype
+    assert not indexed.has_type(f"{ns}/noSuchType")
     assert ns not in indexed._shards  # answered without building the namespace
 
 
