@@ -100,11 +100,9 @@ def snapshot_code(dest: Path) -> Path:
 
 
 def policygen_cmd(code: Path | None = None) -> list[str]:
-    """The `policygen` a user runs, or `python -m policygen` from a code snapshot (via `env PYTHONPATH`)."""
-    if code is not None:
-        return ["env", f"PYTHONPATH={code}", sys.executable, "-P", "-m", "policygen"]  # -P: not the cwd
-    exe = shutil.which("policygen")
-    return [exe] if exe else [sys.executable, "-m", "policygen"]
+    """`python -m policygen` (what the `policygen` script runs) from this tree or a code snapshot; the
+    installed script may point at another checkout."""
+    return ["env", f"PYTHONPATH={code or REPO}", sys.executable, "-P", "-m", "policygen"]  # -P: not the cwd
 
 
 def main() -> int:

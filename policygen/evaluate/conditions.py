@@ -15,9 +15,10 @@ from policygen.arm.expressions import is_expression
 from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
 from policygen.evaluate.expr import CompileCtx, Compiled, compile_value
 from policygen.evaluate.operators import OPERATORS, Test, make_test
-from policygen.evaluate.paths import STAR, find_binding, make_frame_for_field, walk_chains
+from policygen.evaluate.paths import STAR, find_binding, make_frame_for_field, walk_chains, walk_single
 from policygen.evaluate.runtime import Scope
 from policygen.evaluate.values import show, type_name
+from policygen.evaluate.verdicts import Reads, TooBig
 
 Pred = Callable[[Scope], bool]
 
@@ -215,11 +216,13 @@ def _field_leaf(raw: Any, op: str, rhs: Compiled, cc: CompileCtx, where: str) ->
     if is_expression(raw):
         c = compile_value(raw, cc)
         if not c.const:
+            cc.opaque()
             return _dynamic_field_leaf(c, op, rhs, cc)
         if not isinstance(c.value, str):
             raise UnsupportedError(f"{where}: field expression must produce a string")
         raw = c.value
     acc = cc.field(raw)
+    cc.work(1 if rhs.const and not acc.collection else 2)
     get = acc.cond
     test_for = _test_for(op, rhs, acc.is_location)
     label = acc.name
@@ -298,6 +301,7 @@ _NULL_AS_EMPTY = frozenset(
 
 def _value_leaf(raw: Any, op: str, rhs: Compiled, cc: CompileCtx) -> Pred:
     val = compile_value(raw, cc)
+    cc.work(1 if rhs.const else 2)
     test_for = _test_for(op, rhs)
     text = raw if isinstance(raw, str) else show(raw)
     vf = val.fn
@@ -323,6 +327,7 @@ def _count_leaf(raw: Any, op: str, rhs: Compiled, cc: CompileCtx, where: str) ->
         raise UnsupportedError(f"{where}.count: expected an object")
     d = lower_keys(raw)
     counter = _field_counter(d, cc, where) if "field" in d else _value_counter(d, cc, where)
+    cc.work(4)
     test_for = _test_for(op, rhs)
     label = f"count of {d['field']!r}" if "field" in d else "value count"
 
@@ -349,13 +354,16 @@ def _field_counter(d: dict, cc: CompileCtx, where: str) -> Callable[[Scope], int
         alias = c.value
     if not isinstance(alias, str):
         raise UnsupportedError(f"{where}.count.field: must be a string")
-    acc = cc.field(alias)
+    acc = cc.field(alias, record=False)
     segs = acc.segs
     if not segs or segs[-1] is not STAR:
         raise UnsupportedError(f"{where}.count.field: {alias!r} is not a [*] alias")
     binding = find_binding(segs, cc.frames) if cc.frames else None
     frame = make_frame_for_field(alias, segs)
-    inner = cc.with_frame(frame)
+    # what the verdict cache keys on (evaluate.verdicts): a top-level count, what `where` reads of each
+    # member; a nested one, the whole value its members come from
+    member_reads = Reads() if cc.reads is not None and not cc.frames else None
+    inner = cc.with_frame(frame, member_reads)
     cond = compile_condition(d["where"], inner, f"{where}.count.where") if "where" in d else None
 
     if binding is None:
@@ -364,6 +372,12 @@ def _field_counter(d: dict, cc: CompileCtx, where: str) -> Callable[[Scope], int
             out: list = []
             walk_chains(scope.resource, segs, (), out)
             return out
+
+        if member_reads is not None:
+            cc.record(("count", member_reads), _count_key(members, member_reads))
+        else:
+            start = segs[: segs.index(STAR)]
+            cc.record(("count", start), lambda scope: walk_single(scope.resource, start))
 
     else:
         fi, j, plen = binding
@@ -376,6 +390,10 @@ def _field_counter(d: dict, cc: CompileCtx, where: str) -> Callable[[Scope], int
             out: list = []
             walk_chains(prefix[-1], rest, prefix, out)
             return out
+
+        if rest:
+            start = rest[: rest.index(STAR)]
+            cc.record(("count", fi, j, start), lambda scope: walk_single(scope.members[fi][j], start), binding)
 
     if cond is None:
         return lambda scope: len(members(scope))
@@ -393,6 +411,30 @@ def _field_counter(d: dict, cc: CompileCtx, where: str) -> Callable[[Scope], int
         return n
 
     return count
+
+
+def _count_key(members: Callable[[Scope], list], member_reads: Reads) -> Callable[[Scope], Any]:
+    """A top-level field count's part of the verdict key: the number of members, and per member the
+    values its `where` reads of it (evaluated with the member current, as the count does)."""
+
+    def key(scope: Scope) -> Any:
+        chains = members(scope)
+        getters = member_reads.getters
+        if not getters:
+            return len(chains)
+        stack = scope.members
+        if stack:
+            raise TooBig  # only ever keyed at the top level
+        out = []
+        for chain in chains:
+            stack.append(chain)
+            try:
+                out.append([g(scope) for g in getters])
+            finally:
+                stack.pop()
+        return out
+
+    return key
 
 
 def _value_counter(d: dict, cc: CompileCtx, where: str) -> Callable[[Scope], int]:

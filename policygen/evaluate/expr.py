@@ -30,6 +30,7 @@ from policygen.evaluate.paths import (
 )
 from policygen.evaluate.paths import alias_path as _alias_path
 from policygen.evaluate.values import MISSING, get_ci, type_name
+from policygen.evaluate.verdicts import Reads, TooBig
 
 Fn = Callable[[Any], Any]
 
@@ -61,8 +62,10 @@ class CompileCtx:
     region: str = "if"  # if | existenceCondition | details | operation-condition
     unknown_aliases: set[str] = field(default_factory=set)
     field_cache: dict[tuple, FieldAccessor] = field(default_factory=dict)
+    reads: Reads | None = None  # what the compiled code reads of the resource (evaluate.verdicts)
+    frame_reads: tuple[Reads | None, ...] = ()  # per frame: what is read of its current member (None: all)
 
-    def with_frame(self, frame: Frame) -> CompileCtx:
+    def with_frame(self, frame: Frame, member_reads: Reads | None = None) -> CompileCtx:
         return CompileCtx(
             self.parameters,
             self.declared,
@@ -71,9 +74,11 @@ class CompileCtx:
             self.region,
             self.unknown_aliases,
             self.field_cache,
+            self.reads,
+            self.frame_reads + (member_reads,),
         )
 
-    def field(self, name: str, *, for_function: bool = False) -> FieldAccessor:
+    def field(self, name: str, *, for_function: bool = False, record: bool = True) -> FieldAccessor:
         key = (name.lower(), for_function, self.frames)
         acc = self.field_cache.get(key)
         if acc is None:
@@ -81,7 +86,32 @@ class CompileCtx:
             if not acc.known_alias:
                 self.unknown_aliases.add(name)
             self.field_cache[key] = acc
+        if record:  # the key names what the getter reads: equal keys read the same in any policy
+            self.record(("field", name.lower(), for_function, bool(self.frames), self.catalogue), acc.cond,
+                        acc.binding)
         return acc
+
+    def opaque(self) -> None:
+        """The code being compiled reads more than it can name (a field whose name is computed)."""
+        if self.reads is not None:
+            self.reads.opaque = True
+
+    def work(self, n: int) -> None:
+        """Account for the cost of what is being compiled (remembered verdicts pay off above a bar)."""
+        if self.reads is not None:
+            self.reads.work += n
+
+    def record(self, key: Any, getter: Callable[[Any], Any], binding: tuple[int, int, int] | None = None) -> None:
+        """The code being compiled depends on the value `getter(scope)`: of the resource or the context,
+        or (`binding`) of the current member of an enclosing count (its own reads, or all of it)."""
+        if self.reads is None:
+            return
+        if binding is None:
+            self.reads.add(key, getter)
+            return
+        member_reads = self.frame_reads[binding[0]]
+        if member_reads is not None:
+            member_reads.add(key, getter)
 
 
 @dataclass(frozen=True)
@@ -142,7 +172,10 @@ def compile_node(node: tuple, cc: CompileCtx) -> Compiled:
     if kind == "lit":
         return Compiled.constant(node[1])
     if kind == "member":
-        return _member(compile_node(node[1], cc), node[2])
+        base = node[1]
+        if base[0] == "call" and base[1] in _CONTEXT_OBJECTS and not base[3] and cc.region != "operation-condition":
+            return _context_member(base[1], node[2], cc)
+        return _member(compile_node(base, cc), node[2])
     if kind == "index":
         return _index(compile_node(node[1], cc), compile_node(node[2], cc))
     _, low, name, args = node
@@ -167,6 +200,7 @@ def compile_node(node: tuple, cc: CompileCtx) -> Compiled:
 
             return Compiled(failing)
     fns = [p.fn for p in parts]
+    cc.work(1)
     if len(fns) == 1:
         f0 = fns[0]
         return Compiled(lambda scope: impl(f0(scope)))
@@ -265,6 +299,7 @@ def _field(name: str, args: Sequence[tuple], cc: CompileCtx) -> Compiled:
     if fname is not None:
         return Compiled(cc.field(fname, for_function=True).func)
     arg = compile_node(args[0], cc).fn
+    cc.opaque()
 
     def dyn(scope: Any) -> Any:
         v = arg(scope)
@@ -282,7 +317,9 @@ def _current(name: str, args: Sequence[tuple], cc: CompileCtx) -> Compiled:
         fi = len(cc.frames) - 1
         if cc.frames[fi].kind == "value":
             return Compiled(lambda scope: scope.members[fi])
-        return Compiled(lambda scope: _none(scope.members[fi][-1]))
+        fn = lambda scope: _none(scope.members[fi][-1])  # noqa: E731
+        cc.record(("current", fi), fn, (fi, 0, 0))
+        return Compiled(fn)
     target = _const_str(name, args, cc)
     if target is None:
         raise UnsupportedError("current() needs a literal index name or alias")
@@ -305,8 +342,11 @@ def _current(name: str, args: Sequence[tuple], cc: CompileCtx) -> Compiled:
                     walk_many(scope.members[_fi][_j], _r, out)
                     return [v for v in out if v is not MISSING]  # as field() over [*]: missing left out
 
+                cc.record(("current", low), many, binding)
                 return Compiled(many)
-            return Compiled(lambda scope, _fi=fi, _j=j, _r=rest: _none(walk_single(scope.members[_fi][_j], _r)))
+            fn = lambda scope, _fi=fi, _j=j, _r=rest: _none(walk_single(scope.members[_fi][_j], _r))  # noqa: E731
+            cc.record(("current", low), fn, binding)
+            return Compiled(fn)
     raise UnsupportedError(f"current('{target}') does not name an enclosing count")
 
 
@@ -320,7 +360,9 @@ def _ctx_function(getter: Callable[[Any], Any]) -> Callable[[str, Sequence[tuple
             raise UnsupportedError(f"{name}() takes no arguments")
         if cc.region == "operation-condition" and name.lower() in ("resourcegroup", "subscription"):
             raise UnsupportedError(f"{name}() is not allowed in a modify operation condition")
-        return Compiled(lambda scope: getter(scope.ctx))
+        fn = lambda scope: getter(scope.ctx)  # noqa: E731
+        cc.record(("ctx", name.lower()), fn)
+        return Compiled(fn)
 
     return make
 
@@ -329,6 +371,7 @@ def _utcnow(name: str, args: Sequence[tuple], cc: CompileCtx) -> Compiled:
     if len(args) > 1:
         raise UnsupportedError("utcNow() takes at most one argument")
     fmt = compile_node(args[0], cc) if args else None
+    cc.record(("utcnow",), _fixed_now)
 
     def now(scope: Any) -> str:
         if fmt is None:  # one clock reading per evaluation, so every utcNow() in a rule agrees
@@ -343,6 +386,14 @@ def _utcnow(name: str, args: Sequence[tuple], cc: CompileCtx) -> Compiled:
         return F.format_net(dt, f)
 
     return Compiled(now)
+
+
+def _fixed_now(scope: Any) -> str:
+    """The instant utcNow() reads, as a cache key: only a fixed one (EvalContext.utc_now) is remembered."""
+    now = scope.ctx.utc_now
+    if now is None:
+        raise TooBig  # the wall clock: evaluate every time
+    return F.format_utc(now)
 
 
 def _if(name: str, args: Sequence[tuple], cc: CompileCtx) -> Compiled:
@@ -363,14 +414,37 @@ def _if(name: str, args: Sequence[tuple], cc: CompileCtx) -> Compiled:
     return Compiled(run)
 
 
+_CONTEXT_OBJECTS: dict[str, Callable[[Any], Any]] = {
+    "requestcontext": lambda c: c.request_context_obj(),
+    "resourcegroup": lambda c: c.resource_group_obj(),
+    "subscription": lambda c: c.subscription_obj(),
+    "policy": lambda c: c.policy_obj(),
+}
+
+
+def _context_member(low: str, member: str, cc: CompileCtx) -> Compiled:
+    """`resourceGroup().managedBy`: the same as `_member` of the context function, recorded as a read of
+    that one member (resources of different groups share a verdict that reads only `managedBy`)."""
+    obj = _CONTEXT_OBJECTS[low]
+
+    def fn(scope: Any) -> Any:
+        return member_of(obj(scope.ctx), member)
+
+    def key(scope: Any) -> Any:
+        try:
+            return fn(scope)
+        except EvaluationFailure:
+            raise TooBig from None  # evaluate, do not remember
+
+    cc.record(("ctx", low, member.lower()), key)
+    return Compiled(fn)
+
+
 _SPECIAL: dict[str, Callable[[str, Sequence[tuple], CompileCtx], Compiled]] = {
     "parameters": _parameters,
     "field": _field,
     "current": _current,
     "if": _if,
     "utcnow": _utcnow,
-    "requestcontext": _ctx_function(lambda c: c.request_context_obj()),
-    "resourcegroup": _ctx_function(lambda c: c.resource_group_obj()),
-    "subscription": _ctx_function(lambda c: c.subscription_obj()),
-    "policy": _ctx_function(lambda c: c.policy_obj()),
+    **{k: _ctx_function(v) for k, v in _CONTEXT_OBJECTS.items()},
 }

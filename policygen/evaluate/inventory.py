@@ -24,6 +24,7 @@ from policygen.evaluate.errors import EvaluationFailure
 from policygen.evaluate.policy import CompiledPolicy
 from policygen.evaluate.runtime import EvalContext, Scope
 from policygen.evaluate.values import reset_key_cache
+from policygen.evaluate.verdicts import Slots
 
 
 @dataclass(slots=True)
@@ -180,7 +181,7 @@ def evaluate_inventory(
         if related_index is not None:
             for r in resources:
                 related_index.add(r)
-    plans: dict[str, list[tuple]] = {}
+    plans: dict[str, tuple[list[tuple], Slots]] = {}
     # applicability of a non-matching pair that depends on type and kind only: (policy, kind) per type
     applicable_by_type: dict[str, dict[tuple, bool]] = {}
     step = 0
@@ -194,12 +195,16 @@ def evaluate_inventory(
             resource = normalise_resource(resource)
             rtype = resource["type"]
             key = rtype.lower()
-        plan = plans.get(key)
-        if plan is None:
-            plan = plans[key] = [_plan_entry(name, pol) for name, pol in policies if pol.applies_to_type(key)]
+        entry = plans.get(key)
+        if entry is None:
+            slots = Slots()
+            plan = [_plan_entry(name, pol, slots) for name, pol in policies if pol.applies_to_type(key)]
+            entry = plans[key] = (plan, slots)
+        plan, slots = entry
         if plan:
             reset_key_cache()
             scope = Scope(resource, context)
+            scope.memo = slots.fresh()
             label = resource_label(resource)
             rtype_s = str(rtype)
             has_location = bool(resource.get("location"))
@@ -263,7 +268,7 @@ _SIMPLE_KIND, _DENY, _DISABLED, _EXISTENCE, _OTHER = range(5)
 _BY_TYPE_KIND = "type+kind"  # a truthy check_applicable: the answer is cached per (type, kind)
 
 
-def _plan_entry(name: str, pol: CompiledPolicy) -> tuple:
+def _plan_entry(name: str, pol: CompiledPolicy, slots: Slots) -> tuple:
     effect = pol.effect
     if effect == "deny":
         kind = _DENY
@@ -280,7 +285,7 @@ def _plan_entry(name: str, pol: CompiledPolicy) -> tuple:
         check_applicable = _BY_TYPE_KIND
     if pol.identity_ops and not check_applicable:
         check_applicable = _BY_TYPE_KIND  # an identity.type operation: depends on the type only
-    return (name, pol, kind, pol.needs_location, pol.indexed_if, check_applicable, effect)
+    return (name, pol, kind, pol.needs_location, slots.pred(pol.memo, pol.indexed_if), check_applicable, effect)
 
 
 _SIMPLE = frozenset(
@@ -317,6 +322,9 @@ def resources_from_json(data: Any, source: str = "<inventory>") -> list[dict]:
     return [r for r in data if isinstance(r, dict)]
 
 
+WHOLE_FILE = 256 << 20  # inventory files up to this size are parsed in one go when all is kept anyway
+
+
 def load_inventory(path: Path | Sequence[Path], related: RelatedIndex | None = None) -> list[dict]:
     """The resources of one inventory file or several (folders: their pages), streamed so the file's
     text and its parsed form are never held together; each is also offered to `related`."""
@@ -326,7 +334,7 @@ def load_inventory(path: Path | Sequence[Path], related: RelatedIndex | None = N
     enabled = gc.isenabled()
     gc.disable()  # see load_json_file: the parsed tree is acyclic
     try:
-        out = list(iter_resources([Path(p) for p in paths]))
+        out = list(iter_resources([Path(p) for p in paths], whole=WHOLE_FILE))
         if related is not None:
             for r in out:
                 related.add(r)

@@ -233,6 +233,7 @@ class FieldAccessor:
     is_type: bool = False
     known_alias: bool = True
     segs: tuple[Segment, ...] = ()
+    binding: tuple[int, int, int] | None = None  # reads the member of an enclosing count (find_binding)
 
 
 _TAG_RE = re.compile(r"^tags(?:\[(?P<br>.*)\]|\.(?P<dot>.+))$", re.IGNORECASE | re.DOTALL)
@@ -482,7 +483,7 @@ def _path_accessor(name: str, segs: tuple[Segment, ...], frames: Sequence[Frame]
             def cond(scope: Any, _b=base, _r=rest) -> Any:
                 return walk_single(_b(scope), _r)
 
-        return FieldAccessor(name, False, cond, _func_of(cond), segs=segs)
+        return FieldAccessor(name, False, cond, _func_of(cond), segs=segs, binding=binding)
 
     if STAR in rest:
 
@@ -501,4 +502,4 @@ def _path_accessor(name: str, segs: tuple[Segment, ...], frames: Sequence[Frame]
         # length(field('…targetRegions[*].encryption….diskEncryptionSetId')) with length(targetRegions[*]))
         return [v for v in _c(scope) if v is not MISSING]
 
-    return FieldAccessor(name, True, cond, func, segs=segs)
+    return FieldAccessor(name, True, cond, func, segs=segs, binding=binding)

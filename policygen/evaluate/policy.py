@@ -44,6 +44,7 @@ from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
 from policygen.evaluate.expr import CompileCtx, Compiled, compile_value
 from policygen.evaluate.runtime import EvalContext, Scope
 from policygen.evaluate.values import reset_key_cache
+from policygen.evaluate.verdicts import Memo, Reads, memo_for
 
 _SUBSCRIPTIONS = "microsoft.resources/subscriptions"
 
@@ -125,6 +126,7 @@ class CompiledPolicy:
         )
         # the `if` to run once the type index has matched (type leaves implied by the index dropped)
         self.indexed_if: Pred = condition
+        self.memo: Memo | None = None  # indexed_if's remembered verdicts (evaluate.verdicts)
 
     def __repr__(self) -> str:
         return f"CompiledPolicy({self.name!r}, effect={self.effect!r})"
@@ -426,10 +428,13 @@ def compile_policy(
     if "existencecondition" in details_l:
         check_limits(details_l["existencecondition"], f"{name}: then.details.existenceCondition", MAX_THEN_CONDITIONS)
     cat = catalogue if catalogue is not None else default_catalogue()
-    cc = CompileCtx(values, names, cat)
+    cc = CompileCtx(values, names, cat, reads=Reads())
     condition = compile_condition(rule_l["if"], cc)
     types = resource_types(rule_l["if"], cc)
-    residual = residual_condition(rule_l["if"], cc) if types is not None else None
+    residual_reads = Reads()
+    rcc = CompileCtx(values, names, cat, field_cache=cc.field_cache, unknown_aliases=cc.unknown_aliases,
+                     reads=residual_reads)
+    residual = residual_condition(rule_l["if"], rcc) if types is not None else None
 
     then = lower_keys(rule_l["then"])
     dcc = CompileCtx(values, names, cat, region="details", unknown_aliases=cc.unknown_aliases)
@@ -457,6 +462,7 @@ def compile_policy(
     )
     policy.display_name = str(props.get("displayName") or name)
     policy.indexed_if = residual or condition
+    policy.memo = memo_for(policy.indexed_if, residual_reads if residual is not None else cc.reads)
     policy._applicability, policy.not_for_subscriptions = applicability_condition(rule_l["if"], cc)
     return policy
 

@@ -133,7 +133,9 @@ _DERIVED: dict[tuple, tuple[EvalContext, EvalContext]] = {}
 class Scope:
     """Everything a compiled closure may read during one evaluation."""
 
-    __slots__ = ("resource", "primary", "members", "_ctx", "_base_ctx", "trace", "depth", "now_text", "iterations")
+    __slots__ = (
+        "resource", "primary", "members", "_ctx", "_base_ctx", "trace", "depth", "now_text", "iterations", "memo"
+    )
 
     def __init__(self, resource: dict, context: EvalContext | None = None, *, primary: dict | None = None):
         self.resource = resource  # what `field` conditions read (the related resource in existenceCondition)
@@ -145,6 +147,7 @@ class Scope:
         self.depth = 0
         self.now_text: str | None = None
         self.iterations = 1  # value-count iterations of the enclosing value counts (nested ones multiply)
+        self.memo: list[Any] | None = None  # values read for remembered verdicts (evaluate.verdicts.Slots)
 
     @property
     def ctx(self) -> EvalContext:

@@ -72,9 +72,18 @@ def _natural(path: Path) -> list:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
 
 
-def iter_resources(paths: Sequence[Path], *, chunk: int = CHUNK) -> Iterator[dict]:
-    """Every resource object of the inventory files, in file order (non-objects in arrays skipped)."""
+def iter_resources(paths: Sequence[Path], *, chunk: int = CHUNK, whole: int = 0) -> Iterator[dict]:
+    """Every resource object of the inventory files, in file order (non-objects in arrays skipped).
+
+    A file of at most `whole` bytes holding a plain JSON array is parsed in one go (orjson: faster than
+    the window, for callers that keep every resource anyway, so the text is the smaller part); any
+    other content, or text orjson refuses, is streamed as usual (with its located diagnostics)."""
     for f in inventory_files(paths):
+        if whole:
+            found = _whole_array(f, whole)
+            if found is not None:
+                yield from found
+                continue
         try:
             fh = open(f, "rb")  # noqa: SIM115 - closed in finally (a generator may stop early)
         except OSError as exc:
@@ -83,6 +92,28 @@ def iter_resources(paths: Sequence[Path], *, chunk: int = CHUNK) -> Iterator[dic
             yield from _document(_Window(fh, str(f), chunk))
         finally:
             fh.close()
+
+
+def _whole_array(f: Path, limit: int) -> list[dict] | None:
+    """The resources of `f` when it is a JSON array of at most `limit` bytes that orjson reads; else None."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency
+        return None
+    try:
+        if f.stat().st_size > limit:
+            return None
+        data = f.read_bytes()
+    except OSError:
+        return None  # the streamed read reports it
+    if data[:1] != b"[":
+        return None
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    del data
+    return [v for v in parsed if type(v) is dict]
 
 
 class _Window:

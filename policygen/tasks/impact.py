@@ -125,6 +125,7 @@ def run(inputs: ImpactInputs, *, keep_all: bool = False, per_policy: int | None 
     """
     from policygen.evaluate.parallel import evaluate_batches
 
+    context = _at_one_instant(context)
     counts: dict[str, list[int]] = {}
     scopes: dict[str, list[int]] = {}
     rows: list[Any] = []
@@ -152,6 +153,20 @@ def run(inputs: ImpactInputs, *, keep_all: bool = False, per_policy: int | None 
         for k, v in sorted(scopes.items())
     ]
     return ImpactResult(len(inputs.inventory), _summary(inputs.policies, policy_counts), rows, flagged, scope_rows)
+
+
+def _at_one_instant(context: Any) -> Any:
+    """The inventory is evaluated as of one instant (the start of the run) unless the context fixes
+    utcNow(): every resource, batch and worker then sees the same time, and a rule reading utcNow()
+    can remember its verdicts (evaluate.verdicts) like any other."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from policygen.evaluate.runtime import EvalContext
+
+    if context is not None and context.utc_now is not None:
+        return context
+    return replace(context or EvalContext(), utc_now=datetime.now(UTC))
 
 
 def _merge(into: dict[str, list[int]], part: dict[str, list[int]]) -> None:
