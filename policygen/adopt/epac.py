@@ -57,6 +57,7 @@ def read_tree(root: Path, env: str | None, builtins: Path | None = None) -> Esta
     if selector not in pac_envs:
         raise InputError(f"{settings_path}: no pacSelector {selector!r}; declared: {', '.join(pac_envs)}")
     root_scope = str(pac_envs[selector].get("deploymentRootScope") or "")
+    cloud = str(pac_envs[selector].get("cloud") or "AzureCloud")
     estate = Estate("epac", root_scope, owner_id=settings.get("pacOwnerId"), env=selector, engine_keys=ENGINE_KEYS)
     for sel, spec in pac_envs.items():
         cloud = spec.get("cloud") if spec.get("cloud") in ("AzureCloud", "AzureUSGovernment", "AzureChinaCloud") \
@@ -74,7 +75,10 @@ def read_tree(root: Path, env: str | None, builtins: Path | None = None) -> Esta
             if doc is None:
                 continue
             item = _definition_item(kind, path, doc, root_scope, rtype, sink)
-            if item is not None:
+            if item is not None and not _for_cloud(item.props.get("metadata"), cloud):
+                estate.notes.append(f"{item.where}: {kind} {item.name!r} is not deployed to {cloud} "
+                                    "(metadata.epacCloudEnvironments); not imported")
+            elif item is not None:
                 estate.items.append(item)
                 names[kind].add(item.name.lower())
     for item in estate.of("initiative"):
@@ -82,7 +86,11 @@ def read_tree(root: Path, env: str | None, builtins: Path | None = None) -> Esta
     library = Library(customs={i.body["id"].lower(): i.props for i in estate.items}, builtins_dir=builtins)
     trees = [(path, doc) for path in _files(root, "policyAssignments") if (doc := read_json(path, sink)) is not None]
     notes: set[str] = set()
-    for path, doc in trees:
+    for path, doc in list(trees):
+        if isinstance(doc, dict) and not _for_cloud(doc, cloud):
+            estate.notes.append(f"{path}: its epacCloudEnvironments leave out {cloud}; not imported")
+            trees.remove((path, doc))
+            continue
         walker = Walker(path, estate, selector, pac_envs, library, names, sink)
         walker.walk(doc, Branch())
         notes |= walker.notes
@@ -114,6 +122,12 @@ def _scope_keys(estate: Estate, trees: list[tuple[Path, Any]], selector: str, pa
         for sel, where in placed.items():
             if item.name in where:
                 estate.environments[sel]["scopes"].setdefault(name, where[item.name])
+
+
+def _for_cloud(holder: Any, cloud: str) -> bool:
+    """EPAC's `epacCloudEnvironments` (definition metadata, an assignment file's root): the clouds it goes to."""
+    clouds = holder.get("epacCloudEnvironments") if isinstance(holder, dict) else None
+    return not isinstance(clouds, list) or not clouds or cloud.lower() in {str(c).lower() for c in clouds}
 
 
 def _unread(root: Path, settings: dict[str, Any], spec: dict[str, Any]) -> list[str]:

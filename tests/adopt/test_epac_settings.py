@@ -57,3 +57,24 @@ def test_export_import_build_gives_the_same_rest_json_with_exemptions(tmp_path: 
         for name in before:
             assert before[name].body == after[name].body, (group, name)
     assert not report.inexact and not report.skipped
+
+
+def test_epac_cloud_environments_leave_out_other_clouds(tmp_path: Path) -> None:
+    """`metadata.epacCloudEnvironments` restricts which clouds receive a definition; at an assignment file's
+    root, which clouds receive its assignments (https://azure.github.io/enterprise-azure-policy-as-code/
+    policy-definitions/, policy-assignments/; shared/reference/landing-zone-formats.md 2.3, 2.5)."""
+    china = definition("china-only")
+    china["properties"]["metadata"]["epacCloudEnvironments"] = ["AzureChinaCloud"]
+    both = definition("everywhere")
+    both["properties"]["metadata"]["epacCloudEnvironments"] = ["AzureCloud", "AzureChinaCloud"]
+    root = write_tree(tmp_path, {
+        "global-settings.jsonc": settings(("tenant", "Contoso-Root")),
+        "policyDefinitions/china.json": china, "policyDefinitions/both.json": both,
+        "policyAssignments/gov.jsonc": {"nodeName": "/gov/", "epacCloudEnvironments": ["AzureUSGovernment"],
+                                        "definitionEntry": {"policyName": "china-only"},
+                                        "assignment": {"name": "gov", "displayName": "Gov"},
+                                        "scope": {"tenant": [MG + "x"]}}})
+    estate = read_tree(root, None)
+    assert [i.name for i in estate.items] == ["everywhere"]
+    assert any("china-only" in n and "AzureCloud" in n for n in estate.notes)
+    assert any("gov.jsonc" in n and "leave out AzureCloud" in n for n in estate.notes)
