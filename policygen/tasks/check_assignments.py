@@ -212,19 +212,32 @@ def _environment(settings: Path, env: str) -> dict[str, Any]:
 
 def from_environment(env: str, scope: str, management_groups: list[str],
                      resource_ids: list[str] | None = None) -> Assignments:
-    """The assignments at and above `scope` and each resource's scopes, their definitions and initiatives
-    (built-ins included) and their exemptions, read with the SDK clients plan uses (`policygen.azure.arm.Arm`)."""
+    """What applies where each resource lands, read with the SDK clients plan uses (`policygen.azure.arm.Arm`):
+    the assignments and exemptions listed with `$filter=atScope()` at its resource group (else subscription) —
+    those made there and at every scope above it, so Reader on the subscription is enough — and their
+    definitions and initiatives (built-ins included)."""
+    from azure.core.exceptions import HttpResponseError
+
     from policygen.azure.workflow import connect
 
     arm = connect(live_target(env), concurrency=8)
     try:
-        ancestors = _ancestry(management_groups, {} if management_groups else _live_hierarchy(arm))
-        scopes: dict[str, str] = {}
+        try:
+            hierarchy = {} if management_groups else _live_hierarchy(arm)
+        except HttpResponseError:  # no read on the management groups: they are named by what applies below
+            hierarchy = {}
+        ancestors = _ancestry(management_groups, hierarchy)
+        deepest: dict[str, str] = {}
         for rid in [scope, *(resource_ids or [])]:
-            for s in scope_chain(rid, ancestors):
-                scopes.setdefault(key(s), s)
+            chain = scope_chain(rid, ancestors)
+            if chain:
+                deepest.setdefault(key(chain[-1]), chain[-1])
         with ThreadPoolExecutor(max_workers=8) as pool:
-            bodies = [b for found in pool.map(lambda s: _assignments_at(arm, s), scopes.values()) for b in found]
+            listed = list(pool.map(lambda s: _applying(arm, s), deepest.values()))
+            bodies = list({key(b["id"]): b for found, _ in listed for b in found}.values())
+            exempt: dict[str, dict[str, Any]] = {key(e["id"]): e for _, found in listed for e in found}
+            if not management_groups:
+                _name_groups(hierarchy, list(deepest.values()), listed)
             cache: dict[str, dict[str, Any] | None] = {}
 
             def read(ids: set[str]) -> None:
@@ -236,9 +249,10 @@ def from_environment(env: str, scope: str, management_groups: list[str],
             read({str((b.get("properties") or {}).get("policyDefinitionId", "")) for b in bodies})
             read({str(ref.get("policyDefinitionId", "")) for target in list(cache.values()) if target
                   for ref in (target.get("properties") or {}).get("policyDefinitions") or []})
-            exemptions = dict(zip([key(b["id"]) for b in bodies],
-                                  pool.map(lambda b: arm.list_exemptions(b["id"]), bodies), strict=True))
 
+        exemptions: dict[str, list[dict[str, Any]]] = {}
+        for e in exempt.values():
+            exemptions.setdefault(key((e.get("properties") or {}).get("policyAssignmentId", "")), []).append(e)
         out = Assignments(scope_chain(scope, ancestors), bodies, lambda i: cache.get(key(i)), exemptions,
                           source=f"environment {env}", ancestors=ancestors)
         for body in bodies:
@@ -248,13 +262,44 @@ def from_environment(env: str, scope: str, management_groups: list[str],
         arm.clients.close()
 
 
-def _assignments_at(arm: Any, scope: str) -> list[dict[str, Any]]:
+def _applying(arm: Any, scope_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(assignments, exemptions) that apply at a scope: `$filter=atScope()` lists those made there and above
+    (https://learn.microsoft.com/rest/api/policy/policy-assignments/list-for-resource-group); a resource group
+    the deployment will create is read at its subscription."""
     from azure.core.exceptions import ResourceNotFoundError
 
+    from policygen.arm.scopes import parse_scope
+    from policygen.azure import rest
+    from policygen.azure.exemptions import API_VERSION
+
+    scope = parse_scope(scope_id)
+    client = arm.clients.policy(scope.subscription)
     try:
-        return arm.list_assignments(scope)
-    except ResourceNotFoundError:  # a resource group the deployment will create
-        return []
+        assignments = arm._raw_list(client, client.policy_assignments, scope, "policyAssignments", "atScope()")
+        url = rest.list_url(scope.id, "policyExemptions", API_VERSION, "atScope()")
+        return assignments, arm._call(lambda: rest.pages(client, url, API_VERSION))
+    except ResourceNotFoundError:
+        sub, rg = subscription_and_group(scope_id)
+        if rg:
+            return _applying(arm, f"/subscriptions/{sub}")
+        return [], []
+
+
+def _name_groups(hierarchy: dict[str, list[str]], scopes: list[str], listed: list[tuple[list, list]]) -> None:
+    """Without the management-group hierarchy, the groups above a subscription are those that what applies
+    there was made at (an assignment or exemption listed at its scope with atScope())."""
+    for scope, (assignments, exemptions) in zip(scopes, listed, strict=True):
+        sub, _ = subscription_and_group(scope)
+        if not sub or sub.lower() in hierarchy:
+            continue
+        groups: list[str] = []
+        for obj in [*assignments, *exemptions]:
+            where = str(obj.get("id", ""))
+            if key(where).startswith(key(MG_PREFIX)):
+                name = where[len(MG_PREFIX):].split("/", 1)[0]
+                if name not in groups:
+                    groups.append(name)
+        hierarchy[sub.lower()] = groups
 
 
 def _live_hierarchy(arm: Any) -> dict[str, list[str]]:

@@ -50,6 +50,7 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         clients = build_clients(SUB_PROD, endpoint=url, retry_total=0)
         clients.resources.resource_groups.create_or_update("rg-team", {"location": "westeurope"})
         mp.chdir(tmp_path_factory.mktemp("app-repo"))  # an application team's repository: no pack here
+        clients.url = url  # type: ignore[attr-defined]  # for the tests that inject faults
         yield clients
         clients.close()
 
@@ -191,3 +192,23 @@ def test_nested_deployment_into_another_subscription_meets_that_subscriptions_as
     dev = next(r for r in live["resources"] if r["name"] == "mlw-dev")
     assert dev["id"].startswith(f"/subscriptions/{DEV_SUB}/resourceGroups/rg-team/")
     assert {f["assignment"] for f in dev["findings"]} == {"mlops-dev-baseline"}
+
+
+def test_a_subscription_reader_gets_the_same_verdicts_without_the_management_group_hierarchy(
+        applied: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Reader on the subscription only: the management-group entities answer 403, yet `atScope()` at the
+    resource group lists what applies from every group above it
+    (https://learn.microsoft.com/rest/api/policy/policy-assignments/list-for-resource-group), so the
+    verdicts are those of the pack."""
+    template = tmp_path / "ws.json"
+    template.write_text(json.dumps(_workspace("mlw-reader", hardened=False), indent=2))
+    offline = _check(capsys, template, "--pack", str(REPO), "--env", "local")
+    applied.url.set_faults(inject=[{"path": "getEntities", "status": 403, "code": "AuthorizationFailed",
+                                    "count": 1000}])
+    try:
+        live = _check(capsys, template, "--env", "local")
+    finally:
+        applied.url.clear_faults()
+    assert _verdicts(live) == _verdicts(offline)
+    assert "/providers/Microsoft.Management/managementGroups/mlops-prod" in live["scopes"]
+    assert any("getEntities" in r["path"] and r["status"] == 403 for r in applied.url.requests)
