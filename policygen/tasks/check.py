@@ -93,7 +93,9 @@ def evaluate(placed: list[Placed], found: Any, location: str) -> CheckResult:
         decision = decide(p.resource, entries, related=resources, context=_context(p, location),
                           placeholder=SYMBOLIC)
         findings.extend(_finding(p, v) for v in decision.verdicts)
-        found.skipped.extend(s for s in decision.skipped if s not in found.skipped)
+        for why in decision.skipped:  # the same member fails to compile for every resource: say it once
+            if why not in found.skipped:
+                found.skipped.append(why)
     order = {o: i for i, o in enumerate(OUTCOMES)}
     findings.sort(key=lambda f: (f.resource.source, f.resource.line, f.resource.id, order[f.outcome], f.member))
     return CheckResult(placed, findings, sorted(in_force), found.chain, found.skipped, found.source)
