@@ -8,7 +8,7 @@ resources go through the same functions as the REST API.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from policygen.emulator import assignments, exemptions, hierarchy, inventory, policy, rbac
@@ -33,6 +33,29 @@ DEPLOYMENT_ONLY = (
     "resourceGroup",
     "subscriptionId",
 )
+
+
+@dataclass
+class _Outer(Expressions):
+    """An outer-scope nested template (the default): its expressions — parameters, variables, resourceGroup(),
+    subscription() — are the parent's, its resources go where the nested deployment points (Learn,
+    linked-templates: "Expression evaluation scope in nested templates")."""
+
+    deploy_to: tuple[str | None, str, str | None] = field(default=(None, "", None))  # (mg, subscription, group)
+
+
+def _where(ctx: Expressions) -> tuple[str | None, str, str | None]:
+    """(management group, subscription, resource group) the resources of `ctx`'s template deploy to."""
+    if isinstance(ctx, _Outer):
+        return ctx.deploy_to
+    return ctx.management_group, ctx.subscription_id, ctx.resource_group
+
+
+def _base(ctx: Expressions) -> str:
+    mg, sub, rg = _where(ctx)
+    if mg:
+        return MG_PREFIX + mg
+    return f"/subscriptions/{sub}" + (f"/resourceGroups/{rg}" if rg else "")
 
 
 @dataclass
@@ -136,17 +159,18 @@ def _deploy_one(emu: Context, ctx: Expressions, res: dict, deployed: list[str]) 
     if rtype.lower() == "microsoft.resources/deployments":
         return _nested(emu, ctx, res, rname, deployed)
     if rtype.lower() == "microsoft.resources/resourcegroups":
+        sub = _where(ctx)[1]
         hierarchy.put_resource_group(
             emu,
-            ctx.subscription_id,
+            sub,
             rname,
             str(ctx.evaluate(res.get("location"))) or ctx.location,
             ctx.evaluate(res.get("tags")),
         )
-        rid = f"/subscriptions/{ctx.subscription_id}/resourceGroups/{rname}"
+        rid = f"/subscriptions/{sub}/resourceGroups/{rname}"
         deployed.append(rid)
         return rid
-    base = _scope_of(ctx, res["scope"]) if res.get("scope") else ctx.base()
+    base = _scope_of(ctx, res["scope"]) if res.get("scope") else _base(ctx)
     if rtype.lower().startswith("microsoft.authorization/"):
         body = {k: ctx.evaluate(v) for k, v in res.items() if k not in DEPLOYMENT_ONLY and k not in ("type", "name")}
         rid = put_authorization(emu, base, rtype, rname, body)
@@ -177,8 +201,7 @@ def _scope_of(ctx: Expressions, raw: Any) -> str:
 def _nested(emu: Context, ctx: Expressions, res: dict, name: str, deployed: list[str]) -> str | None:
     props = res.get("properties") or {}
     inner = str(((props.get("expressionEvaluationOptions") or {}).get("scope")) or "outer").lower() == "inner"
-    mg: str | None = ctx.management_group
-    sub, rg = ctx.subscription_id, ctx.resource_group
+    mg, sub, rg = _where(ctx)
     if res.get("scope"):
         target = parse_scope(_scope_of(ctx, res["scope"]))
         mg, sub, rg = target.management_group, target.subscription or "", target.resource_group
@@ -208,16 +231,17 @@ def _nested(emu: Context, ctx: Expressions, res: dict, name: str, deployed: list
         )
         deployed.extend(result.resources)
     else:
-        outer = Expressions(
+        outer = _Outer(
             parameters=ctx.parameters,
-            variables={**ctx.variables, **(template.get("variables") or {})},
-            subscription_id=sub,
-            resource_group=rg,
+            variables={**(template.get("variables") or {}), **ctx.variables},  # the parent's win
+            subscription_id=ctx.subscription_id,
+            resource_group=ctx.resource_group,
             location=ctx.location,
             tenant_id=ctx.tenant_id,
-            deployment_name=name,
-            management_group=mg,
+            deployment_name=ctx.deployment_name,
+            management_group=ctx.management_group,
             emulator=emu,
+            deploy_to=(mg, sub, rg),
         )
         raw = template.get("resources") or []
         _deploy_resources(emu, outer, list(raw.values()) if isinstance(raw, dict) else list(raw), deployed)

@@ -107,3 +107,26 @@ def test_deploy_copy_condition_nested_and_extension(emu):
     assert result.outputs["first"]["value"] == "westeurope"
     with pytest.raises(TemplateError):
         deploy(emu, template, {}, subscription_id=SUB, resource_group="rg", location="westeurope", name="d2")
+
+
+def test_outer_nested_template_uses_the_parents_expressions_and_deploys_where_it_points(emu):
+    """`expressionEvaluationOptions.scope` outer (the default): parameters, variables, resourceGroup() are the
+    parent's; the resources go to the nested deployment's resource group
+    (https://learn.microsoft.com/azure/azure-resource-manager/templates/linked-templates#expression-evaluation-scope-in-nested-templates)."""
+    template = {
+        "variables": {"where": "from parent template"},
+        "resources": [{
+            "type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "outer",
+            "resourceGroup": "other",
+            "properties": {"mode": "Incremental", "template": {
+                "variables": {"where": "from nested template"},
+                "resources": [{"type": "Microsoft.Web/sites", "name": "app", "location": "[resourceGroup().location]",
+                               "properties": {"rg": "[resourceGroup().name]", "v": "[variables('where')]"}}]}},
+        }],
+    }
+    result = deploy(emu, template, {}, subscription_id=SUB, resource_group="rg", location="westeurope", name="d")
+    rid = f"/subscriptions/{SUB}/resourceGroups/other/providers/Microsoft.Web/sites/app"
+    assert result.resources == [rid]
+    site = emu.store.get("resources", rid)
+    assert site["location"] == "westeurope"  # rg's, not other's eastus
+    assert site["properties"]["rg"] == "rg" and site["properties"]["v"] == "from parent template"
