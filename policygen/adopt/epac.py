@@ -24,6 +24,7 @@ from policygen.errors import DiagnosticSink, InputError
 ENGINE_KEYS = ("pacOwnerId", "deployedBy", "assignedBy", "roles")
 SUFFIXES = (".json", ".jsonc")
 RID = "/providers/Microsoft.Authorization/{}/{}"
+BUILTIN_SETS = "/providers/Microsoft.Authorization/policySetDefinitions/"
 
 
 def _files(root: Path, folder: str) -> list[Path]:
@@ -84,6 +85,8 @@ def read_tree(root: Path, env: str | None, builtins: Path | None = None) -> Esta
     for item in estate.of("initiative"):
         _check_members(item, names["definition"], root, sink)
     library = Library(customs={i.body["id"].lower(): i.props for i in estate.items}, builtins_dir=builtins)
+    for item in estate.of("initiative"):
+        _groups(item, library, sink, estate.notes)
     trees = [(path, doc) for path in _files(root, "policyAssignments") if (doc := read_json(path, sink)) is not None]
     notes: set[str] = set()
     for path, doc in list(trees):
@@ -166,6 +169,39 @@ def _definition_item(kind: str, path: Path, doc: Any, root_scope: str, rtype: st
     line, col = line_of(path, '"name"')
     body = {"name": str(doc["name"]), "id": root_scope + RID.format(rtype, doc["name"]), "properties": props}
     return Item(kind, body, f"{path}:{line}:{col}")
+
+
+def _groups(item: Item, library: Library, sink: DiagnosticSink, notes: list[str]) -> None:
+    """EPAC's policyDefinitionGroups: the set's own, plus those its members use taken from the built-in sets
+    `importPolicyDefinitionGroups` names (Build-PolicySetPlan.ps1), sorted by name as EPAC deploys them."""
+    props = item.props
+    imports = props.pop("importPolicyDefinitionGroups", None)
+    groups = [g for g in props.get("policyDefinitionGroups") or [] if isinstance(g, dict) and g.get("name")]
+    by_name = {}
+    for g in groups:
+        by_name.setdefault(str(g["name"]), g)
+    used = {str(n) for m in props.get("policyDefinitions") or [] if isinstance(m, dict)
+            for n in (m.get("groupNames") or []) if isinstance(m.get("groupNames"), list)} - set(by_name)
+    for ref in imports if isinstance(imports, list) else []:
+        if not used:
+            break
+        sid = str(ref) if str(ref).lower().startswith(BUILTIN_SETS.lower()) else BUILTIN_SETS + str(ref)
+        source = library.get(sid)
+        if source is None:
+            path = Path(item.where.rsplit(":", 2)[0])
+            if library.builtins_dir is None:
+                notes.append(f"{item.where}: importPolicyDefinitionGroups {sid}: its groups need --builtins DIR; "
+                             "only the set's own groups are imported")
+            else:
+                sink.add(str(path), *line_of(path, str(ref)), f"importPolicyDefinitionGroups: {sid} is not a built-in "
+                         "policy set")
+            continue
+        for g in source.get("policyDefinitionGroups") or []:
+            if isinstance(g, dict) and g.get("name") in used:
+                used.discard(g["name"])
+                by_name[g["name"]] = g
+    if imports and len(by_name) > len(groups):  # EPAC sorts the list it deploys; a set's own order is kept
+        props["policyDefinitionGroups"] = [by_name[n] for n in sorted(by_name)]  # otherwise (round trips)
 
 
 def _check_members(item: Item, defined: set[str], root: Path, sink: DiagnosticSink) -> None:

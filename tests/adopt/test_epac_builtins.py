@@ -46,6 +46,7 @@ def builtins_dir(root: Path) -> Path:
     policy_set = {"name": SET_GUID, "properties": {
         "displayName": "SQL baseline", "policyType": "BuiltIn", "metadata": {"version": "1.0.0"},
         "parameters": {"sqlAuditingEffect": surfaced},
+        "policyDefinitionGroups": [{"name": "SQL-1", "category": "Logging"}, {"name": "SQL-2", "category": "Data"}],
         "policyDefinitions": [
             {"policyDefinitionReferenceId": "sqlAuditing",
              "policyDefinitionId": f"/providers/Microsoft.Authorization/policyDefinitions/{DINE_GUID}",
@@ -117,3 +118,21 @@ def test_the_published_security_benchmark_set_reads_its_csv(shared_dir: Path, tm
     body = assignments(read_tree(root, None, corpus))[(MG + "Contoso-Root", "sql")]
     assert body["properties"]["parameters"] == {"azurePolicyforWindowsMonitoringEffect": {"value": "Disabled"}}
     assert "overrides" not in body["properties"]
+
+
+def test_import_policy_definition_groups_copies_the_groups_members_use(tmp_path: Path) -> None:
+    """`importPolicyDefinitionGroups` (https://azure.github.io/enterprise-azure-policy-as-code/policy-set-definitions/):
+    groups the members name and the set does not define are taken from the named built-in sets."""
+    custom = {"name": "sql-custom", "properties": {
+        "displayName": "SQL custom", "metadata": {"category": "SQL"}, "parameters": {},
+        "importPolicyDefinitionGroups": [SET_GUID],
+        "policyDefinitionGroups": [{"name": "Own-1"}],
+        "policyDefinitions": [{"policyDefinitionReferenceId": "audit", "groupNames": ["SQL-2", "Own-1"],
+                               "policyDefinitionId": f"/providers/Microsoft.Authorization/policyDefinitions/{AUDIT_GUID}"}]}}
+    root = write_tree(tmp_path / "Definitions", {"global-settings.jsonc": settings(("tenant", "Contoso-Root")),
+                                                 "policySetDefinitions/sql.json": custom})
+    with_builtins = read_tree(root, None, builtins_dir(tmp_path / "builtins")).of("initiative")[0]
+    assert with_builtins.props["policyDefinitionGroups"] == [{"name": "Own-1"}, {"name": "SQL-2", "category": "Data"}]
+    without = read_tree(root, None)
+    assert without.of("initiative")[0].props["policyDefinitionGroups"] == [{"name": "Own-1"}]
+    assert any("importPolicyDefinitionGroups" in n and "--builtins" in n for n in without.notes)
