@@ -303,6 +303,19 @@ class _Lambda:
     body: tuple
 
 
+def child_type_name(parent_type: str, parent_name: str, rtype: str, name: str) -> tuple[str, str]:
+    """A child declared in its parent's `resources`: a single-segment type and name composed with the parent's
+    (Learn, child-resource-name-type); a full type (with its namespace) and full name are taken as they are."""
+    full_type = rtype if "/" in rtype else f"{parent_type}/{rtype}"
+    if "/" not in rtype and "/" in name:
+        raise TemplateError(f"a child resource declared in its parent takes a single-segment name, not '{name}'")
+    needed = len(full_type.split("/")) - 1
+    segments = name.strip("/").split("/")
+    if len(segments) >= needed:
+        return full_type, name
+    return full_type, "/".join([*parent_name.split("/")[: needed - len(segments)], *segments])
+
+
 def split_type_name(text: str) -> tuple[str, ...]:
     parts = text.strip("/").split("/")
     ns, rest = parts[0], parts[1:]

@@ -19,6 +19,7 @@ from policygen.emulator.template_expressions import (
     MG_PREFIX,
     Expressions,
     TemplateError,
+    child_type_name,
     resource_path,
     split_type_name,
 )
@@ -151,11 +152,26 @@ def _deploy_resources(emu: Context, ctx: Expressions, items: list[dict], deploye
             return
 
 
-def _deploy_one(emu: Context, ctx: Expressions, res: dict, deployed: list[str]) -> str | None:
-    if "condition" in res and not ctx.evaluate(res["condition"]):
+def _deploy_one(emu: Context, ctx: Expressions, res: dict, deployed: list[str],
+                parent: tuple[str, str] | None = None) -> str | None:
+    """The resource, then the children declared in its `resources` (deployed even when its condition is false:
+    conditions do not cascade to children, Learn conditional-resource-deployment)."""
+    deploy = "condition" not in res or bool(ctx.evaluate(res["condition"]))
+    children = [c for c in res.get("resources") or [] if isinstance(c, dict)] \
+        if isinstance(res.get("resources"), list) else []
+    if not deploy and not children:
         return None
     rtype = str(ctx.evaluate(res.get("type", "")))
     rname = str(ctx.evaluate(res.get("name", "")))
+    if parent is not None:
+        rtype, rname = child_type_name(*parent, rtype, rname)
+    rid = _deploy_own(emu, ctx, res, rtype, rname, deployed) if deploy else None
+    for child in children:
+        _deploy_one(emu, ctx, child, deployed, (rtype, rname))
+    return rid
+
+
+def _deploy_own(emu: Context, ctx: Expressions, res: dict, rtype: str, rname: str, deployed: list[str]) -> str | None:
     if rtype.lower() == "microsoft.resources/deployments":
         return _nested(emu, ctx, res, rname, deployed)
     if rtype.lower() == "microsoft.resources/resourcegroups":
@@ -179,7 +195,8 @@ def _deploy_one(emu: Context, ctx: Expressions, res: dict, deployed: list[str]) 
     if not base.lower().startswith("/subscriptions/"):
         raise TemplateError(f"the emulator deploys '{rtype}' only under a subscription, not at '{base or '/'}'")
     rid = base + "/providers/" + resource_path(rtype, rname)
-    body = {k: ctx.evaluate(v) for k, v in res.items() if k not in DEPLOYMENT_ONLY and k not in ("type", "name")}
+    body = {k: ctx.evaluate(v) for k, v in res.items()
+            if k not in DEPLOYMENT_ONLY and k not in ("type", "name", "resources")}
     existing = emu.store.get("resources", rid)
     if existing and isinstance(body.get("properties"), dict):
         body = inventory.merge_patch(copy_json(public(existing)), body)

@@ -130,3 +130,20 @@ def test_outer_nested_template_uses_the_parents_expressions_and_deploys_where_it
     site = emu.store.get("resources", rid)
     assert site["location"] == "westeurope"  # rg's, not other's eastus
     assert site["properties"]["rg"] == "rg" and site["properties"]["v"] == "from parent template"
+
+
+def test_children_declared_in_a_parent_are_deployed_with_composed_type_and_name(emu):
+    """Learn's child-resource-name-type example: VNet1 with Subnet1 declared in its resources as 'subnets'."""
+    template = {"resources": [
+        {"type": "Microsoft.Network/virtualNetworks", "apiVersion": "2024-01-01", "name": "VNet1",
+         "location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}},
+         "resources": [{"type": "subnets", "apiVersion": "2024-01-01", "name": "Subnet1", "dependsOn": ["VNet1"],
+                        "properties": {"addressPrefix": "10.0.0.0/24"}}]},
+    ]}
+    result = deploy(emu, template, {}, subscription_id=SUB, resource_group="rg", location="westeurope", name="d")
+    base = f"/subscriptions/{SUB}/resourceGroups/rg/providers"
+    assert result.resources == [f"{base}/Microsoft.Network/virtualNetworks/VNet1",
+                                f"{base}/Microsoft.Network/virtualNetworks/VNet1/subnets/Subnet1"]
+    assert "resources" not in emu.store.get("resources", f"{base}/Microsoft.Network/virtualNetworks/VNet1")
+    subnet = emu.store.get("resources", f"{base}/Microsoft.Network/virtualNetworks/VNet1/subnets/Subnet1")
+    assert subnet["properties"]["addressPrefix"] == "10.0.0.0/24"

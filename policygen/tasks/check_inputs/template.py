@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from policygen.arm.scopes import MG_PREFIX, ScopeError, ScopeKind, parse_scope, subscription_and_group
-from policygen.emulator.template_expressions import TemplateError, resource_path, split_type_name
+from policygen.emulator.template_expressions import TemplateError, child_type_name, resource_path, split_type_name
 from policygen.errors import Diagnostic
 from policygen.tasks.check_inputs.expressions import MAX_COPY, Symbolic, TemplateContext, count, walk
 from policygen.tasks.check_inputs.jsondoc import Document
@@ -305,16 +305,7 @@ def _link(link: dict) -> str:
 
 
 def _child(parent: _Parent, rtype: str, name: str) -> tuple[str, str]:
-    """A child declared in its parent's `resources`: single-segment type and name composed with the parent's;
-    a full type (with its namespace) and full name are taken as they are."""
-    ptype, pname, _, _ = parent
-    full_type = rtype if "/" in rtype else f"{ptype}/{rtype}"
-    if "/" not in rtype and "/" in name:
-        raise TemplateError(f"a child resource declared in its parent takes a single-segment name, not '{name}'")
-    needed = len(full_type.split("/")) - 1
-    segments = name.strip("/").split("/")
-    full_name = name if len(segments) >= needed else "/".join([*pname.split("/")[: needed - len(segments)], *segments])
-    return full_type, full_name
+    return child_type_name(parent[0], parent[1], rtype, name)
 
 
 def _resource_id(base: str, target: Target, rtype: str, name: str) -> str:
