@@ -25,6 +25,7 @@ ENGINE_KEYS = ("pacOwnerId", "deployedBy", "assignedBy", "roles")
 SUFFIXES = (".json", ".jsonc")
 RID = "/providers/Microsoft.Authorization/{}/{}"
 BUILTIN_SETS = "/providers/Microsoft.Authorization/policySetDefinitions/"
+CLOUDS = ("AzureCloud", "AzureUSGovernment", "AzureChinaCloud")
 
 
 def _files(root: Path, folder: str) -> list[Path]:
@@ -50,23 +51,24 @@ def read_tree(root: Path, env: str | None, builtins: Path | None = None) -> Esta
     if not isinstance(settings.get("pacEnvironments") or [], list):
         sink.add(str(settings_path), *line_of(settings_path, '"pacEnvironments"'), "pacEnvironments must be a list")
         settings["pacEnvironments"] = []
-    pac_envs = {str(e.get("pacSelector")): e for e in settings.get("pacEnvironments") or [] if isinstance(e, dict)}
+    pac_envs = _pac_environments(settings, settings_path, sink)
     if not pac_envs and not sink.items:
         sink.add(str(settings_path), *line_of(settings_path, "pacEnvironments"), "no pacEnvironments")
     sink.raise_if_any()
     selector = env or next(iter(pac_envs))
     if selector not in pac_envs:
         raise InputError(f"{settings_path}: no pacSelector {selector!r}; declared: {', '.join(pac_envs)}")
-    root_scope = str(pac_envs[selector].get("deploymentRootScope") or "")
+    root_scope = str(pac_envs[selector]["deploymentRootScope"])
     cloud = str(pac_envs[selector].get("cloud") or "AzureCloud")
-    estate = Estate("epac", root_scope, owner_id=settings.get("pacOwnerId"), env=selector, engine_keys=ENGINE_KEYS)
+    owner = settings.get("pacOwnerId") if isinstance(settings.get("pacOwnerId"), str) else None
+    estate = Estate("epac", root_scope, owner_id=owner, env=selector, engine_keys=ENGINE_KEYS)
     for sel, spec in pac_envs.items():
-        cloud = spec.get("cloud") if spec.get("cloud") in ("AzureCloud", "AzureUSGovernment", "AzureChinaCloud") \
-            else "AzureCloud"
+        desired = spec.get("desiredState") if isinstance(spec.get("desiredState"), dict) else {}
         estate.environments[sel] = {
-            "cloud": cloud, "tenantId": spec.get("tenantId"), "definitionScope": spec.get("deploymentRootScope"),
-            "scopes": {}, "identityLocation": spec.get("managedIdentityLocation") or "westeurope",
-            "strategy": (spec.get("desiredState") or {}).get("strategy") or "ownedOnly",
+            "cloud": spec["cloud"] if spec.get("cloud") in CLOUDS else "AzureCloud",
+            "tenantId": _str(spec.get("tenantId")), "definitionScope": spec["deploymentRootScope"], "scopes": {},
+            "identityLocation": _str(spec.get("managedIdentityLocation")) or "westeurope",
+            "strategy": desired.get("strategy") if desired.get("strategy") in ("full", "ownedOnly") else "ownedOnly",
         }
     names: dict[str, set[str]] = {"definition": set(), "initiative": set()}
     for kind, folder, rtype in (("definition", "policyDefinitions", "policyDefinitions"),
@@ -125,6 +127,31 @@ def _scope_keys(estate: Estate, trees: list[tuple[Path, Any]], selector: str, pa
         for sel, where in placed.items():
             if item.name in where:
                 estate.environments[sel]["scopes"].setdefault(name, where[item.name])
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _pac_environments(settings: dict[str, Any], path: Path, sink: DiagnosticSink) -> dict[str, dict[str, Any]]:
+    """pacSelector -> pacEnvironment, each with the pacSelector and deploymentRootScope EPAC requires."""
+    out: dict[str, dict[str, Any]] = {}
+    for i, spec in enumerate(settings.get("pacEnvironments") or []):
+        sel = spec.get("pacSelector") if isinstance(spec, dict) else None
+        where = line_of(path, f'"{sel}"') if isinstance(sel, str) and sel else line_of(path, '"pacEnvironments"')
+        if not isinstance(spec, dict) or not _str(sel):
+            sink.add(str(path), *where, f"pacEnvironments[{i}] needs a pacSelector (a string)")
+            continue
+        root = spec.get("deploymentRootScope")
+        if not (isinstance(root, str) and root.startswith("/")):
+            sink.add(str(path), *where, f"pacEnvironment {sel!r} needs a deploymentRootScope (a management group or "
+                     "subscription id)")
+            continue
+        if sel in out:
+            sink.add(str(path), *where, f"pacSelector {sel!r} is declared twice")
+            continue
+        out[sel] = spec
+    return out
 
 
 def _for_cloud(holder: Any, cloud: str) -> bool:

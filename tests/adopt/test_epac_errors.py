@@ -116,3 +116,14 @@ def test_any_tree_that_reads_also_imports_without_a_traceback(tmp_path_factory, 
     except InputError:
         return
     assert report.counts["definition"] == 1
+
+
+@slow
+@given(st.dictionaries(st.sampled_from(["pacOwnerId", "pacEnvironments", "globalNotScopes", "telemetryOptOut"]),
+                       json_values | st.lists(st.dictionaries(st.sampled_from(
+                           ["pacSelector", "cloud", "tenantId", "deploymentRootScope", "managedIdentityLocation",
+                            "desiredState", "globalNotScopes"]), json_values, max_size=6), max_size=3), max_size=4))
+def test_any_global_settings_is_read_or_refused(tmp_path_factory, doc: dict) -> None:
+    root = tmp_path_factory.mktemp("gs")
+    write_tree(root, {"global-settings.jsonc": doc, "policyDefinitions/a.json": definition("pol-a")})
+    _read(root)
