@@ -19,7 +19,7 @@ from policygen.errors import InputError
 from policygen.evaluate.admission import InForce, Member
 
 AUTH = "/providers/Microsoft.Authorization"
-Lookup = Callable[[str], dict[str, Any] | None]
+Lookup = Callable[[str, str | None], dict[str, Any] | None]  # (definition id, definitionVersion pin) -> body
 
 
 @dataclass
@@ -89,7 +89,7 @@ def _members(body: dict[str, Any], lookup: Lookup, skipped: list[str]) -> list[M
 
     props = body.get("properties") or {}
     target_id = str(props.get("policyDefinitionId", ""))
-    target = lookup(target_id)
+    target = lookup(target_id, props.get("definitionVersion"))
     name = body.get("name")
     if target is None:
         skipped.append(f"{name}: {target_id} cannot be read")
@@ -100,7 +100,7 @@ def _members(body: dict[str, Any], lookup: Lookup, skipped: list[str]) -> list[M
     out = []
     for ref in (target.get("properties") or {}).get("policyDefinitions") or []:
         did = str(ref.get("policyDefinitionId", ""))
-        definition = lookup(did)
+        definition = lookup(did, ref.get("definitionVersion"))
         if definition is None:
             skipped.append(f"{name}/{ref.get('policyDefinitionReferenceId')}: {did} cannot be read")
             continue
@@ -125,8 +125,8 @@ def from_pack(pack: Path, env: str | None, scope: str, management_groups: list[s
             did = f"{definition_scope}{AUTH}/{kind}/{name}"
             by_id[_tail(did)] = {**art.body, "id": did, "name": name}
 
-    def lookup(definition_id: str) -> dict[str, Any] | None:
-        return by_id.get(_tail(definition_id))
+    def lookup(definition_id: str, pin: str | None = None) -> dict[str, Any] | None:
+        return by_id.get(_tail(definition_id))  # a pack holds one version of each
 
     bodies, exemptions = [], {}
     for name, art in build.assignments.items():
@@ -246,20 +246,50 @@ def from_environment(env: str, scope: str, management_groups: list[str],
                     cache[key(i)] = body
 
             # the assigned definitions and initiatives, then every initiative's members, in parallel
+            pins = {(key(str(p.get("policyDefinitionId", ""))), p.get("definitionVersion"))
+                    for p in (b.get("properties") or {} for b in bodies)}
             read({str((b.get("properties") or {}).get("policyDefinitionId", "")) for b in bodies})
+            for target in list(cache.values()):
+                for ref in (target or {}).get("properties", {}).get("policyDefinitions") or []:
+                    pins.add((key(str(ref.get("policyDefinitionId", ""))), ref.get("definitionVersion")))
             read({str(ref.get("policyDefinitionId", "")) for target in list(cache.values()) if target
                   for ref in (target.get("properties") or {}).get("policyDefinitions") or []})
+            wanted = [(i, pin) for i, pin in pins if pin and cache.get(i)]
+            pinned = dict(zip(wanted, pool.map(lambda w: _pinned(arm, cache[w[0]], w[1]), wanted), strict=True))
 
         exemptions: dict[str, list[dict[str, Any]]] = {}
         for e in exempt.values():
             exemptions.setdefault(key((e.get("properties") or {}).get("policyAssignmentId", "")), []).append(e)
-        out = Assignments(scope_chain(scope, ancestors), bodies, lambda i: cache.get(key(i)), exemptions,
-                          source=f"environment {env}", ancestors=ancestors)
+        def lookup(definition_id: str, pin: str | None = None) -> dict[str, Any] | None:
+            return pinned.get((key(definition_id), pin)) or cache.get(key(definition_id))
+
+        out = Assignments(scope_chain(scope, ancestors), bodies, lookup, exemptions, source=f"environment {env}",
+                          ancestors=ancestors)
         for body in bodies:
             out.members(body)
         return out
     finally:
         arm.clients.close()
+
+
+VERSIONS_API = "2024-04-01"  # policy definition versions (https://learn.microsoft.com/rest/api/policy/policy-definition-versions)
+
+
+def _pinned(arm: Any, definition: dict[str, Any] | None, pin: str) -> dict[str, Any] | None:
+    """The version a `definitionVersion` pin (`1.*.*`) runs: the newest of the definition's `versions` it
+    allows, read from its versions collection and served under the definition's own id, as Azure resolves it
+    (assignment structure, "Policy definition ID and version"); None when that is the current version."""
+    from policygen.azure import rest
+    from policygen.emulator.policy import version_matching
+
+    if not definition:
+        return None
+    version = version_matching(definition, pin)
+    if version == (definition.get("properties") or {}).get("version"):
+        return None
+    url = f"{rest.scope_path(definition['id'])}/versions/{version}?api-version={VERSIONS_API}"
+    found = arm._call(lambda: rest.send(arm.clients.policy(), "GET", url))
+    return {**found, "id": definition["id"], "name": definition.get("name"), "type": definition.get("type")}
 
 
 def _applying(arm: Any, scope_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

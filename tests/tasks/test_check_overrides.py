@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from azure.core.exceptions import HttpResponseError
 
 from policygen.azure.clients import build_clients
 from policygen.azure.target import ENDPOINT_ENV
@@ -155,3 +156,45 @@ def test_impact_of_the_assignment_gives_the_same_effects_as_check(pack: Path, tm
                           "contoso")
         checked[name] = found[f"{name}:apps-private/st-public-st"]["effect"]
     assert impact == checked == {"stwest": "modify", "stnorth": "audit"}
+
+
+def test_a_pinned_definition_version_is_checked_as_the_put_runs_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """`definitionVersion: 1.*.*` runs the newest 1.x version after 2.0.0 exists (assignment structure, "Policy
+    definition ID and version"): check --env reads that version, and the emulator's PUT denies by it too."""
+    def deny_in(location: str, version: str) -> dict:
+        rule = {"allOf": [{"field": "type", "equals": "Microsoft.Storage/storageAccounts"},
+                          {"field": "location", "equals": location}]}
+        return {"properties": {"mode": "Indexed", "version": version, "displayName": "regions",
+                               "policyRule": {"if": rule, "then": {"effect": "deny"}}}}
+
+    with running_emulator(seed=tenant_seed()) as url:
+        monkeypatch.setenv(ENDPOINT_ENV, url)
+        monkeypatch.chdir(tmp_path)
+        clients = build_clients(SUB, endpoint=url, retry_total=0)
+        try:
+            ops = clients.policy.policy_definitions
+            ops.create_or_update("regions", deny_in("eastus", "1.0.0"))
+            definition = ops.create_or_update("regions", deny_in("westeurope", "2.0.0"))
+            clients.policy.policy_assignments.create(f"/subscriptions/{SUB}", "pinned", {"properties": {
+                "policyDefinitionId": definition.id, "definitionVersion": "1.*.*"}})
+            for location, denied in (("westeurope", False), ("eastus", True)):
+                name = f"st{location}"
+                template = tmp_path / f"{name}.json"
+                template.write_text(json.dumps(_storage(name, location)))
+                found = _outcomes(capsys, template, RG1, "--env", "local")
+                assert (found.get(f"{name}:pinned", {}).get("outcome") == "denied") is denied
+                body = {k: v for k, v in _storage(name, location).items() if k not in ("type", "apiVersion", "name")}
+                rid = f"{RG1}/providers/Microsoft.Storage/storageAccounts/{name}"
+
+                def put(rid: str = rid, body: dict = body) -> None:
+                    clients.resources.resources.begin_create_or_update_by_id(
+                        rid, api_version="2023-05-01", parameters=body).result()
+
+                if denied:
+                    with pytest.raises(HttpResponseError, match="RequestDisallowedByPolicy"):
+                        put()
+                else:
+                    put()
+        finally:
+            clients.close()
