@@ -162,6 +162,24 @@ def test_property_copy_builds_the_array_with_named_copy_index(tmp_path: Path) ->
     assert empty.resource["properties"]["storageProfile"]["dataDisks"] == []
 
 
+def test_copy_arrays_in_an_embedded_deploy_if_not_exists_template_are_data(tmp_path: Path) -> None:
+    """A template deploying a policy definition: the template inside its deployIfNotExists is deployed later
+    (its expressions escaped with '[['), so a property copy there is not expanded now."""
+    inner_copy = [{"name": "subnets", "count": "[[length(parameters('subnets'))]", "input": {
+        "name": "[[parameters('subnets')[copyIndex('subnets')].name]"}}]
+    definition = {"type": "Microsoft.Authorization/policyDefinitions", "apiVersion": "2023-04-01",
+                  "name": "deploy-vnet", "properties": {"policyType": "Custom", "mode": "All", "policyRule": {
+                      "if": {"field": "type", "equals": "Microsoft.Resources/subscriptions"},
+                      "then": {"effect": "deployIfNotExists", "details": {
+                          "type": "Microsoft.Network/virtualNetworks", "deployment": {"properties": {
+                              "mode": "Incremental", "template": {"resources": [{
+                                  "type": "Microsoft.Network/virtualNetworks", "name": "vnet",
+                                  "properties": {"copy": inner_copy}}]}}}}}}}}
+    (placed,) = _load(_write(tmp_path / "def.json", _template([definition], SUB_SCHEMA)), scope=f"/subscriptions/{SUB}")
+    template = placed.resource["properties"]["policyRule"]["then"]["details"]["deployment"]["properties"]["template"]
+    assert template["resources"][0]["properties"]["copy"][0]["count"] == "[length(parameters('subnets'))]"
+
+
 def test_variable_copy_at_the_top_and_inside_an_object(tmp_path: Path) -> None:
     # Learn's copy-variables examples: stringArray with copyIndex('stringArray', 1), and an array inside an object
     variables = {

@@ -101,10 +101,11 @@ def _loop_values(ctx: TemplateContext, loop: dict, symbolic: list[str] | None, p
     return out
 
 
-def walk(ctx: TemplateContext, value: Any, symbolic: list[str] | None, path: str) -> Any:
+def walk(ctx: TemplateContext, value: Any, symbolic: list[str] | None, path: str, loops_here: bool = True) -> Any:
     """Evaluate every expression in `value`, expanding property/variable `copy` arrays. With `symbolic` a
     list, a leaf needing reference()/list*() becomes a placeholder and its path is recorded; with None the
-    Symbolic exception propagates (to the leaf that used the variable)."""
+    Symbolic exception propagates (to the leaf that used the variable). Below a `template` key (the template
+    a policy definition's deployIfNotExists carries, deployed later) `copy` arrays are data, not loops."""
     if isinstance(value, str):
         if symbolic is None:
             return ctx.evaluate(value)
@@ -117,11 +118,12 @@ def walk(ctx: TemplateContext, value: Any, symbolic: list[str] | None, path: str
             symbolic.append(path or "/")
         return out
     if isinstance(value, list):
-        return [walk(ctx, v, symbolic, f"{path}/{i}") for i, v in enumerate(value)]
+        return [walk(ctx, v, symbolic, f"{path}/{i}", loops_here) for i, v in enumerate(value)]
     if isinstance(value, dict):
         loops = value.get("copy")
-        is_loops = isinstance(loops, list) and bool(loops) and all(_is_loop(x) for x in loops)
-        out = {k: walk(ctx, v, symbolic, f"{path}/{k}") for k, v in value.items() if not (is_loops and k == "copy")}
+        is_loops = loops_here and isinstance(loops, list) and bool(loops) and all(_is_loop(x) for x in loops)
+        out = {k: walk(ctx, v, symbolic, f"{path}/{k}", loops_here and k != "template") for k, v in value.items()
+               if not (is_loops and k == "copy")}
         if is_loops:
             for loop in loops:
                 where = f"{path}/{loop['name']}"
