@@ -176,26 +176,48 @@ def _unread(root: Path, settings: dict[str, Any], spec: dict[str, Any]) -> list[
 
 def _definition_item(kind: str, path: Path, doc: Any, root_scope: str, rtype: str,
                      sink: DiagnosticSink) -> Item | None:
-    if not isinstance(doc, dict) or not isinstance(doc.get("properties"), dict) or not doc.get("name"):
-        sink.add(str(path), 1, 1, f"not an EPAC policy {'set ' if kind == 'initiative' else ''}definition "
-                 "(expected name and properties)")
+    what = f"an EPAC policy {'set ' if kind == 'initiative' else ''}definition"
+    if not isinstance(doc, dict) or not isinstance(doc.get("properties"), dict) or not _str(doc.get("name")):
+        sink.add(str(path), 1, 1, f"not {what} (expected a name string and a properties object)")
         return None
     props = unescape(dict(doc["properties"]))
+    problems = [k for k, t in (("metadata", dict), ("parameters", dict), ("policyDefinitionGroups", list))
+                if props.get(k) is not None and not isinstance(props[k], t)]
+    if kind == "definition":
+        rule = props.get("policyRule")
+        if not (isinstance(rule, dict) and isinstance(rule.get("if"), dict) and isinstance(rule.get("then"), dict)):
+            problems.append("policyRule")
+    elif not _members_ok(props.get("policyDefinitions")):
+        problems.append("policyDefinitions")
+    for key in problems:
+        sink.add(str(path), *line_of(path, f'"{key}"'), f"{what}: {key} has the wrong shape (see EPAC's "
+                 f"{'policy-set-definition' if kind == 'initiative' else 'policy-definition'}-schema.json)")
+    if problems:
+        return None
     meta = dict(props.get("metadata") or {})
     if isinstance(meta.get("policygenGroups"), list):  # group details policygen's export keeps for itself
         props["policyDefinitionGroups"] = meta.pop("policygenGroups")
     props["metadata"] = meta
     if kind == "initiative":
         members = []
-        for m in props.get("policyDefinitions") or []:
+        for m in props["policyDefinitions"]:
             m = dict(m)
             if "policyDefinitionName" in m:
                 m["policyDefinitionId"] = root_scope + RID.format("policyDefinitions", m.pop("policyDefinitionName"))
             members.append(m)
         props["policyDefinitions"] = members
     line, col = line_of(path, '"name"')
-    body = {"name": str(doc["name"]), "id": root_scope + RID.format(rtype, doc["name"]), "properties": props}
+    body = {"name": doc["name"], "id": root_scope + RID.format(rtype, doc["name"]), "properties": props}
     return Item(kind, body, f"{path}:{line}:{col}")
+
+
+def _members_ok(members: Any) -> bool:
+    """A non-empty list of members, each with a reference id and exactly one policyDefinitionName / -Id."""
+    return isinstance(members, list) and bool(members) and all(
+        isinstance(m, dict) and _str(m.get("policyDefinitionReferenceId"))
+        and sum(bool(_str(m.get(k))) for k in ("policyDefinitionName", "policyDefinitionId")) == 1
+        and isinstance(m.get("parameters") or {}, dict) and isinstance(m.get("groupNames") or [], list)
+        for m in members)
 
 
 def _groups(item: Item, library: Library, sink: DiagnosticSink, notes: list[str]) -> None:

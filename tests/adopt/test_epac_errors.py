@@ -127,3 +127,14 @@ def test_any_global_settings_is_read_or_refused(tmp_path_factory, doc: dict) -> 
     root = tmp_path_factory.mktemp("gs")
     write_tree(root, {"global-settings.jsonc": doc, "policyDefinitions/a.json": definition("pol-a")})
     _read(root)
+
+
+@slow
+@given(st.sampled_from(["policyDefinitions/d.json", "policySetDefinitions/s.json"]),
+       st.dictionaries(st.sampled_from(["name", "properties"]), json_values | st.dictionaries(st.sampled_from(
+           ["displayName", "metadata", "parameters", "policyRule", "policyDefinitions", "policyDefinitionGroups",
+            "importPolicyDefinitionGroups", "mode"]), json_values, max_size=6), max_size=2))
+def test_any_definition_or_set_file_is_read_or_refused(tmp_path_factory, rel: str, doc: dict) -> None:
+    root = tmp_path_factory.mktemp("def")
+    write_tree(root, {"global-settings.jsonc": global_settings(("tenant", "Contoso-Root")), rel: doc})
+    _read(root)
