@@ -97,8 +97,8 @@ class Expander:
 
     @staticmethod
     def _context(target: Target, location: str, name: str) -> TemplateContext:
-        return TemplateContext(subscription_id=target.sub or "", resource_group=target.rg, management_group=target.mg,
-                    location=location, deployment_name=name)
+        return TemplateContext(subscription_id=target.sub or "", resource_group=target.rg,
+                               management_group=target.mg, location=location, deployment_name=name)
 
     def _bind(self, ctx: TemplateContext, template: dict, values: dict[str, Any], at: Any,
               outer: TemplateContext | None) -> bool:
