@@ -69,11 +69,24 @@ class Walker:
     sink: DiagnosticSink
     csv_cache: dict[Path, epac_csv.Table | None] = field(default_factory=dict)
     notes: set[str] = field(default_factory=set)
+    text: str | None = None
+    anchor: str = ""  # the current node's `"nodeName"` value, quoted: errors point into that node
 
     # ------------------------------------------------------------------ positions and messages
 
     def at(self, needle: str) -> tuple[int, int]:
-        return line_of(self.path, needle)
+        """Where `needle` first appears in the current node (or after it), else anywhere in the file."""
+        if self.text is None:
+            try:
+                self.text = self.path.read_text(encoding="utf-8-sig")
+            except (OSError, UnicodeDecodeError):
+                self.text = ""
+        text = self.text
+        start = text.find('"nodeName"') if not self.anchor else max(text.find(self.anchor), 0)
+        at = text.find(needle, max(start, 0))
+        if at < 0:
+            return line_of(self.path, needle)
+        return text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
 
     def error(self, needle: str, crumb: str, message: str) -> None:
         self.sink.add(str(self.path), *self.at(needle), f"{crumb or '/'}: {message}")
@@ -95,6 +108,7 @@ class Walker:
         else:
             b.crumb += node_name
         needle = f'"{node_name}"' if isinstance(node_name, str) and node_name else "{"
+        self.anchor = needle if needle != "{" else self.anchor
         ok = self._node(node, b, needle)
         children = node.get("children")
         if children:

@@ -223,3 +223,23 @@ def test_tree_mistakes_are_located_errors(tmp_path: Path, tree: dict, message: s
         read_tree(root, None)
     shown = [str(d) for d in info.value.diagnostics]
     assert any(message in s and s.startswith(str(root / "policyAssignments" / "a.jsonc") + ":") for s in shown), shown
+
+
+def test_an_error_points_into_the_node_that_has_it(tmp_path: Path) -> None:
+    text = """{
+  "nodeName": "/a/",
+  "definitionEntry": {"policyName": "pol-a"},
+  "children": [
+    {"nodeName": "one/", "enforcementMode": "Default", "assignment": {"name": "a1", "displayName": "A1"},
+     "scope": {"tenant": ["/providers/Microsoft.Management/managementGroups/x"]}},
+    {"nodeName": "two/", "enforcementMode": "Enroll", "assignment": {"name": "a2", "displayName": "A2"},
+     "scope": {"tenant": ["/providers/Microsoft.Management/managementGroups/y"]}}
+  ]
+}
+"""
+    root = write_tree(tmp_path, {"global-settings.jsonc": settings(("tenant", "Contoso-Root")),
+                                 "policyDefinitions/a.json": definition("pol-a"), "policyAssignments/a.jsonc": text})
+    with pytest.raises(InputError) as info:
+        read_tree(root, None)
+    assert [str(d).split(str(root))[-1] for d in info.value.diagnostics] == [
+        "/policyAssignments/a.jsonc:7:26: /a/two/: enforcementMode must be Default or DoNotEnforce, not 'Enroll'"]
