@@ -18,6 +18,8 @@ from policygen.arm.scopes import MG_PREFIX
 from policygen.emulator.context import Context
 from policygen.emulator.core import copy_json
 
+MAX_LAMBDA_WORK = 1_000_000  # lambda calls plus the members they return, per deployment context
+
 
 class TemplateError(Exception):
     """A template that cannot be deployed (ARM's InvalidTemplate / DeploymentFailed)."""
@@ -48,6 +50,7 @@ class Expressions:
     copy_indexes: dict[str, int] = field(default_factory=dict)
     _resolving: set[str] = field(default_factory=set)
     _lambda_frames: list[dict[str, Any]] = field(default_factory=list)
+    _lambda_work: int = 0  # calls plus members returned, bounded (nested map() over range() would not be)
 
     def evaluate(self, value: Any) -> Any:
         """Evaluate every expression string inside a JSON value."""
@@ -229,11 +232,17 @@ class Expressions:
     def _apply(self, fn: Any, *values: Any) -> Any:
         if not isinstance(fn, _Lambda):
             raise TemplateError("expected a lambda() as the function argument")
+        self._lambda_work += 1
+        if self._lambda_work > MAX_LAMBDA_WORK:
+            raise TemplateError(f"lambda functions do more than {MAX_LAMBDA_WORK:,} steps")
         self._lambda_frames.append(dict(zip(fn.params, values, strict=False)))
         try:
-            return self._node(fn.body)
+            out = self._node(fn.body)
         finally:
             self._lambda_frames.pop()
+        if isinstance(out, (list, dict)):
+            self._lambda_work += len(out)
+        return out
 
     def f_map(self, items: list, fn: Any) -> list:
         return [self._apply(fn, x, i) for i, x in enumerate(items)]

@@ -215,6 +215,21 @@ def test_copy_count_outside_arms_limits_is_a_located_error(tmp_path: Path, count
     assert "copy count must be an integer from 0 to 800" in d.message
 
 
+@pytest.mark.parametrize("shape", ["nested loops", "property loops"])
+def test_loops_multiplying_past_the_work_budget_are_refused(tmp_path: Path, shape: str) -> None:
+    """800 deployments x 800 resources (all condition false), or a property loop of 800 x 800: each level is
+    within ARM's 800, the product is refused instead of evaluated for seconds."""
+    if shape == "nested loops":
+        inner = {**_storage("[concat('st', copyIndex())]"), "condition": False, "copy": {"name": "a", "count": 800}}
+        resource = {**_nested("[concat('d', copyIndex())]", [inner]), "copy": {"name": "d", "count": 800}}
+    else:
+        resource = _storage("st", properties={"copy": [{"name": "a", "count": 800, "input": {
+            "copy": [{"name": "b", "count": 800, "input": "[copyIndex('b')]"}]}}]})
+    with pytest.raises(InputError) as err:
+        _load(_write(tmp_path / "big.json", _template([resource])))
+    assert "expands to more than 100,000 resources and loop items" in err.value.diagnostics[0].message
+
+
 # ---------------------------------------------------------------------------------------------- nested deployments
 
 
@@ -490,7 +505,7 @@ _JSON = st.recursive(_LEAF, lambda inner: st.lists(inner, max_size=4) | st.dicti
                      max_leaves=40)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=_JSON)
 def test_any_json_places_resources_or_is_refused_with_located_diagnostics(tmp_path: Path, data: object) -> None:
     path = _write(tmp_path / "any.json", data)
@@ -504,7 +519,7 @@ def test_any_json_places_resources_or_is_refused_with_located_diagnostics(tmp_pa
         assert 1 <= p.line <= max(1, len(path.read_text().splitlines()))
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(resources=st.lists(st.dictionaries(_KEYS, _JSON, max_size=6), max_size=3), schema=st.sampled_from(
     [RG_SCHEMA, SUB_SCHEMA]))
 def test_any_resources_in_a_template_never_traceback(tmp_path: Path, resources: list, schema: str) -> None:
@@ -528,7 +543,7 @@ _ANY_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(a
                                            inner, max_size=5), max_leaves=30)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=_ANY_JSON, indent=st.sampled_from([None, 1, 2]))
 def test_positioned_parse_gives_the_same_data_and_each_objects_own_type_line(tmp_path: Path, data: object,
                                                                               indent: int | None) -> None:

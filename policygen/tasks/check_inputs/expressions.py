@@ -17,6 +17,19 @@ from policygen.emulator.template_expressions import Expressions, TemplateError
 from policygen.tasks.check_inputs.placed import has_symbolic, placeholder
 
 MAX_COPY = 800  # ARM's limit on a copy loop's count
+MAX_WORK = 100_000  # resource instances and loop items per file: 800 x 800 nested loops are refused in ~2 s
+
+
+@dataclass
+class Budget:
+    """Work shared by every context of one file, so nested loops cannot multiply past MAX_WORK."""
+
+    spent: int = 0
+
+    def spend(self, n: int = 1) -> None:
+        self.spent += n
+        if self.spent > MAX_WORK:
+            raise TemplateError(f"the template expands to more than {MAX_WORK:,} resources and loop items")
 
 
 class Symbolic(Exception):
@@ -29,6 +42,7 @@ class TemplateContext(Expressions):
     unnamed copyIndex() meaning the resource's own loop (a property loop must be named)."""
 
     resource_loop: str | None = None
+    budget: Budget = field(default_factory=Budget)
     _loops: dict[str, Any] = field(default_factory=dict)  # variable copy loops by lower-case name
 
     def _node(self, node: tuple) -> Any:
@@ -96,6 +110,7 @@ def _loop_values(ctx: TemplateContext, loop: dict, symbolic: list[str] | None, p
     name = str(loop["name"])
     out = []
     for i in range(count(ctx, loop.get("count", 0))):
+        ctx.budget.spend()
         with ctx.loop(name, i):
             out.append(walk(ctx, loop["input"], symbolic, f"{path}/{i}"))
     return out

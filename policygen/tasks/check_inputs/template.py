@@ -24,7 +24,7 @@ from typing import Any
 from policygen.arm.scopes import MG_PREFIX, ScopeError, ScopeKind, parse_scope, subscription_and_group
 from policygen.emulator.template_expressions import TemplateError, child_type_name, resource_path, split_type_name
 from policygen.errors import Diagnostic
-from policygen.tasks.check_inputs.expressions import MAX_COPY, Symbolic, TemplateContext, count, walk
+from policygen.tasks.check_inputs.expressions import MAX_COPY, Budget, Symbolic, TemplateContext, count, walk
 from policygen.tasks.check_inputs.jsondoc import Document
 from policygen.tasks.check_inputs.placed import Placed, has_symbolic, placeholder, unplaced
 
@@ -86,6 +86,7 @@ class Expander:
     def __init__(self, doc: Document, location: str, problems: list[Diagnostic]):
         self.doc, self.location, self.problems = doc, location, problems
         self.placed: list[Placed] = []
+        self.budget = Budget()
 
     def run(self, template: dict, target: Target, given: dict[str, Any]) -> list[Placed]:
         ctx = self._context(target, self.location, self.doc.path.stem)
@@ -95,10 +96,10 @@ class Expander:
 
     # ---------------------------------------------------------------- parameters and variables
 
-    @staticmethod
-    def _context(target: Target, location: str, name: str) -> TemplateContext:
+    def _context(self, target: Target, location: str, name: str) -> TemplateContext:
         return TemplateContext(subscription_id=target.sub or "", resource_group=target.rg,
-                               management_group=target.mg, location=location, deployment_name=name)
+                               management_group=target.mg, location=location, deployment_name=name,
+                               budget=self.budget)
 
     def _bind(self, ctx: TemplateContext, template: dict, values: dict[str, Any], at: Any,
               outer: TemplateContext | None) -> bool:
@@ -175,6 +176,7 @@ class Expander:
         name = str(loop.get("name", "copy"))
         outer_loop = ctx.resource_loop
         for i in range(count(ctx, loop.get("count", 0))):
+            ctx.budget.spend()
             with ctx.loop(name, i):
                 ctx.resource_loop = name.lower()
                 try:
