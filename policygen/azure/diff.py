@@ -38,12 +38,21 @@ class FieldDiff:
 
 
 def _clean(value: Any) -> Any:
-    """Drop None and empty containers, recursively: ARM treats absent, null and empty alike here."""
+    """Drop None and empty containers, recursively: ARM treats absent, null and empty alike here. (Scalars,
+    most of a body, are not passed through a call: an estate's no-change plan cleans 600,000 values.)"""
     if isinstance(value, dict):
-        out = {k: _clean(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
+        out = {}
+        for k, v in value.items():
+            if isinstance(v, (dict, list)):
+                v = _clean(v)
+                if not v:
+                    continue
+            elif v is None:
+                continue
+            out[k] = v
+        return out
     if isinstance(value, list):
-        return [_clean(v) for v in value]
+        return [_clean(v) if isinstance(v, (dict, list)) else v for v in value]
     return value
 
 

@@ -56,10 +56,11 @@ class Planned:
 def plan_build(build: Build, target: Target, arm: Arm, *, concurrency: int = 32) -> Planned:
     """Read Azure and diff it against the build."""
     desired = desired_state(build, target)
-    derive(desired, lambda _id: None)  # local members only: enough to know which scopes to read
+    warnings = derive(desired, lambda _id: None)  # local members only: enough to know which scopes to read
     read = read_plan_for(desired)
     remote = read_remote(arm, read, concurrency)
-    warnings = derive(desired, remote.definition_body)
+    if read.builtin_ids:  # members defined outside the pack: derive again with their bodies as read
+        warnings = derive(desired, remote.definition_body)
     extra = read_plan_for(desired)
     missing_roles = tuple(s for s in extra.role_scopes if key(s) not in {key(x) for x in read.role_scopes})
     missing_rem = tuple(s for s in extra.remediation_scopes if key(s) not in {key(x) for x in read.remediation_scopes})

@@ -18,6 +18,7 @@ from policygen.arm.scopes import MG_PREFIX
 from policygen.emulator.context import Context
 from policygen.emulator.core import copy_json
 
+MAX_VARIABLE_DEPTH = 64  # variables('a') -> variables('b') -> ...
 MAX_LAMBDA_WORK = 1_000_000  # lambda calls plus the members they return, per deployment context
 
 
@@ -134,6 +135,8 @@ class Expressions:
         real = low[name.lower()]
         if real in self._resolving:
             raise TemplateError(f"the variable '{name}' refers to itself")
+        if len(self._resolving) >= MAX_VARIABLE_DEPTH:  # a chain of thousands would exhaust the stack
+            raise TemplateError(f"variables refer to variables more than {MAX_VARIABLE_DEPTH} deep")
         self._resolving.add(real)
         try:
             value = self.evaluate(self.variables[real])

@@ -230,6 +230,14 @@ def test_loops_multiplying_past_the_work_budget_are_refused(tmp_path: Path, shap
     assert "expands to more than 100,000 resources and loop items" in err.value.diagnostics[0].message
 
 
+def test_a_long_chain_of_variables_is_a_located_error_not_a_recursion_error(tmp_path: Path) -> None:
+    variables = {f"v{i}": f"[variables('v{i + 1}')]" for i in range(3000)} | {"v3000": "end"}
+    path = _write(tmp_path / "chain.json", _template([_storage("[variables('v0')]")], variables=variables))
+    with pytest.raises(InputError) as err:
+        _load(path)
+    assert err.value.diagnostics[0].message.endswith("variables refer to variables more than 64 deep")
+
+
 # ---------------------------------------------------------------------------------------------- nested deployments
 
 

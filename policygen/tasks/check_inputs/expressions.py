@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from policygen.emulator.template_expressions import Expressions, TemplateError
+from policygen.emulator.template_expressions import MAX_VARIABLE_DEPTH, Expressions, TemplateError
 from policygen.tasks.check_inputs.placed import has_symbolic, placeholder
 
 MAX_COPY = 800  # ARM's limit on a copy loop's count
@@ -73,6 +73,8 @@ class TemplateContext(Expressions):
             raise TemplateError(f"the template variable '{name}' is not found")
         if real in self._resolving:
             raise TemplateError(f"the variable '{name}' refers to itself")
+        if len(self._resolving) >= MAX_VARIABLE_DEPTH:  # a chain of thousands would exhaust the stack
+            raise TemplateError(f"variables refer to variables more than {MAX_VARIABLE_DEPTH} deep")
         self._resolving.add(real)
         try:
             return walk(self, self.variables[real], None, "")
