@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +66,25 @@ def is_template_resource(obj: dict) -> bool:
     return isinstance(obj.get("apiVersion"), str) and isinstance(obj.get("type"), str)
 
 
+def read_bytes(name: str) -> bytes:
+    """A file's bytes through one descriptor and reads of its size (a buffered reader per file costs a
+    third of reading the 5,266 built-ins)."""
+    fd = os.open(name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        want = os.fstat(fd).st_size + 1
+        chunks = []
+        while chunk := os.read(fd, want):
+            chunks.append(chunk)
+            want = 1 << 20
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def _read(name: str, explicit: bool, result: RunResult) -> tuple[bytes, dict, str] | None:
     """(bytes, object, kind) of a policy JSON file, or None after noting why it is not one."""
     try:
-        with open(name, "rb") as fh:
-            raw = fh.read()
+        raw = read_bytes(name)
     except OSError as exc:
         result.diagnostics.append(Diagnostic(name, 0, 0, f"cannot read: {exc.strerror}"))
         return None
