@@ -86,22 +86,36 @@ def _effect_spec(params: dict[str, Any]) -> dict[str, Any] | None:
     return {"default": default, "allowed": allowed}
 
 
-def _walk(rendered: Any, source: Any, found: dict[str, Any]) -> bool:
-    """Read the source where the rendered tree holds the sentinel (parts whose shapes differ are skipped: the
-    final render decides); False only when two places disagree on the value."""
-    if isinstance(rendered, str):
+def _probe_value(schema: dict[str, Any]) -> Any:
+    """A value the setting's schema accepts that marks where it lands: the sentinel in every free string, the
+    first choice of an enum; an array holds one such item (objects with their required properties)."""
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    if schema.get("type") == "array":
+        return [_probe_value(schema.get("items") or {})]
+    if schema.get("type") == "object":
+        required = schema.get("required") or []
+        return {k: _probe_value(s) for k, s in (schema.get("properties") or {}).items() if k in required}
+    return SENTINEL
+
+
+def _walk(rendered: Any, source: Any, found: dict[str, Any], probe: Any = None) -> bool:
+    """Read the source where the rendered tree holds the probe value (an array setting) or the sentinel (a
+    string setting); parts whose shapes differ are skipped: the final render decides. False only when two
+    places disagree on the value."""
+    if isinstance(probe, list) and rendered == probe and isinstance(source, list):
+        value: Any = source
+    elif isinstance(rendered, str):
         if SENTINEL not in rendered or not isinstance(source, str):
             return True
         head, _, tail = rendered.partition(SENTINEL)
         if not (source.startswith(head) and source.endswith(tail) and len(source) >= len(head) + len(tail)):
             return True
-        value: Any = source[len(head):len(source) - len(tail)]
-    elif isinstance(rendered, list) and rendered == [SENTINEL] and isinstance(source, list):
-        value = source
+        value = source[len(head):len(source) - len(tail)]
     elif isinstance(rendered, dict) and isinstance(source, dict):
-        return all(_walk(rendered[k], source[k], found) for k in rendered if k in source)
+        return all(_walk(rendered[k], source[k], found, probe) for k in rendered if k in source)
     elif isinstance(rendered, list) and isinstance(source, list) and len(rendered) == len(source):
-        return all(_walk(r, s, found) for r, s in zip(rendered, source, strict=True))
+        return all(_walk(r, s, found, probe) for r, s in zip(rendered, source, strict=True))
     else:
         return True
     found.setdefault("value", value)
@@ -130,11 +144,11 @@ def _setting_choices(kind: Kind, base: dict[str, Any], src: dict[str, Any], prob
     out = []
     for combo in itertools.islice(itertools.product(*[values for _, values in enums]), MAX_COMBINATIONS):
         trial_settings = {**settings, **dict(zip([k for k, _ in enums], combo, strict=True))}
-        for key in free:  # one sentinel at a time: where does this setting land in the rule or parameters?
-            array = kind.settings[key].get("type") == "array"
-            rendered = probe({**base, "settings": {**trial_settings, key: [SENTINEL] if array else SENTINEL}})
+        for key in free:  # one setting at a time: where does it land in the rule or parameters?
+            marker = _probe_value(kind.settings[key])
+            rendered = probe({**base, "settings": {**trial_settings, key: marker}})
             found: dict[str, Any] = {}
-            if rendered is not None and all(_walk(rendered["properties"].get(f), props.get(f), found)
+            if rendered is not None and all(_walk(rendered["properties"].get(f), props.get(f), found, marker)
                                             for f in ("policyRule", "parameters")) and "value" in found:
                 trial_settings[key] = found["value"]
         out.append(trial_settings)
