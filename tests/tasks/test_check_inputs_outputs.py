@@ -305,3 +305,17 @@ def test_a_parameters_file_or_other_json_given_as_the_deployment_says_what_it_is
     first, second = err.value.diagnostics
     assert (first.file, first.line) == (str(params), 2) and "give it with --parameters" in first.message
     assert second.file == str(other) and second.message.startswith("not a deployment check reads")
+
+
+def test_a_plan_over_the_template_size_limit_keeps_every_resources_line(tmp_path: Path) -> None:
+    """Over 4 MB only the upper levels are parsed with positions (the C parser takes the rest): the data and
+    each resource change's line are the same."""
+    padding = {"properties": {"publicNetworkAccess": "Enabled", "rules": [{"type": "nested", "n": i} for i in range(40)]}}
+    changes = [_rc(f"azapi_resource.st[{i}]", {**_azapi_storage(f"st{i}"), "body": {**padding, "kind": "StorageV2"}})
+               for i in range(1500)]
+    path = _write(tmp_path / "big.json", _plan(*changes))
+    assert path.stat().st_size > 4 * 1024 * 1024
+    placed = _load(path)
+    lines = [i for i, line in enumerate(path.read_text().splitlines(), 1) if '"type": "azapi_resource"' in line]
+    assert [p.line for p in placed] == lines and len(placed) == 1500
+    assert placed[7].resource["properties"]["rules"][39] == {"type": "nested", "n": 39}

@@ -4,7 +4,8 @@ JSON parsed by the standard library's pure-Python scanner with its object/array 
 span of every container (`id(container)` → (start, end) offsets); the C scanner offers no such hook. Depth is
 checked on the bytes first (`arm.json_text.too_deep`), so hostile nesting never reaches the recursive parser;
 ARM template comments (`//`, `/* */`) are blanked with their newlines kept. The pure-Python scanner is
-~6× slower than the C one: ~1 s for a 10 MB `terraform show -json` plan (machine output; templates are small).
+~6x slower than the C one, so in files over ARM's 4 MB template limit (plans, what-if output) only containers
+down to SHALLOW_DEPTH get positions and the C scanner parses what lies deeper.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from policygen.arm import json_text
 from policygen.errors import Diagnostic, InputError
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # a terraform plan of a large estate fits; a bigger file is refused unread
+FULL_POSITIONS_BYTES = 4 * 1024 * 1024  # ARM's template size limit
+SHALLOW_DEPTH = 6  # a plan's change.after and a what-if change's after body are at depth 4
 _JSONC = re.compile(r'"(?:[^"\\]|\\.)*"|//[^\n]*|/\*.*?\*/', re.DOTALL)
 _KEY = r'(?<!\\)"{}"\s*:'
 
@@ -87,7 +90,9 @@ def read(path: Path) -> Document:
     enabled = gc.isenabled()
     gc.disable()  # a parsed tree has no cycles; the collector only costs time while it grows
     try:
-        data = _Decoder(spans).decode(text)
+        # templates (ARM refuses over 4 MB) get every position; larger files are machine output (plans,
+        # what-if) whose resources sit a few levels down: below that the C scanner parses (6x faster)
+        data = _Decoder(spans, 10**6 if len(text) <= FULL_POSITIONS_BYTES else SHALLOW_DEPTH).decode(text)
     except json.JSONDecodeError as exc:
         raise InputError(Diagnostic(str(path), exc.lineno, exc.colno, f"invalid JSON: {exc.msg}")) from None
     except (ValueError, RecursionError) as exc:
@@ -99,18 +104,28 @@ def read(path: Path) -> Document:
 
 
 class _Decoder(json.JSONDecoder):
-    def __init__(self, spans: dict[int, tuple[int, int]]):
+    """Positions for containers down to `depth` levels; deeper values are parsed by the C scanner whole."""
+
+    def __init__(self, spans: dict[int, tuple[int, int]], depth: int):
         super().__init__()
+        fast = scanner.c_make_scanner(json.JSONDecoder()) if scanner.c_make_scanner else None
+        level = [0]
 
-        def parse_object(s_and_end: tuple[str, int], *args: Any) -> tuple[Any, int]:
-            obj, end = decoder.JSONObject(s_and_end, *args)
-            spans[id(obj)] = (s_and_end[1] - 1, end)
-            return obj, end
+        def positioned(parse: Any) -> Any:
+            def wrapped(s_and_end: tuple[str, int], *args: Any) -> tuple[Any, int]:
+                start = s_and_end[1] - 1
+                if fast is not None and level[0] >= depth:
+                    return fast(s_and_end[0], start)
+                level[0] += 1
+                try:
+                    value, end = parse(s_and_end, *args)
+                finally:
+                    level[0] -= 1
+                spans[id(value)] = (start, end)
+                return value, end
+            return wrapped
 
-        def parse_array(s_and_end: tuple[str, int], scan_once: Any) -> tuple[Any, int]:
-            arr, end = decoder.JSONArray(s_and_end, scan_once)
-            spans[id(arr)] = (s_and_end[1] - 1, end)
-            return arr, end
+        parse_object, parse_array = positioned(decoder.JSONObject), positioned(decoder.JSONArray)
 
         self.parse_object = parse_object  # type: ignore[assignment]
         self.parse_array = parse_array  # type: ignore[assignment]
