@@ -112,3 +112,20 @@ def test_a_cloud_reads_its_variants_and_names_the_others(tmp_path: Path) -> None
     assert any("1 AzureChinaCloud variant file(s) not read" in n for n in public.notes)
     assert cli(["import", "--from", "epac", str(lib), "--out", str(tmp_path / "x"),
                 "--cloud", "AzureChinaCloud"]).exit_code == 2
+
+
+def test_env_picks_one_of_several_architectures(tmp_path: Path) -> None:
+    lib = _library(tmp_path)
+    other = {"name": "slz", "management_groups": [
+        {"id": "sovereign", "display_name": "Sovereign", "archetypes": ["root", "landing_zones"], "parent_id": None,
+         "exists": False}]}
+    (lib / "architecture_definitions" / "slz.alz_architecture_definition.json").write_text(json.dumps(other),
+                                                                                           encoding="utf-8")
+    estate = read_library(lib, env="slz")
+    scopes = {i.name: i.props["scope"] for i in estate.of("assignment")}
+    assert scopes["Audit-PIP-Root"] == scopes["Audit-PIP-Corp"] == MG + "sovereign"
+    assert scopes["Audit-PIP-Extra"] == MG + "lz_extra"  # slz does not use the override: its own name, noted
+    assert any("lz_extra -> lz_extra" in n for n in estate.notes), estate.notes
+    both = read_library(lib)  # no --env: every architecture, the first (alz) wins and the second use is noted
+    assert {i.name: i.props["scope"] for i in both.of("assignment")}["Audit-PIP-Root"] == MG + "contoso"
+    assert any("also used at management group 'sovereign'" in n for n in both.notes), both.notes
