@@ -216,7 +216,7 @@ def build_graph(plan: Plan, remediate: bool = True) -> dict[str, Op]:
             ops[op.id] = op
 
     for op in ops.values():
-        op.deps &= set(ops)
+        op.deps = {d for d in op.deps if d in ops}  # (a set of all ops per op was quadratic: 1 s for an estate)
         for d in op.deps:
             ops[d].dependants.add(op.id)
     _heights(ops)
