@@ -25,6 +25,8 @@ MAX_LAMBDA_WORK = 1_000_000  # lambda calls plus the members they return, per de
 class TemplateError(Exception):
     """A template that cannot be deployed (ARM's InvalidTemplate / DeploymentFailed)."""
 
+    cause: str | None = None  # the innermost reason, when expressions nest (variables of variables)
+
 
 def _engine() -> tuple[Callable[[str], tuple], dict[str, Callable[..., Any]], tuple[type[Exception], ...]]:
     from policygen.evaluate import functions
@@ -61,7 +63,11 @@ class Expressions:
                 try:
                     return self._node(parse(value))
                 except (*failure, TemplateError, KeyError, TypeError, IndexError, ValueError) as exc:
-                    raise TemplateError(f"cannot evaluate {value}: {exc}") from exc
+                    # the outermost expression and the root cause (not every variable in between)
+                    cause = getattr(exc, "cause", None) or str(exc)
+                    error = TemplateError(f"cannot evaluate {value}: {cause}")
+                    error.cause = cause
+                    raise error from exc
             return value[1:] if value.startswith("[[") else value
         if isinstance(value, list):
             return [self.evaluate(v) for v in value]
