@@ -73,11 +73,15 @@ def read_library(root: Path, env: str | None = None, cloud: str | None = None) -
         special = next((k for k in SPECIAL if path.name.endswith(k)), None)
         if special is not None or path.name in ("alz_library_metadata.json", "alz_policy_default_values.json"):
             doc = read_json(path, sink) if special in (ARCHETYPE, OVERRIDE, ARCHITECTURE) else None
-            if isinstance(doc, dict):
-                name = str(doc.get("name") or path.name.split(".", 1)[0])
-                {ARCHETYPE: archetypes, OVERRIDE: overrides}.get(special, {}).setdefault(name, (path, doc))
-                if special == ARCHITECTURE:
-                    architectures.append((path, doc))
+            if not isinstance(doc, dict):
+                continue
+            name = str(doc.get("name") or path.name.split(".", 1)[0])
+            if special == ARCHETYPE:
+                archetypes.setdefault(name, (path, doc))
+            elif special == OVERRIDE:
+                overrides.setdefault(name, (path, doc))
+            else:
+                architectures.append((path, doc))
             continue
         doc = read_json(path, sink)
         if not isinstance(doc, dict):
@@ -94,12 +98,15 @@ def read_library(root: Path, env: str | None = None, cloud: str | None = None) -
     estate.environments[estate.env] = {"cloud": cloud, "definitionScope": definition_scope, "scopes": {}}
     names = {(i.kind, i.name.lower()) for i in items}
     lists = _resolve_overrides(archetypes, overrides, names, sink)
-    placed = _placements(lists, architectures, env, notes)
+    placed, top = _placements(lists, architectures, env, notes)
     sink.raise_if_any()
     scopes = estate.environments[estate.env]["scopes"]
+    unplaced = sorted(i.name for i in items if i.kind == "assignment" and i.name.lower() not in placed)
+    if unplaced:
+        notes.append(f"assignments no archetype lists, placed at {top!r}: {', '.join(unplaced)}")
     for item in items:
         if item.kind == "assignment":
-            scope_key = placed.get(item.name.lower(), "root")
+            scope_key = placed.get(item.name.lower(), top)
             scope = scopes.setdefault(scope_key, MG_PREFIX + scope_key)
             item.body["properties"] = {**item.props, "scope": scope}
             meta = dict(item.props.get("metadata") or {})
@@ -176,15 +183,19 @@ def _check_names(arch: str, path: Path, lists: dict[str, list[str]], names: set[
 
 
 def _placements(lists: dict[str, dict[str, list[str]]], architectures: list[tuple[Path, dict[str, Any]]],
-                env: str | None, notes: list[str]) -> dict[str, str]:
-    """Assignment name → scope key: the management group an architecture puts its archetype at, else (noted)
-    the archetype's own name."""
+                env: str | None, notes: list[str]) -> tuple[dict[str, str], str]:
+    """(assignment name → scope key, the key for what no archetype lists): the management group an
+    architecture puts its archetype at, else (noted) the archetype's own name; the architecture's top
+    management group (no parent), else `root`."""
     chosen = [a for a in architectures if env and str(a[1].get("name")) == env] or architectures
     at: dict[str, str] = {}  # archetype -> management group id
+    top = ""
     for path, doc in chosen:
         for mg in doc.get("management_groups") or []:
             if not isinstance(mg, dict) or not isinstance(mg.get("id"), str):
                 continue
+            if mg.get("parent_id") is None and not top:
+                top = mg["id"]
             for arch in mg.get("archetypes") or []:
                 if arch in at and at[arch] != mg["id"]:
                     notes.append(f"{path}: archetype {arch!r} is also used at management group {mg['id']!r}; "
@@ -206,4 +217,4 @@ def _placements(lists: dict[str, dict[str, list[str]]], architectures: list[tupl
         where = "no architecture definition" if not chosen else "no architecture definition uses them"
         notes.append(f"{where}: archetypes placed at the management group named after them "
                      f"({', '.join(guessed)}); set the scope keys in policygen.yaml")
-    return placed
+    return placed, top or "root"

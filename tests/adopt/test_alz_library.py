@@ -129,3 +129,12 @@ def test_env_picks_one_of_several_architectures(tmp_path: Path) -> None:
     both = read_library(lib)  # no --env: every architecture, the first (alz) wins and the second use is noted
     assert {i.name: i.props["scope"] for i in both.of("assignment")}["Audit-PIP-Root"] == MG + "contoso"
     assert any("also used at management group 'sovereign'" in n for n in both.notes), both.notes
+
+
+def test_an_assignment_no_archetype_lists_goes_to_the_top_management_group(tmp_path: Path) -> None:
+    lib = _library(tmp_path)
+    (lib / "policy_assignments" / "Loose.alz_policy_assignment.json").write_text(
+        json.dumps(_assignment("Loose", "Audit-PIP")), encoding="utf-8")
+    estate = read_library(lib)
+    assert {i.name: i.props["scope"] for i in estate.of("assignment")}["Loose"] == MG + "contoso"
+    assert "assignments no archetype lists, placed at 'contoso': Loose" in estate.notes
