@@ -56,6 +56,9 @@ class LocatedList(list):
     item_pos: list[tuple[int, int]]
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
 def _mark(node: Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
@@ -74,34 +77,45 @@ class _Located(yaml.constructor.SafeConstructor):
         self.flatten_mapping(node)
         out = LocatedDict()
         out.pos = _mark(node)
-        out.key_pos, out.value_pos = {}, {}
+        key_pos: dict[Any, tuple[int, int]] = {}
+        value_pos: dict[Any, tuple[int, int]] = {}
+        out.key_pos, out.value_pos = key_pos, value_pos
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)
+            key = self._value(key_node)
             try:
                 hash(key)
             except TypeError:
                 self.sink.add(self.filename, *_mark(key_node), "mapping keys must be plain scalars")
                 continue
             if key in out:
-                first = out.key_pos[key]
+                first = key_pos[key]
                 self.sink.add(
                     self.filename,
                     *_mark(key_node),
                     f"duplicate key {key!r} (first defined at line {first[0]}); YAML would silently keep the last",
                 )
                 continue
-            out[key] = self.construct_object(value_node, deep=True)
-            out.key_pos[key] = _mark(key_node)
-            out.value_pos[key] = _mark(value_node)
+            out[key] = self._value(value_node)
+            mark = key_node.start_mark
+            key_pos[key] = (mark.line + 1, mark.column + 1)
+            mark = value_node.start_mark
+            value_pos[key] = (mark.line + 1, mark.column + 1)
         return out
 
     def construct_sequence(self, node: SequenceNode, deep: bool = False) -> LocatedList:  # type: ignore[override]
         if not isinstance(node, SequenceNode):  # `!!seq` on a scalar or a mapping
             raise ConstructorError(None, None, f"expected a list, but found a {node.id}", node.start_mark)
-        out = LocatedList(self.construct_object(child, deep=True) for child in node.value)
+        out = LocatedList(self._value(child) for child in node.value)
         out.pos = _mark(node)
-        out.item_pos = [_mark(child) for child in node.value]
+        out.item_pos = [(c.start_mark.line + 1, c.start_mark.column + 1) for c in node.value]
         return out
+
+    def _value(self, node: Node) -> Any:
+        """A child's value; a plain string (most of a pack) without PyYAML's per-node dispatch, which returns
+        the same `node.value` for it."""
+        if node.__class__ is ScalarNode and node.tag == _STR_TAG:
+            return node.value
+        return self.construct_object(node, deep=True)
 
 
 def _building_located(cls: type) -> type:
