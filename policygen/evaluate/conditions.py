@@ -14,6 +14,7 @@ from typing import Any
 from policygen.arm.expressions import is_expression
 from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
 from policygen.evaluate.expr import CompileCtx, Compiled, compile_value
+from policygen.evaluate.fused import mark
 from policygen.evaluate.operators import OPERATORS, Test, make_test
 from policygen.evaluate.paths import STAR, find_binding, make_frame_for_field, walk_chains, walk_single
 from policygen.evaluate.runtime import Scope
@@ -110,7 +111,7 @@ def _all(preds: list[Pred]) -> Pred:
                 return _traced("allOf", preds, scope, all)
             return p0(scope) and p1(scope)
 
-        return all2
+        return mark(all2, ("all", preds))
 
     def all_(scope: Scope) -> bool:
         if scope.trace is not None:
@@ -120,7 +121,7 @@ def _all(preds: list[Pred]) -> Pred:
                 return False
         return True
 
-    return all_
+    return mark(all_, ("all", preds))
 
 
 def _any(preds: list[Pred]) -> Pred:
@@ -134,7 +135,7 @@ def _any(preds: list[Pred]) -> Pred:
                 return _traced("anyOf", preds, scope, any)
             return p0(scope) or p1(scope)
 
-        return any2
+        return mark(any2, ("any", preds))
 
     def any_(scope: Scope) -> bool:
         if scope.trace is not None:
@@ -144,7 +145,7 @@ def _any(preds: list[Pred]) -> Pred:
                 return True
         return False
 
-    return any_
+    return mark(any_, ("any", preds))
 
 
 def _traced(name: str, preds: list[Pred], scope: Scope, combine: Callable) -> bool:
@@ -179,7 +180,7 @@ def _not(p: Pred) -> Pred:
         scope.trace[pos - 1] = (scope.depth, f"not → {str(r).lower()}")
         return r
 
-    return not_
+    return mark(not_, ("not", [p]))
 
 
 # ---- leaves ---------------------------------------------------------------------------------------
@@ -243,7 +244,7 @@ def _field_leaf(raw: Any, op: str, rhs: Compiled, cc: CompileCtx, where: str) ->
                     scope.note(f"field '{label}' = {show(v)}; {_rhs_text(op, rhs, scope)} → {str(r).lower()}")
                 return r
 
-            return leaf_fast
+            return mark(leaf_fast, ("leaf", get, t))
 
     if not acc.collection:
 

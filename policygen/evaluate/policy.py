@@ -42,6 +42,7 @@ from policygen.evaluate.effects import (
 )
 from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
 from policygen.evaluate.expr import CompileCtx, Compiled, compile_value
+from policygen.evaluate.fused import fuse
 from policygen.evaluate.runtime import EvalContext, Scope
 from policygen.evaluate.values import reset_key_cache
 from policygen.evaluate.verdicts import Memo, Reads, memo_for
@@ -461,7 +462,7 @@ def compile_policy(
         warnings=warnings,
     )
     policy.display_name = str(props.get("displayName") or name)
-    policy.indexed_if = residual or condition
+    policy.indexed_if = fuse(residual or condition)
     policy.memo = memo_for(policy.indexed_if, residual_reads if residual is not None else cc.reads)
     policy._applicability, policy.not_for_subscriptions = applicability_condition(rule_l["if"], cc)
     return policy

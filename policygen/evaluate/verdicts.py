@@ -18,7 +18,7 @@ per policy, keys only from values of at most `BUDGET` nodes. Either way the verd
 from __future__ import annotations
 
 from collections.abc import Callable
-from time import perf_counter_ns
+from time import thread_time_ns
 from typing import Any
 
 from policygen.evaluate.errors import EvaluationFailure
@@ -29,7 +29,7 @@ LIMIT = 4096  # entries per policy
 BUDGET = 64  # JSON nodes per key: larger values are evaluated, never remembered
 WARMUP = 1024  # lookups before a cache that mostly misses is switched off
 MIN_WORK = 4  # conditions cheaper than this are evaluated, not looked up
-WARM, TIMED = 256, 256  # a policy's first lookups, then lookups and evaluations timed to choose
+WARM, TIMED = 128, 64  # a policy's first lookups, then lookups and evaluations timed (CPU time) to choose
 TRIAL, MEMO, PLAIN = "trial", "memo", "plain"
 
 
@@ -140,11 +140,11 @@ class Memo:
         if n < WARM:
             return looked_up(scope)
         memo_turn = n < WARM + TIMED
-        t0 = perf_counter_ns()
+        t0 = thread_time_ns()
         try:
             return looked_up(scope) if memo_turn else self.pred(scope)
         finally:
-            dt = perf_counter_ns() - t0
+            dt = thread_time_ns() - t0
             if memo_turn:
                 self.t_memo += dt
             else:

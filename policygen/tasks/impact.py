@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,8 @@ from policygen.arm.scopes import subscription_and_group
 from policygen.errors import Diagnostic, InputError
 
 TABLE_ROWS = 20  # flagged resources listed per policy in the table view
+_RESOURCE_ID = attrgetter("resource_id")
+_OUTCOME = attrgetter("policy", "compliant", "denied", "error")
 
 
 @dataclass
@@ -203,33 +208,37 @@ def _batch_work(keep_all: bool, per_policy: int | None, encode: Callable[[list[A
             if c is None:
                 c = scopes[key] = [0, 0, 0, 0, 0, 0]
             c[5] += 1
-        # one dict update per row: (policy, scope, outcome) -> pairs, expanded into counts below
-        tally: dict[tuple, int] = {}
-        shown = []
-        kept: dict[str, int] = {}
-        last_label, key = None, ""
-        for row in batch:
-            if row.resource_id is not last_label:
-                last_label = row.resource_id
-                key = subscription_scope(last_label)
-            t = (row.policy, key, row.compliant is False, row.denied, row.error is not None)
-            tally[t] = tally.get(t, 0) + 1
-            if keep_all or row.compliant is False or row.denied:
-                if encode is None and per_policy is not None:
-                    n = kept.get(row.policy, 0)
-                    if n >= per_policy:
-                        continue
+        # rows of a resource are consecutive: per resource, its outcomes are counted in C (Counter over
+        # attrgetter tuples) and expanded into per-policy / per-subscription counts below
+        tally: dict[str, Counter] = {}
+        for rid, group in groupby(batch, key=_RESOURCE_ID):
+            key = subscription_scope(rid)
+            c = tally.get(key)
+            if c is None:
+                c = tally[key] = Counter()
+            c.update(map(_OUTCOME, group))
+        shown = batch if keep_all else [row for row in batch if row.compliant is False or row.denied]
+        if encode is None and per_policy is not None:
+            kept: dict[str, int] = {}
+            capped = []
+            for row in shown:
+                n = kept.get(row.policy, 0)
+                if n < per_policy:
                     kept[row.policy] = n + 1
-                shown.append(row)
+                    capped.append(row)
+            shown = capped
         counts: dict[str, list[int]] = {}
-        for (policy, scope, noncompliant, denied, error), n in tally.items():
-            flagged = n if noncompliant or denied else 0
-            for c in (counts.setdefault(policy, [0, 0, 0, 0, 0]), scopes.setdefault(scope, [0, 0, 0, 0, 0, 0])):
-                c[0] += n
-                c[1] += n * noncompliant
-                c[2] += n * denied
-                c[3] += n * error
-                c[4] += flagged
+        for scope, outcomes in tally.items():
+            for (policy, compliant, denied, error), n in outcomes.items():
+                noncompliant = compliant is False
+                denied = bool(denied)
+                flagged = n if noncompliant or denied else 0
+                for c in (counts.setdefault(policy, [0, 0, 0, 0, 0]), scopes.setdefault(scope, [0, 0, 0, 0, 0, 0])):
+                    c[0] += n
+                    c[1] += n * noncompliant
+                    c[2] += n * denied
+                    c[3] += n * (error is not None)
+                    c[4] += flagged
         return (encode(shown) if encode is not None else shown), counts, scopes
 
     return work

@@ -16,8 +16,13 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from policygen.arm.aliases import default_catalogue
 from policygen.evaluate import compile_policy, evaluate_inventory
-from policygen.evaluate.runtime import EvalContext
+from policygen.evaluate.conditions import compile_condition
+from policygen.evaluate.errors import EvaluationFailure
+from policygen.evaluate.expr import CompileCtx
+from policygen.evaluate.fused import fuse
+from policygen.evaluate.runtime import EvalContext, Scope
 from policygen.evaluate.verdicts import TooBig, freeze
 from tests.evaluate.helpers import definition
 
@@ -144,6 +149,23 @@ def test_policies_of_one_type_never_share_what_their_counts_read() -> None:
     for _, pol in policies:
         pol.memo = None
     assert fast == rows(policies, inventory, None)
+
+
+@settings(max_examples=150)
+@given(conditions(), st.lists(resources, min_size=1, max_size=6))
+def test_a_fused_rule_gives_what_its_closures_give(cond, inventory) -> None:
+    """evaluate.fused: one generated function per rule, same verdict and same failure as the closures."""
+    pred = compile_condition(cond, CompileCtx({}, {}, default_catalogue()))
+    fast = fuse(pred)
+    context = EvalContext(utc_now=datetime(2020, 1, 1, tzinfo=UTC))
+
+    def outcome(p, r):
+        try:
+            return bool(p(Scope(r, context)))
+        except EvaluationFailure as exc:
+            return str(exc)
+
+    assert [outcome(fast, r) for r in inventory] == [outcome(pred, r) for r in inventory]
 
 
 def test_a_remembered_verdict_tells_true_from_one_and_minus_zero_from_zero() -> None:
