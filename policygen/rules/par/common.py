@@ -53,6 +53,34 @@ def iter_params(doc: Doc) -> list[tuple[str, dict, str, dict[str, str]]]:
     return cached
 
 
+def params_with(doc: Doc, key: str) -> list[tuple[str, dict, str, dict[str, str]]]:
+    """`iter_params` entries whose declaration has `key` (lower-case), in order: initiatives declare
+    hundreds of parameters and most rules look at one key of a few (memoised per document)."""
+    index = doc.cache.get("params_by_key")
+    if index is None:
+        index = {}
+        for entry in iter_params(doc):
+            for low in entry[3]:
+                index.setdefault(low, []).append(entry)
+        doc.cache["params_by_key"] = index
+    return index.get(key, [])
+
+
+def params_with_meta(doc: Doc, key: str) -> list[tuple[str, dict, str, dict[str, str]]]:
+    """`iter_params` entries whose metadata object has `key` (lower-case), in order (memoised)."""
+    index = doc.cache.get("params_by_meta_key")
+    if index is None:
+        index = {}
+        metas = param_meta(doc)
+        for entry in iter_params(doc):
+            found = metas.get(entry[0])
+            if found is not None:
+                for low in found[2]:
+                    index.setdefault(low, []).append(entry)
+        doc.cache["params_by_meta_key"] = index
+    return index.get(key, [])
+
+
 def param_meta(doc: Doc) -> dict[str, tuple[str, dict, dict[str, str]]]:
     """name → (metadata key, metadata, its lower-case key map) for parameters with metadata (memoised)."""
     cached = doc.cache.get("param_meta")

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from policygen.rules.base import DEFINITION, INITIATIVE, Hit, Rule, Severity
 from policygen.rules.model import Doc
-from policygen.rules.par.common import PARAMS, in_allowed, iter_params
+from policygen.rules.par.common import PARAMS, in_allowed, params_with
 
 
 class DefaultInAllowed(Rule):
@@ -38,11 +38,9 @@ class DefaultInAllowed(Rule):
     needs = ("params",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        for name, spec, ptr, lk in iter_params(doc):
-            ak = lk.get("allowedvalues")
+        for name, spec, ptr, lk in params_with(doc, "allowedvalues"):
+            ak = lk["allowedvalues"]
             dk = lk.get("defaultvalue")
-            if ak is None:
-                continue
             allowed = spec[ak]
             if allowed is None or allowed == []:
                 continue  # built-ins carry `null` / `[]` meaning "no restriction"

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from policygen.rules.base import DEFINITION, INITIATIVE, Hit, Rule, Severity
 from policygen.rules.model import Doc
-from policygen.rules.par.common import PARAMS, iter_params
+from policygen.rules.par.common import PARAMS, params_with
 
 _SCHEMAS: dict[str, tuple[object, str | None]] = {}
 
@@ -59,10 +59,8 @@ class ObjectSchema(Rule):
     needs = ("params",)
 
     def check(self, doc: Doc) -> Iterable[Hit]:
-        for name, spec, ptr, lk in iter_params(doc):
-            sk = lk.get("schema")
-            if sk is None:
-                continue
+        for name, spec, ptr, lk in params_with(doc, "schema"):
+            sk = lk["schema"]
             t = spec.get(lk.get("type", ""))
             if not (isinstance(t, str) and t.lower() == "object"):
                 if not doc.custom:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from policygen.rules.base import DEFINITION, INITIATIVE, Hit, Rule, Severity
 from policygen.rules.model import Doc
-from policygen.rules.par.common import PARAMS, iter_params, param_meta
+from policygen.rules.par.common import PARAMS, param_meta, params_with_meta
 
 STRONG_TYPES = frozenset(
     {"location", "resourcetypes", "storageskus", "vmskus", "existingresourcegroups", "omsworkspace"}
@@ -47,13 +47,9 @@ class StrongType(Rule):
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         metas = param_meta(doc)
-        for name, _spec, ptr, _lk in iter_params(doc):
-            if name not in metas:
-                continue
+        for name, _spec, ptr, _lk in params_with_meta(doc, "strongtype"):
             mk, meta, mlk = metas[name]
-            sk = mlk.get("strongtype")
-            if sk is None:
-                continue
+            sk = mlk["strongtype"]
             st = meta[sk]
             if isinstance(st, str) and (st.lower() in STRONG_TYPES or RESOURCE_TYPE.match(st)):
                 continue

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from policygen.rules.base import DEFINITION, INITIATIVE, Hit, Rule, Severity
 from policygen.rules.model import Doc
-from policygen.rules.par.common import iter_params, param_meta
+from policygen.rules.par.common import param_meta, params_with_meta
 
 
 class AssignPermissions(Rule):
@@ -39,13 +39,9 @@ class AssignPermissions(Rule):
 
     def check(self, doc: Doc) -> Iterable[Hit]:
         metas = param_meta(doc)
-        for name, spec, ptr, lk in iter_params(doc):
-            if name not in metas:
-                continue
+        for name, spec, ptr, lk in params_with_meta(doc, "assignpermissions"):
             _mk, meta, mlk = metas[name]
-            ak = mlk.get("assignpermissions")
-            if ak is None:
-                continue
+            ak = mlk["assignpermissions"]
             v = meta[ak]
             t = spec.get(lk.get("type", ""))
             if not isinstance(v, bool):
