@@ -49,7 +49,7 @@ def main() -> int:
     if args.aliases:
         cmd += ["--aliases", str(args.aliases)]
     out = Path("/tmp") / "validate-bench.json"
-    for label, jobs in (("policygen validate --jobs 1", ["--jobs", "1"]), ("policygen validate (all cores)", [])):
+    for label, jobs in (("validate --jobs 1", ["--jobs", "1"]), ("validate (all cores)", [])):
         r = best(cmd + jobs, args.repeat, stdout=out)
         print(r.row(label, base) + f"  rc={r.returncode}")
     one = next(iter(sorted(args.corpus.rglob("*.json"))))
