@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "policygen.assignment_effects": 2,
     "policygen.rules": 3,
     "policygen.evaluate": 4,
+    "policygen.templates": 4,  # beside evaluate, whose parser and pure functions its expressions call
     "policygen.azure": 5,
     "policygen.emulator": 5,
     "policygen.export": 6,

@@ -16,7 +16,8 @@ from policygen import assignment_effects as shared
 from policygen.assignment_effects import values_of
 from policygen.emulator import policy
 from policygen.emulator.context import Context
-from policygen.emulator.template_expressions import Expressions, TemplateError
+from policygen.templates.expressions import Expressions
+from policygen.templates.names import TemplateError
 
 
 @dataclass

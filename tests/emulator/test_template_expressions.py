@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from policygen.emulator.template_expressions import Expressions, TemplateError, resource_path
+from policygen.templates.expressions import Expressions
+from policygen.templates.names import TemplateError, resource_path
 
 SUB = "11111111-1111-1111-1111-111111111111"
 

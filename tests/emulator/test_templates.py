@@ -6,8 +6,8 @@ import pytest
 
 from policygen.emulator.app import Emulator
 from policygen.emulator.context import EmulatorConfig
-from policygen.emulator.template_expressions import TemplateError
 from policygen.emulator.templates import deploy
+from policygen.templates.names import TemplateError
 
 SUB = "11111111-1111-1111-1111-111111111111"
 

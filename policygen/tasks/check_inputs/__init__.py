@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from policygen.arm.scopes import ScopeError, parse_scope
-from policygen.emulator.template_expressions import TemplateError, resource_path
 from policygen.errors import Diagnostic, InputError
 from policygen.evaluate.inventory import resources_from_json
 from policygen.tasks.check_inputs import jsondoc, template, terraform, whatif
 from policygen.tasks.check_inputs.placed import SYMBOLIC, Placed
+from policygen.templates.names import TemplateError, resource_path
 
 __all__ = ["SYMBOLIC", "Placed", "is_template", "load"]
 
@@ -64,7 +64,7 @@ def _one(doc: jsondoc.Document, scope: str, location: str, parameters: dict[str,
         if isinstance(target, Diagnostic):
             problems.append(target)
             return []
-        return template.Expander(doc, location, problems).run(data, target, parameters)
+        return template.expand(doc, data, target, location, parameters, problems)
     if isinstance(data, dict) and "deploymentparameters" in str(data.get("$schema", "")).lower():
         problems.append(doc.at(data, "this is a template parameters file: give it with --parameters", "$schema"))
         return []

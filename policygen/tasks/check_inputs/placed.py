@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-SYMBOLIC = "<symbolic until deployment: "  # prefix of the placeholder a value known only at deployment becomes
+from policygen.templates.symbolic import SYMBOLIC, placeholder
+
+__all__ = ["SYMBOLIC", "Placed", "placeholder", "unplaced"]
 
 
 @dataclass
@@ -21,20 +23,6 @@ class Placed:
     @property
     def id(self) -> str:
         return str(self.resource.get("id", ""))
-
-
-def placeholder(what: str) -> str:
-    return f"{SYMBOLIC}{what}>"
-
-
-def has_symbolic(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.startswith(SYMBOLIC)
-    if isinstance(value, dict):
-        return any(has_symbolic(v) for v in value.values())
-    if isinstance(value, list):
-        return any(has_symbolic(v) for v in value)
-    return False
 
 
 def unplaced(rtype: Any, name: Any, source: str, line: int, why: str, rid: str = "") -> Placed:
