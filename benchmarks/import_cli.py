@@ -1,6 +1,6 @@
 """`policygen import --from alz|epac` of a large library end to end, optionally against a code snapshot.
 
-    python benchmarks/import_cli.py [LIBRARY] [--from alz] [--repeat 3] [--before SNAPSHOT_DIR]
+    python benchmarks/import_cli.py [LIBRARY] [--from alz|epac] [--builtins DIR] [--repeat 3] [--before SNAPSHOT_DIR]
 
 LIBRARY defaults to the AMBA library (../shared/corpus/alz/Azure-Landing-Zones-Library/platform/amba).
 `--before DIR` runs the same command from a copy of the package (a folder holding `policygen/`), so a
@@ -30,6 +30,7 @@ def main() -> int:
     ap.add_argument("--from", dest="source", choices=("alz", "epac"), default="alz")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--before", type=Path, help="A folder holding an older `policygen/` package to compare.")
+    ap.add_argument("--builtins", type=Path, help="With --from epac: the built-in definitions folder.")
     args = ap.parse_args()
     if not args.library.is_dir():
         print(f"{args.library}: not found", file=sys.stderr)
@@ -40,6 +41,8 @@ def main() -> int:
         for label, code in runs:
             cmd = policygen_cmd(code) + ["import", "--from", args.source, str(args.library),
                                          "--out", str(Path(tmp) / label.replace(" ", "-")), "--force"]
+            if args.builtins:
+                cmd += ["--builtins", str(args.builtins)]
             results[label] = best(cmd, args.repeat, stdout=Path(tmp) / "out.txt")
         base = results.get("before")
         for label, r in results.items():
