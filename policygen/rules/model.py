@@ -320,14 +320,21 @@ class Doc:
                 self._values(v, sub, "details")
 
     def _values(self, v: Any, ptr: str, region: str) -> None:
+        # Leaves that are neither `[`-strings nor containers are skipped without a call or a pointer.
         if isinstance(v, str):
             if v.startswith("["):
                 self._string(v, ptr, region, (), None)
         elif isinstance(v, dict):
             for k, item in v.items():
+                t = type(item)
+                if (t is str and item[:1] != "[") or t is int or t is bool or t is float or item is None:
+                    continue
                 self._values(item, ptr + "/" + esc(k), region)
         elif isinstance(v, list):
             for i, item in enumerate(v):
+                t = type(item)
+                if (t is str and item[:1] != "[") or t is int or t is bool or t is float or item is None:
+                    continue
                 self._values(item, ptr + "/" + str(i), region)
 
 
