@@ -3,8 +3,8 @@
 Files are independent until the per-run rules (RunResult + Summary lists), so chunks of files go to
 forked workers (which inherit the imported rules and the catalogue) and come back in input order:
 the merged result is exactly what one process would have built, whatever the number of workers.
-Small runs, single-core machines and processes that already run threads (forking one is unsafe) stay
-in one process.
+Small runs, single-core machines, processes that already run threads (forking one is unsafe) and
+pool workers (daemons may not start processes) stay in one process.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def workers_for(n_files: int, jobs: int | None) -> int:
     import multiprocessing
 
     if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - not POSIX
+        return 1
+    if multiprocessing.current_process().daemon:  # a pool's worker may not start processes of its own
         return 1
     return min(wanted, -(-n_files // CHUNK))
 

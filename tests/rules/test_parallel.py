@@ -72,3 +72,20 @@ def test_small_runs_stay_in_one_process() -> None:
     assert workers_for(MIN_FILES - 1, 8) == 1
     assert workers_for(10_000, 1) == 1
     assert workers_for(MIN_FILES, 64) == -(-MIN_FILES // CHUNK)  # never more workers than chunks
+
+
+def test_a_pool_worker_validates_in_its_own_process(tmp_path: Path) -> None:
+    """Inside a daemonic pool worker (e.g. another stage's workers) the engine does not try to fork."""
+    import multiprocessing
+
+    for i in range(MIN_FILES):
+        write(tmp_path, f"{i:04}.json", DEFINITION)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        objects, workers = pool.apply(_validate_in_worker, (str(tmp_path),))
+    assert (objects, workers) == (MIN_FILES, 1)
+
+
+def _validate_in_worker(folder: str) -> tuple[int, int]:
+    from policygen.rules.engine import validate_files
+
+    return validate_files([Path(folder)], jobs=2).objects, workers_for(MIN_FILES, 2)
