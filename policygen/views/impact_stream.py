@@ -41,6 +41,26 @@ def _quote() -> Callable[[str], str]:
     return quote
 
 
+def _csv_quote() -> Callable[[str], str]:
+    """One field as `csv.writer` (excel dialect) writes it among others, cached."""
+    cache: dict[str, str] = {}
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+
+    def quote(s: str) -> str:
+        q = cache.get(s)
+        if q is None:
+            if len(cache) > 50_000:
+                cache.clear()
+            buf.seek(0)
+            buf.truncate()
+            w.writerow(["", s])  # beside another field: never the lone-empty-field special case
+            q = cache[s] = buf.getvalue()[1:-1]
+        return q
+
+    return quote
+
+
 def rows_json(quote: Callable[[str], str]) -> Callable[[list[Any]], list[str]]:
     """Rows as compact JSON, the keys of `ImpactRow.to_json` in its order. The resource part is built
     once per resource and the outcome part once per (effect, matched, compliant, denied): effects are
@@ -50,11 +70,11 @@ def rows_json(quote: Callable[[str], str]) -> Callable[[list[Any]], list[str]]:
     def enc(rows: list[Any]) -> list[str]:
         out = []
         append = out.append
-        last = mid = None
+        last = last_type = mid = None
         for r in rows:
-            if r.resource_id is not last:
-                last = r.resource_id
-                mid = f',"resourceId":{quote(last)},"resourceType":{quote(r.resource_type)},"effect":"'
+            if r.resource_id is not last or r.resource_type is not last_type:
+                last, last_type = r.resource_id, r.resource_type
+                mid = f',"resourceId":{quote(last)},"resourceType":{quote(last_type)},"effect":"'
             k = (r.effect, r.matched, r.compliant, r.denied)
             tail = tails.get(k)
             if tail is None:
@@ -86,6 +106,7 @@ class StreamWriter:
         self.rows_written = 0
         self._quote = _quote()
         self._rows = rows_json(self._quote)
+        self._csv_quote = _csv_quote()
 
     # -- in the worker ------------------------------------------------------------------------------
 
@@ -93,16 +114,7 @@ class StreamWriter:
         if not rows:
             return ""
         if self.fmt == "csv":
-            buf = io.StringIO()
-            w = csv.writer(buf, lineterminator="\n")
-            why = self.why
-            w.writerows(
-                [r.policy, r.effect, r.resource_id, r.resource_type, r.matched,
-                 "" if r.compliant is None else r.compliant, r.denied, r.error or ""]
-                + ([r.reason or ""] if why else [])
-                for r in rows
-            )
-            return buf.getvalue()
+            return self._csv_rows(rows)
         if self.fmt == "ndjson":
             return "\n".join(self._rows(rows)) + "\n"
         if self.pretty:
@@ -110,6 +122,26 @@ class StreamWriter:
                 "    " + json.dumps(r.to_json(), indent=2, ensure_ascii=False).replace("\n", "\n    ") for r in rows
             )
         return ",\n".join(self._rows(rows))
+
+    def _csv_rows(self, rows: list[Any]) -> str:
+        """What `csv.writer` writes for these rows, its quoting of each text cached: a resource's id and a
+        policy's name repeat across rows."""
+        q = self._csv_quote
+        why = self.why
+        out = []
+        append = out.append
+        last = last_type = mid = None
+        for r in rows:
+            if r.resource_id is not last or r.resource_type is not last_type:
+                last, last_type = r.resource_id, r.resource_type
+                mid = f",{q(last)},{q(last_type)},"
+            line = (f"{q(r.policy)},{q(r.effect)}{mid}{r.matched},{'' if r.compliant is None else r.compliant},"
+                    f"{r.denied},{q(r.error or '')}")
+            if why:
+                line += "," + q(r.reason or "")
+            append(line)
+        out.append("")
+        return "\n".join(out)
 
     # -- here ---------------------------------------------------------------------------------------
 

@@ -14,6 +14,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from policygen.cli import app
@@ -155,3 +157,26 @@ def test_empty_results_are_still_valid_documents(tmp_path) -> None:
         assert data["results"] == [] and data["resources"] == 1
     assert impact(defs, inv, "-f", "ndjson") == ""
     assert impact(defs, inv, "-f", "csv").splitlines() == ["policy,effect,resourceId,resourceType,matched,compliant,denied,error"]
+
+
+_texts = st.text(alphabet=st.sampled_from(list('ab,"\r\n é\t')), max_size=6)
+
+
+@settings(max_examples=100)
+@given(st.lists(st.tuples(_texts, _texts, _texts, st.booleans(), st.sampled_from([None, True, False]),
+                          st.booleans(), st.one_of(st.none(), _texts), st.one_of(st.none(), _texts)),
+                min_size=1, max_size=6),
+       st.booleans())
+def test_csv_rows_are_what_the_csv_module_writes(rows, why) -> None:
+    """The streamed CSV (quoting cached per text) equals `csv.writer`'s rows, whatever the text holds
+    (commas, quotes, line breaks: RFC 4180 quoting, https://www.rfc-editor.org/rfc/rfc4180)."""
+    from policygen.evaluate.inventory import ImpactRow
+    from policygen.views.impact_stream import StreamWriter
+
+    impact_rows = [ImpactRow(p, rid, rt, "audit", m, c, d, e, None, reason)
+                   for p, rid, rt, m, c, d, e, reason in rows]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(
+        [r.policy, r.effect, r.resource_id, r.resource_type, r.matched, "" if r.compliant is None else r.compliant,
+         r.denied, r.error or ""] + ([r.reason or ""] if why else []) for r in impact_rows)
+    assert StreamWriter("csv", why=why).encode(impact_rows) == buf.getvalue()
