@@ -18,6 +18,7 @@ from policygen.emulator import policy
 from policygen.emulator.context import Context
 from policygen.templates.expressions import Expressions
 from policygen.templates.names import TemplateError
+from policygen.templates.symbolic import Symbolic
 
 
 @dataclass
@@ -46,7 +47,7 @@ def resolve(value: Any, params: dict[str, Any]) -> Any:
         if shared.parameter_name(value) is None and "parameters(" in value.lower():
             try:
                 return Expressions(parameters=params).evaluate(value)
-            except TemplateError:
+            except (TemplateError, Symbolic):  # reference()/list*(): nothing to read them from here
                 return value
         return value
     if isinstance(value, list):
