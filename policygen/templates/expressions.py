@@ -1,7 +1,7 @@
 """ARM template expressions in one deployment's context — the one engine `check` and the emulator use.
 
-Expressions are parsed by the evaluator's parser and the pure ARM functions are the evaluator's; this module
-adds what belongs to a deployment: `parameters()`, `variables()` (with variable `copy`), `copyIndex()`,
+Expressions are parsed by the one grammar (`arm.expressions`); the pure ARM functions are the evaluator's.
+This module adds what belongs to a deployment: `parameters()`, `variables()` (with variable `copy`), `copyIndex()`,
 property `copy` (`walk`), a work budget shared by a file's contexts; `functions` adds resourceId() and friends
 and the lambda functions. reference() and list*() go to a `Resolver` (the emulator reads its store); without
 one they raise `Symbolic` (check keeps the value symbolic, never guessed).
@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from policygen.arm.expressions import is_expression
+from policygen.arm.expressions import Index, Literal, Member, Node, is_expression, parse_string
 from policygen.templates.functions import DeploymentFunctions, Lambda
 from policygen.templates.names import TemplateError
 from policygen.templates.symbolic import Symbolic, has_symbolic, placeholder
@@ -48,13 +48,12 @@ class Budget:
             raise TemplateError(f"the template expands to more than {MAX_WORK:,} resources and loop items")
 
 
-def _engine() -> tuple[Callable[[str], tuple], dict[str, Callable[..., Any]], tuple[type[Exception], ...]]:
+def _pure() -> tuple[dict[str, Callable[..., Any]], type[Exception]]:
+    """The pure ARM functions (the evaluator's, which policy rules call too) and the failure they raise."""
     from policygen.evaluate import functions
-    from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
-    from policygen.evaluate.expr import parse
+    from policygen.evaluate.errors import EvaluationFailure
 
-    # UnsupportedError: an expression the parser cannot read (e.g. a user-defined `namespace.function()`)
-    return parse, functions.PURE, (EvaluationFailure, UnsupportedError)
+    return functions.PURE, EvaluationFailure
 
 
 @dataclass
@@ -82,10 +81,10 @@ class Expressions(DeploymentFunctions):
         """Evaluate every expression string inside a JSON value."""
         if isinstance(value, str):
             if is_expression(value):
-                parse, _, failure = _engine()
-                try:
-                    return self._node(parse(value))
-                except (*failure, TemplateError, KeyError, TypeError, IndexError, ValueError) as exc:
+                _, failure = _pure()
+                try:  # lenient: the evaluator's reading of bare true/false/null, as before
+                    return self._node(parse_string(value, lenient=True))
+                except (failure, TemplateError, KeyError, TypeError, IndexError, ValueError) as exc:
                     # the outermost expression and the root cause (not every variable in between)
                     cause = getattr(exc, "cause", None) or str(exc)
                     error = TemplateError(f"cannot evaluate {value}: {cause}")
@@ -100,24 +99,24 @@ class Expressions(DeploymentFunctions):
 
     # ------------------------------------------------------------------ AST
 
-    def _node(self, node: tuple) -> Any:
-        kind = node[0]
-        if kind == "lit":
-            return node[1]
-        if kind == "member":
-            base = self._node(node[1])
+    def _node(self, node: Node) -> Any:
+        kind = type(node)
+        if kind is Literal:
+            return node.value
+        if kind is Member:
+            base = self._node(node.target)
             if not isinstance(base, dict):
-                raise TemplateError(f"cannot read '.{node[2]}' of {type(base).__name__}")
+                raise TemplateError(f"cannot read '.{node.name}' of {type(base).__name__}")
             low = {k.lower(): v for k, v in base.items()}
-            if node[2].lower() not in low:
-                raise TemplateError(f"the object has no property '{node[2]}'")
-            return low[node[2].lower()]
-        if kind == "index":
-            base, idx = self._node(node[1]), self._node(node[2])
+            if node.name.lower() not in low:
+                raise TemplateError(f"the object has no property '{node.name}'")
+            return low[node.name.lower()]
+        if kind is Index:
+            base, idx = self._node(node.target), self._node(node.index)
             if isinstance(base, dict):
                 return {k.lower(): v for k, v in base.items()}[str(idx).lower()]
             return base[int(idx)]
-        _, low, name, args = node
+        low, name, args = node.key, node.name, node.args
         if low == "reference" or low.startswith("list"):
             if self.resolver is None:
                 raise Symbolic(name)
@@ -139,8 +138,7 @@ class Expressions(DeploymentFunctions):
         values = [self._node(a) for a in args]
         if own is not None:
             return own(*values)
-        _, pure, _ = _engine()
-        impl = pure.get(low)
+        impl = _pure()[0].get(low)
         if impl is None:
             raise TemplateError(f"the template function '{name}' is not supported")
         return impl(*values)

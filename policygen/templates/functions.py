@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from functools import cmp_to_key
 from typing import Any
 
+from policygen.arm.expressions import Node
 from policygen.arm.scopes import MG_PREFIX
 from policygen.templates.names import TemplateError, resource_path
 
@@ -22,7 +23,7 @@ class Lambda:
     """A `lambda('x', ..., body)` argument: parameter names and the unevaluated body."""
 
     params: tuple[str, ...]
-    body: tuple
+    body: Node
 
 
 class DeploymentFunctions:
