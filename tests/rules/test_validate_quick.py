@@ -74,6 +74,8 @@ def test_quick_path_writes_output_file(tmp_path: Path) -> None:
         ["--", "x.json"],
         ["--verbose", "x.json"],
         ["x.json", "--out", "y"],  # unknown option: typer's usage error
+        ["x.json", "--jobs", "two"],
+        ["x.json", "-j", "-1"],
     ],
 )
 def test_other_forms_go_through_typer(args: list[str]) -> None:
@@ -86,6 +88,7 @@ def test_parse_defaults() -> None:
     assert opts is not None
     assert opts["paths"] == [Path("a"), Path("b")] and opts["aliases"] == [Path("x.csv"), Path("y.csv")]
     assert opts["escaped"] is False  # the last of a flag pair wins, as in click
+    assert parse(["-j", "3", "a"])["jobs"] == 3 and parse(["--jobs=1"])["jobs"] == 1  # type: ignore[index]
 
 
 def test_usage_errors_still_come_from_typer(capsys: pytest.CaptureFixture[str]) -> None:
