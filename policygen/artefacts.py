@@ -1,7 +1,8 @@
 """What a build produces, consumed by validate, evaluate, plan/apply and export.
 
 Bodies are REST form (`{"name": ..., "properties": {...}}`, assignments also `identity`/`location`),
-exactly what is written to `OUT/definitions|initiatives|assignments|exemptions/<name>.json` and sent to Azure.
+exactly what is written to `OUT/definitions|initiatives|assignments|exemptions/<key>.json` and sent to Azure
+(the key is the name, or `name@label` for each scope's copy of an assignment assigned at several scopes).
 """
 
 from __future__ import annotations
@@ -47,10 +48,29 @@ class Artefact:
     placement: Any = None
     # Assignments with a `rollout`: {"stage", "index", "stages", "effect", "from", "members", "locations"}.
     rollout: dict[str, Any] | None = None
+    # The build's key: the name, or `name@scope-label` for one scope's copy of a multi-scope assignment
+    # (ARM names an assignment per scope: the same name may be assigned at several scopes).
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        self.key = self.key or self.name
 
     @property
     def relpath(self) -> str:
-        return f"{FOLDERS[self.kind]}/{self.name}.json"
+        return f"{FOLDERS[self.kind]}/{self.key}.json"
+
+    @property
+    def scope_as_written(self) -> str | None:
+        """An assignment's scope as its intent wrote it (a scope key or an id): this copy's, for a multi-scope
+        one (whose `metadata.policygen.scope` lists them all)."""
+        scope = getattr(self.placement, "scope", None)
+        return scope if isinstance(scope, str) else None
+
+    @property
+    def assignment_id(self) -> str:
+        """ARM id of an assignment or exemption: `<scope>/providers/Microsoft.Authorization/<type>/<name>`."""
+        rtype = "policyAssignments" if self.kind == "assignment" else "policyExemptions"
+        return f"{(self.scope or '').rstrip('/')}/providers/Microsoft.Authorization/{rtype}/{self.name}"
 
     @property
     def properties(self) -> dict[str, Any]:
@@ -130,11 +150,18 @@ class Build:
         return [*self.artefacts(), *(self.exemptions[n] for n in sorted(self.exemptions))]
 
     def assignment_id(self, name: str) -> str:
-        art = self.assignments[name]
-        return f"{(art.scope or '').rstrip('/')}/providers/Microsoft.Authorization/policyAssignments/{name}"
+        """ARM id of the assignment the build keys `name` (its name, or `name@label` for a multi-scope copy)."""
+        return self.assignments[name].assignment_id
+
+    def assignments_named(self, name: str) -> list[Artefact]:
+        """Every assignment with this ARM name or build key (several when one name is assigned at several
+        scopes), sorted by key."""
+        if name in self.assignments:
+            return [self.assignments[name]]
+        return [self.assignments[k] for k in sorted(self.assignments) if self.assignments[k].name == name]
 
     def exemptions_for(self, assignment: str) -> list[Artefact]:
-        """Exemptions of one assignment (by name), sorted by name."""
+        """Exemptions of one assignment (by build key, or a full id), sorted by name."""
         target = self.assignment_id(assignment).lower() if assignment in self.assignments else assignment.lower()
         return [self.exemptions[n] for n in sorted(self.exemptions)
                 if str(self.exemptions[n].properties.get("policyAssignmentId", "")).lower() == target]

@@ -19,6 +19,7 @@ same name; other clouds' files are named in a note, not read.
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 from typing import Any
@@ -105,13 +106,16 @@ def read_library(root: Path, env: str | None = None, cloud: str | None = None) -
     if unplaced:
         notes.append(f"assignments no archetype lists, placed at {top!r}: {', '.join(unplaced)}")
     for item in items:
-        if item.kind == "assignment":
-            scope_key = placed.get(item.name.lower(), top)
+        if item.kind != "assignment":
+            estate.items.append(item)
+            continue
+        for scope_key in placed.get(item.name.lower(), [top]):  # one assignment per management group, one name
             scope = scopes.setdefault(scope_key, MG_PREFIX + scope_key)
-            item.body["properties"] = {**item.props, "scope": scope}
-            meta = dict(item.props.get("metadata") or {})
-            item.body["properties"]["metadata"] = meta
-        estate.items.append(item)
+            props = copy.deepcopy(item.props)
+            estate.items.append(Item("assignment", {**copy.deepcopy(item.body),
+                                                    "properties": {**props, "scope": scope,
+                                                                   "metadata": dict(props.get("metadata") or {})}},
+                                     item.where, item.remediation))
     return estate
 
 
@@ -183,36 +187,44 @@ def _check_names(arch: str, path: Path, lists: dict[str, list[str]], names: set[
 
 
 def _placements(lists: dict[str, dict[str, list[str]]], architectures: list[tuple[Path, dict[str, Any]]],
-                env: str | None, notes: list[str]) -> tuple[dict[str, str], str]:
-    """(assignment name → scope key, the key for what no archetype lists): the management group an
-    architecture puts its archetype at, else (noted) the archetype's own name; the architecture's top
-    management group (no parent), else `root`."""
+                env: str | None, notes: list[str]) -> tuple[dict[str, list[str]], str]:
+    """(assignment name → scope keys, the key for what no archetype lists): the management groups an
+    architecture puts the archetypes listing it at (several: one assignment at each, one name), else (noted)
+    the archetype's own name; the architecture's top management group (no parent), else `root`."""
     chosen = [a for a in architectures if env and str(a[1].get("name")) == env] or architectures
-    at: dict[str, str] = {}  # archetype -> management group id
+    at: dict[str, list[str]] = {}  # archetype -> management group ids
     top = ""
     for path, doc in chosen:
+        mine: dict[str, list[str]] = {}
         for mg in doc.get("management_groups") or []:
             if not isinstance(mg, dict) or not isinstance(mg.get("id"), str):
                 continue
             if mg.get("parent_id") is None and not top:
                 top = mg["id"]
-            for arch in mg.get("archetypes") or []:
-                if arch in at and at[arch] != mg["id"]:
-                    notes.append(f"{path}: archetype {arch!r} is also used at management group {mg['id']!r}; "
-                                 f"its assignments are imported once, at {at[arch]!r}")
-                at.setdefault(str(arch), mg["id"])
+            for arch in mg.get("archetypes") or []:  # an archetype at several groups: its assignments at each
+                if mg["id"] not in mine.setdefault(str(arch), []):
+                    mine[str(arch)].append(mg["id"])
+        for arch, groups in mine.items():  # another architecture is another estate: the first one's wins
+            if arch in at:
+                if at[arch] != groups:
+                    notes.append(f"{path}: archetype {arch!r} is also used at management group {groups[0]!r}; "
+                                 f"its assignments are imported at {', '.join(repr(g) for g in at[arch])}")
+                continue
+            at[arch] = groups
     base = min(lists, key=len, default="")
     guessed = []
-    placed: dict[str, str] = {}
+    placed: dict[str, list[str]] = {}
     for arch, fields in lists.items():
         if arch in at:
-            scope_key = at[arch]
+            scope_keys = at[arch]
         else:
-            scope_key = arch[len(base) + 1:] if base and arch.startswith(base + "_") else arch
+            scope_keys = [arch[len(base) + 1:] if base and arch.startswith(base + "_") else arch]
             if fields["policy_assignments"]:
-                guessed.append(f"{arch} -> {scope_key}")
+                guessed.append(f"{arch} -> {scope_keys[0]}")
         for name in fields["policy_assignments"]:
-            placed.setdefault(name.lower(), scope_key)
+            for scope_key in scope_keys:
+                if scope_key not in placed.setdefault(name.lower(), []):
+                    placed[name.lower()].append(scope_key)
     if guessed:
         where = "no architecture definition" if not chosen else "no architecture definition uses them"
         notes.append(f"{where}: archetypes placed at the management group named after them "

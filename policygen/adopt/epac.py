@@ -111,22 +111,32 @@ def _scope_keys(estate: Estate, trees: list[tuple[Path, Any]], selector: str, pa
                 library: Library, names: dict[str, set[str]]) -> None:
     """Scope keys of every environment: an assignment's key (policygen's own hint, else the last segment of
     its scope here) maps, in each pacEnvironment, to where that pacSelector's branch places it."""
-    placed: dict[str, dict[str, str]] = {selector: {a.name: str(a.props.get("scope")) for a in estate.of("assignment")}}
+    def scopes_by_name(items: list[Item]) -> dict[str, list[str]]:  # a name may be assigned at several scopes
+        out: dict[str, list[str]] = {}
+        for a in items:
+            out.setdefault(a.name, []).append(str(a.props.get("scope")))
+        return out
+
+    placed: dict[str, dict[str, list[str]]] = {selector: scopes_by_name(estate.of("assignment"))}
     for sel in pac_envs:
         if sel != selector:
             other = Estate("epac", estate.definition_scope, environments=estate.environments, env=sel)
             for path, doc in trees:
                 Walker(path, other, sel, pac_envs, library, names, DiagnosticSink()).walk(doc, Branch())
-            placed[sel] = {a.name: str(a.props.get("scope")) for a in other.of("assignment")}
+            placed[sel] = scopes_by_name(other.of("assignment"))
+    nth: dict[str, int] = {}
     for item in estate.of("assignment"):
+        i = nth[item.name] = nth.get(item.name, -1) + 1
         meta = item.props.get("metadata") or {}
         hint = (meta.get("policygen") or {}).get("scope") if isinstance(meta.get("policygen"), dict) else None
+        if isinstance(hint, list):  # a multi-scope intent's: the scopes in the order its node lists them
+            hint = hint[i] if i < len(hint) else None
         scope = str(item.props.get("scope"))
         stem = re.sub(r"[^a-z0-9-]+", "-", scope.rstrip("/").rsplit("/", 1)[-1].lower()).strip("-") or "scope"
         name = hint if isinstance(hint, str) and hint else stem
         for sel, where in placed.items():
-            if item.name in where:
-                estate.environments[sel]["scopes"].setdefault(name, where[item.name])
+            if i < len(where.get(item.name, [])):
+                estate.environments[sel]["scopes"].setdefault(name, where[item.name][i])
 
 
 def _str(value: Any) -> str | None:

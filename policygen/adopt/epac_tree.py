@@ -397,18 +397,12 @@ class Walker:
             props["definitionVersion"] = str(version)
         identity = self._identity(b, entry, policy_id)
         line = self.at(needle)[0]
-        for i, scope in enumerate(b.scopes or []):
-            body: dict[str, Any] = {"name": name if not i else f"{name}-{i + 1}",
-                                    "properties": {**copy.deepcopy(props), "scope": scope,
-                                                   "notScopes": list(b.not_scopes)}}
+        for scope in b.scopes or []:  # one assignment per scope, all named alike (the pack: `scope: [..]`)
+            body: dict[str, Any] = {"name": name, "properties": {**copy.deepcopy(props), "scope": scope,
+                                                                 "notScopes": list(b.not_scopes)}}
             if identity:
                 body.update(copy.deepcopy(identity))
             self.estate.items.append(Item("assignment", body, f"{self.path}:{line}:1"))
-            if i:
-                n = len(b.scopes or [])
-                self.estate.notes.append(f"{self.path}:{line}:1: assignment {name!r} is placed at {n} "
-                                         f"scopes; policygen names each assignment once, so the one at {scope} is "
-                                         f"imported as {body['name']!r} (Azure would see a new assignment)")
         if b.extra_roles:
             self.estate.notes.append(f"{self.path}:{line}:1: {b.crumb}: additionalRoleAssignments are not imported "
                                      "(policygen grants only the roles the definitions name)")

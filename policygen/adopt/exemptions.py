@@ -12,6 +12,7 @@ from typing import Any
 
 from policygen.adopt.estate import Item
 from policygen.arm.scopes import key
+from policygen.render.assignments import scope_label
 
 SEGMENT = "/providers/microsoft.authorization/policyexemptions/"
 
@@ -26,7 +27,10 @@ def exemption_scope(item: Item) -> str:
 
 
 def exemption_intent(item: Item, scope_key: Callable[[str, Any], str], known: dict[tuple[str, str], Item],
-                     known_scopes: dict[str, str]) -> dict[str, Any]:
+                     known_scopes: dict[str, str],
+                     copies: dict[str, list[tuple[str, str]]] | None = None) -> dict[str, Any]:
+    """`copies`: assignment name -> [(scope id, scope as the intent writes it)] for a name assigned at several
+    scopes; the exemption then names its copy (`name@label`), which the build resolves without guessing."""
     p = item.props
     data: dict[str, Any] = {"displayName": p.get("displayName") or item.name}
     if p.get("description"):
@@ -36,6 +40,9 @@ def exemption_intent(item: Item, scope_key: Callable[[str, Any], str], known: di
     mine = known.get(("assignment", name))
     data["assignment"] = name if mine is not None and key(mine.where) in (key(target), "") or \
         (mine is not None and key(target).endswith("/policyassignments/" + name.lower())) else target
+    for at, written in (copies or {}).get(name, []):
+        if at and key(f"{at}/providers/Microsoft.Authorization/policyAssignments/{name}") == key(target):
+            data["assignment"] = f"{name}@{scope_label(written)}"
     scope = exemption_scope(item)
     data["scope"] = next((k for k, v in known_scopes.items() if key(v) == key(scope)), scope)
     data["category"] = p.get("exemptionCategory") or p.get("category") or "Waiver"

@@ -28,6 +28,7 @@ from policygen.azure import diff as diffing
 from policygen.errors import InputError
 from policygen.intents.lifecycle import MEMBER_VERSION_PIN_RE, VERSION_PIN_RE
 from policygen.intents.models import SEMVER_RE
+from policygen.render.assignments import scope_label
 from policygen.render.compile import compile_pack
 
 STAMPS = {"createdby", "createdon", "updatedby", "updatedon"}
@@ -94,6 +95,9 @@ class Importer:
         self.data: dict[tuple[str, str], dict[str, Any]] = {}  # (kind, name) -> intent data
         self.items: dict[tuple[str, str], Item] = {}
         self.local: dict[tuple[str, str], str] = {}  # (kind, lower-cased name) -> name
+        # One assignment name at several scopes (EPAC's pacSelectors, the portal): name -> [(item, scope key)],
+        # written as one intent with `scope: [..]`, built as one assignment per scope (key `name@label`).
+        self.copies: dict[str, list[tuple[Item, str]]] = {}
         env = estate.environments.get(estate.env or "", {})
         self.scopes: dict[str, str] = dict(env.get("scopes") or {})
 
@@ -105,6 +109,11 @@ class Importer:
                 self.report.skipped.append(f"{item.where}: name {item.name!r} cannot be a file name; not imported")
                 continue
             if (item.kind, item.name) in self.items:
+                first = self.items[(item.kind, item.name)]
+                if item.kind == "assignment" and _scope_of(item) and key(_scope_of(item)) not in \
+                        {key(_scope_of(c)) for c, _ in self.copies.get(item.name, [(first, "")])}:
+                    self.copies.setdefault(item.name, [(first, "")]).append((item, ""))
+                    continue
                 self.report.skipped.append(f"{item.where}: a {item.kind} named {item.name!r} was read already")
                 continue
             self.items[(item.kind, item.name)] = item
@@ -117,7 +126,8 @@ class Importer:
             if kind == "initiative":
                 self.data[(kind, name)] = self._initiative(item)
             elif kind == "assignment":
-                self.data[(kind, name)] = self._assignment(item)
+                self.data[(kind, name)] = self._assignment(item) if name not in self.copies else \
+                    self._assignment_copies(name)
             elif kind == "exemption":
                 self.data[(kind, name)] = self._exemption(item)
         build = self._compile()  # once: `_metadata` then completes it as the renderer would
@@ -210,8 +220,11 @@ class Importer:
         return params if isinstance(params, dict) else {}
 
     def _scope_key(self, scope: str, hint: Any) -> str:
-        if isinstance(hint, str) and key(self.scopes.get(hint, "")) == key(scope):
-            return hint
+        for h in hint if isinstance(hint, list) else [hint]:  # a list: the scopes of a multi-scope intent
+            if isinstance(h, str) and key(self.scopes.get(h, "")) == key(scope):
+                return h
+        if isinstance(hint, list):
+            hint = None
         for k, v in self.scopes.items():
             if key(v) == key(scope):
                 return k
@@ -264,10 +277,51 @@ class Importer:
             data["remediation"] = {"enabled": True, **item.remediation}
         return data
 
+    def _assignment_copies(self, name: str) -> dict[str, Any]:
+        """One intent for every scope a name is assigned at; the notScopes as a list when every copy has the
+        same, else per scope. A copy that differs in anything else cannot share the intent: it is named in
+        `inexact` (its build is compared with it like any other)."""
+        copies = self.copies[name]
+        meta = copies[0][0].props.get("metadata")
+        hint = (meta.get("policygen") or {}).get("scope") if isinstance(meta, dict) and \
+            isinstance(meta.get("policygen"), dict) else None
+        if isinstance(hint, list):  # policygen wrote them: keep the intent's order of scopes
+            order = [key(self.scopes.get(h, "")) if isinstance(h, str) else "" for h in hint]
+            copies.sort(key=lambda c: order.index(key(_scope_of(c[0]))) if key(_scope_of(c[0])) in order
+                        else len(order))
+        first = self._assignment(copies[0][0])
+        scopes, not_scopes = [], {}
+        for i, (item, _) in enumerate(copies):
+            data = first if i == 0 else self._assignment(item)
+            scope = data["scope"]
+            if scope in scopes:  # two scope ids the estate keys alike: keep the id
+                scope = str(item.props.get("scope") or "")
+            copies[i] = (item, scope)
+            scopes.append(scope)
+            not_scopes[scope] = list(item.props.get("notScopes") or [])
+            rest = {k: v for k, v in data.items() if k not in ("scope", "notScopes")}
+            if i and rest != {k: v for k, v in first.items() if k not in ("scope", "notScopes")}:
+                differ = sorted(k for k in {*rest, *first} if rest.get(k) != first.get(k) and
+                                k not in ("scope", "notScopes"))
+                self.report.inexact.append(f"{item.where}: assignment {name!r} at {scope} differs from the one at "
+                                           f"{scopes[0]} in {', '.join(differ)}; one intent assigns both alike")
+        lists = list(not_scopes.values())
+        out: dict[str, Any] = {}
+        for k, v in first.items():
+            if k == "scope":
+                out["scope"] = scopes
+                if any(lists):
+                    out["notScopes"] = lists[0] if all(ns == lists[0] for ns in lists) else \
+                        {s: ns for s, ns in not_scopes.items() if ns}
+            elif k != "notScopes":
+                out[k] = v
+        return out
+
     def _exemption(self, item: Item) -> dict[str, Any]:
         from policygen.adopt.exemptions import exemption_intent
 
-        return exemption_intent(item, self._scope_key, self.items, self.scopes)
+        copies = {n: [(str(i.props.get("scope") or ""), s) for i, s in c] for n, c in self.copies.items()}
+        return exemption_intent(item, self._scope_key, self.items, self.scopes, copies)
 
     # ------------------------------------------------------------------ pass 2: metadata, then compare
 
@@ -275,7 +329,8 @@ class Importer:
         files = {"policygen.yaml": dump(self._settings())}
         for (kind, name), data in sorted(self.data.items()):
             files[f"{FOLDER[kind]}/{name}.yaml"] = dump(data)
-            self.report.counts[kind] += 1
+            # objects, as `exact` counts them: an assignment at several scopes is one intent, several objects
+            self.report.counts[kind] += len(self.copies[name]) if kind == "assignment" and name in self.copies else 1
         return files
 
     def _settings(self) -> dict[str, Any]:
@@ -309,12 +364,28 @@ class Importer:
             leave |= set(OWNER_KEYS)
         return leave
 
+    def _built(self, build: Build) -> list[tuple[str, str, Any, Item]]:
+        """(kind, name, artefact or None, source item) for every object read, a multi-scope copy each."""
+        out = []
+        for kind, name in self.data:
+            if kind == "assignment" and name in self.copies:
+                for item, scope in self.copies[name]:
+                    out.append((kind, name, build.assignments.get(f"{name}@{scope_label(scope)}"), item))
+            else:
+                out.append((kind, name, _artefact(build, kind, name), self.items[(kind, name)]))
+        return out
+
     def _metadata(self, build: Build) -> None:
-        for (kind, name), data in self.data.items():
-            art = _artefact(build, kind, name)
+        done: set[tuple[str, str]] = set()
+        for kind, name, art, item in self._built(build):
             if art is None:
                 continue
-            item = self.items[(kind, name)]
+            data = self.data[(kind, name)]
+            if (kind, name) in done:  # a further copy of a multi-scope assignment: the intent's metadata
+                if data.get("metadata"):
+                    art.properties["metadata"] = {**(art.properties.get("metadata") or {}), **data["metadata"]}
+                continue
+            done.add((kind, name))
             src = item.props.get("metadata") if isinstance(item.props.get("metadata"), dict) else {}
             have = art.properties.get("metadata") or {}
             leave = self._leave(item)
@@ -339,9 +410,7 @@ class Importer:
     def _check(self, build: Build | None) -> None:
         if build is None:
             return
-        for (kind, name), _ in self.data.items():
-            item = self.items[(kind, name)]
-            art = _artefact(build, kind, name)
+        for kind, name, art, item in self._built(build):
             if art is None:
                 self.report.inexact.append(f"{item.where}: {kind} {name!r} did not build")
                 continue
@@ -351,6 +420,10 @@ class Importer:
                 self.report.inexact.append(f"{item.where}: {kind} {name!r} builds differently at {shown}")
             else:
                 self.report.exact[kind] += 1
+
+
+def _scope_of(item: Item) -> str:
+    return str(item.props.get("scope") or "")
 
 
 def _marker(item: Item) -> str | None:

@@ -56,10 +56,11 @@ class DesiredObject:
     body: dict[str, Any]  # the REST body to PUT
     source: str = ""
     remediation: dict[str, Any] = field(default_factory=dict)  # assignments: intent's remediation settings
+    label: str = ""  # the build's key: `name@scope-label` for one scope's copy of a multi-scope assignment
 
     @property
     def address(self) -> str:
-        return f"{self.kind}.{self.name}"
+        return f"{self.kind}.{self.label or self.name}"
 
 
 @dataclass
@@ -108,12 +109,12 @@ def desired_state(build: Build, target: Target) -> Desired:
             oid = build.definition_id(kind, name)  # type: ignore[arg-type]
             dest[key(oid)] = DesiredObject(kind, name, oid, build.pack.definition_scope, _put_body(art),
                                            str(art.source))
-    for name in sorted(build.assignments):
-        art = build.assignments[name]
+    for label in sorted(build.assignments):  # the build's key: the name, or name@scope for a multi-scope copy
+        art = build.assignments[label]
         scope = (art.scope or "").rstrip("/")
-        oid = f"{scope}/providers/Microsoft.Authorization/policyAssignments/{name}"
-        out.assignments[key(oid)] = DesiredObject("assignment", name, oid, scope, _put_body(art), str(art.source),
-                                                  dict(art.remediation or {}))
+        oid = art.assignment_id
+        out.assignments[key(oid)] = DesiredObject("assignment", art.name, oid, scope, _put_body(art), str(art.source),
+                                                  dict(art.remediation or {}), label)
         if art.rollout:
             out.rollouts[key(oid)] = dict(art.rollout)
     for name in sorted(build.exemptions):
@@ -163,13 +164,14 @@ def derive(desired: Desired, lookup: Lookup) -> list[str]:
             effect_name = "unknown" if effect is UNKNOWN else str(effect)
             roles = role_ids(member)
             label = member.reference_id or name_of_id(member.definition_id)
-            remediation.append(RemediationNeed(assignment.name, assignment.id, assignment.scope, member.reference_id,
+            remediation.append(RemediationNeed(assignment.label or assignment.name, assignment.id, assignment.scope,
+                                               member.reference_id,
                                                member.definition_id, effect_name))
             if not has_identity:
                 continue
             for scope in [assignment.scope, *_permission_scopes(member)]:
                 for role in roles:
-                    need = RoleNeed(assignment.name, scope, role, (label,))
+                    need = RoleNeed(assignment.label or assignment.name, scope, role, (label,))
                     prev = needs.get(need.triple_key)
                     needs[need.triple_key] = need if prev is None else RoleNeed(
                         prev.assignment, prev.scope, prev.role_definition_id, tuple(sorted({*prev.because, label})))

@@ -17,6 +17,7 @@ import calendar
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -334,13 +335,15 @@ def make_plan(desired: Desired, remote: RemoteState, warnings: list[str] | None 
                 else:
                     change.actions = ["no-op"]
             changes[k] = change
+        named = Counter(r.name.lower() for r in have.values())  # one name at several scopes: address by scope
         for k, r in have.items():
             if k in want:
                 continue
             cls = r.owner_class(owner)
             if cls == "thisPaC" or (cls == "unknownOwner" and target.strategy == "full"):
                 lapsed = kind == "exemption" and lifecycle.expired(r.body, now)
-                changes[k] = Change(address=f"{kind}.{r.name}", kind=kind, name=r.name, id=r.id, scope=r.scope,
+                address = f"{kind}.{r.name}" + (f"@{parse_scope(r.scope).short}" if named[r.name.lower()] > 1 else "")
+                changes[k] = Change(address=address, kind=kind, name=r.name, id=r.id, scope=r.scope,
                                     actions=["delete"], before=r.body, before_etag=r.etag, owner=cls,
                                     action_reason="delete_because_expired" if lapsed else
                                     "delete_because_not_in_pack",
@@ -449,7 +452,7 @@ def _role_changes(desired: Desired, remote: RemoteState, changes: dict[str, Chan
         a = desired.assignments[akey]
         principal = _assignment_principal(changes.get(akey), remote.assignments.get(akey))
         for need in needs:
-            out_change = _role_change(a.name, a.id, a.scope, need, principal, held, owner)
+            out_change = _role_change(a.label or a.name, a.id, a.scope, need, principal, held, owner)
             out[out_change.address] = out_change
             if principal:
                 wanted.add((key(need.scope), principal.lower(), need.role_guid))
@@ -549,8 +552,8 @@ def _remediation_tasks(desired: Desired, remote: RemoteState, changes: dict[str,
                 reason = "not remediated since the assignment or its roles changed"
             else:
                 continue
-            out.append(RemediationTask(a.name, a.id, a.scope, need.reference_id, need.definition_id, need.effect,
-                                       reason, {k: v for k, v in a.remediation.items() if k != "enabled"}))
+            out.append(RemediationTask(a.label or a.name, a.id, a.scope, need.reference_id, need.definition_id,
+                                       need.effect, reason, {k: v for k, v in a.remediation.items() if k != "enabled"}))
     return sorted(out, key=lambda t: t.address)
 
 

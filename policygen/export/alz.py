@@ -51,7 +51,8 @@ def placeholder_id(build: Build, policy_id: str) -> str:
 
 
 def scope_key(art: Artefact) -> str:
-    key = ((art.properties.get("metadata") or {}).get("policygen") or {}).get("scope") or art.scope or "root"
+    """The scope key the assignment (one scope's copy, for a multi-scope one) was placed by."""
+    key = art.scope_as_written or art.scope or "root"
     return key.rstrip("/").rsplit("/", 1)[-1]
 
 
@@ -71,7 +72,12 @@ def render(build: Build) -> dict[str, str]:
         files[f"{FOLDER['initiative']}/{file_name('initiative', body)}"] = dump_json(body)
         archetypes[base]["policy_set_definitions"].append(name)
     problems = []
-    for name, art in sorted(build.assignments.items()):
+    for art in (build.assignments[k] for k in sorted(build.assignments)):
+        name = art.name  # an assignment at several scopes: one file, listed by each scope's archetype
+        arch = archetypes.setdefault(f"{base}_{slug(scope_key(art)).lower()}", {})
+        if art.key != name and any(name in a.get("policy_assignments", []) for a in archetypes.values()):
+            arch.setdefault("policy_assignments", []).append(name)
+            continue
         if len(name) > MAX_MG_ASSIGNMENT_NAME:
             problems.append(f"{art.source}: assignment name {name!r} is {len(name)} characters; ALZ archetypes assign "
                             f"at management groups, where Azure allows {MAX_MG_ASSIGNMENT_NAME}")
@@ -82,7 +88,6 @@ def render(build: Build) -> dict[str, str]:
         body: dict[str, Any] = {"name": name, "type": TYPES["assignment"], "properties": props,
                                 "location": DEFAULT_LOCATION, "identity": art.body.get("identity") or {"type": "None"}}
         files[f"{FOLDER['assignment']}/{file_name('assignment', body)}"] = dump_json(body)
-        arch = archetypes.setdefault(f"{base}_{slug(scope_key(art)).lower()}", {})
         arch.setdefault("policy_assignments", []).append(name)
     if problems:
         raise InputError(problems)
@@ -110,7 +115,7 @@ def default_values(build: Build) -> dict[str, Any]:
     once (`policy_default_values`) instead of editing assignments. Assignments that set the same value
     share a default; where values differ (dev vs prod) each scope key gets its own (`<param>_<key>`)."""
     groups: dict[str, dict[str, list[tuple[str, str]]]] = {}  # param -> value (json) -> [(assignment, key)]
-    for name, art in sorted(build.assignments.items()):
+    for _key, art in sorted(build.assignments.items()):
         target = local_name(build, art.properties["policyDefinitionId"])
         if target is None:
             continue
@@ -119,7 +124,7 @@ def default_values(build: Build) -> dict[str, Any]:
         for pname, given in sorted((art.properties.get("parameters") or {}).items()):
             if (declared.get(pname) or {}).get("metadata", {}).get("strongType"):
                 value = json.dumps(given.get("value"), sort_keys=True)
-                groups.setdefault(pname, {}).setdefault(value, []).append((name, scope_key(art)))
+                groups.setdefault(pname, {}).setdefault(value, []).append((art.name, scope_key(art)))
     defaults = []
     for pname, by_value in sorted(groups.items()):
         for users in sorted(by_value.values()):
@@ -129,7 +134,7 @@ def default_values(build: Build) -> dict[str, Any]:
                 default += "_" + "_".join(snake(k) for k in keys)
             defaults.append({"default_name": default, "description": f"Value of parameter {pname}",
                              "policy_assignments": [{"policy_assignment_name": n, "parameter_names": [pname]}
-                                                    for n, _key in users]})
+                                                    for n in dict.fromkeys(n for n, _key in users)]})
     seen: dict[str, int] = {}
     for d in sorted(defaults, key=lambda d: d["default_name"]):  # distinct values within one scope key
         seen[d["default_name"]] = seen.get(d["default_name"], 0) + 1

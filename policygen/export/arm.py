@@ -17,7 +17,14 @@ from typing import Any
 from policygen.arm.scopes import ScopeKind, parse_scope
 from policygen.artefacts import Build
 from policygen.errors import InputError
-from policygen.export.common import dump_json, local_name, role_definition_ids, scope_kind, scope_name
+from policygen.export.common import (
+    deployment_name,
+    dump_json,
+    local_name,
+    role_definition_ids,
+    scope_kind,
+    scope_name,
+)
 
 MG_SCHEMA = "https://schema.management.azure.com/schemas/2019-08-01/managementGroupDeploymentTemplate.json#"
 SUB_SCHEMA = "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#"
@@ -94,8 +101,11 @@ def template(build: Build) -> dict[str, Any]:
     }
 
 
-def assignment_deployment(build: Build, name: str) -> dict[str, Any]:
-    art = build.assignments[name]
+def assignment_deployment(build: Build, label: str) -> dict[str, Any]:
+    """One nested deployment per assignment (`label` is the build key: `name@scope` for one scope's copy of
+    a multi-scope assignment; the resource keeps the ARM name)."""
+    art = build.assignments[label]
+    name = art.name
     scope = art.scope or ""
     kind = scope_kind(scope)
     local = local_name(build, art.properties["policyDefinitionId"])
@@ -135,7 +145,7 @@ def assignment_deployment(build: Build, name: str) -> dict[str, Any]:
         })
     deployment: dict[str, Any] = {
         "type": "Microsoft.Resources/deployments", "apiVersion": DEPLOYMENT_API,
-        "name": f"policygen-{name}"[:64],
+        "name": deployment_name("policygen-", label),
         "dependsOn": [policy_id] if local else [],
         "properties": {
             "mode": "Incremental",
@@ -175,7 +185,7 @@ def exemption_deployment(build: Build, name: str) -> dict[str, Any]:
     deployment: dict[str, Any] = {
         "type": "Microsoft.Resources/deployments", "apiVersion": DEPLOYMENT_API,
         "name": f"policygen-exemption-{name}"[:64],
-        "dependsOn": [f"policygen-{asg}"[:64]] if asg in build.assignments else [],
+        "dependsOn": [deployment_name("policygen-", asg)] if asg in build.assignments else [],
         "properties": {"mode": "Incremental", "expressionEvaluationOptions": {"scope": "inner"},
                        "template": {"$schema": schema, "contentVersion": "1.0.0.0", "resources": [exemption]}},
     }

@@ -17,7 +17,7 @@ from policygen.arm.scopes import ScopeKind, parse_scope
 from policygen.artefacts import Build
 from policygen.errors import InputError
 from policygen.export.arm import require_mg_root
-from policygen.export.common import local_name, role_definition_ids, scope_kind, scope_name, slug
+from policygen.export.common import deployment_name, local_name, role_definition_ids, scope_kind, scope_name, slug
 
 POLICY_API = "2023-04-01"
 ASSIGNMENT_API = "2024-04-01"
@@ -160,7 +160,7 @@ def main_bicep(build: Build) -> str:
         deps = [symbol("set" if local[0] == "initiative" else "def", local[1])] if local else []
         roles = role_definition_ids(build, art)
         lines += ["", f"module {symbol('assign', name)} 'modules/{MODULES[kind][0]}' = {{",
-                  f"  name: {quote(('policygen-' + name)[:64])}",
+                  f"  name: {quote(deployment_name('policygen-', name))}",
                   f"  scope: {target}",
                   "  params: {",
                   f"    assignment: json(replace(loadTextContent({quote(art.relpath)}), packPrefix, deployedPrefix))"]

@@ -199,7 +199,7 @@ def role_definition_ids(build: Build, assignment: Artefact) -> list[str]:
 @dataclass(frozen=True)
 class RemediationTask:
     name: str
-    assignment: str
+    assignment: str  # the build key (the name, or `name@scope` for one scope's copy)
     reference_id: str | None  # None for a single-definition assignment
     settings: dict[str, Any]
 
@@ -215,9 +215,16 @@ def remediation_tasks(build: Build, assignment: Artefact) -> list[RemediationTas
     tasks = []
     for m in _members(build, assignment):
         if remediates(m):
-            name = assignment.name if m.reference_id is None else f"{assignment.name}-{m.reference_id}"
-            tasks.append(RemediationTask(name[:64], assignment.name, m.reference_id, settings))
+            label = assignment.key.replace("@", ".")  # one scope's copy of a multi-scope assignment: name.scope
+            name = label if m.reference_id is None else f"{label}-{m.reference_id}"
+            tasks.append(RemediationTask(name[:64], assignment.key, m.reference_id, settings))
     return sorted(tasks, key=lambda t: t.name)
+
+
+def deployment_name(prefix: str, key: str) -> str:
+    """A deployment's name for a build key (`name@scope` for one scope's copy of a multi-scope assignment):
+    ARM deployment names take letters, digits, `-`, `_`, `.` and parentheses, at most 64."""
+    return f"{prefix}{key.replace('@', '.')}"[:64]
 
 
 def slug(text: str, sep: str = "_") -> str:

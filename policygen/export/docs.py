@@ -144,7 +144,7 @@ def assignment_page(build: Build, art: Artefact) -> str:
     local = local_name(build, p["policyDefinitionId"])
     target = (f"[{local[1]}](../initiatives/{local[1]}.md)" if local and local[0] == "initiative"
               else code(local[1]) if local else code(p["policyDefinitionId"]))
-    key = ((p.get("metadata") or {}).get("policygen") or {}).get("scope")
+    key = art.scope_as_written
     identity = art.body.get("identity") or {}
     lines = [f"# {prose(p['displayName'])}", "", *paragraph(p.get("description")),
              f"- Name: `{art.name}`", f"- Assigns: {target}",

@@ -166,7 +166,12 @@ def assignment_files(build: Build, placed: Placed) -> dict[str, dict[str, Any]]:
     """One tree per assigned policy or set: the root names the definition, one child per assignment
     intent (EPAC's idiom for "same initiative, different scopes and effects")."""
     groups: dict[str, list[str]] = {}
+    multi: set[str] = set()
     for name, art in sorted(build.assignments.items()):
+        if art.key != art.name:  # one scope's copy of a multi-scope assignment: the first's node holds them all
+            if art.name in multi:
+                continue
+            multi.add(art.name)
         groups.setdefault(art.properties["policyDefinitionId"], []).append(name)
     files: dict[str, dict[str, Any]] = {}
     for policy_id, names in sorted(groups.items(), key=lambda kv: kv[1][0]):
@@ -192,9 +197,14 @@ def assignment_files(build: Build, placed: Placed) -> dict[str, dict[str, Any]]:
     return files
 
 
-def assignment_node(build: Build, placed: Placed, name: str) -> dict[str, Any]:
-    """A leaf: the assignment's naming block, values, and scope/identity keyed by pacSelector."""
-    art = build.assignments[name]
+def assignment_node(build: Build, placed: Placed, label: str) -> dict[str, Any]:
+    """A leaf: the assignment's naming block, values, and scope/identity keyed by pacSelector. An assignment
+    at several scopes (one name) is one node listing each scope, as EPAC assigns a node at every scope of a
+    pacSelector; its notScopes are the union of the copies' (EPAC gives a node's notScopes to every scope)."""
+    art = build.assignments[label]
+    name = art.name
+    keys = [label] if label == name else [k for k, a in build.assignments.items()  # in the intent's order
+                                      if a.name == name and a.key != name]
     p = art.properties
     node: dict[str, Any] = {
         "nodeName": f"{name}/",
@@ -210,13 +220,13 @@ def assignment_node(build: Build, placed: Placed, name: str) -> dict[str, Any]:
     for key in ("overrides", "resourceSelectors"):  # rollout stages arrive here expanded
         if p.get(key):
             node[key] = p[key]
-    node["scope"] = {sel: [at[name][0]] for sel, at in placed.items()}
-    not_scopes = {sel: at[name][1] for sel, at in placed.items()}
+    node["scope"] = {sel: [at[k][0] for k in keys] for sel, at in placed.items()}
+    not_scopes = {sel: list(dict.fromkeys(ns for k in keys for ns in at[k][1])) for sel, at in placed.items()}
     if any(not_scopes.values()):
         node["notScopes"] = {sel: v or [] for sel, v in not_scopes.items()}
     identity = art.body.get("identity") or {}
     if identity.get("type") in ("SystemAssigned", "UserAssigned"):
-        node["managedIdentityLocations"] = {sel: at[name][2] for sel, at in placed.items()}
+        node["managedIdentityLocations"] = {sel: at[label][2] for sel, at in placed.items()}
     if identity.get("type") == "UserAssigned":
         uai = next(iter(identity.get("userAssignedIdentities") or {}), "")
         node["userAssignedIdentity"] = {sel: uai for sel in placed}

@@ -117,7 +117,7 @@ ASSIGNMENT_TF = """\
 resource "{resource}" "this" {{
   for_each = {{ for k, v in local.policy_assignments : k => v if v.scope_type == "{kind}" }}
 
-  name                 = each.key
+  name                 = split("@", each.key)[0]
   {scope_arg} = each.value.scope
   policy_definition_id = lookup(local.policy_ids, each.value.policy, each.value.policy)
   display_name         = each.value.display_name
@@ -304,7 +304,7 @@ def render(build: Build) -> dict[str, str]:
 def _scope_keys(build: Build) -> dict[str, str]:
     keys = {}
     for art in build.assignments.values():
-        key = ((art.properties.get("metadata") or {}).get("policygen") or {}).get("scope")
+        key = art.scope_as_written
         if key and not key.startswith("/"):
             keys[key] = art.scope or ""
     return keys
@@ -353,7 +353,7 @@ def _initiative(build: Build, art: Any) -> dict[str, Any]:
 
 
 def _scope_expr(art: Any) -> Any:
-    key = ((art.properties.get("metadata") or {}).get("policygen") or {}).get("scope")
+    key = art.scope_as_written
     if key and not key.startswith("/"):
         return hcl.Raw(f"var.assignment_scopes[{hcl.string(key)}]")
     return art.scope

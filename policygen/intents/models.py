@@ -271,8 +271,13 @@ class AssignmentIntent(Strict):
     initiative: str | None = None
     definition: str | None = None
     builtin: str | None = None
-    scope: str = Field(description="A scope key of the environment (e.g. prod) or a full ARM scope id.")
-    notScopes: list[str] = Field(default_factory=list)
+    scope: str | list[str] = Field(
+        description="A scope key of the environment (e.g. prod) or a full ARM scope id; a list assigns the same "
+                    "name at each scope (one assignment per scope, as EPAC's pacSelectors and the portal do).")
+    notScopes: list[str] | dict[str, list[str]] = Field(
+        default_factory=list,
+        description="Scopes left out (keys or ids). With several scopes, a list goes to every assignment; a "
+                    "mapping scope -> list gives each scope its own (a scope it does not name gets none).")
     parameters: dict[str, Any] = Field(default_factory=dict)
     enforcementMode: Literal["Default", "DoNotEnforce"] = "Default"
     identity: IdentitySpec | None = None
@@ -291,7 +296,18 @@ class AssignmentIntent(Strict):
             raise ValueError("an assignment names exactly one of 'initiative', 'definition' or 'builtin'")
         if self.rollout is not None and len(self.overrides) + 1 > MAX_OVERRIDES:
             raise ValueError(f"rollout adds an override: at most {MAX_OVERRIDES - 1} others")
+        scopes = self.scopes
+        if not scopes or len({s.lower() for s in scopes}) != len(scopes):
+            raise ValueError("scope: a list of scopes needs at least one scope, each once")
+        if isinstance(self.notScopes, dict) and set(self.notScopes) - set(scopes):
+            extra = ", ".join(sorted(set(self.notScopes) - set(scopes)))
+            raise ValueError(f"notScopes: {extra} is not one of the assignment's scopes")
         return self
+
+    @property
+    def scopes(self) -> list[str]:
+        """Every scope the intent assigns at (one for the plain `scope: key` form)."""
+        return [self.scope] if isinstance(self.scope, str) else list(self.scope)
 
 
 class EnvironmentSpec(Strict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +94,55 @@ def _resolve(p: Placement, name: str, env: EnvironmentSpec | None, env_name: str
     return scope, not_scopes, ok
 
 
+def scope_label(value: str) -> str:
+    """How a copy of a multi-scope assignment is told apart in file names and plan addresses: its scope key,
+    or the last segment of an ARM id (e.g. `deny-rdp@prod`)."""
+    if not value.startswith("/"):
+        return value
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", value.rstrip("/").rsplit("/", 1)[-1]).strip("-") or "root"
+
+
+def render_assignments(
+    loaded: Loaded[AssignmentIntent],
+    env: EnvironmentSpec | None,
+    env_name: str | None,
+    definitions: dict[str, Artefact],
+    definitions_by_intent: dict[str, list[Artefact]],
+    initiatives: dict[str, Artefact],
+    definition_id: Any,
+    owner_id: str,
+    sink: DiagnosticSink,
+) -> list[Artefact]:
+    """One assignment per scope of the intent, all with the intent's name (ARM names an assignment per
+    scope); the build keys a copy `name@label` when the intent has several scopes. Empty after a problem."""
+    intent = loaded.model
+    many = not isinstance(intent.scope, str)
+    labels: dict[str, str] = {}
+    for i, value in enumerate(intent.scopes):
+        label = scope_label(value)
+        if label in labels.values():
+            sink.add(loaded.file, *loaded.pos("scope", i),
+                     f"scope {value!r} ends like another scope of this assignment ({label!r}): use scope keys")
+            return []
+        labels[value] = label
+    out: list[Artefact] = []
+    for i, value in enumerate(intent.scopes):
+        if isinstance(intent.notScopes, dict):
+            not_scopes = tuple((ns, SourceRef(loaded.file, *loaded.pos("notScopes", value, j)))
+                               for j, ns in enumerate(intent.notScopes.get(value, [])))
+        else:
+            not_scopes = tuple((ns, SourceRef(loaded.file, *loaded.pos("notScopes", j)))
+                               for j, ns in enumerate(intent.notScopes))
+        where = SourceRef(loaded.file, *(loaded.pos("scope", i) if many else loaded.pos("scope")))
+        art = render_assignment(loaded, env, env_name, definitions, definitions_by_intent, initiatives,
+                                definition_id, owner_id, sink, (value, where, not_scopes),
+                                f"{loaded.name}@{labels[value]}" if many else loaded.name)
+        if art is None:
+            return []
+        out.append(art)
+    return out
+
+
 def render_assignment(
     loaded: Loaded[AssignmentIntent],
     env: EnvironmentSpec | None,
@@ -103,13 +153,16 @@ def render_assignment(
     definition_id: Any,
     owner_id: str,
     sink: DiagnosticSink,
+    at: tuple[str, SourceRef, tuple[tuple[str, SourceRef], ...]],
+    key: str,
 ) -> Artefact | None:
-    """One assignment intent as a REST body, or None after adding every problem it has to `sink`."""
+    """One scope of an assignment intent (`at`: the scope as written, where, its notScopes) as a REST body,
+    or None after adding every problem it has to `sink`."""
     intent, file = loaded.model, loaded.file
     placement = Placement(
-        intent.scope,
-        SourceRef(file, *loaded.pos("scope")),
-        tuple((ns, SourceRef(file, *loaded.pos("notScopes", i))) for i, ns in enumerate(intent.notScopes)),
+        at[0],
+        at[1],
+        at[2],
         intent.identity.location if intent.identity else None,
         SourceRef(file, *(loaded.pos("name") if "name" in loaded.data else loaded.pos())),
     )
@@ -167,6 +220,7 @@ def render_assignment(
         pointers=_pointers(loaded),
         placement=placement,
         rollout=rollout,
+        key=key,
     )
 
 

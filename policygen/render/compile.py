@@ -11,7 +11,7 @@ from policygen.errors import DiagnosticSink, InputError
 from policygen.intents.kinds import load_table
 from policygen.intents.load import load_pack
 from policygen.intents.models import EnvironmentSpec
-from policygen.render.assignments import render_assignment
+from policygen.render.assignments import render_assignments
 from policygen.render.definitions import render_definition_intent
 from policygen.render.exemptions import render_exemption
 from policygen.render.initiatives import render_initiative
@@ -76,12 +76,11 @@ def compile_pack(pack_dir: Path | str, env: str | None = None) -> Build:
     for loaded in pack.assignments:
         if loaded.model.initiative in failed or by_intent.get(loaded.model.definition or "") == []:
             continue  # its target failed and was reported already
-        art = render_assignment(
+        for art in render_assignments(
             loaded, env_spec, env_name, build.definitions, by_intent, build.initiatives, def_id, owner, sink
-        )
-        if art is not None:
-            build.assignments[art.name] = art
-    failed_assignments = {a.name for a in pack.assignments} - set(build.assignments)
+        ):
+            build.assignments[art.key] = art
+    failed_assignments = {a.name for a in pack.assignments} - {a.name for a in build.assignments.values()}
     for loaded in pack.exemptions:
         if loaded.model.assignment in failed_assignments:
             continue  # its assignment failed and was reported already

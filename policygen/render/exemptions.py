@@ -48,8 +48,11 @@ def render_exemption(loaded: Loaded[ExemptionIntent], env: EnvironmentSpec | Non
         except ScopeError as exc:
             add(("scope",), f"scope {intent.scope!r} is not an ARM scope or resource id: {exc}")
             scope = None
-    assignment_id, asg = _assignment(intent.assignment, assignments)
-    if assignment_id is None:
+    assignment_id, asg, ambiguous = _assignment(intent.assignment, assignments, scope)
+    if ambiguous:
+        add(("assignment",), ambiguous)
+        assignment_id = None
+    elif assignment_id is None:
         hint = difflib.get_close_matches(intent.assignment, assignments, n=1)
         add(("assignment",), f"no assignment named {intent.assignment!r}" +
             (f"; did you mean {hint[0]!r}?" if hint else "") + " (an assignment intent name or a full id)")
@@ -94,24 +97,50 @@ def render_exemption(loaded: Loaded[ExemptionIntent], env: EnvironmentSpec | Non
         props["resourceSelectors"] = [s.to_azure() for s in intent.resourceSelectors]
     return Artefact("exemption", loaded.name, {"name": loaded.name, "properties": props},
                     SourceRef(file, *loaded.pos()), loaded.name, scope=scope,
-                    placement={"scope": intent.scope, "assignment": asg.name if asg else None},
+                    placement={"scope": intent.scope, "assignment": asg.key if asg else None},
                     pointers={"/properties/expiresOn": SourceRef(file, *loaded.pos("expiresOn"))}
                     if "expiresOn" in loaded.data else {})
 
 
-def _assignment(value: str, assignments: dict[str, Artefact]) -> tuple[str | None, Artefact | None]:
-    """(policy assignment id, our artefact when it is ours) for an intent name or a full id."""
+def _assignment(value: str, assignments: dict[str, Artefact],
+                scope: str | None) -> tuple[str | None, Artefact | None, str | None]:
+    """(policy assignment id, our artefact when it is ours, why it is ambiguous) for an intent name, a build
+    key (`name@label`) or a full id. A name assigned at several scopes resolves to the copy at or above the
+    exemption's scope (the nearest); when the scope ids cannot tell, the intent must say which."""
     if value in assignments:
         art = assignments[value]
-        return f"{(art.scope or '').rstrip('/')}/providers/Microsoft.Authorization/policyAssignments/{value}", art
+        return art.assignment_id, art, None
+    copies = [assignments[k] for k in sorted(assignments) if assignments[k].name == value]
+    if copies:
+        return _nearest(value, copies, scope)
     low = value.lower()
     if ASSIGNMENT_SEGMENT in low:
-        for name, art in assignments.items():
-            mine = f"{(art.scope or '').rstrip('/')}/providers/Microsoft.Authorization/policyAssignments/{name}"
-            if mine.lower() == low.rstrip("/"):
-                return mine, art
-        return value.rstrip("/"), None  # another pack's (or a portal) assignment: Azure checks it at apply
-    return None, None
+        for art in assignments.values():
+            if art.assignment_id.lower() == low.rstrip("/"):
+                return art.assignment_id, art, None
+        return value.rstrip("/"), None, None  # another pack's (or a portal) assignment: Azure checks it at apply
+    return None, None, None
+
+
+def _nearest(value: str, copies: list[Artefact],
+             scope: str | None) -> tuple[str | None, Artefact | None, str | None]:
+    if len(copies) == 1:
+        return copies[0].assignment_id, copies[0], None
+    above: list[tuple[int, Artefact]] = []
+    if scope is not None:
+        target = parse_scope(scope)
+        for art in copies:
+            at = parse_scope(art.scope or "")
+            if at.contains(target):
+                above.append((len(at.chain()), art))
+    if above:
+        above.sort(key=lambda pair: pair[0])
+        if len(above) == 1 or above[-1][0] != above[-2][0]:
+            art = above[-1][1]
+            return art.assignment_id, art, None
+    keys = ", ".join(a.key for a in copies)
+    return None, None, (f"assignment {value!r} is assigned at {len(copies)} scopes and the exemption's scope does not "
+                        f"tell which copy it exempts: name one ({keys}) or give the full assignment id")
 
 
 def _reference_ids(asg: Artefact, initiatives: dict[str, Artefact]) -> set[str] | None:
@@ -156,5 +185,6 @@ def place_exemption(art: Artefact, assignment_scope: str | None, env_name: str, 
     asg = (art.placement or {}).get("assignment")
     assignment_id = art.properties["policyAssignmentId"]
     if asg and assignment_scope:
-        assignment_id = f"{assignment_scope.rstrip('/')}/providers/Microsoft.Authorization/policyAssignments/{asg}"
+        name = assignment_id.rstrip("/").rsplit("/", 1)[-1]  # `asg` is the build key (name@label for a copy)
+        assignment_id = f"{assignment_scope.rstrip('/')}/providers/Microsoft.Authorization/policyAssignments/{name}"
     return scope, assignment_id

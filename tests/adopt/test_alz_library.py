@@ -138,3 +138,32 @@ def test_an_assignment_no_archetype_lists_goes_to_the_top_management_group(tmp_p
     estate = read_library(lib)
     assert {i.name: i.props["scope"] for i in estate.of("assignment")}["Loose"] == MG + "contoso"
     assert "assignments no archetype lists, placed at 'contoso': Loose" in estate.notes
+
+
+def test_an_archetype_at_two_management_groups_assigns_its_policies_at_both_under_one_name(tmp_path: Path) -> None:
+    """An architecture may put one archetype at several management groups (the ALZ library's `corp` and
+    `online` both take landing-zone archetypes); each gets the archetype's assignments under the same names.
+    The import writes one intent per name with both scopes, and the ALZ export lists it in both archetypes."""
+    from policygen.export import export_pack
+
+    lib = _library(tmp_path / "lib")
+    arch = lib / "architecture_definitions" / "alz.alz_architecture_definition.json"
+    doc = json.loads(arch.read_text(encoding="utf-8"))
+    doc["management_groups"].append({"id": "corp", "display_name": "Corp", "archetypes": ["landing_zones"],
+                                     "parent_id": "landingzones", "exists": False})
+    arch.write_text(json.dumps(doc), encoding="utf-8")
+    report = from_files("alz", lib, None, name="lz")
+    assert not report.inexact, report.inexact
+    write(report, tmp_path / "pack")
+    intent = yaml.safe_load((tmp_path / "pack" / "assignments" / "Audit-PIP-Corp.yaml").read_text(encoding="utf-8"))
+    assert intent["scope"] == ["landingzones", "corp"]
+    build = compile_pack(tmp_path / "pack")
+    assert {k: a.scope for k, a in build.assignments.items() if a.name == "Audit-PIP-Corp"} == {
+        "Audit-PIP-Corp@landingzones": MG + "landingzones", "Audit-PIP-Corp@corp": MG + "corp"}
+    export_pack(build, "alz", tmp_path / "alz")
+    files = sorted(p.name for p in (tmp_path / "alz" / "policy_assignments").iterdir())
+    assert files.count("Audit-PIP-Corp.alz_policy_assignment.json") == 1
+    lists = {p.name: json.loads(p.read_text(encoding="utf-8"))["policy_assignments"]
+             for p in sorted((tmp_path / "alz" / "archetype_definitions").iterdir())}
+    assert [n for n, names in lists.items() if "Audit-PIP-Corp" in names] == [
+        "lz_corp.alz_archetype_definition.json", "lz_landingzones.alz_archetype_definition.json"]

@@ -76,7 +76,7 @@ resource "azurerm_policy_set_definition" "this" {
 resource "azurerm_management_group_policy_assignment" "this" {
   for_each = { for k, v in local.policy_assignments : k => v if v.scope_type == "managementGroup" }
 
-  name                 = each.key
+  name                 = split("@", each.key)[0]
   management_group_id  = each.value.scope
   policy_definition_id = lookup(local.policy_ids, each.value.policy, each.value.policy)
   display_name         = each.value.display_name
@@ -107,7 +107,7 @@ resource "azurerm_management_group_policy_assignment" "this" {
 resource "azurerm_subscription_policy_assignment" "this" {
   for_each = { for k, v in local.policy_assignments : k => v if v.scope_type == "subscription" }
 
-  name                 = each.key
+  name                 = split("@", each.key)[0]
   subscription_id      = each.value.scope
   policy_definition_id = lookup(local.policy_ids, each.value.policy, each.value.policy)
   display_name         = each.value.display_name
@@ -138,7 +138,7 @@ resource "azurerm_subscription_policy_assignment" "this" {
 resource "azurerm_resource_group_policy_assignment" "this" {
   for_each = { for k, v in local.policy_assignments : k => v if v.scope_type == "resourceGroup" }
 
-  name                 = each.key
+  name                 = split("@", each.key)[0]
   resource_group_id    = each.value.scope
   policy_definition_id = lookup(local.policy_ids, each.value.policy, each.value.policy)
   display_name         = each.value.display_name
