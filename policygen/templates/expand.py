@@ -319,7 +319,8 @@ def _ordered(ctx: Expressions, pairs: list[tuple[Any, dict]]) -> list[tuple[Any,
 
     def needs(res: dict) -> set[str]:
         out = set()
-        for dep in res.get("dependsOn") or [] if isinstance(res.get("dependsOn"), list) else []:
+        deps = res.get("dependsOn")
+        for dep in deps if isinstance(deps, list) else []:
             try:
                 value = ctx.evaluate(dep)
             except (TemplateError, Symbolic):
