@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from policygen.arm.json_text import MAX_DEPTH
 from policygen.errors import DiagnosticSink
 from policygen.intents import yamlload
 from policygen.intents.yamlload import LocatedDict, LocatedList, loads_yaml
@@ -90,6 +91,38 @@ def test__mutated_documents__same_data_or_same_errors(data: Any, draw: st.DataOb
         cut = draw.draw(st.integers(0, 3))
         text = text[:at] + draw.draw(st.sampled_from(FRAGMENTS)) + text[at + cut:]
     assert_same(text)
+
+
+def nested(styles: list[str]) -> str:
+    """A document nested len(styles) levels deep, each level in its own style (block list, block mapping,
+    flow list, flow mapping), around the depth limit."""
+    lines, indent, opened, flow = ["x:"], 2, "", False
+    for style in styles:
+        if flow or style in ("[", "{"):
+            opened += "]" if style == "[" or (flow and style == "-") else "}"
+            lines[-1] += " [" if style == "[" or (flow and style == "-") else " {k:"
+            flow = True
+        elif style == "-":
+            lines.append(" " * indent + "-")
+            indent += 2
+        else:
+            lines.append(" " * indent + "k:")
+            indent += 2
+    lines[-1] += " 1" + opened[::-1]
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=20)  # each example is a 10 KB document read three times by the slow loader
+@given(st.lists(st.sampled_from(["-", "k", "[", "{"]), min_size=MAX_DEPTH - 4, max_size=MAX_DEPTH + 4))
+def test__nesting_around_the_limit__same_answer_and_refused_past_it(styles: list[str]):
+    """The depth guard in front of libyaml's recursive composer: documents just under, at and over the limit,
+    in mixed styles, give the pure loader's answer."""
+    text = nested(styles)
+    assert_same(text)
+    sink = DiagnosticSink()
+    loads_yaml(text, "t.yaml", sink)
+    refused = any("nested more than" in d.message for d in sink.items)
+    assert refused == (len(styles) + 1 >= MAX_DEPTH), text  # the top-level mapping, and the leaf below them
 
 
 # --------------------------------------------------------------------------- examples
