@@ -147,3 +147,28 @@ def test_children_declared_in_a_parent_are_deployed_with_composed_type_and_name(
     assert "resources" not in emu.store.get("resources", f"{base}/Microsoft.Network/virtualNetworks/VNet1")
     subnet = emu.store.get("resources", f"{base}/Microsoft.Network/virtualNetworks/VNet1/subnets/Subnet1")
     assert subnet["properties"]["addressPrefix"] == "10.0.0.0/24"
+
+
+def test_depends_on_orders_the_deployment_so_reference_reads_what_came_before(emu):
+    """A resource declared first that dependsOn a later one (by copy loop or symbolic name) is deployed after
+    it, so its reference() reads the deployed value (Learn, resource-dependency: "Resource Manager evaluates
+    the dependencies between resources and deploys them in their dependent order")."""
+    template = {
+        "languageVersion": "2.0",
+        "resources": {
+            "reader": {"type": "Microsoft.Web/sites", "name": "reader", "location": "westeurope",
+                       "dependsOn": ["plans", "vault"],
+                       "properties": {
+                           "tier": "[reference(resourceId('Microsoft.Web/serverfarms', 'plan1')).tier]",
+                           "vault": "[reference(resourceId('Microsoft.KeyVault/vaults', 'kv')).vaultUri]"}},
+            "plans": {"type": "Microsoft.Web/serverfarms", "name": "[concat('plan', copyIndex())]",
+                      "location": "westeurope", "copy": {"name": "plans", "count": 2},
+                      "properties": {"tier": "[concat('tier', copyIndex())]"}},
+            "vault": {"type": "Microsoft.KeyVault/vaults", "name": "kv", "location": "westeurope",
+                      "properties": {"vaultUri": "https://kv.vault.azure.net/"}},
+        },
+    }
+    result = deploy(emu, template, {}, subscription_id=SUB, resource_group="rg", location="westeurope", name="d")
+    assert [r.rsplit("/", 1)[-1] for r in result.resources] == ["plan0", "plan1", "kv", "reader"]
+    site = emu.store.get("resources", f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Web/sites/reader")
+    assert (site["properties"]["tier"], site["properties"]["vault"]) == ("tier1", "https://kv.vault.azure.net/")
