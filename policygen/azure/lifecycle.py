@@ -71,13 +71,13 @@ def plan_notes(desired: Any, remote: Any, changes: dict[str, Any], expiry_days: 
         pin_before = (deployed.props.get("definitionVersion") if deployed else None)
         pin = props.get("definitionVersion")
         if deployed is None or before != after or (pin and pin != pin_before):
-            versions.append({"assignment": a.name, "definition": name_of_id(target), "pin": pin,
+            versions.append({"assignment": a.label or a.name, "definition": name_of_id(target), "pin": pin,
                              "before": before if deployed is not None else None, "after": after,
                              "replaced": bool(changes.get(key(target)) and changes[key(target)].is_replace)})
     rollouts = []
     for k, info in sorted(desired.rollouts.items(), key=lambda kv: desired.assignments[kv[0]].name):
         change = changes.get(k)
-        rollouts.append({"assignment": desired.assignments[k].name, **info,
+        rollouts.append({"assignment": desired.assignments[k].label or desired.assignments[k].name, **info,
                          "changes": bool(change and change.actions != ["no-op"])})
     bumps = []
     for k, c in sorted(changes.items(), key=lambda kv: kv[1].address):

@@ -63,10 +63,11 @@ def tasks_for(assignments: list[tuple[Any, list[Any]]], remediations: dict[str, 
     running: list[RemoteObject] = []
     notes: list[str] = []
     for a, needs in assignments:
-        if only and a.name.lower() != only.lower():
+        label = a.label or a.name  # one scope's copy of a multi-scope assignment: name@scope
+        if only and only.lower() not in (a.name.lower(), label.lower()):
             continue
         if not needs:
-            notes.append(f"{a.name}: no deployIfNotExists or modify policy in force; nothing to remediate")
+            notes.append(f"{label}: no deployIfNotExists or modify policy in force; nothing to remediate")
             continue
         for need in needs:
             same = [t for t in remediations.values()
@@ -75,7 +76,7 @@ def tasks_for(assignments: list[tuple[Any, list[Any]]], remediations: dict[str, 
             if same:
                 running.extend(same)
                 continue
-            start.append(RemediationTask(a.name, a.id, a.scope, need.reference_id, need.definition_id, need.effect,
+            start.append(RemediationTask(label, a.id, a.scope, need.reference_id, need.definition_id, need.effect,
                                          "requested", {k: v for k, v in a.remediation.items() if k != "enabled"}))
     return start, running, notes
 

@@ -6,11 +6,12 @@ force, including assignments the current pack no longer declares.
 
 from __future__ import annotations
 
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from policygen.arm.scopes import key, name_of_id
+from policygen.arm.scopes import key, name_of_id, parse_scope
 from policygen.azure.remote import RemoteObject
 
 
@@ -62,8 +63,10 @@ def compliance(arm: Any, assignments: list[RemoteObject], concurrency: int = 8) 
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(scopes) or 1))) as pool:
         summaries = dict(pool.map(summarize, scopes))
     out = []
-    for a in sorted(assignments, key=lambda x: x.name):
-        row = AssignmentCompliance(a.name, a.id, a.scope)
+    named = Counter(a.name.lower() for a in assignments)  # one name at several scopes: shown with its scope
+    for a in sorted(assignments, key=lambda x: (x.name, x.scope.lower())):
+        label = a.name if named[a.name.lower()] == 1 else f"{a.name}@{parse_scope(a.scope).short}"
+        row = AssignmentCompliance(label, a.id, a.scope)
         summary = summaries.get(a.scope) or {}
         for value in summary.get("value") or []:
             for pa in value.get("policyAssignments") or []:

@@ -113,8 +113,10 @@ def remediation_setup(build: Build, target: Target, arm: Arm, *, only: str | Non
     from policygen.errors import InputError
 
     desired = desired_state(build, target)
-    if only and not any(a.name.lower() == only.lower() for a in desired.assignments.values()):
-        names = ", ".join(sorted(a.name for a in desired.assignments.values())) or "none"
+    labels = {a.name.lower() for a in desired.assignments.values()} | \
+        {(a.label or a.name).lower() for a in desired.assignments.values()}  # a name, or name@scope for one copy
+    if only and only.lower() not in labels:
+        names = ", ".join(sorted((a.label or a.name) for a in desired.assignments.values())) or "none"
         raise InputError(f"no assignment {only!r} in the pack; assignments: {names}")
     scopes = tuple(sorted({a.scope for a in desired.assignments.values()}, key=str.lower))
     read = ReadPlan((), scopes, (), scopes, tuple(sorted(desired.builtin_references())))
@@ -122,11 +124,11 @@ def remediation_setup(build: Build, target: Target, arm: Arm, *, only: str | Non
     notes = derive(desired, remote.definition_body)
     pairs = []
     for k, a in sorted(desired.assignments.items(), key=lambda kv: kv[1].name):
-        if only and a.name.lower() != only.lower():
+        if only and only.lower() not in (a.name.lower(), (a.label or a.name).lower()):  # a name: each of its copies
             continue
         deployed = remote.assignments.get(k)
         if deployed is None:
-            notes.append(f"{a.name}: not deployed to {target.env}; run `policygen apply` first")
+            notes.append(f"{a.label or a.name}: not deployed to {target.env}; run `policygen apply` first")
             continue
         pairs.append((a, desired.remediations.get(k, [])))
     return RemediationSetup(pairs, remote, notes)

@@ -73,6 +73,11 @@ def test_plan_apply_two_assignments_same_name_then_no_changes(monkeypatch: pytes
         assert len(principals) == 2  # two assignments, two identities
         again = cli(["plan", str(pack), "--env", "local", "--detailed-exitcode"])
         assert again.exit_code == 0 and "No changes" in again.output, again.output
+        # status and remediate tell the copies apart; `--assignment name@key` picks one copy.
+        status = " ".join(cli(["status", str(pack), "--env", "local"]).output.split())
+        assert "mini-base@mg:mlops-dev" in status and "mini-base@mg:mlops-prod" in status, status
+        one = " ".join(cli(["remediate", str(pack), "--env", "local", "--assignment", "mini-base@dev"]).output.split())
+        assert "mini-base@dev" in one and "mini-base@prod" not in one, one
 
 
 def test_an_exemption_resolves_to_the_copy_above_its_scope(tmp_path: Path) -> None:
