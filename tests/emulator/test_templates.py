@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from policygen.emulator.app import Emulator
 from policygen.emulator.context import EmulatorConfig
+from policygen.emulator.core import ArmError
 from policygen.emulator.templates import deploy
 from policygen.templates.names import TemplateError
 
@@ -172,3 +177,26 @@ def test_depends_on_orders_the_deployment_so_reference_reads_what_came_before(em
     assert [r.rsplit("/", 1)[-1] for r in result.resources] == ["plan0", "plan1", "kv", "reader"]
     site = emu.store.get("resources", f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Web/sites/reader")
     assert (site["properties"]["tier"], site["properties"]["vault"]) == ("tier1", "https://kv.vault.azure.net/")
+
+
+_TYPES = st.sampled_from(["Microsoft.Web/sites", "Microsoft.Resources/deployments", "Microsoft.Resources/resourceGroups",
+                          "Microsoft.Authorization/policyExemptions", "subnets", "[concat('Microsoft.Web/', 'sites')]"])
+_LEAF = (st.none() | st.booleans() | st.integers(-3, 900) | _TYPES
+         | st.sampled_from(["x", "rg", "other", "[parameters('x')]", "[copyIndex()]", "[variables('v')]",
+                            "[reference('Microsoft.Web/sites/x')]", "[listKeys('a', 'b')]", "inner", "[resourceGroup().id]"]))
+_KEYS = st.sampled_from(["type", "name", "resources", "parameters", "variables", "copy", "count", "input", "condition",
+                         "properties", "template", "expressionEvaluationOptions", "scope", "value", "location", "tags",
+                         "resourceGroup", "subscriptionId", "existing", "dependsOn", "defaultValue"])
+_JSON = st.recursive(_LEAF, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=6),
+                     max_leaves=40)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(resources=st.lists(st.dictionaries(_KEYS, _JSON, max_size=6), max_size=3))
+def test_any_template_deploys_or_is_refused_as_arm_refuses(emu, resources: list) -> None:
+    """Whatever a template's resources hold, the emulator answers with a template error (400 InvalidTemplate)
+    or ARM's error for the resource (DeploymentFailed), never anything else."""
+    template = {"parameters": {"x": {"type": "int", "defaultValue": 1}}, "variables": {"v": "rg"},
+                "resources": resources}
+    with contextlib.suppress(TemplateError, ArmError):
+        deploy(emu, template, {}, subscription_id=SUB, resource_group="rg", location="westeurope", name="d")
