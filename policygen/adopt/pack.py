@@ -125,9 +125,10 @@ class Importer:
         for (kind, name), item in self.items.items():
             if kind == "initiative":
                 self.data[(kind, name)] = self._initiative(item)
+            elif kind == "assignment" and name in self.copies:
+                self._assignment_families(name)
             elif kind == "assignment":
-                self.data[(kind, name)] = self._assignment(item) if name not in self.copies else \
-                    self._assignment_copies(name)
+                self.data[(kind, name)] = self._assignment(item)
             elif kind == "exemption":
                 self.data[(kind, name)] = self._exemption(item)
         build = self._compile()  # once: `_metadata` then completes it as the renderer would
@@ -277,11 +278,12 @@ class Importer:
             data["remediation"] = {"enabled": True, **item.remediation}
         return data
 
-    def _assignment_copies(self, name: str) -> dict[str, Any]:
-        """One intent for every scope a name is assigned at; the notScopes as a list when every copy has the
-        same, else per scope. A copy that differs in anything else cannot share the intent: it is named in
-        `inexact` (its build is compared with it like any other)."""
-        copies = self.copies[name]
+    def _assignment_families(self, name: str) -> None:
+        """The intents of one name assigned at several scopes: copies alike but for their scope and notScopes
+        share one intent (`scope: [..]`; notScopes a list when every copy has the same, else per scope); a
+        copy that differs in anything else gets an intent of its own (`<name>@<scope key>.yaml` with
+        `name: <name>`), since ARM names an assignment per scope. `self.copies` then holds each intent's."""
+        copies = self.copies.pop(name)
         meta = copies[0][0].props.get("metadata")
         hint = (meta.get("policygen") or {}).get("scope") if isinstance(meta, dict) and \
             isinstance(meta.get("policygen"), dict) else None
@@ -289,38 +291,45 @@ class Importer:
             order = [key(self.scopes.get(h, "")) if isinstance(h, str) else "" for h in hint]
             copies.sort(key=lambda c: order.index(key(_scope_of(c[0]))) if key(_scope_of(c[0])) in order
                         else len(order))
-        first = self._assignment(copies[0][0])
-        scopes, not_scopes = [], {}
-        for i, (item, _) in enumerate(copies):
-            data = first if i == 0 else self._assignment(item)
+        families: list[tuple[dict[str, Any], list[tuple[Item, str]], dict[str, list[str]]]] = []
+        taken: set[str] = set()
+        for item, _ in copies:
+            data = self._assignment(item)
             scope = data["scope"]
-            if scope in scopes:  # two scope ids the estate keys alike: keep the id
-                scope = str(item.props.get("scope") or "")
-            copies[i] = (item, scope)
-            scopes.append(scope)
-            not_scopes[scope] = list(item.props.get("notScopes") or [])
+            if scope in taken:  # two scope ids the estate keys alike: keep the id
+                scope = _scope_of(item)
+            taken.add(scope)
             rest = {k: v for k, v in data.items() if k not in ("scope", "notScopes")}
-            if i and rest != {k: v for k, v in first.items() if k not in ("scope", "notScopes")}:
-                differ = sorted(k for k in {*rest, *first} if rest.get(k) != first.get(k) and
-                                k not in ("scope", "notScopes"))
-                self.report.inexact.append(f"{item.where}: assignment {name!r} at {scope} differs from the one at "
-                                           f"{scopes[0]} in {', '.join(differ)}; one intent assigns both alike")
-        lists = list(not_scopes.values())
-        out: dict[str, Any] = {}
-        for k, v in first.items():
-            if k == "scope":
-                out["scope"] = scopes
-                if any(lists):
-                    out["notScopes"] = lists[0] if all(ns == lists[0] for ns in lists) else \
-                        {s: ns for s, ns in not_scopes.items() if ns}
-            elif k != "notScopes":
-                out[k] = v
-        return out
+            family = next((f for f in families if {k: v for k, v in f[0].items()
+                                                   if k not in ("scope", "notScopes")} == rest), None)
+            if family is None:
+                family = (data, [], {})
+                families.append(family)
+            family[1].append((item, scope))
+            family[2][scope] = list(item.props.get("notScopes") or [])
+        for n, (first, members, not_scopes) in enumerate(families):
+            scopes = [scope for _, scope in members]
+            lists = list(not_scopes.values())
+            out: dict[str, Any] = {} if n == 0 else {"name": name}
+            for k, v in first.items():
+                if k == "scope":
+                    out["scope"] = scopes if len(scopes) > 1 else scopes[0]
+                    if any(lists):
+                        out["notScopes"] = lists[0] if all(ns == lists[0] for ns in lists) else \
+                            {s: ns for s, ns in not_scopes.items() if ns}
+                elif k != "notScopes":
+                    out[k] = v
+            stem = name if n == 0 else f"{name}@{scope_label(scopes[0])}"
+            self.data[("assignment", stem)] = out
+            self.copies[stem] = members
 
     def _exemption(self, item: Item) -> dict[str, Any]:
         from policygen.adopt.exemptions import exemption_intent
 
-        copies = {n: [(str(i.props.get("scope") or ""), s) for i, s in c] for n, c in self.copies.items()}
+        copies: dict[str, list[tuple[str, str]]] = {}  # assignment name -> [(scope id, scope as written)]
+        for members in self.copies.values():
+            for i, s in members:
+                copies.setdefault(i.name, []).append((_scope_of(i), s))
         return exemption_intent(item, self._scope_key, self.items, self.scopes, copies)
 
     # ------------------------------------------------------------------ pass 2: metadata, then compare
@@ -370,7 +379,7 @@ class Importer:
         for kind, name in self.data:
             if kind == "assignment" and name in self.copies:
                 for item, scope in self.copies[name]:
-                    out.append((kind, name, build.assignments.get(f"{name}@{scope_label(scope)}"), item))
+                    out.append((kind, name, build.assignments.get(f"{item.name}@{scope_label(scope)}"), item))
             else:
                 out.append((kind, name, _artefact(build, kind, name), self.items[(kind, name)]))
         return out

@@ -72,12 +72,18 @@ def render(build: Build) -> dict[str, str]:
         files[f"{FOLDER['initiative']}/{file_name('initiative', body)}"] = dump_json(body)
         archetypes[base]["policy_set_definitions"].append(name)
     problems = []
+    written: dict[str, str] = {}  # assignment name -> the intent file whose assignment file holds it
     for art in (build.assignments[k] for k in sorted(build.assignments)):
         name = art.name  # an assignment at several scopes: one file, listed by each scope's archetype
         arch = archetypes.setdefault(f"{base}_{slug(scope_key(art)).lower()}", {})
-        if art.key != name and any(name in a.get("policy_assignments", []) for a in archetypes.values()):
-            arch.setdefault("policy_assignments", []).append(name)
+        if art.key != name and name in written:
+            if written[name] != art.source.file:
+                problems.append(f"{art.source}: assignment name {name!r} is also assigned by {written[name]}; an "
+                                "ALZ library names each assignment once (give one of them another name)")
+            else:
+                arch.setdefault("policy_assignments", []).append(name)
             continue
+        written[name] = art.source.file
         if len(name) > MAX_MG_ASSIGNMENT_NAME:
             problems.append(f"{art.source}: assignment name {name!r} is {len(name)} characters; ALZ archetypes assign "
                             f"at management groups, where Azure allows {MAX_MG_ASSIGNMENT_NAME}")

@@ -166,12 +166,12 @@ def assignment_files(build: Build, placed: Placed) -> dict[str, dict[str, Any]]:
     """One tree per assigned policy or set: the root names the definition, one child per assignment
     intent (EPAC's idiom for "same initiative, different scopes and effects")."""
     groups: dict[str, list[str]] = {}
-    multi: set[str] = set()
+    multi: set[tuple[str, str]] = set()
     for name, art in sorted(build.assignments.items()):
-        if art.key != art.name:  # one scope's copy of a multi-scope assignment: the first's node holds them all
-            if art.name in multi:
+        if art.key != art.name:  # one scope's copy of a multi-scope intent: the first's node holds them all
+            if (art.name, art.source.file) in multi:
                 continue
-            multi.add(art.name)
+            multi.add((art.name, art.source.file))
         groups.setdefault(art.properties["policyDefinitionId"], []).append(name)
     files: dict[str, dict[str, Any]] = {}
     for policy_id, names in sorted(groups.items(), key=lambda kv: kv[1][0]):
@@ -204,7 +204,7 @@ def assignment_node(build: Build, placed: Placed, label: str) -> dict[str, Any]:
     art = build.assignments[label]
     name = art.name
     keys = [label] if label == name else [k for k, a in build.assignments.items()  # in the intent's order
-                                      if a.name == name and a.key != name]
+                                          if a.name == name and a.key != name and a.source.file == art.source.file]
     p = art.properties
     node: dict[str, Any] = {
         "nodeName": f"{name}/",

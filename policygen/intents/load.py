@@ -81,6 +81,7 @@ def load_pack(root: Path) -> Pack:
     for folder, model in FOLDERS.items():
         loaded[folder] = []
         seen: dict[str, str] = {}
+        assigned: dict[str, list[tuple[str, set[str]]]] = {}  # assignment name -> [(file, its scopes as written)]
         for path in sorted((root / folder).rglob("*.y*ml")) if (root / folder).is_dir() else []:
             if path.suffix not in (".yaml", ".yml"):
                 continue
@@ -94,7 +95,16 @@ def load_pack(root: Path) -> Pack:
             if obj is None:
                 continue
             name = obj.name or path.stem
-            if name in seen:
+            if folder == "assignments":  # ARM names an assignment per scope: one name, several intents
+                name_scopes = {str(s).lower() for s in obj.scopes}
+                clash = next((other for other, scopes in assigned.get(name, []) if scopes & name_scopes), None)
+                if clash is not None:
+                    line, col = position(data, ("name",)) if "name" in data else (1, 1)
+                    sink.add(name_shown, line, col, f"assignment name {name!r} is already assigned at "
+                             f"{', '.join(sorted(name_scopes & dict(assigned[name])[clash]))} by {clash}")
+                    continue
+                assigned.setdefault(name, []).append((name_shown, name_scopes))
+            elif name in seen:
                 line, col = position(data, ("name",)) if "name" in data else (1, 1)
                 sink.add(name_shown, line, col, f"{folder[:-1]} name {name!r} is already used by {seen[name]}")
                 continue

@@ -112,11 +112,13 @@ def render_assignments(
     definition_id: Any,
     owner_id: str,
     sink: DiagnosticSink,
+    keyed: bool = False,
 ) -> list[Artefact]:
     """One assignment per scope of the intent, all with the intent's name (ARM names an assignment per
-    scope); the build keys a copy `name@label` when the intent has several scopes. Empty after a problem."""
+    scope); the build keys a copy `name@label` when the intent has several scopes, or (`keyed`) when other
+    intents assign the same name elsewhere. Empty after a problem."""
     intent = loaded.model
-    many = not isinstance(intent.scope, str)
+    many = not isinstance(intent.scope, str) or keyed
     labels: dict[str, str] = {}
     for i, value in enumerate(intent.scopes):
         label = scope_label(value)
@@ -133,7 +135,8 @@ def render_assignments(
         else:
             not_scopes = tuple((ns, SourceRef(loaded.file, *loaded.pos("notScopes", j)))
                                for j, ns in enumerate(intent.notScopes))
-        where = SourceRef(loaded.file, *(loaded.pos("scope", i) if many else loaded.pos("scope")))
+        where = SourceRef(loaded.file, *(loaded.pos("scope") if isinstance(intent.scope, str) else
+                                         loaded.pos("scope", i)))
         art = render_assignment(loaded, env, env_name, definitions, definitions_by_intent, initiatives,
                                 definition_id, owner_id, sink, (value, where, not_scopes),
                                 f"{loaded.name}@{labels[value]}" if many else loaded.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,12 +74,19 @@ def compile_pack(pack_dir: Path | str, env: str | None = None) -> Build:
             build.initiatives[art.name] = art
         else:
             failed.add(loaded.name)
+    names = Counter(loaded.name for loaded in pack.assignments)  # one name in several intents: keyed by scope
     for loaded in pack.assignments:
         if loaded.model.initiative in failed or by_intent.get(loaded.model.definition or "") == []:
             continue  # its target failed and was reported already
         for art in render_assignments(
-            loaded, env_spec, env_name, build.definitions, by_intent, build.initiatives, def_id, owner, sink
+            loaded, env_spec, env_name, build.definitions, by_intent, build.initiatives, def_id, owner, sink,
+            keyed=names[loaded.name] > 1,
         ):
+            if art.key in build.assignments:  # two intents of one name whose scopes end alike
+                where = art.placement.scope_at
+                sink.add(where.file, where.line, where.col, f"assignment {art.name!r} at {art.placement.scope!r} "
+                         f"is keyed {art.key!r} like {build.assignments[art.key].source.file}'s: use scope keys")
+                continue
             build.assignments[art.key] = art
     failed_assignments = {a.name for a in pack.assignments} - {a.name for a in build.assignments.values()}
     for loaded in pack.exemptions:

@@ -138,14 +138,45 @@ def test_import_of_one_name_at_two_management_groups_then_plan_shows_no_changes(
             session.arm.put_assignment(scope, "portal-tags", {"properties": {
                 "displayName": "Tags (portal)", "policyDefinitionId": tagged, "notScopes": not_scopes,
                 "parameters": {"tagName": {"value": "owner"}}}})
+        for scope, tag in ((PROD, "cost-centre"), (DEV, "team")):  # one name, different parameters per scope
+            session.arm.put_assignment(scope, "portal-cc", {"properties": {
+                "displayName": f"Tag {tag}", "policyDefinitionId": tagged, "parameters": {"tagName": {"value": tag}}}})
         out = tmp_path / "imported"
         result = cli(["import", str(pack), "--env", "local", "--out", str(out)])
         assert result.exit_code == 0, result.output
-        assert "4 assignments" in result.output and "7 of 7 objects build exactly" in result.output
+        assert "6 assignments" in result.output and "9 of 9 objects build exactly" in result.output
         assert "-2" not in " ".join(p.name for p in (out / "assignments").iterdir())
         mine = yaml.safe_load((out / "assignments" / "mini-base.yaml").read_text(encoding="utf-8"))
         assert mine["scope"] == ["prod", "dev"] and mine["notScopes"] == {"dev": [sub]}
         portal = yaml.safe_load((out / "assignments" / "portal-tags.yaml").read_text(encoding="utf-8"))
         assert sorted(portal["scope"]) == ["dev", "prod"] and portal["notScopes"] == {"dev": [sub]}
+        # Copies that differ beyond scope and notScopes: one intent each, both named portal-cc.
+        cc = sorted(p.name for p in (out / "assignments").glob("portal-cc*.yaml"))
+        assert len(cc) == 2 and cc[0] == "portal-cc.yaml", cc
+        second = yaml.safe_load((out / "assignments" / cc[1]).read_text(encoding="utf-8"))
+        assert second["name"] == "portal-cc" and isinstance(second["scope"], str)
         plan = cli(["plan", str(out), "--env", "local", "--detailed-exitcode"])
         assert plan.exit_code == 0 and "No changes" in plan.output, plan.output
+
+
+def test_two_intents_may_share_a_name_at_different_scopes_but_not_at_one(tmp_path: Path) -> None:
+    """Portal users reuse a name across management groups for different settings: two intent files with the same
+    `name:` and different scopes build two assignments keyed by scope; the same scope twice is a located error."""
+    other = """
+        name: mini-base
+        displayName: Mini baseline (dev, audit only)
+        initiative: base
+        scope: dev
+        identity: {type: SystemAssigned}
+    """
+    files = {**MINI_PACK, "assignments/base-dev.yaml": other}
+    build = compile_pack(write_pack(tmp_path / "pack", files), env="local")
+    assert sorted(build.assignments) == ["mini-base@dev", "mini-base@prod"]
+    assert build.assignments["mini-base@dev"].properties["displayName"] == "Mini baseline (dev, audit only)"
+    assert build.assignments["mini-base@prod"].relpath == "assignments/mini-base@prod.json"
+    clash = {**files, "assignments/base-dev.yaml": other.replace("scope: dev", "scope: prod")}
+    result = cli(["build", str(write_pack(tmp_path / "clash", clash)), "--env", "local"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2
+    assert "base.yaml:1:7: assignment name 'mini-base' is already assigned at prod by" in text, text
+    assert "assignments/base-dev.yaml" in text.replace("\\", "/")
