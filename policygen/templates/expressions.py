@@ -25,6 +25,7 @@ from policygen.templates.symbolic import Symbolic, has_symbolic, placeholder
 
 MAX_VARIABLE_DEPTH = 64  # variables('a') -> variables('b') -> ...
 MAX_COPY = 800  # ARM's limit on a copy loop's count
+MAX_LAMBDA_WORK = 1_000_000  # lambda calls plus the members they return, per deployment context
 MAX_WORK = 100_000  # resource instances and loop items per file: 800 x 800 nested loops are refused in ~2 s
 
 
@@ -213,8 +214,6 @@ class Expressions(DeploymentFunctions):
         finally:
             self.copy_indexes = before
 
-
-MAX_LAMBDA_WORK = 1_000_000  # lambda calls plus the members they return, per deployment context
 
 
 def _is_loop(x: Any) -> bool:
