@@ -176,6 +176,29 @@ def evaluate_inventory(
     last call. `start`/`stop` evaluate one slice of `resources` (a worker's share) against
     `related_index`, built once over the whole inventory (`RelatedIndex.for_policies` + `add`).
     """
+    for t in iter_pairs(policies, resources, progress=progress, context=context, explain=explain,
+                        related_index=related_index, start=start, stop=stop):
+        yield ImpactRow(*t)
+
+
+def iter_pairs(
+    policies: Sequence[tuple[str, CompiledPolicy]],
+    resources: Sequence[dict],
+    *,
+    progress: Callable[[int], None] | None = None,
+    context: EvalContext | None = None,
+    explain: bool = False,
+    related_index: RelatedIndex | None = None,
+    start: int = 0,
+    stop: int | None = None,
+    quiet: list[tuple[str, list[tuple]]] | None = None,
+) -> Iterator[tuple]:
+    """`evaluate_inventory`'s rows as tuples (`ImpactRow`'s fields in order): no object per pair.
+
+    With a `quiet` list, pairs that are neither flagged nor failed are not rows: each resource's
+    outcomes of them, `(policy, compliant, denied, error)` (constant per policy), are appended to it as
+    `(resource label, [outcome, ...])` for counting; only the rows an output shows by default are yielded.
+    """
     if related_index is None:
         related_index = RelatedIndex.for_policies(policies)
         if related_index is not None:
@@ -185,6 +208,7 @@ def evaluate_inventory(
     # applicability of a non-matching pair that depends on type and kind only: (policy, kind) per type
     applicable_by_type: dict[str, dict[tuple, bool]] = {}
     step = 0
+    keep_quiet = quiet is None
     for i in range(start, len(resources) if stop is None else min(stop, len(resources))):
         resource = resources[i]
         if type(resource) is not dict:
@@ -212,14 +236,15 @@ def evaluate_inventory(
             applicable = applicable_by_type.get(rtype_s)
             if applicable is None:
                 applicable = applicable_by_type[rtype_s] = {}
-            for name, pol, kind, needs_location, pred, check_applicable, effect in plan:
+            rq: list[tuple] = []
+            for name, pol, kind, needs_location, pred, check_applicable, effect, unmatched in plan:
                 if needs_location and not has_location:
                     continue
                 try:
                     matched = pred(scope)
                 except EvaluationFailure as exc:
                     scope.members.clear()
-                    yield ImpactRow(name, label, rtype_s, effect, False, False, True, str(exc))
+                    yield (name, label, rtype_s, effect, False, False, True, str(exc), None, None)
                     continue
                 if not matched:
                     if kind == _EXISTENCE:
@@ -234,13 +259,21 @@ def evaluate_inventory(
                             ok = pol.is_applicable(scope)
                         if not ok:
                             continue
-                    row = ImpactRow(name, label, rtype_s, effect, False, None if kind == _DISABLED else True)
-                elif kind == _SIMPLE_KIND:
-                    row = ImpactRow(name, label, rtype_s, effect, True, False)
+                    if keep_quiet:
+                        yield (name, label, rtype_s, effect, False, unmatched[1], False, None, None, None)
+                    else:
+                        rq.append(unmatched)
+                    continue
+                if kind == _SIMPLE_KIND:
+                    row = (name, label, rtype_s, effect, True, False, False, None, None, None)
                 elif kind == _DENY:
-                    row = ImpactRow(name, label, rtype_s, effect, True, False, True)
+                    row = (name, label, rtype_s, effect, True, False, True, None, None, None)
                 elif kind == _DISABLED:
-                    row = ImpactRow(name, label, rtype_s, effect, True, None)
+                    if keep_quiet:
+                        yield (name, label, rtype_s, effect, True, None, False, None, None, None)
+                    else:
+                        rq.append(unmatched)
+                    continue
                 else:
                     related: Sequence[dict] = ()
                     if kind == _EXISTENCE and related_index is not None:
@@ -248,14 +281,18 @@ def evaluate_inventory(
                     out = pol.outcome_for(True, scope, related)
                     if not out.applicable:
                         continue  # e.g. modify of identity.type on a type other than VMs / scale sets
-                    row = ImpactRow(
-                        name, label, rtype_s, effect, True, out.compliant, out.denied, out.error, out.modified
-                    )
-                if explain and row.flagged:
+                    if not keep_quiet and out.compliant is not False and not out.denied and out.error is None:
+                        rq.append((name, out.compliant, out.denied, None))
+                        continue
+                    row = (name, label, rtype_s, effect, True, out.compliant, out.denied, out.error, out.modified,
+                           None)
+                if explain and (row[5] is False or row[6]):
                     related = related_index.candidates(pol, resource, resources) if related_index else ()
                     full = pol.evaluate(resource, related=related, context=context)
-                    row.reason = "; ".join(line.strip() for line in full.reasons[-3:])
+                    row = (*row[:9], "; ".join(line.strip() for line in full.reasons[-3:]))
                 yield row
+            if rq:
+                quiet.append((label, rq))  # type: ignore[union-attr]
         step += 1
         if progress is not None and step == 1000:
             progress(step)
@@ -285,7 +322,9 @@ def _plan_entry(name: str, pol: CompiledPolicy, slots: Slots) -> tuple:
         check_applicable = _BY_TYPE_KIND
     if pol.identity_ops and not check_applicable:
         check_applicable = _BY_TYPE_KIND  # an identity.type operation: depends on the type only
-    return (name, pol, kind, pol.needs_location, slots.pred(pol.memo, pol.indexed_if), check_applicable, effect)
+    unmatched = (name, None if kind == _DISABLED else True, False, None)  # outcome of an unmatched pair
+    return (name, pol, kind, pol.needs_location, slots.pred(pol.memo, pol.indexed_if), check_applicable, effect,
+            unmatched)
 
 
 _SIMPLE = frozenset(

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from policygen.evaluate.inventory import ImpactRow, RelatedIndex, evaluate_inventory
+from policygen.evaluate.inventory import ImpactRow, RelatedIndex, iter_pairs
 from policygen.evaluate.policy import CompiledPolicy
 from policygen.evaluate.runtime import EvalContext
 
@@ -92,16 +92,21 @@ def pack(resources: Iterable[dict], policies: Sequence[tuple[str, CompiledPolicy
 def evaluate_batches(
     policies: Sequence[tuple[str, CompiledPolicy]],
     resources: Sequence[dict] | Packed,
-    work: Callable[[list[ImpactRow], Sequence[dict]], T],
+    work: Callable[..., T],
     *,
     jobs: int = 1,
     batch: int = BATCH,
     explain: bool = False,
     context: EvalContext | None = None,
     progress: Callable[[int], None] | None = None,
+    quiet: bool | None = None,
 ) -> Iterator[T]:
     """`work(rows, batch_resources)` of each batch of `resources`, in order. `jobs` > 1 forks that many
-    workers (where `fork` exists; otherwise everything runs here)."""
+    workers (where `fork` exists; otherwise everything runs here).
+
+    With `quiet` set (True or False), rows are tuples (`iter_pairs`) and work is called as
+    `work(rows, batch_resources, quiet_outcomes)`: with True, pairs neither flagged nor failed are not
+    rows but `(label, outcomes)` in `quiet_outcomes` (a list; None with False)."""
     global _JOB
     if isinstance(resources, Packed):
         index = resources.index
@@ -114,7 +119,7 @@ def evaluate_batches(
         n = len(resources)
         ranges = [(a, min(a + batch, n)) for a in range(0, n, batch)]
     jobs = min(jobs, len(ranges))
-    _JOB = (policies, resources, index, work, explain, context)
+    _JOB = (policies, resources, index, work, explain, context, quiet)
     try:
         if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
             for r in ranges:
@@ -137,17 +142,21 @@ def evaluate_batches(
 def _run(span: tuple[int, int]) -> tuple[int, Any]:
     """(resources done, work's result) for one batch: a slice, or a packed blob parsed here."""
     assert _JOB is not None
-    policies, resources, index, work, explain, context = _JOB
+    policies, resources, index, work, explain, context, quiet = _JOB
     start, stop = span
     if isinstance(resources, Packed):
         resources = _unpack(resources.blobs[start])
         start, stop = 0, len(resources)
+    outcomes: list | None = [] if quiet else None
     rows = list(
-        evaluate_inventory(
-            policies, resources, related_index=index, start=start, stop=stop, explain=explain, context=context
+        iter_pairs(
+            policies, resources, related_index=index, start=start, stop=stop, explain=explain, context=context,
+            quiet=outcomes,
         )
     )
-    return stop - start, work(rows, resources[start:stop])
+    if quiet is None:
+        return stop - start, work([ImpactRow(*t) for t in rows], resources[start:stop])
+    return stop - start, work(rows, resources[start:stop], outcomes)
 
 
 def _unpack(blob: bytes) -> list[dict]:

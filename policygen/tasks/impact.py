@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
-from operator import attrgetter
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,8 @@ from policygen.arm.scopes import subscription_and_group
 from policygen.errors import Diagnostic, InputError
 
 TABLE_ROWS = 20  # flagged resources listed per policy in the table view
-_RESOURCE_ID = attrgetter("resource_id")
-_OUTCOME = attrgetter("policy", "compliant", "denied", "error")
+_RESOURCE_ID = itemgetter(1)  # of a row tuple (ImpactRow's fields in order)
+_OUTCOME = itemgetter(0, 5, 6, 7)  # policy, compliant, denied, error
 
 
 @dataclass
@@ -138,14 +138,15 @@ def run(inputs: ImpactInputs, *, keep_all: bool = False, per_policy: int | None 
     work = _batch_work(keep_all, per_policy, encode, inputs.gate)
     with _no_cyclic_gc():
         for shown, batch_counts, batch_scopes in evaluate_batches(
-            inputs.policies, inputs.inventory, work, jobs=jobs, explain=explain, progress=progress, context=context
+            inputs.policies, inputs.inventory, work, jobs=jobs, explain=explain, progress=progress, context=context,
+            quiet=not keep_all,
         ):
             _merge(counts, batch_counts)
             _merge(scopes, batch_scopes)
             if emit is not None:
                 emit(shown)
                 continue
-            for row in shown:
+            for row in shown:  # ImpactRow (encode is None)
                 n = kept.get(row.policy, 0)
                 if per_policy is None or n < per_policy:
                     rows.append(row)
@@ -191,15 +192,21 @@ def subscription_scope(resource_id: str) -> str:
 
 
 def _batch_work(keep_all: bool, per_policy: int | None, encode: Callable[[list[Any]], Any] | None,
-                gate: Any = None) -> Callable[[list[Any], Sequence[dict]], tuple]:
-    """What a worker does with a batch's rows: count them (per policy; per subscription, with the
-    resources of the batch) and keep or encode the shown ones. A `gate` first drops the pairs the
-    assignment does not evaluate (resource selectors, exemptions) and the override variants not in force."""
+                gate: Any = None) -> Callable[[list[tuple], Sequence[dict], list | None], tuple]:
+    """What a worker does with a batch's rows (tuples in `ImpactRow`'s field order) and quiet outcomes
+    (pairs neither flagged nor failed, not made rows unless `keep_all`; see `iter_pairs`): count them
+    (per policy; per subscription, with the resources of the batch) and keep or encode the shown rows.
+    A `gate` first drops the pairs the assignment does not evaluate (resource selectors, exemptions)
+    and the override variants not in force."""
+    from policygen.evaluate.inventory import ImpactRow
 
-    def work(batch: list[Any], resources: Sequence[dict]) -> tuple:
+    def work(batch: list[tuple], resources: Sequence[dict], quiet: list | None) -> tuple:
         if gate is not None:
             by_id = {r.get("id"): r for r in resources if isinstance(r, dict)}
-            batch = [row for row in batch if gate.keep(row.policy, by_id.get(row.resource_id) or {})]
+            batch = [row for row in batch if gate.keep(row[0], by_id.get(row[1]) or {})]
+            if quiet:
+                quiet = [(label, [o for o in outcomes if gate.keep(o[0], by_id.get(label) or {})])
+                         for label, outcomes in quiet]
         scopes: dict[str, list[int]] = {}
         for r in resources:
             rid = r.get("id")
@@ -209,23 +216,34 @@ def _batch_work(keep_all: bool, per_policy: int | None, encode: Callable[[list[A
                 c = scopes[key] = [0, 0, 0, 0, 0, 0]
             c[5] += 1
         # rows of a resource are consecutive: per resource, its outcomes are counted in C (Counter over
-        # attrgetter tuples) and expanded into per-policy / per-subscription counts below
+        # itemgetter tuples) and expanded into per-policy / per-subscription counts below
         tally: dict[str, Counter] = {}
+        scope_of: dict[str, str] = {}
         for rid, group in groupby(batch, key=_RESOURCE_ID):
-            key = subscription_scope(rid)
+            key = scope_of.get(rid)
+            if key is None:
+                key = scope_of[rid] = subscription_scope(rid)
             c = tally.get(key)
             if c is None:
                 c = tally[key] = Counter()
             c.update(map(_OUTCOME, group))
-        shown = batch if keep_all else [row for row in batch if row.compliant is False or row.denied]
-        if encode is None and per_policy is not None:
+        for rid, outcomes in quiet or ():
+            key = scope_of.get(rid)
+            if key is None:
+                key = scope_of[rid] = subscription_scope(rid)
+            c = tally.get(key)
+            if c is None:
+                c = tally[key] = Counter()
+            c.update(outcomes)
+        shown = batch if keep_all else [row for row in batch if row[5] is False or row[6]]
+        if encode is None:
             kept: dict[str, int] = {}
             capped = []
             for row in shown:
-                n = kept.get(row.policy, 0)
-                if n < per_policy:
-                    kept[row.policy] = n + 1
-                    capped.append(row)
+                n = kept.get(row[0], 0)
+                if per_policy is None or n < per_policy:
+                    kept[row[0]] = n + 1
+                    capped.append(ImpactRow(*row))
             shown = capped
         counts: dict[str, list[int]] = {}
         for scope, outcomes in tally.items():

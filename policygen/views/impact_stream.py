@@ -15,7 +15,6 @@ import io
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from policygen.tasks.impact import ImpactResult
 from policygen.views.console import echo
@@ -61,33 +60,36 @@ def _csv_quote() -> Callable[[str], str]:
     return quote
 
 
-def rows_json(quote: Callable[[str], str]) -> Callable[[list[Any]], list[str]]:
-    """Rows as compact JSON, the keys of `ImpactRow.to_json` in its order. The resource part is built
-    once per resource and the outcome part once per (effect, matched, compliant, denied): effects are
-    lower-case words from a fixed set, so they need no escaping."""
+def rows_json(quote: Callable[[str], str]) -> Callable[[list[tuple]], list[str]]:
+    """Rows (tuples in `ImpactRow`'s field order) as compact JSON, the keys of `ImpactRow.to_json` in
+    its order. The resource part is built once per resource and the outcome part once per (effect,
+    matched, compliant, denied): effects are lower-case words from a fixed set, so they need no escaping."""
     tails: dict[tuple, str] = {}
 
-    def enc(rows: list[Any]) -> list[str]:
+    def enc(rows: list[tuple]) -> list[str]:
         out = []
         append = out.append
         last = last_type = mid = None
-        for r in rows:
-            if r.resource_id is not last or r.resource_type is not last_type:
-                last, last_type = r.resource_id, r.resource_type
-                mid = f',"resourceId":{quote(last)},"resourceType":{quote(last_type)},"effect":"'
-            k = (r.effect, r.matched, r.compliant, r.denied)
+        for policy, rid, rtype, effect, matched, compliant, denied, error, _, reason in rows:
+            if rid is not last or rtype is not last_type:
+                last, last_type = rid, rtype
+                mid = f',"resourceId":{quote(rid)},"resourceType":{quote(rtype)},"effect":"'
+            k = (effect, matched, compliant, denied)
             tail = tails.get(k)
             if tail is None:
                 tail = tails[k] = (
-                    f'{r.effect}","matched":{_BOOL[r.matched]},"compliant":{_BOOL[r.compliant]},'
-                    f'"denied":{_BOOL[r.denied]}'
+                    f'{effect}","matched":{_BOOL[matched]},"compliant":{_BOOL[compliant]},'
+                    f'"denied":{_BOOL[denied]}'
                 )
-            s = '{"policy":' + quote(r.policy) + mid + tail
-            if r.error:
-                s += ',"error":' + json.dumps(r.error, ensure_ascii=False)
-            if r.reason:
-                s += ',"reason":' + json.dumps(r.reason, ensure_ascii=False)
-            append(s + "}")
+            if error or reason:
+                s = '{"policy":' + quote(policy) + mid + tail
+                if error:
+                    s += ',"error":' + json.dumps(error, ensure_ascii=False)
+                if reason:
+                    s += ',"reason":' + json.dumps(reason, ensure_ascii=False)
+                append(s + "}")
+            else:
+                append('{"policy":' + quote(policy) + mid + tail + "}")
         return out
 
     return enc
@@ -110,7 +112,8 @@ class StreamWriter:
 
     # -- in the worker ------------------------------------------------------------------------------
 
-    def encode(self, rows: list[Any]) -> str:
+    def encode(self, rows: list[tuple]) -> str:
+        """Rows as tuples in `ImpactRow`'s field order (see evaluate.inventory.iter_pairs)."""
         if not rows:
             return ""
         if self.fmt == "csv":
@@ -118,12 +121,15 @@ class StreamWriter:
         if self.fmt == "ndjson":
             return "\n".join(self._rows(rows)) + "\n"
         if self.pretty:
+            from policygen.evaluate.inventory import ImpactRow
+
             return ",\n".join(
-                "    " + json.dumps(r.to_json(), indent=2, ensure_ascii=False).replace("\n", "\n    ") for r in rows
+                "    " + json.dumps(ImpactRow(*r).to_json(), indent=2, ensure_ascii=False).replace("\n", "\n    ")
+                for r in rows
             )
         return ",\n".join(self._rows(rows))
 
-    def _csv_rows(self, rows: list[Any]) -> str:
+    def _csv_rows(self, rows: list[tuple]) -> str:
         """What `csv.writer` writes for these rows, its quoting of each text cached: a resource's id and a
         policy's name repeat across rows."""
         q = self._csv_quote
@@ -131,14 +137,14 @@ class StreamWriter:
         out = []
         append = out.append
         last = last_type = mid = None
-        for r in rows:
-            if r.resource_id is not last or r.resource_type is not last_type:
-                last, last_type = r.resource_id, r.resource_type
-                mid = f",{q(last)},{q(last_type)},"
-            line = (f"{q(r.policy)},{q(r.effect)}{mid}{r.matched},{'' if r.compliant is None else r.compliant},"
-                    f"{r.denied},{q(r.error or '')}")
+        for policy, rid, rtype, effect, matched, compliant, denied, error, _, reason in rows:
+            if rid is not last or rtype is not last_type:
+                last, last_type = rid, rtype
+                mid = f",{q(rid)},{q(rtype)},"
+            line = (f"{q(policy)},{q(effect)}{mid}{matched},{'' if compliant is None else compliant},"
+                    f"{denied},{q(error or '')}")
             if why:
-                line += "," + q(r.reason or "")
+                line += "," + q(reason or "")
             append(line)
         out.append("")
         return "\n".join(out)

@@ -173,10 +173,10 @@ def test_csv_rows_are_what_the_csv_module_writes(rows, why) -> None:
     from policygen.evaluate.inventory import ImpactRow
     from policygen.views.impact_stream import StreamWriter
 
-    impact_rows = [ImpactRow(p, rid, rt, "audit", m, c, d, e, None, reason)
-                   for p, rid, rt, m, c, d, e, reason in rows]
+    tuples = [(p, rid, rt, "audit", m, c, d, e, None, reason) for p, rid, rt, m, c, d, e, reason in rows]
+    impact_rows = [ImpactRow(*t) for t in tuples]
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(
         [r.policy, r.effect, r.resource_id, r.resource_type, r.matched, "" if r.compliant is None else r.compliant,
          r.denied, r.error or ""] + ([r.reason or ""] if why else []) for r in impact_rows)
-    assert StreamWriter("csv", why=why).encode(impact_rows) == buf.getvalue()
+    assert StreamWriter("csv", why=why).encode(tuples) == buf.getvalue()
