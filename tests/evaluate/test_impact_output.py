@@ -180,3 +180,34 @@ def test_csv_rows_are_what_the_csv_module_writes(rows, why) -> None:
         [r.policy, r.effect, r.resource_id, r.resource_type, r.matched, "" if r.compliant is None else r.compliant,
          r.denied, r.error or ""] + ([r.reason or ""] if why else []) for r in impact_rows)
     assert StreamWriter("csv", why=why).encode(tuples) == buf.getvalue()
+
+
+_DISABLED_PUBLIC = definition(PUBLIC["properties"]["policyRule"]["if"], "disabled")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["Enabled", "Disabled", None]), st.booleans()),
+                max_size=12))
+def test_quiet_pairs_are_counted_not_made_rows(spec) -> None:
+    """With a `quiet` list, the rows yielded are exactly the flagged or failed ones of the full run, in
+    order, and the quiet outcomes are the rest (per resource), so counts are unchanged."""
+    from collections import Counter
+
+    from policygen.evaluate.inventory import iter_pairs
+
+    resources: list[dict] = []
+    for i, (sub, access, diag) in enumerate(spec):
+        rid = f"/subscriptions/s{sub}/resourceGroups/rg/providers/{SA_TYPE}/sa{i}"
+        props = {} if access is None else {"publicNetworkAccess": access}
+        resources.append({"id": rid, "type": SA_TYPE, "name": f"sa{i}", "location": "westeurope", "properties": props})
+        if diag:
+            resources.append({"id": rid + "/providers/Microsoft.Insights/diagnosticSettings/d",
+                              "type": "Microsoft.Insights/diagnosticSettings", "name": "d"})
+    policies = [("public", compile_policy(PUBLIC)), ("diag", compile_policy(DIAGNOSTICS)),
+                ("off", compile_policy(_DISABLED_PUBLIC))]
+    full = list(iter_pairs(policies, resources))
+    quiet: list = []
+    shown = list(iter_pairs(policies, resources, quiet=quiet))
+    assert shown == [r for r in full if r[5] is False or r[6] or r[7] is not None]
+    rest = Counter((r[1], (r[0], r[5], r[6], r[7])) for r in full if r not in shown)
+    assert rest == Counter((label, o) for label, outcomes in quiet for o in outcomes)
