@@ -67,10 +67,15 @@ class Artefact:
         return scope if isinstance(scope, str) else None
 
     @property
-    def assignment_id(self) -> str:
+    def arm_id(self) -> str:
         """ARM id of an assignment or exemption: `<scope>/providers/Microsoft.Authorization/<type>/<name>`."""
         rtype = "policyAssignments" if self.kind == "assignment" else "policyExemptions"
         return f"{(self.scope or '').rstrip('/')}/providers/Microsoft.Authorization/{rtype}/{self.name}"
+
+    @property
+    def assignment_id(self) -> str:
+        """An assignment's ARM id (`arm_id`)."""
+        return self.arm_id
 
     @property
     def properties(self) -> dict[str, Any]:

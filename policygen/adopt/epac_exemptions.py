@@ -125,14 +125,9 @@ def _expand(raw: Any, where: str, path: Path, line: int, estate: Estate, library
             for k in ("expiresOn", "resourceSelectors"):
                 if raw.get(k):
                     props[k] = raw[k]
-            taken = {i.name for i in estate.of("exemption")}
-            unique, n = item_name, 2
-            while unique in taken:
-                unique, n = f"{item_name}-{n}", n + 1
-            if unique != item_name:
-                estate.notes.append(f"{where}: exemption {item_name!r} at {scope} is imported as {unique!r} (policygen "
-                                    "names each exemption once; Azure would see a new exemption)")
-            estate.items.append(Item("exemption", {"name": unique, "properties": props, "scope": scope}, where))
+            # one name at each scope (ARM names an exemption per scope): the pack writes one intent with
+            # `scope: [..]` for the copies alike, and renames (noting it) one that differs
+            estate.items.append(Item("exemption", {"name": item_name, "properties": props, "scope": scope}, where))
 
 
 def _labelled(value: str) -> tuple[str, str | None]:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from policygen.adopt.estate import Item
-from policygen.arm.scopes import key
+from policygen.arm.scopes import ScopeError, key, parse_scope
 from policygen.render.assignments import scope_label
 
 SEGMENT = "/providers/microsoft.authorization/policyexemptions/"
@@ -40,13 +40,22 @@ def exemption_intent(item: Item, scope_key: Callable[[str, Any], str], known: di
     mine = known.get(("assignment", name))
     data["assignment"] = name if mine is not None and key(mine.where) in (key(target), "") or \
         (mine is not None and key(target).endswith("/policyassignments/" + name.lower())) else target
+    scope = exemption_scope(item)
     for at, written in (copies or {}).get(name, []):
         if at and key(f"{at}/providers/Microsoft.Authorization/policyAssignments/{name}") == key(target):
-            data["assignment"] = f"{name}@{scope_label(written)}"
-    scope = exemption_scope(item)
+            # the build resolves a plain name to the only copy whose scope holds the exemption's
+            holders = [a for a, _ in copies[name] if _holds(a, scope)]
+            data["assignment"] = name if holders == [at] else f"{name}@{scope_label(written)}"
     data["scope"] = next((k for k, v in known_scopes.items() if key(v) == key(scope)), scope)
     data["category"] = p.get("exemptionCategory") or p.get("category") or "Waiver"
     for k in ("expiresOn", "policyDefinitionReferenceIds", "resourceSelectors", "assignmentScopeValidation"):
         if p.get(k):
             data[k] = p[k]
     return data
+
+
+def _holds(scope: str, inner: str) -> bool:
+    try:
+        return parse_scope(scope).contains(parse_scope(inner))
+    except ScopeError:
+        return False

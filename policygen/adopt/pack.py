@@ -98,6 +98,9 @@ class Importer:
         # One assignment name at several scopes (EPAC's pacSelectors, the portal): name -> [(item, scope key)],
         # written as one intent with `scope: [..]`, built as one assignment per scope (key `name@label`).
         self.copies: dict[str, list[tuple[Item, str]]] = {}
+        # Exemptions alike: one intent with `scope: [..]` (keyed name@label); one that differs is renamed.
+        self.exemption_copies: dict[str, list[tuple[Item, str]]] = {}
+        self.renamed: dict[str, Item] = {}  # stem -> the exemption imported under another name
         env = estate.environments.get(estate.env or "", {})
         self.scopes: dict[str, str] = dict(env.get("scopes") or {})
 
@@ -110,9 +113,10 @@ class Importer:
                 continue
             if (item.kind, item.name) in self.items:
                 first = self.items[(item.kind, item.name)]
-                if item.kind == "assignment" and _scope_of(item) and key(_scope_of(item)) not in \
-                        {key(_scope_of(c)) for c, _ in self.copies.get(item.name, [(first, "")])}:
-                    self.copies.setdefault(item.name, [(first, "")]).append((item, ""))
+                copies = self.copies if item.kind == "assignment" else self.exemption_copies
+                if item.kind in ("assignment", "exemption") and _scope_of(item) and key(_scope_of(item)) not in \
+                        {key(_scope_of(c)) for c, _ in copies.get(item.name, [(first, "")])}:
+                    copies.setdefault(item.name, [(first, "")]).append((item, ""))
                     continue
                 self.report.skipped.append(f"{item.where}: a {item.kind} named {item.name!r} was read already")
                 continue
@@ -129,6 +133,8 @@ class Importer:
                 self._assignment_families(name)
             elif kind == "assignment":
                 self.data[(kind, name)] = self._assignment(item)
+            elif kind == "exemption" and name in self.exemption_copies:
+                self._exemption_families(name)
             elif kind == "exemption":
                 self.data[(kind, name)] = self._exemption(item)
         build = self._compile()  # once: `_metadata` then completes it as the renderer would
@@ -323,6 +329,39 @@ class Importer:
             self.data[("assignment", stem)] = out
             self.copies[stem] = members
 
+    def _exemption_families(self, name: str) -> None:
+        """One exemption name at several scopes (EPAC's `scopes`, or read from Azure): one intent with
+        `scope: [..]` for the copies alike but for their scope; another that differs cannot share the name
+        in a pack and is imported renamed (`<name>-2`, said in a note: Azure would see a new exemption)."""
+        copies = self.exemption_copies.pop(name)
+        families: list[tuple[dict[str, Any], list[tuple[Item, str]]]] = []
+        for item, _ in copies:
+            data = self._exemption(item)
+            rest = {k: v for k, v in data.items() if k != "scope"}
+            family = next((f for f in families if {k: v for k, v in f[0].items() if k != "scope"} == rest), None)
+            if family is None:
+                family = (data, [])
+                families.append(family)
+            family[1].append((item, str(data["scope"])))
+        for n, (data, members) in enumerate(families):
+            scopes = [s for _, s in members]
+            if n == 0:
+                self.data[("exemption", name)] = {**data, "scope": scopes if len(scopes) > 1 else scopes[0]}
+                if len(scopes) > 1:
+                    self.exemption_copies[name] = members
+                continue
+            stem, i = f"{name}-{n + 1}", n + 1
+            while ("exemption", stem) in self.items or ("exemption", stem) in self.data:
+                i += 1
+                stem = f"{name}-{i}"
+            for j, (item, scope) in enumerate(members):
+                one = stem if j == 0 else f"{stem}-{j + 1}"
+                self.data[("exemption", one)] = {**data, "scope": scope}
+                self.renamed[one] = item
+                self.estate.notes.append(f"{item.where}: exemption {name!r} at {scope} differs from the one at "
+                                         f"{families[0][1][0][1]}; a pack names it once, so it is imported as "
+                                         f"{one!r} (Azure would see a new exemption)")
+
     def _exemption(self, item: Item) -> dict[str, Any]:
         from policygen.adopt.exemptions import exemption_intent
 
@@ -339,7 +378,8 @@ class Importer:
         for (kind, name), data in sorted(self.data.items()):
             files[f"{FOLDER[kind]}/{name}.yaml"] = dump(data)
             # objects, as `exact` counts them: an assignment at several scopes is one intent, several objects
-            self.report.counts[kind] += len(self.copies[name]) if kind == "assignment" and name in self.copies else 1
+            copies = self.copies if kind == "assignment" else self.exemption_copies if kind == "exemption" else {}
+            self.report.counts[kind] += len(copies.get(name, [None]))
         return files
 
     def _settings(self) -> dict[str, Any]:
@@ -380,6 +420,11 @@ class Importer:
             if kind == "assignment" and name in self.copies:
                 for item, scope in self.copies[name]:
                     out.append((kind, name, build.assignments.get(f"{item.name}@{scope_label(scope)}"), item))
+            elif kind == "exemption" and name in self.exemption_copies:
+                for item, scope in self.exemption_copies[name]:
+                    out.append((kind, name, build.exemptions.get(f"{item.name}@{scope_label(scope)}"), item))
+            elif kind == "exemption" and name in self.renamed:
+                out.append((kind, name, build.exemptions.get(name), self.renamed[name]))
             else:
                 out.append((kind, name, _artefact(build, kind, name), self.items[(kind, name)]))
         return out
@@ -432,6 +477,10 @@ class Importer:
 
 
 def _scope_of(item: Item) -> str:
+    if item.kind == "exemption":
+        from policygen.adopt.exemptions import exemption_scope
+
+        return exemption_scope(item)
     return str(item.props.get("scope") or "")
 
 

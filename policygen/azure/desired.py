@@ -117,11 +117,12 @@ def desired_state(build: Build, target: Target) -> Desired:
                                                   dict(art.remediation or {}), label)
         if art.rollout:
             out.rollouts[key(oid)] = dict(art.rollout)
-    for name in sorted(build.exemptions):
-        art = build.exemptions[name]
+    for label in sorted(build.exemptions):  # the build's key: name@scope for one scope of a multi-scope one
+        art = build.exemptions[label]
         scope = (art.scope or "").rstrip("/")
-        oid = f"{scope}/providers/Microsoft.Authorization/policyExemptions/{name}"
-        out.exemptions[key(oid)] = DesiredObject("exemption", name, oid, scope, _put_body(art), str(art.source))
+        oid = art.arm_id
+        out.exemptions[key(oid)] = DesiredObject("exemption", art.name, oid, scope, _put_body(art), str(art.source),
+                                                 label=label)
     return out
 
 

@@ -175,7 +175,7 @@ def exemption_deployment(build: Build, name: str) -> dict[str, Any]:
     scope = parse_scope(art.scope or "")
     holder = scope
     exemption: dict[str, Any] = {"type": "Microsoft.Authorization/policyExemptions", "apiVersion": EXEMPTION_API,
-                                 "name": name, "properties": escape(art.properties)}
+                                 "name": art.name, "properties": escape(art.properties)}
     if scope.kind is ScopeKind.RESOURCE:
         holder = parse_scope(f"/subscriptions/{scope.subscription}/resourceGroups/{scope.resource_group}")
         exemption["scope"] = scope.id.split("/providers/", 1)[1]
@@ -184,7 +184,7 @@ def exemption_deployment(build: Build, name: str) -> dict[str, Any]:
     asg = (art.placement or {}).get("assignment")
     deployment: dict[str, Any] = {
         "type": "Microsoft.Resources/deployments", "apiVersion": DEPLOYMENT_API,
-        "name": f"policygen-exemption-{name}"[:64],
+        "name": deployment_name("policygen-exemption-", name),
         "dependsOn": [deployment_name("policygen-", asg)] if asg in build.assignments else [],
         "properties": {"mode": "Incremental", "expressionEvaluationOptions": {"scope": "inner"},
                        "template": {"$schema": schema, "contentVersion": "1.0.0.0", "resources": [exemption]}},

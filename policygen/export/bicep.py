@@ -170,7 +170,7 @@ def main_bicep(build: Build) -> str:
     for name, art in sorted(build.exemptions.items()):
         kind = _exemption_kind(art)
         lines += ["", f"module {symbol('exempt', name)} 'modules/exemption-{kind}.bicep' = {{",
-                  f"  name: {quote(('policygen-exemption-' + name)[:64])}",
+                  f"  name: {quote(deployment_name('policygen-exemption-', name))}",
                   f"  scope: {_target(art.scope or '', kind)}",
                   f"  params: {{ exemption: loadJsonContent({quote(art.relpath)}) }}"]
         asg = (art.placement or {}).get("assignment")

@@ -56,12 +56,13 @@ def exemption_file(build: Build, placed: Placed, sel: str) -> dict[str, Any]:
     """EPAC's `{"exemptions": [...]}` for one pacSelector (policy-exemption-schema.json): each exemption
     with its scope and assignment id as placed in that environment; EPAC stamps pacOwnerId itself."""
     items = []
-    for name, art in sorted(build.exemptions.items()):
+    for _key, art in sorted(build.exemptions.items()):  # one item per scope of a multi-scope exemption
         asg = (art.placement or {}).get("assignment")
         asg_scope = placed[sel][asg][0] if asg and asg in placed.get(sel, {}) else None
         scope, assignment_id = place_exemption(art, asg_scope, sel, build.pack.environments[sel])
         p = art.properties
-        item: dict[str, Any] = {"name": name, "displayName": p["displayName"], "description": p.get("description", ""),
+        item: dict[str, Any] = {"name": art.name, "displayName": p["displayName"],
+                                "description": p.get("description", ""),
                                 "exemptionCategory": p["exemptionCategory"], "scope": scope,
                                 "policyAssignmentId": assignment_id}
         for key in ("expiresOn", "policyDefinitionReferenceIds", "resourceSelectors", "assignmentScopeValidation"):

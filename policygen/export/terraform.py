@@ -183,7 +183,7 @@ EXEMPTION_TF = """\
 resource "{resource}" "this" {{
   for_each = {{ for k, v in local.policy_exemptions : k => v if v.scope_type == "{kind}" }}
 
-  name                            = each.key
+  name                            = split("@", each.key)[0]
   {scope_arg} = each.value.scope
   policy_assignment_id            = lookup(local.policy_assignment_ids, each.value.assignment, each.value.assignment)
   exemption_category              = each.value.category

@@ -196,7 +196,8 @@ class ExemptionIntent(_Strict):
     displayName: str = Field(min_length=1, max_length=128)
     description: str = Field(default="", max_length=1024)
     assignment: str = Field(description="An assignment intent name, or a full policy assignment id.")
-    scope: str = Field(description="A scope key of the environment, an ARM scope id, or a resource id.")
+    scope: str | list[str] = Field(description="A scope key of the environment, an ARM scope id, or a resource id; "
+                                   "a list exempts each under the same name (EPAC's `scopes`).")
     category: Literal["Waiver", "Mitigated"]
     expiresOn: Any = Field(default=None, description="UTC date or date-time (ISO 8601) after which it lapses.")
     policyDefinitionReferenceIds: list[str] = Field(default_factory=list)
@@ -213,6 +214,17 @@ class ExemptionIntent(_Strict):
     @property
     def expires(self) -> datetime | None:
         return self.expiresOn
+
+    @property
+    def scopes(self) -> list[str]:
+        return [self.scope] if isinstance(self.scope, str) else list(self.scope)
+
+    @field_validator("scope")
+    @classmethod
+    def _scopes(cls, v: Any) -> Any:
+        if isinstance(v, list) and (not v or len({str(s).lower() for s in v}) != len(v)):
+            raise ValueError("a list of scopes needs at least one scope, each once")
+        return v
 
 
 def iso_utc(when: datetime) -> str:

@@ -14,7 +14,7 @@ from policygen.intents.load import load_pack
 from policygen.intents.models import EnvironmentSpec
 from policygen.render.assignments import render_assignments
 from policygen.render.definitions import render_definition_intent
-from policygen.render.exemptions import render_exemption
+from policygen.render.exemptions import render_exemptions
 from policygen.render.initiatives import render_initiative
 
 
@@ -92,9 +92,8 @@ def compile_pack(pack_dir: Path | str, env: str | None = None) -> Build:
     for loaded in pack.exemptions:
         if loaded.model.assignment in failed_assignments:
             continue  # its assignment failed and was reported already
-        art = render_exemption(loaded, env_spec, env_name, build.assignments, build.initiatives, owner, sink)
-        if art is not None:
-            build.exemptions[art.name] = art
+        for art in render_exemptions(loaded, env_spec, env_name, build.assignments, build.initiatives, owner, sink):
+            build.exemptions[art.key] = art
     sink.raise_if_any()
     return build
 

@@ -21,32 +21,58 @@ from policygen.intents.lifecycle import ExemptionIntent, iso_utc
 from policygen.intents.load import Loaded
 from policygen.intents.models import EnvironmentSpec
 from policygen.intents.yamlload import to_plain
-from policygen.render.assignments import resolve_scope
+from policygen.render.assignments import resolve_scope, scope_label
 
 ASSIGNMENT_SEGMENT = "/providers/microsoft.authorization/policyassignments/"
 
 
+def render_exemptions(loaded: Loaded[ExemptionIntent], env: EnvironmentSpec | None, env_name: str | None,
+                      assignments: dict[str, Artefact], initiatives: dict[str, Artefact], owner_id: str,
+                      sink: DiagnosticSink, now: datetime | None = None) -> list[Artefact]:
+    """One exemption per scope of the intent, all with its name (ARM names an exemption per scope, as EPAC's
+    `scopes` list deploys them); each copy keyed `name@label` when there are several. Empty after a problem."""
+    intent = loaded.model
+    if isinstance(intent.scope, str):
+        art = render_exemption(loaded, env, env_name, assignments, initiatives, owner_id, sink, now)
+        return [] if art is None else [art]
+    labels = [scope_label(s) for s in intent.scope]
+    if len(set(labels)) != len(labels):
+        sink.add(loaded.file, *loaded.pos("scope"), "two scopes of this exemption end alike: use scope keys")
+        return []
+    out = []
+    for i, value in enumerate(intent.scope):
+        art = render_exemption(loaded, env, env_name, assignments, initiatives, owner_id, sink, now,
+                               at=(value, ("scope", i)), key=f"{loaded.name}@{labels[i]}")
+        if art is None:
+            return []
+        out.append(art)
+    return out
+
+
 def render_exemption(loaded: Loaded[ExemptionIntent], env: EnvironmentSpec | None, env_name: str | None,
                      assignments: dict[str, Artefact], initiatives: dict[str, Artefact], owner_id: str,
-                     sink: DiagnosticSink, now: datetime | None = None) -> Artefact | None:
+                     sink: DiagnosticSink, now: datetime | None = None,
+                     at: tuple[str, tuple[Any, ...]] | None = None, key: str | None = None) -> Artefact | None:
+    """One scope of an exemption intent (`at`: the scope as written and where; default its only scope)."""
     intent, file = loaded.model, loaded.file
     ok = True
+    value, where = at or (str(intent.scope), ("scope",))
 
     def add(loc: tuple[Any, ...], message: str) -> None:
         nonlocal ok
         sink.add(file, *(loaded.pos(*loc) if loc and loc[0] in loaded.data else loaded.pos()), message)
         ok = False
 
-    scope = resolve_scope(intent.scope, env)
+    scope = resolve_scope(value, env)
     if scope is None:
         keys = ", ".join(sorted(env.scopes)) if env else "none (no environment)"
-        add(("scope",), f"scope {intent.scope!r} is neither an ARM id nor a scope key of environment "
+        add(where, f"scope {value!r} is neither an ARM id nor a scope key of environment "
             f"{env_name!r} (keys: {keys})")
     else:
         try:
             parse_scope(scope)
         except ScopeError as exc:
-            add(("scope",), f"scope {intent.scope!r} is not an ARM scope or resource id: {exc}")
+            add(where, f"scope {value!r} is not an ARM scope or resource id: {exc}")
             scope = None
     assignment_id, asg, ambiguous = _assignment(intent.assignment, assignments, scope)
     if ambiguous:
@@ -70,7 +96,7 @@ def render_exemption(loaded: Loaded[ExemptionIntent], env: EnvironmentSpec | Non
         if scope is not None and intent.assignmentScopeValidation == "Default":
             problem = _outside(scope, asg)
             if problem:
-                add(("scope",), problem)
+                add(where, problem)
     expires = intent.expires
     if expires is not None and expires <= (now or datetime.now(UTC)):
         add(("expiresOn",), f"expiresOn {iso_utc(expires)} is in the past: renew it with a new date or delete "
@@ -96,8 +122,8 @@ def render_exemption(loaded: Loaded[ExemptionIntent], env: EnvironmentSpec | Non
     if intent.resourceSelectors:
         props["resourceSelectors"] = [s.to_azure() for s in intent.resourceSelectors]
     return Artefact("exemption", loaded.name, {"name": loaded.name, "properties": props},
-                    SourceRef(file, *loaded.pos()), loaded.name, scope=scope,
-                    placement={"scope": intent.scope, "assignment": asg.key if asg else None},
+                    SourceRef(file, *loaded.pos()), loaded.name, scope=scope, key=key or loaded.name,
+                    placement={"scope": value, "assignment": asg.key if asg else None},
                     pointers={"/properties/expiresOn": SourceRef(file, *loaded.pos("expiresOn"))}
                     if "expiresOn" in loaded.data else {})
 

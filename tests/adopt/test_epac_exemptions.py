@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from policygen.adopt.epac import read_tree
 from policygen.errors import InputError
@@ -33,13 +34,34 @@ def test_an_assignment_exemption_with_labelled_scopes(tmp_path: Path) -> None:
         "name": "legacy-storage", "displayName": "Legacy storage", "description": "Until migration",
         "exemptionCategory": "Waiver", "expiresOn": "2027-01-31T00:00:00Z", "policyAssignmentId": PROD_BASE,
         "policyDefinitionReferenceIds": ["tls"], "scopes": [f"legacy:{RG}", f":{SUB}/resourceGroups/rg-other"]}]}})
-    got = exemptions(root)
-    assert got["legacy-storage"]["displayName"] == "Legacy storage - legacy"
-    assert got["legacy-storage"]["description"] == "Until migration - legacy"
-    assert got["legacy-storage"]["scope"] == RG and got["legacy-storage"]["policyAssignmentId"] == PROD_BASE
-    # Same name at a second scope: policygen names exemptions once, so the copy is renamed (and said so).
-    assert got["legacy-storage-2"]["displayName"] == "Legacy storage"  # ":" suppresses the suffix
-    assert got["legacy-storage-2"]["policyDefinitionReferenceIds"] == ["tls"]
+    # One name at each scope (ARM names an exemption per scope), as EPAC deploys them.
+    got = {e.body["scope"]: {**e.body["properties"], "name": e.name} for e in read_tree(root, None).of("exemption")}
+    assert got[RG]["name"] == got[SUB + "/resourceGroups/rg-other"]["name"] == "legacy-storage"
+    assert got[RG]["displayName"] == "Legacy storage - legacy"
+    assert got[RG]["description"] == "Until migration - legacy"
+    assert got[RG]["policyAssignmentId"] == PROD_BASE
+    other = got[SUB + "/resourceGroups/rg-other"]
+    assert other["displayName"] == "Legacy storage"  # ":" suppresses the suffix
+    assert other["policyDefinitionReferenceIds"] == ["tls"]
+    # The copies differ (display names): a pack names an exemption intent once, so the import renames one, saying so.
+    report = from_files("epac", root, "tenant", name="contoso")
+    assert "exemptions/legacy-storage.yaml" in report.files and "exemptions/legacy-storage-2.yaml" in report.files
+    assert any("imported as 'legacy-storage-2'" in n for n in report.notes), report.notes
+
+
+def test_an_exemption_at_two_unlabelled_scopes_is_one_intent(tmp_path: Path) -> None:
+    root = storage_tree(tmp_path)
+    write_tree(root, {"policyExemptions/tenant/legacy.jsonc": {"exemptions": [{
+        "name": "legacy-storage", "displayName": "Legacy storage", "exemptionCategory": "Waiver",
+        "policyAssignmentId": PROD_BASE, "scopes": [f":{RG}", f":{SUB}/resourceGroups/rg-other"]}]}})
+    report = from_files("epac", root, "tenant", name="contoso")
+    intent = yaml.safe_load(report.files["exemptions/legacy-storage.yaml"])
+    assert intent["scope"] == [RG, SUB + "/resourceGroups/rg-other"]
+    assert not report.inexact and report.exact["exemption"] == 2, report.inexact
+    write(report, tmp_path / "pack")
+    build = compile_pack(tmp_path / "pack", env="tenant")
+    assert sorted(build.exemptions) == ["legacy-storage@rg-legacy", "legacy-storage@rg-other"]
+    assert {e.name for e in build.exemptions.values()} == {"legacy-storage"}
 
 
 def test_a_definition_exemption_reaches_every_assignment_running_it(tmp_path: Path) -> None:

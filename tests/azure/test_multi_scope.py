@@ -180,3 +180,33 @@ def test_two_intents_may_share_a_name_at_different_scopes_but_not_at_one(tmp_pat
     assert result.exit_code == 2
     assert "base.yaml:1:7: assignment name 'mini-base' is already assigned at prod by" in text, text
     assert "assignments/base-dev.yaml" in text.replace("\\", "/")
+
+
+def test_an_exemption_at_two_scopes_exempts_each_copy_and_round_trips(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    """`scope: [prod, dev]` on an exemption: one exemption per scope under one name, each exempting the copy of
+    the assignment at its scope (exemption-structure: the id is `<scope>/providers/Microsoft.Authorization/
+    policyExemptions/<name>`); apply, plan again, import, plan: no changes."""
+    files = {**TWO_SCOPES, "exemptions/waiver.yaml": """
+        assignment: mini-base
+        scope: [prod, dev]
+        displayName: Waived while the tags are agreed
+        category: Waiver
+        policyDefinitionReferenceIds: [tagged]
+    """}
+    pack = write_pack(tmp_path / "pack", files)
+    build = compile_pack(pack, env="local")
+    assert {k: e.properties["policyAssignmentId"] for k, e in build.exemptions.items()} == {
+        "waiver@prod": PROD + ID, "waiver@dev": DEV + ID}
+    with emulator(monkeypatch):
+        assert cli(["apply", str(pack), "--env", "local", "--yes"]).exit_code == 0
+        again = cli(["plan", str(pack), "--env", "local", "--detailed-exitcode"])
+        assert again.exit_code == 0 and "No changes" in again.output, again.output
+        out = tmp_path / "imported"
+        result = cli(["import", str(pack), "--env", "local", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        intent = yaml.safe_load((out / "exemptions" / "waiver.yaml").read_text(encoding="utf-8"))
+        assert sorted(intent["scope"]) == ["dev", "prod"]
+        assert sorted(p.name for p in (out / "exemptions").iterdir()) == ["waiver.yaml"]
+        plan = cli(["plan", str(out), "--env", "local", "--detailed-exitcode"])
+        assert plan.exit_code == 0 and "No changes" in plan.output, plan.output

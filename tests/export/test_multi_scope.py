@@ -44,3 +44,21 @@ def test_bicep_and_terraform_key_each_copy_and_keep_the_name(tmp_path: Path) -> 
     assert '"mini-base@dev" = {' in tf["locals.tf"] and '"mini-base@prod" = {' in tf["locals.tf"]
     assert 'name                 = split("@", each.key)[0]' in tf["main.tf"]
     assert "mini-base.dev-" in tf["locals.tf"]  # remediation tasks keyed per copy
+
+
+def test_an_exemption_at_two_scopes_is_two_resources_of_one_name(tmp_path: Path) -> None:
+    files = {**TWO_SCOPES, "exemptions/waiver.yaml": """
+        assignment: mini-base
+        scope: [prod, dev]
+        displayName: Waived
+        category: Waiver
+    """}
+    build = compile_pack(write_pack(tmp_path / "pack", files), env="local")
+    template = json.loads(render_format(build, "arm")["azuredeploy.json"])
+    deployments = [r for r in template["resources"] if r["name"].startswith("policygen-exemption-")]
+    assert sorted(d["name"] for d in deployments) == ["policygen-exemption-waiver.dev",
+                                                      "policygen-exemption-waiver.prod"]
+    assert sorted(d["dependsOn"][0] for d in deployments) == ["policygen-mini-base.dev", "policygen-mini-base.prod"]
+    inner = [d["properties"]["template"]["resources"][0] for d in deployments]
+    assert [r["name"] for r in inner] == ["waiver", "waiver"]
+    assert 'name                            = split("@", each.key)[0]' in render_format(build, "terraform")["main.tf"]
