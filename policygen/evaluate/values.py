@@ -69,23 +69,21 @@ def get_ci(obj: dict, key: str, low: str | None = None) -> Any:
     """Case-insensitive key lookup (ARM property names are case-insensitive); MISSING when absent.
 
     The exact spelling is tried first; on a miss, a lower-case key map of the object is built once and
-    reused by every other policy evaluating the same resource (see `reset_key_cache`)."""
+    reused by every other policy evaluating the same resource (see `reset_key_cache`): a lean resource
+    misses on most of the properties its policies test, so the map, not a scan of the keys, answers."""
     v = obj.get(key, MISSING)
     if v is not MISSING:
         return v
-    low = low or key.lower()
-    if len(obj) <= 6:
-        for k in obj:
-            if type(k) is str and k.lower() == low:
-                return obj[k]
-        return MISSING
     ent = _LOWMAPS.get(id(obj))
     if ent is None or ent[0] is not obj or ent[1] != len(obj):
         if len(_LOWMAPS) > 4096:
             _LOWMAPS.clear()
-        ent = (obj, len(obj), {k.lower(): k for k in obj if type(k) is str})
+        # keys differing only in case: the first wins in a small object, the last in a larger one (as
+        # the scan of small objects and the map of larger ones did before)
+        keys = reversed(obj) if len(obj) <= 6 else obj
+        ent = (obj, len(obj), {k.lower(): k for k in keys if type(k) is str})
         _LOWMAPS[id(obj)] = ent
-    k = ent[2].get(low)
+    k = ent[2].get(low or key.lower())
     return MISSING if k is None else obj[k]
 
 
