@@ -65,6 +65,7 @@ def rows_json(quote: Callable[[str], str]) -> Callable[[list[tuple]], list[str]]
     its order. The resource part is built once per resource and the outcome part once per (effect,
     matched, compliant, denied): effects are lower-case words from a fixed set, so they need no escaping."""
     tails: dict[tuple, str] = {}
+    heads: dict[str, str] = {}
 
     def enc(rows: list[tuple]) -> list[str]:
         out = []
@@ -81,15 +82,20 @@ def rows_json(quote: Callable[[str], str]) -> Callable[[list[tuple]], list[str]]
                     f'{effect}","matched":{_BOOL[matched]},"compliant":{_BOOL[compliant]},'
                     f'"denied":{_BOOL[denied]}'
                 )
+            head = heads.get(policy)
+            if head is None:
+                if len(heads) > 50_000:
+                    heads.clear()
+                head = heads[policy] = '{"policy":' + quote(policy)
             if error or reason:
-                s = '{"policy":' + quote(policy) + mid + tail
+                s = head + mid + tail
                 if error:
                     s += ',"error":' + json.dumps(error, ensure_ascii=False)
                 if reason:
                     s += ',"reason":' + json.dumps(reason, ensure_ascii=False)
                 append(s + "}")
             else:
-                append('{"policy":' + quote(policy) + mid + tail + "}")
+                append(f"{head}{mid}{tail}}}")
         return out
 
     return enc
@@ -109,6 +115,7 @@ class StreamWriter:
         self._quote = _quote()
         self._rows = rows_json(self._quote)
         self._csv_quote = _csv_quote()
+        self._csv_heads: dict[tuple[str, str], str] = {}
 
     # -- in the worker ------------------------------------------------------------------------------
 
@@ -137,12 +144,18 @@ class StreamWriter:
         out = []
         append = out.append
         last = last_type = mid = None
+        heads = self._csv_heads
         for policy, rid, rtype, effect, matched, compliant, denied, error, _, reason in rows:
             if rid is not last or rtype is not last_type:
                 last, last_type = rid, rtype
                 mid = f",{q(rid)},{q(rtype)},"
-            line = (f"{q(policy)},{q(effect)}{mid}{matched},{'' if compliant is None else compliant},"
-                    f"{denied},{q(error or '')}")
+            head = heads.get((policy, effect))
+            if head is None:
+                if len(heads) > 50_000:
+                    heads.clear()
+                head = heads[(policy, effect)] = f"{q(policy)},{q(effect)}"
+            line = (f"{head}{mid}{matched},{'' if compliant is None else compliant},"
+                    f"{denied},{q(error) if error else ''}")
             if why:
                 line += "," + q(reason or "")
             append(line)
