@@ -299,9 +299,6 @@ class AssignmentIntent(Strict):
         scopes = self.scopes
         if not scopes or len({s.lower() for s in scopes}) != len(scopes):
             raise ValueError("scope: a list of scopes needs at least one scope, each once")
-        if isinstance(self.notScopes, dict) and set(self.notScopes) - set(scopes):
-            extra = ", ".join(sorted(set(self.notScopes) - set(scopes)))
-            raise ValueError(f"notScopes: {extra} is not one of the assignment's scopes")
         return self
 
     @property

@@ -119,6 +119,11 @@ def render_assignments(
     intents assign the same name elsewhere. Empty after a problem."""
     intent = loaded.model
     many = not isinstance(intent.scope, str) or keyed
+    if isinstance(intent.notScopes, dict) and set(intent.notScopes) - set(intent.scopes):
+        for extra in sorted(set(intent.notScopes) - set(intent.scopes)):  # a typo would silently exclude nothing
+            sink.add(loaded.file, *loaded.key_pos("notScopes", extra),
+                     f"notScopes: {extra!r} is not one of this assignment's scopes ({', '.join(intent.scopes)})")
+        return []
     labels: dict[str, str] = {}
     for i, value in enumerate(intent.scopes):
         label = scope_label(value)

@@ -120,6 +120,11 @@ def test_scope_list_errors_are_located(tmp_path: Path) -> None:
         "scope: [prod, dev]", "scope: [prod, prod]")}
     result = cli(["build", str(write_pack(tmp_path / "pack", files)), "--env", "local"])
     assert result.exit_code == 2 and "each once" in result.output
+    typo = {**TWO_SCOPES, "assignments/base.yaml": TWO_SCOPES["assignments/base.yaml"].replace("      dev: [",
+                                                                                               "      deV: [")}
+    result = cli(["build", str(write_pack(tmp_path / "typo", typo)), "--env", "local"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "base.yaml:6:3: notScopes: 'deV' is not one of this assignment's scopes" in text
 
 
 def test_import_of_one_name_at_two_management_groups_then_plan_shows_no_changes(
