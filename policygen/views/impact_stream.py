@@ -10,10 +10,10 @@ summaries as JSON for every format.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+import re
 from collections.abc import Callable
+from json.encoder import encode_basestring
 from pathlib import Path
 
 from policygen.tasks.impact import ImpactResult
@@ -25,36 +25,52 @@ _BOOL = {True: "true", False: "false", None: "null"}
 
 
 def _quote() -> Callable[[str], str]:
-    """JSON string literal, cached: a resource's id and a policy's name repeat across rows."""
+    """JSON string literal (what `json.dumps(s, ensure_ascii=False)` writes for a str: the C encoder it
+    calls, without building an encoder per call), cached: a resource's id and a policy's name repeat."""
     cache: dict[str, str] = {}
-    dumps = json.dumps
+    encode = encode_basestring
 
     def quote(s: str) -> str:
         q = cache.get(s)
         if q is None:
             if len(cache) > 50_000:
                 cache.clear()
-            q = cache[s] = dumps(s, ensure_ascii=False)
+            q = cache[s] = encode(s)
         return q
 
     return quote
 
 
-def _csv_quote() -> Callable[[str], str]:
-    """One field as `csv.writer` (excel dialect) writes it among others, cached."""
-    cache: dict[str, str] = {}
+def _csv_special() -> re.Pattern[str]:
+    """The characters that make `csv.writer` (excel dialect, QUOTE_MINIMAL, "\\n" line ends) quote a
+    field, asked of the csv module itself (whether a lone "\\r" is quoted differs between versions)."""
+    import csv
+    import io
+
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
+    quoted = []
+    for c in ',"\r\n\t \x00;':
+        buf.seek(0)
+        buf.truncate()
+        w.writerow(["", "a" + c])
+        if buf.getvalue()[1:2] == '"':
+            quoted.append(c)
+    return re.compile("[" + re.escape("".join(quoted)) + "]")
+
+
+def _csv_quote() -> Callable[[str], str]:
+    """One field as `csv.writer` writes it among others: quoted, its quotes doubled, when it holds one of
+    the characters the csv module quotes for (see `_csv_special`); cached."""
+    cache: dict[str, str] = {}
+    special = _csv_special().search
 
     def quote(s: str) -> str:
         q = cache.get(s)
         if q is None:
             if len(cache) > 50_000:
                 cache.clear()
-            buf.seek(0)
-            buf.truncate()
-            w.writerow(["", s])  # beside another field: never the lone-empty-field special case
-            q = cache[s] = buf.getvalue()[1:-1]
+            q = cache[s] = '"' + s.replace('"', '""') + '"' if special(s) else s
         return q
 
     return quote
