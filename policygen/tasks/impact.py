@@ -89,7 +89,6 @@ def prepare(targets: Sequence[Path], resources: Path | Sequence[Path], *, parame
         found, skip = policies_from_files(files, overrides, catalogue)
         policies.extend(found)
         skipped.extend(skip)
-    from policygen.evaluate.inventory import WHOLE_FILE
     from policygen.evaluate.parallel import can_pack, pack
     from policygen.evaluate.stream import iter_resources
 
@@ -98,7 +97,7 @@ def prepare(targets: Sequence[Path], resources: Path | Sequence[Path], *, parame
         enabled = gc.isenabled()
         gc.disable()  # parsed JSON is acyclic
         try:
-            return ImpactInputs(policies, skipped, pack(iter_resources(paths, whole=WHOLE_FILE), policies), gate)
+            return ImpactInputs(policies, skipped, pack(iter_resources(paths), policies), gate)
         finally:
             if enabled:
                 gc.enable()
