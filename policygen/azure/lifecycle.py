@@ -12,25 +12,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from policygen.arm.exemptions import expires_at, is_expired
 from policygen.arm.scopes import key, name_of_id
 from policygen.artefacts import SourceRef
 from policygen.render.versions import check
 
 
 def _when(body: dict[str, Any]) -> datetime | None:
-    stamp = (body.get("properties") or {}).get("expiresOn")
-    if not stamp:
-        return None
-    try:
-        when = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when.replace(tzinfo=when.tzinfo or UTC)
+    return expires_at(body.get("properties") or {})
 
 
 def expired(body: dict[str, Any], now: datetime | None = None) -> bool:
-    when = _when(body)
-    return when is not None and when <= (now or datetime.now(UTC))
+    return is_expired(body.get("properties") or {}, now)
 
 
 def expiry(body: dict[str, Any]) -> str:

@@ -7,8 +7,9 @@ for the listed initiative members) into `Exempt`: not evaluated for compliance, 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
+from policygen.arm.exemptions import is_expired
 from policygen.emulator import effective, envelope, hierarchy
 from policygen.emulator.collection import Collection, Item
 from policygen.emulator.context import Context
@@ -25,14 +26,7 @@ def _missing(name: str) -> ArmError:
 
 
 def expired(exemption: dict) -> bool:
-    stamp = exemption["properties"].get("expiresOn")
-    if not stamp:
-        return False
-    try:
-        when = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return when.replace(tzinfo=when.tzinfo or UTC) <= datetime.now(UTC)
+    return is_expired(exemption["properties"])
 
 
 def _put(item: Item) -> Response:

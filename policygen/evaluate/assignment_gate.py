@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from policygen.arm.exemptions import is_expired
 from policygen.arm.scopes import key
 
 
@@ -54,17 +55,6 @@ def override_for(overrides: list[dict[str, Any]] | None, resource: dict[str, Any
     return None
 
 
-def _expired(props: dict[str, Any], now: datetime) -> bool:
-    stamp = props.get("expiresOn")
-    if not stamp:
-        return False
-    try:
-        when = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return when.replace(tzinfo=when.tzinfo or UTC) <= now
-
-
 def exempting(exemptions: list[tuple[str, dict[str, Any]]], resource: dict[str, Any], reference_id: str | None,
               now: datetime | None = None) -> dict[str, Any] | None:
     """The unexpired exemption (scope, properties) covering this resource and member, if any. Scopes are
@@ -73,7 +63,7 @@ def exempting(exemptions: list[tuple[str, dict[str, Any]]], resource: dict[str, 
     rid = key(str(resource.get("id") or ""))
     now = now or datetime.now(UTC)
     for scope, props in exemptions:
-        if _expired(props, now):
+        if is_expired(props, now):
             continue
         s = key(scope)
         if not (s.startswith("/providers/microsoft.management/managementgroups/") or rid == s or
