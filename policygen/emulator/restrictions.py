@@ -20,6 +20,7 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
+from policygen.arm.conditions import CONDITION_OPERATORS
 from policygen.arm.scopes import ScopeKind
 from policygen.emulator import compliance, effective, hierarchy
 from policygen.emulator.context import Context
@@ -29,25 +30,6 @@ from policygen.evaluate import admission as verdict
 RESTRICTING = {"deny"}
 AUDITING = {"audit", "auditifnotexists"}
 SETTING = {"modify", "append"}  # policies that give a field its value when the request leaves it out
-_OPS = (
-    "equals",
-    "notEquals",
-    "in",
-    "notIn",
-    "like",
-    "notLike",
-    "contains",
-    "notContains",
-    "exists",
-    "containsKey",
-    "notContainsKey",
-    "less",
-    "lessOrEquals",
-    "greater",
-    "greaterOrEquals",
-    "match",
-    "notMatch",
-)
 _TOP = {"name", "type", "location", "kind", "id"}
 
 
@@ -182,7 +164,7 @@ def _leaves(node: Any, negated: bool = False) -> Iterator[tuple[dict, bool]]:
 
 
 def _condition(leaf: dict) -> tuple[str, str, Any] | None:
-    op = next((o for o in _OPS if o in leaf), None)
+    op = next((o for o in CONDITION_OPERATORS if o in leaf), None)
     if op is None:
         return None
     kind = "field" if "field" in leaf else "value"

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from policygen.arm.conditions import OPERATORS
 from policygen.arm.expressions import is_expression
 from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
 from policygen.evaluate.expr import CompileCtx, Compiled, compile_value
 from policygen.evaluate.fused import mark
-from policygen.evaluate.operators import OPERATORS, Test, make_test
+from policygen.evaluate.operators import Test, make_test
 from policygen.evaluate.paths import STAR, find_binding, make_frame_for_field, walk_chains, walk_single
 from policygen.evaluate.runtime import Scope
 from policygen.evaluate.values import show, type_name

@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from policygen.arm.conditions import OPERATORS
 from policygen.arm.like import like_matcher
 from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
 from policygen.evaluate.functions import parse_datetime
@@ -29,27 +30,6 @@ from policygen.evaluate.values import MISSING, canon, loose_equals, normalize_lo
 
 Test = Callable[[Any], bool]
 
-OPERATORS = {
-    "equals": "equals",
-    "notequals": "notEquals",
-    "like": "like",
-    "notlike": "notLike",
-    "match": "match",
-    "notmatch": "notMatch",
-    "matchinsensitively": "matchInsensitively",
-    "notmatchinsensitively": "notMatchInsensitively",
-    "contains": "contains",
-    "notcontains": "notContains",
-    "in": "in",
-    "notin": "notIn",
-    "containskey": "containsKey",
-    "notcontainskey": "notContainsKey",
-    "less": "less",
-    "lessorequals": "lessOrEquals",
-    "greater": "greater",
-    "greaterorequals": "greaterOrEquals",
-    "exists": "exists",
-}
 NEGATED = {
     "notequals": "equals",
     "notlike": "like",

@@ -6,33 +6,9 @@ objects with the same key set share one `Shape` (the corpus repeats a few dozen 
 
 from __future__ import annotations
 
+from policygen.arm.conditions import LOGICAL, OPERATORS
 from policygen.rules.expr_facts import analyse
 
-LOGICAL = frozenset({"allof", "anyof", "not"})
-OPERATORS = {
-    op.lower(): op
-    for op in (
-        "equals",
-        "notEquals",
-        "like",
-        "notLike",
-        "match",
-        "matchInsensitively",
-        "notMatch",
-        "notMatchInsensitively",
-        "contains",
-        "notContains",
-        "in",
-        "notIn",
-        "containsKey",
-        "notContainsKey",
-        "less",
-        "lessOrEquals",
-        "greater",
-        "greaterOrEquals",
-        "exists",
-    )
-}
 OPERANDS = frozenset({"field", "value", "count"})
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from policygen.arm.conditions import OPERATORS
 from policygen.rules.base import Hit, Rule, Severity
 from policygen.rules.model import Doc
-from policygen.rules.nodes import OPERANDS, OPERATORS
+from policygen.rules.nodes import OPERANDS
 from policygen.rules.op.common import RULE
 
 
