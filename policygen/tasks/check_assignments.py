@@ -36,11 +36,14 @@ class Assignments:
     ancestors: Callable[[str], list[str]] = lambda name: []  # subscription id or group name -> groups above
     _members: dict[str, list[Member]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.bodies = sorted(self.bodies, key=lambda b: key(b["id"]))  # once, not per checked resource
+
     def in_force(self, resource_id: str) -> list[InForce]:
         """The assignments whose scope holds `resource_id` and whose notScopes do not (sorted by id)."""
         chain = {*(key(s) for s in scope_chain(resource_id, self.ancestors)), key(resource_id)}
         out = []
-        for body in sorted(self.bodies, key=lambda b: key(b["id"])):
+        for body in self.bodies:
             props = body.get("properties") or {}
             if key(props.get("scope", "")) not in chain or any(key(n) in chain for n in props.get("notScopes") or []):
                 continue
