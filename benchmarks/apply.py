@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,40 +49,39 @@ from policygen.azure.target import ENDPOINT_ENV  # noqa: E402
 MGS = ("bench-a", "bench-b", "bench-c")
 
 
-def generate_pack(root: Path, n_defs: int, n_inits: int, n_assign: int) -> None:
-    (root / "definitions").mkdir(parents=True)
-    (root / "initiatives").mkdir()
-    (root / "assignments").mkdir()
-    scopes = "\n".join(f"      {mg}: /providers/Microsoft.Management/managementGroups/{mg}" for mg in MGS)
-    (root / "policygen.yaml").write_text(f"""name: bench
-ownerId: policygen-bench
-definitionScope: /providers/Microsoft.Management/managementGroups/bench
-environments:
-  local:
-    cloud: local
-    scopes:
-{scopes}
-    identityLocation: westeurope
-""")
+def generate_pack(root: Path, n_defs: int, n_inits: int, n_assign: int, mgs: Sequence[str] = MGS,
+                  name: str = "bench") -> None:
+    """A pack of `n_defs` definitions (every tenth a modify policy, so assignments need identities and role
+    assignments, as in an estate with remediation) in `n_inits` initiatives, assigned `n_assign` times
+    round-robin over the management groups `mgs`. benchmarks/estate.py generates its estate with it."""
+    for sub in ("definitions", "initiatives", "assignments"):
+        (root / sub).mkdir(parents=True)
+    title = name.capitalize()
+    scopes = "\n".join(f"      {mg}: /providers/Microsoft.Management/managementGroups/{mg}" for mg in mgs)
+    (root / "policygen.yaml").write_text(
+        f"name: {name}\nownerId: policygen-{name}\n"
+        f"definitionScope: /providers/Microsoft.Management/managementGroups/{name}\n"
+        f"environments:\n  local:\n    cloud: local\n    scopes:\n{scopes}\n    identityLocation: westeurope\n"
+    )
     for i in range(n_defs):
         if i % 10 == 0:
-            body = (f"intent: disable-public-network-access\nname: def-{i:03d}\n"
+            body = (f"intent: disable-public-network-access\nname: def-{i:04d}\n"
                     "resourceTypes: [Microsoft.MachineLearningServices/workspaces]\n"
-                    f"displayName: Bench modify {i}\neffect: {{default: Modify, allowed: [Modify, Disabled]}}\n")
+                    f"displayName: {title} modify {i}\neffect: {{default: Modify, allowed: [Modify, Disabled]}}\n")
         else:
-            body = (f"intent: custom\nname: def-{i:03d}\ndisplayName: Bench audit {i}\nsettings:\n  if:\n"
+            body = (f"intent: custom\nname: def-{i:04d}\ndisplayName: {title} audit {i}\nsettings:\n  if:\n"
                     f"    allOf:\n      - {{field: type, equals: Microsoft.Storage/storageAccounts}}\n"
-                    f"      - {{field: 'tags[bench{i}]', exists: false}}\n")
-        (root / "definitions" / f"def-{i:03d}.yaml").write_text(body)
-    per = n_defs // n_inits
+                    f"      - {{field: 'tags[{name}{i}]', exists: false}}\n")
+        (root / "definitions" / f"def-{i:04d}.yaml").write_text(body)
+    per = max(1, n_defs // n_inits)
     for j in range(n_inits):
-        members = "\n".join(f"  - {{definition: def-{i:03d}}}" for i in range(j * per, (j + 1) * per))
-        (root / "initiatives" / f"init-{j:02d}.yaml").write_text(
-            f"name: init-{j:02d}\ndisplayName: Bench initiative {j}\nmembers:\n{members}\n")
+        members = "\n".join(f"  - {{definition: def-{i:04d}}}" for i in range(j * per, min((j + 1) * per, n_defs)))
+        (root / "initiatives" / f"init-{j:03d}.yaml").write_text(
+            f"name: init-{j:03d}\ndisplayName: {title} initiative {j}\nmembers:\n{members}\n")
     for k in range(n_assign):
-        (root / "assignments" / f"asg-{k:02d}.yaml").write_text(
-            f"name: asg-{k:02d}\ndisplayName: Bench assignment {k}\ninitiative: init-{k % n_inits:02d}\n"
-            f"scope: {MGS[k % len(MGS)]}\nidentity: {{type: SystemAssigned}}\n")
+        (root / "assignments" / f"asg-{k:04d}.yaml").write_text(
+            f"name: asg-{k:04d}\ndisplayName: {title} assignment {k}\ninitiative: init-{k % n_inits:03d}\n"
+            f"scope: {mgs[k % len(mgs)]}\nidentity: {{type: SystemAssigned}}\n")
 
 
 def seed_file(root: Path) -> Path:

@@ -33,44 +33,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from apply import Emulator, bucket_bound  # noqa: E402
+from apply import Emulator, bucket_bound, generate_pack  # noqa: E402
 from measure import run as measure  # noqa: E402
 
 REPO = HERE.parent
-
-
-def generate(root: Path, n_defs: int, n_inits: int, n_assign: int, n_mgs: int) -> list[str]:
-    """The pack and its management groups (every tenth definition a modify policy, so assignments
-    need identities and role assignments, as in an estate with remediation)."""
-    mgs = [f"mg-{i:02d}" for i in range(n_mgs)]
-    for sub in ("definitions", "initiatives", "assignments"):
-        (root / sub).mkdir(parents=True)
-    scopes = "\n".join(f"      {mg}: /providers/Microsoft.Management/managementGroups/{mg}" for mg in mgs)
-    (root / "policygen.yaml").write_text(
-        "name: estate\nownerId: policygen-estate\n"
-        "definitionScope: /providers/Microsoft.Management/managementGroups/estate\n"
-        f"environments:\n  local:\n    cloud: local\n    scopes:\n{scopes}\n    identityLocation: westeurope\n"
-    )
-    for i in range(n_defs):
-        if i % 10 == 0:
-            body = (f"intent: disable-public-network-access\nname: def-{i:04d}\n"
-                    "resourceTypes: [Microsoft.MachineLearningServices/workspaces]\n"
-                    f"displayName: Estate modify {i}\neffect: {{default: Modify, allowed: [Modify, Disabled]}}\n")
-        else:
-            body = (f"intent: custom\nname: def-{i:04d}\ndisplayName: Estate audit {i}\nsettings:\n  if:\n"
-                    f"    allOf:\n      - {{field: type, equals: Microsoft.Storage/storageAccounts}}\n"
-                    f"      - {{field: 'tags[estate{i}]', exists: false}}\n")
-        (root / "definitions" / f"def-{i:04d}.yaml").write_text(body)
-    per = max(1, n_defs // n_inits)
-    for j in range(n_inits):
-        members = "\n".join(f"  - {{definition: def-{i:04d}}}" for i in range(j * per, min((j + 1) * per, n_defs)))
-        (root / "initiatives" / f"init-{j:03d}.yaml").write_text(
-            f"name: init-{j:03d}\ndisplayName: Estate initiative {j}\nmembers:\n{members}\n")
-    for k in range(n_assign):
-        (root / "assignments" / f"asg-{k:04d}.yaml").write_text(
-            f"name: asg-{k:04d}\ndisplayName: Estate assignment {k}\ninitiative: init-{k % n_inits:03d}\n"
-            f"scope: {mgs[k % n_mgs]}\nidentity: {{type: SystemAssigned}}\n")
-    return mgs
 
 
 def seed(root: Path, mgs: list[str]) -> Path:
@@ -109,7 +75,8 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     pack = work / "pack"
     if not pack.exists():
-        mgs = generate(pack, args.definitions, args.initiatives, args.assignments, args.management_groups)
+        mgs = [f"mg-{i:02d}" for i in range(args.management_groups)]
+        generate_pack(pack, args.definitions, args.initiatives, args.assignments, mgs, name="estate")
     else:
         mgs = [f"mg-{i:02d}" for i in range(args.management_groups)]
     log = work / "requests.jsonl"
