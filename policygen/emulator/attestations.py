@@ -8,8 +8,7 @@ https://learn.microsoft.com/azure/governance/policy/concepts/attestation-structu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from policygen.arm.exemptions import expires_at, is_expired
 from policygen.emulator import effective, envelope
 from policygen.emulator.collection import Collection, Item
 from policygen.emulator.context import Context
@@ -43,6 +42,8 @@ def _put(item: Item) -> Response:
             f"The policy definition reference id '{ref}' is not part of the assigned initiative; an attestation "
             "of an initiative assignment names the member it attests.",
         )
+    if props.get("expiresOn") and expires_at(props) is None:
+        raise bad_request("InvalidAttestation", "expiresOn must be an ISO 8601 date-time.")
     state = STATES.get(str(props.get("complianceState") or "Unknown").lower())
     if state is None:
         raise bad_request("InvalidAttestation", "complianceState must be Compliant, NonCompliant or Unknown.")
@@ -75,7 +76,6 @@ def _list(emu: Context, m: Match, flt: str | None) -> list[dict]:
 
 def attested(emu: Context, resource_id: str, assignment_id: str, reference_id: str | None) -> str | None:
     """The complianceState attested for this resource and policy (nearest scope first), unless expired."""
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
     best: tuple[int, str] | None = None
     for k, a in emu.store.items("attestations"):
         scope = k.rsplit(key(SEGMENT), 1)[0]
@@ -86,7 +86,7 @@ def attested(emu: Context, resource_id: str, assignment_id: str, reference_id: s
             continue
         if (props.get("policyDefinitionReferenceId") or "").lower() != (reference_id or "").lower():
             continue
-        if props.get("expiresOn") and str(props["expiresOn"])[:19] < now:
+        if is_expired(props):  # compared as instants: `expiresOn` may carry any UTC offset
             continue
         if best is None or len(scope) > best[0]:
             best = (len(scope), props["complianceState"])

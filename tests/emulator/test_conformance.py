@@ -24,7 +24,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from policygen.azure.clients import build_clients
 from policygen.emulator import running_emulator
 
-from .conftest import BEARER, RG1, SUB, audit_definition, tenant_seed
+from .conftest import BEARER, RG1, SA2, SUB, audit_definition, tenant_seed
 
 AUTH = "/providers/Microsoft.Authorization"
 
@@ -204,6 +204,46 @@ def test_attestations_set_the_state_of_manual_policies(clients, emulator):
         for s in states.list_query_results_for_subscription("latest", SUB)
     }
     assert after == {"sa1": "Compliant", "sa2": "Unknown"}
+
+
+def test_attestation_expiry_is_an_instant_whatever_its_offset(clients, emulator):
+    # "expiresOn: The time the compliance state should expire" (ISO 8601 date-time), and an expired
+    # attestation no longer sets the state:
+    # https://learn.microsoft.com/azure/governance/policy/concepts/attestation-structure
+    from datetime import UTC, datetime, timedelta, timezone
+
+    rule = {"if": {"field": "type", "equals": "Microsoft.Storage/storageAccounts"}, "then": {"effect": "manual"}}
+    definition = clients.policy.policy_definitions.create_or_update(
+        "manual", {"properties": {"mode": "Indexed", "policyRule": rule}}
+    )
+    assignment = clients.policy.policy_assignments.create(
+        f"/subscriptions/{SUB}", "manual", {"properties": {"policyDefinitionId": definition.id}}
+    )
+    now = datetime.now(UTC)
+    # in two hours, written 10 hours behind UTC: as text it sorts before now
+    later = (now + timedelta(hours=2)).astimezone(timezone(timedelta(hours=-10))).isoformat()
+    # an hour ago, written 14 hours ahead of UTC: as text it sorts after now
+    earlier = (now - timedelta(hours=1)).astimezone(timezone(timedelta(hours=14))).isoformat()
+    for account, expires in ((f"{RG1}/providers/Microsoft.Storage/storageAccounts/sa1", later), (SA2, earlier)):
+        status, body = _raw(
+            emulator,
+            "PUT",
+            f"{account}/providers/Microsoft.PolicyInsights/attestations/a",
+            {"properties": {"policyAssignmentId": assignment.id, "complianceState": "Compliant", "expiresOn": expires}},
+        )
+        assert status == 201, body
+    states = {
+        s.resource_id.rsplit("/", 1)[-1]: s.compliance_state
+        for s in clients.insights.policy_states.list_query_results_for_subscription("latest", SUB)
+    }
+    assert states == {"sa1": "Compliant", "sa2": "Unknown"}
+    status, body = _raw(
+        emulator,
+        "PUT",
+        f"{RG1}/providers/Microsoft.Storage/storageAccounts/sa1/providers/Microsoft.PolicyInsights/attestations/b",
+        {"properties": {"policyAssignmentId": assignment.id, "complianceState": "Compliant", "expiresOn": "soon"}},
+    )
+    assert (status, body["error"]["code"]) == (400, "InvalidAttestation")
 
 
 def test_unsupported_policy_types_answer_arms_error_and_store_nothing(emulator):
