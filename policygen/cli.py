@@ -122,9 +122,12 @@ def _readable_metavars(typer_app: typer.Typer) -> None:
 def run(argv: list[str] | None = None) -> int:
     """Run one command and return its exit code: typer's usage errors give 2, our errors are printed
     by views.errors (never a traceback) and give their own code."""
-    from policygen.commands.validate_quick import quick_run
+    from policygen.commands import impact_quick, validate_quick
 
-    quick = quick_run(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    quick = validate_quick.quick_run(args)
+    if quick is None:
+        quick = impact_quick.quick_run(args)
     if quick is not None:
         return quick
     import typer
@@ -164,6 +167,10 @@ def main(argv: list[str] | None = None) -> None:
     import gc
 
     gc.set_threshold(50_000, 20, 20)
+    if argv is None:  # the installed command: a plain `validate` ends its process without Python's teardown
+        from policygen.commands.validate_quick import run_and_leave
+
+        run_and_leave(sys.argv[1:])
     sys.exit(run(argv))
 
 

@@ -159,39 +159,9 @@ def impact(
 
     Exits 1 when anything is flagged (non-compliant, denied, or evaluation failed), 0 otherwise.
     """
-    from policygen.evaluate.parallel import available_cores
-    from policygen.tasks import impact as task
-    from policygen.views import impact as view
-    from policygen.views.impact_stream import StreamWriter
+    from policygen.commands.impact_quick import report
 
-    if fmt not in ("table", "json", "ndjson", "csv"):
-        raise InputError(f"--format must be table, json, ndjson or csv, not {fmt!r}")
-    if jobs < 0:
-        raise InputError("--jobs must be 0 (one per core) or more")
-    jobs = jobs or available_cores()
-    from policygen.evaluate.context import load_context
-
-    eval_context = load_context(context)
-    if api_version:
-        from dataclasses import replace
-
-        from policygen.evaluate import EvalContext
-
-        eval_context = replace(eval_context or EvalContext(), api_version=api_version)
-    inputs = task.prepare(targets or [Path(".")], resources, parameters=parameters, assignment=assignment,
-                          env=env, aliases=aliases or [], jobs=jobs)
-    view.render_warnings(inputs)
-    writer = StreamWriter(fmt, pretty=pretty, why=why, summary=summary) if fmt != "table" else None
-    if writer is not None:
-        writer.start(len(inputs.inventory))
-    with view.progress_bar(len(inputs.inventory), progress) as advance:
-        result = task.run(inputs, keep_all=show_all, per_policy=task.TABLE_ROWS + 1, explain=why, progress=advance,
-                          jobs=jobs, encode=writer.encode if writer else None,
-                          emit=writer.emit if writer else None, context=eval_context)
-    if writer is not None:
-        writer.finish(result)
-    else:
-        view.render(result, fmt, why=why)
-        if summary is not None:
-            StreamWriter("json", summary=summary).finish_summary(result)
-    raise typer.Exit(ExitCode.FINDINGS if result.flagged and not exit_zero else ExitCode.OK)
+    code = report(targets, resources, parameters=parameters, assignment=assignment, env=env, aliases=aliases,
+                  fmt=fmt, pretty=pretty, summary=summary, jobs=jobs, show_all=show_all, exit_zero=exit_zero,
+                  why=why, progress=progress, context=context, api_version=api_version)
+    raise typer.Exit(code)

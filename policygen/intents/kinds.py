@@ -54,7 +54,7 @@ class Table:
 @cache
 def load_table() -> Table:
     text = resources.files("policygen.intents").joinpath("kinds.yaml").read_text(encoding="utf-8")
-    raw = yaml.safe_load(text)
+    raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # our own data: libyaml, 9x faster
     kinds = {
         name: Kind(
             name=name,

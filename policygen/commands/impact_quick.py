@@ -1,0 +1,191 @@
+"""`policygen impact` without typer: what a run costs before evaluating is paid on every run and in every
+shard of a large tenant (#17).
+
+Typer builds a pydantic adapter per option on every invocation and the CLI registers every area's commands:
+~0.25 s of CPU before a resource is read. `quick_run` parses the plain forms of `impact` (targets and every
+option spelled `--name value`, `--name=value` or `-x value`) itself and runs `report`, the body the typer
+command runs too; anything else (--help, a global option, an unknown, malformed or missing option, a value
+that is empty or starts with `-`, `-j2`) returns None and goes through typer, which owns usage and help.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+FORMATS = ("table", "json", "ndjson", "csv")
+
+# option -> (keyword of `report`, how its value is read); `list` options are repeatable.
+_VALUED: dict[str, tuple[str, Any]] = {
+    "--resources": ("resources", list),
+    "-r": ("resources", list),
+    "--parameters": ("parameters", Path),
+    "-p": ("parameters", Path),
+    "--assignment": ("assignment", str),
+    "-a": ("assignment", str),
+    "--env": ("env", str),
+    "-e": ("env", str),
+    "--aliases": ("aliases", list),
+    "--format": ("fmt", str),
+    "-f": ("fmt", str),
+    "--summary": ("summary", Path),
+    "--jobs": ("jobs", int),
+    "-j": ("jobs", int),
+    "--context": ("context", Path),
+    "--api-version": ("api_version", str),
+}
+_FLAGS = {
+    "--pretty": ("pretty", True),
+    "--all": ("show_all", True),
+    "--exit-zero": ("exit_zero", True),
+    "--why": ("why", True),
+    "--progress": ("progress", True),
+    "--no-progress": ("progress", False),
+}
+DEFAULTS: dict[str, Any] = {
+    "targets": None, "resources": [], "parameters": None, "assignment": None, "env": None, "aliases": None,
+    "fmt": "table", "pretty": False, "summary": None, "jobs": 0, "show_all": False, "exit_zero": False,
+    "why": False, "progress": None, "context": None, "api_version": None,
+}
+
+
+def parse(args: Sequence[str]) -> dict[str, Any] | None:
+    """Keywords of `report` for `impact ARGS...` as the typer command would receive them, or None when
+    typer must handle them (anything but the plain forms; `--resources` is required)."""
+    opts = dict(DEFAULTS, resources=[])
+    targets: list[Path] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if not arg.startswith("-"):
+            targets.append(Path(arg))
+            continue
+        if arg in _FLAGS:
+            dest, flag = _FLAGS[arg]
+            opts[dest] = flag
+            continue
+        name, eq, value = arg.partition("=")
+        spec = _VALUED.get(name)
+        if spec is None or (eq and not name.startswith("--")):
+            return None
+        if not eq:
+            if i >= len(args):
+                return None  # a missing value: typer's usage error
+            value = args[i]
+            i += 1
+        if not value or value.startswith("-"):
+            return None  # typer decides what such a value means
+        dest, kind = spec
+        if kind is list:
+            opts[dest] = [*(opts[dest] or []), Path(value)]
+        elif kind is int:
+            if not value.isascii() or not value.isdigit() or len(value) > 9:
+                return None  # typer reports a value that is not a whole number (and reads huge ones)
+            opts[dest] = int(value)
+        else:
+            opts[dest] = kind(value)
+    if not opts["resources"]:
+        return None  # typer reports the missing option
+    opts["targets"] = targets or None
+    return opts
+
+
+def quick_run(argv: Sequence[str]) -> int | None:
+    """Exit code of `impact ...` run here, or None when argv is not one of the forms handled here.
+
+    Failures end as they do under typer (typer/core.py `_main` and `policygen.cli.run`): our errors are
+    reported with their exit code, Ctrl-C exits 130 silently, end of input prints a newline and
+    "interrupted", a closed stdout exits 1 quietly."""
+    if not argv or argv[0] != "impact":
+        return None
+    opts = parse(argv[1:])
+    if opts is None:
+        return None
+    import errno
+
+    from policygen.errors import PolicygenError
+    from policygen.views.console import set_verbose
+
+    set_verbose(False)  # what the root callback does when --verbose is absent
+    try:
+        return report(**opts)
+    except PolicygenError as exc:
+        from policygen.views.errors import report_error
+
+        return report_error(exc)
+    except KeyboardInterrupt:
+        return 130
+    except EOFError:
+        from policygen.views.errors import report_interrupted
+
+        print(file=sys.stderr)
+        return report_interrupted()
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+        from click.utils import PacifyFlushWrapper
+
+        sys.stdout = PacifyFlushWrapper(sys.stdout)  # type: ignore[assignment]
+        sys.stderr = PacifyFlushWrapper(sys.stderr)  # type: ignore[assignment]
+        return 1
+
+
+def report(
+    targets: list[Path] | None,
+    resources: list[Path],
+    parameters: Path | None = None,
+    assignment: str | None = None,
+    env: str | None = None,
+    aliases: list[Path] | None = None,
+    fmt: str = "table",
+    pretty: bool = False,
+    summary: Path | None = None,
+    jobs: int = 0,
+    show_all: bool = False,
+    exit_zero: bool = False,
+    why: bool = False,
+    progress: bool | None = None,
+    context: Path | None = None,
+    api_version: str | None = None,
+) -> int:
+    """Evaluate, stream or render the report, and return the exit code (the `impact` command's body)."""
+    from policygen.errors import ExitCode, InputError
+    from policygen.evaluate.parallel import available_cores
+    from policygen.tasks import impact as task
+    from policygen.views import impact as view
+    from policygen.views.impact_stream import StreamWriter
+
+    if fmt not in FORMATS:
+        raise InputError(f"--format must be table, json, ndjson or csv, not {fmt!r}")
+    if jobs < 0:
+        raise InputError("--jobs must be 0 (one per core) or more")
+    jobs = jobs or available_cores()
+    from policygen.evaluate.context import load_context
+
+    eval_context = load_context(context)
+    if api_version:
+        from dataclasses import replace
+
+        from policygen.evaluate import EvalContext
+
+        eval_context = replace(eval_context or EvalContext(), api_version=api_version)
+    inputs = task.prepare(targets or [Path(".")], resources, parameters=parameters, assignment=assignment,
+                          env=env, aliases=aliases or [], jobs=jobs)
+    view.render_warnings(inputs)
+    writer = StreamWriter(fmt, pretty=pretty, why=why, summary=summary) if fmt != "table" else None
+    if writer is not None:
+        writer.start(len(inputs.inventory))
+    with view.progress_bar(len(inputs.inventory), progress) as advance:
+        result = task.run(inputs, keep_all=show_all, per_policy=task.TABLE_ROWS + 1, explain=why, progress=advance,
+                          jobs=jobs, encode=writer.encode if writer else None,
+                          emit=writer.emit if writer else None, context=eval_context)
+    if writer is not None:
+        writer.finish(result)
+    else:
+        view.render(result, fmt, why=why)
+        if summary is not None:
+            StreamWriter("json", summary=summary).finish_summary(result)
+    return int(ExitCode.FINDINGS if result.flagged and not exit_zero else ExitCode.OK)
