@@ -16,16 +16,20 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, TypeVar
 
 from policygen.evaluate.inventory import ImpactRow, RelatedIndex, iter_pairs
 from policygen.evaluate.policy import CompiledPolicy
 from policygen.evaluate.runtime import EvalContext
+from policygen.evaluate.slices import Sliced
 
 T = TypeVar("T")
 BATCH = 2000  # resources per batch: big enough to amortise a round trip, small enough to stream
+AHEAD = 4  # batches per worker handed out before their results are taken (bounds what waits in order)
 
 _JOB: tuple | None = None  # what forked workers read (set before the pool starts)
 
@@ -91,7 +95,7 @@ def pack(resources: Iterable[dict], policies: Sequence[tuple[str, CompiledPolicy
 
 def evaluate_batches(
     policies: Sequence[tuple[str, CompiledPolicy]],
-    resources: Sequence[dict] | Packed,
+    resources: Sequence[dict] | Packed | Sliced,
     work: Callable[..., T],
     *,
     jobs: int = 1,
@@ -111,6 +115,9 @@ def evaluate_batches(
     if isinstance(resources, Packed):
         index = resources.index
         ranges = [(i, -1) for i in range(len(resources.blobs))]  # (blob number, -1)
+    elif isinstance(resources, Sliced):
+        index = resources.index
+        ranges = [(i, -1) for i in range(len(resources.spans))]  # (slice number, -1): parsed in the worker
     else:
         index = RelatedIndex.for_policies(policies)
         if index is not None:
@@ -131,12 +138,27 @@ def evaluate_batches(
         gc.collect()
         gc.freeze()  # the children's GC then never touches (and so never copies) the inherited objects
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            for done, out in pool.imap(_run, ranges):
+            for done, out in _in_order(pool, ranges, AHEAD * jobs):
                 if progress is not None:
                     progress(done)
                 yield out
     finally:
         _JOB = None
+
+
+def _in_order(pool: Any, ranges: Sequence[tuple[int, int]], ahead: int) -> Iterator[tuple[int, Any]]:
+    """`_run` of each range on `pool`, in order, with at most `ahead` batches handed out and not yet
+    taken: a slow batch holds up the results after it, not more (Pool.imap would keep them all)."""
+    pending: deque = deque()
+    todo = iter(ranges)
+    for span in islice(todo, ahead):
+        pending.append(pool.apply_async(_run, (span,)))
+    while pending:
+        out = pending.popleft().get()
+        span = next(todo, None)
+        if span is not None:
+            pending.append(pool.apply_async(_run, (span,)))
+        yield out
 
 
 def _run(span: tuple[int, int]) -> tuple[int, Any]:
@@ -146,6 +168,9 @@ def _run(span: tuple[int, int]) -> tuple[int, Any]:
     start, stop = span
     if isinstance(resources, Packed):
         resources = _unpack(resources.blobs[start])
+        start, stop = 0, len(resources)
+    elif isinstance(resources, Sliced):
+        resources = resources.load(start)
         start, stop = 0, len(resources)
     outcomes: list | None = [] if quiet else None
     rows = list(

@@ -28,7 +28,7 @@ _OUTCOME = itemgetter(0, 5, 6, 7)  # policy, compliant, denied, error
 class ImpactInputs:
     policies: list[tuple[str, Any]]  # (name, CompiledPolicy)
     skipped: list[str]  # definitions left out, with the reason
-    inventory: Any  # list[dict], or evaluate.parallel.Packed batches for worker processes
+    inventory: Any  # list[dict], or for worker processes evaluate.parallel.Packed or evaluate.slices.Sliced
     gate: Any = None  # evaluate.assignment_gate.Gate with --assignment: selectors, overrides, exemptions
 
     @property
@@ -90,10 +90,14 @@ def prepare(targets: Sequence[Path], resources: Path | Sequence[Path], *, parame
         policies.extend(found)
         skipped.extend(skip)
     from policygen.evaluate.parallel import can_pack, pack
+    from policygen.evaluate.slices import scan
     from policygen.evaluate.stream import iter_resources
 
     if jobs > 1 and can_pack(policies):
         paths = [resources] if isinstance(resources, Path) else list(resources)
+        sliced = scan(paths, policies, jobs)  # one JSON array / NDJSON file: workers parse its slices
+        if sliced is not None:
+            return ImpactInputs(policies, skipped, sliced, gate)
         enabled = gc.isenabled()
         gc.disable()  # parsed JSON is acyclic
         try:
