@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import jinja2
-import jsonschema
 
 from policygen.artefacts import Artefact, Expectation, SourceRef, TestCase
 from policygen.errors import DiagnosticSink
@@ -17,6 +16,7 @@ from policygen.intents.load import Loaded
 from policygen.intents.models import DefinitionIntent
 from policygen.intents.yamlload import LocatedDict, LocatedList, to_plain
 from policygen.render.environment import make_environment
+from policygen.render.settings_check import certainly_valid
 
 MAX_NAME = 64
 
@@ -100,7 +100,7 @@ def _settings(loaded: Loaded[DefinitionIntent], kind: Kind, sink: DiagnosticSink
     settings = to_plain(loaded.model.settings)
     schema = kind.settings_schema()
     ok = True
-    for err in sorted(jsonschema.Draft202012Validator(schema).iter_errors(settings), key=lambda e: list(e.path)):
+    for err in [] if certainly_valid(settings, schema) else _schema_errors(schema, settings):
         where = ".".join(str(p) for p in ("settings", *err.path))
         if err.validator == "additionalProperties":
             extra = sorted(set(settings) - set(kind.settings))
@@ -124,6 +124,13 @@ def _settings(loaded: Loaded[DefinitionIntent], kind: Kind, sink: DiagnosticSink
     out = {k: copy.deepcopy(spec["default"]) for k, spec in kind.settings.items() if "default" in spec}
     out.update(settings)
     return out
+
+
+def _schema_errors(schema: dict[str, Any], settings: Any) -> list[Any]:
+    """jsonschema's errors, by path (imported only when settings may be invalid: settings_check)."""
+    import jsonschema
+
+    return sorted(jsonschema.Draft202012Validator(schema).iter_errors(settings), key=lambda e: list(e.path))
 
 
 def _rows(loaded: Loaded[DefinitionIntent], kind: Kind, sink: DiagnosticSink) -> list[dict[str, Any]] | None:
