@@ -107,3 +107,39 @@ def test_quick_path_loads_no_cli_framework(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True, check=True)
     assert done.stderr.strip().splitlines()[-1] == "1 []"
     assert json.loads(done.stdout)[0]["code"] == "MODE-01"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
+def test_the_command_ends_its_process_with_the_report_and_exit_code(tmp_path: Path, fmt: str) -> None:
+    """`python -m policygen validate` (cli.main: the report, then os._exit without Python's teardown)
+    prints what `run` prints and exits with its code; --output files are complete."""
+    folder, good = _inputs(tmp_path / "in")
+    for paths, want in (([folder], 1), ([good], 0)):
+        argv = ["validate", *map(str, paths), "-f", fmt]
+        in_process = subprocess.run(
+            [sys.executable, "-c", "import sys; from policygen.cli import run; sys.exit(run(sys.argv[1:]))", *argv],
+            capture_output=True,
+        )
+        command = subprocess.run([sys.executable, "-m", "policygen", *argv], capture_output=True)
+        assert command.returncode == in_process.returncode == want
+        assert command.stdout == in_process.stdout and command.stdout
+        assert command.stderr == in_process.stderr == b""
+    out = tmp_path / "report"
+    done = subprocess.run([sys.executable, "-m", "policygen", "validate", str(folder), "-f", fmt, "-o", str(out)])
+    assert done.returncode == 1 and "MODE-01" in out.read_text(encoding="utf-8")
+
+
+def test_a_closed_pipe_ends_as_the_in_process_run_does(tmp_path: Path) -> None:
+    """The reader of the report is gone before it is written: the early exit changes nothing about how
+    the command ends (exit code, last line of stderr) compared with `run` returning normally."""
+    folder, _ = _inputs(tmp_path / "in")
+    ends = []
+    for launch in (["-m", "policygen"], ["-c", "import sys; from policygen.cli import run; sys.exit(run(sys.argv[1:]))"]):
+        proc = subprocess.Popen(
+            [sys.executable, *launch, "validate", str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        err = proc.stderr.read().decode().strip().splitlines()
+        ends.append((proc.wait(), err[-1:]))
+    assert ends[0] == ends[1]
