@@ -81,3 +81,11 @@ class RunResult:
     objects: int = 0
     files: int = 0
     skipped: int = 0
+
+    def extend(self, part: RunResult) -> None:
+        """Add the result of the files that follow this result's (a worker's chunk)."""
+        self.findings.extend(part.findings)
+        self.diagnostics.extend(part.diagnostics)
+        self.objects += part.objects
+        self.files += part.files
+        self.skipped += part.skipped

@@ -17,7 +17,7 @@ from policygen.rules.base import Finding, Summary
 from policygen.rules.checking import RunResult, validate_doc
 from policygen.rules.inputs import Inputs, PackInput, find_inputs
 from policygen.rules.json_input import validate_json_file
-from policygen.rules.parallel import CHUNK, check_chunks, workers_for
+from policygen.rules.parallel import check_chunks, workers_for
 from policygen.rules.registry import run_collection
 
 __all__ = ["validate_build", "validate_files"]
@@ -117,26 +117,18 @@ def validate_files(
             gc.enable()
 
 
-def _merge(result: RunResult, part: RunResult) -> None:
-    result.findings.extend(part.findings)
-    result.diagnostics.extend(part.diagnostics)
-    result.objects += part.objects
-    result.files += part.files
-    result.skipped += part.skipped
-
-
 def _validate(
     inputs: Inputs, builds: Mapping[Path, Build | None], *, catalogue: Any, escaped: bool | None, jobs: int | None
 ) -> RunResult:
     result = RunResult(diagnostics=list(inputs.diagnostics))
     cat = catalogue if catalogue is not None else default_catalogue()
     summaries: list[Summary] = []
-    # Packs, and chunks of consecutive JSON files (never across a pack, so the order stays the input's).
+    # Packs, and runs of consecutive JSON files (never across a pack, so the order stays the input's).
     steps: list[PackInput | list[tuple[str, bool]]] = []
     for item in inputs.items:
         if isinstance(item, PackInput):
             steps.append(item)
-        elif steps and isinstance(steps[-1], list) and len(steps[-1]) < CHUNK:
+        elif steps and isinstance(steps[-1], list):
             steps[-1].append((item.path, item.explicit))
         else:
             steps.append([(item.path, item.explicit)])
@@ -150,7 +142,7 @@ def _validate(
                 validate_build(build, catalogue=cat, only=step.only, result=result, summaries=summaries)
         elif workers > 1:
             part, part_summaries = next(done)
-            _merge(result, part)
+            result.extend(part)
             summaries.extend(part_summaries)
         else:
             for path, explicit in step:

@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from policygen.rules.parallel import CHUNK, MIN_FILES, workers_for
+from policygen.rules.parallel import CHUNK, MIN_CHUNK, MIN_FILES, guided, workers_for
 from tests.rules.test_engine import DEFINITION, write
 
 # Runs the CLI in a fresh (single-threaded) process and reports whether the engine used workers.
@@ -72,6 +74,18 @@ def test_small_runs_stay_in_one_process() -> None:
     assert workers_for(MIN_FILES - 1, 8) == 1
     assert workers_for(10_000, 1) == 1
     assert workers_for(MIN_FILES, 64) == -(-MIN_FILES // CHUNK)  # never more workers than chunks
+
+
+@given(st.integers(min_value=0, max_value=50_000), st.integers(min_value=1, max_value=64))
+def test_guided_chunks_cover_every_file_and_shrink(n_files: int, workers: int) -> None:
+    """Chunks cover the files once, in order, never grow, and only the last is smaller than MIN_CHUNK;
+    the first is a fraction of the files, so no worker starts with most of the run."""
+    sizes = guided(n_files, workers)
+    assert sum(sizes) == n_files and all(s > 0 for s in sizes)
+    assert sizes == sorted(sizes, reverse=True)
+    assert all(s >= MIN_CHUNK for s in sizes[:-1])
+    if sizes:
+        assert sizes[0] <= max(MIN_CHUNK, -(-n_files // (2 * workers)))
 
 
 def test_a_pool_worker_validates_in_its_own_process(tmp_path: Path) -> None:
