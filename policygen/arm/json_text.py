@@ -48,7 +48,7 @@ def too_deep(raw: bytes | str, max_depth: int = MAX_DEPTH) -> tuple[int, int] | 
     data = _as_bytes(raw)
     if data.count(b"[") + data.count(b"{") <= max_depth:
         return None
-    if max(accumulate(map(_STEP.__getitem__, _brackets_outside_strings(data))), default=0) <= max_depth:
+    if bracket_depth(_brackets_outside_strings(data), max_depth) <= max_depth:
         return None
     depth = 0
     for m in _TOKEN.finditer(data):
@@ -61,6 +61,27 @@ def too_deep(raw: bytes | str, max_depth: int = MAX_DEPTH) -> tuple[int, int] | 
         elif tok in (b"]", b"}"):
             depth -= 1
     return None  # unbalanced rather than deep: the parser reports it
+
+
+def bracket_depth(brackets: bytes, max_depth: int) -> int:
+    """The deepest nesting of a `[`/`]` sequence (the running sum's maximum), or some depth above
+    `max_depth` once it is known to exceed it.
+
+    A balanced sequence loses its innermost pairs to each `replace` (one C pass), so it is empty after
+    as many passes as it is deep; a JSON document nests ~20 deep, so ~20 passes over a shrinking
+    sequence replace a Python-level step per bracket. A sequence that stops shrinking before it is
+    empty is unbalanced (not JSON: the parser will say so) and is summed bracket by bracket."""
+    rest = brackets
+    for passes in range(max_depth + 1):
+        if not rest:
+            return passes
+        shorter = rest.replace(b"[]", b"")
+        if len(shorter) == len(rest):
+            break
+        rest = shorter
+    else:
+        return max_depth + 1
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
 
 
 def _brackets_outside_strings(data: bytes) -> bytes:

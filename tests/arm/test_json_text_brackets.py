@@ -9,7 +9,14 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policygen.arm.json_text import _CURLY_AS_SQUARE, _ONLY_BRACKETS, _STRING, _brackets_outside_strings, too_deep
+from policygen.arm.json_text import (
+    _CURLY_AS_SQUARE,
+    _ONLY_BRACKETS,
+    _STRING,
+    _brackets_outside_strings,
+    bracket_depth,
+    too_deep,
+)
 
 json_values = st.recursive(
     st.none() | st.integers() | st.text(alphabet='[]{}"\\/ab\n\u00e9', max_size=8),
@@ -42,3 +49,37 @@ def test__escaped_backslashes_before_quotes():
 @given(st.binary(max_size=300) | st.text(alphabet='[]{}"\\,:1a ', max_size=300))
 def test__any_text_is_answered(raw: bytes | str):
     too_deep(raw, 3)
+
+
+def _running_max(brackets: bytes) -> int:
+    """The largest running sum ([ +1, ] -1) after each bracket; 0 for none."""
+    depth, sums = 0, []
+    for b in brackets:
+        depth += 1 if b == ord("[") else -1
+        sums.append(depth)
+    return max(sums, default=0)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="[]", max_size=400).map(str.encode), st.integers(min_value=0, max_value=12))
+def test_bracket_depth_is_the_running_maximum_or_above_the_limit(brackets: bytes, limit: int):
+    """Pair-removal passes give the depth of a balanced sequence; any other answer is above the limit
+    (and then too_deep's exact token walk decides), so a deep document is never waved through."""
+    depth, exact = bracket_depth(brackets, limit), _running_max(brackets)
+    if depth <= limit:
+        assert depth == exact
+    if exact > limit:
+        assert depth > limit
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=1, max_value=40), st.integers(min_value=0, max_value=40))
+def test_nested_documents_around_the_limit(depth: int, siblings: int):
+    """`[[[...[] [] ...]]]`: refused exactly when deeper than the limit, at the first bracket too deep."""
+    doc = "[" * depth + "[]" * siblings + "]" * depth
+    deepest = depth + (1 if siblings else 0)
+    for limit in (deepest - 1, deepest, deepest + 1):
+        where = too_deep(doc, limit)
+        assert (where is None) == (deepest <= limit)
+        if where is not None:
+            assert where == (1, limit + 1)

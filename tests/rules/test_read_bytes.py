@@ -38,3 +38,10 @@ def test_errors_are_oserrors(tmp_path: Path) -> None:
         read_bytes(str(tmp_path / "missing.json"))
     with pytest.raises(IsADirectoryError):
         read_bytes(str(tmp_path))
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_reads_a_file_whose_size_is_not_its_length() -> None:
+    """/proc files stat as 0 bytes: a read that fills what was asked is not taken as the end."""
+    data = read_bytes("/proc/self/status")
+    assert data.startswith(b"Name:") and data.endswith(b"\n") and len(data) > 100
