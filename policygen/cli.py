@@ -167,10 +167,10 @@ def main(argv: list[str] | None = None) -> None:
     import gc
 
     gc.set_threshold(50_000, 20, 20)
-    if argv is None:  # the installed command: a plain `validate` ends its process without Python's teardown
-        from policygen.commands.validate_quick import run_and_leave
+    if argv is None:  # the installed command: a plain `impact` on one core ends without Python's teardown
+        from policygen.commands import impact_quick
 
-        run_and_leave(sys.argv[1:])
+        impact_quick.run_and_leave(sys.argv[1:])
     sys.exit(run(argv))
 
 

@@ -10,6 +10,7 @@ that is empty or starts with `-`, `-j2`) returns None and goes through typer, wh
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -91,6 +92,36 @@ def parse(args: Sequence[str]) -> dict[str, Any] | None:
         return None  # typer reports the missing option
     opts["targets"] = targets or None
     return opts
+
+
+_kept: list[Any] | None = None  # with run_and_leave: what a run built, left for the end of the process
+
+
+def run_and_leave(argv: Sequence[str]) -> None:
+    """For the console script: run a plain `impact` and end the process at once with its exit code;
+    return (having done nothing) when argv is not one of the forms handled here.
+
+    Freeing the parsed inventory object by object is Python's last act otherwise: 0.18 s of CPU for
+    100,000 lean resources, for a process about to end. Only a run on one core leaves this way (no worker
+    process, no thread, no file left open: the summary is written and closed, the inventory read whole);
+    the standard streams are flushed first, and one that cannot be flushed (a closed pipe) takes Python's
+    usual way out, as does every other run."""
+    global _kept
+    _kept = []
+    code = quick_run(argv)
+    if code is None:
+        _kept = None
+        return
+    import multiprocessing
+
+    if not _kept or multiprocessing.active_children():
+        raise SystemExit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        raise SystemExit(code) from None
+    os._exit(code)
 
 
 def quick_run(argv: Sequence[str]) -> int | None:
@@ -188,4 +219,6 @@ def report(
         view.render(result, fmt, why=why)
         if summary is not None:
             StreamWriter("json", summary=summary).finish_summary(result)
+    if _kept is not None and jobs == 1:
+        _kept.append((inputs, result))
     return int(ExitCode.FINDINGS if result.flagged and not exit_zero else ExitCode.OK)

@@ -151,3 +151,33 @@ def test_quick_path_loads_no_cli_framework(repo_dir: Path) -> None:
                           text=True, check=True)
     assert done.stderr.strip().splitlines()[-1] == "1 []"
     assert json.loads(done.stdout)["resources"] > 0
+
+
+_MAIN = ("import atexit, sys; atexit.register(lambda: print('teardown', file=sys.stderr));"
+         " sys.argv = ['policygen', *sys.argv[1:]]; from policygen.cli import main; main()")
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_console_script_leaves_without_teardown_on_one_core(repo_dir: Path, tmp_path: Path, jobs: str) -> None:
+    """`policygen impact` (main) on one core ends the process once its output is flushed, skipping Python's
+    teardown (atexit handlers included); output, summary file and exit code are those of `run`."""
+    inventory = repo_dir / "examples" / "inventory" / "mlops.json"
+    outs = []
+    for how in ("main", "run"):
+        summary = tmp_path / f"{how}.json"
+        argv = ["impact", str(repo_dir), "-r", str(inventory), "-f", "json", "-j", jobs, "--summary", str(summary)]
+        code = _MAIN if how == "main" else (
+            "import sys; from policygen.cli import run; sys.exit(run(sys.argv[1:]))")
+        done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+        outs.append((done.returncode, done.stdout, summary.read_text(), done.stderr))
+    (code, out, summary_text, err), ran = outs
+    assert (code, out, summary_text) == ran[:3] and code == 1 and json.loads(out)["resources"] > 0
+    assert ("teardown" in err) == (jobs != "1")
+
+
+def test_console_script_other_commands_end_as_usual(repo_dir: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", _MAIN, "impact", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "--resources" in done.stdout and "teardown" in done.stderr
+    done = subprocess.run([sys.executable, "-c", _MAIN, "impact", str(repo_dir / "nope"), "-r", "x.json"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "no such file or folder" in done.stderr and "teardown" in done.stderr
