@@ -105,7 +105,7 @@ def run_and_leave(argv: Sequence[str]) -> None:
     100,000 lean resources, for a process about to end. Only a run on one core leaves this way (no worker
     process, no thread, no file left open: the summary is written and closed, the inventory read whole);
     the standard streams are flushed first, and one that cannot be flushed (a closed pipe) takes Python's
-    usual way out, as does every other run."""
+    usual way out, as does every other run and one that is profiled or traced."""
     global _kept
     _kept = []
     code = quick_run(argv)
@@ -114,8 +114,8 @@ def run_and_leave(argv: Sequence[str]) -> None:
         return
     import multiprocessing
 
-    if not _kept or multiprocessing.active_children():
-        raise SystemExit(code)
+    if not _kept or multiprocessing.active_children() or sys.getprofile() or sys.gettrace():
+        raise SystemExit(code)  # a profiler or coverage writes its data at the end: let it
     try:
         sys.stdout.flush()
         sys.stderr.flush()

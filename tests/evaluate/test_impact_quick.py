@@ -181,3 +181,13 @@ def test_console_script_other_commands_end_as_usual(repo_dir: Path) -> None:
     done = subprocess.run([sys.executable, "-c", _MAIN, "impact", str(repo_dir / "nope"), "-r", "x.json"],
                           capture_output=True, text=True)
     assert done.returncode == 2 and "no such file or folder" in done.stderr and "teardown" in done.stderr
+
+
+def test_a_profiled_run_keeps_its_profile(repo_dir: Path, tmp_path: Path) -> None:
+    """`python -m cProfile -o FILE -m policygen impact ...` (how docs/scale.md profiles a run) writes FILE."""
+    inventory = repo_dir / "examples" / "inventory" / "mlops.json"
+    prof = tmp_path / "run.prof"
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "policygen", "impact", str(repo_dir),
+                           "-r", str(inventory), "-f", "json", "-j", "1"], capture_output=True, text=True)
+    assert json.loads(done.stdout)["resources"] > 0  # (cProfile's own exit code is 0)
+    assert prof.stat().st_size > 0
