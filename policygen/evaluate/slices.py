@@ -38,6 +38,7 @@ _CUT = re.compile(rb"\}[ \t\n\r]*(,)[ \t\n\r]*\{")
 _WS = b" \t\n\r"
 _BOM = b"\xef\xbb\xbf"
 _HEADS = WRAPPERS | ENVELOPE  # a first key that makes the serial reader treat an object as an export
+_FIRST_KEY = re.compile(rb'\{[ \t\n\r]*"([^"\\]*)"')
 
 
 @dataclass
@@ -96,7 +97,7 @@ def read_span(path: str, kind: str, start: int, stop: int) -> list[dict] | None:
 
 def _plain_resource(v: dict) -> bool:
     """An object the serial reader yields as a resource as is (not an export, not an error)."""
-    if "type" not in v or not v:
+    if "type" not in v:
         return False
     keys = [k.lower() for k in v]
     return keys[0] not in _HEADS and WRAPPERS.isdisjoint(keys)
@@ -116,6 +117,9 @@ def _shape(fh: Any, size: int) -> tuple[str, int, int] | None:
             return None
         return "array", pos + 1, end - 1
     if head[pos:pos + 1] == b"{":
+        key = _FIRST_KEY.match(head, pos)
+        if key is not None and key[1].decode("utf-8", "replace").lower() in _HEADS:
+            return None  # an export (`{"data": [...]}`): streamed by the serial reader
         return "lines", pos, size
     return None
 

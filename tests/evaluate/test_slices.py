@@ -170,6 +170,8 @@ def test_elements_that_are_not_objects_are_skipped_as_the_serial_reader_does(tmp
         '[{"type":"a"},{"n":NaN}]',  # the standard library reads it
         '[{"type":"a"},{"s":"\\ud800"}]',  # a lone surrogate
         '{"type":"a"}\n{"data":[{"type":"b"}]}\n',  # an export on a line
+        '{"totalRecords":1,"data":[{"type":"b"}],"$skipToken":null}',  # a Resource Graph page
+        '{"Value":[{"type":"b"}]}\n',
         '{"type":"a"}\n{"count":1,"type":"b"}\n',  # an envelope's first key: the serial reader skips it
         '{"type":"a"}\n{"name":"no type"}\n',  # not a resource: an error
         '{"type":"a"},{"type":"b"}\n',
