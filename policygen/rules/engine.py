@@ -16,7 +16,7 @@ from policygen.artefacts import Build
 from policygen.rules.base import Finding, Summary
 from policygen.rules.checking import RunResult, validate_doc
 from policygen.rules.inputs import Inputs, PackInput, find_inputs
-from policygen.rules.json_input import validate_json_file
+from policygen.rules.json_input import SameContent, validate_json_file
 from policygen.rules.parallel import check_chunks, workers_for
 from policygen.rules.registry import run_collection
 
@@ -133,6 +133,7 @@ def _validate(
         else:
             steps.append([(item.path, item.explicit)])
     chunks = [step for step in steps if isinstance(step, list)]
+    same = SameContent()
     workers = workers_for(sum(map(len, chunks)), jobs)
     done = iter(check_chunks(chunks, catalogue=cat, escaped=escaped, workers=workers) if workers > 1 else ())
     for step in steps:
@@ -147,8 +148,9 @@ def _validate(
         else:
             for path, explicit in step:
                 validate_json_file(
-                    path, catalogue=cat, escaped=escaped, explicit=explicit, result=result, summaries=summaries
-                )
+                    path, catalogue=cat, escaped=escaped, explicit=explicit, result=result, summaries=summaries,
+                    same=same,
+                )  # fmt: skip
     result.findings.extend(run_collection(summaries))
     result.findings.sort(key=Finding.sort_key)
     return result

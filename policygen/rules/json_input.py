@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -86,15 +87,18 @@ def read_bytes(name: str) -> bytes:
         os.close(fd)
 
 
-def _read(name: str, explicit: bool, result: RunResult) -> tuple[bytes, dict, str] | None:
-    """(bytes, object, kind) of a policy JSON file, or None after noting why it is not one."""
+def _read_raw(name: str, result: RunResult) -> bytes | None:
+    """A file's bytes without a UTF-8 BOM, or None after noting why it cannot be read."""
     try:
         raw = read_bytes(name)
     except OSError as exc:
         result.diagnostics.append(Diagnostic(name, 0, 0, f"cannot read: {exc.strerror}"))
         return None
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
+    return raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+
+
+def _parse(name: str, raw: bytes, explicit: bool, result: RunResult) -> tuple[dict, str] | None:
+    """(object, kind) of a policy JSON text, or None after noting why it is not one."""
     deep = too_deep(raw)  # before parsing: the checks and the error-position parser both recurse per level
     if deep:
         message = f"JSON nested more than {MAX_DEPTH} levels deep; refusing it"
@@ -113,7 +117,42 @@ def _read(name: str, explicit: bool, result: RunResult) -> tuple[bytes, dict, st
         else:
             result.skipped += 1
         return None
-    return raw, obj, kind
+    return obj, kind
+
+
+class SameContent:
+    """What the files checked so far in one run reported, by content: a file whose bytes equal an earlier
+    one's reports the same findings at the same lines under its own name (the rules read the document,
+    never its path). A fifth of the built-in corpus repeats another file (the Azure Government copies).
+    Small files only, keyed by a 128-bit BLAKE2 digest; at most MAX_FILES are remembered."""
+
+    MAX_BYTES = 16 * 1024
+    MAX_FILES = 50_000
+
+    def __init__(self) -> None:
+        self.reports: dict[bytes, tuple[list[Finding], Summary]] = {}
+
+    def key(self, name: str, raw: bytes) -> bytes | None:
+        if len(raw) > self.MAX_BYTES or name == "<memory>":  # FLD-02 words findings of in-memory documents apart
+            return None
+        return hashlib.blake2b(raw, digest_size=16).digest()
+
+    def replay(self, key: bytes, name: str, result: RunResult, summaries: list[Summary]) -> bool:
+        """Report the earlier file's findings and summary under `name`; False when there is none."""
+        known = self.reports.get(key)
+        if known is None:
+            return False
+        findings, s = known
+        result.files += 1
+        result.objects += 1
+        result.findings.extend(Finding(f.code, f.severity, f.message, name, f.line, f.pointer, f.col) for f in findings)
+        summaries.append(Summary(s.kind, s.custom, s.scope, name, s.pointer_base, s.unchecked_aliases))
+        return True
+
+    def keep(self, key: bytes, findings: list[Finding], summary: Summary) -> None:
+        if len(self.reports) >= self.MAX_FILES:
+            self.reports.clear()
+        self.reports[key] = (findings, summary)
 
 
 def _doc(name: str, raw: bytes, obj: dict, kind: str, catalogue: Any, escaped: bool | None) -> tuple[Doc, list[str]]:
@@ -152,13 +191,22 @@ def validate_json_file(
     explicit: bool,
     result: RunResult,
     summaries: list[Summary],
+    same: SameContent | None = None,
 ) -> None:
-    """Check one JSON file into `result`; `explicit` files that are not policy objects are input errors."""
+    """Check one JSON file into `result`; `explicit` files that are not policy objects are input errors.
+
+    `same`: the run's reports by content (a file equal to an earlier one is not checked again)."""
     name = str(path)
-    read = _read(name, explicit, result)
-    if read is None:
+    raw = _read_raw(name, result)
+    if raw is None:
         return
-    raw, obj, kind = read
+    key = same.key(name, raw) if same is not None else None
+    if key is not None and same is not None and same.replay(key, name, result, summaries):
+        return
+    parsed = _parse(name, raw, explicit, result)
+    if parsed is None:
+        return
+    obj, kind = parsed
     result.files += 1
     result.objects += 1
     doc, arm_evaluated = _doc(name, raw, obj, kind, catalogue, escaped)
@@ -166,10 +214,13 @@ def validate_json_file(
     findings += [Finding("FN-04", Severity.ERROR, UNESCAPED, name, None, ptr) for ptr in arm_evaluated]
     if findings:
         where = locate(raw.decode("utf-8", errors="replace"), {f.pointer for f in findings})
-        result.findings.extend(
+        findings = [
             Finding(f.code, f.severity, f.message, f.file, where[f.pointer][0], f.pointer, where[f.pointer][1])
             for f in findings
-        )
+        ]
+        result.findings.extend(findings)
+    if key is not None and same is not None:
+        same.keep(key, findings, summaries[-1])
 
 
 def _json_error_position(raw: bytes) -> tuple[int, int]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from policygen.rules.base import ALL_KINDS, Summary
 from policygen.rules.checking import RunResult
-from policygen.rules.json_input import validate_json_file
+from policygen.rules.json_input import SameContent, validate_json_file
 from policygen.rules.registry import rules_for
 
 MIN_FILES = 512  # below this, starting workers costs more than it saves
@@ -28,8 +28,9 @@ CHUNK = 64  # at least this many files per worker
 MIN_CHUNK = 4  # the smallest chunk at the end of the input
 ROUNDS = 3  # a chunk is the remaining files / (ROUNDS * workers)
 
-# (catalogue, escaped) of the run, set before the workers fork so they inherit it instead of receiving it.
-_RUN: tuple[Any, bool | None] | None = None
+# (catalogue, escaped, reports by content) of the run, set before the workers fork so they inherit it
+# instead of receiving it (each worker remembers the files it checked).
+_RUN: tuple[Any, bool | None, SameContent] | None = None
 
 
 def available_cores() -> int:
@@ -57,13 +58,14 @@ def workers_for(n_files: int, jobs: int | None) -> int:
 
 def _check_chunk(chunk: Sequence[tuple[str, bool]]) -> tuple[RunResult, list[Summary]]:
     assert _RUN is not None
-    catalogue, escaped = _RUN
+    catalogue, escaped, same = _RUN
     result = RunResult()
     summaries: list[Summary] = []
     for path, explicit in chunk:
         validate_json_file(
-            path, catalogue=catalogue, escaped=escaped, explicit=explicit, result=result, summaries=summaries
-        )
+            path, catalogue=catalogue, escaped=escaped, explicit=explicit, result=result, summaries=summaries,
+            same=same,
+        )  # fmt: skip
     return result, summaries
 
 
@@ -98,7 +100,7 @@ def check_chunks(
             start = end
     for kind in ALL_KINDS:  # rule modules imported once, before the fork
         rules_for(kind)
-    _RUN = (catalogue, escaped)
+    _RUN = (catalogue, escaped, SameContent())
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             parts = pool.map(_check_chunk, tasks, chunksize=1)
