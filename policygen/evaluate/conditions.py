@@ -15,7 +15,7 @@ from policygen.arm.conditions import OPERATORS
 from policygen.arm.expressions import is_expression
 from policygen.evaluate.errors import EvaluationFailure, UnsupportedError
 from policygen.evaluate.expr import CompileCtx, Compiled, compile_value
-from policygen.evaluate.fused import mark
+from policygen.evaluate.fused import fuse, mark
 from policygen.evaluate.operators import Test, make_test
 from policygen.evaluate.paths import STAR, find_binding, make_frame_for_field, walk_chains, walk_single
 from policygen.evaluate.runtime import Scope
@@ -245,7 +245,9 @@ def _field_leaf(raw: Any, op: str, rhs: Compiled, cc: CompileCtx, where: str) ->
                     scope.note(f"field '{label}' = {show(v)}; {_rhs_text(op, rhs, scope)} → {str(r).lower()}")
                 return r
 
-            return mark(leaf_fast, ("leaf", get, t))
+            # what the leaf reads, for plans that read a field once for all the policies of a type
+            share = None if cc.frames else ("field", acc.name, cc.catalogue)
+            return mark(leaf_fast, ("leaf", get, t, share))
 
     if not acc.collection:
 
@@ -274,6 +276,13 @@ def _field_leaf(raw: Any, op: str, rhs: Compiled, cc: CompileCtx, where: str) ->
             )
         return r
 
+    if rhs.const:
+        try:
+            t_all = test_for(None)  # type: ignore[arg-type]
+        except EvaluationFailure:
+            return leaf_all
+        share = None if cc.frames else ("field", acc.name, cc.catalogue)
+        mark(leaf_all, ("every", get, t_all, share))
     return leaf_all
 
 
@@ -321,6 +330,17 @@ def _value_leaf(raw: Any, op: str, rhs: Compiled, cc: CompileCtx) -> Pred:
             scope.note(f"value {text} = {show(v)}; {_rhs_text(op, rhs, scope)} → {str(r).lower()}")
         return r
 
+    return _mark_const(leaf, vf, test_for, rhs)
+
+
+def _mark_const(leaf: Pred, get: Callable[[Scope], Any], test_for: Callable[[Scope], Test], rhs: Compiled) -> Pred:
+    """A leaf `test(get(scope))` whose test is built once: fusable like a field test (evaluate.fused)."""
+    if rhs.const:
+        try:
+            t = test_for(None)  # type: ignore[arg-type]
+        except EvaluationFailure:
+            return leaf  # fails when evaluated: keep the closure
+        mark(leaf, ("leaf", get, t, None))
     return leaf
 
 
@@ -340,7 +360,7 @@ def _count_leaf(raw: Any, op: str, rhs: Compiled, cc: CompileCtx, where: str) ->
             scope.note(f"{label} = {n}; {_rhs_text(op, rhs, scope)} → {str(r).lower()}")
         return r
 
-    return leaf
+    return _mark_const(leaf, counter, test_for, rhs)
 
 
 def _field_counter(d: dict, cc: CompileCtx, where: str) -> Callable[[Scope], int]:
@@ -366,13 +386,19 @@ def _field_counter(d: dict, cc: CompileCtx, where: str) -> Callable[[Scope], int
     # member; a nested one, the whole value its members come from
     member_reads = Reads() if cc.reads is not None and not cc.frames else None
     inner = cc.with_frame(frame, member_reads)
-    cond = compile_condition(d["where"], inner, f"{where}.count.where") if "where" in d else None
+    cond = fuse(compile_condition(d["where"], inner, f"{where}.count.where")) if "where" in d else None
 
     if binding is None:
 
         def members(scope: Scope) -> list:
-            out: list = []
-            walk_chains(scope.resource, segs, (), out)
+            # the members of a top-level count, walked once per scope for every count over the same path
+            cache = scope.chains
+            if cache is None:
+                cache = scope.chains = {}
+            out = cache.get(segs)
+            if out is None:
+                out = cache[segs] = []
+                walk_chains(scope.resource, segs, (), out)
             return out
 
         if member_reads is not None:
@@ -449,7 +475,7 @@ def _value_counter(d: dict, cc: CompileCtx, where: str) -> Callable[[Scope], int
     from policygen.evaluate.paths import Frame
 
     inner = cc.with_frame(Frame("value", name.lower()))
-    cond = compile_condition(d["where"], inner, f"{where}.count.where") if "where" in d else None
+    cond = fuse(compile_condition(d["where"], inner, f"{where}.count.where")) if "where" in d else None
 
     def items(scope: Scope) -> list:
         v = arr.fn(scope)
@@ -542,7 +568,7 @@ def residual_condition(cond: Any, cc: CompileCtx) -> Pred | None:
     (a resource only meets a policy whose `resource_types` contain its type). None when nothing can be
     dropped; the always-true predicate when the whole `if` was the type test."""
     if _is_type_leaf(cond, cc):
-        return lambda scope: True
+        return _ALWAYS
     if not isinstance(cond, dict):
         return None
     d = lower_keys(cond)
@@ -552,8 +578,11 @@ def residual_condition(cond: Any, cc: CompileCtx) -> Pred | None:
     if len(rest) == len(d["allof"]):
         return None
     if not rest:
-        return lambda scope: True
+        return _ALWAYS
     return compile_condition({"allOf": rest}, cc)
+
+
+_ALWAYS = mark(lambda scope: True, ("true",))
 
 
 # ---- applicability (policy-applicability page) ----------------------------------------------------

@@ -422,13 +422,31 @@ _CONTEXT_OBJECTS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+_CTX_MEMBERS: dict[int, tuple[Any, dict[tuple[str, str], Any]]] = {}
+_UNREAD: Any = object()
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _context_member(low: str, member: str, cc: CompileCtx) -> Compiled:
     """`resourceGroup().managedBy`: the same as `_member` of the context function, recorded as a read of
     that one member (resources of different groups share a verdict that reads only `managedBy`)."""
     obj = _CONTEXT_OBJECTS[low]
+    slot = (low, member)
 
     def fn(scope: Any) -> Any:
-        return member_of(obj(scope.ctx), member)
+        # a scalar member is a function of the context alone: read once per context (few per inventory)
+        ctx = scope.ctx
+        ent = _CTX_MEMBERS.get(id(ctx))
+        if ent is None or ent[0] is not ctx:
+            if len(_CTX_MEMBERS) > 4096:
+                _CTX_MEMBERS.clear()
+            ent = _CTX_MEMBERS[id(ctx)] = (ctx, {})
+        v = ent[1].get(slot, _UNREAD)
+        if v is _UNREAD:
+            v = member_of(obj(ctx), member)
+            if type(v) in _SCALARS:
+                ent[1][slot] = v
+        return v
 
     def key(scope: Any) -> Any:
         try:

@@ -2,11 +2,15 @@
 a single Python expression, instead of a closure call per node.
 
 The compiled closures (evaluate.conditions) stay the definition of a rule's meaning; they mark how they
-were built (`FUSE` attribute: ("all" | "any" | "not", children) or ("leaf", getter, test)). `fuse`
-turns such a tree into `t0(g0(s)) and (t1(g1(s)) or not t2(g2(s)))`: the same calls in the same order
-(Python's `and` / `or` short-circuit exactly as the closures' loops do), without the per-node calls
+were built (`FUSE` attribute: ("all" | "any" | "not", children) or ("leaf", getter, test, share key)).
+`fuse` turns such a tree into `t0(g0(s)) and (t1(g1(s)) or not t2(g2(s)))`: the same calls in the same
+order (Python's `and` / `or` short-circuit exactly as the closures' loops do), without the per-node calls
 and trace checks. Anything else (counts, value conditions, computed right-hand sides) is called as
 it is. A traced evaluation (`scope.trace` set, `evaluate` explaining itself) runs the closures.
+
+`Emitter` writes such expressions for `fuse` and for the per-type plans of `evaluate.plans`, which also
+read a field tested by several leaves once per resource (a local variable filled on first use).
+Generated code holds only generated names: every getter, test and constant is a closure variable.
 """
 
 from __future__ import annotations
@@ -14,9 +18,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from policygen.evaluate.operators import INLINE
+from policygen.evaluate.values import MISSING, normalize_location
+
 FUSE = "_fuse"  # attribute name on compiled predicates
+ORIG = "_fused_from"  # on a fused function: the marked tree it was generated from
 MAX_NODES = 512  # larger rules keep their closures (the expression would be long to compile)
 MAX_DEPTH = 48  # Python's parser refuses deeply nested parentheses
+
+
+# what generated code may name besides its factory's arguments
+GLOBALS: dict[str, Any] = {
+    "__builtins__": {"bool": bool, "str": str, "type": type, "all": all, "map": map},
+    "M": MISSING,
+    "NL": normalize_location,
+}
 
 
 def mark(pred: Callable, how: tuple) -> Callable:
@@ -24,41 +40,100 @@ def mark(pred: Callable, how: tuple) -> Callable:
     return pred
 
 
-def fuse(pred: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    """`pred` as one function when it is a tree of logical nodes and field tests; else `pred`."""
-    names: dict[str, Any] = {}
-    count = [0]
+class Emitter:
+    """Expression text over generated names (`names` maps each to its object)."""
 
-    def name(obj: Any, prefix: str) -> str:
-        n = f"{prefix}{len(names)}"
-        names[n] = obj
+    def __init__(self, shared: dict[Any, str] | None = None):
+        self.names: dict[str, Any] = {}
+        self._ids: dict[int, str] = {}
+        self.shared = shared if shared is not None else {}  # share key -> local variable (plans only)
+
+    def name(self, obj: Any, prefix: str) -> str:
+        n = self._ids.get(id(obj))
+        if n is None or self.names[n] is not obj:
+            n = f"{prefix}{len(self.names)}"
+            self.names[n] = obj
+            self._ids[id(obj)] = n
         return n
 
-    def expr(p: Callable, depth: int) -> str | None:
-        count[0] += 1
-        if count[0] > MAX_NODES:
+    def expr(self, p: Callable, budget: list[int] | None = None, depth: int = 0) -> str | None:
+        """`p(s)` as an expression (None when over `MAX_NODES`)."""
+        if budget is None:
+            budget = [MAX_NODES]
+        budget[0] -= 1
+        if budget[0] < 0:
             return None
         how = getattr(p, FUSE, None)
         if how is None or depth > MAX_DEPTH:
-            return f"{name(p, 'p')}(s)"
+            return f"{self.name(p, 'p')}(s)"
         kind = how[0]
-        if kind == "leaf":
-            return f"{name(how[2], 't')}({name(how[1], 'g')}(s))"
-        parts = [expr(c, depth + 1) for c in how[1]]
+        if kind == "true":
+            return "True"
+        if kind == "leaf" or kind == "every":
+            local = self.shared.get(how[3]) if how[3] is not None else None
+            if local is None:
+                value = f"{self.name(how[1], 'g')}(s)"
+            else:  # read once per resource: the first leaf reading it fills the local
+                value = f"({local} if {local} is not U else ({local} := {self.name(how[1], 'g')}(s)))"
+            if kind == "every":  # every selected value passes (an empty selection does)
+                return f"all(map({self.name(how[2], 't')}, {value}))"
+            return self.test(how[2], value)
+        parts = [self.expr(c, budget, depth + 1) for c in how[1]]
         if any(x is None for x in parts):
             return None
         if kind == "not":
             return f"(not {parts[0]})"
         return "(" + (" and " if kind == "all" else " or ").join(parts) + ")"  # type: ignore[arg-type]
 
+
+    def test(self, t: Callable, value: str) -> str:
+        """`t(value)`, written out when the test says how (operators.INLINE); `_w` holds the value."""
+        how = getattr(t, INLINE, None)
+        if how is None:
+            return f"{self.name(t, 't')}({value})"
+        kind = how[0]
+        if kind == "present":
+            return f"((_w := {value}) is not M and _w is not None)"
+        if kind == "absent":
+            return f"((_w := {value}) is M or _w is None)"
+        if kind == "not":
+            return f"(not {self.test(how[1], value)})"
+        if kind == "location":
+            return self.test(how[1], f"NL({value})")
+        # ("lower", "==" | "in", constant): a string compared by its lower-case form; the rest by the test
+        c, other = self.name(how[2], "c"), self.name(t, "t")
+        return f"(_w.lower() {how[1]} {c} if type(_w := {value}) is str else {other}(_w))"
+
+
+def share_keys(pred: Callable, out: dict[Any, int], depth: int = 0) -> None:
+    """Count the leaves of a marked tree by what they read (share key), as `Emitter.expr` walks them."""
+    how = getattr(pred, FUSE, None)
+    if how is None or depth > MAX_DEPTH:
+        return
+    if how[0] == "true":
+        return
+    if how[0] == "leaf" or how[0] == "every":
+        if how[3] is not None:
+            out[how[3]] = out.get(how[3], 0) + 1
+        return
+    for c in how[1]:
+        share_keys(c, out, depth + 1)
+
+
+def fuse(pred: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """`pred` as one function when it is a tree of logical nodes and field tests; else `pred`."""
     if getattr(pred, FUSE, None) is None:
         return pred
-    body = expr(pred, 0)
+    em = Emitter()
+    body = em.expr(pred)
     if body is None:
         return pred
+    names = em.names
     names["orig"] = pred
     # the parts are closure variables of a generated factory (our own objects, never text from a rule)
     code = f"def make({', '.join(names)}):\n    return lambda s: orig(s) if s.trace is not None else bool({body})\n"
-    scope: dict[str, Any] = {"__builtins__": {"bool": bool}}
+    scope: dict[str, Any] = dict(GLOBALS)
     exec(code, scope)  # noqa: S102
-    return scope["make"](**names)
+    fn = scope["make"](**names)
+    setattr(fn, ORIG, pred)
+    return fn

@@ -21,6 +21,7 @@ from policygen.arm.scopes import extension_scope
 from policygen.errors import Diagnostic, InputError
 from policygen.evaluate.effects import id_scope
 from policygen.evaluate.errors import EvaluationFailure
+from policygen.evaluate.plans import BY_TYPE_KIND, DENY, DISABLED, IF_EXISTS, SIMPLE, TypePlan, plan_entry, plan_for
 from policygen.evaluate.policy import CompiledPolicy
 from policygen.evaluate.runtime import EvalContext, Scope
 from policygen.evaluate.values import reset_key_cache
@@ -198,14 +199,83 @@ def iter_pairs(
     With a `quiet` list, pairs that are neither flagged nor failed are not rows: each resource's
     outcomes of them, `(policy, compliant, denied, error)` (constant per policy), are appended to it as
     `(resource label, [outcome, ...])` for counting; only the rows an output shows by default are yielded.
+    Each type's policies run as one generated function (`evaluate.plans`); `explain` runs the plain loop.
     """
     if related_index is None:
         related_index = RelatedIndex.for_policies(policies)
         if related_index is not None:
             for r in resources:
                 related_index.add(r)
-    plans: dict[str, tuple[list[tuple], Slots]] = {}
+    if explain:
+        yield from _iter_pairs_plain(policies, resources, progress=progress, context=context, explain=explain,
+                                     related_index=related_index, start=start, stop=stop, quiet=quiet)
+        return
+    plans: dict[str, TypePlan | None] = {}
     # applicability of a non-matching pair that depends on type and kind only: (policy, kind) per type
+    applicable_by_type: dict[str, dict[tuple, bool]] = {}
+    step = 0
+    keep_quiet = quiet is None
+    env = (related_index, resources)
+    rq: list[tuple] = []
+    for i in range(start, len(resources) if stop is None else min(stop, len(resources))):
+        resource = resources[i]
+        if type(resource) is not dict:
+            continue
+        rtype = resource.get("type")
+        key = rtype.lower() if isinstance(rtype, str) else ""
+        if key in POLICY_TYPE_SPELLINGS:  # `az group show` / Resource Graph spellings of containers
+            resource = normalise_resource(resource)
+            rtype = resource["type"]
+            key = rtype.lower()
+        try:
+            plan = plans[key]
+        except KeyError:
+            plan = plans[key] = plan_for(key, policies, keep_quiet)
+        if plan is not None:
+            reset_key_cache()
+            scope = Scope(resource, context)
+            scope.memo = plan.slots.fresh()
+            label = resource_label(resource)
+            rtype_s = str(rtype)
+            applicable = applicable_by_type.get(rtype_s)
+            if applicable is None:
+                applicable = applicable_by_type[rtype_s] = {}
+            out: list[tuple] = []
+            plan.run(scope, resource, label, rtype_s, bool(resource.get("location")), resource.get("kind"), out, rq,
+                     applicable, env)
+            if out:
+                yield from out
+            if rq:
+                quiet.append((label, rq))  # type: ignore[union-attr]
+                rq = []
+        step += 1
+        if progress is not None and step == 1000:
+            progress(step)
+            step = 0
+    if progress is not None and step:
+        progress(step)
+
+
+def _iter_pairs_plain(
+    policies: Sequence[tuple[str, CompiledPolicy]],
+    resources: Sequence[dict],
+    *,
+    progress: Callable[[int], None] | None = None,
+    context: EvalContext | None = None,
+    explain: bool = False,
+    related_index: RelatedIndex | None = None,
+    start: int = 0,
+    stop: int | None = None,
+    quiet: list[tuple[str, list[tuple]]] | None = None,
+) -> Iterator[tuple]:
+    """`iter_pairs` as a loop over each type's plan entries (the reference for the generated plans; and
+    `explain`, which re-runs flagged pairs with a trace)."""
+    if related_index is None:
+        related_index = RelatedIndex.for_policies(policies)
+        if related_index is not None:
+            for r in resources:
+                related_index.add(r)
+    plans: dict[str, tuple[list[tuple], Slots]] = {}
     applicable_by_type: dict[str, dict[tuple, bool]] = {}
     step = 0
     keep_quiet = quiet is None
@@ -222,7 +292,7 @@ def iter_pairs(
         entry = plans.get(key)
         if entry is None:
             slots = Slots()
-            plan = [_plan_entry(name, pol, slots) for name, pol in policies if pol.applies_to_type(key)]
+            plan = [plan_entry(name, pol, slots) for name, pol in policies if pol.applies_to_type(key)]
             entry = plans[key] = (plan, slots)
         plan, slots = entry
         if plan:
@@ -247,10 +317,10 @@ def iter_pairs(
                     yield (name, label, rtype_s, effect, False, False, True, str(exc), None, None)
                     continue
                 if not matched:
-                    if kind == _EXISTENCE:
+                    if kind == IF_EXISTS:
                         continue  # Azure records no state for this pair (policy-applicability page)
                     if check_applicable:
-                        if check_applicable is _BY_TYPE_KIND and (type(rkind) is str or rkind is None):
+                        if check_applicable is BY_TYPE_KIND and (type(rkind) is str or rkind is None):
                             ck = (pol, rkind)
                             ok = applicable.get(ck)
                             if ok is None:
@@ -264,11 +334,11 @@ def iter_pairs(
                     else:
                         rq.append(unmatched)
                     continue
-                if kind == _SIMPLE_KIND:
+                if kind == SIMPLE:
                     row = (name, label, rtype_s, effect, True, False, False, None, None, None)
-                elif kind == _DENY:
+                elif kind == DENY:
                     row = (name, label, rtype_s, effect, True, False, True, None, None, None)
-                elif kind == _DISABLED:
+                elif kind == DISABLED:
                     if keep_quiet:
                         yield (name, label, rtype_s, effect, True, None, False, None, None, None)
                     else:
@@ -276,7 +346,7 @@ def iter_pairs(
                     continue
                 else:
                     related: Sequence[dict] = ()
-                    if kind == _EXISTENCE and related_index is not None:
+                    if kind == IF_EXISTS and related_index is not None:
                         related = related_index.candidates(pol, resource, resources)
                     out = pol.outcome_for(True, scope, related)
                     if not out.applicable:
@@ -299,37 +369,6 @@ def iter_pairs(
             step = 0
     if progress is not None and step:
         progress(step)
-
-
-_SIMPLE_KIND, _DENY, _DISABLED, _EXISTENCE, _OTHER = range(5)
-_BY_TYPE_KIND = "type+kind"  # a truthy check_applicable: the answer is cached per (type, kind)
-
-
-def _plan_entry(name: str, pol: CompiledPolicy, slots: Slots) -> tuple:
-    effect = pol.effect
-    if effect == "deny":
-        kind = _DENY
-    elif effect == "disabled":
-        kind = _DISABLED
-    elif effect in EXISTENCE:
-        kind = _EXISTENCE
-    elif effect in _SIMPLE:
-        kind = _SIMPLE_KIND
-    else:
-        kind = _OTHER  # modify, append, manual, denyAction: the outcome needs the policy's details
-    check_applicable: Any = pol._applicability is not None
-    if check_applicable and getattr(pol._applicability, "type_and_kind_only", False):
-        check_applicable = _BY_TYPE_KIND
-    if pol.identity_ops and not check_applicable:
-        check_applicable = _BY_TYPE_KIND  # an identity.type operation: depends on the type only
-    unmatched = (name, None if kind == _DISABLED else True, False, None)  # outcome of an unmatched pair
-    return (name, pol, kind, pol.needs_location, slots.pred(pol.memo, pol.indexed_if), check_applicable, effect,
-            unmatched)
-
-
-_SIMPLE = frozenset(
-    {"audit", "deny", "disabled", "auditaction", "mutate", "enforcesetting", "enforceregopolicy", "addtonetworkgroup"}
-)
 
 
 # ---- inventory files --------------------------------------------------------------------------------

@@ -51,23 +51,35 @@ def exists_flag(rhs: Any) -> bool:
     raise UnsupportedError(f"exists expects true or false, got {show(rhs)}")
 
 
+# How a test may be written inline by generated code (evaluate.fused): INLINE attribute of the test,
+# ("present",) / ("absent",) for `exists`, ("not", inner test), ("location", inner test) (normalised
+# left side), or ("lower", operator, constant) for a test that compares a string's lower-case form with
+# `==` / `in` (the test itself answers any other left side). Same results as calling the test.
+INLINE = "_inline"
+
+
+def _inline(test: Test, how: tuple) -> Test:
+    setattr(test, INLINE, how)
+    return test
+
+
 def make_test(op: str, rhs: Any, *, location: bool = False) -> Test:
     """Build the test for lower-case operator `op` against right-hand value `rhs`."""
     if op == "exists":
         want = exists_flag(rhs)
         if want:
-            return lambda v: v is not MISSING and v is not None
-        return lambda v: v is MISSING or v is None
+            return _inline(lambda v: v is not MISSING and v is not None, ("present",))
+        return _inline(lambda v: v is MISSING or v is None, ("absent",))
     if rhs is None or rhs is MISSING:
         raise EvaluationFailure(f"the right-hand value of '{OPERATORS.get(op, op)}' evaluated to null")
     base = NEGATED.get(op)
     if base is not None:
         inner = make_test(base, rhs, location=location)
-        return lambda v: not inner(v)
+        return _inline(lambda v: not inner(v), ("not", inner))
     if location:
         rhs = normalize_location(rhs)
         t = _BUILDERS[op](rhs)
-        return lambda v: t(normalize_location(v))
+        return _inline(lambda v: t(normalize_location(v)), ("location", t))
     builder = _BUILDERS.get(op)
     if builder is None:
         raise UnsupportedError(f"unknown operator {op!r}")
@@ -84,7 +96,7 @@ def _equals(rhs: Any) -> Test:
             return v.lower() == c
         return canon(v) == c
 
-    return t
+    return _inline(t, ("lower", "==", c))
 
 
 def _like(rhs: Any) -> Test:
@@ -165,7 +177,7 @@ def _in(rhs: Any) -> Test:
             return c in scalars
         return any(loose_equals(v, x) for x in containers)
 
-    return t
+    return _inline(t, ("lower", "in", scalars))
 
 
 def _containskey(rhs: Any) -> Test:
@@ -214,16 +226,29 @@ def _ordering(op: str) -> Callable[[Any], Test]:
                 return compare(v, rhs, op) in accept
 
             return t_num
-        if isinstance(rhs, str) and parse_datetime(rhs) is None:
+        if isinstance(rhs, str):
             low = rhs.lower()
+            dr = parse_datetime(rhs)
+            if dr is None:
 
-            def t_str(v: Any) -> bool:  # a non-date string: no date parsing of the left side
+                def t_str(v: Any) -> bool:  # a non-date string: no date parsing of the left side
+                    if type(v) is str:
+                        a = v.lower()
+                        return (a > low) - (a < low) in accept
+                    return compare(v, rhs, op) in accept
+
+                return t_str
+
+            def t_date(v: Any) -> bool:  # `compare` with the right side's date parsed once
                 if type(v) is str:
+                    dv = parse_datetime(v)
+                    if dv is not None:
+                        return (dv > dr) - (dv < dr) in accept
                     a = v.lower()
                     return (a > low) - (a < low) in accept
                 return compare(v, rhs, op) in accept
 
-            return t_str
+            return t_date
         return lambda v: compare(v, rhs, op) in accept
 
     return build

@@ -164,15 +164,17 @@ def walk_chains(obj: Any, segs: Sequence[Segment], chain: tuple, out: list) -> N
             if type(obj) is not list:
                 return
             rest = segs[i + 1 :]
-            for m in obj:
-                if rest:
+            if rest:
+                for m in obj:
                     walk_chains(m, rest, chain + (m,), out)
-                else:
+            else:
+                for m in obj:
                     out.append(chain + (m,))
             return
         t = type(obj)
         if t is dict and type(s) is tuple:
-            obj = get_ci(obj, s[0], s[1])
+            v = obj.get(s[0], MISSING)
+            obj = v if v is not MISSING else get_ci(obj, s[0], s[1])
             if obj is MISSING:
                 return
         elif t is list and type(s) is int and -len(obj) <= s < len(obj):

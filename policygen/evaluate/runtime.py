@@ -134,7 +134,8 @@ class Scope:
     """Everything a compiled closure may read during one evaluation."""
 
     __slots__ = (
-        "resource", "primary", "members", "_ctx", "_base_ctx", "trace", "depth", "now_text", "iterations", "memo"
+        "resource", "primary", "members", "_ctx", "_base_ctx", "trace", "depth", "now_text", "iterations", "memo",
+        "chains",
     )
 
     def __init__(self, resource: dict, context: EvalContext | None = None, *, primary: dict | None = None):
@@ -148,6 +149,7 @@ class Scope:
         self.now_text: str | None = None
         self.iterations = 1  # value-count iterations of the enclosing value counts (nested ones multiply)
         self.memo: list[Any] | None = None  # values read for remembered verdicts (evaluate.verdicts.Slots)
+        self.chains: dict[Any, list] | None = None  # members of top-level field counts, by path (read-only)
 
     @property
     def ctx(self) -> EvalContext:
