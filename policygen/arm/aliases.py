@@ -138,7 +138,7 @@ class _Layer:
     def __init__(
         self, source: str, date: str, eager: dict[str, dict[str, list[Alias]]] | None = None,
         loader: Callable[[str], dict[str, list[Alias]]] | None = None, namespaces: frozenset[str] = frozenset(),
-        index: Callable[[str], _Rows] | None = None,
+        index: Callable[[str], _Rows | _NamespaceRows] | None = None,
     ) -> None:  # fmt: skip
         self.source, self.date = source, date
         self.eager = eager or {}
@@ -178,7 +178,7 @@ class AliasCatalogue:
         namespaces: Iterable[str],
         source: str,
         date: str,
-        index: Callable[[str], _Rows] | None = None,
+        index: Callable[[str], _Rows | _NamespaceRows] | None = None,
     ) -> None:
         """A source read one namespace at a time (`namespaces` lower-case), on first use; `index(ns)`, when
         given, returns the namespace's raw rows by lower-case name (what `loader` would make records of)."""
@@ -395,33 +395,74 @@ def _shipped_namespace(ns: str) -> dict[str, list[Alias]]:
     return group_by_name(aliases_from_document(data)).get(ns, {})
 
 
-_INDEX: dict[str, _Rows] = {}
+class _NamespaceRows:
+    """The rows of one shipped namespace by lower-case name, as a `_Rows` dict answers `get` and `values`.
+
+    A corpus run reads ~85 namespaces (up to 9,000 aliases each) to ask ~1,500 names; a Python step per
+    alias to index them cost more than reading them. Per type, a lower-case → spelling map is made in C
+    (dict/zip/map) and a name is looked up in each type's map (a few dozen). Names of another namespace
+    are not rows of this one (`group_by_name` files them elsewhere)."""
+
+    __slots__ = ("ns", "types", "_all")
+
+    def __init__(self, ns: str, data: dict) -> None:
+        self.ns = ns
+        self.types: list[tuple[str, dict, dict[str, str] | None]] = []  # (type, entries, lower → spelling)
+        self._all: _Rows | None = None
+        for rtype, entries in data.get("types", {}).items():
+            if not isinstance(rtype, str) or not isinstance(entries, dict):
+                continue
+            try:
+                lows: dict[str, str] | None = dict(zip(map(str.lower, entries), entries, strict=True))
+            except TypeError:  # a key that is not a string (not from JSON)
+                lows = None
+            if lows is not None and len(lows) != len(entries):  # two spellings of a name in one type
+                lows = None
+            self.types.append((rtype, entries, lows))
+
+    def _belongs(self, low: str) -> bool:
+        return low.startswith(self.ns + "/") or low.split("/", 1)[0].strip() == self.ns
+
+    def get(self, low: str, default: object = None) -> object:
+        if self._all is not None:
+            return self._all.get(low, default)  # type: ignore[arg-type]
+        if not self._belongs(low):
+            return default
+        rows = []
+        for rtype, entries, lows in self.types:
+            if lows is None:
+                rows.extend((n, entries[n], rtype) for n in entries if type(n) is str and n.lower() == low)
+            else:
+                name = lows.get(low)
+                if name is not None:
+                    rows.append((name, entries[name], rtype))
+        return rows or default
+
+    def values(self) -> Iterable[list[tuple[str, object, str]]]:
+        """Every name's rows (the whole index, built on first use)."""
+        if self._all is None:
+            rows: _Rows = {}
+            for rtype, entries, _ in self.types:
+                for name, entry in entries.items():
+                    if type(name) is not str:
+                        continue
+                    low = name.lower()
+                    if self._belongs(low):
+                        rows.setdefault(low, []).append((name, entry, rtype))
+            self._all = rows
+        return self._all.values()
 
 
-def _shipped_index(ns: str) -> _Rows:
-    """The rows of one shipped namespace by lower-case name (names `group_by_name` files under `ns`),
-    once per process: a name index costs a fifth of building every record."""
+_INDEX: dict[str, _NamespaceRows] = {}
+
+
+def _shipped_index(ns: str) -> _NamespaceRows:
+    """The rows of one shipped namespace by lower-case name, once per process."""
     rows = _INDEX.get(ns)
     if rows is None:
         with _ARCHIVE_LOCK:
             data = _loads(_archive().read(f"{ns}.json"))
-        rows = {}
-        prefix = ns + "/"
-        for rtype, entries in data.get("types", {}).items():
-            if not isinstance(rtype, str) or not isinstance(entries, dict):
-                continue
-            for name, entry in entries.items():
-                if type(name) is not str:
-                    continue
-                low = name.lower()
-                if not low.startswith(prefix) and low.split("/", 1)[0].strip() != ns:
-                    continue
-                have = rows.get(low)
-                if have is None:
-                    rows[low] = [(name, entry, rtype)]
-                else:
-                    have.append((name, entry, rtype))
-        _INDEX[ns] = rows
+        rows = _INDEX[ns] = _NamespaceRows(ns, data)
     return rows
 
 
