@@ -6,9 +6,11 @@ workers, so output is the same byte for byte with `--jobs 1` or `--jobs 8`.
 A batch's rows are turned into something small (encoded output, counts) by `work` *in the worker*:
 rows never cross the process boundary, and the parent holds at most a few batches' results.
 
-With several workers the inventory is better held as `Packed` batches (compact JSON, ~1/5 of the
-parsed objects): forked children would otherwise copy every page of parsed objects they touch (their
-reference counts change), doubling the memory of a run. Each worker parses only the batch in hand.
+With several workers the inventory is not held parsed here: forked children would otherwise copy every
+page of parsed objects they touch (their reference counts change), doubling the memory of a run. One
+JSON array or NDJSON file is `Sliced` (evaluate.slices: byte ranges the workers parse, counted by a
+first pass in the workers); other inputs are read here into `Packed` batches (compact JSON, ~1/5 of
+the parsed objects). Each worker parses only the batch in hand.
 """
 
 from __future__ import annotations

@@ -218,13 +218,13 @@ def _find_cut(fh: Any, lo: int, hi: int, end: int) -> int | None:
 
 
 def _ascii_end(window: bytes) -> bytes:
-    """`window` cut back so that it does not end inside a UTF-8 sequence."""
-    for k in range(1, 5):
-        if k > len(window):
-            break
-        if window[-k] < 0x80:
-            return window[: len(window) - k + 1]
-    return window
+    """`window` without its last character when that is not ASCII (it may be cut inside its UTF-8 bytes)."""
+    k = len(window)
+    while k and 0x80 <= window[k - 1] < 0xC0 and len(window) - k < 3:
+        k -= 1  # continuation bytes
+    if k and window[k - 1] >= 0x80:
+        k -= 1  # the first byte of the last character
+    return window[:k]
 
 
 _SCAN: tuple | None = None  # (path, kind, related types) for forked workers
