@@ -393,6 +393,11 @@ def _fixed_now(scope: Any) -> str:
     now = scope.ctx.utc_now
     if now is None:
         raise TooBig  # the wall clock: evaluate every time
+    return _format_fixed(now)
+
+
+@lru_cache(maxsize=64)
+def _format_fixed(now: Any) -> str:
     return F.format_utc(now)
 
 

@@ -29,7 +29,7 @@ MAX_DEPTH = 48  # Python's parser refuses deeply nested parentheses
 
 # what generated code may name besides its factory's arguments
 GLOBALS: dict[str, Any] = {
-    "__builtins__": {"bool": bool, "str": str, "type": type, "all": all, "map": map},
+    "__builtins__": {"bool": bool, "str": str, "int": int, "type": type, "all": all, "map": map},
     "M": MISSING,
     "NL": normalize_location,
 }
@@ -47,6 +47,9 @@ class Emitter:
         self.names: dict[str, Any] = {}
         self._ids: dict[int, str] = {}
         self.shared = shared if shared is not None else {}  # share key -> local variable (plans only)
+        self.locals: list[str] = list(self.shared.values())  # to set to U before the first use
+        self._lazy: dict[str, str] = {}  # expression of a value read once -> its local
+        self._normalised: dict[str, str] = {}  # such a local -> its normalised location's local
 
     def name(self, obj: Any, prefix: str) -> str:
         n = self._ids.get(id(obj))
@@ -75,6 +78,7 @@ class Emitter:
                 value = f"{self.name(how[1], 'g')}(s)"
             else:  # read once per resource: the first leaf reading it fills the local
                 value = f"({local} if {local} is not U else ({local} := {self.name(how[1], 'g')}(s)))"
+                self._lazy[value] = local
             if kind == "every":  # every selected value passes (an empty selection does)
                 return f"all(map({self.name(how[2], 't')}, {value}))"
             return self.test(how[2], value)
@@ -99,10 +103,21 @@ class Emitter:
         if kind == "not":
             return f"(not {self.test(how[1], value)})"
         if kind == "location":
+            shared = self._lazy.get(value)
+            if shared is not None:  # a value read once per resource: normalised once too
+                local = self._normalised.get(shared)
+                if local is None:
+                    local = self._normalised[shared] = f"w{len(self._normalised)}"
+                    self.locals.append(local)
+                return self.test(how[1], f"({local} if {local} is not U else ({local} := NL({value})))")
             return self.test(how[1], f"NL({value})")
-        # ("lower", "==" | "in", constant): a string compared by its lower-case form; the rest by the test
         c, other = self.name(how[2], "c"), self.name(t, "t")
-        return f"(_w.lower() {how[1]} {c} if type(_w := {value}) is str else {other}(_w))"
+        if kind == "int":  # an int ordered against an int constant; the rest by the test
+            return f"(_w {how[1]} {c} if type(_w := {value}) is int else {other}(_w))"
+        # ("lower", "==" | "in", constant, if missing): a string compared by its lower-case form, a missing
+        # value answered by a constant; the rest by the test
+        missing = "True" if how[3] else "False"
+        return f"(_w.lower() {how[1]} {c} if type(_w := {value}) is str else ({missing} if _w is M else {other}(_w)))"
 
 
 def share_keys(pred: Callable, out: dict[Any, int], depth: int = 0) -> None:

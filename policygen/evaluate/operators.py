@@ -53,8 +53,10 @@ def exists_flag(rhs: Any) -> bool:
 
 # How a test may be written inline by generated code (evaluate.fused): INLINE attribute of the test,
 # ("present",) / ("absent",) for `exists`, ("not", inner test), ("location", inner test) (normalised
-# left side), or ("lower", operator, constant) for a test that compares a string's lower-case form with
-# `==` / `in` (the test itself answers any other left side). Same results as calling the test.
+# left side), ("lower", operator, constant, result for a missing value) for a test that compares a
+# string's lower-case form with `==` / `in` (a missing value reads as ""), or ("int", operator, int
+# constant) for an ordering of ints (the test itself answers any other left side). Same results as
+# calling the test.
 INLINE = "_inline"
 
 
@@ -96,7 +98,7 @@ def _equals(rhs: Any) -> Test:
             return v.lower() == c
         return canon(v) == c
 
-    return _inline(t, ("lower", "==", c))
+    return _inline(t, ("lower", "==", c, c == ""))
 
 
 def _like(rhs: Any) -> Test:
@@ -177,7 +179,7 @@ def _in(rhs: Any) -> Test:
             return c in scalars
         return any(loose_equals(v, x) for x in containers)
 
-    return _inline(t, ("lower", "in", scalars))
+    return _inline(t, ("lower", "in", scalars, "" in scalars))
 
 
 def _containskey(rhs: Any) -> Test:
@@ -212,6 +214,9 @@ def compare(v: Any, rhs: Any, op: str) -> int | None:
     )
 
 
+_PY_OP = {"less": "<", "lessorequals": "<=", "greater": ">", "greaterorequals": ">="}
+
+
 def _ordering(op: str) -> Callable[[Any], Test]:
     accept = {"less": (-1,), "lessorequals": (-1, 0), "greater": (1,), "greaterorequals": (1, 0)}[op]
 
@@ -221,10 +226,13 @@ def _ordering(op: str) -> Callable[[Any], Test]:
         if _is_number(rhs):
 
             def t_num(v: Any) -> bool:
-                if _is_number(v):
+                t = type(v)
+                if t is int or t is float or (t is not bool and isinstance(v, int | float)):
                     return (v > rhs) - (v < rhs) in accept
                 return compare(v, rhs, op) in accept
 
+            if type(rhs) is int:  # an int against an int: the plain comparison (a count, most often)
+                return _inline(t_num, ("int", _PY_OP[op], rhs))
             return t_num
         if isinstance(rhs, str):
             low = rhs.lower()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from policygen.arm.aliases import AliasCatalogue, resource_type_of_alias
-from policygen.evaluate.values import MISSING, get_ci
+from policygen.evaluate.values import MISSING, ci_miss, get_ci
 
 STAR: Any = object()  # the `[*]` segment
 
@@ -108,7 +108,7 @@ def walk_single(obj: Any, segs: Sequence[Segment]) -> Any:
                 return MISSING
             v = obj.get(k, MISSING)
             if v is MISSING:
-                v = get_ci(obj, k, s[1])
+                v = ci_miss(obj, s[1])
                 if v is MISSING:
                     return MISSING
             obj = v
@@ -174,7 +174,7 @@ def walk_chains(obj: Any, segs: Sequence[Segment], chain: tuple, out: list) -> N
         t = type(obj)
         if t is dict and type(s) is tuple:
             v = obj.get(s[0], MISSING)
-            obj = v if v is not MISSING else get_ci(obj, s[0], s[1])
+            obj = v if v is not MISSING else ci_miss(obj, s[1])
             if obj is MISSING:
                 return
         elif t is list and type(s) is int and -len(obj) <= s < len(obj):
@@ -269,10 +269,18 @@ def full_name(resource: dict) -> Any:
     return resource.get("name", MISSING)
 
 
-def _resource_getter(res_attr: str, fn: Callable[[Any], Any]) -> Getter:
+def _resource_getter(res_attr: str, fn: Callable[[Any], Any], key: str | None = None) -> Getter:
+    """`fn` of the resource read; `key`: `fn` is `r.get(key, MISSING)`, read directly."""
+    if key is not None:
+        if res_attr == "resource":
+            return lambda scope: scope.resource.get(key, MISSING)
+        return lambda scope: scope.primary.get(key, MISSING)
     if res_attr == "resource":
         return lambda scope: fn(scope.resource)
     return lambda scope: fn(scope.primary)
+
+
+_PLAIN_KEYS = frozenset({"type", "kind", "location", "id", "tags"})  # special fields read as r.get(key)
 
 
 def special_field(low: str) -> Callable[[Any], Any] | None:
@@ -305,7 +313,7 @@ def compile_field(
 
     fn = special_field(low)
     if fn is not None:
-        getter = _resource_getter(res_attr, fn)
+        getter = _resource_getter(res_attr, fn, low if low in _PLAIN_KEYS else None)
         return FieldAccessor(
             name, False, getter, _func_of(getter), is_location=low == "location", is_type=low == "type"
         )
@@ -399,7 +407,7 @@ def _plain(rest: tuple[Segment, ...]) -> Getter:
         def get1(scope: Any) -> Any:
             o = scope.resource
             v = o.get(k1, MISSING)
-            return v if v is not MISSING else get_ci(o, k1, l1)
+            return v if v is not MISSING else ci_miss(o, l1)
 
         return get1
     if len(rest) == 2:
@@ -409,11 +417,11 @@ def _plain(rest: tuple[Segment, ...]) -> Getter:
             o = scope.resource
             o = o.get(k1, MISSING)
             if o is MISSING:
-                o = get_ci(scope.resource, k1, l1)
+                o = ci_miss(scope.resource, l1)
             if type(o) is not dict:
                 return MISSING
             v = o.get(k2, MISSING)
-            return v if v is not MISSING else get_ci(o, k2, l2)
+            return v if v is not MISSING else ci_miss(o, l2)
 
         return get2
     if len(rest) == 3:
@@ -423,16 +431,16 @@ def _plain(rest: tuple[Segment, ...]) -> Getter:
             o = scope.resource
             p = o.get(k1, MISSING)
             if p is MISSING:
-                p = get_ci(o, k1, l1)
+                p = ci_miss(o, l1)
             if type(p) is not dict:
                 return MISSING
             o = p.get(k2, MISSING)
             if o is MISSING:
-                o = get_ci(p, k2, l2)
+                o = ci_miss(p, l2)
             if type(o) is not dict:
                 return MISSING
             v = o.get(k3, MISSING)
-            return v if v is not MISSING else get_ci(o, k3, l3)
+            return v if v is not MISSING else ci_miss(o, l3)
 
         return get3
     return lambda scope: walk_single(scope.resource, rest)
@@ -462,7 +470,7 @@ def _path_accessor(name: str, segs: tuple[Segment, ...], frames: Sequence[Frame]
                 o = _b(scope)
                 if type(o) is dict:
                     v = o.get(_k, MISSING)
-                    return v if v is not MISSING else get_ci(o, _k, _kl)
+                    return v if v is not MISSING else ci_miss(o, _kl)
                 return MISSING
 
         elif len(rest) == 2 and type(rest[0]) is tuple and type(rest[1]) is tuple:
@@ -474,11 +482,11 @@ def _path_accessor(name: str, segs: tuple[Segment, ...], frames: Sequence[Frame]
                     return MISSING
                 o2 = o.get(k1, MISSING)
                 if o2 is MISSING:
-                    o2 = get_ci(o, k1, l1)
+                    o2 = ci_miss(o, l1)
                 if type(o2) is not dict:
                     return MISSING
                 v = o2.get(k2, MISSING)
-                return v if v is not MISSING else get_ci(o2, k2, l2)
+                return v if v is not MISSING else ci_miss(o2, l2)
 
         else:
 
@@ -493,6 +501,33 @@ def _path_accessor(name: str, segs: tuple[Segment, ...], frames: Sequence[Frame]
             out: list = []
             walk_many(_b(scope), _r, out)
             return out
+
+    elif binding is not None and len(rest) == 1 and type(rest[0]) is tuple:  # `…[*].name` in a count's where
+        fi, j, _ = binding
+        k, kl = rest[0]
+
+        def cond(scope: Any) -> list:
+            o = scope.members[fi][j]
+            if type(o) is not dict:
+                return [MISSING]
+            v = o.get(k, MISSING)
+            return [v if v is not MISSING else ci_miss(o, kl)]
+
+    elif binding is not None and len(rest) == 2 and type(rest[0]) is tuple and type(rest[1]) is tuple:
+        fi, j, _ = binding
+        (k1, l1), (k2, l2) = rest
+
+        def cond(scope: Any) -> list:
+            o = scope.members[fi][j]
+            if type(o) is not dict:
+                return [MISSING]
+            p = o.get(k1, MISSING)
+            if p is MISSING:
+                p = ci_miss(o, l1)
+            if type(p) is not dict:
+                return [MISSING]
+            v = p.get(k2, MISSING)
+            return [v if v is not MISSING else ci_miss(p, l2)]
 
     else:  # bound to the current member: a one-value collection
 

@@ -132,8 +132,8 @@ def _generate(entries: list[tuple], keep_quiet: bool) -> Callable[..., None]:
         if needs_location:
             lines = ["if hl:", *("    " + x for x in lines)]
         body.extend(lines)
-    if shared:
-        body.insert(0, " = ".join(shared.values()) + " = U")
+    if em.locals:
+        body.insert(0, " = ".join(em.locals) + " = U")
     names = em.names
     names["EF"] = EvaluationFailure
     names["U"] = _UNSET

@@ -74,6 +74,11 @@ def get_ci(obj: dict, key: str, low: str | None = None) -> Any:
     v = obj.get(key, MISSING)
     if v is not MISSING:
         return v
+    return ci_miss(obj, low or key.lower())
+
+
+def ci_miss(obj: dict, low: str) -> Any:
+    """`get_ci` once the exact spelling has missed (`low`: the lower-case key): the key map answers."""
     ent = _LOWMAPS.get(id(obj))
     if ent is None or ent[0] is not obj or ent[1] != len(obj):
         if len(_LOWMAPS) > 4096:
@@ -83,7 +88,7 @@ def get_ci(obj: dict, key: str, low: str | None = None) -> Any:
         keys = reversed(obj) if len(obj) <= 6 else obj
         ent = (obj, len(obj), {k.lower(): k for k in keys if type(k) is str})
         _LOWMAPS[id(obj)] = ent
-    k = ent[2].get(low or key.lower())
+    k = ent[2].get(low)
     return MISSING if k is None else obj[k]
 
 
