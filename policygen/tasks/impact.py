@@ -11,7 +11,7 @@ import gc
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import groupby
+from itertools import chain, repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,8 @@ from policygen.errors import Diagnostic, InputError
 TABLE_ROWS = 20  # flagged resources listed per policy in the table view
 _RESOURCE_ID = itemgetter(1)  # of a row tuple (ImpactRow's fields in order)
 _OUTCOME = itemgetter(0, 5, 6, 7)  # policy, compliant, denied, error
+_FIRST = itemgetter(0)
+_SECOND = itemgetter(1)
 
 
 @dataclass
@@ -195,6 +197,26 @@ def subscription_scope(resource_id: str) -> str:
     return f"/subscriptions/{sub.lower()}" if sub else ""
 
 
+class _ScopeOf(dict):
+    """`subscription_scope` of a resource id (or row label): filled for a batch's ids at once (`add`),
+    other texts made on first use."""
+
+    def __init__(self, subs: dict[str | None, str]):
+        super().__init__()
+        self.subs = subs  # scope per subscription as written, kept from batch to batch
+
+    def add(self, ids: list[str]) -> None:
+        subs = self.subs
+        of_ids = list(map(_FIRST, map(subscription_and_group, ids)))
+        for sub in set(of_ids) - subs.keys():
+            subs[sub] = f"/subscriptions/{sub.lower()}" if sub else ""
+        self.update(zip(ids, map(subs.__getitem__, of_ids), strict=True))
+
+    def __missing__(self, text: str) -> str:
+        scope = self[text] = subscription_scope(text)
+        return scope
+
+
 def _batch_work(keep_all: bool, per_policy: int | None, encode: Callable[[list[Any]], Any] | None,
                 gate: Any = None) -> Callable[[list[tuple], Sequence[dict], list | None], tuple]:
     """What a worker does with a batch's rows (tuples in `ImpactRow`'s field order) and quiet outcomes
@@ -204,6 +226,8 @@ def _batch_work(keep_all: bool, per_policy: int | None, encode: Callable[[list[A
     and the override variants not in force."""
     from policygen.evaluate.inventory import ImpactRow
 
+    subs: dict[str | None, str] = {}
+
     def work(batch: list[tuple], resources: Sequence[dict], quiet: list | None) -> tuple:
         if gate is not None:
             by_id = {r.get("id"): r for r in resources if isinstance(r, dict)}
@@ -211,35 +235,32 @@ def _batch_work(keep_all: bool, per_policy: int | None, encode: Callable[[list[A
             if quiet:
                 quiet = [(label, [o for o in outcomes if gate.keep(o[0], by_id.get(label) or {})])
                          for label, outcomes in quiet]
-        scopes: dict[str, list[int]] = {}
-        for r in resources:
-            rid = r.get("id")
-            key = subscription_scope(rid) if isinstance(rid, str) else ""
-            c = scopes.get(key)
-            if c is None:
-                c = scopes[key] = [0, 0, 0, 0, 0, 0]
-            c[5] += 1
-        # rows of a resource are consecutive: per resource, its outcomes are counted in C (Counter over
-        # itemgetter tuples) and expanded into per-policy / per-subscription counts below
-        tally: dict[str, Counter] = {}
-        scope_of: dict[str, str] = {}
-        for rid, group in groupby(batch, key=_RESOURCE_ID):
-            key = scope_of.get(rid)
-            if key is None:
-                key = scope_of[rid] = subscription_scope(rid)
-            c = tally.get(key)
-            if c is None:
-                c = tally[key] = Counter()
-            c.update(map(_OUTCOME, group))
-        for rid, outcomes in quiet or ():
-            key = scope_of.get(rid)
-            if key is None:
-                key = scope_of[rid] = subscription_scope(rid)
-            c = tally.get(key)
-            if c is None:
-                c = tally[key] = Counter()
-            c.update(outcomes)
-        shown = batch if keep_all else [row for row in batch if row[5] is False or row[6]]
+        quiet = quiet or []
+        ids = list(map(dict.get, resources, repeat("id")))
+        if set(map(type, ids)) - {str}:
+            ids = [rid if isinstance(rid, str) else "" for rid in ids]
+        # C loops (map, zip, Counter) over rows and outcomes, Python loops over resources and distinct
+        # outcomes only: (subscription, outcome) of every row is counted at once, then expanded below
+        scope_of = _ScopeOf(subs)
+        scope_of.add(ids)
+        scopes = {k: [0, 0, 0, 0, 0, n] for k, n in Counter(map(scope_of.__getitem__, ids)).items()}
+        tally = Counter(zip(map(scope_of.__getitem__, map(_RESOURCE_ID, batch)), map(_OUTCOME, batch), strict=True))
+        if keep_all or all(outcome[1] is False or outcome[2] for _, outcome in tally):
+            shown = batch
+        else:
+            shown = [row for row in batch if row[5] is False or row[6]]
+        counts: dict[str, list[int]] = {}
+        evaluated_only = Counter(chain.from_iterable(map(_SECOND, quiet)))
+        if all(c is not False and not d and e is None for _, c, d, e in evaluated_only):
+            # quiet pairs as `iter_pairs` makes them: they add to `evaluated` only, per policy and per subscription
+            for (policy, *_), n in evaluated_only.items():
+                counts.setdefault(policy, [0, 0, 0, 0, 0])[0] += n
+            for label, outcomes in quiet:
+                if outcomes:
+                    scopes.setdefault(scope_of[label], [0, 0, 0, 0, 0, 0])[0] += len(outcomes)
+        else:
+            tally.update(chain.from_iterable(map(zip, map(repeat, map(scope_of.__getitem__, map(_FIRST, quiet))),
+                                                 map(_SECOND, quiet))))
         if encode is None:
             kept: dict[str, int] = {}
             capped = []
@@ -249,18 +270,16 @@ def _batch_work(keep_all: bool, per_policy: int | None, encode: Callable[[list[A
                     kept[row[0]] = n + 1
                     capped.append(ImpactRow(*row))
             shown = capped
-        counts: dict[str, list[int]] = {}
-        for scope, outcomes in tally.items():
-            for (policy, compliant, denied, error), n in outcomes.items():
-                noncompliant = compliant is False
-                denied = bool(denied)
-                flagged = n if noncompliant or denied else 0
-                for c in (counts.setdefault(policy, [0, 0, 0, 0, 0]), scopes.setdefault(scope, [0, 0, 0, 0, 0, 0])):
-                    c[0] += n
-                    c[1] += n * noncompliant
-                    c[2] += n * denied
-                    c[3] += n * (error is not None)
-                    c[4] += flagged
+        for (scope, (policy, compliant, denied, error)), n in tally.items():
+            noncompliant = compliant is False
+            denied = bool(denied)
+            flagged = n if noncompliant or denied else 0
+            for c in (counts.setdefault(policy, [0, 0, 0, 0, 0]), scopes.setdefault(scope, [0, 0, 0, 0, 0, 0])):
+                c[0] += n
+                c[1] += n * noncompliant
+                c[2] += n * denied
+                c[3] += n * (error is not None)
+                c[4] += flagged
         return (encode(shown) if encode is not None else shown), counts, scopes
 
     return work

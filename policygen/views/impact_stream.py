@@ -10,11 +10,17 @@ summaries as JSON for every format.
 
 from __future__ import annotations
 
+import codecs
 import json
+import os
 import re
+import sys
 from collections.abc import Callable
+from itertools import chain, repeat
 from json.encoder import encode_basestring
+from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 from policygen.tasks.impact import ImpactResult
 from policygen.views.console import echo
@@ -24,21 +30,47 @@ CSV_HEADER = ["policy", "effect", "resourceId", "resourceType", "matched", "comp
 _BOOL = {True: "true", False: "false", None: "null"}
 
 
-def _quote() -> Callable[[str], str]:
-    """JSON string literal (what `json.dumps(s, ensure_ascii=False)` writes for a str: the C encoder it
-    calls, without building an encoder per call), cached: a resource's id and a policy's name repeat."""
-    cache: dict[str, str] = {}
-    encode = encode_basestring
+class _Parts(dict):
+    """A text per key, made on first use (`make`) and looked up by C code (`map(parts.__getitem__, keys)`).
+    Forgotten past `limit` entries: error texts and --why reasons can make every key new."""
 
-    def quote(s: str) -> str:
-        q = cache.get(s)
-        if q is None:
-            if len(cache) > 50_000:
-                cache.clear()
-            q = cache[s] = encode(s)
-        return q
+    def __init__(self, make: Callable[[Any], str], codec: tuple[str, str] | None = None, limit: int = 50_000):
+        super().__init__()
+        self.make = make
+        self.codec = codec  # (encoding, errors): the parts are bytes
+        self.limit = limit
 
-    return quote
+    def __missing__(self, key: Any) -> str | bytes:
+        if len(self) > self.limit:
+            self.clear()
+        text = self.make(key)
+        part = self[key] = text.encode(*self.codec) if self.codec else text
+        return part
+
+
+_POLICY = itemgetter(0)
+_RESOURCE = itemgetter(1)  # the row's resource id (label)
+_POLICY_EFFECT = itemgetter(0, 3)
+_OUTCOME = itemgetter(slice(2, 8))  # resource type, effect, matched, compliant, denied, error
+_OUTCOME_WHY = itemgetter(2, 3, 4, 5, 6, 7, 9)  # ... and the reason
+
+
+def _byte_sink() -> tuple[Any, str, str] | None:
+    """(stdout's byte stream, encoding, errors) when bytes written there are what `echo` (click) writes for
+    the same text: a UTF-8 text stream over a byte stream, no newline translation (not Windows). Click
+    writes to such a stream as it is; it strips escape sequences off a terminal (see `emit`)."""
+    stream = sys.stdout
+    buffer = getattr(stream, "buffer", None)
+    encoding = getattr(stream, "encoding", None)
+    if buffer is None or not isinstance(encoding, str) or os.linesep != "\n":
+        return None
+    try:
+        if codecs.lookup(encoding).name != "utf-8":
+            return None
+    except LookupError:
+        return None
+    stream.flush()
+    return buffer, encoding, stream.errors or "strict"
 
 
 def _csv_special() -> re.Pattern[str]:
@@ -61,60 +93,53 @@ def _csv_special() -> re.Pattern[str]:
 
 def _csv_quote() -> Callable[[str], str]:
     """One field as `csv.writer` writes it among others: quoted, its quotes doubled, when it holds one of
-    the characters the csv module quotes for (see `_csv_special`); cached."""
-    cache: dict[str, str] = {}
+    the characters the csv module quotes for (see `_csv_special`)."""
     special = _csv_special().search
 
     def quote(s: str) -> str:
-        q = cache.get(s)
-        if q is None:
-            if len(cache) > 50_000:
-                cache.clear()
-            q = cache[s] = '"' + s.replace('"', '""') + '"' if special(s) else s
-        return q
+        return '"' + s.replace('"', '""') + '"' if special(s) else s
 
+    quote.special = special  # type: ignore[attr-defined]
     return quote
 
 
-def rows_json(quote: Callable[[str], str]) -> Callable[[list[tuple]], list[str]]:
-    """Rows (tuples in `ImpactRow`'s field order) as compact JSON, the keys of `ImpactRow.to_json` in
-    its order. The resource part is built once per resource and the outcome part once per (effect,
-    matched, compliant, denied): effects are lower-case words from a fixed set, so they need no escaping."""
-    tails: dict[tuple, str] = {}
-    heads: dict[str, str] = {}
+def _join_rows(rows: list[tuple], heads: _Parts, head_key: Callable, mid: Callable[..., Any],
+               tails: _Parts, tail_key: Callable) -> list:
+    """The rows' texts as (head, resource, tail) parts, each part looked up by C code (`map`, `zip`): a
+    head per policy, a tail per outcome (each ends with the separator), a resource part per id of the batch
+    (`mid` of the distinct ids). No Python step per row: a row costs a few dictionary lookups. The parts
+    are bytes when the heads' are (`_Parts.codec`)."""
+    ids = list(dict.fromkeys(map(_RESOURCE, rows)))
+    resource = dict(zip(ids, mid(ids, heads.codec), strict=True))
+    return list(chain.from_iterable(zip(map(heads.__getitem__, map(head_key, rows)),
+                                        map(resource.__getitem__, map(_RESOURCE, rows)),
+                                        map(tails.__getitem__, map(tail_key, rows)), strict=True)))
 
-    def enc(rows: list[tuple]) -> list[str]:
-        out = []
-        append = out.append
-        last = last_type = mid = None
-        for policy, rid, rtype, effect, matched, compliant, denied, error, _, reason in rows:
-            if rid is not last or rtype is not last_type:
-                last, last_type = rid, rtype
-                mid = f',"resourceId":{quote(rid)},"resourceType":{quote(rtype)},"effect":"'
-            k = (effect, matched, compliant, denied)
-            tail = tails.get(k)
-            if tail is None:
-                tail = tails[k] = (
-                    f'{effect}","matched":{_BOOL[matched]},"compliant":{_BOOL[compliant]},'
-                    f'"denied":{_BOOL[denied]}'
-                )
-            head = heads.get(policy)
-            if head is None:
-                if len(heads) > 50_000:
-                    heads.clear()
-                head = heads[policy] = '{"policy":' + quote(policy)
-            if error or reason:
-                s = head + mid + tail
-                if error:
-                    s += ',"error":' + json.dumps(error, ensure_ascii=False)
-                if reason:
-                    s += ',"reason":' + json.dumps(reason, ensure_ascii=False)
-                append(s + "}")
-            else:
-                append(f"{head}{mid}{tail}}}")
-        return out
 
-    return enc
+def _json_head(policy: str) -> str:
+    return '{"policy":' + encode_basestring(policy) + ',"resourceId":'
+
+
+def _json_tail(sep: str) -> Callable[[tuple], str]:
+    """The rest of a row of `ImpactRow.to_json` (compact, its key order) after the resource id, then `sep`.
+    Effects are lower-case words from a fixed set, so they need no escaping."""
+
+    def tail(key: tuple) -> str:
+        rtype, effect, matched, compliant, denied, error, *why = key
+        text = (f',"resourceType":{encode_basestring(rtype)},"effect":"{effect}","matched":{_BOOL[matched]},'
+                f'"compliant":{_BOOL[compliant]},"denied":{_BOOL[denied]}')
+        if error:
+            text += ',"error":' + json.dumps(error, ensure_ascii=False)
+        if why and why[0]:
+            text += ',"reason":' + json.dumps(why[0], ensure_ascii=False)
+        return text + "}" + sep
+
+    return tail
+
+
+def _json_ids(ids: list[str], codec: tuple[str, str] | None) -> Any:
+    quoted = map(encode_basestring, ids)
+    return map(str.encode, quoted, *map(repeat, codec)) if codec else quoted
 
 
 class StreamWriter:
@@ -128,72 +153,93 @@ class StreamWriter:
         self.why = why
         self.summary = summary
         self.rows_written = 0
-        self._quote = _quote()
-        self._rows = rows_json(self._quote)
-        self._csv_quote = _csv_quote()
-        self._csv_heads: dict[tuple[str, str], str] = {}
+        self._tail_key = _OUTCOME_WHY if why else _OUTCOME
+        self._sink: Any = None  # stdout's byte stream, when rows go there as bytes (see `start`)
+        self._parts(None)
+
+    def _parts(self, codec: tuple[str, str] | None) -> None:
+        """Caches of the parts of rows (see `_join_rows`), as text or, with `codec`, as bytes. Reasons are
+        written with `why` (rows carry them only then)."""
+        self._codec = codec
+        if self.fmt == "csv":
+            self._csv_quote = _csv_quote()
+            self._heads = _Parts(self._csv_head, codec)
+            self._tails = _Parts(self._csv_tail, codec)
+        else:
+            self._heads = _Parts(_json_head, codec)
+            self._tails = _Parts(_json_tail("\n" if self.fmt == "ndjson" else ",\n"), codec)
 
     # -- in the worker ------------------------------------------------------------------------------
 
-    def encode(self, rows: list[tuple]) -> str:
-        """Rows as tuples in `ImpactRow`'s field order (see evaluate.inventory.iter_pairs)."""
+    def encode(self, rows: list[tuple]) -> str | bytes:
+        """Rows as tuples in `ImpactRow`'s field order (see evaluate.inventory.iter_pairs): text, or after
+        `start` found stdout's byte stream, the bytes to write there."""
         if not rows:
             return ""
-        if self.fmt == "csv":
-            return self._csv_rows(rows)
-        if self.fmt == "ndjson":
-            return "\n".join(self._rows(rows)) + "\n"
         if self.pretty:
             from policygen.evaluate.inventory import ImpactRow
 
-            return ",\n".join(
+            text = ",\n".join(
                 "    " + json.dumps(ImpactRow(*r).to_json(), indent=2, ensure_ascii=False).replace("\n", "\n    ")
                 for r in rows
             )
-        return ",\n".join(self._rows(rows))
+            return text.encode(*self._codec) if self._codec else text
+        if self.fmt == "csv":
+            parts = _join_rows(rows, self._heads, _POLICY_EFFECT, self._csv_ids, self._tails, self._tail_key)
+        else:
+            parts = _join_rows(rows, self._heads, _POLICY, _json_ids, self._tails, self._tail_key)
+            if self.fmt == "json":
+                parts[-1] = parts[-1][:-2]  # the last row's ",\n"
+        return (b"" if self._codec else "").join(parts)
 
-    def _csv_rows(self, rows: list[tuple]) -> str:
-        """What `csv.writer` writes for these rows, its quoting of each text cached: a resource's id and a
-        policy's name repeat across rows."""
+    # CSV: what `csv.writer` writes (see `_csv_quote`): "policy,effect," + resource id + ",type,..." + "\n"
+
+    def _csv_head(self, key: tuple[str, str]) -> str:
         q = self._csv_quote
-        why = self.why
-        out = []
-        append = out.append
-        last = last_type = mid = None
-        heads = self._csv_heads
-        for policy, rid, rtype, effect, matched, compliant, denied, error, _, reason in rows:
-            if rid is not last or rtype is not last_type:
-                last, last_type = rid, rtype
-                mid = f",{q(rid)},{q(rtype)},"
-            head = heads.get((policy, effect))
-            if head is None:
-                if len(heads) > 50_000:
-                    heads.clear()
-                head = heads[(policy, effect)] = f"{q(policy)},{q(effect)}"
-            line = (f"{head}{mid}{matched},{'' if compliant is None else compliant},"
-                    f"{denied},{q(error) if error else ''}")
-            if why:
-                line += "," + q(reason or "")
-            append(line)
-        out.append("")
-        return "\n".join(out)
+        return f"{q(key[0])},{q(key[1])},"
+
+    def _csv_tail(self, key: tuple) -> str:
+        q = self._csv_quote
+        rtype, _, matched, compliant, denied, error, *why = key
+        text = f",{q(rtype)},{matched},{'' if compliant is None else compliant},{denied},{q(error) if error else ''}"
+        if self.why:
+            text += "," + q(why[0] or "")
+        return text + "\n"
+
+    def _csv_ids(self, ids: list[str], codec: tuple[str, str] | None) -> Any:
+        q = self._csv_quote
+        quoted = map(q, ids) if q.special("/".join(ids)) else ids  # type: ignore[attr-defined]  # "/": never quoted
+        return map(str.encode, quoted, *map(repeat, codec)) if codec else quoted
 
     # -- here ---------------------------------------------------------------------------------------
 
     def start(self, resources: int) -> None:
+        """The document's head; from here rows are encoded as bytes for stdout's byte stream when writing
+        them there gives the bytes `echo` would (see `_byte_sink`): no text-to-bytes copy of the output."""
+        self._sink = _byte_sink()
+        if self._sink is not None:
+            self._parts(self._sink[1:])
         if self.fmt == "csv":
             echo(",".join(CSV_HEADER + (["reason"] if self.why else [])) + "\n", nl=False)
         elif self.fmt == "json":
             echo(f'{{\n  "resources": {resources},\n  "results": [' if self.pretty
                  else f'{{"resources":{resources},"results":[', nl=False)
 
-    def emit(self, text: str) -> None:
+    def emit(self, text: str | bytes) -> None:
         if not text:
             return
-        if self.fmt == "json":
-            text = ("," if self.rows_written else "") + "\n" + text
+        sep = ("," if self.rows_written else "") + "\n" if self.fmt == "json" else ""
         self.rows_written += 1
-        echo(text, nl=False)
+        if isinstance(text, str):
+            echo(sep + text, nl=False)
+        elif b"\x1b" in text:  # an escape sequence: `echo` decides whether to strip it (not on a terminal)
+            echo(sep + text.decode(*self._sink[1:]), nl=False)
+        else:
+            out = self._sink[0]
+            if sep:
+                out.write(sep.encode())
+            out.write(text)
+            out.flush()
 
     def finish(self, result: ImpactResult) -> None:
         if self.fmt == "json":
