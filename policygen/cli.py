@@ -167,7 +167,10 @@ def main(argv: list[str] | None = None) -> None:
     import gc
 
     gc.set_threshold(50_000, 20, 20)
-    if argv is None:  # the installed command: a plain `impact` on one core ends without Python's teardown
+    if argv is None:  # the installed command: a plain `validate` (or `impact` on one core) ends without teardown
+        from policygen.commands.validate_quick import run_and_leave
+
+        run_and_leave(sys.argv[1:])
         from policygen.commands import impact_quick
 
         impact_quick.run_and_leave(sys.argv[1:])
