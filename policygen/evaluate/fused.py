@@ -16,6 +16,8 @@ Generated code holds only generated names: every getter, test and constant is a 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
+from types import CodeType
 from typing import Any
 
 from policygen.evaluate.operators import INLINE
@@ -33,6 +35,12 @@ GLOBALS: dict[str, Any] = {
     "M": MISSING,
     "NL": normalize_location,
 }
+
+
+@lru_cache(maxsize=1024)
+def compiled(code: str) -> CodeType:
+    """Generated source compiled once: rules of the same shape give the same text (names are positional)."""
+    return compile(code, "<generated>", "exec")
 
 
 def mark(pred: Callable, how: tuple) -> Callable:
@@ -148,7 +156,7 @@ def fuse(pred: Callable[[Any], bool]) -> Callable[[Any], bool]:
     # the parts are closure variables of a generated factory (our own objects, never text from a rule)
     code = f"def make({', '.join(names)}):\n    return lambda s: orig(s) if s.trace is not None else bool({body})\n"
     scope: dict[str, Any] = dict(GLOBALS)
-    exec(code, scope)  # noqa: S102
+    exec(compiled(code), scope)  # noqa: S102
     fn = scope["make"](**names)
     setattr(fn, ORIG, pred)
     return fn

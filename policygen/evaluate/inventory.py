@@ -213,33 +213,42 @@ def iter_pairs(
     plans: dict[str, TypePlan | None] = {}
     # applicability of a non-matching pair that depends on type and kind only: (policy, kind) per type
     applicable_by_type: dict[str, dict[tuple, bool]] = {}
+    by_type: dict[str, tuple] = {}  # a resource's `type` as spelled -> (plan, its applicability cache)
     step = 0
     keep_quiet = quiet is None
     env = (related_index, resources)
     rq: list[tuple] = []
+    reset = reset_key_cache
     for i in range(start, len(resources) if stop is None else min(stop, len(resources))):
         resource = resources[i]
         if type(resource) is not dict:
             continue
         rtype = resource.get("type")
-        key = rtype.lower() if isinstance(rtype, str) else ""
-        if key in POLICY_TYPE_SPELLINGS:  # `az group show` / Resource Graph spellings of containers
-            resource = normalise_resource(resource)
-            rtype = resource["type"]
-            key = rtype.lower()
-        try:
-            plan = plans[key]
-        except KeyError:
-            plan = plans[key] = plan_for(key, policies, keep_quiet)
-        if plan is not None:
-            reset_key_cache()
-            scope = Scope(resource, context)
-            scope.memo = plan.slots.fresh()
-            label = resource_label(resource)
+        entry = by_type.get(rtype) if type(rtype) is str else None
+        if entry is None:
+            key = rtype.lower() if isinstance(rtype, str) else ""
+            spelling = key in POLICY_TYPE_SPELLINGS
+            if spelling:  # `az group show` / Resource Graph spellings of containers
+                resource = normalise_resource(resource)
+                rtype = resource["type"]
+                key = rtype.lower()
+            plan = plans.get(key, _UNPLANNED)
+            if plan is _UNPLANNED:
+                plan = plans[key] = plan_for(key, policies, keep_quiet)
             rtype_s = str(rtype)
             applicable = applicable_by_type.get(rtype_s)
             if applicable is None:
                 applicable = applicable_by_type[rtype_s] = {}
+            entry = (plan, applicable, rtype_s)
+            if type(rtype) is str and not spelling:
+                by_type[rtype] = entry
+        plan, applicable, rtype_s = entry
+        if plan is not None:
+            reset()
+            scope = Scope(resource, context)
+            scope.memo = plan.slots.fresh()
+            rid = resource.get("id")
+            label = rid if type(rid) is str and rid else resource_label(resource)
             out: list[tuple] = []
             plan.run(scope, resource, label, rtype_s, bool(resource.get("location")), resource.get("kind"), out, rq,
                      applicable, env)
@@ -254,6 +263,9 @@ def iter_pairs(
             step = 0
     if progress is not None and step:
         progress(step)
+
+
+_UNPLANNED: Any = object()
 
 
 def _iter_pairs_plain(

@@ -21,8 +21,8 @@ from typing import Any
 
 from policygen.arm.effects import EXISTENCE
 from policygen.evaluate.errors import EvaluationFailure
-from policygen.evaluate.fused import FUSE, GLOBALS, ORIG, Emitter, share_keys
-from policygen.evaluate.verdicts import PLAIN, Slots
+from policygen.evaluate.fused import FUSE, GLOBALS, ORIG, Emitter, compiled, share_keys
+from policygen.evaluate.verdicts import MEMO, PLAIN, Slots
 
 SIMPLE, DENY, DISABLED, IF_EXISTS, OTHER = range(5)
 BY_TYPE_KIND = "type+kind"  # a truthy check_applicable: the answer is cached per (type, kind)
@@ -58,21 +58,22 @@ def plan_entry(name: str, pol: Any, slots: Slots) -> tuple:
 class TypePlan:
     """The policies one resource type meets: their entries, the values their verdicts read, and `run`."""
 
-    __slots__ = ("entries", "slots", "run", "keep_quiet", "plain")
+    __slots__ = ("entries", "slots", "run", "keep_quiet", "modes")
 
     def __init__(self, entries: list[tuple], slots: Slots, keep_quiet: bool):
         self.entries = entries
         self.slots = slots
         self.keep_quiet = keep_quiet
-        self.plain = -1
+        self.modes: Any = None
         self.run: Callable[..., None] = _nothing  # (scope, resource, label, type, has location, kind, out, rq,
         self.refresh()  # applicable, env)
 
     def refresh(self) -> None:
-        """(Re)generate `run` when more policies have settled on plain evaluation (inlined from then on)."""
-        plain = sum(1 for e in self.entries if e[1].memo is not None and e[1].memo.mode is PLAIN)
-        if plain != self.plain:
-            self.plain = plain
+        """(Re)generate `run` when policies have settled how their verdicts are reached: plain evaluation
+        (inlined from then on) or looked up (called without the trial's dispatch)."""
+        modes = tuple(e[1].memo.mode for e in self.entries if e[1].memo is not None)
+        if modes != self.modes:
+            self.modes = modes
             self.run = _generate(self.entries, self.keep_quiet)
 
 
@@ -144,7 +145,7 @@ def _generate(entries: list[tuple], keep_quiet: bool) -> Callable[..., None]:
         + "    return run\n"
     )
     scope: dict[str, Any] = dict(GLOBALS)
-    exec(code, scope)  # noqa: S102 - generated names only (see module docstring)
+    exec(compiled(code), scope)  # noqa: S102 - generated names only (see module docstring)
     return scope["make"](**names)
 
 
@@ -180,6 +181,8 @@ def _entry(em: Emitter, i: int, n: str, e: str, pol: Any, kind: int, pred: Calla
         return matched  # the type index already guarantees the whole `if`
     expr = em.expr(tree) if tree is not None else None
     if expr is None:
+        if pol.memo is not None and pol.memo.mode is MEMO:
+            pred = getattr(pred, "looked_up", pred)  # gives the plain verdict too once it switches itself off
         expr = f"{em.name(pred, 'p')}(s)"
     return [
         "try:",

@@ -264,4 +264,5 @@ class Slots:
                 return looked_up(scope)
             return memo.trial(scope, looked_up)
 
+        verdict.looked_up = looked_up  # type: ignore[attr-defined] # the same verdicts, for a settled MEMO
         return verdict
