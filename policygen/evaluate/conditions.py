@@ -316,8 +316,11 @@ def _value_leaf(raw: Any, op: str, rhs: Compiled, cc: CompileCtx) -> Pred:
     test_for = _test_for(op, rhs)
     text = raw if isinstance(raw, str) else show(raw)
     vf = val.fn
+    # a member of the request context read by several policies is read once per resource in a plan
+    share = getattr(vf, "share", None) if not cc.frames else None
     if op in _NULL_AS_EMPTY:
         inner = vf
+        share = share and (*share, "null as empty")
 
         def vf(scope: Scope) -> Any:
             v = inner(scope)
@@ -330,17 +333,18 @@ def _value_leaf(raw: Any, op: str, rhs: Compiled, cc: CompileCtx) -> Pred:
             scope.note(f"value {text} = {show(v)}; {_rhs_text(op, rhs, scope)} → {str(r).lower()}")
         return r
 
-    return _mark_const(leaf, vf, test_for, rhs)
+    return _mark_const(leaf, vf, test_for, rhs, share)
 
 
-def _mark_const(leaf: Pred, get: Callable[[Scope], Any], test_for: Callable[[Scope], Test], rhs: Compiled) -> Pred:
+def _mark_const(leaf: Pred, get: Callable[[Scope], Any], test_for: Callable[[Scope], Test], rhs: Compiled,
+                share: Any = None) -> Pred:
     """A leaf `test(get(scope))` whose test is built once: fusable like a field test (evaluate.fused)."""
     if rhs.const:
         try:
             t = test_for(None)  # type: ignore[arg-type]
         except EvaluationFailure:
             return leaf  # fails when evaluated: keep the closure
-        mark(leaf, ("leaf", get, t, None))
+        mark(leaf, ("leaf", get, t, share))
     return leaf
 
 

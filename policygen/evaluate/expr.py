@@ -460,6 +460,7 @@ def _context_member(low: str, member: str, cc: CompileCtx) -> Compiled:
             raise TooBig from None  # evaluate, do not remember
 
     cc.record(("ctx", low, member.lower()), key)
+    fn.share = ("ctx", low, member)  # type: ignore[attr-defined] # what it reads (evaluate.fused share keys)
     return Compiled(fn)
 
 

@@ -237,6 +237,41 @@ class Slots:
                     b = m[i1] = _frozen(getters[i1], scope)
                 return (a, b)
 
+        elif len(idx) == 3:
+            i0, i1, i2 = idx
+
+            def key(scope: Any) -> Any:
+                m = scope.memo
+                a = m[i0]
+                if a is _UNSET:
+                    a = m[i0] = _frozen(getters[i0], scope)
+                b = m[i1]
+                if b is _UNSET:
+                    b = m[i1] = _frozen(getters[i1], scope)
+                c = m[i2]
+                if c is _UNSET:
+                    c = m[i2] = _frozen(getters[i2], scope)
+                return (a, b, c)
+
+        elif len(idx) == 4:
+            i0, i1, i2, i3 = idx
+
+            def key(scope: Any) -> Any:
+                m = scope.memo
+                a = m[i0]
+                if a is _UNSET:
+                    a = m[i0] = _frozen(getters[i0], scope)
+                b = m[i1]
+                if b is _UNSET:
+                    b = m[i1] = _frozen(getters[i1], scope)
+                c = m[i2]
+                if c is _UNSET:
+                    c = m[i2] = _frozen(getters[i2], scope)
+                d = m[i3]
+                if d is _UNSET:
+                    d = m[i3] = _frozen(getters[i3], scope)
+                return (a, b, c, d)
+
         else:
 
             def key(scope: Any) -> Any:
