@@ -59,7 +59,7 @@ schemas = st.recursive(
 )
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schemas, st.lists(values, max_size=3))
 def test_what_the_fast_path_vouches_for_jsonschema_confirms(schema: object, instances: list[object]) -> None:
     if valid_schema(schema):
@@ -96,7 +96,7 @@ valid_schemas = st.recursive(
 )
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_schemas, values)
 def test_instances_the_fast_path_accepts_have_no_jsonschema_error(schema: object, value: object) -> None:
     assert valid_schema(schema)
