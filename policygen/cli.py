@@ -167,14 +167,35 @@ def main(argv: list[str] | None = None) -> None:
     import gc
 
     gc.set_threshold(50_000, 20, 20)
-    if argv is None:  # the installed command: a plain `validate` (or `impact` on one core) ends without teardown
-        from policygen.commands.validate_quick import run_and_leave
+    try:
+        if argv is None:  # the installed command: a plain `validate` (or `impact` on one core) ends without teardown
+            from policygen.commands.validate_quick import run_and_leave
 
-        run_and_leave(sys.argv[1:])
-        from policygen.commands import impact_quick
+            run_and_leave(sys.argv[1:])
+            from policygen.commands import impact_quick
 
-        impact_quick.run_and_leave(sys.argv[1:])
-    sys.exit(run(argv))
+            impact_quick.run_and_leave(sys.argv[1:])
+        code = run(argv)
+    except OSError as exc:  # click ends a closed pipe quietly (exit 1); any other failed write lands here
+        code = _unwritable(exc)
+    sys.exit(code)
+
+
+def _unwritable(exc: OSError) -> int:
+    """A write that failed (a full disk, a closed stream): say so in one line, exit 1, no traceback."""
+    from click.utils import PacifyFlushWrapper
+
+    what = f"{exc.filename}: " if exc.filename else "cannot write output: "
+    try:
+        if sys.stderr is not None:
+            sys.stderr.write(f"error: {what}{exc.strerror or exc}\n")
+            sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    # what is still buffered cannot be written either: keep Python's final flush from reporting it again
+    if sys.stdout is not None:
+        sys.stdout = PacifyFlushWrapper(sys.stdout)  # type: ignore[assignment]
+    return int(ExitCode.FINDINGS)
 
 
 __all__ = ["ExitCode", "get_app", "main", "run"]  # `app` too, built on first use (__getattr__)

@@ -75,3 +75,49 @@ def test_commands_do_not_import_the_cli_module() -> None:
         names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         assert "policygen.cli" not in names, path
+
+
+def _console(args: list[str], *, stdout: str):  # -> subprocess.CompletedProcess[str]
+    """The installed command's way in (`main`, quick paths included), stdout redirected by a shell."""
+    import shlex
+    import subprocess
+    import sys
+
+    cmd = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "policygen", *args])
+    return subprocess.run(["sh", "-c", f"{cmd} {stdout}"], capture_output=False, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_full_disk_is_one_line_and_exit_1_not_a_traceback(repo_dir) -> None:
+    import os
+
+    import pytest
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("/dev/full (every write fails with ENOSPC) is Linux's")
+    inventory = str(repo_dir / "examples" / "inventory" / "mlops.json")
+    for args in (
+        ["validate", str(repo_dir)],  # the quick path
+        ["validate", str(repo_dir), "--format", "sarif"],
+        ["impact", str(repo_dir), "-r", inventory, "--format", "json", "--jobs", "1"],
+        ["impact", str(repo_dir), "-r", inventory, "--format", "csv", "--jobs", "2"],
+        ["impact", str(repo_dir), "-r", inventory, "--jobs", "1"],  # the table
+        ["build", str(repo_dir), "--out", "/dev/full/out"],  # a file the command writes
+    ):
+        proc = _console(args, stdout="> /dev/full")
+        assert proc.returncode == 1, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr and proc.stderr.startswith("error: "), (args, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1, (args, proc.stderr)
+
+
+def test_a_closed_stdout_is_not_a_traceback(repo_dir) -> None:
+    # a descriptor closed before Python starts leaves sys.stdout None
+    # (https://docs.python.org/3/library/sys.html#sys.__stdout__)
+    inventory = str(repo_dir / "examples" / "inventory" / "mlops.json")
+    for args in (
+        ["validate", str(repo_dir)],
+        ["impact", str(repo_dir), "-r", inventory, "--jobs", "1", "--exit-zero"],
+        ["impact", str(repo_dir), "-r", inventory, "--format", "ndjson", "--jobs", "2", "--exit-zero"],
+    ):
+        proc = _console(args, stdout=">&-")
+        assert "Traceback" not in proc.stderr, (args, proc.stderr)
+        assert proc.returncode in (0, 1), (args, proc.returncode)

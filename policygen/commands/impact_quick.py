@@ -117,8 +117,9 @@ def run_and_leave(argv: Sequence[str]) -> None:
     if not _kept or multiprocessing.active_children() or sys.getprofile() or sys.gettrace():
         raise SystemExit(code)  # a profiler or coverage writes its data at the end: let it
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: the descriptor was closed when Python started
+                stream.flush()
     except (OSError, ValueError):
         raise SystemExit(code) from None
     os._exit(code)
