@@ -125,6 +125,9 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     pack = snapshot_pack(work / "pack")
     code = snapshot_code(work / f"code-{os.getpid()}") if args.head else None
+    import compileall  # as an installed package is: otherwise (PYTHONDONTWRITEBYTECODE, a fresh snapshot)
+
+    compileall.compile_dir(str((code or REPO) / "policygen"), quiet=2)  # every run measures the compiler
     params = work / "parameters.json"
     write_parameters(params, folders)
     n_defs = sum(1 for f in folders for _ in f.rglob("*.json"))
