@@ -155,6 +155,8 @@ def run(argv: list[str] | None = None) -> int:
         return report_error(exc)
     except KeyboardInterrupt:
         return report_interrupted()
+    except OSError as exc:
+        return _unwritable(exc)
     return int(ExitCode.OK)
 
 
@@ -182,12 +184,15 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _unwritable(exc: OSError) -> int:
-    """A write that failed (a full disk, a closed stream): say so in one line, exit 1, no traceback."""
+    """A write that failed (a full disk, a closed stream): say so in one line, exit 1, no traceback.
+    A closed pipe (the reader is gone, e.g. `| head`) ends quietly, as click ends it."""
+    import errno
+
     from click.utils import PacifyFlushWrapper
 
     what = f"{exc.filename}: " if exc.filename else "cannot write output: "
     try:
-        if sys.stderr is not None:
+        if sys.stderr is not None and exc.errno != errno.EPIPE:
             sys.stderr.write(f"error: {what}{exc.strerror or exc}\n")
             sys.stderr.flush()
     except (OSError, ValueError):
