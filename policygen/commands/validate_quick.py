@@ -129,7 +129,7 @@ def report(
     """Validate, write the report in `fmt` to stdout or `output`, and return the exit code."""
     from policygen.errors import ExitCode, PolicygenError
     from policygen.tasks.validate import run_validate
-    from policygen.views.console import echo
+    from policygen.views.encoding import JSON_ESCAPE, VISIBLE, echo_json, echo_visible
     from policygen.views.errors import report_error
 
     try:
@@ -148,10 +148,12 @@ def report(
         from policygen.views.findings_text import render
 
         text = render(outcome.findings, objects=outcome.objects)
+    # what the output's encoding cannot carry is escaped, JSON as JSON (see views/encoding.py)
+    errors = VISIBLE if fmt is Format.text else JSON_ESCAPE
     if output:
-        output.write_text(text, encoding="utf-8")
+        output.write_text(text, encoding="utf-8", errors=errors)
     else:
-        echo(text, nl=False)
+        (echo_visible if fmt is Format.text else echo_json)(text, nl=False)
     if outcome.unusable:
         return int(ExitCode.UNUSABLE)
     return int(ExitCode.FINDINGS if outcome.has_errors else ExitCode.OK)

@@ -14,7 +14,8 @@ from rich.markup import escape
 
 from policygen import __version__
 from policygen.tasks.check import OUTCOMES, CheckResult, Finding
-from policygen.views.console import PLAIN_WIDTH, count, echo, make_console
+from policygen.views.console import PLAIN_WIDTH, count, make_console
+from policygen.views.encoding import JSON_ESCAPE, VISIBLE, VisibleFile, echo_json, echo_visible
 from policygen.views.findings_sarif import SCHEMA, _uri
 
 STYLE = {"denied": "red", "undecidable": "yellow", "modified": "cyan", "deployIfNotExists": "cyan",
@@ -46,11 +47,12 @@ def render(result: CheckResult, fmt: str, output: Path | None = None) -> None:
         console = Console(file=io.StringIO(), width=PLAIN_WIDTH, soft_wrap=True, highlight=False, emoji=False)
         _text(result, console)
         text = console.file.getvalue().rstrip("\n")  # type: ignore[attr-defined]
+    # what the output's encoding cannot carry is escaped, JSON as JSON (see views/encoding.py)
     if output is None:
-        echo(text)
+        (echo_visible if fmt == "text" else echo_json)(text)
     else:
-        output.write_text(text + "\n", encoding="utf-8")
-        echo(f"{summary_line(result)}; report written to {output}", err=True)
+        output.write_text(text + "\n", encoding="utf-8", errors=VISIBLE if fmt == "text" else JSON_ESCAPE)
+        echo_visible(f"{summary_line(result)}; report written to {output}", err=True)
 
 
 def summary(result: CheckResult) -> dict[str, int]:
@@ -87,8 +89,11 @@ def summary_line(result: CheckResult) -> str:
 
 
 def _text(result: CheckResult, out: Console | None = None) -> None:
-    out = out or make_console()
+    if out is None:
+        out = make_console()
+        out.file = VisibleFile(out.file)
     err = make_console(stderr=True)
+    err.file = VisibleFile(err.file)
     for s in result.skipped:
         err.print(f"[yellow]skipped[/] {escape(s)}")
     if not result.assignments:

@@ -10,16 +10,18 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from rich.markup import escape
+from rich.markup import escape as rich_escape
 
 from policygen.tasks.impact import TABLE_ROWS, ImpactInputs, ImpactResult
-from policygen.views.console import echo, make_console
+from policygen.views.console import make_console
+from policygen.views.encoding import VisibleFile, echo_json, echo_visible, shown
 
 
 def render_warnings(inputs: ImpactInputs) -> None:
     err = make_console(stderr=True)
+    err.file = VisibleFile(err.file)
     for s in inputs.skipped:
-        err.print(f"[yellow]skipped[/] {escape(s)}")
+        err.print(f"[yellow]skipped[/] {rich_escape(shown(s, err.encoding))}")
     bare = inputs.bare
     if bare:
         err.print(
@@ -45,10 +47,10 @@ def progress_bar(total: int, show: bool | None) -> Iterator[Callable[[int], None
 
 def render(result: ImpactResult, fmt: str, *, why: bool = False) -> None:
     if fmt == "json":
-        echo(json.dumps({"resources": result.resources, "policies": result.summary,
+        echo_json(json.dumps({"resources": result.resources, "policies": result.summary,
                          "results": [r.to_json() for r in result.rows]}, indent=2, ensure_ascii=False))
     elif fmt == "csv":
-        echo(_csv(result.rows, why), nl=False)
+        echo_visible(_csv(result.rows, why), nl=False)
     else:
         render_table(result.summary, result.rows, result.resources)
 
@@ -69,6 +71,12 @@ def render_table(summary: list[dict[str, Any]], rows: list[Any], n_resources: in
     from rich.table import Table
 
     console = make_console(plain_width=120)
+    console.file = VisibleFile(console.file)  # what stdout cannot carry (a lone surrogate, € in latin-1) escaped
+    enc = console.encoding
+
+    def escape(text: str) -> str:  # shown as itself, measured as shown
+        return rich_escape(shown(text, enc))
+
     table = Table(title=f"Impact on {n_resources} resources", title_justify="left")
     for col, just in (("policy", "left"), ("effect", "left"), ("evaluated", "right"), ("non-compliant", "right"),
                       ("denied", "right"), ("errors", "right")):

@@ -24,6 +24,7 @@ from typing import Any
 
 from policygen.tasks.impact import ImpactResult
 from policygen.views.console import echo
+from policygen.views.encoding import JSON_ESCAPE, VISIBLE, echo_json, echo_visible
 
 FORMATS = ("json", "ndjson", "csv")
 CSV_HEADER = ["policy", "effect", "resourceId", "resourceType", "matched", "compliant", "denied", "error"]
@@ -55,10 +56,11 @@ _OUTCOME = itemgetter(slice(2, 8))  # resource type, effect, matched, compliant,
 _OUTCOME_WHY = itemgetter(2, 3, 4, 5, 6, 7, 9)  # ... and the reason
 
 
-def _byte_sink() -> tuple[Any, str, str] | None:
-    """(stdout's byte stream, encoding, errors) when bytes written there are what `echo` (click) writes for
-    the same text: a UTF-8 text stream over a byte stream, no newline translation (not Windows). Click
-    writes to such a stream as it is; it strips escape sequences off a terminal (see `emit`)."""
+def _byte_sink() -> tuple[Any, str] | None:
+    """(stdout's byte stream, encoding) when bytes written there are what `echo` (click) writes for the
+    same text: a UTF-8 text stream over a byte stream, no newline translation (not Windows). Click writes
+    to such a stream as it is; it strips escape sequences off a terminal (see `emit`). What UTF-8 cannot
+    carry (lone surrogates) is escaped by the format's codec error handler (see views/encoding.py)."""
     stream = sys.stdout
     buffer = getattr(stream, "buffer", None)
     encoding = getattr(stream, "encoding", None)
@@ -70,7 +72,7 @@ def _byte_sink() -> tuple[Any, str, str] | None:
     except LookupError:
         return None
     stream.flush()
-    return buffer, encoding, stream.errors or "strict"
+    return buffer, encoding
 
 
 def _csv_special() -> re.Pattern[str]:
@@ -155,6 +157,8 @@ class StreamWriter:
         self.rows_written = 0
         self._tail_key = _OUTCOME_WHY if why else _OUTCOME
         self._sink: Any = None  # stdout's byte stream, when rows go there as bytes (see `start`)
+        self._echo = echo_visible if fmt == "csv" else echo_json
+        self._errors = VISIBLE if fmt == "csv" else JSON_ESCAPE
         self._parts(None)
 
     def _parts(self, codec: tuple[str, str] | None) -> None:
@@ -218,7 +222,7 @@ class StreamWriter:
         them there gives the bytes `echo` would (see `_byte_sink`): no text-to-bytes copy of the output."""
         self._sink = _byte_sink()
         if self._sink is not None:
-            self._parts(self._sink[1:])
+            self._parts((self._sink[1], self._errors))
         if self.fmt == "csv":
             echo(",".join(CSV_HEADER + (["reason"] if self.why else [])) + "\n", nl=False)
         elif self.fmt == "json":
@@ -231,9 +235,9 @@ class StreamWriter:
         sep = ("," if self.rows_written else "") + "\n" if self.fmt == "json" else ""
         self.rows_written += 1
         if isinstance(text, str):
-            echo(sep + text, nl=False)
+            self._echo(sep + text, nl=False)
         elif b"\x1b" in text:  # an escape sequence: `echo` decides whether to strip it (not on a terminal)
-            echo(sep + text.decode(*self._sink[1:]), nl=False)
+            echo(sep + text.decode(self._sink[1]), nl=False)
         else:
             out = self._sink[0]
             if sep:
@@ -245,14 +249,15 @@ class StreamWriter:
         if self.fmt == "json":
             if self.pretty:
                 tail = json.dumps({"policies": result.summary, "scopes": result.scopes}, indent=2, ensure_ascii=False)
-                echo(("\n  ]," if self.rows_written else "],") + "\n" + tail[2:], nl=True)
+                echo_json(("\n  ]," if self.rows_written else "],") + "\n" + tail[2:], nl=True)
             else:
                 policies = json.dumps(result.summary, ensure_ascii=False, separators=(",", ":"))
                 scopes = json.dumps(result.scopes, ensure_ascii=False, separators=(",", ":"))
-                echo(("\n" if self.rows_written else "") + f'],\n"policies":{policies},\n"scopes":{scopes}}}')
+                echo_json(("\n" if self.rows_written else "") + f'],\n"policies":{policies},\n"scopes":{scopes}}}')
         self.finish_summary(result)
 
     def finish_summary(self, result: ImpactResult) -> None:
         summary = {"resources": result.resources, "policies": result.summary, "scopes": result.scopes}
         if self.summary is not None:
-            self.summary.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            self.summary.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8",
+                                    errors=JSON_ESCAPE)
