@@ -8,15 +8,17 @@ from typing import Any
 from rich.markup import escape
 
 from policygen.tasks.policy_tests import PolicyTestRun
-from policygen.views.console import echo, make_console
+from policygen.views.console import make_console
+from policygen.views.encoding import VisibleFile, echo_json
 
 
 def render_outcome_json(out: Any) -> None:
-    echo(json.dumps(out.to_json(), indent=2, ensure_ascii=False))
+    echo_json(json.dumps(out.to_json(), indent=2, ensure_ascii=False))  # valid JSON whatever stdout carries
 
 
 def render_outcome(policy: Any, resource: dict, out: Any) -> None:
     console = make_console()
+    console.file = VisibleFile(console.file)  # a lone surrogate, or € on a latin-1 stdout, written escaped
     rid = (resource.get("id") or "/".join(str(v) for v in (resource.get("type"), resource.get("name")) if v)
            or "(no id, type or name)")
     if out.error:
@@ -52,6 +54,7 @@ def _test_id(case: Any) -> str:
 def render_test_run(result: PolicyTestRun, *, verbose: bool = False) -> None:
     """pytest-style: dots per file (or one line per test), failures with the evaluator's reasons."""
     console = make_console()
+    console.file = VisibleFile(console.file)  # a lone surrogate, or € on a latin-1 stdout, written escaped
     run, build = result.run, result.build
     console.print(f"[bold]policy tests[/]: {len(run.results)} collected from {len(build.definitions)} definitions")
     if verbose:

@@ -195,3 +195,24 @@ def test_check_reports_a_lone_surrogate_in_a_deployment(make_tree, capsysbinary:
     assert "\\ud800" in text
     if fmt != "text":
         assert "st\ud800" in json.dumps(json.loads(text), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_evaluate_explains_a_value_holding_a_lone_surrogate(tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes],
+                                                            fmt: str) -> None:
+    """The reasons quote the resource's value (a lone surrogate escape, RFC 8259 §8.2): written escaped."""
+    definition = tmp_path / "def.json"
+    definition.write_text(json.dumps({"properties": {"displayName": "tls", "mode": "Indexed", "policyRule": {
+        "if": {"allOf": [{"field": "type", "equals": SA_TYPE},
+                         {"field": "Microsoft.Storage/storageAccounts/minimumTlsVersion", "notEquals": "TLS1_2"}]},
+        "then": {"effect": "audit"}}}}))
+    resource = tmp_path / "res.json"
+    resource.write_text(json.dumps({"id": f"{SUB}/resourceGroups/rg/providers/{SA_TYPE}/st\ud800", "type": SA_TYPE,
+                                    "name": "st\ud800", "location": "eastus",
+                                    "properties": {"minimumTlsVersion": "TLS1_0\udfff"}}))
+    code = run(["evaluate", str(definition), str(resource), "--format", fmt])
+    assert code == 1  # non-compliant
+    text = capsysbinary.readouterr().out.decode("utf-8")
+    assert "TLS1_0\\udfff" in text
+    if fmt == "json":
+        assert any("TLS1_0\udfff" in r for r in json.loads(text)["reasons"])
