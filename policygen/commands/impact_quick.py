@@ -208,12 +208,17 @@ def report(
                           env=env, aliases=aliases or [], jobs=jobs)
     view.render_warnings(inputs)
     writer = StreamWriter(fmt, pretty=pretty, why=why, summary=summary) if fmt != "table" else None
+    direct = None
     if writer is not None:
         writer.start(len(inputs.inventory))
+        if jobs > 1:  # workers write their batches to stdout themselves, in turn
+            from policygen.views.impact_direct import DirectOutput
+
+            direct = DirectOutput.for_writer(writer)
     with view.progress_bar(len(inputs.inventory), progress) as advance:
         result = task.run(inputs, keep_all=show_all, per_policy=task.TABLE_ROWS + 1, explain=why, progress=advance,
                           jobs=jobs, encode=writer.encode if writer else None,
-                          emit=writer.emit if writer else None, context=eval_context)
+                          emit=writer.emit if writer else None, context=eval_context, direct=direct)
     if writer is not None:
         writer.finish(result)
     else:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, TypeVar
 
+from policygen.errors import ExitCode, PolicygenError
 from policygen.evaluate.inventory import ImpactRow, RelatedIndex, iter_pairs
 from policygen.evaluate.policy import CompiledPolicy
 from policygen.evaluate.runtime import EvalContext
@@ -106,6 +107,7 @@ def evaluate_batches(
     context: EvalContext | None = None,
     progress: Callable[[int], None] | None = None,
     quiet: bool | None = None,
+    put: Callable[[T], tuple[T, bool]] | None = None,
 ) -> Iterator[T]:
     """`work(rows, batch_resources)` of each batch of `resources`, in order. `jobs` > 1 forks that many
     workers (where `fork` exists; otherwise everything runs here).
@@ -128,7 +130,7 @@ def evaluate_batches(
         n = len(resources)
         ranges = [(a, min(a + batch, n)) for a in range(0, n, batch)]
     jobs = min(jobs, len(ranges))
-    _JOB = (policies, resources, index, work, explain, context, quiet)
+    _JOB = (policies, resources, index, work, explain, context, quiet, None)
     try:
         if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
             for r in ranges:
@@ -137,36 +139,106 @@ def evaluate_batches(
                     progress(done)
                 yield out
             return
+        ctx = multiprocessing.get_context("fork")
+        turns = Turns(ctx, put) if put is not None else None
+        _JOB = (policies, resources, index, work, explain, context, quiet, turns)
         gc.collect()
         gc.freeze()  # the children's GC then never touches (and so never copies) the inherited objects
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            for done, out in _in_order(pool, ranges, AHEAD * jobs):
+        with ctx.Pool(jobs) as pool:
+            if turns is not None:
+                ranges = [(*r, i) for i, r in enumerate(ranges)]  # (start, stop, batch number)
+            for i, res in enumerate(_in_order(pool, ranges, AHEAD * jobs)):
                 if progress is not None:
-                    progress(done)
-                yield out
+                    progress(res[0])
+                yield res[1]
+                if turns is not None and not res[2]:
+                    turns.advance(i)  # the caller has dealt with batch i: the next one's turn
     finally:
         _JOB = None
 
 
-def _in_order(pool: Any, ranges: Sequence[tuple[int, int]], ahead: int) -> Iterator[tuple[int, Any]]:
+class WorkerLost(PolicygenError):
+    """A worker process ended without its batch's result (killed, out of memory)."""
+
+    exit_code = ExitCode.FINDINGS
+
+
+class Turns:
+    """Whose turn it is to `put` (the number of the next batch), shared by forked workers: a worker that
+    finished batch i waits until batch i-1 is put, so what they write is in input order."""
+
+    def __init__(self, ctx: Any, put: Callable[[Any], tuple[Any, bool]]):
+        self.put = put
+        self.cond = ctx.Condition()
+        self.next = ctx.RawValue("q", 0)
+        self.failed = ctx.RawValue("b", 0)
+
+    def wait(self, i: int) -> None:
+        parent = os.getppid()
+        with self.cond:
+            while self.next.value != i:
+                if self.failed.value or os.getppid() != parent:
+                    raise WorkerLost("an earlier batch failed")
+                self.cond.wait(0.5)
+
+    def advance(self, i: int) -> None:
+        with self.cond:
+            self.next.value = i + 1
+            self.cond.notify_all()
+
+    def fail(self) -> None:
+        with self.cond:
+            self.failed.value = 1
+            self.cond.notify_all()
+
+
+def _in_order(pool: Any, ranges: Sequence[tuple[int, ...]], ahead: int) -> Iterator[Any]:
     """`_run` of each range on `pool`, in order, with at most `ahead` batches handed out and not yet
-    taken: a slow batch holds up the results after it, not more (Pool.imap would keep them all)."""
+    taken: a slow batch holds up the results after it, not more (Pool.imap would keep them all).
+    A worker that dies (a signal, the OOM killer) is an error, not a wait for ever (the pool would
+    quietly replace it and its batch would never come back)."""
     pending: deque = deque()
     todo = iter(ranges)
+    workers = list(getattr(pool, "_pool", ()))  # the processes forked now; the pool replaces the dead
     for span in islice(todo, ahead):
         pending.append(pool.apply_async(_run, (span,)))
     while pending:
-        out = pending.popleft().get()
+        head = pending.popleft()
+        while not head.ready():
+            head.wait(0.5)
+            lost = [p.exitcode for p in workers if p.exitcode is not None]
+            if lost and not head.ready():
+                raise WorkerLost(f"a worker process ended unexpectedly (exit code {lost[0]})")
+        out = head.get()
         span = next(todo, None)
         if span is not None:
             pending.append(pool.apply_async(_run, (span,)))
         yield out
 
 
-def _run(span: tuple[int, int]) -> tuple[int, Any]:
-    """(resources done, work's result) for one batch: a slice, or a packed blob parsed here."""
+def _run(span: tuple[int, ...]) -> tuple[Any, ...]:
+    """(resources done, work's result) for one batch: a slice, or a packed blob parsed here. In a worker
+    with `Turns` (span holds the batch number), the result is `put` in turn: (done, result, put done)."""
     assert _JOB is not None
-    policies, resources, index, work, explain, context, quiet = _JOB
+    turns = _JOB[-1]
+    if turns is None or len(span) < 3:
+        return _evaluate(span[:2])
+    i = span[2]
+    try:
+        done, out = _evaluate(span[:2])
+        turns.wait(i)
+        out, put_done = turns.put(out)
+    except BaseException:
+        turns.fail()
+        raise
+    if put_done:
+        turns.advance(i)
+    return done, out, put_done
+
+
+def _evaluate(span: tuple[int, ...]) -> tuple[int, Any]:
+    assert _JOB is not None
+    policies, resources, index, work, explain, context, quiet, _ = _JOB
     start, stop = span
     if isinstance(resources, Packed):
         resources = _unpack(resources.blobs[start])

@@ -125,7 +125,7 @@ def _no_cyclic_gc() -> Iterator[None]:
 def run(inputs: ImpactInputs, *, keep_all: bool = False, per_policy: int | None = None, explain: bool = False,
         progress: Callable[[int], None] | None = None, jobs: int = 1,
         encode: Callable[[list[Any]], Any] | None = None, emit: Callable[[Any], None] | None = None,
-        context: Any = None) -> ImpactResult:
+        context: Any = None, direct: Any = None) -> ImpactResult:
     """Evaluate every applicable pair, in batches on `jobs` worker processes (deterministic order).
 
     Rows are counted per policy and per subscription. With `encode`/`emit` (streamed output), each
@@ -133,6 +133,8 @@ def run(inputs: ImpactInputs, *, keep_all: bool = False, per_policy: int | None 
     inventory order, and none are kept: memory does not grow with the number of findings. Otherwise
     the shown rows are kept, at most `per_policy` per policy (the table lists a few, counts the rest).
     `context` (an EvalContext, e.g. from `--context FILE`) is what Azure supplies to every evaluation.
+    With `direct` (views.impact_direct.DirectOutput) and workers, each worker writes its batches' encoded
+    rows itself, in turn; only what it hands back is emitted here.
     """
     from policygen.evaluate.parallel import evaluate_batches
 
@@ -142,10 +144,19 @@ def run(inputs: ImpactInputs, *, keep_all: bool = False, per_policy: int | None 
     rows: list[Any] = []
     kept: dict[str, int] = {}
     work = _batch_work(keep_all, per_policy, encode, inputs.gate)
+    put = None
+    if direct is not None and emit is not None:
+        emit = direct.emit
+
+        def put(out: tuple) -> tuple[tuple, bool]:  # in a worker, in its turn
+            if direct.put(out[0]):
+                return (b"", *out[1:]), True
+            return out, False
+
     with _no_cyclic_gc():
         for shown, batch_counts, batch_scopes in evaluate_batches(
             inputs.policies, inputs.inventory, work, jobs=jobs, explain=explain, progress=progress, context=context,
-            quiet=not keep_all,
+            quiet=not keep_all, put=put,
         ):
             _merge(counts, batch_counts)
             _merge(scopes, batch_scopes)
@@ -157,6 +168,8 @@ def run(inputs: ImpactInputs, *, keep_all: bool = False, per_policy: int | None 
                 if per_policy is None or n < per_policy:
                     rows.append(row)
                     kept[row.policy] = n + 1
+    if direct is not None:
+        direct.close()
     policy_counts = {k: PolicyCounts(*v[:5]) for k, v in counts.items()}
     flagged = sum(c.flagged for c in policy_counts.values())
     scope_rows = [
