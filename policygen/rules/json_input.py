@@ -108,6 +108,8 @@ def _parse(name: str, raw: bytes, explicit: bool, result: RunResult) -> tuple[di
         obj = _loads(raw)
     except _DecodeError as exc:
         line, col = _json_error_position(raw)
+        if not line:  # only the fast parser refuses it (a lone surrogate escape): its own position
+            line, col = getattr(exc, "lineno", 0) or 1, getattr(exc, "colno", 0) or 1
         result.diagnostics.append(Diagnostic(name, line, col, f"invalid JSON: {exc}".split("\n")[0]))
         return None
     kind = detect_kind(obj) if isinstance(obj, dict) else None

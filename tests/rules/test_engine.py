@@ -94,6 +94,18 @@ def test__engine__unusable_inputs_are_collected(tmp_path: Path) -> None:
     assert any("invalid JSON" in m and ":1:" in m for m in messages)
 
 
+def test__engine__a_refused_lone_surrogate_is_located(tmp_path: Path) -> None:
+    # RFC 8259 section 8.2: "\ud800" alone is JSON syntax but no Unicode text; the fast parser refuses it
+    # where the standard library would not, so the position comes from the fast parser's own error.
+    path = tmp_path / "sur.json"
+    path.write_text('{"properties": {\n  "displayName": "a\\ud800"}}\n', encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        validate_paths([path])
+    (diag,) = exc.value.diagnostics
+    assert (diag.line, diag.col) != (0, 0) and diag.line == 2, str(diag)
+    assert str(diag).startswith(f"{path}:2:")
+
+
 def test__engine__folder_walk_skips_non_policy_json(tmp_path: Path) -> None:
     write(tmp_path, "package.json", {"name": "x"})
     write(tmp_path, "def.json", DEFINITION)
