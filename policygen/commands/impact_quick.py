@@ -204,21 +204,32 @@ def report(
         from policygen.evaluate import EvalContext
 
         eval_context = replace(eval_context or EvalContext(), api_version=api_version)
+    # without a progress bar (which needs the count first), the workers read the inventory as they evaluate
+    # it, and the warnings and the document's head (the count) come when they have counted it
+    defer = jobs > 1 and (progress is False or (progress is None and not sys.stderr.isatty()))
     inputs = task.prepare(targets or [Path(".")], resources, parameters=parameters, assignment=assignment,
-                          env=env, aliases=aliases or [], jobs=jobs)
-    view.render_warnings(inputs)
+                          env=env, aliases=aliases or [], jobs=jobs, defer=defer)
     writer = StreamWriter(fmt, pretty=pretty, why=why, summary=summary) if fmt != "table" else None
     direct = None
     if writer is not None:
-        writer.start(len(inputs.inventory))
+        writer.open()
         if jobs > 1:  # workers write their batches to stdout themselves, in turn
             from policygen.views.impact_direct import DirectOutput
 
             direct = DirectOutput.for_writer(writer)
+
+    def begin() -> None:
+        view.render_warnings(inputs)
+        if writer is not None:
+            writer.start(len(inputs.inventory))
+
+    if not getattr(inputs.inventory, "pending", False):
+        begin()
     with view.progress_bar(len(inputs.inventory), progress) as advance:
         result = task.run(inputs, keep_all=show_all, per_policy=task.TABLE_ROWS + 1, explain=why, progress=advance,
                           jobs=jobs, encode=writer.encode if writer else None,
-                          emit=writer.emit if writer else None, context=eval_context, direct=direct)
+                          emit=writer.emit if writer else None, context=eval_context, direct=direct,
+                          begin=begin if getattr(inputs.inventory, "pending", False) else None)
     if writer is not None:
         writer.finish(result)
     else:

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, TypeVar
 
-from policygen.errors import ExitCode, PolicygenError
 from policygen.evaluate.inventory import ImpactRow, RelatedIndex, iter_pairs
 from policygen.evaluate.policy import CompiledPolicy
+from policygen.evaluate.resident import WorkerLost
 from policygen.evaluate.runtime import EvalContext
 from policygen.evaluate.slices import Sliced
 
@@ -108,14 +108,36 @@ def evaluate_batches(
     progress: Callable[[int], None] | None = None,
     quiet: bool | None = None,
     put: Callable[[T], tuple[T, bool]] | None = None,
+    begin: Callable[[], None] | None = None,
 ) -> Iterator[T]:
     """`work(rows, batch_resources)` of each batch of `resources`, in order. `jobs` > 1 forks that many
     workers (where `fork` exists; otherwise everything runs here).
 
     With `quiet` set (True or False), rows are tuples (`iter_pairs`) and work is called as
     `work(rows, batch_resources, quiet_outcomes)`: with True, pairs neither flagged nor failed are not
-    rows but `(label, outcomes)` in `quiet_outcomes` (a list; None with False)."""
+    rows but `(label, outcomes)` in `quiet_outcomes` (a list; None with False).
+
+    With `put` and workers, each worker calls `put(result)` itself, batch after batch in input order
+    (`Turns`), and what it returns is yielded here: e.g. the batch's output written by the worker to a
+    file both share instead of sent here to be written. `put` returns (what to yield, whether it was
+    done): when not, the batch is yielded as is, the caller deals with it, and the next turn comes after.
+
+    A `Sliced` still `pending` (planned, not counted) is parsed once, by the workers that evaluate it
+    (evaluate.resident), and `begin()` is called here once it is counted; `resident.Unsliced` is raised
+    (before anything is yielded) when a slice does not parse."""
     global _JOB
+    if isinstance(resources, Sliced) and resources.pending:
+        from policygen.evaluate import resident
+
+        _JOB = (policies, resources, None, work, explain, context, quiet, None)
+        try:
+            ctx = multiprocessing.get_context("fork")
+            turns = Turns(ctx, put) if put is not None else None
+            yield from resident.evaluate(resources, policies, _evaluate_list, jobs=jobs, turns=turns, begin=begin,
+                                         progress=progress)
+        finally:
+            _JOB = None
+        return
     if isinstance(resources, Packed):
         index = resources.index
         ranges = [(i, -1) for i in range(len(resources.blobs))]  # (blob number, -1)
@@ -155,12 +177,6 @@ def evaluate_batches(
                     turns.advance(i)  # the caller has dealt with batch i: the next one's turn
     finally:
         _JOB = None
-
-
-class WorkerLost(PolicygenError):
-    """A worker process ended without its batch's result (killed, out of memory)."""
-
-    exit_code = ExitCode.FINDINGS
 
 
 class Turns:
@@ -246,6 +262,17 @@ def _evaluate(span: tuple[int, ...]) -> tuple[int, Any]:
     elif isinstance(resources, Sliced):
         resources = resources.load(start)
         start, stop = 0, len(resources)
+    return _pairs(resources, start, stop, index)
+
+
+def _evaluate_list(resources: list[dict], index: RelatedIndex | None) -> tuple[int, Any]:
+    return _pairs(resources, 0, len(resources), index)
+
+
+def _pairs(resources: Sequence[dict], start: int, stop: int, index: RelatedIndex | None) -> tuple[int, Any]:
+    """(resources done, work's result) for resources[start:stop]."""
+    assert _JOB is not None
+    policies, _, _, work, explain, context, quiet, _ = _JOB
     outcomes: list | None = [] if quiet else None
     rows = list(
         iter_pairs(

@@ -52,6 +52,7 @@ class Sliced:
     count: int = 0
     bare: int = 0  # resources without `properties`
     index: RelatedIndex | None = None
+    pending: bool = False  # planned only (`planned`): counted by the workers that evaluate it (evaluate.resident)
 
     def __len__(self) -> int:
         return self.count
@@ -254,6 +255,17 @@ def _first_pass(span: tuple[int, int]) -> tuple[int, int, bytes] | None:
     finally:
         if enabled:
             gc.enable()
+
+
+def planned(paths: Sequence[Path], jobs: int, step: int | None = None) -> Sliced | None:
+    """One JSON array or NDJSON file cut into slices, not yet read (`Sliced.pending`), or None."""
+    if len(paths) != 1 or not Path(paths[0]).is_file():
+        return None
+    path = str(paths[0])
+    found = plan(path, jobs, step)
+    if found is None:
+        return None
+    return Sliced(path, found[0], found[1], pending=True)
 
 
 def scan(paths: Sequence[Path], policies: Sequence[tuple[str, CompiledPolicy]], jobs: int,

@@ -60,9 +60,13 @@ class ImpactResult:
 
 def prepare(targets: Sequence[Path], resources: Path | Sequence[Path], *, parameters: Path | None = None,
             assignment: str | None = None, env: str | None = None,
-            aliases: Sequence[Path] = (), jobs: int = 1) -> ImpactInputs:
+            aliases: Sequence[Path] = (), jobs: int = 1, defer: bool = False) -> ImpactInputs:
     """Policies from packs (compiled once each) and definition files, and the parsed inventory (one
-    file, or several / folders of pages, streamed; packed in batches for `jobs` > 1 workers)."""
+    file, or several / folders of pages, streamed; packed in batches for `jobs` > 1 workers).
+
+    With `defer`, one JSON array / NDJSON file for workers is only cut into slices here: `run` has it
+    read once, by the workers that evaluate it, and calls its `begin` once it is counted (the count,
+    `len(inputs.inventory)`, and `inputs.bare` are known from then)."""
     from policygen.arm.aliases import load_catalogue
     from policygen.evaluate import load_inventory
     from policygen.evaluate.sources import load_parameters, policies_from_build, policies_from_files
@@ -91,23 +95,37 @@ def prepare(targets: Sequence[Path], resources: Path | Sequence[Path], *, parame
         found, skip = policies_from_files(files, overrides, catalogue)
         policies.extend(found)
         skipped.extend(skip)
-    from policygen.evaluate.parallel import can_pack, pack
-    from policygen.evaluate.slices import scan
-    from policygen.evaluate.stream import iter_resources
+    from policygen.evaluate.parallel import can_pack
 
     if jobs > 1 and can_pack(policies):
         paths = [resources] if isinstance(resources, Path) else list(resources)
-        sliced = scan(paths, policies, jobs)  # one JSON array / NDJSON file: workers parse its slices
-        if sliced is not None:
-            return ImpactInputs(policies, skipped, sliced, gate)
-        enabled = gc.isenabled()
-        gc.disable()  # parsed JSON is acyclic
-        try:
-            return ImpactInputs(policies, skipped, pack(iter_resources(paths), policies), gate)
-        finally:
-            if enabled:
-                gc.enable()
+        import multiprocessing
+
+        if defer and "fork" in multiprocessing.get_all_start_methods():
+            from policygen.evaluate.slices import planned
+
+            sliced = planned(paths, jobs)
+            if sliced is not None:
+                return ImpactInputs(policies, skipped, sliced, gate)
+        return ImpactInputs(policies, skipped, _for_workers(paths, policies, jobs), gate)
     return ImpactInputs(policies, skipped, load_inventory(resources), gate)
+
+
+def _for_workers(paths: list[Path], policies: list[tuple[str, Any]], jobs: int) -> Any:
+    from policygen.evaluate.parallel import pack
+    from policygen.evaluate.slices import scan
+    from policygen.evaluate.stream import iter_resources
+
+    sliced = scan(paths, policies, jobs)  # one JSON array / NDJSON file: workers parse its slices
+    if sliced is not None:
+        return sliced
+    enabled = gc.isenabled()
+    gc.disable()  # parsed JSON is acyclic
+    try:
+        return pack(iter_resources(paths), policies)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextlib.contextmanager
@@ -125,7 +143,7 @@ def _no_cyclic_gc() -> Iterator[None]:
 def run(inputs: ImpactInputs, *, keep_all: bool = False, per_policy: int | None = None, explain: bool = False,
         progress: Callable[[int], None] | None = None, jobs: int = 1,
         encode: Callable[[list[Any]], Any] | None = None, emit: Callable[[Any], None] | None = None,
-        context: Any = None, direct: Any = None) -> ImpactResult:
+        context: Any = None, direct: Any = None, begin: Callable[[], None] | None = None) -> ImpactResult:
     """Evaluate every applicable pair, in batches on `jobs` worker processes (deterministic order).
 
     Rows are counted per policy and per subscription. With `encode`/`emit` (streamed output), each
@@ -134,9 +152,9 @@ def run(inputs: ImpactInputs, *, keep_all: bool = False, per_policy: int | None 
     the shown rows are kept, at most `per_policy` per policy (the table lists a few, counts the rest).
     `context` (an EvalContext, e.g. from `--context FILE`) is what Azure supplies to every evaluation.
     With `direct` (views.impact_direct.DirectOutput) and workers, each worker writes its batches' encoded
-    rows itself, in turn; only what it hands back is emitted here.
+    rows itself, in turn; only what it hands back is emitted here. `begin()` is called before the first
+    batch, once the inventory is counted (see `prepare`'s `defer`).
     """
-    from policygen.evaluate.parallel import evaluate_batches
 
     context = _at_one_instant(context)
     counts: dict[str, list[int]] = {}
@@ -153,11 +171,10 @@ def run(inputs: ImpactInputs, *, keep_all: bool = False, per_policy: int | None 
                 return (b"", *out[1:]), True
             return out, False
 
+    batches = _batches(inputs, work, begin, jobs=jobs, explain=explain, progress=progress, context=context,
+                       quiet=not keep_all, put=put)
     with _no_cyclic_gc():
-        for shown, batch_counts, batch_scopes in evaluate_batches(
-            inputs.policies, inputs.inventory, work, jobs=jobs, explain=explain, progress=progress, context=context,
-            quiet=not keep_all, put=put,
-        ):
+        for shown, batch_counts, batch_scopes in batches:
             _merge(counts, batch_counts)
             _merge(scopes, batch_scopes)
             if emit is not None:
@@ -178,6 +195,25 @@ def run(inputs: ImpactInputs, *, keep_all: bool = False, per_policy: int | None 
         for k, v in sorted(scopes.items())
     ]
     return ImpactResult(len(inputs.inventory), _summary(inputs.policies, policy_counts), rows, flagged, scope_rows)
+
+
+def _batches(inputs: ImpactInputs, work: Callable[..., Any], begin: Callable[[], None] | None,
+             **options: Any) -> Iterator[Any]:
+    """`evaluate_batches` of the inventory; one only cut into slices (`prepare(defer=True)`) and found not
+    to slice after all (a slice that does not parse) is read as `prepare` reads it without `defer`."""
+    from policygen.evaluate.parallel import evaluate_batches
+
+    if getattr(inputs.inventory, "pending", False):
+        from policygen.evaluate.resident import Unsliced
+
+        try:
+            yield from evaluate_batches(inputs.policies, inputs.inventory, work, begin=begin, **options)
+            return
+        except Unsliced:  # raised before any batch was yielded
+            inputs.inventory = _for_workers([Path(inputs.inventory.path)], inputs.policies, options["jobs"])
+    if begin is not None:
+        begin()
+    yield from evaluate_batches(inputs.policies, inputs.inventory, work, **options)
 
 
 def _at_one_instant(context: Any) -> Any:

@@ -33,7 +33,7 @@ class DirectOutput:
     @classmethod
     def for_writer(cls, writer: Any) -> DirectOutput | None:
         """For a writer whose rows go to stdout's byte stream when that is a regular file or a pipe."""
-        sink = getattr(writer, "_sink", None)
+        sink = getattr(writer, "_sink", None)  # set by `open`
         if sink is None:
             return None
         try:

@@ -156,7 +156,8 @@ class StreamWriter:
         self.summary = summary
         self.rows_written = 0
         self._tail_key = _OUTCOME_WHY if why else _OUTCOME
-        self._sink: Any = None  # stdout's byte stream, when rows go there as bytes (see `start`)
+        self._sink: Any = None  # stdout's byte stream, when rows go there as bytes (see `open`)
+        self._opened = False
         self._echo = echo_visible if fmt == "csv" else echo_json
         self._errors = VISIBLE if fmt == "csv" else JSON_ESCAPE
         self._parts(None)
@@ -217,12 +218,19 @@ class StreamWriter:
 
     # -- here ---------------------------------------------------------------------------------------
 
+    def open(self) -> None:
+        """From here rows are encoded as bytes for stdout's byte stream when writing them there gives the
+        bytes `echo` would (see `_byte_sink`): no text-to-bytes copy of the output. Before workers are
+        forked when they start before the head is written (see commands/impact_quick.py)."""
+        if not self._opened:
+            self._opened = True
+            self._sink = _byte_sink()
+            if self._sink is not None:
+                self._parts((self._sink[1], self._errors))
+
     def start(self, resources: int) -> None:
-        """The document's head; from here rows are encoded as bytes for stdout's byte stream when writing
-        them there gives the bytes `echo` would (see `_byte_sink`): no text-to-bytes copy of the output."""
-        self._sink = _byte_sink()
-        if self._sink is not None:
-            self._parts((self._sink[1], self._errors))
+        """The document's head (after `open`)."""
+        self.open()
         if self.fmt == "csv":
             echo(",".join(CSV_HEADER + (["reason"] if self.why else [])) + "\n", nl=False)
         elif self.fmt == "json":
