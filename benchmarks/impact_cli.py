@@ -12,6 +12,7 @@ the generators in benchmarks/impact.py, written compactly.
 
 For each run: wall, CPU (user + system, children included), peak RSS of the largest process, peak PSS
 of the process tree, and ratios to `python -c 'json.load(...)'` of the same file (best of --repeat).
+The PSS is sampled in one more run than the timed ones (benchmarks/measure.py: sampling slows a run).
 Targets (issue 17): CPU <= 3x on one core; wall <= 1.5x with all cores; memory <= 2x.
 """
 
@@ -117,7 +118,10 @@ def main() -> int:
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     ap.add_argument("--workdir", type=Path, help="Keep inventories and outputs here (default: a temp dir).")
     ap.add_argument("--head", action="store_true", help="Run the committed code (git archive HEAD), not the tree.")
+    ap.add_argument("--sampled-timing", action="store_true",
+                    help="Time the runs whose PSS is sampled (as before 2026-12-05: the sampling slows them).")
     args = ap.parse_args()
+    apart = not args.sampled_timing  # measure.best: timed runs unsampled, one more run sampled for the PSS
 
     root = args.shared / "corpus" / "azure-policy-builtins" / "policyDefinitions"
     folders = [root / c for c in CATEGORIES if (root / c).is_dir()]
@@ -145,14 +149,14 @@ def main() -> int:
             load = "import json,sys\nfor line in open(sys.argv[1],'rb'): json.loads(line)"
         else:
             load = "import json,sys; json.load(open(sys.argv[1],'rb'))"
-        base = best([sys.executable, "-c", load, str(inv)], args.repeat)
+        base = best([sys.executable, "-c", load, str(inv)], args.repeat, memory_apart=apart)
         print(base.row("json.load process"))
         for fmt in args.formats.split(","):
             for extra in variants:
                 out = work / f"out-{mix}.{fmt}"
                 cmd = policygen_cmd(code) + ["impact", str(pack), *map(str, folders), "-r", str(inv), "-p", str(params)]
                 cmd += ["--format", fmt, "--exit-zero", "--no-progress", *shlex.split(extra)]
-                r = best(cmd, args.repeat, stdout=out)
+                r = best(cmd, args.repeat, stdout=out, memory_apart=apart)
                 label = f"impact --format {fmt} {extra}".strip()
                 print(r.row(label, base) + f"  out {out.stat().st_size / 1e6:,.1f} MB rc={r.returncode}")
     if not args.workdir:
