@@ -96,15 +96,21 @@ def render_table(summary: list[dict[str, Any]], rows: list[Any], n_resources: in
     for r in rows:
         by_policy.setdefault(r.policy, []).append(r)
     names = {s["policy"]: s["displayName"] for s in summary}
+    flagged: dict[str, int] = {}
+    for s in summary:
+        flagged.setdefault(s["policy"], s["flagged"])
     for name, items in by_policy.items():
         title = names.get(name, name)
-        console.print(f"[bold]{escape(title)}[/]" + (f" ({escape(name)})" if title != name else ""))
+        # one print per policy: rich lays out each line of the text on its own, as it would line by line,
+        # at a fraction of the cost of a print per line (a 100,000-resource run lists ~5,000 lines)
+        lines = [f"[bold]{escape(title)}[/]" + (f" ({escape(name)})" if title != name else "")]
         for r in items[:TABLE_ROWS]:
             what = ("error: " + r.error if r.error
                     else ("denied" if r.denied else "non-compliant" if r.compliant is False else "compliant"))
-            console.print(f"  {escape(r.resource_id)}  [red]{escape(what)}[/]")
+            lines.append(f"  {escape(r.resource_id)}  [red]{escape(what)}[/]")
             if r.reason:
-                console.print(f"    [dim]why: {escape(r.reason)}[/]")
-        total = next((x["flagged"] for x in summary if x["policy"] == name), len(items))
+                lines.append(f"    [dim]why: {escape(r.reason)}[/]")
+        total = flagged.get(name, len(items))
         if total > TABLE_ROWS:
-            console.print(f"  … and {total - TABLE_ROWS} more (use --format json or csv for all)")
+            lines.append(f"  … and {total - TABLE_ROWS} more (use --format json or csv for all)")
+        console.print("\n".join(lines))
