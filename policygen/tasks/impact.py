@@ -276,6 +276,10 @@ def _batch_work(keep_all: bool, per_policy: int | None, encode: Callable[[list[A
     from policygen.evaluate.inventory import ImpactRow
 
     subs: dict[str | None, str] = {}
+    # rows kept per policy by this process, batch after batch: a process meets its batches in input order
+    # (one process, or each worker its own share in order), so once it has kept `per_policy` rows of a
+    # policy, no later row of it can be among the first `per_policy` the table shows
+    kept: dict[str, int] = {}
 
     def work(batch: list[tuple], resources: Sequence[dict], quiet: list | None) -> tuple:
         if gate is not None:
@@ -311,7 +315,6 @@ def _batch_work(keep_all: bool, per_policy: int | None, encode: Callable[[list[A
             tally.update(chain.from_iterable(map(zip, map(repeat, map(scope_of.__getitem__, map(_FIRST, quiet))),
                                                  map(_SECOND, quiet))))
         if encode is None:
-            kept: dict[str, int] = {}
             capped = []
             for row in shown:
                 n = kept.get(row[0], 0)

@@ -50,3 +50,20 @@ def test_the_cyclic_gc_is_back_on_after_a_run(tmp_path: Path) -> None:
     inputs = _inputs(tmp_path)
     run(inputs)
     assert gc.isenabled()
+
+
+def test_the_rows_kept_per_policy_are_the_first_in_inventory_order_whatever_the_jobs(tmp_path: Path) -> None:
+    """Each process caps the rows it keeps per policy over the batches it meets (in input order); the
+    table still shows the first `per_policy` flagged resources of the whole inventory."""
+    (tmp_path / "public.json").write_text(json.dumps(definition(RULE)))
+    # 9,000 accounts (five batches): only a few per batch are flagged, more in the later batches
+    inventory = [_account(f"a{i}", "Enabled" if i % 997 == 0 or i > 8_000 else "Disabled") for i in range(9_000)]
+    (tmp_path / "inv.json").write_text(json.dumps(inventory))
+    firsts = []
+    for jobs in (1, 2):
+        inputs = prepare([tmp_path / "public.json"], tmp_path / "inv.json", jobs=jobs)
+        result = run(inputs, per_policy=12, jobs=jobs)
+        assert result.flagged == 9 + 999
+        firsts.append([r.resource_id.rsplit("/", 1)[-1] for r in result.rows])
+    want = [f"a{i}" for i in range(0, 8_001, 997)] + ["a8001", "a8002", "a8003"]
+    assert firsts[0] == firsts[1] == want
