@@ -10,11 +10,13 @@ that is empty or starts with `-`, `-j2`) returns None and goes through typer, wh
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from policygen.commands import quick
+from policygen.commands.quick import whole
 
 FORMATS = ("table", "json", "ndjson", "csv")
 
@@ -32,8 +34,8 @@ _VALUED: dict[str, tuple[str, Any]] = {
     "--format": ("fmt", str),
     "-f": ("fmt", str),
     "--summary": ("summary", Path),
-    "--jobs": ("jobs", int),
-    "-j": ("jobs", int),
+    "--jobs": ("jobs", whole),
+    "-j": ("jobs", whole),
     "--context": ("context", Path),
     "--api-version": ("api_version", str),
 }
@@ -55,41 +57,10 @@ DEFAULTS: dict[str, Any] = {
 def parse(args: Sequence[str]) -> dict[str, Any] | None:
     """Keywords of `report` for `impact ARGS...` as the typer command would receive them, or None when
     typer must handle them (anything but the plain forms; `--resources` is required)."""
-    opts = dict(DEFAULTS, resources=[])
-    targets: list[Path] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        i += 1
-        if not arg.startswith("-"):
-            targets.append(Path(arg))
-            continue
-        if arg in _FLAGS:
-            dest, flag = _FLAGS[arg]
-            opts[dest] = flag
-            continue
-        name, eq, value = arg.partition("=")
-        spec = _VALUED.get(name)
-        if spec is None or (eq and not name.startswith("--")):
-            return None
-        if not eq:
-            if i >= len(args):
-                return None  # a missing value: typer's usage error
-            value = args[i]
-            i += 1
-        if not value or value.startswith("-"):
-            return None  # typer decides what such a value means
-        dest, kind = spec
-        if kind is list:
-            opts[dest] = [*(opts[dest] or []), Path(value)]
-        elif kind is int:
-            if not value.isascii() or not value.isdigit() or len(value) > 9:
-                return None  # typer reports a value that is not a whole number (and reads huge ones)
-            opts[dest] = int(value)
-        else:
-            opts[dest] = kind(value)
-    if not opts["resources"]:
-        return None  # typer reports the missing option
+    read = quick.parse(args, _VALUED, _FLAGS, DEFAULTS)
+    if read is None or not read[0]["resources"]:
+        return None  # typer reports a missing --resources
+    opts, targets = read
     opts["targets"] = targets or None
     return opts
 
@@ -112,17 +83,7 @@ def run_and_leave(argv: Sequence[str]) -> None:
     if code is None:
         _kept = None
         return
-    import multiprocessing
-
-    if not _kept or multiprocessing.active_children() or sys.getprofile() or sys.gettrace():
-        raise SystemExit(code)  # a profiler or coverage writes its data at the end: let it
-    try:
-        for stream in (sys.stdout, sys.stderr):
-            if stream is not None:  # None: the descriptor was closed when Python started
-                stream.flush()
-    except (OSError, ValueError):
-        raise SystemExit(code) from None
-    os._exit(code)
+    quick.leave(code, unless=lambda: not _kept)  # only a one-core run keeps what it built
 
 
 def quick_run(argv: Sequence[str]) -> int | None:

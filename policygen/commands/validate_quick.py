@@ -9,11 +9,12 @@ unknown or malformed option) returns None and goes through typer, which owns usa
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
+
+from policygen.commands import quick
+from policygen.commands.quick import whole
 
 
 class Format(StrEnum):
@@ -23,53 +24,25 @@ class Format(StrEnum):
 
 
 _VALUED = {
-    "--format": "fmt",
-    "-f": "fmt",
-    "--aliases": "aliases",
-    "--output": "output",
-    "-o": "output",
-    "--jobs": "jobs",
-    "-j": "jobs",
+    "--format": ("fmt", Format),
+    "-f": ("fmt", Format),
+    "--aliases": ("aliases", list),
+    "--output": ("output", Path),
+    "-o": ("output", Path),
+    "--jobs": ("jobs", whole),
+    "-j": ("jobs", whole),
 }
-_FLAGS = {"--escaped": True, "--not-escaped": False}
+_FLAGS = {"--escaped": ("escaped", True), "--not-escaped": ("escaped", False)}
+_DEFAULTS = {"fmt": Format.text, "aliases": [], "escaped": None, "output": None, "jobs": 0}
 
 
 def parse(args: Sequence[str]) -> dict | None:
     """Options of `validate ARGS...` as the typer command would receive them, or None when typer
     must handle them (anything but the plain forms)."""
-    paths: list[Path] = []
-    opts: dict = {"fmt": Format.text, "aliases": [], "escaped": None, "output": None, "jobs": 0}
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        i += 1
-        if not arg.startswith("-"):
-            paths.append(Path(arg))
-            continue
-        if arg in _FLAGS:
-            opts["escaped"] = _FLAGS[arg]
-            continue
-        name, eq, value = arg.partition("=")
-        dest = _VALUED.get(name)
-        if dest is None or (eq and not name.startswith("--")):
-            return None
-        if not eq:
-            if i >= len(args) or args[i].startswith("-"):
-                return None  # a missing value: typer's usage error
-            value = args[i]
-            i += 1
-        if dest == "fmt":
-            if value not in Format.__members__:
-                return None
-            opts["fmt"] = Format(value)
-        elif dest == "aliases":
-            opts["aliases"].append(Path(value))
-        elif dest == "jobs":
-            if not value.isascii() or not value.isdigit():
-                return None  # typer reports a value that is not a whole number
-            opts["jobs"] = int(value)
-        else:
-            opts["output"] = Path(value)
+    read = quick.parse(args, _VALUED, _FLAGS, _DEFAULTS)
+    if read is None:
+        return None
+    opts, paths = read
     opts["paths"] = paths
     return opts
 
@@ -99,23 +72,12 @@ def quick_run(argv: Sequence[str]) -> int | None:
 
 def run_and_leave(argv: Sequence[str]) -> None:
     """For the console script: run a plain `validate` and end the process at once with its exit code;
-    return (having done nothing) when argv is not one of the forms handled here.
-
-    Python's own teardown would run a full collection over and free every object the run built (the
-    rules' memos, the alias indexes of every namespace read), a tenth of the CPU of a corpus run, for
-    a process about to end. The run opens no files it leaves open, starts no threads and registers no
-    exit handlers (its worker processes are joined before the report), so only the standard streams
-    need flushing. A stream that cannot be flushed (a closed pipe) takes Python's usual path."""
+    return (having done nothing) when argv is not one of the forms handled here. Python's teardown would
+    free every rule memo and alias index the run built, a tenth of the CPU of a corpus run; the run
+    leaves no file open, no thread, and its workers are joined before the report."""
     code = quick_run(argv)
-    if code is None:
-        return
-    try:
-        for stream in (sys.stdout, sys.stderr):
-            if stream is not None:  # None: the descriptor was closed when Python started
-                stream.flush()
-    except (OSError, ValueError):
-        raise SystemExit(code) from None
-    os._exit(code)
+    if code is not None:
+        quick.leave(code)
 
 
 def report(
