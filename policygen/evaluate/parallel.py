@@ -207,6 +207,20 @@ class Turns:
             self.failed.value = 1
             self.cond.notify_all()
 
+    def evaluate_in_turn(self, i: int, evaluate: Callable[[], tuple[int, Any]]) -> tuple[int, Any, bool]:
+        """(done, result, put done) of batch i: evaluated at once, `put` when its turn comes; a failure
+        anywhere ends every later batch's wait."""
+        try:
+            done, out = evaluate()
+            self.wait(i)
+            out, put_done = self.put(out)
+        except BaseException:
+            self.fail()
+            raise
+        if put_done:
+            self.advance(i)
+        return done, out, put_done
+
 
 def _in_order(pool: Any, ranges: Sequence[tuple[int, ...]], ahead: int) -> Iterator[Any]:
     """`_run` of each range on `pool`, in order, with at most `ahead` batches handed out and not yet
@@ -239,17 +253,7 @@ def _run(span: tuple[int, ...]) -> tuple[Any, ...]:
     turns = _JOB[-1]
     if turns is None or len(span) < 3:
         return _evaluate(span[:2])
-    i = span[2]
-    try:
-        done, out = _evaluate(span[:2])
-        turns.wait(i)
-        out, put_done = turns.put(out)
-    except BaseException:
-        turns.fail()
-        raise
-    if put_done:
-        turns.advance(i)
-    return done, out, put_done
+    return turns.evaluate_in_turn(span[2], lambda: _evaluate(span[:2]))
 
 
 def _evaluate(span: tuple[int, ...]) -> tuple[int, Any]:

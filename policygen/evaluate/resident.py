@@ -18,11 +18,12 @@ import contextlib
 import gc
 import os
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from policygen.errors import ExitCode, PolicygenError
 from policygen.evaluate.inventory import RelatedIndex
-from policygen.evaluate.slices import Sliced, read_span
+from policygen.evaluate.slices import Sliced, read_span, summarise
 
 
 class WorkerLost(PolicygenError):
@@ -144,13 +145,7 @@ def _work(w: int, jobs: int, conn: Any) -> None:
             firsts.append(None)
             continue
         parsed[i] = found
-        bare = sum(1 for r in found if "properties" not in r)
-        related = b""
-        if types:
-            keep = [r for r in found if type(t := r.get("type")) is str and t.lower() in types]
-            if keep:
-                related = orjson.dumps(keep)
-        firsts.append((len(found), bare, related))
+        firsts.append(summarise(found, types))
     conn.send(("first", firsts))
     if any(f is None for f in firsts):
         return
@@ -166,14 +161,6 @@ def _work(w: int, jobs: int, conn: Any) -> None:
             done, out = evaluate_list(resources, index)
             put_done = True
         else:
-            try:
-                done, out = evaluate_list(resources, index)
-                turns.wait(i)
-                out, put_done = turns.put(out)
-            except BaseException:
-                turns.fail()
-                raise
-            if put_done:
-                turns.advance(i)
+            done, out, put_done = turns.evaluate_in_turn(i, partial(evaluate_list, resources, index))
         del resources
         conn.send(("result", done, out, put_done))

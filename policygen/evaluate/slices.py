@@ -231,25 +231,29 @@ def _ascii_end(window: bytes) -> bytes:
 _SCAN: tuple | None = None  # (path, kind, related types) for forked workers
 
 
-def _first_pass(span: tuple[int, int]) -> tuple[int, int, bytes] | None:
-    """(resources, bare ones, the related ones as JSON) of one slice, or None when it does not parse."""
+def summarise(found: list[dict], types: Any) -> tuple[int, int, bytes]:
+    """What the first pass reports of a parsed slice: its resources, those without `properties`, and
+    (as compact JSON) those of the related types existence policies look for."""
     import orjson
 
+    bare = sum(1 for r in found if "properties" not in r)
+    related = b""
+    if types:
+        keep = [r for r in found if type(t := r.get("type")) is str and t.lower() in types]
+        if keep:
+            related = orjson.dumps(keep)
+    return len(found), bare, related
+
+
+def _first_pass(span: tuple[int, int]) -> tuple[int, int, bytes] | None:
+    """(resources, bare ones, the related ones as JSON) of one slice, or None when it does not parse."""
     assert _SCAN is not None
     path, kind, types = _SCAN
     enabled = gc.isenabled()
     gc.disable()  # parsed JSON is acyclic
     try:
         found = read_span(path, kind, *span)
-        if found is None:
-            return None
-        bare = sum(1 for r in found if "properties" not in r)
-        related = b""
-        if types:
-            keep = [r for r in found if type(t := r.get("type")) is str and t.lower() in types]
-            if keep:
-                related = orjson.dumps(keep)
-        return len(found), bare, related
+        return None if found is None else summarise(found, types)
     except TypeError:  # pragma: no cover - orjson.dumps of what orjson.loads gave
         return None
     finally:
