@@ -102,22 +102,26 @@ def scope_label(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", value.rstrip("/").rsplit("/", 1)[-1]).strip("-") or "root"
 
 
-def render_assignments(
-    loaded: Loaded[AssignmentIntent],
-    env: EnvironmentSpec | None,
-    env_name: str | None,
-    definitions: dict[str, Artefact],
-    definitions_by_intent: dict[str, list[Artefact]],
-    initiatives: dict[str, Artefact],
-    definition_id: Any,
-    owner_id: str,
-    sink: DiagnosticSink,
-    keyed: bool = False,
-) -> list[Artefact]:
+@dataclass(frozen=True)
+class Targets:
+    """What an assignment intent is rendered against: the environment, the pack's definitions and
+    initiatives, how a definition's id is formed, the owner marker, and where problems are added."""
+
+    env: EnvironmentSpec | None
+    env_name: str | None
+    definitions: dict[str, Artefact]
+    definitions_by_intent: dict[str, list[Artefact]]
+    initiatives: dict[str, Artefact]
+    definition_id: Any
+    owner_id: str
+    sink: DiagnosticSink
+
+
+def render_assignments(loaded: Loaded[AssignmentIntent], targets: Targets, keyed: bool = False) -> list[Artefact]:
     """One assignment per scope of the intent, all with the intent's name (ARM names an assignment per
     scope); the build keys a copy `name@label` when the intent has several scopes, or (`keyed`) when other
     intents assign the same name elsewhere. Empty after a problem."""
-    intent = loaded.model
+    intent, sink = loaded.model, targets.sink
     many = not isinstance(intent.scope, str) or keyed
     if isinstance(intent.notScopes, dict) and set(intent.notScopes) - set(intent.scopes):
         for extra in sorted(set(intent.notScopes) - set(intent.scopes)):  # a typo would silently exclude nothing
@@ -142,8 +146,7 @@ def render_assignments(
                                for j, ns in enumerate(intent.notScopes))
         where = SourceRef(loaded.file, *(loaded.pos("scope") if isinstance(intent.scope, str) else
                                          loaded.pos("scope", i)))
-        art = render_assignment(loaded, env, env_name, definitions, definitions_by_intent, initiatives,
-                                definition_id, owner_id, sink, (value, where, not_scopes),
+        art = render_assignment(loaded, targets, (value, where, not_scopes),
                                 f"{loaded.name}@{labels[value]}" if many else loaded.name)
         if art is None:
             return []
@@ -153,19 +156,15 @@ def render_assignments(
 
 def render_assignment(
     loaded: Loaded[AssignmentIntent],
-    env: EnvironmentSpec | None,
-    env_name: str | None,
-    definitions: dict[str, Artefact],
-    definitions_by_intent: dict[str, list[Artefact]],
-    initiatives: dict[str, Artefact],
-    definition_id: Any,
-    owner_id: str,
-    sink: DiagnosticSink,
+    targets: Targets,
     at: tuple[str, SourceRef, tuple[tuple[str, SourceRef], ...]],
     key: str,
 ) -> Artefact | None:
     """One scope of an assignment intent (`at`: the scope as written, where, its notScopes) as a REST body,
-    or None after adding every problem it has to `sink`."""
+    or None after adding every problem it has to `targets.sink`."""
+    t = targets
+    env, env_name, definitions, initiatives, sink = t.env, t.env_name, t.definitions, t.initiatives, t.sink
+    definitions_by_intent, definition_id, owner_id = t.definitions_by_intent, t.definition_id, t.owner_id
     intent, file = loaded.model, loaded.file
     placement = Placement(
         at[0],

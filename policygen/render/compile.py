@@ -12,7 +12,7 @@ from policygen.errors import DiagnosticSink, InputError
 from policygen.intents.kinds import load_table
 from policygen.intents.load import load_pack
 from policygen.intents.models import EnvironmentSpec
-from policygen.render.assignments import render_assignments
+from policygen.render.assignments import Targets, render_assignments
 from policygen.render.definitions import render_definition_intent
 from policygen.render.exemptions import render_exemptions
 from policygen.render.initiatives import render_initiative
@@ -75,13 +75,11 @@ def compile_pack(pack_dir: Path | str, env: str | None = None) -> Build:
         else:
             failed.add(loaded.name)
     names = Counter(loaded.name for loaded in pack.assignments)  # one name in several intents: keyed by scope
+    targets = Targets(env_spec, env_name, build.definitions, by_intent, build.initiatives, def_id, owner, sink)
     for loaded in pack.assignments:
         if loaded.model.initiative in failed or by_intent.get(loaded.model.definition or "") == []:
             continue  # its target failed and was reported already
-        for art in render_assignments(
-            loaded, env_spec, env_name, build.definitions, by_intent, build.initiatives, def_id, owner, sink,
-            keyed=names[loaded.name] > 1,
-        ):
+        for art in render_assignments(loaded, targets, keyed=names[loaded.name] > 1):
             if art.key in build.assignments:  # two intents of one name whose scopes end alike
                 where = art.placement.scope_at
                 sink.add(where.file, where.line, where.col, f"assignment {art.name!r} at {art.placement.scope!r} "
