@@ -94,6 +94,15 @@ class RelatedIndex:
             return None
         return cls((), None if None in wanted else frozenset(wanted))  # type: ignore[arg-type]
 
+    @classmethod
+    def over(cls, policies: Sequence[tuple[str, CompiledPolicy]], resources: Sequence[dict]) -> RelatedIndex | None:
+        """`for_policies`, holding every resource of `resources` the policies may relate to."""
+        index = cls.for_policies(policies)
+        if index is not None:
+            for r in resources:
+                index.add(r)
+        return index
+
     def add(self, r: dict) -> None:
         """Keep `r` when its type is one the policies ask for, under the keys they look it up by."""
         t = r.get("type")
@@ -202,10 +211,7 @@ def iter_pairs(
     Each type's policies run as one generated function (`evaluate.plans`); `explain` runs the plain loop.
     """
     if related_index is None:
-        related_index = RelatedIndex.for_policies(policies)
-        if related_index is not None:
-            for r in resources:
-                related_index.add(r)
+        related_index = RelatedIndex.over(policies, resources)
     if explain:
         yield from _iter_pairs_plain(policies, resources, progress=progress, context=context, explain=explain,
                                      related_index=related_index, start=start, stop=stop, quiet=quiet)
@@ -283,10 +289,7 @@ def _iter_pairs_plain(
     """`iter_pairs` as a loop over each type's plan entries (the reference for the generated plans; and
     `explain`, which re-runs flagged pairs with a trace)."""
     if related_index is None:
-        related_index = RelatedIndex.for_policies(policies)
-        if related_index is not None:
-            for r in resources:
-                related_index.add(r)
+        related_index = RelatedIndex.over(policies, resources)
     plans: dict[str, tuple[list[tuple], Slots]] = {}
     applicable_by_type: dict[str, dict[tuple, bool]] = {}
     step = 0

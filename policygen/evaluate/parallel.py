@@ -145,10 +145,7 @@ def evaluate_batches(
         index = resources.index
         ranges = [(i, -1) for i in range(len(resources.spans))]  # (slice number, -1): parsed in the worker
     else:
-        index = RelatedIndex.for_policies(policies)
-        if index is not None:
-            for r in resources:
-                index.add(r)
+        index = RelatedIndex.over(policies, resources)
         n = len(resources)
         ranges = [(a, min(a + batch, n)) for a in range(0, n, batch)]
     jobs = min(jobs, len(ranges))
